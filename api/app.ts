@@ -1,0 +1,83 @@
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { Limits } from '../queue/limits';
+import { GatewayError } from '../queue/errors';
+import { createHandlers, type HandlerDeps } from './handlers';
+import { problemMiddleware } from './problem';
+import type { SpecOperation } from './spec';
+import { compileValidators } from './validation';
+
+export interface AppDeps extends HandlerDeps {
+  limits: Limits;
+  onInternalError: (error: GatewayError) => void;
+}
+
+/** `/v1/queues/{queue}` → `/v1/queues/:queue` */
+export function toExpressPath(path: string): string {
+  return path.replace(/\{([^}]+)\}/g, ':$1');
+}
+
+function hasBody(req: Request): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+}
+
+/**
+ * Body parsing as the operation's requestBody says: JSON where it takes JSON
+ * (size checked before parsing), raw bytes where it also takes any other
+ * type, 415 for a non-JSON body where only JSON is accepted.
+ */
+function bodyParsers(op: SpecOperation, limits: Limits): RequestHandler[] {
+  const content = op.operation.requestBody?.content;
+  if (content === undefined) return [];
+  const parsers: RequestHandler[] = [express.json({ limit: limits.maxBatchBytes, type: 'application/json' })];
+  if ('*/*' in content) {
+    parsers.push(express.raw({ limit: limits.maxBatchBytes, type: (req) => !(req as Request).is('application/json') }));
+  } else {
+    parsers.push((req, _res, next) => {
+      if (hasBody(req) && !req.is('application/json')) {
+        next(new GatewayError('unsupported_media_type', 'This operation takes application/json bodies only.'));
+        return;
+      }
+      next();
+    });
+  }
+  return parsers;
+}
+
+/**
+ * Routes are registered from openapi.yaml: each operation's path and method,
+ * its body parser, its compiled validator, and the handler named by its
+ * operationId. A spec operation without a handler fails at start.
+ */
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const handlers = createHandlers(deps);
+  const validators = compileValidators(deps.spec);
+  const byPath = new Map<string, SpecOperation[]>();
+  for (const op of deps.spec.operations) byPath.set(op.path, [...(byPath.get(op.path) ?? []), op]);
+
+  for (const [path, operations] of byPath) {
+    const route = app.route(toExpressPath(path));
+    for (const op of operations) {
+      const { operationId } = op.operation;
+      const handler = handlers[operationId];
+      const validate = validators.get(operationId);
+      if (handler === undefined || validate === undefined) throw new Error(`no handler for operation ${operationId}`);
+      route[op.method](...bodyParsers(op, deps.limits), (req: Request, _res: Response, next: NextFunction) => {
+        validate(req);
+        next();
+      }, handler);
+    }
+    const allowed = operations.map((op) => op.method.toUpperCase()).join(', ');
+    route.all((_req: Request, res: Response) => {
+      res.set('Allow', allowed);
+      throw new GatewayError('method_not_allowed', `This path allows ${allowed}.`);
+    });
+  }
+  app.use((req: Request) => {
+    throw new GatewayError('route_not_found', `No route ${req.method} ${req.path}.`);
+  });
+  app.use(problemMiddleware(deps.onInternalError));
+  return app;
+}

@@ -1,0 +1,86 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import { type ErrorCode, GatewayError } from '../queue/errors';
+
+/** The one table from error code to HTTP status and title. */
+export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
+  malformed_json: { status: 400, title: 'Malformed JSON' },
+  bad_request: { status: 400, title: 'Bad request' },
+  invalid_name: { status: 400, title: 'Invalid name' },
+  validation_failed: { status: 422, title: 'Validation failed' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  payload_too_large: { status: 413, title: 'Payload too large' },
+  message_too_large: { status: 413, title: 'Message too large' },
+  batch_too_large: { status: 413, title: 'Batch too large' },
+  queue_not_found: { status: 404, title: 'Queue not found' },
+  route_not_found: { status: 404, title: 'Route not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  queue_in_use: { status: 409, title: 'Queue in use' },
+  dead_letter_queue_not_found: { status: 422, title: 'Dead-letter queue not found' },
+  storage_full: { status: 507, title: 'Storage full' },
+  storage_unavailable: { status: 503, title: 'Storage unavailable' },
+  internal_error: { status: 500, title: 'Internal error' },
+};
+
+/** Seconds a client should wait before retrying a 503. */
+const RETRY_AFTER_SECONDS = 1;
+
+/** Errors thrown by express's body parsers, which carry a `type` string. */
+function fromBodyParser(error: unknown): GatewayError | null {
+  if (error === null || typeof error !== 'object' || !('type' in error)) return null;
+  switch (error.type) {
+    case 'entity.parse.failed':
+      return new GatewayError('malformed_json', 'The request body is not valid JSON.');
+    case 'entity.too.large':
+      return new GatewayError('payload_too_large', 'The request body is larger than the server accepts.');
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      return new GatewayError('unsupported_media_type', 'The body must be UTF-8 JSON without content encoding.');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new GatewayError('bad_request', 'The request body could not be read.');
+    default:
+      return null;
+  }
+}
+
+export function toGatewayError(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  return fromBodyParser(error) ?? new GatewayError('internal_error', 'An internal error occurred.', { cause: error });
+}
+
+export function sendProblem(res: Response, error: GatewayError, instance: string): void {
+  const { status, title } = PROBLEMS[error.code];
+  if (status === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
+  res
+    .status(status)
+    .type('application/problem+json')
+    .send(
+      JSON.stringify({
+        type: `urn:mqgate:problem:${error.code}`,
+        title,
+        status,
+        detail: error.message,
+        code: error.code,
+        instance,
+        ...(error.errors === undefined ? {} : { errors: error.errors }),
+      }),
+    );
+}
+
+/**
+ * The one error middleware: every failure leaves as problem+json. Internal
+ * errors are reported to `onInternalError` (the log) and never described to
+ * the client.
+ */
+export function problemMiddleware(onInternalError: (error: GatewayError) => void): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const gatewayError = toGatewayError(error);
+    if (PROBLEMS[gatewayError.code].status >= 500) onInternalError(gatewayError);
+    sendProblem(res, gatewayError, req.originalUrl);
+  };
+}

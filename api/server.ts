@@ -1,0 +1,64 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SqliteStore } from '../persistence/sqlite/sqliteStore';
+import type { Clock } from '../queue/clock';
+import type { GatewayError } from '../queue/errors';
+import { QueueService } from '../queue/queueService';
+import { startRetention } from '../queue/retention';
+import { createApp } from './app';
+import type { Config } from './config';
+import { loadSpec } from './spec';
+
+export interface Gateway {
+  url: string;
+  store: SqliteStore;
+  queues: QueueService;
+  /** Stops accepting, answers waiting long-polls, finishes in-flight requests, closes the store. */
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  clock: Clock;
+  onInternalError: (error: GatewayError) => void;
+}
+
+/** Wires store, semantics and HTTP together and listens. */
+export async function startGateway(config: Config, options: GatewayOptions): Promise<Gateway> {
+  const store = new SqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous });
+  const queues = new QueueService(store, options.clock, config.limits);
+  const shutdown = new AbortController();
+  const app = createApp({
+    queues,
+    spec: loadSpec(),
+    shutdown: shutdown.signal,
+    limits: config.limits,
+    onInternalError: options.onInternalError,
+  });
+  const stopRetention = startRetention(store, options.clock, {
+    intervalMs: 1000,
+    budget: 1000,
+    idempotencyWindowMs: config.limits.idempotencyWindowMs,
+  });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+
+  return {
+    url: `http://${host}:${port}`,
+    store,
+    queues,
+    async close() {
+      stopRetention();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      shutdown.abort();
+      server.closeIdleConnections();
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
+      await Promise.race([closed, timeout]);
+      server.closeAllConnections();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import type { Database } from 'better-sqlite3';
+import type { StoredMessage } from '../store';
+import { append } from './append';
+import type { WriteContext } from './groupCommit';
+import { prepared } from './prepared';
+import { type QueueRow, loadQueueRow, queueTarget } from './queueRow';
+import { removeMessage } from './removeMessage';
+
+/** Headers a dead letter gains; redrive reads the source back from the first. */
+export const DEAD_LETTER_SOURCE_HEADER = 'mqgate-dead-letter-source';
+export const DELIVERY_COUNT_HEADER = 'mqgate-delivery-count';
+
+const statements = prepared((db) => ({
+  count: db.prepare<[number, number]>('UPDATE subscriptions SET dead_lettered = dead_lettered + ? WHERE id = ?'),
+}));
+
+/**
+ * operation: deadLetter — moves a message that used up its deliveries to the
+ * queue's dead-letter queue, keeping its body, content type, key and headers
+ * and adding where it came from and how often it was delivered.
+ */
+export function deadLetter(
+  db: Database,
+  context: WriteContext,
+  source: QueueRow,
+  message: StoredMessage,
+  deliveries: number,
+  now: number,
+): void {
+  append(
+    db,
+    context,
+    queueTarget(loadQueueRow(db, source.deadLetterQueue as string)),
+    [
+      {
+        key: message.key,
+        headers: {
+          ...message.headers,
+          [DEAD_LETTER_SOURCE_HEADER]: source.name,
+          [DELIVERY_COUNT_HEADER]: String(deliveries),
+        },
+        contentType: message.contentType,
+        value: message.value,
+        delayMs: 0,
+        idempotencyKey: null,
+      },
+    ],
+    { now, idempotencyWindowMs: 0 },
+  );
+  removeMessage(db, source.subscriptionId, Number(message.id));
+  statements(db).count.run(1, source.subscriptionId);
+}

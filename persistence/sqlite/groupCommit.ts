@@ -1,0 +1,84 @@
+import type { Database } from 'better-sqlite3';
+import { interpretError } from './interpretError';
+
+/** What a unit of work may do besides writing: announce queues whose messages became ready. */
+export interface WriteContext {
+  notify(queue: string): void;
+}
+
+interface Pending {
+  work: (context: WriteContext) => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface CommitStats {
+  commits: number;
+  operations: number;
+}
+
+/**
+ * Group commit: every write requested during one turn of the event loop runs
+ * in one transaction with one fsync. Each unit runs in its own savepoint, so
+ * one that fails is rolled back alone and the others still commit. A unit's
+ * promise settles only after the commit, so a resolved write is durable.
+ */
+export class GroupCommit {
+  private pending: Pending[] = [];
+  private scheduled = false;
+  private readonly savepoint: (fn: () => unknown) => unknown;
+  readonly stats: CommitStats = { commits: 0, operations: 0 };
+
+  constructor(
+    private readonly db: Database,
+    private readonly onReady: (queues: Set<string>) => void,
+  ) {
+    // better-sqlite3 turns a nested transaction into a SAVEPOINT.
+    this.savepoint = db.transaction((fn: () => unknown) => fn());
+  }
+
+  run<T>(work: (context: WriteContext) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    this.scheduled = false;
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    const ready = new Set<string>();
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      for (const unit of batch) {
+        const notified: string[] = [];
+        try {
+          const value = this.savepoint(() => unit.work({ notify: (queue) => notified.push(queue) }));
+          outcomes.push({ ok: true, value });
+          for (const queue of notified) ready.add(queue);
+        } catch (error) {
+          outcomes.push({ ok: false, error: interpretError(error) });
+        }
+      }
+      this.db.exec('COMMIT');
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      const failure = interpretError(error);
+      for (const unit of batch) unit.reject(failure);
+      return;
+    }
+    this.stats.commits += 1;
+    this.stats.operations += batch.length;
+    batch.forEach((unit, i) => {
+      const outcome = outcomes[i];
+      if (outcome.ok) unit.resolve(outcome.value);
+      else unit.reject(outcome.error);
+    });
+    if (ready.size > 0) this.onReady(ready);
+  }
+}

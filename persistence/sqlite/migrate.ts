@@ -1,0 +1,35 @@
+import fs from 'node:fs';
+import type { Database } from 'better-sqlite3';
+import { packagePath } from '../packagePath';
+
+/**
+ * Applies the numbered migrations of persistence/sqlite/migrations that the
+ * database has not seen yet, each in its own transaction, and records them.
+ * Released migrations are never edited: a change is a new file.
+ */
+export function migrate(db: Database): number[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at INTEGER NOT NULL
+  ) STRICT`);
+  const applied = new Set(
+    db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[],
+  );
+  const dir = packagePath('persistence', 'sqlite', 'migrations');
+  const files = fs.readdirSync(dir).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  const newlyApplied: number[] = [];
+  for (const file of files) {
+    const version = Number.parseInt(file, 10);
+    if (applied.has(version)) continue;
+    const sql = fs.readFileSync(`${dir}/${file}`, 'utf8');
+    db.transaction(() => {
+      db.exec(sql);
+      record.run(version, file, Date.now());
+    }).immediate();
+    newlyApplied.push(version);
+  }
+  return newlyApplied;
+}
+

@@ -1,0 +1,15 @@
+import type { Database } from 'better-sqlite3';
+import { prepared } from './prepared';
+import { loadQueueRow } from './queueRow';
+
+const statements = prepared((db) => ({
+  next: db
+    .prepare<[number, number]>('SELECT MIN(available_at) FROM deliveries WHERE subscription_id = ? AND available_at > ?')
+    .pluck(),
+}));
+
+/** operation: nextAvailableAt — when the next delayed or leased message becomes ready. */
+export function nextAvailableAt(db: Database, queue: string, now: number): number | null {
+  const row = loadQueueRow(db, queue);
+  return (statements(db).next.get(row.subscriptionId, now) as number | null) ?? null;
+}

@@ -1,0 +1,16 @@
+import type { Database } from 'better-sqlite3';
+import { prepared } from './prepared';
+import { loadQueueRow } from './queueRow';
+
+const statements = prepared((db) => ({
+  deliveries: db.prepare<[number]>('DELETE FROM deliveries WHERE subscription_id = ?'),
+  messages: db.prepare<[number]>('DELETE FROM messages WHERE topic_id = ?'),
+}));
+
+/** operation: purgeQueue — deletes every message; offsets and idempotency keys stay. */
+export function purgeQueue(db: Database, queue: string): number {
+  const row = loadQueueRow(db, queue);
+  const s = statements(db);
+  s.deliveries.run(row.subscriptionId);
+  return s.messages.run(row.topicId).changes;
+}

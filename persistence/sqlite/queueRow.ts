@@ -1,0 +1,105 @@
+import type { Database } from 'better-sqlite3';
+import { GatewayError } from '../../queue/errors';
+import type { QueueRecord } from '../store';
+import type { AppendTarget } from './append';
+import { prepared } from './prepared';
+
+/** The name of the one queue subscription of a queue; user names cannot start with `$`. */
+export const QUEUE_SUBSCRIPTION = '$queue';
+
+/** A queue as the other SQLite operations need it: the record plus internal ids. */
+export interface QueueRow extends QueueRecord {
+  topicId: number;
+  deadLetterTopicId: number | null;
+  produced: number;
+  acked: number;
+  deadLettered: number;
+}
+
+interface RawQueueRow {
+  topic_id: number;
+  name: string;
+  retention_ms: number;
+  max_message_bytes: number;
+  produced: number;
+  created_at: number;
+  updated_at: number;
+  subscription_id: number;
+  visibility_timeout_ms: number;
+  max_deliveries: number | null;
+  dead_letter_topic_id: number | null;
+  dead_letter_queue: string | null;
+  delay_ms: number;
+  acked: number;
+  dead_lettered: number;
+}
+
+const SELECT = `
+  SELECT t.id AS topic_id, t.name, t.retention_ms, t.max_message_bytes, t.produced, t.created_at, t.updated_at,
+         s.id AS subscription_id, s.visibility_timeout_ms, s.max_deliveries, s.dead_letter_topic_id,
+         d.name AS dead_letter_queue, s.delay_ms, s.acked, s.dead_lettered
+    FROM topics t
+    JOIN subscriptions s ON s.topic_id = t.id AND s.name = '${QUEUE_SUBSCRIPTION}'
+    LEFT JOIN topics d ON d.id = s.dead_letter_topic_id
+   WHERE t.kind = 'queue'`;
+
+const statements = prepared((db) => ({
+  byName: db.prepare<[string], RawQueueRow>(`${SELECT} AND t.name = ?`),
+  all: db.prepare<[], RawQueueRow>(`${SELECT} ORDER BY t.name`),
+}));
+
+function toQueueRow(raw: RawQueueRow): QueueRow {
+  return {
+    name: raw.name,
+    topicId: raw.topic_id,
+    subscriptionId: raw.subscription_id,
+    visibilityTimeoutMs: raw.visibility_timeout_ms,
+    maxDeliveries: raw.max_deliveries,
+    deadLetterQueue: raw.dead_letter_queue,
+    deadLetterTopicId: raw.dead_letter_topic_id,
+    delayMs: raw.delay_ms,
+    retentionMs: raw.retention_ms,
+    maxMessageBytes: raw.max_message_bytes,
+    createdAt: raw.created_at,
+    updatedAt: raw.updated_at,
+    produced: raw.produced,
+    acked: raw.acked,
+    deadLettered: raw.dead_lettered,
+  };
+}
+
+export function findQueueRow(db: Database, name: string): QueueRow | null {
+  const raw = statements(db).byName.get(name);
+  return raw === undefined ? null : toQueueRow(raw);
+}
+
+export function loadQueueRow(db: Database, name: string): QueueRow {
+  const row = findQueueRow(db, name);
+  if (row === null) throw new GatewayError('queue_not_found', `Queue '${name}' does not exist.`);
+  return row;
+}
+
+export function allQueueRows(db: Database): QueueRow[] {
+  return statements(db).all.all().map(toQueueRow);
+}
+
+/** The public face of a row: internal ids and counters stripped. */
+export function toQueueRecord(row: QueueRow): QueueRecord {
+  return {
+    name: row.name,
+    subscriptionId: row.subscriptionId,
+    visibilityTimeoutMs: row.visibilityTimeoutMs,
+    maxDeliveries: row.maxDeliveries,
+    deadLetterQueue: row.deadLetterQueue,
+    delayMs: row.delayMs,
+    retentionMs: row.retentionMs,
+    maxMessageBytes: row.maxMessageBytes,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+/** A queue as a place to append to: its topic and its one subscription. */
+export function queueTarget(row: QueueRow): AppendTarget {
+  return { name: row.name, topicId: row.topicId, subscriptionIds: [row.subscriptionId] };
+}

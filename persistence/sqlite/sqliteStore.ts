@@ -1,0 +1,143 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type {
+  AppendResult,
+  ClaimOptions,
+  DeliveryRef,
+  Lease,
+  NewMessage,
+  ProduceOptions,
+  QueueRecord,
+  QueueSettings,
+  QueueStats,
+  RedriveResult,
+  Settlement,
+  SettleStatus,
+  Store,
+  SweepOptions,
+  SweepResult,
+} from '../store';
+import { append } from './append';
+import { claim } from './claim';
+import { deleteQueue } from './deleteQueue';
+import { type CommitStats, GroupCommit } from './groupCommit';
+import { interpretError } from './interpretError';
+import { migrate } from './migrate';
+import { nextAvailableAt } from './nextAvailableAt';
+import { purgeQueue } from './purgeQueue';
+import { putQueue } from './putQueue';
+import { allQueueRows, findQueueRow, loadQueueRow, queueTarget, toQueueRecord } from './queueRow';
+import { queueStats } from './queueStats';
+import { redrive } from './redrive';
+import { settle } from './settle';
+import { sweep } from './sweep';
+
+export interface SqliteStoreOptions {
+  /** Directory that holds mqgate.db (created if missing). */
+  dataDir: string;
+  /** FULL fsyncs every commit (a 2xx survives power loss); NORMAL survives a process crash only. */
+  synchronous: 'FULL' | 'NORMAL';
+}
+
+export const DATABASE_FILE = 'mqgate.db';
+
+/**
+ * The SQLite backend: one connection in WAL mode; writes go through group
+ * commit, reads run directly on the same connection between commits.
+ */
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly writes: GroupCommit;
+  private readonly listeners = new Set<(queue: string) => void>();
+
+  constructor(options: SqliteStoreOptions) {
+    fs.mkdirSync(options.dataDir, { recursive: true });
+    this.db = new Database(path.join(options.dataDir, DATABASE_FILE));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous}`);
+    this.db.pragma('foreign_keys = ON');
+    migrate(this.db);
+    this.writes = new GroupCommit(this.db, (queues) => {
+      for (const queue of queues) for (const listener of this.listeners) listener(queue);
+    });
+  }
+
+  /** How many commits served how many write operations (group commit at work). */
+  get commitStats(): CommitStats {
+    return { ...this.writes.stats };
+  }
+
+  putQueue(name: string, settings: QueueSettings, now: number): Promise<{ queue: QueueRecord; created: boolean }> {
+    return this.writes.run(() => putQueue(this.db, name, settings, now));
+  }
+
+  getQueue(name: string): Promise<QueueRecord | null> {
+    return this.read(() => {
+      const row = findQueueRow(this.db, name);
+      return row === null ? null : toQueueRecord(row);
+    });
+  }
+
+  listQueues(): Promise<QueueRecord[]> {
+    return this.read(() => allQueueRows(this.db).map(toQueueRecord));
+  }
+
+  deleteQueue(name: string): Promise<void> {
+    return this.writes.run(() => deleteQueue(this.db, name));
+  }
+
+  purgeQueue(name: string): Promise<number> {
+    return this.writes.run(() => purgeQueue(this.db, name));
+  }
+
+  queueStats(name: string, now: number): Promise<QueueStats> {
+    return this.read(() => queueStats(this.db, name, now));
+  }
+
+  produce(queue: string, messages: NewMessage[], options: ProduceOptions): Promise<AppendResult[]> {
+    return this.writes.run((context) =>
+      append(this.db, context, queueTarget(loadQueueRow(this.db, queue)), messages, options),
+    );
+  }
+
+  claim(queue: string, options: ClaimOptions): Promise<Lease[]> {
+    return this.writes.run((context) => claim(this.db, context, queue, options));
+  }
+
+  settle(queue: string, refs: DeliveryRef[], settlement: Settlement, now: number): Promise<SettleStatus[]> {
+    return this.writes.run((context) => settle(this.db, context, queue, refs, settlement, now));
+  }
+
+  redrive(deadLetterQueue: string, max: number, now: number): Promise<RedriveResult> {
+    return this.writes.run((context) => redrive(this.db, context, deadLetterQueue, max, now));
+  }
+
+  nextAvailableAt(queue: string, now: number): Promise<number | null> {
+    return this.read(() => nextAvailableAt(this.db, queue, now));
+  }
+
+  sweep(options: SweepOptions): Promise<SweepResult> {
+    return this.writes.run(() => sweep(this.db, options));
+  }
+
+  onAvailable(listener: (queue: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    // Let writes already requested commit before the connection goes.
+    await this.writes.run(() => undefined);
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.close();
+  }
+
+  private read<T>(work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(interpretError(error));
+    }
+  }
+}

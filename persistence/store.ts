@@ -1,0 +1,153 @@
+/**
+ * The store interface: everything the queue semantics need from storage, and
+ * nothing more. It is asynchronous even though the SQLite backend is
+ * synchronous underneath, so that a networked backend fits it unchanged and so
+ * that concurrent writes can share one commit (group commit).
+ *
+ * Every backend must pass test/store-contract.ts.
+ */
+
+/** Settings of a queue (a topic with one queue subscription). */
+export interface QueueSettings {
+  /** How long a fetched message stays leased before it is offered again. */
+  visibilityTimeoutMs: number;
+  /** Deliveries allowed before the message moves to `deadLetterQueue`; null: unlimited. */
+  maxDeliveries: number | null;
+  /** Name of the queue that receives messages past `maxDeliveries`. */
+  deadLetterQueue: string | null;
+  /** Default delay before a produced message becomes ready. */
+  delayMs: number;
+  /** Age after which a message is deleted whether or not it was acknowledged. */
+  retentionMs: number;
+  /** Largest accepted message (value, key and headers together). */
+  maxMessageBytes: number;
+}
+
+export interface QueueRecord extends QueueSettings {
+  name: string;
+  /** Stable id of the queue's subscription; receipts are bound to it. */
+  subscriptionId: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface QueueStats {
+  ready: number;
+  inFlight: number;
+  delayed: number;
+  oldestReadyAgeMs: number | null;
+  produced: number;
+  acked: number;
+  deadLettered: number;
+}
+
+/** A message ready to be appended: values are bytes, encoding is the API's business. */
+export interface NewMessage {
+  key: string | null;
+  headers: Record<string, string>;
+  contentType: string;
+  value: Buffer;
+  delayMs: number;
+  idempotencyKey: string | null;
+}
+
+export interface AppendResult {
+  id: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  duplicate: boolean;
+}
+
+export interface StoredMessage {
+  id: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  key: string | null;
+  headers: Record<string, string>;
+  contentType: string;
+  value: Buffer;
+}
+
+export interface Lease {
+  message: StoredMessage;
+  /** 1 on the first delivery; together with the message id it fences the receipt. */
+  deliveryCount: number;
+}
+
+/** Identifies one delivery of one message: what a receipt decodes to. */
+export interface DeliveryRef {
+  messageId: string;
+  deliveryCount: number;
+}
+
+export type Settlement =
+  | { kind: 'ack' }
+  | { kind: 'nack'; availableAt: number }
+  | { kind: 'extend'; leaseUntil: number };
+
+export type SettleStatus = 'acked' | 'nacked' | 'extended' | 'expired' | 'unknown';
+
+export interface ProduceOptions {
+  now: number;
+  /** A repeated idempotency key younger than this returns the original result. */
+  idempotencyWindowMs: number;
+}
+
+export interface ClaimOptions {
+  max: number;
+  now: number;
+  visibilityTimeoutMs: number;
+}
+
+export interface RedriveResult {
+  redriven: number;
+  /** Dead letters left behind: leased ones, and ones whose source queue no longer exists. */
+  remaining: number;
+}
+
+export interface SweepOptions {
+  now: number;
+  idempotencyWindowMs: number;
+  /** Most messages, and most idempotency keys, removed by one call. */
+  budget: number;
+}
+
+export interface SweepResult {
+  expiredMessages: number;
+  expiredKeys: number;
+}
+
+export interface Store {
+  /** Creates the queue, or updates its settings; `created` says which. */
+  putQueue(name: string, settings: QueueSettings, now: number): Promise<{ queue: QueueRecord; created: boolean }>;
+  getQueue(name: string): Promise<QueueRecord | null>;
+  listQueues(): Promise<QueueRecord[]>;
+  /** Throws `queue_not_found`, or `queue_in_use` while another queue dead-letters into it. */
+  deleteQueue(name: string): Promise<void>;
+  /** Deletes every message of the queue; idempotency keys are kept. Returns how many. */
+  purgeQueue(name: string): Promise<number>;
+  queueStats(name: string, now: number): Promise<QueueStats>;
+
+  /** Appends all messages in one commit, or none. */
+  produce(queue: string, messages: NewMessage[], options: ProduceOptions): Promise<AppendResult[]>;
+  /**
+   * Leases up to `max` ready messages. A message that comes up for a delivery
+   * beyond the queue's maxDeliveries is moved to its dead-letter queue instead.
+   */
+  claim(queue: string, options: ClaimOptions): Promise<Lease[]>;
+  /** Settles each delivery independently: one status per ref, in order. */
+  settle(queue: string, refs: DeliveryRef[], settlement: Settlement, now: number): Promise<SettleStatus[]>;
+  /** Moves up to `max` ready dead letters of `deadLetterQueue` back to their source queues. */
+  redrive(deadLetterQueue: string, max: number, now: number): Promise<RedriveResult>;
+  /** The earliest moment after `now` at which a message of the queue becomes ready, if any. */
+  nextAvailableAt(queue: string, now: number): Promise<number | null>;
+
+  /** Retention: removes expired messages and idempotency keys, bounded by `budget`. */
+  sweep(options: SweepOptions): Promise<SweepResult>;
+
+  /** Called after a commit that made messages of `queue` ready. Returns an unsubscribe function. */
+  onAvailable(listener: (queue: string) => void): () => void;
+  close(): Promise<void>;
+}

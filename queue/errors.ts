@@ -1,0 +1,40 @@
+/**
+ * The one error type of the gateway. Every failure a client can see carries a
+ * stable `code`; api/problem.ts maps each code to an HTTP status in one table.
+ */
+export type ErrorCode =
+  | 'malformed_json'
+  | 'bad_request'
+  | 'validation_failed'
+  | 'invalid_name'
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'message_too_large'
+  | 'batch_too_large'
+  | 'queue_not_found'
+  | 'queue_in_use'
+  | 'dead_letter_queue_not_found'
+  | 'route_not_found'
+  | 'method_not_allowed'
+  | 'storage_full'
+  | 'storage_unavailable'
+  | 'internal_error';
+
+/** A field-level reason attached to `validation_failed`. */
+export interface FieldError {
+  /** JSON pointer into the request (`/body/messages/0/value`, `/path/queue`). */
+  pointer: string;
+  detail: string;
+}
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly errors: FieldError[] | undefined;
+
+  constructor(code: ErrorCode, detail: string, options: { cause?: unknown; errors?: FieldError[] } = {}) {
+    super(detail, { cause: options.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    this.errors = options.errors;
+  }
+}

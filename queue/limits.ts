@@ -1,0 +1,35 @@
+import type { QueueSettings } from '../persistence/store';
+
+/** Server-wide limits; each has its default beside it. All are configurable. */
+export interface Limits {
+  /** Largest message (value + key + headers), and the ceiling of a queue's maxMessageBytes. Default 1 MiB. */
+  maxMessageBytes: number;
+  /** Most messages in one produce request, and most returned by one fetch. Default 1000. */
+  maxBatchMessages: number;
+  /** Largest request body; checked before parsing. Default 10 MiB. */
+  maxBatchBytes: number;
+  /** Longest long-poll a fetch may ask for. Default 20000 ms. */
+  maxWaitMs: number;
+  /** How long an idempotency key is remembered. Default 24 h. */
+  idempotencyWindowMs: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxMessageBytes: 1024 * 1024,
+  maxBatchMessages: 1000,
+  maxBatchBytes: 10 * 1024 * 1024,
+  maxWaitMs: 20_000,
+  idempotencyWindowMs: 24 * 60 * 60 * 1000,
+};
+
+/** Settings of a queue created with an empty body. */
+export function defaultQueueSettings(limits: Limits): QueueSettings {
+  return {
+    visibilityTimeoutMs: 30_000,
+    maxDeliveries: null,
+    deadLetterQueue: null,
+    delayMs: 0,
+    retentionMs: 4 * 24 * 60 * 60 * 1000,
+    maxMessageBytes: limits.maxMessageBytes,
+  };
+}

@@ -1,0 +1,99 @@
+import { isUtf8 } from 'node:buffer';
+import type { StoredMessage } from '../persistence/store';
+
+export type ValueEncoding = 'json' | 'text' | 'base64';
+
+/** One message of a JSON produce request, as the API accepts it. */
+export interface ProduceInput {
+  value: unknown;
+  valueEncoding?: ValueEncoding;
+  contentType?: string;
+  key?: string;
+  headers?: Record<string, string>;
+  delayMs?: number;
+  idempotencyKey?: string;
+}
+
+/** A message as every fetch returns it. */
+export interface DeliveredMessage {
+  id: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  key: string | null;
+  headers: Record<string, string>;
+  contentType: string;
+  value: unknown;
+  valueEncoding: ValueEncoding;
+}
+
+const DEFAULT_CONTENT_TYPE: Record<ValueEncoding, string> = {
+  json: 'application/json',
+  text: 'text/plain; charset=utf-8',
+  base64: 'application/octet-stream',
+};
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * The bytes a produced value stands for. Returns null when the value does not
+ * fit its encoding (text that is not a string, base64 that is not base64).
+ */
+export function encodeValue(input: ProduceInput): { value: Buffer; contentType: string } | null {
+  const encoding = input.valueEncoding ?? 'json';
+  const contentType = input.contentType ?? DEFAULT_CONTENT_TYPE[encoding];
+  switch (encoding) {
+    case 'json':
+      return { value: Buffer.from(JSON.stringify(input.value)), contentType };
+    case 'text':
+      return typeof input.value === 'string' ? { value: Buffer.from(input.value), contentType } : null;
+    case 'base64':
+      return typeof input.value === 'string' && BASE64.test(input.value)
+        ? { value: Buffer.from(input.value, 'base64'), contentType }
+        : null;
+  }
+}
+
+/** The size a message counts against maxMessageBytes: value, key and headers. */
+export function messageBytes(value: Buffer, key: string | null, headers: Record<string, string>): number {
+  let bytes = value.length + (key === null ? 0 : Buffer.byteLength(key));
+  for (const [name, headerValue] of Object.entries(headers)) bytes += Buffer.byteLength(name) + Buffer.byteLength(headerValue);
+  return bytes;
+}
+
+function isJsonType(mediaType: string): boolean {
+  return mediaType === 'application/json' || mediaType.endsWith('+json');
+}
+
+function isTextType(mediaType: string): boolean {
+  return (
+    mediaType.startsWith('text/') ||
+    mediaType === 'application/xml' ||
+    mediaType.endsWith('+xml') ||
+    mediaType === 'application/x-www-form-urlencoded' ||
+    mediaType === 'application/javascript'
+  );
+}
+
+/**
+ * How a stored value travels in a JSON response: JSON content types as JSON
+ * (when the bytes parse), textual ones as text (when they are UTF-8), the rest
+ * — and anything that does not decode cleanly — as base64. The bytes and the
+ * content type are always those that were produced.
+ */
+export function toDelivered(message: StoredMessage): DeliveredMessage {
+  const mediaType = message.contentType.split(';')[0].trim().toLowerCase();
+  const { value: bytes, ...rest } = message;
+  if (isUtf8(bytes)) {
+    const text = bytes.toString('utf8');
+    if (isJsonType(mediaType)) {
+      try {
+        return { ...rest, value: JSON.parse(text) as unknown, valueEncoding: 'json' };
+      } catch {
+        return { ...rest, value: text, valueEncoding: 'text' };
+      }
+    }
+    if (isTextType(mediaType)) return { ...rest, value: text, valueEncoding: 'text' };
+  }
+  return { ...rest, value: bytes.toString('base64'), valueEncoding: 'base64' };
+}

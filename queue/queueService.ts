@@ -1,0 +1,256 @@
+import type {
+  AppendResult,
+  NewMessage,
+  QueueRecord,
+  QueueSettings,
+  QueueStats,
+  RedriveResult,
+  Settlement,
+  SettleStatus,
+  Store,
+} from '../persistence/store';
+import type { Clock } from './clock';
+import { GatewayError } from './errors';
+import { defaultQueueSettings, type Limits } from './limits';
+import { type DeliveredMessage, encodeValue, messageBytes, type ProduceInput, toDelivered } from './messages';
+import { decodeReceipt, encodeReceipt } from './receipts';
+import { Wakeups } from './wakeups';
+
+export type QueueView = Omit<QueueRecord, 'subscriptionId'> & { stats: QueueStats };
+
+export interface FetchRequest {
+  max: number;
+  waitMs: number;
+  visibilityTimeoutMs?: number;
+}
+
+export interface LeasedMessage extends DeliveredMessage {
+  receipt: string;
+  deliveryCount: number;
+}
+
+export interface ReceiptResult {
+  receipt: string;
+  status: SettleStatus;
+  /** Why a receipt was not honoured: `receipt_expired` or `receipt_unknown`. */
+  code?: 'receipt_expired' | 'receipt_unknown';
+}
+
+/** A raw produce: the request body is the message, bytes and content type kept exactly. */
+export interface RawMessage {
+  body: Buffer;
+  contentType: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * The queue semantics over the store: settings and their defaults, produce
+ * validation, leases and long-polls, receipts. Holds no queue state of its
+ * own; everything lives in the store, so any process can serve any request.
+ */
+export class QueueService {
+  private readonly wakeups: Wakeups;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    readonly limits: Limits,
+  ) {
+    this.wakeups = new Wakeups(store, clock);
+  }
+
+  /** operation: putQueue — fields left out take their defaults. */
+  async put(name: string, input: Partial<QueueSettings>): Promise<{ queue: QueueView; created: boolean }> {
+    const settings = { ...defaultQueueSettings(this.limits), ...input };
+    if (settings.deadLetterQueue === name) {
+      throw invalid('/body/deadLetterQueue', 'A queue cannot be its own dead-letter queue.');
+    }
+    if (settings.maxDeliveries !== null && settings.deadLetterQueue === null) {
+      throw invalid('/body/maxDeliveries', 'maxDeliveries needs a deadLetterQueue to move messages to.');
+    }
+    if (settings.maxMessageBytes > this.limits.maxMessageBytes) {
+      throw invalid('/body/maxMessageBytes', `maxMessageBytes may be at most ${this.limits.maxMessageBytes}.`);
+    }
+    const { queue, created } = await this.store.putQueue(name, settings, this.clock.now());
+    return { queue: await this.view(queue), created };
+  }
+
+  async get(name: string): Promise<QueueView> {
+    return this.view(await this.record(name));
+  }
+
+  async list(): Promise<QueueView[]> {
+    const records = await this.store.listQueues();
+    return Promise.all(records.map((record) => this.view(record)));
+  }
+
+  delete(name: string): Promise<void> {
+    return this.store.deleteQueue(name);
+  }
+
+  purge(name: string): Promise<number> {
+    return this.store.purgeQueue(name);
+  }
+
+  /**
+   * operation: produce — validates the whole batch first (all or nothing).
+   * An `Idempotency-Key` header stands for the keys `<header>/0`, `<header>/1`,
+   * … of the messages in order; a message's own idempotencyKey wins.
+   */
+  async produce(name: string, inputs: ProduceInput[], requestKey: string | null): Promise<AppendResult[]> {
+    if (inputs.length > this.limits.maxBatchMessages) {
+      throw new GatewayError(
+        'batch_too_large',
+        `A batch holds at most ${this.limits.maxBatchMessages} messages; this one has ${inputs.length}.`,
+      );
+    }
+    const queue = await this.record(name);
+    const messages = inputs.map((input, i): NewMessage => {
+      const encoded = encodeValue(input);
+      if (encoded === null) {
+        throw invalid(`/body/messages/${i}/value`, `The value does not match valueEncoding '${input.valueEncoding}'.`);
+      }
+      return {
+        key: input.key ?? null,
+        headers: input.headers ?? {},
+        contentType: encoded.contentType,
+        value: encoded.value,
+        delayMs: input.delayMs ?? queue.delayMs,
+        idempotencyKey: input.idempotencyKey ?? (requestKey === null ? null : `${requestKey}/${i}`),
+      };
+    });
+    messages.forEach((message, i) => checkSize(queue, message, `/body/messages/${i}`));
+    return this.append(name, messages);
+  }
+
+  /** operation: produce with a non-JSON body — one message, bytes and content type as sent. */
+  async produceRaw(name: string, raw: RawMessage, requestKey: string | null): Promise<AppendResult> {
+    const queue = await this.record(name);
+    const message: NewMessage = {
+      key: null,
+      headers: raw.headers,
+      contentType: raw.contentType,
+      value: raw.body,
+      delayMs: queue.delayMs,
+      idempotencyKey: requestKey,
+    };
+    checkSize(queue, message, '/body');
+    const [result] = await this.append(name, [message]);
+    return result;
+  }
+
+  /**
+   * operation: fetch — leases up to `max` messages. With `waitMs`, waits until
+   * a message is ready (woken by the commit that made it so, or by the clock
+   * when a delay or lease runs out) or the time is up. If the client goes away
+   * (`signal`) after messages were leased, they are released at once.
+   */
+  async fetch(name: string, request: FetchRequest, signal: AbortSignal): Promise<LeasedMessage[]> {
+    this.checkLimit('/body/max', request.max, this.limits.maxBatchMessages);
+    this.checkLimit('/body/waitMs', request.waitMs, this.limits.maxWaitMs);
+    const queue = await this.record(name);
+    const visibilityTimeoutMs = request.visibilityTimeoutMs ?? queue.visibilityTimeoutMs;
+    const deadline = this.clock.now() + request.waitMs;
+    for (;;) {
+      const since = this.wakeups.version(name);
+      const now = this.clock.now();
+      const leases = await this.store.claim(name, { max: request.max, now, visibilityTimeoutMs });
+      if (leases.length > 0) {
+        if (signal.aborted) {
+          const refs = leases.map((lease) => ({ messageId: lease.message.id, deliveryCount: lease.deliveryCount }));
+          await this.store.settle(name, refs, { kind: 'nack', availableAt: now }, now);
+          return [];
+        }
+        return leases.map(({ message, deliveryCount }) => ({
+          ...toDelivered(message),
+          receipt: encodeReceipt(queue.subscriptionId, { messageId: message.id, deliveryCount }),
+          deliveryCount,
+        }));
+      }
+      if (now >= deadline || signal.aborted) return [];
+      const next = await this.store.nextAvailableAt(name, now);
+      await this.wakeups.wait(name, since, Math.min(deadline, next ?? deadline), signal);
+    }
+  }
+
+  /** Long-polling fetches waiting right now. */
+  get waitingFetches(): number {
+    return this.wakeups.waiting;
+  }
+
+  /** operation: ack */
+  ack(name: string, receipts: string[]): Promise<ReceiptResult[]> {
+    return this.settle(name, receipts, () => ({ kind: 'ack' }));
+  }
+
+  /** operation: nack — the message is ready again after `delayMs` (0: at once). */
+  nack(name: string, receipts: string[], delayMs: number): Promise<ReceiptResult[]> {
+    return this.settle(name, receipts, (now) => ({ kind: 'nack', availableAt: now + delayMs }));
+  }
+
+  /** operation: extend — the lease now ends `visibilityTimeoutMs` from now. */
+  extend(name: string, receipts: string[], visibilityTimeoutMs: number): Promise<ReceiptResult[]> {
+    return this.settle(name, receipts, (now) => ({ kind: 'extend', leaseUntil: now + visibilityTimeoutMs }));
+  }
+
+  /** operation: redrive — `name` is the dead-letter queue. */
+  async redrive(name: string, max: number): Promise<RedriveResult> {
+    this.checkLimit('/body/max', max, this.limits.maxBatchMessages * 100);
+    return this.store.redrive(name, max, this.clock.now());
+  }
+
+  private async settle(
+    name: string,
+    receipts: string[],
+    settlement: (now: number) => Settlement,
+  ): Promise<ReceiptResult[]> {
+    const queue = await this.record(name);
+    const refs = receipts.map((receipt) => decodeReceipt(queue.subscriptionId, receipt));
+    const known = refs.filter((ref) => ref !== null);
+    const now = this.clock.now();
+    const statuses = await this.store.settle(name, known, settlement(now), now);
+    let next = 0;
+    return receipts.map((receipt, i): ReceiptResult => {
+      const status = refs[i] === null ? 'unknown' : statuses[next++];
+      if (status === 'expired') return { receipt, status, code: 'receipt_expired' };
+      if (status === 'unknown') return { receipt, status, code: 'receipt_unknown' };
+      return { receipt, status };
+    });
+  }
+
+  private async append(name: string, messages: NewMessage[]): Promise<AppendResult[]> {
+    return this.store.produce(name, messages, {
+      now: this.clock.now(),
+      idempotencyWindowMs: this.limits.idempotencyWindowMs,
+    });
+  }
+
+  private async record(name: string): Promise<QueueRecord> {
+    const queue = await this.store.getQueue(name);
+    if (queue === null) throw new GatewayError('queue_not_found', `Queue '${name}' does not exist.`);
+    return queue;
+  }
+
+  private async view(record: QueueRecord): Promise<QueueView> {
+    const { subscriptionId: _internal, ...settings } = record;
+    return { ...settings, stats: await this.store.queueStats(record.name, this.clock.now()) };
+  }
+
+  private checkLimit(pointer: string, value: number, limit: number): void {
+    if (value > limit) throw invalid(pointer, `${pointer.replace('/body/', '')} may be at most ${limit}.`);
+  }
+}
+
+function invalid(pointer: string, detail: string): GatewayError {
+  return new GatewayError('validation_failed', detail, { errors: [{ pointer, detail }] });
+}
+
+function checkSize(queue: QueueSettings, message: NewMessage, pointer: string): void {
+  const bytes = messageBytes(message.value, message.key, message.headers);
+  if (bytes > queue.maxMessageBytes) {
+    throw new GatewayError(
+      'message_too_large',
+      `The message at ${pointer} is ${bytes} bytes; this queue accepts at most ${queue.maxMessageBytes}.`,
+    );
+  }
+}
