@@ -34,6 +34,7 @@ export interface OpenApiDocument {
   components: {
     schemas: Record<string, JsonSchema>;
     parameters?: Record<string, Parameter>;
+    responses?: Record<string, unknown>;
   };
 }
 

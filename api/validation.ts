@@ -42,15 +42,23 @@ function describe(errors: FieldError[]): string {
 export type RequestValidator = (req: Request) => void;
 
 /**
+ * A compiler for schemas that may `$ref` the spec's components; the components
+ * are registered once. Used for requests here and for responses in the tests.
+ */
+export function createSchemaCompiler(spec: Spec): (schema: JsonSchema) => ValidateFunction {
+  const ajv = new Ajv2020({ allErrors: true, strict: true, useDefaults: true, allowUnionTypes: true });
+  addFormats(ajv);
+  ajv.addSchema({ $id: COMPONENTS_ID, $defs: rewriteRefs(spec.document.components.schemas) });
+  return (schema) => ajv.compile(rewriteRefs(schema) as JsonSchema);
+}
+
+/**
  * Compiles one validator per operation from openapi.yaml: path parameters,
  * header parameters and the JSON body. No request schema exists anywhere
  * else. Defaults declared in the spec are filled into the body.
  */
 export function compileValidators(spec: Spec): Map<string, RequestValidator> {
-  const ajv = new Ajv2020({ allErrors: true, strict: true, useDefaults: true, allowUnionTypes: true });
-  addFormats(ajv);
-  ajv.addSchema({ $id: COMPONENTS_ID, $defs: rewriteRefs(spec.document.components.schemas) });
-  const compile = (schema: JsonSchema): ValidateFunction => ajv.compile(rewriteRefs(schema) as JsonSchema);
+  const compile = createSchemaCompiler(spec);
   const objectOf = (parameters: Parameter[], lowerCase: boolean): ValidateFunction =>
     compile({
       type: 'object',

@@ -12,6 +12,8 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 export interface CommitStats {
   commits: number;
   operations: number;
@@ -26,16 +28,12 @@ export interface CommitStats {
 export class GroupCommit {
   private pending: Pending[] = [];
   private scheduled = false;
-  private readonly savepoint: (fn: () => unknown) => unknown;
   readonly stats: CommitStats = { commits: 0, operations: 0 };
 
   constructor(
     private readonly db: Database,
     private readonly onReady: (queues: Set<string>) => void,
-  ) {
-    // better-sqlite3 turns a nested transaction into a SAVEPOINT.
-    this.savepoint = db.transaction((fn: () => unknown) => fn());
-  }
+  ) {}
 
   run<T>(work: (context: WriteContext) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -51,20 +49,11 @@ export class GroupCommit {
     const batch = this.pending;
     this.pending = [];
     this.scheduled = false;
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     const ready = new Set<string>();
+    let outcomes: Outcome[];
     try {
       this.db.exec('BEGIN IMMEDIATE');
-      for (const unit of batch) {
-        const notified: string[] = [];
-        try {
-          const value = this.savepoint(() => unit.work({ notify: (queue) => notified.push(queue) }));
-          outcomes.push({ ok: true, value });
-          for (const queue of notified) ready.add(queue);
-        } catch (error) {
-          outcomes.push({ ok: false, error: interpretError(error) });
-        }
-      }
+      outcomes = batch.map((unit) => this.runUnit(unit, ready));
       this.db.exec('COMMIT');
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -80,5 +69,22 @@ export class GroupCommit {
       else unit.reject(outcome.error);
     });
     if (ready.size > 0) this.onReady(ready);
+  }
+
+  private runUnit(unit: Pending, ready: Set<string>): Outcome {
+    const notified: string[] = [];
+    this.db.exec('SAVEPOINT unit');
+    try {
+      const value = unit.work({ notify: (queue) => notified.push(queue) });
+      this.db.exec('RELEASE unit');
+      for (const queue of notified) ready.add(queue);
+      return { ok: true, value };
+    } catch (error) {
+      // On some errors (a full disk among them) SQLite ends the whole
+      // transaction: then every unit of the batch fails with it.
+      if (!this.db.inTransaction) throw error;
+      this.db.exec('ROLLBACK TO unit; RELEASE unit');
+      return { ok: false, error: interpretError(error) };
+    }
   }
 }

@@ -38,6 +38,8 @@ export interface SqliteStoreOptions {
   dataDir: string;
   /** FULL fsyncs every commit (a 2xx survives power loss); NORMAL survives a process crash only. */
   synchronous: 'FULL' | 'NORMAL';
+  /** Cap on the database size; writes past it fail with storage_full. Default: none (the disk is the cap). */
+  maxDatabaseBytes?: number;
 }
 
 export const DATABASE_FILE = 'mqgate.db';
@@ -57,6 +59,10 @@ export class SqliteStore implements Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous}`);
     this.db.pragma('foreign_keys = ON');
+    if (options.maxDatabaseBytes !== undefined) {
+      const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+      this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxDatabaseBytes / pageSize))}`);
+    }
     migrate(this.db);
     this.writes = new GroupCommit(this.db, (queues) => {
       for (const queue of queues) for (const listener of this.listeners) listener(queue);

@@ -1,0 +1,103 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { DATABASE_FILE, SqliteStore } from '../persistence/sqlite/sqliteStore';
+import { describeStoreContract, message, settings } from './store-contract';
+import { tempDir } from './support/testGateway';
+
+describeStoreContract('sqlite', async () => {
+  const dataDir = tempDir();
+  let store = new SqliteStore({ dataDir, synchronous: 'FULL' });
+  return {
+    store,
+    async reopen() {
+      await store.close();
+      store = new SqliteStore({ dataDir, synchronous: 'FULL' });
+      return store;
+    },
+    async cleanup() {
+      await store.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('sqlite backend', () => {
+  const T0 = 1_700_000_000_000;
+  const opts = { now: T0, idempotencyWindowMs: 60_000 };
+  let dataDir: string;
+  let store: SqliteStore;
+
+  beforeEach(async () => {
+    dataDir = tempDir();
+    store = new SqliteStore({ dataDir, synchronous: 'FULL' });
+    await store.putQueue('q', settings(), T0);
+  });
+
+  afterEach(async () => {
+    await store.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('concurrent writes share one transaction (group commit)', async () => {
+    const before = store.commitStats;
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.produce('q', [message(`m${i}`)], opts)));
+    const after = store.commitStats;
+    expect(after.operations - before.operations).toBe(50);
+    expect(after.commits - before.commits).toBe(1);
+    expect(results.map(([r]) => r.offset).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+
+  test('a failing write in a group is rolled back alone', async () => {
+    const outcomes = await Promise.allSettled([
+      store.produce('q', [message('a')], opts),
+      store.produce('missing', [message('b')], opts),
+      store.produce('q', [message('c')], opts),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((await store.queueStats('q', T0)).ready).toBe(2);
+  });
+
+  test('the database is in WAL mode with numbered migrations recorded and STRICT tables', async () => {
+    await store.close();
+    const db = new Database(path.join(dataDir, DATABASE_FILE), { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([{ version: 1, name: '001_init.sql' }]);
+    const strict = db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND strict = 1 ORDER BY name").pluck().all();
+    expect(strict).toEqual(expect.arrayContaining(['deliveries', 'idempotency_keys', 'messages', 'partitions', 'subscriptions', 'topics']));
+    db.close();
+    store = new SqliteStore({ dataDir, synchronous: 'FULL' });
+  });
+
+  test('the claim query is served by the availability index, not a scan', async () => {
+    await store.close();
+    const db = new Database(path.join(dataDir, DATABASE_FILE), { readonly: true });
+    const plan = db
+      .prepare(
+        `EXPLAIN QUERY PLAN SELECT message_id FROM deliveries WHERE subscription_id = 1 AND available_at <= 5
+          ORDER BY available_at, message_id LIMIT 10`,
+      )
+      .all() as Array<{ detail: string }>;
+    expect(plan.map((p) => p.detail).join('\n')).toMatch(/USING (COVERING )?INDEX deliveries_by_availability/);
+    expect(plan.map((p) => p.detail).join('\n')).not.toMatch(/TEMP B-TREE/);
+    db.close();
+    store = new SqliteStore({ dataDir, synchronous: 'FULL' });
+  });
+
+  test('a full disk fails the write with storage_full, keeps what was stored, and writes resume with space', async () => {
+    await store.produce('q', [message('kept')], opts);
+    await store.close();
+    const fileBytes = fs.statSync(path.join(dataDir, DATABASE_FILE)).size;
+    store = new SqliteStore({ dataDir, synchronous: 'FULL', maxDatabaseBytes: fileBytes + 8192 });
+    const big = message('x'.repeat(200_000));
+    await expect(store.produce('q', [big], opts)).rejects.toMatchObject({ code: 'storage_full' });
+    expect((await store.queueStats('q', T0)).ready).toBe(1);
+    await store.close();
+    store = new SqliteStore({ dataDir, synchronous: 'FULL' });
+    await store.produce('q', [big], opts);
+    expect((await store.queueStats('q', T0)).ready).toBe(2);
+    const db = new Database(path.join(dataDir, DATABASE_FILE), { readonly: true });
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
+  });
+});

@@ -1,0 +1,277 @@
+import { GatewayError } from '../queue/errors';
+import type { NewMessage, QueueSettings, Store } from '../persistence/store';
+
+/**
+ * The contract every store backend must pass. A backend is done when
+ * `describeStoreContract('<name>', factory)` passes for it unchanged.
+ * Time is passed explicitly to every call, so no clock is needed.
+ */
+export interface StoreHarness {
+  store: Store;
+  /** Closes the store and opens it again on the same data. */
+  reopen(): Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
+const T0 = 1_700_000_000_000;
+const WINDOW = 60_000;
+const opts = (now = T0) => ({ now, idempotencyWindowMs: WINDOW });
+
+export const settings = (overrides: Partial<QueueSettings> = {}): QueueSettings => ({
+  visibilityTimeoutMs: 1000,
+  maxDeliveries: null,
+  deadLetterQueue: null,
+  delayMs: 0,
+  retentionMs: 3_600_000,
+  maxMessageBytes: 1024 * 1024,
+  ...overrides,
+});
+
+export const message = (text: string, overrides: Partial<NewMessage> = {}): NewMessage => ({
+  key: null,
+  headers: {},
+  contentType: 'text/plain',
+  value: Buffer.from(text),
+  delayMs: 0,
+  idempotencyKey: null,
+  ...overrides,
+});
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
+  await expect(promise).rejects.toBeInstanceOf(GatewayError);
+  await expect(promise).rejects.toMatchObject({ code });
+}
+
+export function describeStoreContract(backend: string, open: () => Promise<StoreHarness>): void {
+  describe(`store contract: ${backend}`, () => {
+    let harness: StoreHarness;
+    let store: Store;
+
+    beforeEach(async () => {
+      harness = await open();
+      store = harness.store;
+      await store.putQueue('q', settings(), T0);
+    });
+
+    afterEach(async () => {
+      await harness.cleanup();
+    });
+
+    const values = (leases: Array<{ message: { value: Buffer } }>) => leases.map((l) => l.message.value.toString());
+    const claim = (max = 10, now = T0, visibilityTimeoutMs = 1000) => store.claim('q', { max, now, visibilityTimeoutMs });
+
+    test('putQueue creates once, then updates in place', async () => {
+      const again = await store.putQueue('q', settings({ visibilityTimeoutMs: 5000 }), T0 + 1);
+      expect(again.created).toBe(false);
+      expect(again.queue.visibilityTimeoutMs).toBe(5000);
+      expect(again.queue.createdAt).toBe(T0);
+      const created = await store.putQueue('a', settings(), T0);
+      expect(created.created).toBe(true);
+      expect((await store.listQueues()).map((q) => q.name)).toEqual(['a', 'q']);
+      expect(await store.getQueue('missing')).toBeNull();
+    });
+
+    test('a dead-letter queue must exist', async () => {
+      await expectCode(store.putQueue('p', settings({ deadLetterQueue: 'nope', maxDeliveries: 1 }), T0), 'dead_letter_queue_not_found');
+      expect(await store.getQueue('p')).toBeNull();
+    });
+
+    test('produce appends at dense offsets and keeps bytes, content type, key and headers exactly', async () => {
+      const binary = Buffer.from([0, 255, 1, 254, 10, 13]);
+      const results = await store.produce(
+        'q',
+        [message('a', { key: 'k', headers: { h: 'v' } }), message('', { value: binary, contentType: 'application/x-bin' })],
+        opts(),
+      );
+      expect(results.map((r) => [r.partition, r.offset, r.duplicate])).toEqual([
+        [0, 0, false],
+        [0, 1, false],
+      ]);
+      expect(new Set(results.map((r) => r.id)).size).toBe(2);
+      const leases = await claim();
+      expect(leases[0].message).toMatchObject({ key: 'k', headers: { h: 'v' }, contentType: 'text/plain', offset: 0 });
+      expect(leases[1].message.value.equals(binary)).toBe(true);
+      expect(leases[1].message.contentType).toBe('application/x-bin');
+    });
+
+    test('produce to a missing queue stores nothing', async () => {
+      await expectCode(store.produce('missing', [message('x')], opts()), 'queue_not_found');
+    });
+
+    test('an idempotency key repeated inside the window returns the original and outlives ack and purge', async () => {
+      const [first] = await store.produce('q', [message('a', { idempotencyKey: 'k1' })], opts());
+      const [lease] = await claim();
+      expect(await store.settle('q', [ref(lease)], { kind: 'ack' }, T0)).toEqual(['acked']);
+      const [afterAck] = await store.produce('q', [message('b', { idempotencyKey: 'k1' })], opts(T0 + 10));
+      expect(afterAck).toEqual({ ...first, duplicate: true });
+      await store.purgeQueue('q');
+      const [afterPurge] = await store.produce('q', [message('c', { idempotencyKey: 'k1' })], opts(T0 + 20));
+      expect(afterPurge.duplicate).toBe(true);
+      expect((await store.queueStats('q', T0 + 20)).produced).toBe(1);
+      const [later] = await store.produce('q', [message('d', { idempotencyKey: 'k1' })], opts(T0 + WINDOW + 1));
+      expect(later.duplicate).toBe(false);
+      expect(later.offset).toBe(1);
+    });
+
+    test('a key repeated within one batch is stored once', async () => {
+      const results = await store.produce('q', [message('a', { idempotencyKey: 'k' }), message('b', { idempotencyKey: 'k' })], opts());
+      expect(results[1]).toEqual({ ...results[0], duplicate: true });
+      expect(values(await claim())).toEqual(['a']);
+    });
+
+    test('claim leases oldest first, at most max, and hides leased messages until the lease expires', async () => {
+      await store.produce('q', ['a', 'b', 'c'].map((v) => message(v)), opts());
+      expect(values(await claim(2))).toEqual(['a', 'b']);
+      expect(values(await claim(10, T0 + 999))).toEqual(['c']);
+      expect(await claim(10, T0 + 999)).toEqual([]);
+      const again = await claim(10, T0 + 1000);
+      expect(values(again)).toEqual(['a', 'b']);
+      expect(again.map((l) => l.deliveryCount)).toEqual([2, 2]);
+    });
+
+    test('a delayed message is not claimable before its time, and nextAvailableAt says when', async () => {
+      await store.produce('q', [message('later', { delayMs: 5000 })], opts());
+      expect(await claim()).toEqual([]);
+      expect(await store.nextAvailableAt('q', T0)).toBe(T0 + 5000);
+      expect(values(await claim(10, T0 + 5000))).toEqual(['later']);
+    });
+
+    test('a receipt settles only its own live lease', async () => {
+      await store.produce('q', [message('a'), message('b')], opts());
+      const [a, b] = await claim();
+      // The lease of a expires and a is delivered again: the first receipt is fenced off.
+      const [a2] = await claim(1, T0 + 1000);
+      expect(a2.deliveryCount).toBe(2);
+      expect(await store.settle('q', [ref(a), ref(a2)], { kind: 'ack' }, T0 + 1000)).toEqual(['expired', 'acked']);
+      expect(await store.settle('q', [ref(a2)], { kind: 'ack' }, T0 + 1000)).toEqual(['unknown']);
+      // b's lease ran out without redelivery: refused all the same.
+      expect(await store.settle('q', [ref(b)], { kind: 'ack' }, T0 + 1000)).toEqual(['expired']);
+      expect(await store.settle('q', [{ messageId: b.message.id, deliveryCount: 7 }], { kind: 'ack' }, T0)).toEqual(['unknown']);
+    });
+
+    test('nack makes a message ready again after its delay; extend keeps it leased', async () => {
+      await store.produce('q', [message('a'), message('b')], opts());
+      const [a, b] = await claim();
+      expect(await store.settle('q', [ref(a)], { kind: 'nack', availableAt: T0 + 500 }, T0)).toEqual(['nacked']);
+      expect(await store.settle('q', [ref(a)], { kind: 'ack' }, T0)).toEqual(['expired']);
+      expect(await store.settle('q', [ref(b)], { kind: 'extend', leaseUntil: T0 + 5000 }, T0)).toEqual(['extended']);
+      expect(await claim(10, T0 + 499)).toEqual([]);
+      const later = await claim(10, T0 + 500, 10_000);
+      expect(values(later)).toEqual(['a']);
+      expect(later[0].deliveryCount).toBe(2);
+      expect(await claim(10, T0 + 4999)).toEqual([]);
+      expect(await store.settle('q', [ref(b)], { kind: 'ack' }, T0 + 4999)).toEqual(['acked']);
+    });
+
+    test('past maxDeliveries a message moves to the dead-letter queue with its headers, source and count', async () => {
+      await store.putQueue('dlq', settings(), T0);
+      await store.putQueue('q', settings({ maxDeliveries: 2, deadLetterQueue: 'dlq' }), T0);
+      await store.produce('q', [message('poison', { key: 'k', headers: { trace: 't1' } })], opts());
+      expect((await claim(1, T0))[0].deliveryCount).toBe(1);
+      expect((await claim(1, T0 + 1000))[0].deliveryCount).toBe(2);
+      expect(await claim(1, T0 + 2000)).toEqual([]);
+      const [dead] = await store.claim('dlq', { max: 1, now: T0 + 2000, visibilityTimeoutMs: 1000 });
+      expect(dead.message.value.toString()).toBe('poison');
+      expect(dead.message.key).toBe('k');
+      expect(dead.message.headers).toEqual({ trace: 't1', 'mqgate-dead-letter-source': 'q', 'mqgate-delivery-count': '2' });
+      expect(dead.deliveryCount).toBe(1);
+      const stats = await store.queueStats('q', T0 + 2000);
+      expect(stats).toMatchObject({ ready: 0, inFlight: 0, deadLettered: 1 });
+    });
+
+    test('redrive moves ready dead letters back to their source with a fresh count', async () => {
+      await store.putQueue('dlq', settings(), T0);
+      await store.putQueue('q', settings({ maxDeliveries: 1, deadLetterQueue: 'dlq' }), T0);
+      await store.produce('q', [message('x', { headers: { trace: 't' } })], opts());
+      await claim(1, T0);
+      expect(await claim(1, T0 + 1000)).toEqual([]);
+      expect(await store.redrive('dlq', 10, T0 + 1000)).toEqual({ redriven: 1, remaining: 0 });
+      const [back] = await claim(1, T0 + 1000);
+      expect(back.message.value.toString()).toBe('x');
+      expect(back.message.headers).toEqual({ trace: 't' });
+      expect(back.deliveryCount).toBe(1);
+    });
+
+    test('redrive leaves messages without a living source', async () => {
+      await store.putQueue('dlq', settings(), T0);
+      await store.produce('dlq', [message('orphan')], opts());
+      expect(await store.redrive('dlq', 10, T0)).toEqual({ redriven: 0, remaining: 1 });
+    });
+
+    test('purge deletes every message, leased or not', async () => {
+      await store.produce('q', ['a', 'b', 'c'].map((v) => message(v)), opts());
+      await claim(1);
+      expect(await store.purgeQueue('q')).toBe(3);
+      expect(await claim(10, T0 + 5000)).toEqual([]);
+      const [next] = await store.produce('q', [message('d')], opts());
+      expect(next.offset).toBe(3);
+    });
+
+    test('a queue that is a dead-letter queue cannot be deleted; others can', async () => {
+      await store.putQueue('dlq', settings(), T0);
+      await store.putQueue('q', settings({ maxDeliveries: 1, deadLetterQueue: 'dlq' }), T0);
+      await expectCode(store.deleteQueue('dlq'), 'queue_in_use');
+      await store.deleteQueue('q');
+      await store.deleteQueue('dlq');
+      expect(await store.listQueues()).toEqual([]);
+      await expectCode(store.deleteQueue('q'), 'queue_not_found');
+    });
+
+    test('stats count ready, in-flight and delayed messages and the age of the oldest ready one', async () => {
+      await store.produce('q', [message('a'), message('b')], opts());
+      await store.produce('q', [message('c', { delayMs: 10_000 })], opts(T0 + 100));
+      await claim(1, T0 + 200);
+      expect(await store.queueStats('q', T0 + 300)).toEqual({
+        ready: 1,
+        inFlight: 1,
+        delayed: 1,
+        oldestReadyAgeMs: 300,
+        produced: 3,
+        acked: 0,
+        deadLettered: 0,
+      });
+    });
+
+    test('onAvailable fires after a commit that made messages ready, not for delayed ones', async () => {
+      const seen: string[] = [];
+      const off = store.onAvailable((queue) => seen.push(queue));
+      await store.produce('q', [message('later', { delayMs: 1000 })], opts());
+      expect(seen).toEqual([]);
+      await store.produce('q', [message('now')], opts());
+      expect(seen).toEqual(['q']);
+      off();
+      await store.produce('q', [message('unheard')], opts());
+      expect(seen).toEqual(['q']);
+    });
+
+    test('sweep removes messages past retention, oldest first, within its budget', async () => {
+      await store.putQueue('q', settings({ retentionMs: 10_000 }), T0);
+      await store.produce('q', ['a', 'b', 'c'].map((v) => message(v)), opts(T0));
+      await store.produce('q', [message('young')], opts(T0 + 5000));
+      expect(await store.sweep({ now: T0 + 10_001, budget: 2, idempotencyWindowMs: WINDOW })).toMatchObject({ expiredMessages: 2 });
+      expect(await store.sweep({ now: T0 + 10_001, budget: 10, idempotencyWindowMs: WINDOW })).toMatchObject({ expiredMessages: 1 });
+      expect(values(await claim(10, T0 + 10_001))).toEqual(['young']);
+    });
+
+    test('sweep forgets idempotency keys past the window', async () => {
+      await store.produce('q', [message('a', { idempotencyKey: 'k' })], opts(T0));
+      expect(await store.sweep({ now: T0 + WINDOW + 1, budget: 10, idempotencyWindowMs: WINDOW })).toMatchObject({ expiredKeys: 1 });
+    });
+
+    test('everything survives closing and reopening the store', async () => {
+      await store.putQueue('dlq', settings(), T0);
+      await store.putQueue('q', settings({ maxDeliveries: 3, deadLetterQueue: 'dlq' }), T0);
+      await store.produce('q', [message('a', { idempotencyKey: 'k' }), message('b')], opts());
+      const [a] = await claim(1);
+      store = await harness.reopen();
+      expect((await store.getQueue('q'))?.deadLetterQueue).toBe('dlq');
+      expect(await store.settle('q', [ref(a)], { kind: 'ack' }, T0 + 1)).toEqual(['acked']);
+      expect(values(await claim())).toEqual(['b']);
+      expect((await store.produce('q', [message('again', { idempotencyKey: 'k' })], opts()))[0].duplicate).toBe(true);
+    });
+  });
+}
+
+function ref(lease: { message: { id: string }; deliveryCount: number }) {
+  return { messageId: lease.message.id, deliveryCount: lease.deliveryCount };
+}

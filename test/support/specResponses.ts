@@ -1,0 +1,40 @@
+import type { ValidateFunction } from 'ajv/dist/2020';
+import type { Response } from 'supertest';
+import { loadSpec, type JsonSchema } from '../../api/spec';
+import { createSchemaCompiler } from '../../api/validation';
+
+const spec = loadSpec();
+const compile = createSchemaCompiler(spec);
+const cache = new Map<string, ValidateFunction | null>();
+
+interface ResponseObject {
+  $ref?: string;
+  content?: Record<string, { schema?: JsonSchema }>;
+}
+
+function responseSchema(operationId: string, status: number): { type: string; validate: ValidateFunction } | null {
+  const op = spec.operations.find((o) => o.operation.operationId === operationId);
+  if (op === undefined) throw new Error(`no operation ${operationId} in openapi.yaml`);
+  let response = op.operation.responses[String(status)] as ResponseObject | undefined;
+  if (response === undefined) throw new Error(`${operationId} does not document status ${status}`);
+  if (response.$ref !== undefined) {
+    const name = response.$ref.replace('#/components/responses/', '');
+    response = spec.document.components.responses?.[name] as ResponseObject | undefined;
+  }
+  const [entry] = Object.entries(response?.content ?? {});
+  if (entry === undefined) return null;
+  const [type, { schema }] = entry;
+  const key = `${operationId} ${status}`;
+  if (!cache.has(key)) cache.set(key, schema === undefined ? null : compile(schema));
+  const validate = cache.get(key);
+  return validate === null || validate === undefined ? null : { type, validate };
+}
+
+/** Fails unless the response's status, content type and body are what openapi.yaml documents. */
+export function expectSpecResponse(res: Response, operationId: string): void {
+  const documented = responseSchema(operationId, res.status);
+  if (documented === null) return;
+  expect(res.headers['content-type']).toContain(documented.type);
+  const valid = documented.validate(res.body);
+  if (!valid) throw new Error(`${operationId} ${res.status} breaks the spec: ${JSON.stringify(documented.validate.errors)}`);
+}

@@ -1,0 +1,57 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Express } from 'express';
+import request from 'supertest';
+import { createApp } from '../../api/app';
+import { loadSpec } from '../../api/spec';
+import { SqliteStore } from '../../persistence/sqlite/sqliteStore';
+import type { GatewayError } from '../../queue/errors';
+import { DEFAULT_LIMITS, type Limits } from '../../queue/limits';
+import { QueueService } from '../../queue/queueService';
+import { ManualClock } from './manualClock';
+
+export function tempDir(prefix = 'mqgate-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface TestGateway {
+  app: Express;
+  http: ReturnType<typeof request>;
+  clock: ManualClock;
+  store: SqliteStore;
+  queues: QueueService;
+  dataDir: string;
+  internalErrors: GatewayError[];
+  close(): Promise<void>;
+}
+
+/** The real app over a real SQLite file in a temp dir, with a manual clock. */
+export function testGateway(limits: Partial<Limits> = {}, dataDir = tempDir()): TestGateway {
+  const clock = new ManualClock();
+  const store = new SqliteStore({ dataDir, synchronous: 'FULL' });
+  const allLimits = { ...DEFAULT_LIMITS, ...limits };
+  const queues = new QueueService(store, clock, allLimits);
+  const shutdown = new AbortController();
+  const internalErrors: GatewayError[] = [];
+  const app = createApp({
+    queues,
+    spec: loadSpec(),
+    shutdown: shutdown.signal,
+    limits: allLimits,
+    onInternalError: (error) => internalErrors.push(error),
+  });
+  return {
+    app,
+    http: request(app),
+    clock,
+    store,
+    queues,
+    dataDir,
+    internalErrors,
+    async close() {
+      shutdown.abort();
+      await store.close();
+    },
+  };
+}
