@@ -1,0 +1,76 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import readline from 'node:readline';
+
+const LISTENING = /listening on (http:\/\/127\.0\.0\.1:\d+)/;
+const START_TIMEOUT_MS = 15_000;
+const STOP_TIMEOUT_MS = 15_000;
+/** Output lines kept to explain a child that failed. */
+const TAIL_LINES = 20;
+
+const running = new Set<ChildProcess>();
+// A bench that dies half-way must not leave servers behind.
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/**
+ * Runs the Node script `script` as a server in its own process, so that it has
+ * a core to itself while the load generator uses the bench process's. The
+ * script must listen on 127.0.0.1 and print a line containing
+ * `listening on http://127.0.0.1:PORT` (stdout or stderr). `work` gets that
+ * URL; the server is then stopped with SIGTERM and must exit with code 0.
+ */
+export async function withChildServer<T>(script: string, args: string[], work: (url: string) => Promise<T>): Promise<T> {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  const tail: string[] = [];
+  const failure = (why: string): Error => new Error(`${script} ${why}; its last output:\n${tail.join('\n')}`);
+  const exited = new Promise<string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve(code === null ? `signal ${signal}` : `code ${code}`);
+    });
+  });
+
+  let announce: (url: string) => void = () => undefined;
+  const listening = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(failure(`did not listen within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+    announce = (url) => {
+      clearTimeout(timer);
+      resolve(url);
+    };
+    // Once resolved, a later exit (the SIGTERM below) makes this reject a no-op.
+    void exited.then((how) => {
+      clearTimeout(timer);
+      reject(failure(`exited with ${how} before listening`));
+    });
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    readline.createInterface({ input: stream }).on('line', (line) => {
+      tail.push(line);
+      if (tail.length > TAIL_LINES) tail.shift();
+      const match = LISTENING.exec(line);
+      if (match !== null) announce(match[1]);
+    });
+  }
+
+  const stop = async (): Promise<string> => {
+    child.kill('SIGTERM');
+    const killTimer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    const how = await exited;
+    clearTimeout(killTimer);
+    return how;
+  };
+
+  let result: T;
+  try {
+    result = await work(await listening);
+  } catch (error) {
+    // The first failure is the one worth reporting; the server only has to go.
+    await stop();
+    throw error;
+  }
+  const how = await stop();
+  if (how !== 'code 0') throw failure(`exited with ${how} on SIGTERM`);
+  return result;
+}

@@ -1,0 +1,22 @@
+/** Size of one message in every scenario that does not say otherwise. */
+export const MESSAGE_BYTES = 1024;
+
+/**
+ * A JSON value whose stored form has exactly `bytes` bytes: the gateway keeps
+ * a JSON message as the JSON text of its value, so a string of `bytes - 2`
+ * ASCII characters plus its two quotes.
+ */
+export function jsonValueOfSize(bytes: number): string {
+  return 'x'.repeat(bytes - 2);
+}
+
+/** The bytes the gateway stores for a message produced with `jsonValueOfSize(bytes)`. */
+export function storedValueOfSize(bytes: number): Buffer {
+  return Buffer.from(JSON.stringify(jsonValueOfSize(bytes)));
+}
+
+/** A produce request body of `count` messages of `bytes` each, serialized once and sent many times. */
+export function produceBody(count: number, bytes: number): string {
+  const value = jsonValueOfSize(bytes);
+  return JSON.stringify({ messages: Array.from({ length: count }, () => ({ value })) });
+}

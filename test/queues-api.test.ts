@@ -1,0 +1,324 @@
+import fs from 'node:fs';
+import type { Response } from 'supertest';
+import { expectSpecResponse } from './support/specResponses';
+import { type TestGateway, testGateway } from './support/testGateway';
+
+interface Leased {
+  id: string;
+  receipt: string;
+  deliveryCount: number;
+  value: unknown;
+  valueEncoding: string;
+  contentType: string;
+  headers: Record<string, string>;
+  key: string | null;
+}
+
+const SOAP_ENVELOPE = `<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:m="http://example.org/orders">
+  <soap:Header/>
+  <soap:Body>
+    <m:PlaceOrder>
+      <m:OrderId>4711</m:OrderId>
+      <m:Item quantity="2">Grüner Tee — 緑茶</m:Item>
+    </m:PlaceOrder>
+  </soap:Body>
+</soap:Envelope>
+`;
+
+let t: TestGateway;
+
+beforeEach(() => {
+  t = testGateway();
+});
+
+afterEach(async () => {
+  await t.close();
+  fs.rmSync(t.dataDir, { recursive: true, force: true });
+});
+
+/** Sends a request and checks the response against openapi.yaml. */
+async function call(operationId: string, pending: PromiseLike<Response>): Promise<Response> {
+  const res = await pending;
+  expectSpecResponse(res, operationId);
+  return res;
+}
+
+const put = (queue: string, body: object = {}) => call('putQueue', t.http.put(`/v1/queues/${queue}`).send(body));
+const produce = (queue: string, messages: object[], headers: Record<string, string> = {}) =>
+  call('produceMessages', t.http.post(`/v1/queues/${queue}/messages`).set(headers).send({ messages }));
+const fetchFrom = (queue: string, body: object = {}) => call('fetchMessages', t.http.post(`/v1/queues/${queue}/fetch`).send(body));
+const settle = (action: 'ack' | 'nack' | 'extend', queue: string, body: object) =>
+  call({ ack: 'ackMessages', nack: 'nackMessages', extend: 'extendLeases' }[action], t.http.post(`/v1/queues/${queue}/${action}`).send(body));
+const leased = (res: Response): Leased[] => res.body.messages as Leased[];
+
+/** Lets the event loop turn until `condition` holds (no timers involved). */
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
+  expect(condition()).toBe(true);
+}
+
+describe('queue lifecycle', () => {
+  test('PUT creates (201), repeating it changes nothing (200), and GET shows settings and stats', async () => {
+    const created = await put('orders', { visibilityTimeoutMs: 5000 });
+    expect(created.status).toBe(201);
+    const again = await put('orders', { visibilityTimeoutMs: 5000 });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(created.body);
+    const got = await call('getQueue', t.http.get('/v1/queues/orders'));
+    expect(got.body).toMatchObject({
+      name: 'orders',
+      visibilityTimeoutMs: 5000,
+      maxDeliveries: null,
+      deadLetterQueue: null,
+      delayMs: 0,
+      retentionMs: 345_600_000,
+      maxMessageBytes: 1_048_576,
+      stats: { ready: 0, inFlight: 0, delayed: 0, oldestReadyAgeMs: null, produced: 0, acked: 0, deadLettered: 0 },
+    });
+  });
+
+  test('list, purge and delete', async () => {
+    await put('b');
+    await put('a');
+    await produce('a', [{ value: 1 }, { value: 2 }]);
+    const list = await call('listQueues', t.http.get('/v1/queues'));
+    expect(list.body.queues.map((q: { name: string }) => q.name)).toEqual(['a', 'b']);
+    expect(list.body.queues[0].stats.ready).toBe(2);
+    expect((await call('purgeQueue', t.http.post('/v1/queues/a/purge'))).body).toEqual({ purged: 2 });
+    expect((await call('getQueue', t.http.get('/v1/queues/a'))).body.stats.ready).toBe(0);
+    expect((await call('deleteQueue', t.http.delete('/v1/queues/a'))).status).toBe(204);
+    expect((await call('getQueue', t.http.get('/v1/queues/a'))).status).toBe(404);
+  });
+});
+
+describe('produce', () => {
+  test('JSON, text and base64 values with key and headers come back as produced', async () => {
+    await put('q');
+    const res = await produce('q', [
+      { value: { order: 1, items: ['a'] }, key: 'customer-7', headers: { trace: 'abc' } },
+      { value: 'plain text', valueEncoding: 'text' },
+      { value: Buffer.from([0, 1, 254, 255]).toString('base64'), valueEncoding: 'base64' },
+      { value: '<a/>', valueEncoding: 'text', contentType: 'application/xml' },
+    ]);
+    expect(res.status).toBe(201);
+    expect(res.body.messages.map((m: { offset: number }) => m.offset)).toEqual([0, 1, 2, 3]);
+    const got = leased(await fetchFrom('q', { max: 10 }));
+    expect(got.map((m) => [m.value, m.valueEncoding, m.contentType])).toEqual([
+      [{ order: 1, items: ['a'] }, 'json', 'application/json'],
+      ['plain text', 'text', 'text/plain; charset=utf-8'],
+      ['AAH+/w==', 'base64', 'application/octet-stream'],
+      ['<a/>', 'text', 'application/xml'],
+    ]);
+    expect(got[0]).toMatchObject({ key: 'customer-7', headers: { trace: 'abc' }, deliveryCount: 1 });
+    expect(got.map((m) => m.id)).toEqual(res.body.messages.map((m: { id: string }) => m.id));
+  });
+
+  test('a SOAP 1.1 request is stored as one message: exact bytes, content type and SOAPAction', async () => {
+    await put('soap');
+    const res = await call(
+      'produceMessages',
+      t.http
+        .post('/v1/queues/soap/messages')
+        .set('Content-Type', 'text/xml; charset=utf-8')
+        .set('SOAPAction', '"http://example.org/orders/PlaceOrder"')
+        .set('Mqgate-Header-Tenant', 'acme')
+        .send(SOAP_ENVELOPE),
+    );
+    expect(res.status).toBe(201);
+    expect(res.body.messages).toHaveLength(1);
+    const [message] = leased(await fetchFrom('soap'));
+    expect(message.contentType).toBe('text/xml; charset=utf-8');
+    expect(message.valueEncoding).toBe('text');
+    expect(message.value).toBe(SOAP_ENVELOPE);
+    expect(message.headers).toEqual({ SOAPAction: '"http://example.org/orders/PlaceOrder"', tenant: 'acme' });
+  });
+
+  test('raw binary bodies keep every byte', async () => {
+    await put('bin');
+    const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    await call(
+      'produceMessages',
+      t.http.post('/v1/queues/bin/messages').set('Content-Type', 'application/octet-stream').send(bytes),
+    );
+    const [message] = leased(await fetchFrom('bin'));
+    expect(message.valueEncoding).toBe('base64');
+    expect(Buffer.from(message.value as string, 'base64').equals(bytes)).toBe(true);
+  });
+
+  test('an Idempotency-Key repeated returns the original ids, even after ack and purge', async () => {
+    await put('q');
+    const first = await produce('q', [{ value: 'a' }, { value: 'b' }], { 'Idempotency-Key': 'req-1' });
+    const [a] = leased(await fetchFrom('q'));
+    await settle('ack', 'q', { receipts: [a.receipt] });
+    await call('purgeQueue', t.http.post('/v1/queues/q/purge'));
+    const repeat = await produce('q', [{ value: 'a' }, { value: 'b' }], { 'Idempotency-Key': 'req-1' });
+    expect(repeat.status).toBe(201);
+    expect(repeat.body.messages).toEqual(first.body.messages.map((m: object) => ({ ...m, duplicate: true })));
+    expect((await call('getQueue', t.http.get('/v1/queues/q'))).body.stats).toMatchObject({ ready: 0, produced: 2 });
+  });
+
+  test('per-message idempotency keys deduplicate individually', async () => {
+    await put('q');
+    await produce('q', [{ value: 1, idempotencyKey: 'one' }]);
+    const res = await produce('q', [{ value: 1, idempotencyKey: 'one' }, { value: 2, idempotencyKey: 'two' }]);
+    expect(res.body.messages.map((m: { duplicate: boolean }) => m.duplicate)).toEqual([true, false]);
+    expect((await call('getQueue', t.http.get('/v1/queues/q'))).body.stats.ready).toBe(2);
+  });
+
+  test('delayMs, per message or the queue default, holds messages back until the clock passes it', async () => {
+    await put('q', { delayMs: 2000 });
+    await produce('q', [{ value: 'queue-default' }, { value: 'own-delay', delayMs: 500 }, { value: 'now', delayMs: 0 }]);
+    expect(leased(await fetchFrom('q', { max: 10 })).map((m) => m.value)).toEqual(['now']);
+    expect((await call('getQueue', t.http.get('/v1/queues/q'))).body.stats).toMatchObject({ delayed: 2, inFlight: 1 });
+    t.clock.advance(500);
+    expect(leased(await fetchFrom('q', { max: 10 })).map((m) => m.value)).toEqual(['own-delay']);
+    t.clock.advance(1500);
+    expect(leased(await fetchFrom('q', { max: 10 })).map((m) => m.value)).toEqual(['queue-default']);
+  });
+});
+
+describe('leases', () => {
+  test('a lease expires after the visibility timeout: redelivered with a new count, the old receipt refused', async () => {
+    await put('q', { visibilityTimeoutMs: 10_000 });
+    await produce('q', [{ value: 'job' }]);
+    const [first] = leased(await fetchFrom('q', { visibilityTimeoutMs: 1000 }));
+    expect(first.deliveryCount).toBe(1);
+    t.clock.advance(999);
+    expect(leased(await fetchFrom('q'))).toEqual([]);
+    t.clock.advance(1);
+    const [second] = leased(await fetchFrom('q'));
+    expect(second.deliveryCount).toBe(2);
+    expect(second.receipt).not.toBe(first.receipt);
+    const acked = await settle('ack', 'q', { receipts: [first.receipt, second.receipt] });
+    expect(acked.body.results).toEqual([
+      { receipt: first.receipt, status: 'expired', code: 'receipt_expired' },
+      { receipt: second.receipt, status: 'acked' },
+    ]);
+    expect((await call('getQueue', t.http.get('/v1/queues/q'))).body.stats).toMatchObject({ ready: 0, inFlight: 0, acked: 1 });
+  });
+
+  test('a receipt whose lease ran out is refused even before anyone else got the message', async () => {
+    await put('q', { visibilityTimeoutMs: 1000 });
+    await produce('q', [{ value: 'job' }]);
+    const [message] = leased(await fetchFrom('q'));
+    t.clock.advance(1000);
+    const res = await settle('ack', 'q', { receipts: [message.receipt] });
+    expect(res.body.results[0]).toMatchObject({ status: 'expired', code: 'receipt_expired' });
+  });
+
+  test('nack with a delay returns the message later; extend keeps a lease alive', async () => {
+    await put('q', { visibilityTimeoutMs: 1000 });
+    await produce('q', [{ value: 'a' }, { value: 'b' }]);
+    const [a, b] = leased(await fetchFrom('q', { max: 2 }));
+    expect((await settle('nack', 'q', { receipts: [a.receipt], delayMs: 3000 })).body.results[0].status).toBe('nacked');
+    expect((await settle('extend', 'q', { receipts: [b.receipt], visibilityTimeoutMs: 5000 })).body.results[0].status).toBe(
+      'extended',
+    );
+    t.clock.advance(2999);
+    expect(leased(await fetchFrom('q', { max: 2 }))).toEqual([]);
+    t.clock.advance(1);
+    const [again] = leased(await fetchFrom('q', { max: 2 }));
+    expect(again).toMatchObject({ value: 'a', deliveryCount: 2 });
+    expect((await settle('ack', 'q', { receipts: [b.receipt] })).body.results[0].status).toBe('acked');
+  });
+
+  test('a nack without delay makes the message ready at once', async () => {
+    await put('q');
+    await produce('q', [{ value: 'a' }]);
+    const [a] = leased(await fetchFrom('q'));
+    await settle('nack', 'q', { receipts: [a.receipt] });
+    expect(leased(await fetchFrom('q'))[0]).toMatchObject({ value: 'a', deliveryCount: 2 });
+  });
+});
+
+describe('dead letters', () => {
+  test('past maxDeliveries a message goes to the dead-letter queue and redrive brings it back', async () => {
+    await put('orders-dlq');
+    await put('orders', { maxDeliveries: 2, deadLetterQueue: 'orders-dlq', visibilityTimeoutMs: 1000 });
+    await produce('orders', [{ value: { order: 9 }, headers: { trace: 't9' } }]);
+    for (const count of [1, 2]) {
+      const [m] = leased(await fetchFrom('orders'));
+      expect(m.deliveryCount).toBe(count);
+      t.clock.advance(1000);
+    }
+    expect(leased(await fetchFrom('orders'))).toEqual([]);
+    const stats = (await call('getQueue', t.http.get('/v1/queues/orders'))).body.stats;
+    expect(stats).toMatchObject({ ready: 0, inFlight: 0, deadLettered: 1 });
+    expect((await call('getQueue', t.http.get('/v1/queues/orders-dlq'))).body.stats.ready).toBe(1);
+
+    const redrive = await call('redriveMessages', t.http.post('/v1/queues/orders-dlq/redrive'));
+    expect(redrive.body).toEqual({ redriven: 1, remaining: 0 });
+    const [back] = leased(await fetchFrom('orders'));
+    expect(back).toMatchObject({ value: { order: 9 }, headers: { trace: 't9' }, deliveryCount: 1 });
+  });
+
+  test('a dead letter keeps its headers and gains its source and delivery count', async () => {
+    await put('dlq');
+    await put('q', { maxDeliveries: 1, deadLetterQueue: 'dlq' });
+    await produce('q', [{ value: 'x', headers: { a: '1' }, key: 'k' }]);
+    const [m] = leased(await fetchFrom('q'));
+    await settle('nack', 'q', { receipts: [m.receipt] });
+    expect(leased(await fetchFrom('q'))).toEqual([]);
+    const [dead] = leased(await fetchFrom('dlq'));
+    expect(dead).toMatchObject({
+      value: 'x',
+      key: 'k',
+      headers: { a: '1', 'mqgate-dead-letter-source': 'q', 'mqgate-delivery-count': '1' },
+    });
+  });
+});
+
+describe('long-poll', () => {
+  test('a waiting fetch is woken by a produce, without the clock moving', async () => {
+    await put('q');
+    const pending = t.http.post('/v1/queues/q/fetch').send({ waitMs: 20_000 }).then((res) => res);
+    await until(() => t.queues.waitingFetches === 1);
+    await produce('q', [{ value: 'wake up' }]);
+    const res = await pending;
+    expectSpecResponse(res, 'fetchMessages');
+    expect(leased(res).map((m) => m.value)).toEqual(['wake up']);
+    expect(t.queues.waitingFetches).toBe(0);
+  });
+
+  test('a waiting fetch returns empty when waitMs passes', async () => {
+    await put('q');
+    const pending = t.http.post('/v1/queues/q/fetch').send({ waitMs: 1000 }).then((res) => res);
+    await until(() => t.queues.waitingFetches === 1);
+    t.clock.advance(999);
+    expect(t.queues.waitingFetches).toBe(1);
+    t.clock.advance(1);
+    expect(leased(await pending)).toEqual([]);
+  });
+
+  test('a waiting fetch gets a delayed message the moment its delay ends', async () => {
+    await put('q');
+    await produce('q', [{ value: 'later', delayMs: 300 }]);
+    const pending = t.http.post('/v1/queues/q/fetch').send({ waitMs: 1000 }).then((res) => res);
+    await until(() => t.queues.waitingFetches === 1);
+    t.clock.advance(300);
+    expect(leased(await pending).map((m) => m.value)).toEqual(['later']);
+  });
+
+  test('a waiting fetch is woken by a nack that makes a message ready', async () => {
+    await put('q');
+    await produce('q', [{ value: 'a' }]);
+    const [a] = leased(await fetchFrom('q'));
+    const pending = t.http.post('/v1/queues/q/fetch').send({ waitMs: 5000 }).then((res) => res);
+    await until(() => t.queues.waitingFetches === 1);
+    await settle('nack', 'q', { receipts: [a.receipt] });
+    expect(leased(await pending)[0]).toMatchObject({ value: 'a', deliveryCount: 2 });
+  });
+});
+
+describe('retention', () => {
+  test('messages older than retentionMs are removed by the sweep, acked or not', async () => {
+    await put('q', { retentionMs: 60_000 });
+    await produce('q', [{ value: 'old' }]);
+    t.clock.advance(30_000);
+    await produce('q', [{ value: 'young' }]);
+    t.clock.advance(30_001);
+    await t.store.sweep({ now: t.clock.now(), budget: 100, idempotencyWindowMs: 60_000 });
+    expect(leased(await fetchFrom('q', { max: 10 })).map((m) => m.value)).toEqual(['young']);
+  });
+});
