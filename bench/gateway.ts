@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { withChildServer } from './child';
+import { JsonClient } from './httpClient';
 
 /** The compiled gateway, next to dist/bench/ in dist/api/. */
 const GATEWAY_MAIN = path.join(__dirname, '..', 'api', 'main.js');
@@ -12,4 +13,14 @@ export function withGateway<T>(
 ): Promise<T> {
   const args = ['--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--synchronous', synchronous];
   return withChildServer(GATEWAY_MAIN, args, work);
+}
+
+/** PUT /v1/queues/{name} with default settings. */
+export async function createQueue(url: string, name: string): Promise<void> {
+  const client = new JsonClient(url, 1);
+  try {
+    await client.send('PUT', `/v1/queues/${name}`, '{}');
+  } finally {
+    client.close();
+  }
 }

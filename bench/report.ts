@@ -1,0 +1,62 @@
+/** A number with its unit, e.g. 12,345 msg/s or 310.2 µs/msg. */
+export interface Measurement {
+  value: number;
+  unit: string;
+}
+
+/**
+ * The acceptance criterion of a row: result ÷ baseline must be at least
+ * `ratio` (throughputs) or at most `ratio` (costs).
+ */
+export interface Target {
+  comparison: '>=' | '<=';
+  ratio: number;
+}
+
+export interface Row {
+  scenario: string;
+  result: Measurement;
+  baseline: Measurement;
+  target: Target;
+  /** What a reader needs to interpret the row (sizes chosen, how the run went). */
+  notes?: string[];
+}
+
+export const atLeast = (ratio: number): Target => ({ comparison: '>=', ratio });
+export const atMost = (ratio: number): Target => ({ comparison: '<=', ratio });
+
+export function ratioOf(row: Row): number {
+  return row.result.value / row.baseline.value;
+}
+
+export function meetsTarget(row: Row): boolean {
+  const ratio = ratioOf(row);
+  return row.target.comparison === '>=' ? ratio >= row.target.ratio : ratio <= row.target.ratio;
+}
+
+function formatMeasurement({ value, unit }: Measurement): string {
+  // Rates in the thousands read best as whole numbers; per-message times need a decimal.
+  const digits = value >= 1000 ? 0 : 1;
+  return `${value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${unit}`;
+}
+
+/** The results table: one line per row, columns padded to their widest cell, notes below. */
+export function formatTable(rows: Row[]): string {
+  const header = ['scenario', 'result', 'baseline', 'ratio', 'target', 'ok'];
+  const cells = rows.map((row) => [
+    row.scenario,
+    formatMeasurement(row.result),
+    formatMeasurement(row.baseline),
+    ratioOf(row).toFixed(2),
+    `${row.target.comparison}${row.target.ratio.toFixed(2)}`,
+    meetsTarget(row) ? 'yes' : 'NO',
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...cells.map((line) => line[column].length)));
+  const render = (line: string[]): string =>
+    line
+      .map((cell, column) => cell.padEnd(widths[column]))
+      .join('  ')
+      .trimEnd();
+  const notes = rows.flatMap((row) => (row.notes ?? []).map((note) => `  ${row.scenario.split(' ')[0]} ${note}`));
+  return [render(header), ...cells.map(render), ...(notes.length > 0 ? ['', 'notes:', ...notes] : [])].join('\n');
+}
