@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SqliteStore } from '../persistence/sqlite/sqliteStore';
 import type { Clock } from '../queue/clock';
@@ -43,6 +43,16 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
+  // Requests not yet answered; shutdown waits for them, then drops keep-alive sockets.
+  let inFlight = 0;
+  let drained: (() => void) | null = null;
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    inFlight += 1;
+    res.once('close', () => {
+      inFlight -= 1;
+      if (inFlight === 0) drained?.();
+    });
+  });
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
 
@@ -52,11 +62,15 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     queues,
     async close() {
       stopRetention();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.close();
       shutdown.abort();
       server.closeIdleConnections();
+      const answered = new Promise<void>((resolve) => {
+        drained = resolve;
+        if (inFlight === 0) resolve();
+      });
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
-      await Promise.race([closed, timeout]);
+      await Promise.race([answered, timeout]);
       server.closeAllConnections();
       await store.close();
     },

@@ -1,4 +1,3 @@
-import { SqliteError } from 'better-sqlite3';
 import { GatewayError } from '../../queue/errors';
 
 /**
@@ -8,8 +7,9 @@ import { GatewayError } from '../../queue/errors';
  */
 export function interpretError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
-  if (error instanceof SqliteError) {
-    const primary = error.code.split('_').slice(0, 2).join('_');
+  const code = sqliteCode(error);
+  if (code !== null) {
+    const primary = code.split('_').slice(0, 2).join('_');
     switch (primary) {
       case 'SQLITE_FULL':
         return new GatewayError('storage_full', 'The store is out of space; nothing was written.', { cause: error });
@@ -26,4 +26,14 @@ export function interpretError(error: unknown): GatewayError {
     }
   }
   return new GatewayError('internal_error', 'An internal error occurred.', { cause: error });
+}
+
+/**
+ * The SQLITE_* code of a driver error. Matched by shape, not `instanceof`:
+ * the native addon keeps the SqliteError class (and Error realm) it was first
+ * loaded with, which need not be the ones the calling module sees.
+ */
+function sqliteCode(error: unknown): string | null {
+  if (typeof error !== 'object' || error === null || !('code' in error) || typeof error.code !== 'string') return null;
+  return error.code.startsWith('SQLITE_') ? error.code : null;
 }

@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { DATABASE_FILE } from '../persistence/sqlite/sqliteStore';
+import { startChildGateway } from './support/childGateway';
+import { tempDir } from './support/testGateway';
+
+const N = 400;
+
+async function json(url: string, method: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+test(`a 2xx produce survives SIGKILL: ${N} concurrent produces, killed at the last 2xx, all there exactly once`, async () => {
+  const dataDir = tempDir();
+  const first = await startChildGateway(dataDir);
+  expect((await json(`${first.url}/v1/queues/crash`, 'PUT', {})).status).toBe(201);
+
+  let acknowledged = 0;
+  const produced = await Promise.all(
+    Array.from({ length: N }, async (_, i) => {
+      const res = await json(`${first.url}/v1/queues/crash/messages`, 'POST', { messages: [{ value: { i } }] });
+      expect(res.status).toBe(201);
+      acknowledged += 1;
+      // The moment the last 2xx arrives: no chance for a later checkpoint or a clean close.
+      if (acknowledged === N) first.process.kill('SIGKILL');
+      return i;
+    }),
+  );
+  expect(await first.exited).toBe('SIGKILL');
+
+  // The files as the crash left them (WAL not checkpointed) are consistent.
+  const db = new Database(path.join(dataDir, DATABASE_FILE));
+  expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+  db.close();
+
+  const second = await startChildGateway(dataDir);
+  const fetched = await json(`${second.url}/v1/queues/crash/fetch`, 'POST', { max: 1000 });
+  const values = (fetched.body as { messages: Array<{ value: { i: number } }> }).messages.map((m) => m.value.i);
+  expect(values.sort((a, b) => a - b)).toEqual(produced);
+  second.process.kill('SIGTERM');
+  expect(await second.exited).toBe(0);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('SIGTERM answers a waiting long-poll and exits 0', async () => {
+  const dataDir = tempDir();
+  const gateway = await startChildGateway(dataDir);
+  await json(`${gateway.url}/v1/queues/idle`, 'PUT', {});
+  const waiting = json(`${gateway.url}/v1/queues/idle/fetch`, 'POST', { waitMs: 20_000 });
+  // Let the fetch reach the server and start waiting before the signal.
+  await json(`${gateway.url}/v1/queues/idle`, 'GET');
+  gateway.process.kill('SIGTERM');
+  expect(await waiting).toEqual({ status: 200, body: { messages: [] } });
+  expect(await gateway.exited).toBe(0);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
