@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { withChildServer } from './child';
 import { JsonClient } from './httpClient';
+import { type LoadSpec, type LoadTiming, requestsPerSecond } from './load';
+import { withTempDir } from './tempDir';
 
 /** The compiled gateway, next to dist/bench/ in dist/api/. */
 const GATEWAY_MAIN = path.join(__dirname, '..', 'api', 'main.js');
@@ -23,4 +25,22 @@ export async function createQueue(url: string, name: string): Promise<void> {
   } finally {
     client.close();
   }
+}
+
+/**
+ * Requests per second of the autocannon load `load(url)` against a fresh
+ * gateway (synchronous=FULL, the default durability) in a fresh data dir,
+ * with the empty queue `queue` created first.
+ */
+export function gatewayRequestsPerSecond(
+  queue: string,
+  load: (url: string) => LoadSpec,
+  timing: LoadTiming,
+): Promise<number> {
+  return withTempDir('gateway', (dir) =>
+    withGateway(dir, 'FULL', async (url) => {
+      await createQueue(url, queue);
+      return requestsPerSecond(load(url), timing);
+    }),
+  );
 }

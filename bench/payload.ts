@@ -1,3 +1,5 @@
+import type { LoadSpec } from './load';
+
 /** Size of one message in every scenario that does not say otherwise. */
 export const MESSAGE_BYTES = 1024;
 
@@ -19,4 +21,10 @@ export function storedValueOfSize(bytes: number): Buffer {
 export function produceBody(count: number, bytes: number): string {
   const value = jsonValueOfSize(bytes);
   return JSON.stringify({ messages: Array.from({ length: count }, () => ({ value })) });
+}
+
+/** autocannon load: POST /v1/queues/{queue}/messages with `count` messages of MESSAGE_BYTES per request. */
+export function produceLoad(queue: string, count: number, connections: number): (url: string) => LoadSpec {
+  const body = produceBody(count, MESSAGE_BYTES);
+  return (url) => ({ url: `${url}/v1/queues/${queue}/messages`, method: 'POST', body, connections });
 }

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createQueue, withGateway } from '../gateway';
-import { type LoadTiming, requestsPerSecond } from '../load';
-import { MESSAGE_BYTES, produceBody } from '../payload';
+import { gatewayRequestsPerSecond } from '../gateway';
+import type { LoadTiming } from '../load';
+import { produceLoad } from '../payload';
 import { atLeast, type Row } from '../report';
 import { withTempDir } from '../tempDir';
 
@@ -29,18 +29,8 @@ async function rawSqliteRowsPerSecond(timing: LoadTiming): Promise<number> {
  */
 export async function produceBatch(timing: LoadTiming): Promise<Row> {
   const baseline = await rawSqliteRowsPerSecond(timing);
-  const gateway = await withTempDir('produce-batch', (dir) =>
-    withGateway(dir, 'FULL', async (url) => {
-      await createQueue(url, QUEUE);
-      const spec = {
-        url: `${url}/v1/queues/${QUEUE}/messages`,
-        method: 'POST' as const,
-        body: produceBody(BATCH, MESSAGE_BYTES),
-        connections: CONNECTIONS,
-      };
-      return (await requestsPerSecond(spec, timing)) * BATCH;
-    }),
-  );
+  const spec = produceLoad(QUEUE, BATCH, CONNECTIONS);
+  const gateway = (await gatewayRequestsPerSecond(QUEUE, spec, timing)) * BATCH;
   return {
     scenario: `(b) produce ${BATCH}x1KB, ${CONNECTIONS} conns`,
     result: { value: gateway, unit: 'msg/s' },

@@ -1,10 +1,9 @@
 import path from 'node:path';
 import { withChildServer } from '../child';
-import { createQueue, withGateway } from '../gateway';
-import { type LoadSpec, type LoadTiming, requestsPerSecond } from '../load';
-import { MESSAGE_BYTES, produceBody } from '../payload';
+import { gatewayRequestsPerSecond } from '../gateway';
+import { type LoadTiming, requestsPerSecond } from '../load';
+import { produceLoad } from '../payload';
 import { atLeast, type Row } from '../report';
-import { withTempDir } from '../tempDir';
 
 const QUEUE = 'bench';
 const CONNECTIONS = 64;
@@ -16,19 +15,9 @@ const EXPRESS_BASELINE = path.join(__dirname, '..', 'baselineExpress.js');
  * gateway keeps while validating, storing and fsyncing every message.
  */
 export async function produceSingle(timing: LoadTiming): Promise<Row> {
-  const spec = (url: string): LoadSpec => ({
-    url: `${url}/v1/queues/${QUEUE}/messages`,
-    method: 'POST',
-    body: produceBody(1, MESSAGE_BYTES),
-    connections: CONNECTIONS,
-  });
+  const spec = produceLoad(QUEUE, 1, CONNECTIONS);
   const baseline = await withChildServer(EXPRESS_BASELINE, [], (url) => requestsPerSecond(spec(url), timing));
-  const gateway = await withTempDir('produce-single', (dir) =>
-    withGateway(dir, 'FULL', async (url) => {
-      await createQueue(url, QUEUE);
-      return requestsPerSecond(spec(url), timing);
-    }),
-  );
+  const gateway = await gatewayRequestsPerSecond(QUEUE, spec, timing);
   return {
     scenario: `(a) produce 1x1KB, ${CONNECTIONS} conns`,
     result: { value: gateway, unit: 'msg/s' },
