@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { CLAIM } from '../persistence/sqlite/claim';
+import { LIVE_LEASE } from '../persistence/sqlite/settle';
 import { DATABASE_FILE, SqliteStore } from '../persistence/sqlite/sqliteStore';
 import { describeStoreContract, message, settings } from './store-contract';
 import { tempDir } from './support/testGateway';
@@ -69,17 +71,16 @@ describe('sqlite backend', () => {
     store = new SqliteStore({ dataDir, synchronous: 'FULL' });
   });
 
-  test('the claim query is served by the availability index, not a scan', async () => {
+  test('claim and settle are index lookups, whatever the backlog or the number in flight', async () => {
     await store.close();
     const db = new Database(path.join(dataDir, DATABASE_FILE), { readonly: true });
-    const plan = db
-      .prepare(
-        `EXPLAIN QUERY PLAN SELECT message_id FROM deliveries WHERE subscription_id = 1 AND available_at <= 5
-          ORDER BY available_at, message_id LIMIT 10`,
-      )
-      .all() as Array<{ detail: string }>;
-    expect(plan.map((p) => p.detail).join('\n')).toMatch(/USING (COVERING )?INDEX deliveries_by_availability/);
-    expect(plan.map((p) => p.detail).join('\n')).not.toMatch(/TEMP B-TREE/);
+    const plan = (sql: string, params: object): string =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map((p) => p.detail).join('\n');
+    const claimPlan = plan(CLAIM, { subscription: 1, now: 5, leaseUntil: 9, max: 10 });
+    expect(claimPlan).toMatch(/SEARCH deliveries USING COVERING INDEX deliveries_by_availability \(subscription_id=\? AND available_at<\?\)/);
+    expect(claimPlan).not.toMatch(/TEMP B-TREE|SCAN deliveries/);
+    const settlePlan = plan(`DELETE FROM deliveries WHERE ${LIVE_LEASE}`, { subscription: 1, now: 5, refs: '[[1,1]]' });
+    expect(settlePlan).toMatch(/SEARCH deliveries USING PRIMARY KEY \(subscription_id=\? AND message_id=\?\)/);
     db.close();
     store = new SqliteStore({ dataDir, synchronous: 'FULL' });
   });

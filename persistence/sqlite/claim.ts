@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import type { ClaimOptions, Lease } from '../store';
 import { deadLetter } from './deadLetter';
 import type { WriteContext } from './groupCommit';
-import { loadMessage } from './messageRow';
+import { loadMessages } from './messageRow';
 import { prepared } from './prepared';
 import { loadQueueRow } from './queueRow';
 
@@ -11,19 +11,19 @@ interface ClaimedRow {
   delivery_count: number;
 }
 
-const statements = prepared((db) => ({
-  // One statement leases the oldest ready rows; deliveries_by_availability
-  // serves the inner SELECT as a range scan, whatever the backlog.
-  claim: db.prepare<{ subscription: number; now: number; leaseUntil: number; max: number }, ClaimedRow>(
-    `UPDATE deliveries
+// One statement leases the oldest ready rows; deliveries_by_availability
+// serves the inner SELECT as a range scan, whatever the backlog.
+export const CLAIM = `UPDATE deliveries
         SET available_at = :leaseUntil, delivery_count = delivery_count + 1, leased = 1
       WHERE subscription_id = :subscription
         AND message_id IN (SELECT message_id FROM deliveries
                             WHERE subscription_id = :subscription AND available_at <= :now
                             ORDER BY available_at, message_id
                             LIMIT :max)
-      RETURNING message_id, delivery_count`,
-  ),
+      RETURNING message_id, delivery_count`;
+
+const statements = prepared((db) => ({
+  claim: db.prepare<{ subscription: number; now: number; leaseUntil: number; max: number }, ClaimedRow>(CLAIM),
 }));
 
 /**
@@ -41,8 +41,10 @@ export function claim(db: Database, context: WriteContext, queue: string, option
     if (wanted <= 0) break;
     const claimed = claimStatement.all({ subscription: row.subscriptionId, now: options.now, leaseUntil, max: wanted });
     if (claimed.length === 0) break;
-    for (const { message_id: messageId, delivery_count: deliveryCount } of claimed) {
-      const message = loadMessage(db, messageId);
+    const counts = new Map(claimed.map((c) => [c.message_id, c.delivery_count]));
+    // In id order, which is log order: RETURNING gives none.
+    for (const message of loadMessages(db, [...counts.keys()])) {
+      const deliveryCount = counts.get(Number(message.id)) as number;
       if (row.maxDeliveries !== null && deliveryCount > row.maxDeliveries) {
         deadLetter(db, context, row, message, deliveryCount - 1, options.now);
       } else {
@@ -50,6 +52,5 @@ export function claim(db: Database, context: WriteContext, queue: string, option
       }
     }
   }
-  // RETURNING gives no order; deliver in log order.
-  return leases.sort((a, b) => a.message.offset - b.message.offset);
+  return leases;
 }

@@ -4,7 +4,7 @@ import { append } from './append';
 import type { WriteContext } from './groupCommit';
 import { prepared } from './prepared';
 import { type QueueRow, loadQueueRow, queueTarget } from './queueRow';
-import { removeMessage } from './removeMessage';
+import { removeMessages } from './removeMessages';
 
 /** Headers a dead letter gains; redrive reads the source back from the first. */
 export const DEAD_LETTER_SOURCE_HEADER = 'mqgate-dead-letter-source';
@@ -47,6 +47,6 @@ export function deadLetter(
     ],
     { now, idempotencyWindowMs: 0 },
   );
-  removeMessage(db, source.subscriptionId, Number(message.id));
+  removeMessages(db, source.subscriptionId, [Number(message.id)]);
   statements(db).count.run(1, source.subscriptionId);
 }

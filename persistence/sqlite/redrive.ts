@@ -3,10 +3,10 @@ import type { RedriveResult } from '../store';
 import { append } from './append';
 import { DEAD_LETTER_SOURCE_HEADER, DELIVERY_COUNT_HEADER } from './deadLetter';
 import type { WriteContext } from './groupCommit';
-import { loadMessage } from './messageRow';
+import { loadMessages } from './messageRow';
 import { prepared } from './prepared';
 import { type QueueRow, findQueueRow, loadQueueRow, queueTarget } from './queueRow';
-import { removeMessage } from './removeMessage';
+import { removeMessages } from './removeMessages';
 
 const statements = prepared((db) => ({
   ready: db
@@ -34,9 +34,8 @@ export function redrive(
   const dlq = loadQueueRow(db, deadLetterQueue);
   const s = statements(db);
   const sources = new Map<string, QueueRow | null>();
-  let redriven = 0;
-  for (const messageId of s.ready.all(dlq.subscriptionId, now, max) as number[]) {
-    const message = loadMessage(db, messageId);
+  const redriven: number[] = [];
+  for (const message of loadMessages(db, s.ready.all(dlq.subscriptionId, now, max) as number[])) {
     const { [DEAD_LETTER_SOURCE_HEADER]: sourceName, [DELIVERY_COUNT_HEADER]: _count, ...headers } = message.headers;
     if (sourceName === undefined) continue;
     if (!sources.has(sourceName)) sources.set(sourceName, findQueueRow(db, sourceName));
@@ -49,8 +48,8 @@ export function redrive(
       [{ key: message.key, headers, contentType: message.contentType, value: message.value, delayMs: 0, idempotencyKey: null }],
       { now, idempotencyWindowMs: 0 },
     );
-    removeMessage(db, dlq.subscriptionId, messageId);
-    redriven += 1;
+    redriven.push(Number(message.id));
   }
-  return { redriven, remaining: s.remaining.get(dlq.subscriptionId) as number };
+  removeMessages(db, dlq.subscriptionId, redriven);
+  return { redriven: redriven.length, remaining: s.remaining.get(dlq.subscriptionId) as number };
 }

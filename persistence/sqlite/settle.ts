@@ -1,25 +1,43 @@
 import type { Database } from 'better-sqlite3';
 import type { DeliveryRef, Settlement, SettleStatus } from '../store';
 import type { WriteContext } from './groupCommit';
+import { deleteMessages } from './messageRow';
 import { prepared } from './prepared';
 import { loadQueueRow } from './queueRow';
-import { removeMessage } from './removeMessage';
 
-interface DeliveryRow {
-  available_at: number;
-  delivery_count: number;
-  leased: number;
+interface Params {
+  subscription: number;
+  now: number;
+  /** JSON array of [messageId, deliveryCount] pairs. */
+  refs: string;
+  at: number;
 }
 
+interface Settled {
+  message_id: number;
+  delivery_count: number;
+}
+
+/**
+ * The receipt's lease is the live one: same delivery, still leased, not yet
+ * over. `+available_at` keeps the planner on the primary key (one lookup per
+ * receipt) instead of walking every in-flight row of the availability index.
+ */
+export const LIVE_LEASE = `subscription_id = :subscription AND leased = 1 AND +available_at > :now
+   AND (message_id, delivery_count) IN (SELECT value ->> 0, value ->> 1 FROM json_each(:refs))`;
+
 const statements = prepared((db) => ({
-  delivery: db.prepare<[number, number], DeliveryRow>(
-    'SELECT available_at, delivery_count, leased FROM deliveries WHERE subscription_id = ? AND message_id = ?',
+  // One statement per batch and kind: the check and the change together.
+  ack: db.prepare<Omit<Params, 'at'>, Settled>(`DELETE FROM deliveries WHERE ${LIVE_LEASE} RETURNING message_id, delivery_count`),
+  nack: db.prepare<Params, Settled>(
+    `UPDATE deliveries SET available_at = :at, leased = 0 WHERE ${LIVE_LEASE} RETURNING message_id, delivery_count`,
   ),
-  release: db.prepare<[number, number, number]>(
-    'UPDATE deliveries SET available_at = ?, leased = 0 WHERE subscription_id = ? AND message_id = ?',
+  extend: db.prepare<Params, Settled>(
+    `UPDATE deliveries SET available_at = :at WHERE ${LIVE_LEASE} RETURNING message_id, delivery_count`,
   ),
-  extend: db.prepare<[number, number, number]>(
-    'UPDATE deliveries SET available_at = ? WHERE subscription_id = ? AND message_id = ?',
+  current: db.prepare<[number, string], { message_id: number; delivery_count: number }>(
+    `SELECT message_id, delivery_count FROM deliveries
+      WHERE subscription_id = ? AND message_id IN (SELECT value FROM json_each(?))`,
   ),
   countAcked: db.prepare<[number, number]>('UPDATE subscriptions SET acked = acked + ? WHERE id = ?'),
 }));
@@ -28,9 +46,9 @@ const DONE: Record<Settlement['kind'], SettleStatus> = { ack: 'acked', nack: 'na
 
 /**
  * operation: settle — ack, nack or extend each delivery on its own. A receipt
- * is honoured only while its own lease holds: same delivery count, still
- * leased, not yet expired. Anything else is `expired` (the delivery existed
- * but is over) or `unknown` (no such delivery in this queue).
+ * is honoured only while its own lease holds. Anything else is `expired` (the
+ * delivery existed but is over) or `unknown` (no such delivery in this queue).
+ * A receipt repeated in one request is honoured once.
  */
 export function settle(
   db: Database,
@@ -43,28 +61,33 @@ export function settle(
   const row = loadQueueRow(db, queue);
   const s = statements(db);
   const subscription = row.subscriptionId;
-  let acked = 0;
-  const statuses = refs.map((ref): SettleStatus => {
-    const messageId = Number(ref.messageId);
-    const delivery = s.delivery.get(subscription, messageId);
-    if (delivery === undefined || ref.deliveryCount > delivery.delivery_count) return 'unknown';
-    const current = ref.deliveryCount === delivery.delivery_count && delivery.leased === 1 && delivery.available_at > now;
-    if (!current) return 'expired';
-    switch (settlement.kind) {
-      case 'ack':
-        removeMessage(db, subscription, messageId);
-        acked += 1;
-        break;
-      case 'nack':
-        s.release.run(settlement.availableAt, subscription, messageId);
-        if (settlement.availableAt <= now) context.notify(queue);
-        break;
-      case 'extend':
-        s.extend.run(settlement.leaseUntil, subscription, messageId);
-        break;
+  const pairs = refs.map((ref) => [Number(ref.messageId), ref.deliveryCount]);
+  const params = { subscription, now, refs: JSON.stringify(pairs) };
+  const settled =
+    settlement.kind === 'ack'
+      ? s.ack.all(params)
+      : s[settlement.kind].all({ ...params, at: settlement.kind === 'nack' ? settlement.availableAt : settlement.leaseUntil });
+  // Only one delivery of a message can be live, so (id, count) names what was settled.
+  const done = new Set(settled.map((r) => `${r.message_id}.${r.delivery_count}`));
+  const missed = pairs.filter(([id, count]) => !done.has(`${id}.${count}`)).map(([id]) => id);
+  // The latest delivery count of each message: settled here, or as the table has it.
+  const latest = new Map<number, number>([
+    ...(missed.length === 0 ? [] : s.current.all(subscription, JSON.stringify(missed))),
+    ...settled,
+  ].map((r) => [r.message_id, r.delivery_count]));
+  if (settlement.kind === 'ack' && settled.length > 0) {
+    deleteMessages(db, settled.map((r) => r.message_id));
+    s.countAcked.run(settled.length, subscription);
+  }
+  if (settlement.kind === 'nack' && settled.length > 0 && settlement.availableAt <= now) context.notify(queue);
+  const honoured = new Set<string>();
+  return pairs.map(([id, count]): SettleStatus => {
+    const delivery = `${id}.${count}`;
+    if (done.has(delivery) && !honoured.has(delivery)) {
+      honoured.add(delivery);
+      return DONE[settlement.kind];
     }
-    return DONE[settlement.kind];
+    const last = latest.get(id);
+    return last !== undefined && count <= last ? 'expired' : 'unknown';
   });
-  if (acked > 0) s.countAcked.run(acked, subscription);
-  return statuses;
 }

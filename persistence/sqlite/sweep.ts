@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { SweepOptions, SweepResult } from '../store';
 import { prepared } from './prepared';
-import { removeMessage } from './removeMessage';
+import { removeMessages } from './removeMessages';
 
 interface QueueRetention {
   topic_id: number;
@@ -42,11 +42,13 @@ export function sweep(db: Database, options: SweepOptions): SweepResult {
     const budget = options.budget - expiredMessages;
     if (budget <= 0) break;
     const cutoff = options.now - queue.retention_ms;
+    const expired: number[] = [];
     for (const message of s.oldest.all(queue.topic_id, budget)) {
       if (message.timestamp >= cutoff) break;
-      removeMessage(db, queue.subscription_id, message.id);
-      expiredMessages += 1;
+      expired.push(message.id);
     }
+    removeMessages(db, queue.subscription_id, expired);
+    expiredMessages += expired.length;
   }
   const expiredKeys = s.expireKeys.run(options.now - options.idempotencyWindowMs, options.budget).changes;
   return { expiredMessages, expiredKeys };
