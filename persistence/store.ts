@@ -47,8 +47,11 @@ export interface NewMessage {
   headers: Record<string, string>;
   contentType: string;
   value: Buffer;
-  delayMs: number;
+  /** Delay before the message becomes ready; null: the queue's delayMs. */
+  delayMs: number | null;
   idempotencyKey: string | null;
+  /** The size that counts against the queue's maxMessageBytes. */
+  bytes: number;
 }
 
 export interface AppendResult {
@@ -78,6 +81,8 @@ export interface Lease {
 
 /** Identifies one delivery of one message: what a receipt decodes to. */
 export interface DeliveryRef {
+  /** The subscription the receipt was issued by; a ref of another one is `unknown`. */
+  subscriptionId: number;
   messageId: string;
   deliveryCount: number;
 }
@@ -98,7 +103,14 @@ export interface ProduceOptions {
 export interface ClaimOptions {
   max: number;
   now: number;
-  visibilityTimeoutMs: number;
+  /** Lease length; null: the queue's visibilityTimeoutMs. */
+  visibilityTimeoutMs: number | null;
+}
+
+export interface ClaimResult {
+  /** The queue's subscription, which receipts are bound to. */
+  subscriptionId: number;
+  leases: Lease[];
 }
 
 export interface RedriveResult {
@@ -130,13 +142,17 @@ export interface Store {
   purgeQueue(name: string): Promise<number>;
   queueStats(name: string, now: number): Promise<QueueStats>;
 
-  /** Appends all messages in one commit, or none. */
+  /**
+   * Appends all messages in one commit, or none: `message_too_large` when one
+   * is over the queue's maxMessageBytes. Each is one store call, so a produce,
+   * fetch or ack costs one round trip to a remote or threaded backend.
+   */
   produce(queue: string, messages: NewMessage[], options: ProduceOptions): Promise<AppendResult[]>;
   /**
    * Leases up to `max` ready messages. A message that comes up for a delivery
    * beyond the queue's maxDeliveries is moved to its dead-letter queue instead.
    */
-  claim(queue: string, options: ClaimOptions): Promise<Lease[]>;
+  claim(queue: string, options: ClaimOptions): Promise<ClaimResult>;
   /** Settles each delivery independently: one status per ref, in order. */
   settle(queue: string, refs: DeliveryRef[], settlement: Settlement, now: number): Promise<SettleStatus[]>;
   /** Moves up to `max` ready dead letters of `deadLetterQueue` back to their source queues. */

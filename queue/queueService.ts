@@ -104,37 +104,25 @@ export class QueueService {
         `A batch holds at most ${this.limits.maxBatchMessages} messages; this one has ${inputs.length}.`,
       );
     }
-    const queue = await this.record(name);
     const messages = inputs.map((input, i): NewMessage => {
       const encoded = encodeValue(input);
       if (encoded === null) {
         throw invalid(`/body/messages/${i}/value`, `The value does not match valueEncoding '${input.valueEncoding}'.`);
       }
-      return {
-        key: input.key ?? null,
-        headers: input.headers ?? {},
-        contentType: encoded.contentType,
-        value: encoded.value,
-        delayMs: input.delayMs ?? queue.delayMs,
-        idempotencyKey: input.idempotencyKey ?? (requestKey === null ? null : `${requestKey}/${i}`),
-      };
+      return this.newMessage(
+        { key: input.key ?? null, headers: input.headers ?? {}, ...encoded, delayMs: input.delayMs ?? null },
+        input.idempotencyKey ?? (requestKey === null ? null : `${requestKey}/${i}`),
+      );
     });
-    messages.forEach((message, i) => checkSize(queue, message, `/body/messages/${i}`));
     return this.append(name, messages);
   }
 
   /** operation: produce with a non-JSON body — one message, bytes and content type as sent. */
   async produceRaw(name: string, raw: RawMessage, requestKey: string | null): Promise<AppendResult> {
-    const queue = await this.record(name);
-    const message: NewMessage = {
-      key: null,
-      headers: raw.headers,
-      contentType: raw.contentType,
-      value: raw.body,
-      delayMs: queue.delayMs,
-      idempotencyKey: requestKey,
-    };
-    checkSize(queue, message, '/body');
+    const message = this.newMessage(
+      { key: null, headers: raw.headers, contentType: raw.contentType, value: raw.body, delayMs: null },
+      requestKey,
+    );
     const [result] = await this.append(name, [message]);
     return result;
   }
@@ -148,22 +136,21 @@ export class QueueService {
   async fetch(name: string, request: FetchRequest, signal: AbortSignal): Promise<LeasedMessage[]> {
     this.checkLimit('/body/max', request.max, this.limits.maxBatchMessages);
     this.checkLimit('/body/waitMs', request.waitMs, this.limits.maxWaitMs);
-    const queue = await this.record(name);
-    const visibilityTimeoutMs = request.visibilityTimeoutMs ?? queue.visibilityTimeoutMs;
+    const visibilityTimeoutMs = request.visibilityTimeoutMs ?? null;
     const deadline = this.clock.now() + request.waitMs;
     for (;;) {
       const since = this.wakeups.version(name);
       const now = this.clock.now();
-      const leases = await this.store.claim(name, { max: request.max, now, visibilityTimeoutMs });
+      const { subscriptionId, leases } = await this.store.claim(name, { max: request.max, now, visibilityTimeoutMs });
       if (leases.length > 0) {
+        const refs = leases.map((lease) => ({ subscriptionId, messageId: lease.message.id, deliveryCount: lease.deliveryCount }));
         if (signal.aborted) {
-          const refs = leases.map((lease) => ({ messageId: lease.message.id, deliveryCount: lease.deliveryCount }));
           await this.store.settle(name, refs, { kind: 'nack', availableAt: now }, now);
           return [];
         }
-        return leases.map(({ message, deliveryCount }) => ({
+        return leases.map(({ message, deliveryCount }, i) => ({
           ...toDelivered(message),
-          receipt: encodeReceipt(queue.subscriptionId, { messageId: message.id, deliveryCount }),
+          receipt: encodeReceipt(refs[i]),
           deliveryCount,
         }));
       }
@@ -204,8 +191,7 @@ export class QueueService {
     receipts: string[],
     settlement: (now: number) => Settlement,
   ): Promise<ReceiptResult[]> {
-    const queue = await this.record(name);
-    const refs = receipts.map((receipt) => decodeReceipt(queue.subscriptionId, receipt));
+    const refs = receipts.map(decodeReceipt);
     const known = refs.filter((ref) => ref !== null);
     const now = this.clock.now();
     const statuses = await this.store.settle(name, known, settlement(now), now);
@@ -216,6 +202,21 @@ export class QueueService {
       if (status === 'unknown') return { receipt, status, code: 'receipt_unknown' };
       return { receipt, status };
     });
+  }
+
+  /** Sizes are checked here against the server's limit, and by the store against the queue's. */
+  private newMessage(
+    message: Omit<NewMessage, 'idempotencyKey' | 'bytes'>,
+    idempotencyKey: string | null,
+  ): NewMessage {
+    const bytes = messageBytes(message.value, message.key, message.headers);
+    if (bytes > this.limits.maxMessageBytes) {
+      throw new GatewayError(
+        'message_too_large',
+        `A message is ${bytes} bytes; the server accepts at most ${this.limits.maxMessageBytes}.`,
+      );
+    }
+    return { ...message, idempotencyKey, bytes };
   }
 
   private async append(name: string, messages: NewMessage[]): Promise<AppendResult[]> {
@@ -243,14 +244,4 @@ export class QueueService {
 
 function invalid(pointer: string, detail: string): GatewayError {
   return new GatewayError('validation_failed', detail, { errors: [{ pointer, detail }] });
-}
-
-function checkSize(queue: QueueSettings, message: NewMessage, pointer: string): void {
-  const bytes = messageBytes(message.value, message.key, message.headers);
-  if (bytes > queue.maxMessageBytes) {
-    throw new GatewayError(
-      'message_too_large',
-      `The message at ${pointer} is ${bytes} bytes; this queue accepts at most ${queue.maxMessageBytes}.`,
-    );
-  }
 }

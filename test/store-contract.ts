@@ -32,8 +32,9 @@ export const message = (text: string, overrides: Partial<NewMessage> = {}): NewM
   headers: {},
   contentType: 'text/plain',
   value: Buffer.from(text),
-  delayMs: 0,
+  delayMs: null,
   idempotencyKey: null,
+  bytes: Buffer.byteLength(text),
   ...overrides,
 });
 
@@ -58,7 +59,15 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
     });
 
     const values = (leases: Array<{ message: { value: Buffer } }>) => leases.map((l) => l.message.value.toString());
-    const claim = (max = 10, now = T0, visibilityTimeoutMs = 1000) => store.claim('q', { max, now, visibilityTimeoutMs });
+    /** Leases, each with the ref its receipt would carry. */
+    const claimFrom = async (queue: string, max: number, now: number, visibilityTimeoutMs: number | null) => {
+      const { subscriptionId, leases } = await store.claim(queue, { max, now, visibilityTimeoutMs });
+      return leases.map((lease) => ({
+        ...lease,
+        ref: { subscriptionId, messageId: lease.message.id, deliveryCount: lease.deliveryCount },
+      }));
+    };
+    const claim = (max = 10, now = T0, visibilityTimeoutMs: number | null = 1000) => claimFrom('q', max, now, visibilityTimeoutMs);
 
     test('putQueue creates once, then updates in place', async () => {
       const again = await store.putQueue('q', settings({ visibilityTimeoutMs: 5000 }), T0 + 1);
@@ -101,7 +110,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
     test('an idempotency key repeated inside the window returns the original and outlives ack and purge', async () => {
       const [first] = await store.produce('q', [message('a', { idempotencyKey: 'k1' })], opts());
       const [lease] = await claim();
-      expect(await store.settle('q', [ref(lease)], { kind: 'ack' }, T0)).toEqual(['acked']);
+      expect(await store.settle('q', [lease.ref], { kind: 'ack' }, T0)).toEqual(['acked']);
       const [afterAck] = await store.produce('q', [message('b', { idempotencyKey: 'k1' })], opts(T0 + 10));
       expect(afterAck).toEqual({ ...first, duplicate: true });
       await store.purgeQueue('q');
@@ -142,25 +151,47 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       // The lease of a expires and a is delivered again: the first receipt is fenced off.
       const [a2] = await claim(1, T0 + 1000);
       expect(a2.deliveryCount).toBe(2);
-      expect(await store.settle('q', [ref(a), ref(a2)], { kind: 'ack' }, T0 + 1000)).toEqual(['expired', 'acked']);
-      expect(await store.settle('q', [ref(a2)], { kind: 'ack' }, T0 + 1000)).toEqual(['unknown']);
+      expect(await store.settle('q', [a.ref, a2.ref], { kind: 'ack' }, T0 + 1000)).toEqual(['expired', 'acked']);
+      expect(await store.settle('q', [a2.ref], { kind: 'ack' }, T0 + 1000)).toEqual(['unknown']);
       // b's lease ran out without redelivery: refused all the same.
-      expect(await store.settle('q', [ref(b)], { kind: 'ack' }, T0 + 1000)).toEqual(['expired']);
-      expect(await store.settle('q', [{ messageId: b.message.id, deliveryCount: 7 }], { kind: 'ack' }, T0)).toEqual(['unknown']);
+      expect(await store.settle('q', [b.ref], { kind: 'ack' }, T0 + 1000)).toEqual(['expired']);
+      expect(await store.settle('q', [{ ...b.ref, deliveryCount: 7 }], { kind: 'ack' }, T0)).toEqual(['unknown']);
+    });
+
+    test('a ref issued by another queue is unknown here and leaves that queue alone', async () => {
+      await store.putQueue('other', settings(), T0);
+      await store.produce('other', [message('theirs')], opts());
+      const [theirs] = await claimFrom('other', 1, T0, 1000);
+      expect(await store.settle('q', [theirs.ref], { kind: 'ack' }, T0)).toEqual(['unknown']);
+      expect(await store.settle('other', [theirs.ref], { kind: 'ack' }, T0)).toEqual(['acked']);
+    });
+
+    test("without their own values, a claim's lease and a message's delay are the queue's", async () => {
+      await store.putQueue('q', settings({ visibilityTimeoutMs: 7000, delayMs: 300 }), T0);
+      await store.produce('q', [message('a')], opts());
+      expect(await claim(10, T0 + 299, null)).toEqual([]);
+      expect(values(await claim(10, T0 + 300, null))).toEqual(['a']);
+      expect(await store.nextAvailableAt('q', T0 + 300)).toBe(T0 + 7300);
+    });
+
+    test('a message over the queue maxMessageBytes fails the whole produce', async () => {
+      await store.putQueue('q', settings({ maxMessageBytes: 10 }), T0);
+      await expectCode(store.produce('q', [message('small'), message('x', { bytes: 11 })], opts()), 'message_too_large');
+      expect(await claim()).toEqual([]);
     });
 
     test('nack makes a message ready again after its delay; extend keeps it leased', async () => {
       await store.produce('q', [message('a'), message('b')], opts());
       const [a, b] = await claim();
-      expect(await store.settle('q', [ref(a)], { kind: 'nack', availableAt: T0 + 500 }, T0)).toEqual(['nacked']);
-      expect(await store.settle('q', [ref(a)], { kind: 'ack' }, T0)).toEqual(['expired']);
-      expect(await store.settle('q', [ref(b)], { kind: 'extend', leaseUntil: T0 + 5000 }, T0)).toEqual(['extended']);
+      expect(await store.settle('q', [a.ref], { kind: 'nack', availableAt: T0 + 500 }, T0)).toEqual(['nacked']);
+      expect(await store.settle('q', [a.ref], { kind: 'ack' }, T0)).toEqual(['expired']);
+      expect(await store.settle('q', [b.ref], { kind: 'extend', leaseUntil: T0 + 5000 }, T0)).toEqual(['extended']);
       expect(await claim(10, T0 + 499)).toEqual([]);
       const later = await claim(10, T0 + 500, 10_000);
       expect(values(later)).toEqual(['a']);
       expect(later[0].deliveryCount).toBe(2);
       expect(await claim(10, T0 + 4999)).toEqual([]);
-      expect(await store.settle('q', [ref(b)], { kind: 'ack' }, T0 + 4999)).toEqual(['acked']);
+      expect(await store.settle('q', [b.ref], { kind: 'ack' }, T0 + 4999)).toEqual(['acked']);
     });
 
     test('past maxDeliveries a message moves to the dead-letter queue with its headers, source and count', async () => {
@@ -170,7 +201,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       expect((await claim(1, T0))[0].deliveryCount).toBe(1);
       expect((await claim(1, T0 + 1000))[0].deliveryCount).toBe(2);
       expect(await claim(1, T0 + 2000)).toEqual([]);
-      const [dead] = await store.claim('dlq', { max: 1, now: T0 + 2000, visibilityTimeoutMs: 1000 });
+      const [dead] = await claimFrom('dlq', 1, T0 + 2000, 1000);
       expect(dead.message.value.toString()).toBe('poison');
       expect(dead.message.key).toBe('k');
       expect(dead.message.headers).toEqual({ trace: 't1', 'mqgate-dead-letter-source': 'q', 'mqgate-delivery-count': '2' });
@@ -265,13 +296,9 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       const [a] = await claim(1);
       store = await harness.reopen();
       expect((await store.getQueue('q'))?.deadLetterQueue).toBe('dlq');
-      expect(await store.settle('q', [ref(a)], { kind: 'ack' }, T0 + 1)).toEqual(['acked']);
+      expect(await store.settle('q', [a.ref], { kind: 'ack' }, T0 + 1)).toEqual(['acked']);
       expect(values(await claim())).toEqual(['b']);
       expect((await store.produce('q', [message('again', { idempotencyKey: 'k' })], opts()))[0].duplicate).toBe(true);
     });
   });
-}
-
-function ref(lease: { message: { id: string }; deliveryCount: number }) {
-  return { messageId: lease.message.id, deliveryCount: lease.deliveryCount };
 }

@@ -36,6 +36,7 @@ async function produce(store: SqliteStore, count: number): Promise<void> {
     value: storedValueOfSize(VALUE_BYTES),
     delayMs: 0,
     idempotencyKey: null,
+    bytes: VALUE_BYTES,
   };
   const options = { now: Date.now(), idempotencyWindowMs: DEFAULT_LIMITS.idempotencyWindowMs };
   for (let left = count; left > 0; left -= SEED_BATCH) {

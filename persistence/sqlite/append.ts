@@ -1,5 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import type { AppendResult, NewMessage, ProduceOptions } from '../store';
+
+/** A message as append stores it: its delay already decided. */
+export type AppendMessage = Omit<NewMessage, 'delayMs' | 'bytes'> & { delayMs: number };
 import type { WriteContext } from './groupCommit';
 import { prepared } from './prepared';
 
@@ -49,7 +52,7 @@ export function append(
   db: Database,
   context: WriteContext,
   target: AppendTarget,
-  messages: NewMessage[],
+  messages: AppendMessage[],
   options: ProduceOptions,
 ): AppendResult[] {
   const s = statements(db);

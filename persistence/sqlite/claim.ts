@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { ClaimOptions, Lease } from '../store';
+import type { ClaimOptions, ClaimResult, Lease } from '../store';
 import { deadLetter } from './deadLetter';
 import type { WriteContext } from './groupCommit';
 import { loadMessages } from './messageRow';
@@ -31,11 +31,11 @@ const statements = prepared((db) => ({
  * for delivery number maxDeliveries + 1 is dead-lettered instead, and the
  * claim goes on until it has `max` leases or nothing is ready.
  */
-export function claim(db: Database, context: WriteContext, queue: string, options: ClaimOptions): Lease[] {
+export function claim(db: Database, context: WriteContext, queue: string, options: ClaimOptions): ClaimResult {
   const row = loadQueueRow(db, queue);
   const { claim: claimStatement } = statements(db);
   const leases: Lease[] = [];
-  const leaseUntil = options.now + options.visibilityTimeoutMs;
+  const leaseUntil = options.now + (options.visibilityTimeoutMs ?? row.visibilityTimeoutMs);
   for (;;) {
     const wanted = options.max - leases.length;
     if (wanted <= 0) break;
@@ -52,5 +52,5 @@ export function claim(db: Database, context: WriteContext, queue: string, option
       }
     }
   }
-  return leases;
+  return { subscriptionId: row.subscriptionId, leases };
 }

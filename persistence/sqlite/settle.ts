@@ -61,7 +61,8 @@ export function settle(
   const row = loadQueueRow(db, queue);
   const s = statements(db);
   const subscription = row.subscriptionId;
-  const pairs = refs.map((ref) => [Number(ref.messageId), ref.deliveryCount]);
+  // A ref of another subscription matches no row here: id 0 is never a message id.
+  const pairs = refs.map((ref) => [ref.subscriptionId === subscription ? Number(ref.messageId) : 0, ref.deliveryCount]);
   const params = { subscription, now, refs: JSON.stringify(pairs) };
   const settled =
     settlement.kind === 'ack'

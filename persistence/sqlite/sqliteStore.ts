@@ -4,8 +4,8 @@ import Database from 'better-sqlite3';
 import type {
   AppendResult,
   ClaimOptions,
+  ClaimResult,
   DeliveryRef,
-  Lease,
   NewMessage,
   ProduceOptions,
   QueueRecord,
@@ -18,7 +18,6 @@ import type {
   SweepOptions,
   SweepResult,
 } from '../store';
-import { append } from './append';
 import { claim } from './claim';
 import { deleteQueue } from './deleteQueue';
 import { type CommitStats, GroupCommit } from './groupCommit';
@@ -27,7 +26,8 @@ import { migrate } from './migrate';
 import { nextAvailableAt } from './nextAvailableAt';
 import { purgeQueue } from './purgeQueue';
 import { putQueue } from './putQueue';
-import { allQueueRows, findQueueRow, loadQueueRow, queueTarget, toQueueRecord } from './queueRow';
+import { produce } from './produce';
+import { allQueueRows, findQueueRow, toQueueRecord } from './queueRow';
 import { queueStats } from './queueStats';
 import { redrive } from './redrive';
 import { settle } from './settle';
@@ -102,12 +102,10 @@ export class SqliteStore implements Store {
   }
 
   produce(queue: string, messages: NewMessage[], options: ProduceOptions): Promise<AppendResult[]> {
-    return this.writes.run((context) =>
-      append(this.db, context, queueTarget(loadQueueRow(this.db, queue)), messages, options),
-    );
+    return this.writes.run((context) => produce(this.db, context, queue, messages, options));
   }
 
-  claim(queue: string, options: ClaimOptions): Promise<Lease[]> {
+  claim(queue: string, options: ClaimOptions): Promise<ClaimResult> {
     return this.writes.run((context) => claim(this.db, context, queue, options));
   }
 

@@ -3,8 +3,8 @@ import { packagePath } from '../packagePath';
 import type {
   AppendResult,
   ClaimOptions,
+  ClaimResult,
   DeliveryRef,
-  Lease,
   NewMessage,
   ProduceOptions,
   QueueRecord,
@@ -83,7 +83,7 @@ export class WorkerStore implements Store {
     return this.call('produce', queue, messages, options);
   }
 
-  claim(queue: string, options: ClaimOptions): Promise<Lease[]> {
+  claim(queue: string, options: ClaimOptions): Promise<ClaimResult> {
     return this.call('claim', queue, options);
   }
 

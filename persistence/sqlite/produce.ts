@@ -1,0 +1,30 @@
+import type { Database } from 'better-sqlite3';
+import { GatewayError } from '../../queue/errors';
+import type { AppendResult, NewMessage, ProduceOptions } from '../store';
+import { append } from './append';
+import type { WriteContext } from './groupCommit';
+import { loadQueueRow, queueTarget } from './queueRow';
+
+/**
+ * operation: produce — a client's messages into a queue: each checked against
+ * the queue's maxMessageBytes, its delay defaulting to the queue's; then
+ * appended. Dead letters and redrives append directly: they are never refused.
+ */
+export function produce(
+  db: Database,
+  context: WriteContext,
+  queue: string,
+  messages: NewMessage[],
+  options: ProduceOptions,
+): AppendResult[] {
+  const row = loadQueueRow(db, queue);
+  const tooLarge = messages.findIndex((message) => message.bytes > row.maxMessageBytes);
+  if (tooLarge >= 0) {
+    throw new GatewayError(
+      'message_too_large',
+      `Message ${tooLarge} is ${messages[tooLarge].bytes} bytes; queue '${queue}' accepts at most ${row.maxMessageBytes}.`,
+    );
+  }
+  const appended = messages.map(({ bytes: _bytes, ...message }) => ({ ...message, delayMs: message.delayMs ?? row.delayMs }));
+  return append(db, context, queueTarget(row), appended, options);
+}
