@@ -1,7 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WorkerStore } from '../persistence/sqlite/workerStore';
-import type { Store } from '../persistence/store';
+import { SqliteStore } from '../persistence/sqlite/sqliteStore';
 import type { Clock } from '../queue/clock';
 import type { GatewayError } from '../queue/errors';
 import { QueueService } from '../queue/queueService';
@@ -12,7 +11,7 @@ import { loadSpec } from './spec';
 
 export interface Gateway {
   url: string;
-  store: Store;
+  store: SqliteStore;
   queues: QueueService;
   /** Stops accepting, answers waiting long-polls, finishes in-flight requests, closes the store. */
   close(): Promise<void>;
@@ -25,8 +24,7 @@ export interface GatewayOptions {
 
 /** Wires store, semantics and HTTP together and listens. */
 export async function startGateway(config: Config, options: GatewayOptions): Promise<Gateway> {
-  const store = new WorkerStore({ dataDir: config.dataDir, synchronous: config.synchronous });
-  await store.ready();
+  const store = new SqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous });
   const queues = new QueueService(store, options.clock, config.limits);
   const shutdown = new AbortController();
   const app = createApp({
