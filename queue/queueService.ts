@@ -157,6 +157,7 @@ export class QueueService {
       if (now >= deadline || signal.aborted) return [];
       const next = await this.store.nextAvailableAt(name, now);
       await this.wakeups.wait(name, since, Math.min(deadline, next ?? deadline), signal);
+      if (signal.aborted) return [];
     }
   }
 
@@ -181,8 +182,7 @@ export class QueueService {
   }
 
   /** operation: redrive — `name` is the dead-letter queue. */
-  async redrive(name: string, max: number): Promise<RedriveResult> {
-    this.checkLimit('/body/max', max, this.limits.maxBatchMessages * 100);
+  redrive(name: string, max: number): Promise<RedriveResult> {
     return this.store.redrive(name, max, this.clock.now());
   }
 

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Response } from 'supertest';
 import { expectSpecResponse } from './support/specResponses';
 import { type TestGateway, testGateway } from './support/testGateway';
@@ -308,6 +310,24 @@ describe('long-poll', () => {
     await until(() => t.queues.waitingFetches === 1);
     await settle('nack', 'q', { receipts: [a.receipt] });
     expect(leased(await pending)[0]).toMatchObject({ value: 'a', deliveryCount: 2 });
+  });
+});
+
+describe('client gone', () => {
+  test('a long-poll whose client disconnects stops waiting and leases nothing', async () => {
+    await put('q');
+    const server = t.app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as AddressInfo;
+    const req = http.request({ port, host: '127.0.0.1', method: 'POST', path: '/v1/queues/q/fetch', headers: { 'content-type': 'application/json' } });
+    req.on('error', () => undefined);
+    req.end(JSON.stringify({ waitMs: 20_000 }));
+    await until(() => t.queues.waitingFetches === 1);
+    req.destroy();
+    await until(() => t.queues.waitingFetches === 0);
+    await produce('q', [{ value: 'for someone else' }]);
+    expect((await call('getQueue', t.http.get('/v1/queues/q'))).body.stats).toMatchObject({ ready: 1, inFlight: 0 });
+    await new Promise((resolve) => server.close(resolve));
   });
 });
 
