@@ -24,10 +24,19 @@ export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
 /** Seconds a client should wait before retrying a 503. */
 const RETRY_AFTER_SECONDS = 1;
 
-/** Errors thrown by express's body parsers, which carry a `type` string. */
-function fromBodyParser(error: unknown): GatewayError | null {
-  if (error === null || typeof error !== 'object' || !('type' in error)) return null;
-  switch (error.type) {
+/**
+ * Errors of express itself: its body parsers (which carry a `type`, and a 4xx
+ * `status` for anything the client caused, such as a body that fails to
+ * decompress) and its router (a URIError for a path that is not valid
+ * percent-encoding).
+ */
+function fromExpress(error: unknown): GatewayError | null {
+  if (error === null || typeof error !== 'object') return null;
+  if ('name' in error && error.name === 'URIError') {
+    return new GatewayError('invalid_name', 'The path is not valid percent-encoding.');
+  }
+  const type = 'type' in error ? error.type : undefined;
+  switch (type) {
     case 'entity.parse.failed':
       return new GatewayError('malformed_json', 'The request body is not valid JSON.');
     case 'entity.too.large':
@@ -39,14 +48,18 @@ function fromBodyParser(error: unknown): GatewayError | null {
     case 'request.size.invalid':
     case 'stream.encoding.set':
       return new GatewayError('bad_request', 'The request body could not be read.');
-    default:
-      return null;
+    default: {
+      const status = 'status' in error ? error.status : undefined;
+      return typeof status === 'number' && status >= 400 && status < 500
+        ? new GatewayError('bad_request', 'The request body could not be read.')
+        : null;
+    }
   }
 }
 
 export function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
-  return fromBodyParser(error) ?? new GatewayError('internal_error', 'An internal error occurred.', { cause: error });
+  return fromExpress(error) ?? new GatewayError('internal_error', 'An internal error occurred.', { cause: error });
 }
 
 export function sendProblem(res: Response, error: GatewayError, instance: string): void {

@@ -52,6 +52,20 @@ test('invalid names → 400 invalid_name', async () => {
   }
 });
 
+test('a path that is not valid percent-encoding → 400 invalid_name', async () => {
+  await expectProblem(t.http.put('/v1/queues/%E0%A4%A'), 400, 'invalid_name');
+  await expectProblem(t.http.get('/v1/queues/%'), 400, 'invalid_name');
+});
+
+test('a body that cannot be decompressed → 400 bad_request', async () => {
+  await expectProblem(
+    t.http.post('/v1/queues/q/messages').set('Content-Type', 'application/json').set('Content-Encoding', 'gzip').send('not gzip'),
+    400,
+    'bad_request',
+  );
+  await expectNothingStored();
+});
+
 test('malformed JSON → 400 malformed_json', async () => {
   await expectProblem(
     t.http.post('/v1/queues/q/messages').set('Content-Type', 'application/json').send('{"messages": [{"value": 1}'),
