@@ -35,22 +35,40 @@ const DEFAULT_CONTENT_TYPE: Record<ValueEncoding, string> = {
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/**
- * The bytes a produced value stands for. Returns null when the value does not
- * fit its encoding (text that is not a string, base64 that is not base64).
- */
-export function encodeValue(input: ProduceInput): { value: Buffer; contentType: string } | null {
+/** Deepest nesting a JSON value may have: deep enough for any document, shallow enough to serialize safely. */
+export const MAX_JSON_DEPTH = 100;
+
+/** Whether a parsed JSON value nests deeper than `max`; iterative, so any depth is safe to ask about. */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<{ node: unknown; depth: number }> = [{ node: value, depth: 0 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop() as { node: unknown; depth: number };
+    if (node === null || typeof node !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(node)) stack.push({ node: child, depth: depth + 1 });
+  }
+  return false;
+}
+
+export type Encoded = { ok: true; value: Buffer; contentType: string } | { ok: false; detail: string };
+
+/** The bytes a produced value stands for, or why the value does not fit its encoding. */
+export function encodeValue(input: ProduceInput): Encoded {
   const encoding = input.valueEncoding ?? 'json';
   const contentType = input.contentType ?? DEFAULT_CONTENT_TYPE[encoding];
   switch (encoding) {
     case 'json':
-      return { value: Buffer.from(JSON.stringify(input.value)), contentType };
+      return nestsDeeperThan(input.value, MAX_JSON_DEPTH)
+        ? { ok: false, detail: `The value nests deeper than ${MAX_JSON_DEPTH} levels.` }
+        : { ok: true, value: Buffer.from(JSON.stringify(input.value)), contentType };
     case 'text':
-      return typeof input.value === 'string' ? { value: Buffer.from(input.value), contentType } : null;
+      return typeof input.value === 'string'
+        ? { ok: true, value: Buffer.from(input.value), contentType }
+        : { ok: false, detail: "With valueEncoding 'text' the value must be a string." };
     case 'base64':
       return typeof input.value === 'string' && BASE64.test(input.value)
-        ? { value: Buffer.from(input.value, 'base64'), contentType }
-        : null;
+        ? { ok: true, value: Buffer.from(input.value, 'base64'), contentType }
+        : { ok: false, detail: "With valueEncoding 'base64' the value must be a base64 string." };
   }
 }
 

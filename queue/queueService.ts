@@ -106,11 +106,15 @@ export class QueueService {
     }
     const messages = inputs.map((input, i): NewMessage => {
       const encoded = encodeValue(input);
-      if (encoded === null) {
-        throw invalid(`/body/messages/${i}/value`, `The value does not match valueEncoding '${input.valueEncoding}'.`);
-      }
+      if (!encoded.ok) throw invalid(`/body/messages/${i}/value`, encoded.detail);
       return this.newMessage(
-        { key: input.key ?? null, headers: input.headers ?? {}, ...encoded, delayMs: input.delayMs ?? null },
+        {
+          key: input.key ?? null,
+          headers: input.headers ?? {},
+          value: encoded.value,
+          contentType: encoded.contentType,
+          delayMs: input.delayMs ?? null,
+        },
         input.idempotencyKey ?? (requestKey === null ? null : `${requestKey}/${i}`),
       );
     });

@@ -103,6 +103,8 @@ test('one bad message rejects the whole batch and stores nothing', async () => {
   );
   expect(res.body.errors[0].pointer).toBe('/body/messages/1/value');
   await expectProblem(produce({ messages: [{ value: 'fine' }, { value: 42, valueEncoding: 'text' }] }), 422, 'validation_failed');
+  const deep = `{"messages": [{"value": "fine"}, {"value": ${'['.repeat(5000)}${']'.repeat(5000)}}]}`;
+  await expectProblem(t.http.post('/v1/queues/q/messages').set('Content-Type', 'application/json').send(deep), 422, 'validation_failed');
   await expectNothingStored();
 });
 
