@@ -11,8 +11,6 @@ import { loadSpec } from './spec';
 
 export interface Gateway {
   url: string;
-  store: SqliteStore;
-  queues: QueueService;
   /** Stops accepting, answers waiting long-polls, finishes in-flight requests, closes the store. */
   close(): Promise<void>;
 }
@@ -58,8 +56,6 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
 
   return {
     url: `http://${host}:${port}`,
-    store,
-    queues,
     async close() {
       stopRetention();
       server.close();
