@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { withChildServer } from './child';
-import { JsonClient } from './httpClient';
-import { type LoadSpec, type LoadTiming, requestsPerSecond } from './load';
+import { requestOnce } from './httpClient';
 import { withTempDir } from './tempDir';
 
 /** The compiled gateway, next to dist/bench/ in dist/api/. */
@@ -18,29 +17,21 @@ export function withGateway<T>(
 }
 
 /** PUT /v1/queues/{name} with default settings. */
-export async function createQueue(url: string, name: string): Promise<void> {
-  const client = new JsonClient(url, 1);
-  try {
-    await client.send('PUT', `/v1/queues/${name}`, '{}');
-  } finally {
-    client.close();
-  }
+async function createQueue(url: string, name: string): Promise<void> {
+  await requestOnce(url, 'PUT', `/v1/queues/${name}`, '{}');
 }
 
 /**
- * Requests per second of the autocannon load `load(url)` against a fresh
- * gateway (synchronous=FULL, the default durability) in a fresh data dir,
- * with the empty queue `queue` created first.
+ * Runs `work` against a fresh gateway (synchronous=FULL, the default
+ * durability) in a fresh data dir, with the empty queues `queues` created
+ * first. The gateway keeps running until `work` is done, so alternating
+ * rounds measure one warmed-up process.
  */
-export function gatewayRequestsPerSecond(
-  queue: string,
-  load: (url: string) => LoadSpec,
-  timing: LoadTiming,
-): Promise<number> {
+export function withFreshGateway<T>(queues: string[], work: (url: string) => Promise<T>): Promise<T> {
   return withTempDir('gateway', (dir) =>
     withGateway(dir, 'FULL', async (url) => {
-      await createQueue(url, queue);
-      return requestsPerSecond(load(url), timing);
+      for (const queue of queues) await createQueue(url, queue);
+      return work(url);
     }),
   );
 }

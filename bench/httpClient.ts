@@ -15,8 +15,8 @@ export class JsonClient {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   }
 
-  /** Sends `body` (JSON text) and resolves with the parsed 2xx response; anything else rejects. */
-  send<T>(method: 'PUT' | 'POST', path: string, body: string): Promise<T> {
+  /** Sends `body` (JSON text; none for GET) and resolves with the parsed 2xx response; anything else rejects. */
+  send<T>(method: 'GET' | 'PUT' | 'POST', path: string, body = ''): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const request = http.request(
         `${this.baseUrl}${path}`,
@@ -52,5 +52,23 @@ export class JsonClient {
 
   close(): void {
     this.agent.destroy();
+  }
+}
+
+/**
+ * One request on a connection of its own, closed afterwards: for calls far
+ * apart, where a kept-alive socket could meet the server's keep-alive timeout.
+ */
+export async function requestOnce<T>(
+  baseUrl: string,
+  method: 'GET' | 'PUT' | 'POST',
+  path: string,
+  body = '',
+): Promise<T> {
+  const client = new JsonClient(baseUrl, 1);
+  try {
+    return await client.send<T>(method, path, body);
+  } finally {
+    client.close();
   }
 }

@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import type { Side } from './rounds';
 
 /** One kind of request, sent over and over by autocannon. */
 export interface LoadSpec {
@@ -7,11 +8,6 @@ export interface LoadSpec {
   /** JSON text, serialized once up front so the load generator spends its core on sending. */
   body: string;
   connections: number;
-}
-
-export interface LoadTiming {
-  seconds: number;
-  warmupSeconds: number;
 }
 
 async function blast(spec: LoadSpec, seconds: number): Promise<autocannon.Result> {
@@ -33,11 +29,14 @@ async function blast(spec: LoadSpec, seconds: number): Promise<autocannon.Result
 }
 
 /**
- * Completed requests per second at `connections` concurrent keep-alive
- * connections, after an unmeasured warm-up (JIT, SQLite page cache, sockets).
+ * A side of an alternating comparison (rounds.ts): completed requests per
+ * second, times `perRequest` (messages per request), of an autocannon run at
+ * `spec.connections` concurrent keep-alive connections. Each run opens its
+ * own connections, so a server left idle between rounds is not a concern.
  */
-export async function requestsPerSecond(spec: LoadSpec, timing: LoadTiming): Promise<number> {
-  await blast(spec, timing.warmupSeconds);
-  const result = await blast(spec, timing.seconds);
-  return result.requests.total / result.duration;
+export function loadSide(spec: LoadSpec, perRequest = 1): Side {
+  return async (seconds) => {
+    const result = await blast(spec, seconds);
+    return (result.requests.total * perRequest) / result.duration;
+  };
 }

@@ -18,6 +18,11 @@ export interface Row {
   result: Measurement;
   baseline: Measurement;
   target: Target;
+  /**
+   * result ÷ baseline when it is not the quotient of the two columns: for
+   * alternating rounds, the median of the per-round ratios (rounds.ts).
+   */
+  ratio?: number;
   /** What a reader needs to interpret the row (sizes chosen, how the run went). */
   notes?: string[];
 }
@@ -26,7 +31,7 @@ export const atLeast = (ratio: number): Target => ({ comparison: '>=', ratio });
 export const atMost = (ratio: number): Target => ({ comparison: '<=', ratio });
 
 export function ratioOf(row: Row): number {
-  return row.result.value / row.baseline.value;
+  return row.ratio ?? row.result.value / row.baseline.value;
 }
 
 export function meetsTarget(row: Row): boolean {

@@ -11,6 +11,17 @@ import { readSettings } from './settings';
  * baseline measured in this same run, so the ratios hold on whatever machine
  * (and whatever load on it) the run happens on. Scenarios run one after the
  * other so that no two measured processes compete for the cores.
+ *
+ * (a) to (c) measure baseline and result in alternating rounds and report the
+ * median of the per-round ratios (rounds.ts): on a shared machine one
+ * measurement of each side, one after the other, swings too much.
+ *
+ * Environment (settings.ts; the defaults take three to four minutes on 2 cores):
+ *   BENCH_ROUNDS           baseline/result round pairs of (a) to (c), default 5
+ *   BENCH_SECONDS          measured seconds per round and side, default 5
+ *   BENCH_WARMUP_SECONDS   unmeasured seconds of load on each side before its first round, default 2
+ *   BENCH_BACKLOG          ready messages of (d)'s large queue, default 1,000,000
+ *   BENCH_BACKLOG_SAMPLES  messages fetched and acked per queue size in (d), default 4000
  */
 async function main(): Promise<void> {
   const settings = readSettings(process.env);
@@ -24,17 +35,17 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   rows.push(await step('(a) single-message produce vs express', () => produceSingle(settings)));
-  const batch = await step('(b) batch produce vs raw SQLite', () => produceBatch(settings));
-  rows.push(batch);
-  rows.push(await step('(c) fetch + ack over HTTP', () => consume(settings, batch.result)));
+  rows.push(await step('(b) batch produce vs raw SQLite', () => produceBatch(settings)));
+  rows.push(await step('(c) fetch + ack vs batch produce over HTTP', () => consume(settings)));
   rows.push(await step('(d) fetch + ack with a large backlog', () => backlog(settings.backlog, settings.backlogSamples)));
 
   const wallSeconds = (performance.now() - started) / 1000;
   process.stdout.write(
     [
       '',
-      `mqgate bench: ${settings.seconds} s measured after ${settings.warmupSeconds} s warm-up per load run` +
-        ` (BENCH_SECONDS, BENCH_WARMUP_SECONDS); node ${process.version}, ${os.cpus().length} cores`,
+      `mqgate bench: (a) to (c) ${settings.rounds} alternating rounds of ${settings.seconds} s per side` +
+        ` after ${settings.warmupSeconds} s warm-up (BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP_SECONDS);` +
+        ` node ${process.version}, ${os.cpus().length} cores`,
       '',
       formatTable(rows),
       '',

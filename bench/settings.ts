@@ -1,14 +1,29 @@
-/** Knobs of one bench run, read once from the environment so a quick run and the default one use the same code. */
+/**
+ * Knobs of one bench run, read once from the environment so a quick run and the default one use the same code.
+ *
+ * Scenarios (a) to (c) measure each side of their comparison in alternating
+ * rounds (see rounds.ts): with the defaults that is 2 × 5 rounds of 5 s plus
+ * the warm-ups per scenario, and the whole `npm run bench` takes three to
+ * four minutes on a 2-core machine (keep it under five).
+ */
 export interface BenchSettings {
-  /** Measured seconds per load run (BENCH_SECONDS, default 8). */
+  /** Baseline/result round pairs of scenarios (a) to (c) (BENCH_ROUNDS, default 5): odd, so the median is one round pair. */
+  rounds: number;
+  /** Measured seconds of one round of one side (BENCH_SECONDS, default 5). */
   seconds: number;
-  /** Unmeasured seconds before each load run (BENCH_WARMUP_SECONDS, default 2): JIT, page cache, connections. */
+  /**
+   * Unmeasured seconds of load on each side before its first round
+   * (BENCH_WARMUP_SECONDS, default 2): JIT, page cache, connections.
+   */
   warmupSeconds: number;
   /** Ready messages of the large queue of scenario (d) (BENCH_BACKLOG, default 1,000,000). */
   backlog: number;
   /** Messages fetched and acked per queue size in scenario (d) (BENCH_BACKLOG_SAMPLES, default 4000). */
   backlogSamples: number;
 }
+
+/** What the alternating scenarios need to know of the settings. */
+export type RoundTiming = Pick<BenchSettings, 'rounds' | 'seconds' | 'warmupSeconds'>;
 
 function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, integer: boolean): number {
   const raw = env[name];
@@ -22,7 +37,8 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, intege
 
 export function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
   return {
-    seconds: positive(env, 'BENCH_SECONDS', 8, false),
+    rounds: positive(env, 'BENCH_ROUNDS', 5, true),
+    seconds: positive(env, 'BENCH_SECONDS', 5, false),
     warmupSeconds: positive(env, 'BENCH_WARMUP_SECONDS', 2, false),
     backlog: positive(env, 'BENCH_BACKLOG', 1_000_000, true),
     backlogSamples: positive(env, 'BENCH_BACKLOG_SAMPLES', 4000, true),

@@ -5,6 +5,7 @@ import { DEFAULT_LIMITS, defaultQueueSettings } from '../../queue/limits';
 import { QueueService } from '../../queue/queueService';
 import { storedValueOfSize } from '../payload';
 import { atMost, type Row } from '../report';
+import { median } from '../rounds';
 import { withTempDir } from '../tempDir';
 
 const QUEUE = 'bench';
@@ -75,12 +76,6 @@ async function fetchAck(backlog: Backlog, count: number): Promise<number> {
   // Untimed: put back what was consumed, so the backlog stays the size it is named after.
   await produce(backlog.store, count);
   return micros;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /**

@@ -1,16 +1,34 @@
-import { createQueue, withGateway } from '../gateway';
+import { withFreshGateway } from '../gateway';
 import { JsonClient } from '../httpClient';
-import type { LoadTiming } from '../load';
 import { MESSAGE_BYTES, produceBody } from '../payload';
-import { atLeast, type Measurement, type Row } from '../report';
-import { withTempDir } from '../tempDir';
+import { atLeast, type Row } from '../report';
+import { alternate, alternatingRow, type Side } from '../rounds';
+import type { RoundTiming } from '../settings';
+import { batchProduceSide } from './produceBatch';
 
+/** The queue the consumers take from. */
 const QUEUE = 'bench';
+/**
+ * Where the baseline's produce rounds write: in the consumers' queue they
+ * would decide how much the consumers find, not the prefill.
+ */
+const PRODUCE_QUEUE = 'bench-produce';
 const BATCH = 100;
 const CONSUMERS = 8;
 /** Prefill in the largest batches the default limits allow, so the prefill is over quickly. */
 const PREFILL_BATCH = 1000;
 const PREFILL_CONNECTIONS = 4;
+/**
+ * Ready messages at the start of a consume run, as a multiple of what the
+ * latest produce round stored in the same time: a consumer as fast as the
+ * producer still finds messages until the end. Only what the previous run
+ * took is added again, so a large headroom is paid for once.
+ */
+const HEADROOM = 1;
+
+interface QueueResponse {
+  stats: { ready: number };
+}
 
 interface FetchResponse {
   messages: Array<{ receipt: string }>;
@@ -27,6 +45,14 @@ interface Progress {
   drained: boolean;
 }
 
+/** What the consume side did around its measurements, for the notes. */
+interface ConsumeLog {
+  runs: number;
+  drainedRuns: number;
+  prefilled: number;
+  prefillSeconds: number;
+}
+
 async function prefill(client: JsonClient, count: number): Promise<void> {
   const body = produceBody(PREFILL_BATCH, MESSAGE_BYTES);
   let remaining = Math.ceil(count / PREFILL_BATCH);
@@ -37,6 +63,14 @@ async function prefill(client: JsonClient, count: number): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: PREFILL_CONNECTIONS }, producer));
+}
+
+/** Produces into the consumers' queue until at least `wanted` messages are ready; returns how many it produced. */
+async function topUp(client: JsonClient, wanted: number): Promise<number> {
+  const { stats } = await client.send<QueueResponse>('GET', `/v1/queues/${QUEUE}`);
+  const count = Math.ceil(Math.max(0, wanted - stats.ready) / PREFILL_BATCH) * PREFILL_BATCH;
+  await prefill(client, count);
+  return count;
 }
 
 /** One consumer: fetch up to 100, ack every receipt, again, until told to stop or the queue is empty. */
@@ -60,60 +94,79 @@ async function consumer(client: JsonClient, progress: Progress): Promise<void> {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Acked messages per second over the measured window; a drained queue ends the window early. */
-async function consumeRate(client: JsonClient, timing: LoadTiming): Promise<{ rate: number; drained: boolean }> {
+/** Acked messages per second over `seconds`; a drained queue ends the run early. */
+async function consumeFor(client: JsonClient, seconds: number): Promise<{ rate: number; drained: boolean }> {
   const progress: Progress = { acked: 0, stopped: false, drained: false };
+  const start = performance.now();
   const loops = Promise.all(Array.from({ length: CONSUMERS }, () => consumer(client, progress)));
   // Stop the clock on any failure too, so the other loops end instead of running on unobserved.
   loops.catch(() => {
     progress.stopped = true;
   });
-  await Promise.race([sleep(timing.warmupSeconds * 1000), loops]);
-  if (progress.drained) throw new Error('the queue ran dry during the warm-up: prefill more messages');
-  const start = { acked: progress.acked, at: performance.now() };
-  await Promise.race([sleep(timing.seconds * 1000), loops]);
+  await Promise.race([sleep(seconds * 1000), loops]);
   progress.stopped = true;
   const end = { acked: progress.acked, at: performance.now() };
   await loops;
-  return { rate: ((end.acked - start.acked) * 1000) / (end.at - start.at), drained: progress.drained };
+  return { rate: (end.acked * 1000) / (end.at - start), drained: progress.drained };
+}
+
+/**
+ * The consume side: tops the queue up (unmeasured), then consumes for the
+ * run's seconds. `produceRate` is the latest produce round's rate, which
+ * sizes the top-up.
+ */
+function consumeSide(url: string, produceRate: () => number, log: ConsumeLog): Side {
+  return async (seconds) => {
+    // New connections per run: the last run's sat idle through a produce round, past the keep-alive timeout.
+    const client = new JsonClient(url, Math.max(CONSUMERS, PREFILL_CONNECTIONS));
+    try {
+      const prefillStart = performance.now();
+      log.prefilled += await topUp(client, produceRate() * seconds * HEADROOM);
+      log.prefillSeconds += (performance.now() - prefillStart) / 1000;
+      const { rate, drained } = await consumeFor(client, seconds);
+      log.runs += 1;
+      if (drained) log.drainedRuns += 1;
+      return rate;
+    } finally {
+      client.close();
+    }
+  };
 }
 
 /**
  * (c) Consumption over HTTP, several consumer loops each fetching up to 100
- * and acking them all, against the gateway's own batch produce rate (b):
- * taking messages out must keep up with putting them in.
+ * and acking them all, against the gateway's own batch produce rate as in
+ * (b): taking messages out must keep up with putting them in. Produce and
+ * consume rounds take turns against one gateway process, so both see the
+ * same machine load and the same database.
  */
-export async function consume(timing: LoadTiming, produceBatchRate: Measurement): Promise<Row> {
-  // Enough for the whole run at up to 0.75x the rate (b) produced: well past
-  // the 0.5x target, without a prefill longer than the measurement. A faster
-  // consumer drains the queue, which ends the window early (a fixed count
-  // instead of a fixed time) and is noted below.
-  const prefillCount =
-    Math.ceil((produceBatchRate.value * (timing.warmupSeconds + timing.seconds) * 0.75) / PREFILL_BATCH) * PREFILL_BATCH;
-  const { rate, drained, prefillSeconds } = await withTempDir('consume', (dir) =>
-    withGateway(dir, 'FULL', async (url) => {
-      await createQueue(url, QUEUE);
-      const client = new JsonClient(url, Math.max(CONSUMERS, PREFILL_CONNECTIONS));
-      try {
-        const prefillStart = performance.now();
-        await prefill(client, prefillCount);
-        const prefillSeconds = (performance.now() - prefillStart) / 1000;
-        return { ...(await consumeRate(client, timing)), prefillSeconds };
-      } finally {
-        client.close();
-      }
-    }),
+export async function consume(timing: RoundTiming): Promise<Row> {
+  const log: ConsumeLog = { runs: 0, drainedRuns: 0, prefilled: 0, prefillSeconds: 0 };
+  const alternation = await withFreshGateway([QUEUE, PRODUCE_QUEUE], (url) => {
+    const produce = batchProduceSide(url, PRODUCE_QUEUE);
+    // alternate() runs the produce side first, warm-up included, so a rate is known before the first top-up.
+    let latestProduceRate = 0;
+    const trackedProduce: Side = async (seconds) => {
+      latestProduceRate = await produce(seconds);
+      return latestProduceRate;
+    };
+    return alternate(timing, trackedProduce, consumeSide(url, () => latestProduceRate, log));
+  });
+  return alternatingRow(
+    {
+      scenario: `(c) fetch+ack ${BATCH}, ${CONSUMERS} consumers`,
+      resultUnit: 'msg/s',
+      baselineUnit: 'msg/s',
+      target: atLeast(0.5),
+      notes: [
+        `baseline: the gateway's batch produce as in (b), into another queue of the same gateway process, taking turns with the consumers`,
+        `before each consume run the queue was topped up to the latest produce round's rate x run time (${log.prefilled.toLocaleString('en-US')} x 1 KB in ${log.prefillSeconds.toFixed(1)} s in all)`,
+        log.drainedRuns === 0
+          ? 'the queue never ran dry'
+          : `the queue ran dry in ${log.drainedRuns} of ${log.runs} consume runs (warm-up included): those measured until it did (a fixed count)`,
+      ],
+    },
+    timing,
+    alternation,
   );
-  return {
-    scenario: `(c) fetch+ack ${BATCH}, ${CONSUMERS} consumers`,
-    result: { value: rate, unit: 'msg/s' },
-    baseline: produceBatchRate,
-    target: atLeast(0.5),
-    notes: [
-      `baseline: the gateway's rate in (b); prefilled ${prefillCount.toLocaleString('en-US')} x 1 KB over HTTP in ${prefillSeconds.toFixed(1)} s`,
-      drained
-        ? 'the queue ran dry before the time was up: measured until it did (a fixed count)'
-        : 'the queue never ran dry',
-    ],
-  };
 }

@@ -1,10 +1,12 @@
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { gatewayRequestsPerSecond } from '../gateway';
-import type { LoadTiming } from '../load';
+import { withChildServer } from '../child';
+import { withFreshGateway } from '../gateway';
+import { requestOnce } from '../httpClient';
+import { loadSide } from '../load';
 import { produceLoad } from '../payload';
 import { atLeast, type Row } from '../report';
+import { alternate, alternatingRow, type Side } from '../rounds';
+import type { RoundTiming } from '../settings';
 import { withTempDir } from '../tempDir';
 
 const QUEUE = 'bench';
@@ -12,14 +14,26 @@ const BATCH = 100;
 const CONNECTIONS = 16;
 const RAW_SQLITE = path.join(__dirname, '..', 'rawSqlite.js');
 
-/** The raw SQLite baseline, in its own process while nothing else runs. */
-async function rawSqliteRowsPerSecond(timing: LoadTiming): Promise<number> {
-  return withTempDir('raw-sqlite', async (dir) => {
-    const args = [RAW_SQLITE, dir, String(timing.seconds), String(timing.warmupSeconds)];
-    const { stdout } = await promisify(execFile)(process.execPath, args);
-    const { rowsPerSecond } = JSON.parse(stdout) as { rowsPerSecond: number };
+/**
+ * The gateway side of (b), messages per second of produce requests of
+ * 100 × 1 KB into `queue`; also the baseline of (c), which takes its turns
+ * against the same gateway.
+ */
+export function batchProduceSide(url: string, queue: string): Side {
+  return loadSide(produceLoad(queue, BATCH, CONNECTIONS)(url), BATCH);
+}
+
+/**
+ * The raw SQLite baseline, a server in its own process (rawSqlite.ts) that
+ * inserts while the bench process waits, so nothing shares its core.
+ */
+function rawSqliteSide(url: string): Side {
+  return async (seconds) => {
+    // Runs are a gateway round apart, longer than a keep-alive timeout: a connection per run.
+    const body = JSON.stringify({ seconds });
+    const { rowsPerSecond } = await requestOnce<{ rowsPerSecond: number }>(url, 'POST', '/run', body);
     return rowsPerSecond;
-  });
+  };
 }
 
 /**
@@ -27,17 +41,25 @@ async function rawSqliteRowsPerSecond(timing: LoadTiming): Promise<number> {
  * same rows with the same durability: what HTTP, validation and the queue
  * bookkeeping cost on top of the storage engine.
  */
-export async function produceBatch(timing: LoadTiming): Promise<Row> {
-  const baseline = await rawSqliteRowsPerSecond(timing);
-  const spec = produceLoad(QUEUE, BATCH, CONNECTIONS);
-  const gateway = (await gatewayRequestsPerSecond(QUEUE, spec, timing)) * BATCH;
-  return {
-    scenario: `(b) produce ${BATCH}x1KB, ${CONNECTIONS} conns`,
-    result: { value: gateway, unit: 'msg/s' },
-    baseline: { value: baseline, unit: 'msg/s' },
-    target: atLeast(0.5),
-    notes: [
-      `baseline: raw better-sqlite3 inserting each message's rows (message + delivery) into the gateway's schema, ${BATCH} messages per transaction, WAL, synchronous=FULL, own process`,
-    ],
-  };
+export async function produceBatch(timing: RoundTiming): Promise<Row> {
+  const alternation = await withTempDir('raw-sqlite', (rawDir) =>
+    withChildServer(RAW_SQLITE, [rawDir], (rawUrl) =>
+      withFreshGateway([QUEUE], (gatewayUrl) =>
+        alternate(timing, rawSqliteSide(rawUrl), batchProduceSide(gatewayUrl, QUEUE)),
+      ),
+    ),
+  );
+  return alternatingRow(
+    {
+      scenario: `(b) produce ${BATCH}x1KB, ${CONNECTIONS} conns`,
+      resultUnit: 'msg/s',
+      baselineUnit: 'msg/s',
+      target: atLeast(0.5),
+      notes: [
+        `baseline: raw better-sqlite3 inserting each message's rows (message + delivery) into the gateway's schema, ${BATCH} messages per transaction, WAL, synchronous=FULL, own process`,
+      ],
+    },
+    timing,
+    alternation,
+  );
 }

@@ -1,0 +1,74 @@
+import type { Row, Target } from './report';
+import type { RoundTiming } from './settings';
+
+/**
+ * One side of a comparison, started once and kept running between rounds:
+ * puts its load on for `seconds` and resolves with the rate it reached over
+ * that time (higher is better).
+ */
+export type Side = (seconds: number) => Promise<number>;
+
+/** Per-round numbers of `alternate`, in round order. */
+export interface Alternation {
+  baselines: number[];
+  results: number[];
+  /** result ÷ baseline of each round pair. */
+  ratios: number[];
+}
+
+/**
+ * Measures `baseline` and `result` in turns (baseline, result, baseline,
+ * result, …) after one unmeasured warm-up of each. On a shared, noisy machine
+ * a slow spell then spoils a round pair or two instead of a whole side, and
+ * the median of the per-pair ratios leaves those pairs out.
+ */
+export async function alternate(timing: RoundTiming, baseline: Side, result: Side): Promise<Alternation> {
+  await baseline(timing.warmupSeconds);
+  await result(timing.warmupSeconds);
+  const alternation: Alternation = { baselines: [], results: [], ratios: [] };
+  for (let round = 0; round < timing.rounds; round++) {
+    const baselineRate = await baseline(timing.seconds);
+    const resultRate = await result(timing.seconds);
+    alternation.baselines.push(baselineRate);
+    alternation.results.push(resultRate);
+    alternation.ratios.push(resultRate / baselineRate);
+  }
+  return alternation;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error('the median of no values');
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** What a scenario says about its row; `alternatingRow` adds the numbers. */
+export interface RowSpec {
+  scenario: string;
+  resultUnit: string;
+  baselineUnit: string;
+  target: Target;
+  notes: string[];
+}
+
+/**
+ * The table row of an alternation: median rates in the result and baseline
+ * columns, and as the ratio the median of the per-round ratios, which pairs
+ * each result with the baseline measured right before it. The per-round
+ * ratios go into the notes, so a reader sees how far the rounds spread.
+ */
+export function alternatingRow(spec: RowSpec, timing: RoundTiming, alternation: Alternation): Row {
+  return {
+    scenario: spec.scenario,
+    result: { value: median(alternation.results), unit: spec.resultUnit },
+    baseline: { value: median(alternation.baselines), unit: spec.baselineUnit },
+    ratio: median(alternation.ratios),
+    target: spec.target,
+    notes: [
+      ...spec.notes,
+      `median of ${timing.rounds} alternating rounds of ${timing.seconds} s per side after ${timing.warmupSeconds} s warm-up;` +
+        ` ratios per round: ${alternation.ratios.map((ratio) => ratio.toFixed(2)).join(' ')}`,
+    ],
+  };
+}
