@@ -31,6 +31,46 @@ export interface QueueRecord extends QueueSettings {
   updatedAt: number;
 }
 
+/** Settings of a topic: a retained, partitioned log. */
+export interface TopicSettings {
+  /** Number of partitions; may grow, never shrink. */
+  partitions: number;
+  /** Messages older than this are deleted; null: no age limit. */
+  retentionMs: number | null;
+  /** Per partition: the oldest messages are deleted while a partition holds more value bytes; null: no limit. */
+  retentionBytes: number | null;
+  maxMessageBytes: number;
+}
+
+export interface TopicRecord extends TopicSettings {
+  name: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface PartitionInfo {
+  partition: number;
+  /** Offset of the oldest retained message (= endOffset when empty). */
+  startOffset: number;
+  /** Offset the next message will get: the high watermark. */
+  endOffset: number;
+  /** Value bytes stored. */
+  bytes: number;
+}
+
+export interface ReadOptions {
+  offset: number;
+  max: number;
+  /** Stop adding messages past this many value bytes; the first message is always returned. */
+  maxBytes: number;
+}
+
+export interface PartitionRead {
+  messages: StoredMessage[];
+  startOffset: number;
+  endOffset: number;
+}
+
 export interface QueueStats {
   ready: number;
   inFlight: number;
@@ -52,6 +92,11 @@ export interface NewMessage {
   idempotencyKey: string | null;
   /** The size that counts against the queue's maxMessageBytes. */
   bytes: number;
+}
+
+/** A message for a topic: its partition chosen by the caller (explicit, by key, or spread). */
+export interface TopicMessage extends NewMessage {
+  partition: number;
 }
 
 export interface AppendResult {
@@ -159,6 +204,20 @@ export interface Store {
   redrive(deadLetterQueue: string, max: number, now: number): Promise<RedriveResult>;
   /** The earliest moment after `now` at which a message of the queue becomes ready, if any. */
   nextAvailableAt(queue: string, now: number): Promise<number | null>;
+
+  /** Creates the topic or updates it; `partitions_cannot_shrink`, or `name_in_use` by a queue. */
+  putTopic(name: string, settings: TopicSettings, now: number): Promise<{ topic: TopicRecord; created: boolean }>;
+  getTopic(name: string): Promise<TopicRecord | null>;
+  listTopics(): Promise<TopicRecord[]>;
+  /** Throws `topic_not_found`. */
+  deleteTopic(name: string): Promise<void>;
+  topicPartitions(name: string): Promise<PartitionInfo[]>;
+  /** Appends all messages in one commit, or none; `partition_not_found`, `message_too_large`. */
+  produceTopic(topic: string, messages: TopicMessage[], options: ProduceOptions): Promise<AppendResult[]>;
+  /** Reads a partition from an offset in [startOffset, endOffset], else `offset_out_of_range`. */
+  readPartition(topic: string, partition: number, options: ReadOptions): Promise<PartitionRead>;
+  /** The first offset whose timestamp is at or after `timestamp`; the end offset when there is none. */
+  offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number>;
 
   /** Retention: removes expired messages and idempotency keys, bounded by `budget`. */
   sweep(options: SweepOptions): Promise<SweepResult>;

@@ -1,16 +1,19 @@
 import type { Database } from 'better-sqlite3';
+import { GatewayError } from '../../queue/errors';
 import type { AppendResult, NewMessage, ProduceOptions } from '../store';
-
-/** A message as append stores it: its delay already decided. */
-export type AppendMessage = Omit<NewMessage, 'delayMs' | 'bytes'> & { delayMs: number };
 import type { WriteContext } from './groupCommit';
 import { prepared } from './prepared';
 
-/** Where appended messages go: a topic's partition 0 and a delivery row per queue subscription. */
+/** A message as append stores it: its partition and delay already decided. */
+export type AppendMessage = Omit<NewMessage, 'delayMs' | 'bytes' | 'partition'> & { delayMs: number; partition: number };
+
+/** Where appended messages go: a topic, and a delivery row per queue subscription of it. */
 export interface AppendTarget {
   name: string;
   topicId: number;
   subscriptionIds: number[];
+  /** A topic's readers may read a message at once; a queue's only once its delay has passed. */
+  kind: 'queue' | 'topic';
 }
 
 interface IdempotencyRow {
@@ -20,15 +23,23 @@ interface IdempotencyRow {
   timestamp: number;
 }
 
+interface PartitionHead {
+  next_offset: number;
+  last_timestamp: number;
+}
+
 const statements = prepared((db) => ({
-  nextOffset: db
-    .prepare<[number]>('SELECT next_offset FROM partitions WHERE topic_id = ? AND partition = 0')
-    .pluck(),
-  setNextOffset: db.prepare<[number, number]>('UPDATE partitions SET next_offset = ? WHERE topic_id = ? AND partition = 0'),
+  head: db.prepare<[number, number], PartitionHead>(
+    'SELECT next_offset, last_timestamp FROM partitions WHERE topic_id = ? AND partition = ?',
+  ),
+  advance: db.prepare<[number, number, number, number, number]>(
+    `UPDATE partitions SET next_offset = ?, bytes = bytes + ?, last_timestamp = ?
+      WHERE topic_id = ? AND partition = ?`,
+  ),
   countProduced: db.prepare<[number, number]>('UPDATE topics SET produced = produced + ? WHERE id = ?'),
-  insertMessage: db.prepare<[number, number, number, string | null, string, string, Buffer]>(
+  insertMessage: db.prepare<[number, number, number, number, string | null, string, string, Buffer]>(
     `INSERT INTO messages (topic_id, partition, offset, timestamp, key, headers, content_type, value)
-     VALUES (?, 0, ?, ?, ?, ?, ?, ?)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   ),
   insertDelivery: db.prepare<[number, number | bigint, number]>(
     'INSERT INTO deliveries (subscription_id, message_id, available_at) VALUES (?, ?, ?)',
@@ -37,16 +48,24 @@ const statements = prepared((db) => ({
     `SELECT message_id, partition, offset, timestamp FROM idempotency_keys
       WHERE topic_id = ? AND key = ? AND timestamp >= ?`,
   ),
-  recordKey: db.prepare<[number, string, number | bigint, number, number]>(
+  recordKey: db.prepare<[number, string, number | bigint, number, number, number]>(
     `INSERT OR REPLACE INTO idempotency_keys (topic_id, key, message_id, partition, offset, timestamp)
-     VALUES (?, ?, ?, 0, ?, ?)`,
+     VALUES (?, ?, ?, ?, ?, ?)`,
   ),
 }));
 
+interface Head {
+  next: number;
+  bytes: number;
+  timestamp: number;
+}
+
 /**
  * operation: append — the one way messages enter a topic (produce, dead-letter,
- * redrive). Offsets are dense per partition; a repeated idempotency key inside
- * the window returns the original result and stores nothing.
+ * redrive). Offsets are dense per partition and timestamps never go backwards
+ * within one (a clock step back repeats the last timestamp). A repeated
+ * idempotency key inside the window returns the original result and stores
+ * nothing.
  */
 export function append(
   db: Database,
@@ -56,13 +75,24 @@ export function append(
   options: ProduceOptions,
 ): AppendResult[] {
   const s = statements(db);
-  const { now } = options;
-  let offset = s.nextOffset.get(target.topicId) as number;
+  const heads = new Map<number, Head>();
+  const headOf = (partition: number): Head => {
+    let head = heads.get(partition);
+    if (head === undefined) {
+      const row = s.head.get(target.topicId, partition);
+      if (row === undefined) {
+        throw new GatewayError('partition_not_found', `'${target.name}' has no partition ${partition}.`);
+      }
+      head = { next: row.next_offset, bytes: 0, timestamp: Math.max(options.now, row.last_timestamp) };
+      heads.set(partition, head);
+    }
+    return head;
+  };
   let appended = 0;
   let readyNow = false;
   const results = messages.map((message): AppendResult => {
     if (message.idempotencyKey !== null) {
-      const seen = s.findKey.get(target.topicId, message.idempotencyKey, now - options.idempotencyWindowMs);
+      const seen = s.findKey.get(target.topicId, message.idempotencyKey, options.now - options.idempotencyWindowMs);
       if (seen !== undefined) {
         return {
           id: String(seen.message_id),
@@ -73,27 +103,32 @@ export function append(
         };
       }
     }
+    const head = headOf(message.partition);
+    const offset = head.next;
     const id = s.insertMessage.run(
       target.topicId,
+      message.partition,
       offset,
-      now,
+      head.timestamp,
       message.key,
       JSON.stringify(message.headers),
       message.contentType,
       message.value,
     ).lastInsertRowid;
     for (const subscriptionId of target.subscriptionIds) {
-      s.insertDelivery.run(subscriptionId, id, now + message.delayMs);
+      s.insertDelivery.run(subscriptionId, id, options.now + message.delayMs);
     }
-    if (message.idempotencyKey !== null) s.recordKey.run(target.topicId, message.idempotencyKey, id, offset, now);
+    if (message.idempotencyKey !== null) {
+      s.recordKey.run(target.topicId, message.idempotencyKey, id, message.partition, offset, head.timestamp);
+    }
+    head.next += 1;
+    head.bytes += message.value.length;
     readyNow ||= message.delayMs === 0;
     appended += 1;
-    return { id: String(id), partition: 0, offset: offset++, timestamp: now, duplicate: false };
+    return { id: String(id), partition: message.partition, offset, timestamp: head.timestamp, duplicate: false };
   });
-  if (appended > 0) {
-    s.setNextOffset.run(offset, target.topicId);
-    s.countProduced.run(appended, target.topicId);
-  }
-  if (readyNow) context.notify(target.name);
+  for (const [partition, head] of heads) s.advance.run(head.next, head.bytes, head.timestamp, target.topicId, partition);
+  if (appended > 0) s.countProduced.run(appended, target.topicId);
+  if (target.kind === 'topic' ? appended > 0 : readyNow) context.notify(target.name);
   return results;
 }

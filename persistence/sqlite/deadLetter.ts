@@ -42,6 +42,7 @@ export function deadLetter(
         contentType: message.contentType,
         value: message.value,
         delayMs: 0,
+        partition: 0,
         idempotencyKey: null,
       },
     ],

@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import type { StoredMessage } from '../store';
 import { prepared } from './prepared';
 
-interface RawMessage {
+export interface RawMessage {
   id: number;
   partition: number;
   offset: number;
@@ -19,27 +19,41 @@ const statements = prepared((db) => ({
     `SELECT id, partition, offset, timestamp, key, headers, content_type, value
        FROM messages WHERE id IN (SELECT value FROM json_each(?))`,
   ),
-  delete: db.prepare<[string]>('DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))'),
+  delete: db.prepare<[string], { topic_id: number; partition: number; bytes: number }>(
+    'DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?)) RETURNING topic_id, partition, length(value) AS bytes',
+  ),
+  shrink: db.prepare<[number, number, number]>('UPDATE partitions SET bytes = bytes - ? WHERE topic_id = ? AND partition = ?'),
 }));
 
 /** The messages with these ids, in id order; an id without a row is an invariant broken. */
 export function loadMessages(db: Database, ids: number[]): StoredMessage[] {
   const rows = statements(db).byIds.all(JSON.stringify(ids));
   if (rows.length !== new Set(ids).size) throw new Error(`messages ${ids.join(',')}: ${rows.length} rows found`);
-  return rows
-    .sort((a, b) => a.id - b.id)
-    .map((raw) => ({
-      id: String(raw.id),
-      partition: raw.partition,
-      offset: raw.offset,
-      timestamp: raw.timestamp,
-      key: raw.key,
-      headers: JSON.parse(raw.headers) as Record<string, string>,
-      contentType: raw.content_type,
-      value: raw.value,
-    }));
+  return rows.sort((a, b) => a.id - b.id).map(toStoredMessage);
 }
 
+export function toStoredMessage(raw: RawMessage): StoredMessage {
+  return {
+    id: String(raw.id),
+    partition: raw.partition,
+    offset: raw.offset,
+    timestamp: raw.timestamp,
+    key: raw.key,
+    headers: JSON.parse(raw.headers) as Record<string, string>,
+    contentType: raw.content_type,
+    value: raw.value,
+  };
+}
+
+/** Deletes messages and takes their bytes off their partitions' totals. */
 export function deleteMessages(db: Database, ids: number[]): void {
-  statements(db).delete.run(JSON.stringify(ids));
+  const s = statements(db);
+  const freed = new Map<string, { topicId: number; partition: number; bytes: number }>();
+  for (const row of s.delete.all(JSON.stringify(ids))) {
+    const key = `${row.topic_id}.${row.partition}`;
+    const entry = freed.get(key) ?? { topicId: row.topic_id, partition: row.partition, bytes: 0 };
+    entry.bytes += row.bytes;
+    freed.set(key, entry);
+  }
+  for (const { topicId, partition, bytes } of freed.values()) s.shrink.run(bytes, topicId, partition);
 }

@@ -18,13 +18,22 @@ export function produce(
   options: ProduceOptions,
 ): AppendResult[] {
   const row = loadQueueRow(db, queue);
-  const tooLarge = messages.findIndex((message) => message.bytes > row.maxMessageBytes);
+  checkSizes(messages, row.maxMessageBytes, queue);
+  const appended = messages.map(({ bytes: _bytes, ...message }) => ({
+    ...message,
+    partition: 0,
+    delayMs: message.delayMs ?? row.delayMs,
+  }));
+  return append(db, context, queueTarget(row), appended, options);
+}
+
+/** All or nothing: `message_too_large` for the first message over the limit. */
+export function checkSizes(messages: NewMessage[], maxMessageBytes: number, target: string): void {
+  const tooLarge = messages.findIndex((message) => message.bytes > maxMessageBytes);
   if (tooLarge >= 0) {
     throw new GatewayError(
       'message_too_large',
-      `Message ${tooLarge} is ${messages[tooLarge].bytes} bytes; queue '${queue}' accepts at most ${row.maxMessageBytes}.`,
+      `Message ${tooLarge} is ${messages[tooLarge].bytes} bytes; '${target}' accepts at most ${maxMessageBytes}.`,
     );
   }
-  const appended = messages.map(({ bytes: _bytes, ...message }) => ({ ...message, delayMs: message.delayMs ?? row.delayMs }));
-  return append(db, context, queueTarget(row), appended, options);
 }

@@ -3,6 +3,7 @@ import { GatewayError } from '../../queue/errors';
 import type { QueueRecord, QueueSettings } from '../store';
 import { prepared } from './prepared';
 import { QUEUE_SUBSCRIPTION, findQueueRow, toQueueRecord } from './queueRow';
+import { claimName } from './topicRow';
 
 const statements = prepared((db) => ({
   insertTopic: db.prepare<[string, number, number, number, number]>(
@@ -42,6 +43,7 @@ export function putQueue(
   now: number,
 ): { queue: QueueRecord; created: boolean } {
   const s = statements(db);
+  claimName(db, name, 'queue');
   let deadLetterTopicId: number | null = null;
   if (settings.deadLetterQueue !== null) {
     const target = findQueueRow(db, settings.deadLetterQueue);

@@ -101,5 +101,5 @@ export function toQueueRecord(row: QueueRow): QueueRecord {
 
 /** A queue as a place to append to: its topic and its one subscription. */
 export function queueTarget(row: QueueRow): AppendTarget {
-  return { name: row.name, topicId: row.topicId, subscriptionIds: [row.subscriptionId] };
+  return { name: row.name, topicId: row.topicId, subscriptionIds: [row.subscriptionId], kind: 'queue' };
 }

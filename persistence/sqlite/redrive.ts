@@ -45,7 +45,7 @@ export function redrive(
       db,
       context,
       queueTarget(source),
-      [{ key: message.key, headers, contentType: message.contentType, value: message.value, delayMs: 0, idempotencyKey: null }],
+      [{ key: message.key, headers, contentType: message.contentType, value: message.value, delayMs: 0, partition: 0, idempotencyKey: null }],
       { now, idempotencyWindowMs: 0 },
     );
     redriven.push(Number(message.id));

@@ -17,7 +17,20 @@ import type {
   Store,
   SweepOptions,
   SweepResult,
+  PartitionInfo,
+  PartitionRead,
+  ReadOptions,
+  TopicMessage,
+  TopicRecord,
+  TopicSettings,
 } from '../store';
+import { deleteTopic } from './deleteTopic';
+import { offsetForTimestamp } from './offsetForTimestamp';
+import { produceTopic } from './produceTopic';
+import { putTopic } from './putTopic';
+import { readPartition } from './readPartition';
+import { topicPartitions } from './topicPartitions';
+import { allTopicRows, findTopicRow, toTopicRecord } from './topicRow';
 import { claim } from './claim';
 import { deleteQueue } from './deleteQueue';
 import { type CommitStats, GroupCommit } from './groupCommit';
@@ -119,6 +132,41 @@ export class SqliteStore implements Store {
 
   nextAvailableAt(queue: string, now: number): Promise<number | null> {
     return this.read(() => nextAvailableAt(this.db, queue, now));
+  }
+
+  putTopic(name: string, settings: TopicSettings, now: number): Promise<{ topic: TopicRecord; created: boolean }> {
+    return this.writes.run(() => putTopic(this.db, name, settings, now));
+  }
+
+  getTopic(name: string): Promise<TopicRecord | null> {
+    return this.read(() => {
+      const row = findTopicRow(this.db, name);
+      return row === null ? null : toTopicRecord(row);
+    });
+  }
+
+  listTopics(): Promise<TopicRecord[]> {
+    return this.read(() => allTopicRows(this.db).map(toTopicRecord));
+  }
+
+  deleteTopic(name: string): Promise<void> {
+    return this.writes.run(() => deleteTopic(this.db, name));
+  }
+
+  topicPartitions(name: string): Promise<PartitionInfo[]> {
+    return this.read(() => topicPartitions(this.db, name));
+  }
+
+  produceTopic(topic: string, messages: TopicMessage[], options: ProduceOptions): Promise<AppendResult[]> {
+    return this.writes.run((context) => produceTopic(this.db, context, topic, messages, options));
+  }
+
+  readPartition(topic: string, partition: number, options: ReadOptions): Promise<PartitionRead> {
+    return this.read(() => readPartition(this.db, topic, partition, options));
+  }
+
+  offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number> {
+    return this.read(() => offsetForTimestamp(this.db, topic, partition, timestamp));
   }
 
   sweep(options: SweepOptions): Promise<SweepResult> {

@@ -1,22 +1,29 @@
 -- The partitioned log and its subscriptions. A queue is a topic of kind
 -- 'queue' with one queue subscription; its messages are deleted once acked.
+-- A topic of kind 'topic' keeps its messages until retention removes them.
 
 CREATE TABLE topics (
   id                INTEGER PRIMARY KEY AUTOINCREMENT,
   name              TEXT NOT NULL UNIQUE,
   kind              TEXT NOT NULL CHECK (kind IN ('queue', 'topic')),
   partitions        INTEGER NOT NULL CHECK (partitions >= 1),
-  retention_ms      INTEGER NOT NULL,
+  retention_ms      INTEGER,              -- NULL: no age limit
+  retention_bytes   INTEGER,              -- per partition; NULL: no size limit
   max_message_bytes INTEGER NOT NULL,
   produced          INTEGER NOT NULL DEFAULT 0,
   created_at        INTEGER NOT NULL,
   updated_at        INTEGER NOT NULL
 ) STRICT;
 
+-- next_offset is the high watermark; bytes the value bytes stored; timestamps
+-- never go backwards within a partition (last_timestamp), so a timestamp
+-- lookup is a binary search over offsets.
 CREATE TABLE partitions (
-  topic_id    INTEGER NOT NULL REFERENCES topics (id) ON DELETE CASCADE,
-  partition   INTEGER NOT NULL,
-  next_offset INTEGER NOT NULL DEFAULT 0,
+  topic_id       INTEGER NOT NULL REFERENCES topics (id) ON DELETE CASCADE,
+  partition      INTEGER NOT NULL,
+  next_offset    INTEGER NOT NULL DEFAULT 0,
+  bytes          INTEGER NOT NULL DEFAULT 0,
+  last_timestamp INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (topic_id, partition)
 ) STRICT, WITHOUT ROWID;
 

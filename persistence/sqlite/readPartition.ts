@@ -1,0 +1,47 @@
+import type { Database } from 'better-sqlite3';
+import { GatewayError } from '../../queue/errors';
+import type { PartitionInfo, PartitionRead, ReadOptions, StoredMessage } from '../store';
+import { toStoredMessage, type RawMessage } from './messageRow';
+import { prepared } from './prepared';
+import { partitionInfo } from './topicPartitions';
+import { loadTopicRow } from './topicRow';
+
+const statements = prepared((db) => ({
+  // A range read along messages_by_offset.
+  from: db.prepare<[number, number, number, number], RawMessage>(
+    `SELECT id, partition, offset, timestamp, key, headers, content_type, value FROM messages
+      WHERE topic_id = ? AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?`,
+  ),
+}));
+
+/** The partition, or `partition_not_found`. */
+export function loadPartition(db: Database, topic: string, partition: number): { topicId: number; info: PartitionInfo } {
+  const { topicId } = loadTopicRow(db, topic);
+  const info = partitionInfo(db, topicId, partition);
+  if (info === undefined) throw new GatewayError('partition_not_found', `Topic '${topic}' has no partition ${partition}.`);
+  return { topicId, info };
+}
+
+/**
+ * operation: readPartition — a stateless read by offset (replay). An offset
+ * equal to the end offset reads nothing (yet); one outside
+ * [startOffset, endOffset] is `offset_out_of_range`, and the problem says where
+ * the range is.
+ */
+export function readPartition(db: Database, topic: string, partition: number, options: ReadOptions): PartitionRead {
+  const { topicId, info } = loadPartition(db, topic, partition);
+  if (options.offset < info.startOffset || options.offset > info.endOffset) {
+    throw new GatewayError(
+      'offset_out_of_range',
+      `Offset ${options.offset} is outside partition ${partition} of '${topic}': readable offsets are ${info.startOffset} to ${info.endOffset}.`,
+    );
+  }
+  const messages: StoredMessage[] = [];
+  let bytes = 0;
+  for (const raw of statements(db).from.iterate(topicId, partition, options.offset, options.max)) {
+    if (messages.length > 0 && bytes + raw.value.length > options.maxBytes) break;
+    bytes += raw.value.length;
+    messages.push(toStoredMessage(raw));
+  }
+  return { messages, startOffset: info.startOffset, endOffset: info.endOffset };
+}

@@ -1,0 +1,77 @@
+import type { Database } from 'better-sqlite3';
+import { GatewayError } from '../../queue/errors';
+import type { TopicRecord } from '../store';
+import type { AppendTarget } from './append';
+import { prepared } from './prepared';
+
+/** A topic as the other SQLite operations need it: the record plus its id. */
+export interface TopicRow extends TopicRecord {
+  topicId: number;
+}
+
+interface RawTopicRow {
+  id: number;
+  name: string;
+  partitions: number;
+  retention_ms: number | null;
+  retention_bytes: number | null;
+  max_message_bytes: number;
+  created_at: number;
+  updated_at: number;
+}
+
+const SELECT = `SELECT id, name, partitions, retention_ms, retention_bytes, max_message_bytes, created_at, updated_at
+                  FROM topics WHERE kind = 'topic'`;
+
+const statements = prepared((db) => ({
+  byName: db.prepare<[string], RawTopicRow>(`${SELECT} AND name = ?`),
+  all: db.prepare<[], RawTopicRow>(`${SELECT} ORDER BY name`),
+  kind: db.prepare<[string]>('SELECT kind FROM topics WHERE name = ?').pluck(),
+}));
+
+function toTopicRow(raw: RawTopicRow): TopicRow {
+  return {
+    topicId: raw.id,
+    name: raw.name,
+    partitions: raw.partitions,
+    retentionMs: raw.retention_ms,
+    retentionBytes: raw.retention_bytes,
+    maxMessageBytes: raw.max_message_bytes,
+    createdAt: raw.created_at,
+    updatedAt: raw.updated_at,
+  };
+}
+
+export function findTopicRow(db: Database, name: string): TopicRow | null {
+  const raw = statements(db).byName.get(name);
+  return raw === undefined ? null : toTopicRow(raw);
+}
+
+export function loadTopicRow(db: Database, name: string): TopicRow {
+  const row = findTopicRow(db, name);
+  if (row === null) throw new GatewayError('topic_not_found', `Topic '${name}' does not exist.`);
+  return row;
+}
+
+export function allTopicRows(db: Database): TopicRow[] {
+  return statements(db).all.all().map(toTopicRow);
+}
+
+export function toTopicRecord({ topicId: _id, ...record }: TopicRow): TopicRecord {
+  return record;
+}
+
+export function topicTarget(row: TopicRow): AppendTarget {
+  return { name: row.name, topicId: row.topicId, subscriptionIds: [], kind: 'topic' };
+}
+
+/**
+ * Queues and topics share one namespace (a queue is a topic underneath):
+ * refuses a name already taken by the other kind.
+ */
+export function claimName(db: Database, name: string, kind: 'queue' | 'topic'): void {
+  const existing = statements(db).kind.get(name) as string | undefined;
+  if (existing !== undefined && existing !== kind) {
+    throw new GatewayError('name_in_use', `'${name}' is already the name of a ${existing}.`);
+  }
+}
