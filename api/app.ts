@@ -64,8 +64,8 @@ export function createApp(deps: AppDeps): express.Express {
       const handler = handlers[operationId];
       const validate = validators.get(operationId);
       if (handler === undefined || validate === undefined) throw new Error(`no handler for operation ${operationId}`);
-      route[op.method](...bodyParsers(op, deps.limits), (req: Request, _res: Response, next: NextFunction) => {
-        validate(req);
+      route[op.method](...bodyParsers(op, deps.limits), (req: Request, res: Response, next: NextFunction) => {
+        res.locals.validated = validate(req);
         next();
       }, handler);
     }

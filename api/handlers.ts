@@ -1,8 +1,12 @@
 import type { Request, Response } from 'express';
 import type { QueueSettings } from '../persistence/store';
 import type { ProduceInput } from '../queue/messages';
-import type { FetchRequest, QueueService, RawMessage } from '../queue/queueService';
+import type { TopicSettings } from '../persistence/store';
+import type { RawMessage } from '../queue/produceRequest';
+import type { FetchRequest, QueueService } from '../queue/queueService';
+import type { Position, TopicProduceInput, TopicService } from '../queue/topicService';
 import type { Spec } from './spec';
+import type { ValidatedParameters } from './validation';
 
 export type Handler = (req: Request, res: Response) => Promise<void> | void;
 
@@ -11,6 +15,10 @@ export interface HandlerDeps {
   queues: Pick<
     QueueService,
     'put' | 'get' | 'list' | 'delete' | 'purge' | 'produce' | 'produceRaw' | 'fetch' | 'ack' | 'nack' | 'extend' | 'redrive'
+  >;
+  topics: Pick<
+    TopicService,
+    'put' | 'get' | 'list' | 'delete' | 'produce' | 'produceRaw' | 'read' | 'offsetForTimestamp'
   >;
   spec: Spec;
   /** Aborted when the server shuts down: long-polls return what they have. */
@@ -36,6 +44,21 @@ function rawHeaders(req: Request): Record<string, string> {
   return headers;
 }
 
+/** The request's raw body as one message: its bytes, content type and chosen headers. */
+function rawBody(req: Request, key: string | null): RawMessage {
+  return {
+    body: req.body as Buffer,
+    contentType: req.get('Content-Type') ?? 'application/octet-stream',
+    headers: rawHeaders(req),
+    key,
+  };
+}
+
+/** Path and query parameters as the validator coerced them (numbers are numbers). */
+function validated(res: Response): ValidatedParameters {
+  return res.locals.validated as ValidatedParameters;
+}
+
 /** Aborts when the client goes away before the response is written, or the server shuts down. */
 function requestSignal(res: Response, shutdown: AbortSignal): AbortSignal {
   const gone = new AbortController();
@@ -47,8 +70,11 @@ function requestSignal(res: Response, shutdown: AbortSignal): AbortSignal {
 
 /** One handler per operationId of openapi.yaml; bodies arrive validated against it. */
 export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
-  const { queues } = deps;
+  const { queues, topics } = deps;
   const name = (req: Request): string => req.params.queue as string;
+  const topic = (req: Request): string => req.params.topic as string;
+  const partition = (res: Response): number => validated(res).params.partition as number;
+  const idempotencyKey = (req: Request): string | null => req.get('Idempotency-Key') ?? null;
   return {
     getHealth: (_req, res) => {
       res.json({ status: 'ok' });
@@ -81,14 +107,9 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     },
 
     produceMessages: async (req, res) => {
-      const key = req.get('Idempotency-Key') ?? null;
+      const key = idempotencyKey(req);
       if (Buffer.isBuffer(req.body)) {
-        const raw: RawMessage = {
-          body: req.body,
-          contentType: req.get('Content-Type') ?? 'application/octet-stream',
-          headers: rawHeaders(req),
-        };
-        res.status(201).json({ messages: [await queues.produceRaw(name(req), raw, key)] });
+        res.status(201).json({ messages: [await queues.produceRaw(name(req), rawBody(req, null), key)] });
         return;
       }
       const { messages } = req.body as { messages: ProduceInput[] };
@@ -118,6 +139,47 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     redriveMessages: async (req, res) => {
       const { max } = req.body as { max: number };
       res.json(await queues.redrive(name(req), max));
+    },
+
+    listTopics: async (_req, res) => {
+      res.json({ topics: await topics.list() });
+    },
+
+    putTopic: async (req, res) => {
+      const { topic: record, created } = await topics.put(topic(req), req.body as Partial<TopicSettings>);
+      res.status(created ? 201 : 200).json(record);
+    },
+
+    getTopic: async (req, res) => {
+      res.json(await topics.get(topic(req)));
+    },
+
+    deleteTopic: async (req, res) => {
+      await topics.delete(topic(req));
+      res.status(204).end();
+    },
+
+    produceToTopic: async (req, res) => {
+      const key = idempotencyKey(req);
+      if (Buffer.isBuffer(req.body)) {
+        const { key: messageKey, partition: target } = validated(res).query as { key?: string; partition?: number };
+        const result = await topics.produceRaw(topic(req), rawBody(req, messageKey ?? null), key, target);
+        res.status(201).json({ messages: [result] });
+        return;
+      }
+      const { messages } = req.body as { messages: TopicProduceInput[] };
+      res.status(201).json({ messages: await topics.produce(topic(req), messages, key) });
+    },
+
+    readPartition: async (req, res) => {
+      const query = validated(res).query as { offset: Position; max: number; maxBytes: number; waitMs: number };
+      res.json(await topics.read(topic(req), partition(res), query, requestSignal(res, deps.shutdown)));
+    },
+
+    offsetForTimestamp: async (req, res) => {
+      const { timestamp } = validated(res).query as { timestamp: number };
+      const at = partition(res);
+      res.json({ partition: at, offset: await topics.offsetForTimestamp(topic(req), at, timestamp) });
     },
   };
 }

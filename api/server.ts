@@ -5,6 +5,7 @@ import type { Clock } from '../queue/clock';
 import type { GatewayError } from '../queue/errors';
 import { QueueService } from '../queue/queueService';
 import { startRetention } from '../queue/retention';
+import { TopicService } from '../queue/topicService';
 import { createApp } from './app';
 import type { Config } from './config';
 import { loadSpec } from './spec';
@@ -27,6 +28,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const shutdown = new AbortController();
   const app = createApp({
     queues,
+    topics: new TopicService(store, options.clock, config.limits),
     spec: loadSpec(),
     shutdown: shutdown.signal,
     limits: config.limits,

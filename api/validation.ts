@@ -38,82 +38,99 @@ function describe(errors: FieldError[]): string {
     .join('; ');
 }
 
-/** Checks a request against its operation; throws the GatewayError a client should see. */
-export type RequestValidator = (req: Request) => void;
+/** The path and query parameters of a valid request, coerced to their schema types, with defaults filled in. */
+export interface ValidatedParameters {
+  params: Record<string, unknown>;
+  query: Record<string, unknown>;
+}
+
+/** Checks a request against its operation and fills body defaults in; throws the GatewayError a client should see. */
+export type RequestValidator = (req: Request) => ValidatedParameters;
+
+type Compile = (schema: JsonSchema) => ValidateFunction;
 
 /**
  * A compiler for schemas that may `$ref` the spec's components; the components
  * are registered once. Used for requests here and for responses in the tests.
+ * Parameters arrive as strings, so their compiler coerces (`"5"` → 5).
  */
-export function createSchemaCompiler(spec: Spec): (schema: JsonSchema) => ValidateFunction {
-  const ajv = new Ajv2020({ allErrors: true, strict: true, useDefaults: true, allowUnionTypes: true });
+export function createSchemaCompiler(spec: Spec, options: { coerceTypes?: boolean } = {}): Compile {
+  const ajv = new Ajv2020({
+    allErrors: true,
+    strict: true,
+    useDefaults: true,
+    allowUnionTypes: true,
+    coerceTypes: options.coerceTypes ?? false,
+  });
   addFormats(ajv);
   ajv.addSchema({ $id: COMPONENTS_ID, $defs: rewriteRefs(spec.document.components.schemas) });
   return (schema) => ajv.compile(rewriteRefs(schema) as JsonSchema);
 }
 
+/** One object schema for all parameters of one location. */
+function parametersSchema(parameters: Parameter[], key: (p: Parameter) => string): JsonSchema {
+  return {
+    type: 'object',
+    properties: Object.fromEntries(parameters.map((p) => [key(p), p.schema])),
+    required: parameters.filter((p) => p.required === true).map(key),
+  };
+}
+
 /**
- * Compiles one validator per operation from openapi.yaml: path parameters,
+ * Compiles one validator per operation from openapi.yaml: path, query and
  * header parameters and the JSON body. No request schema exists anywhere
- * else. Defaults declared in the spec are filled into the body.
+ * else. Defaults declared in the spec are filled in.
  */
 export function compileValidators(spec: Spec): Map<string, RequestValidator> {
-  const compile = createSchemaCompiler(spec);
-  const objectOf = (parameters: Parameter[], lowerCase: boolean): ValidateFunction =>
-    compile({
-      type: 'object',
-      properties: Object.fromEntries(parameters.map((p) => [lowerCase ? p.name.toLowerCase() : p.name, p.schema])),
-      required: parameters.filter((p) => p.required === true).map((p) => (lowerCase ? p.name.toLowerCase() : p.name)),
-    });
-
+  const compileBody = createSchemaCompiler(spec);
+  const compileParameters = createSchemaCompiler(spec, { coerceTypes: true });
   const validators = new Map<string, RequestValidator>();
   for (const op of spec.operations) {
-    validators.set(op.operation.operationId, buildValidator(op, objectOf, compile));
+    validators.set(op.operation.operationId, buildValidator(op, compileParameters, compileBody));
   }
   return validators;
 }
 
-function buildValidator(
-  op: SpecOperation,
-  objectOf: (parameters: Parameter[], lowerCase: boolean) => ValidateFunction,
-  compile: (schema: JsonSchema) => ValidateFunction,
-): RequestValidator {
-  const unsupported = op.parameters.find((p) => p.in !== 'path' && p.in !== 'header');
-  if (unsupported !== undefined) {
-    throw new Error(`openapi.yaml: ${op.operation.operationId}: ${unsupported.in} parameters are not supported`);
+function isName(parameter: Parameter): boolean {
+  return parameter.schema.$ref === '#/components/schemas/Name';
+}
+
+function fail(code: 'invalid_name' | 'validation_failed', what: string, errors: FieldError[]): never {
+  throw new GatewayError(code, `${what}: ${describe(errors)}.`, { errors });
+}
+
+function buildValidator(op: SpecOperation, compileParameters: Compile, compileBody: Compile): RequestValidator {
+  if (op.parameters.some((p) => p.in === 'cookie')) {
+    throw new Error(`openapi.yaml: ${op.operation.operationId}: cookie parameters are not supported`);
   }
-  const pathParams = objectOf(
-    op.parameters.filter((p) => p.in === 'path'),
-    false,
-  );
-  const headerParams = objectOf(
-    op.parameters.filter((p) => p.in === 'header'),
-    true,
-  );
+  const at = (location: Parameter['in']): Parameter[] => op.parameters.filter((p) => p.in === location);
+  const names = new Set(at('path').filter(isName).map((p) => p.name));
+  const path = compileParameters(parametersSchema(at('path'), (p) => p.name));
+  const query = compileParameters(parametersSchema(at('query'), (p) => p.name));
+  // Header names are case-insensitive; node gives them in lower case.
+  const headers = compileParameters(parametersSchema(at('header'), (p) => p.name.toLowerCase()));
   const bodySchema = op.operation.requestBody?.content['application/json']?.schema;
-  const body = bodySchema === undefined ? null : compile(bodySchema);
+  const body = bodySchema === undefined ? null : compileBody(bodySchema);
   const bodyRequired = op.operation.requestBody?.required === true;
 
   return (req) => {
-    if (!pathParams(req.params)) {
-      const errors = fieldErrors('/path', pathParams.errors);
-      throw new GatewayError('invalid_name', `Invalid name in the path: ${describe(errors)}.`, { errors });
+    // Copies: express recomputes req.query on every read, and coercion writes into the object.
+    const params: Record<string, unknown> = { ...req.params };
+    if (!path(params)) {
+      const errors = fieldErrors('/path', path.errors);
+      const aboutNames = errors.every((e) => names.has(e.pointer.split('/')[2] ?? ''));
+      fail(aboutNames ? 'invalid_name' : 'validation_failed', 'Invalid path', errors);
     }
-    if (!headerParams(req.headers)) {
-      const errors = fieldErrors('/headers', headerParams.errors);
-      throw new GatewayError('validation_failed', `Invalid header: ${describe(errors)}.`, { errors });
-    }
-    if (body === null || Buffer.isBuffer(req.body)) return;
-    if (req.body === undefined) {
-      if (bodyRequired) {
-        const errors = [{ pointer: '/body', detail: 'a JSON body is required' }];
-        throw new GatewayError('validation_failed', 'This operation needs a JSON body.', { errors });
+    const queryValues: Record<string, unknown> = { ...(req.query as Record<string, unknown>) };
+    if (!query(queryValues)) fail('validation_failed', 'Invalid query', fieldErrors('/query', query.errors));
+    if (!headers({ ...req.headers })) fail('validation_failed', 'Invalid header', fieldErrors('/headers', headers.errors));
+    if (body !== null && !Buffer.isBuffer(req.body)) {
+      if (req.body === undefined) {
+        if (bodyRequired) fail('validation_failed', 'This operation needs a JSON body', [{ pointer: '/body', detail: 'is required' }]);
+        req.body = {};
       }
-      req.body = {};
+      if (!body(req.body)) fail('validation_failed', 'The request body is invalid', fieldErrors('/body', body.errors));
     }
-    if (!body(req.body)) {
-      const errors = fieldErrors('/body', body.errors);
-      throw new GatewayError('validation_failed', `The request body is invalid: ${describe(errors)}.`, { errors });
-    }
+    return { params, query: queryValues };
   };
 }

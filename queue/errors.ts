@@ -43,3 +43,13 @@ export class GatewayError extends Error {
     this.errors = options.errors;
   }
 }
+
+/** `validation_failed` for one field, as the request validator would report it. */
+export function invalidField(pointer: string, detail: string): GatewayError {
+  return new GatewayError('validation_failed', detail, { errors: [{ pointer, detail }] });
+}
+
+/** A configurable limit the spec cannot state: `validation_failed` when `value` is above it. */
+export function checkAtMost(pointer: string, value: number, limit: number): void {
+  if (value > limit) throw invalidField(pointer, `${pointer.split('/').at(-1)} may be at most ${limit}.`);
+}

@@ -10,9 +10,10 @@ import type {
   Store,
 } from '../persistence/store';
 import type { Clock } from './clock';
-import { GatewayError } from './errors';
+import { checkAtMost, GatewayError, invalidField } from './errors';
 import { defaultQueueSettings, type Limits } from './limits';
-import { type DeliveredMessage, encodeValue, messageBytes, type ProduceInput, toDelivered } from './messages';
+import { type DeliveredMessage, type ProduceInput, toDelivered } from './messages';
+import { batchMessages, type RawMessage, rawMessage } from './produceRequest';
 import { decodeReceipt, encodeReceipt } from './receipts';
 import { Wakeups } from './wakeups';
 
@@ -36,13 +37,6 @@ export interface ReceiptResult {
   code?: 'receipt_expired' | 'receipt_unknown';
 }
 
-/** A raw produce: the request body is the message, bytes and content type kept exactly. */
-export interface RawMessage {
-  body: Buffer;
-  contentType: string;
-  headers: Record<string, string>;
-}
-
 /**
  * The queue semantics over the store: settings and their defaults, produce
  * validation, leases and long-polls, receipts. Holds no queue state of its
@@ -63,14 +57,12 @@ export class QueueService {
   async put(name: string, input: Partial<QueueSettings>): Promise<{ queue: QueueView; created: boolean }> {
     const settings = { ...defaultQueueSettings(this.limits), ...input };
     if (settings.deadLetterQueue === name) {
-      throw invalid('/body/deadLetterQueue', 'A queue cannot be its own dead-letter queue.');
+      throw invalidField('/body/deadLetterQueue', 'A queue cannot be its own dead-letter queue.');
     }
     if (settings.maxDeliveries !== null && settings.deadLetterQueue === null) {
-      throw invalid('/body/maxDeliveries', 'maxDeliveries needs a deadLetterQueue to move messages to.');
+      throw invalidField('/body/maxDeliveries', 'maxDeliveries needs a deadLetterQueue to move messages to.');
     }
-    if (settings.maxMessageBytes > this.limits.maxMessageBytes) {
-      throw invalid('/body/maxMessageBytes', `maxMessageBytes may be at most ${this.limits.maxMessageBytes}.`);
-    }
+    checkAtMost('/body/maxMessageBytes', settings.maxMessageBytes, this.limits.maxMessageBytes);
     const { queue, created } = await this.store.putQueue(name, settings, this.clock.now());
     return { queue: await this.view(queue), created };
   }
@@ -92,42 +84,14 @@ export class QueueService {
     return this.store.purgeQueue(name);
   }
 
-  /**
-   * operation: produce — validates the whole batch first (all or nothing).
-   * An `Idempotency-Key` header stands for the keys `<header>/0`, `<header>/1`,
-   * … of the messages in order; a message's own idempotencyKey wins.
-   */
-  async produce(name: string, inputs: ProduceInput[], requestKey: string | null): Promise<AppendResult[]> {
-    if (inputs.length > this.limits.maxBatchMessages) {
-      throw new GatewayError(
-        'batch_too_large',
-        `A batch holds at most ${this.limits.maxBatchMessages} messages; this one has ${inputs.length}.`,
-      );
-    }
-    const messages = inputs.map((input, i): NewMessage => {
-      const encoded = encodeValue(input);
-      if (!encoded.ok) throw invalid(`/body/messages/${i}/value`, encoded.detail);
-      return this.newMessage(
-        {
-          key: input.key ?? null,
-          headers: input.headers ?? {},
-          value: encoded.value,
-          contentType: encoded.contentType,
-          delayMs: input.delayMs ?? null,
-        },
-        input.idempotencyKey ?? (requestKey === null ? null : `${requestKey}/${i}`),
-      );
-    });
-    return this.append(name, messages);
+  /** operation: produce — the whole batch is checked before any of it is stored. */
+  produce(name: string, inputs: ProduceInput[], requestKey: string | null): Promise<AppendResult[]> {
+    return this.append(name, batchMessages(inputs, requestKey, this.limits));
   }
 
   /** operation: produce with a non-JSON body — one message, bytes and content type as sent. */
   async produceRaw(name: string, raw: RawMessage, requestKey: string | null): Promise<AppendResult> {
-    const message = this.newMessage(
-      { key: null, headers: raw.headers, contentType: raw.contentType, value: raw.body, delayMs: null },
-      requestKey,
-    );
-    const [result] = await this.append(name, [message]);
+    const [result] = await this.append(name, [rawMessage(raw, requestKey, this.limits)]);
     return result;
   }
 
@@ -138,8 +102,8 @@ export class QueueService {
    * (`signal`) after messages were leased, they are released at once.
    */
   async fetch(name: string, request: FetchRequest, signal: AbortSignal): Promise<LeasedMessage[]> {
-    this.checkLimit('/body/max', request.max, this.limits.maxBatchMessages);
-    this.checkLimit('/body/waitMs', request.waitMs, this.limits.maxWaitMs);
+    checkAtMost('/body/max', request.max, this.limits.maxBatchMessages);
+    checkAtMost('/body/waitMs', request.waitMs, this.limits.maxWaitMs);
     const visibilityTimeoutMs = request.visibilityTimeoutMs ?? null;
     const deadline = this.clock.now() + request.waitMs;
     for (;;) {
@@ -208,21 +172,6 @@ export class QueueService {
     });
   }
 
-  /** Sizes are checked here against the server's limit, and by the store against the queue's. */
-  private newMessage(
-    message: Omit<NewMessage, 'idempotencyKey' | 'bytes'>,
-    idempotencyKey: string | null,
-  ): NewMessage {
-    const bytes = messageBytes(message.value, message.key, message.headers);
-    if (bytes > this.limits.maxMessageBytes) {
-      throw new GatewayError(
-        'message_too_large',
-        `A message is ${bytes} bytes; the server accepts at most ${this.limits.maxMessageBytes}.`,
-      );
-    }
-    return { ...message, idempotencyKey, bytes };
-  }
-
   private async append(name: string, messages: NewMessage[]): Promise<AppendResult[]> {
     return this.store.produce(name, messages, {
       now: this.clock.now(),
@@ -240,12 +189,4 @@ export class QueueService {
     const { subscriptionId: _internal, ...settings } = record;
     return { ...settings, stats: await this.store.queueStats(record.name, this.clock.now()) };
   }
-
-  private checkLimit(pointer: string, value: number, limit: number): void {
-    if (value > limit) throw invalid(pointer, `${pointer.replace('/body/', '')} may be at most ${limit}.`);
-  }
-}
-
-function invalid(pointer: string, detail: string): GatewayError {
-  return new GatewayError('validation_failed', detail, { errors: [{ pointer, detail }] });
 }

@@ -9,6 +9,7 @@ import { SqliteStore } from '../../persistence/sqlite/sqliteStore';
 import type { GatewayError } from '../../queue/errors';
 import { DEFAULT_LIMITS, type Limits } from '../../queue/limits';
 import { QueueService } from '../../queue/queueService';
+import { TopicService } from '../../queue/topicService';
 import { ManualClock } from './manualClock';
 
 export function tempDir(prefix = 'mqgate-test-'): string {
@@ -21,6 +22,7 @@ export interface TestGateway {
   clock: ManualClock;
   store: SqliteStore;
   queues: QueueService;
+  topics: TopicService;
   dataDir: string;
   internalErrors: GatewayError[];
   close(): Promise<void>;
@@ -34,8 +36,10 @@ export function testGateway(limits: Partial<Limits> = {}, dataDir = tempDir()): 
   const queues = new QueueService(store, clock, allLimits);
   const shutdown = new AbortController();
   const internalErrors: GatewayError[] = [];
+  const topics = new TopicService(store, clock, allLimits);
   const app = createApp({
     queues,
+    topics,
     spec: loadSpec(),
     shutdown: shutdown.signal,
     limits: allLimits,
@@ -47,6 +51,7 @@ export function testGateway(limits: Partial<Limits> = {}, dataDir = tempDir()): 
     clock,
     store,
     queues,
+    topics,
     dataDir,
     internalErrors,
     async close() {

@@ -1,0 +1,169 @@
+import type { AppendResult, PartitionInfo, Store, TopicRecord, TopicSettings } from '../persistence/store';
+import type { Clock } from './clock';
+import { checkAtMost, GatewayError } from './errors';
+import type { Limits } from './limits';
+import { type DeliveredMessage, type ProduceInput, toDelivered } from './messages';
+import { partitionForKey } from './partitioner';
+import { batchMessages, type RawMessage, rawMessage } from './produceRequest';
+import { Wakeups } from './wakeups';
+
+export type TopicView = TopicRecord & { stats: { partitions: PartitionInfo[] } };
+
+/** A message of a topic produce: like a queue's, plus an explicit partition. */
+export type TopicProduceInput = ProduceInput & { partition?: number };
+
+/** Where a read starts: an offset, or the partition's first retained or next offset. */
+export type Position = number | 'earliest' | 'latest';
+
+export interface ReadRequest {
+  offset: Position;
+  max: number;
+  maxBytes: number;
+  waitMs: number;
+}
+
+export interface ReadResult {
+  messages: DeliveredMessage[];
+  /** The offset to read from next. */
+  nextOffset: number;
+  startOffset: number;
+  endOffset: number;
+}
+
+/** Settings of a topic created with an empty body: Kafka's defaults where Kafka has one. */
+export function defaultTopicSettings(limits: Limits): TopicSettings {
+  return { partitions: 1, retentionMs: 7 * 24 * 60 * 60 * 1000, retentionBytes: null, maxMessageBytes: limits.maxMessageBytes };
+}
+
+/**
+ * The topic (Kafka mode) semantics over the store: settings, partitioning of
+ * produced messages and stateless reads by offset with long-polls.
+ */
+export class TopicService {
+  private readonly wakeups: Wakeups;
+  /** Keyless messages stick to one partition per request, the next request takes the next (Kafka's sticky spread). */
+  private readonly spread = new Map<string, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly limits: Limits,
+  ) {
+    this.wakeups = new Wakeups(store, clock);
+  }
+
+  /** operation: putTopic — fields left out take their defaults; partitions may only grow. */
+  async put(name: string, input: Partial<TopicSettings>): Promise<{ topic: TopicView; created: boolean }> {
+    const settings = { ...defaultTopicSettings(this.limits), ...input };
+    checkAtMost('/body/maxMessageBytes', settings.maxMessageBytes, this.limits.maxMessageBytes);
+    const { topic, created } = await this.store.putTopic(name, settings, this.clock.now());
+    return { topic: await this.view(topic), created };
+  }
+
+  async get(name: string): Promise<TopicView> {
+    return this.view(await this.record(name));
+  }
+
+  async list(): Promise<TopicView[]> {
+    return Promise.all((await this.store.listTopics()).map((topic) => this.view(topic)));
+  }
+
+  delete(name: string): Promise<void> {
+    return this.store.deleteTopic(name);
+  }
+
+  /**
+   * operation: produceToTopic — each message goes to its explicit partition,
+   * else to murmur2(key) % partitions as Kafka's default partitioner does,
+   * else (no key) to this request's sticky partition.
+   */
+  async produce(name: string, inputs: TopicProduceInput[], requestKey: string | null): Promise<AppendResult[]> {
+    const messages = batchMessages(inputs, requestKey, this.limits);
+    const { partitions } = await this.record(name);
+    const sticky = this.nextSpread(name, partitions);
+    return this.store.produceTopic(
+      name,
+      messages.map((message, i) => ({
+        ...message,
+        partition: this.partitionOf(name, partitions, message.key, inputs[i].partition, sticky),
+      })),
+      { now: this.clock.now(), idempotencyWindowMs: this.limits.idempotencyWindowMs },
+    );
+  }
+
+  /** operation: produceToTopic with a non-JSON body; `partition` and the key come from the query. */
+  async produceRaw(name: string, raw: RawMessage, requestKey: string | null, partition?: number): Promise<AppendResult> {
+    const message = rawMessage(raw, requestKey, this.limits);
+    const { partitions } = await this.record(name);
+    const target = this.partitionOf(name, partitions, message.key, partition, this.nextSpread(name, partitions));
+    const [result] = await this.store.produceTopic(name, [{ ...message, partition: target }], {
+      now: this.clock.now(),
+      idempotencyWindowMs: this.limits.idempotencyWindowMs,
+    });
+    return result;
+  }
+
+  /**
+   * operation: readPartition — up to `max` messages (and about `maxBytes`)
+   * from an offset. At the end of the log it waits up to `waitMs` for the next
+   * message, woken by the commit that appends it.
+   */
+  async read(name: string, partition: number, request: ReadRequest, signal: AbortSignal): Promise<ReadResult> {
+    checkAtMost('/query/max', request.max, this.limits.maxBatchMessages);
+    checkAtMost('/query/waitMs', request.waitMs, this.limits.maxWaitMs);
+    const offset = await this.resolve(name, partition, request.offset);
+    const deadline = this.clock.now() + request.waitMs;
+    for (;;) {
+      const since = this.wakeups.version(name);
+      const read = await this.store.readPartition(name, partition, { offset, max: request.max, maxBytes: request.maxBytes });
+      const last = read.messages.at(-1);
+      if (last !== undefined || this.clock.now() >= deadline || signal.aborted) {
+        return {
+          messages: read.messages.map(toDelivered),
+          nextOffset: last === undefined ? offset : last.offset + 1,
+          startOffset: read.startOffset,
+          endOffset: read.endOffset,
+        };
+      }
+      await this.wakeups.wait(name, since, deadline, signal);
+    }
+  }
+
+  /** operation: offsetForTimestamp — the first offset at or after `timestamp` (the end offset if none). */
+  offsetForTimestamp(name: string, partition: number, timestamp: number): Promise<number> {
+    return this.store.offsetForTimestamp(name, partition, timestamp);
+  }
+
+  private async resolve(name: string, partition: number, position: Position): Promise<number> {
+    if (typeof position === 'number') return position;
+    const info = (await this.store.topicPartitions(name)).find((p) => p.partition === partition);
+    if (info === undefined) throw new GatewayError('partition_not_found', `Topic '${name}' has no partition ${partition}.`);
+    return position === 'earliest' ? info.startOffset : info.endOffset;
+  }
+
+  private partitionOf(name: string, partitions: number, key: string | null, explicit: number | undefined, sticky: number): number {
+    if (explicit !== undefined) {
+      if (explicit >= partitions) {
+        throw new GatewayError('partition_not_found', `Topic '${name}' has ${partitions} partitions; there is no partition ${explicit}.`);
+      }
+      return explicit;
+    }
+    return key === null ? sticky : partitionForKey(key, partitions);
+  }
+
+  private nextSpread(name: string, partitions: number): number {
+    const next = ((this.spread.get(name) ?? -1) + 1) % partitions;
+    this.spread.set(name, next);
+    return next;
+  }
+
+  private async record(name: string): Promise<TopicRecord> {
+    const topic = await this.store.getTopic(name);
+    if (topic === null) throw new GatewayError('topic_not_found', `Topic '${name}' does not exist.`);
+    return topic;
+  }
+
+  private async view(topic: TopicRecord): Promise<TopicView> {
+    return { ...topic, stats: { partitions: await this.store.topicPartitions(topic.name) } };
+  }
+}
