@@ -172,8 +172,10 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     },
 
     readPartition: async (req, res) => {
-      const query = validated(res).query as { offset: Position; max: number; maxBytes: number; waitMs: number };
-      res.json(await topics.read(topic(req), partition(res), query, requestSignal(res, deps.shutdown)));
+      const query = validated(res).query as { offset: string | number; max: number; maxBytes: number; waitMs: number };
+      // ajv does not coerce inside anyOf: a numeric offset arrives as its digits.
+      const offset: Position = /^\d+$/.test(String(query.offset)) ? Number(query.offset) : (query.offset as Position);
+      res.json(await topics.read(topic(req), partition(res), { ...query, offset }, requestSignal(res, deps.shutdown)));
     },
 
     offsetForTimestamp: async (req, res) => {

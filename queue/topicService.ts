@@ -129,6 +129,11 @@ export class TopicService {
     }
   }
 
+  /** Long-polling reads waiting right now. */
+  get waitingReads(): number {
+    return this.wakeups.waiting;
+  }
+
   /** operation: offsetForTimestamp — the first offset at or after `timestamp` (the end offset if none). */
   offsetForTimestamp(name: string, partition: number, timestamp: number): Promise<number> {
     return this.store.offsetForTimestamp(name, partition, timestamp);

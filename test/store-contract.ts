@@ -1,5 +1,5 @@
 import { GatewayError } from '../queue/errors';
-import type { NewMessage, QueueSettings, Store } from '../persistence/store';
+import type { NewMessage, QueueSettings, Store, TopicSettings } from '../persistence/store';
 
 /**
  * The contract every store backend must pass. A backend is done when
@@ -23,6 +23,14 @@ export const settings = (overrides: Partial<QueueSettings> = {}): QueueSettings 
   deadLetterQueue: null,
   delayMs: 0,
   retentionMs: 3_600_000,
+  maxMessageBytes: 1024 * 1024,
+  ...overrides,
+});
+
+export const topicSettings = (overrides: Partial<TopicSettings> = {}): TopicSettings => ({
+  partitions: 1,
+  retentionMs: null,
+  retentionBytes: null,
   maxMessageBytes: 1024 * 1024,
   ...overrides,
 });
@@ -289,7 +297,56 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       expect(await store.sweep({ now: T0 + WINDOW + 1, budget: 10, idempotencyWindowMs: WINDOW })).toMatchObject({ expiredKeys: 1 });
     });
 
+    test('topics: partitions grow, never shrink, and share the namespace with queues', async () => {
+      const { topic, created } = await store.putTopic('t', topicSettings({ partitions: 2 }), T0);
+      expect(created).toBe(true);
+      expect(topic).toMatchObject({ name: 't', partitions: 2 });
+      expect((await store.putTopic('t', topicSettings({ partitions: 5 }), T0)).topic.partitions).toBe(5);
+      expect((await store.topicPartitions('t')).map((p) => p.partition)).toEqual([0, 1, 2, 3, 4]);
+      await expectCode(store.putTopic('t', topicSettings({ partitions: 4 }), T0), 'partitions_cannot_shrink');
+      await expectCode(store.putTopic('q', topicSettings(), T0), 'name_in_use');
+      await expectCode(store.putQueue('t', settings(), T0), 'name_in_use');
+      expect((await store.listTopics()).map((x) => x.name)).toEqual(['t']);
+      expect((await store.listQueues()).map((x) => x.name)).toEqual(['q']);
+    });
+
+    test('topics: dense offsets per partition, reads by offset within the range only', async () => {
+      await store.putTopic('t', topicSettings({ partitions: 2 }), T0);
+      const results = await store.produceTopic(
+        't',
+        [0, 1, 0, 0].map((partition, i) => ({ ...message(`v${i}`), partition })),
+        opts(),
+      );
+      expect(results.map((r) => [r.partition, r.offset])).toEqual([[0, 0], [1, 0], [0, 1], [0, 2]]);
+      const read = await store.readPartition('t', 0, { offset: 1, max: 10, maxBytes: 1000 });
+      expect(read).toMatchObject({ startOffset: 0, endOffset: 3 });
+      expect(values(read.messages.map((m) => ({ message: m })))).toEqual(['v2', 'v3']);
+      expect((await store.readPartition('t', 0, { offset: 3, max: 10, maxBytes: 1000 })).messages).toEqual([]);
+      await expectCode(store.readPartition('t', 0, { offset: 4, max: 10, maxBytes: 1000 }), 'offset_out_of_range');
+      await expectCode(store.readPartition('t', 2, { offset: 0, max: 10, maxBytes: 1000 }), 'partition_not_found');
+      await expectCode(store.produceTopic('t', [{ ...message('x'), partition: 2 }], opts()), 'partition_not_found');
+      expect(await store.topicPartitions('t')).toEqual([
+        { partition: 0, startOffset: 0, endOffset: 3, bytes: 6 },
+        { partition: 1, startOffset: 0, endOffset: 1, bytes: 2 },
+      ]);
+    });
+
+    test('topics: offsetForTimestamp and size retention', async () => {
+      await store.putTopic('t', topicSettings({ retentionBytes: 4 }), T0);
+      await store.produceTopic('t', [{ ...message('aa'), partition: 0 }], opts(T0));
+      await store.produceTopic('t', [{ ...message('bb'), partition: 0 }], opts(T0 + 10));
+      await store.produceTopic('t', [{ ...message('cc'), partition: 0 }], opts(T0 + 20));
+      expect(await store.offsetForTimestamp('t', 0, T0 + 5)).toBe(1);
+      expect(await store.offsetForTimestamp('t', 0, T0 + 21)).toBe(3);
+      await store.sweep({ now: T0 + 20, budget: 10, idempotencyWindowMs: WINDOW });
+      expect((await store.topicPartitions('t'))[0]).toEqual({ partition: 0, startOffset: 1, endOffset: 3, bytes: 4 });
+      await store.deleteTopic('t');
+      expect(await store.getTopic('t')).toBeNull();
+    });
+
     test('everything survives closing and reopening the store', async () => {
+      await store.putTopic('t', topicSettings({ partitions: 3 }), T0);
+      await store.produceTopic('t', [{ ...message('kept'), partition: 2 }], opts());
       await store.putQueue('dlq', settings(), T0);
       await store.putQueue('q', settings({ maxDeliveries: 3, deadLetterQueue: 'dlq' }), T0);
       await store.produce('q', [message('a', { idempotencyKey: 'k' }), message('b')], opts());
@@ -299,6 +356,8 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       expect(await store.settle('q', [a.ref], { kind: 'ack' }, T0 + 1)).toEqual(['acked']);
       expect(values(await claim())).toEqual(['b']);
       expect((await store.produce('q', [message('again', { idempotencyKey: 'k' })], opts()))[0].duplicate).toBe(true);
+      const read = await store.readPartition('t', 2, { offset: 0, max: 10, maxBytes: 1000 });
+      expect(read.messages.map((m) => m.value.toString())).toEqual(['kept']);
     });
   });
 }
