@@ -1,7 +1,8 @@
 import type { Request, Response } from 'express';
 import type { QueueSettings } from '../persistence/store';
 import type { ProduceInput } from '../queue/messages';
-import type { TopicSettings } from '../persistence/store';
+import type { GroupSettings, TopicSettings } from '../persistence/store';
+import type { CommitInput, GroupFetchRequest, GroupService, SeekInput } from '../queue/groupService';
 import type { RawMessage } from '../queue/produceRequest';
 import type { FetchRequest, QueueService } from '../queue/queueService';
 import type { Position, TopicProduceInput, TopicService } from '../queue/topicService';
@@ -20,6 +21,7 @@ export interface HandlerDeps {
     TopicService,
     'put' | 'get' | 'list' | 'delete' | 'produce' | 'produceRaw' | 'read' | 'offsetForTimestamp'
   >;
+  groups: Pick<GroupService, 'put' | 'describe' | 'list' | 'delete' | 'join' | 'leave' | 'fetch' | 'commit' | 'seek'>;
   spec: Spec;
   /** Aborted when the server shuts down: long-polls return what they have. */
   shutdown: AbortSignal;
@@ -70,10 +72,11 @@ function requestSignal(res: Response, shutdown: AbortSignal): AbortSignal {
 
 /** One handler per operationId of openapi.yaml; bodies arrive validated against it. */
 export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
-  const { queues, topics } = deps;
+  const { queues, topics, groups } = deps;
   const name = (req: Request): string => req.params.queue as string;
   const topic = (req: Request): string => req.params.topic as string;
   const partition = (res: Response): number => validated(res).params.partition as number;
+  const group = (req: Request): string => req.params.group as string;
   const idempotencyKey = (req: Request): string | null => req.get('Idempotency-Key') ?? null;
   return {
     getHealth: (_req, res) => {
@@ -182,6 +185,46 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       const { timestamp } = validated(res).query as { timestamp: number };
       const at = partition(res);
       res.json({ partition: at, offset: await topics.offsetForTimestamp(topic(req), at, timestamp) });
+    },
+
+    listGroups: async (req, res) => {
+      res.json({ groups: await groups.list(topic(req)) });
+    },
+
+    putGroup: async (req, res) => {
+      const { group: described, created } = await groups.put(topic(req), group(req), req.body as Partial<GroupSettings>);
+      res.status(created ? 201 : 200).json(described);
+    },
+
+    describeGroup: async (req, res) => {
+      res.json(await groups.describe(topic(req), group(req)));
+    },
+
+    deleteGroup: async (req, res) => {
+      await groups.delete(topic(req), group(req));
+      res.status(204).end();
+    },
+
+    joinGroup: async (req, res) => {
+      res.status(201).json(await groups.join(topic(req), group(req)));
+    },
+
+    leaveGroup: async (req, res) => {
+      await groups.leave(topic(req), group(req), req.params.memberId as string);
+      res.status(204).end();
+    },
+
+    fetchGroup: async (req, res) => {
+      const request = req.body as GroupFetchRequest;
+      res.json(await groups.fetch(topic(req), group(req), request, requestSignal(res, deps.shutdown)));
+    },
+
+    commitGroup: async (req, res) => {
+      res.json(await groups.commit(topic(req), group(req), req.body as CommitInput));
+    },
+
+    seekGroup: async (req, res) => {
+      res.json(await groups.seek(topic(req), group(req), req.body as SeekInput));
     },
   };
 }

@@ -6,6 +6,7 @@ import type { GatewayError } from '../queue/errors';
 import { QueueService } from '../queue/queueService';
 import { startRetention } from '../queue/retention';
 import { TopicService } from '../queue/topicService';
+import { GroupService } from '../queue/groupService';
 import { createApp } from './app';
 import type { Config } from './config';
 import { loadSpec } from './spec';
@@ -29,6 +30,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const app = createApp({
     queues,
     topics: new TopicService(store, options.clock, config.limits),
+    groups: new GroupService(store, options.clock, config.limits),
     spec: loadSpec(),
     shutdown: shutdown.signal,
     limits: config.limits,

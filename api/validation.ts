@@ -58,6 +58,8 @@ export function createSchemaCompiler(spec: Spec, options: { coerceTypes?: boolea
   const ajv = new Ajv2020({
     allErrors: true,
     strict: true,
+    // `required` inside if/then (SeekRequest) names properties declared one level up.
+    strictRequired: false,
     useDefaults: true,
     allowUnionTypes: true,
     coerceTypes: options.coerceTypes ?? false,

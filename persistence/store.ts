@@ -71,6 +71,83 @@ export interface PartitionRead {
   endOffset: number;
 }
 
+/** Settings of a consumer group of a topic. */
+export interface GroupSettings {
+  /** Where a partition starts with no committed offset, or one below the retention start. */
+  resetPolicy: 'earliest' | 'latest';
+  /** A member that has not fetched for this long is removed and its partitions reassigned. */
+  sessionTimeoutMs: number;
+}
+
+export interface GroupPartition {
+  partition: number;
+  /** The offset of the next message the group will read, as in Kafka; null until the group first reads it. */
+  committed: number | null;
+  endOffset: number;
+  /** endOffset − committed (from the policy's start when nothing is committed). */
+  lag: number;
+  /** The member it is assigned to; null for none. */
+  memberId: string | null;
+}
+
+export interface GroupMember {
+  memberId: string;
+  partitions: number[];
+  joinedAt: number;
+  lastSeenAt: number;
+}
+
+export interface GroupDescription extends GroupSettings {
+  name: string;
+  topic: string;
+  generation: number;
+  partitions: GroupPartition[];
+  members: GroupMember[];
+}
+
+/** A partition whose offset the reset policy set: from null when it had none, or from one below the retention start. */
+export interface OffsetReset {
+  partition: number;
+  from: number | null;
+  to: number;
+}
+
+export interface GroupFetchOptions {
+  /** The fetching member, or null for a simple consumer of all partitions (only while the group has no members). */
+  memberId: string | null;
+  max: number;
+  maxBytes: number;
+  now: number;
+  /** Settings of a group that does not exist yet and is created by this fetch. */
+  defaults: GroupSettings;
+}
+
+export interface GroupFetch {
+  generation: number;
+  partitions: number[];
+  messages: StoredMessage[];
+  resets: OffsetReset[];
+}
+
+export interface PartitionOffset {
+  partition: number;
+  offset: number;
+}
+
+export interface CommitRequest {
+  /** With a member, `generation` must be the group's current one and the partitions its own. */
+  memberId: string | null;
+  generation: number | null;
+  /** null: commit what the fetches delivered so far (the positions). */
+  offsets: PartitionOffset[] | null;
+}
+
+export type SeekTarget =
+  | { to: 'earliest' }
+  | { to: 'latest' }
+  | { to: 'offset'; offset: number }
+  | { to: 'timestamp'; timestamp: number };
+
 export interface QueueStats {
   ready: number;
   inFlight: number;
@@ -218,6 +295,23 @@ export interface Store {
   readPartition(topic: string, partition: number, options: ReadOptions): Promise<PartitionRead>;
   /** The first offset whose timestamp is at or after `timestamp`; the end offset when there is none. */
   offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number>;
+
+  /** Creates or updates a consumer group of a topic. */
+  putGroup(topic: string, group: string, settings: GroupSettings, now: number): Promise<{ group: GroupDescription; created: boolean }>;
+  /** Throws `group_not_found`. Members past their session timeout are removed first. */
+  describeGroup(topic: string, group: string, now: number): Promise<GroupDescription>;
+  listGroups(topic: string, now: number): Promise<GroupDescription[]>;
+  deleteGroup(topic: string, group: string, now: number): Promise<void>;
+  /** Adds (or keeps) a member; a new member starts a new generation. Creates the group with `defaults`. */
+  joinGroup(topic: string, group: string, memberId: string, now: number, defaults: GroupSettings): Promise<GroupFetch>;
+  /** Removes a member (`unknown_member` if it is not one); its partitions go to the others. */
+  leaveGroup(topic: string, group: string, memberId: string, now: number): Promise<void>;
+  /** Reads the fetcher's partitions from the group's positions and moves them on; a member's fetch is its heartbeat. */
+  fetchGroup(topic: string, group: string, options: GroupFetchOptions): Promise<GroupFetch>;
+  /** `stale_generation` for a member's commit from an older generation or for partitions not its own. */
+  commitGroup(topic: string, group: string, request: CommitRequest, now: number): Promise<{ generation: number; offsets: PartitionOffset[] }>;
+  /** Moves committed offset and position of the chosen partitions (null: all). */
+  seekGroup(topic: string, group: string, target: SeekTarget, partitions: number[] | null, now: number): Promise<PartitionOffset[]>;
 
   /** Retention: removes expired messages and idempotency keys, bounded by `budget`. */
   sweep(options: SweepOptions): Promise<SweepResult>;

@@ -44,7 +44,7 @@ test('express serves exactly the routes of openapi.yaml, no more and no fewer', 
 });
 
 test('every operation has a handler and every handler an operation', () => {
-  const handlers = Object.keys(createHandlers({ queues: t.queues, topics: t.topics, spec, shutdown: new AbortController().signal })).sort();
+  const handlers = Object.keys(createHandlers({ queues: t.queues, topics: t.topics, groups: t.groups, spec, shutdown: new AbortController().signal })).sort();
   expect(handlers).toEqual(spec.operations.map((op) => op.operation.operationId).sort());
 });
 

@@ -64,9 +64,14 @@ describe('sqlite backend', () => {
     await store.close();
     const db = new Database(path.join(dataDir, DATABASE_FILE), { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([{ version: 1, name: '001_init.sql' }]);
+    expect(db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all()).toEqual([
+      { version: 1, name: '001_init.sql' },
+      { version: 2, name: '002_consumer_groups.sql' },
+    ]);
     const strict = db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND strict = 1 ORDER BY name").pluck().all();
-    expect(strict).toEqual(expect.arrayContaining(['deliveries', 'idempotency_keys', 'messages', 'partitions', 'subscriptions', 'topics']));
+    expect(strict).toEqual(
+      expect.arrayContaining(['consumer_groups', 'deliveries', 'group_members', 'group_offsets', 'idempotency_keys', 'messages', 'partitions', 'subscriptions', 'topics']),
+    );
     db.close();
     store = new SqliteStore({ dataDir, synchronous: 'FULL' });
   });

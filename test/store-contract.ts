@@ -344,6 +344,33 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       expect(await store.getTopic('t')).toBeNull();
     });
 
+    test('groups: members split the partitions, fetches move positions, commits are fenced, seeks replay', async () => {
+      const defaults = { resetPolicy: 'earliest' as const, sessionTimeoutMs: 1000 };
+      await store.putTopic('t', topicSettings({ partitions: 2 }), T0);
+      await store.produceTopic('t', [0, 1, 0, 1].map((partition, i) => ({ ...message(`v${i}`), partition })), opts());
+      const a = await store.joinGroup('t', 'g', 'a', T0, defaults);
+      const b = await store.joinGroup('t', 'g', 'b', T0, defaults);
+      expect([a.partitions, b.partitions]).toEqual([[0, 1], [1]]);
+      const fetchA = await store.fetchGroup('t', 'g', { memberId: 'a', max: 10, maxBytes: 1000, now: T0, defaults });
+      expect(fetchA).toMatchObject({ generation: b.generation, partitions: [0] });
+      expect(values(fetchA.messages.map((m) => ({ message: m })))).toEqual(['v0', 'v2']);
+      await expectCode(store.commitGroup('t', 'g', { memberId: 'a', generation: a.generation, offsets: null }, T0), 'stale_generation');
+      const committed = await store.commitGroup('t', 'g', { memberId: 'a', generation: b.generation, offsets: null }, T0);
+      expect(committed.offsets).toEqual([{ partition: 0, offset: 2 }]);
+      // b never fetches: past its session timeout a is alone and owns both partitions.
+      await store.fetchGroup('t', 'g', { memberId: 'a', max: 10, maxBytes: 1000, now: T0 + 600, defaults });
+      const described = await store.describeGroup('t', 'g', T0 + 1100);
+      expect(described.members.map((m) => [m.memberId, m.partitions])).toEqual([['a', [0, 1]]]);
+      expect(described.partitions.map((p) => [p.committed, p.lag])).toEqual([[2, 0], [null, 2]]);
+      expect(await store.seekGroup('t', 'g', { to: 'earliest' }, [0], T0 + 1100)).toEqual([{ partition: 0, offset: 0 }]);
+      expect((await store.describeGroup('t', 'g', T0 + 1100)).partitions[0].lag).toBe(2);
+      await store.leaveGroup('t', 'g', 'a', T0 + 1100);
+      await expectCode(store.leaveGroup('t', 'g', 'a', T0 + 1100), 'unknown_member');
+      expect((await store.listGroups('t', T0)).map((g) => g.name)).toEqual(['g']);
+      await store.deleteGroup('t', 'g', T0);
+      await expectCode(store.describeGroup('t', 'g', T0), 'group_not_found');
+    });
+
     test('everything survives closing and reopening the store', async () => {
       await store.putTopic('t', topicSettings({ partitions: 3 }), T0);
       await store.produceTopic('t', [{ ...message('kept'), partition: 2 }], opts());

@@ -23,7 +23,17 @@ import type {
   TopicMessage,
   TopicRecord,
   TopicSettings,
+  CommitRequest,
+  GroupDescription,
+  GroupFetch,
+  GroupFetchOptions,
+  GroupSettings,
+  PartitionOffset,
+  SeekTarget,
 } from '../store';
+import { commitGroup, seekGroup } from './commitGroup';
+import { fetchGroup } from './fetchGroup';
+import { deleteGroup, describe, joinGroup, leaveGroup, listGroups, loadGroup, putGroup } from './groupRow';
 import { deleteTopic } from './deleteTopic';
 import { offsetForTimestamp } from './offsetForTimestamp';
 import { produceTopic } from './produceTopic';
@@ -167,6 +177,46 @@ export class SqliteStore implements Store {
 
   offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number> {
     return this.read(() => offsetForTimestamp(this.db, topic, partition, timestamp));
+  }
+
+  // Group reads go through the write path too: they remove members past their session timeout.
+  putGroup(topic: string, group: string, settings: GroupSettings, now: number): Promise<{ group: GroupDescription; created: boolean }> {
+    return this.writes.run(() => putGroup(this.db, topic, group, settings, now));
+  }
+
+  describeGroup(topic: string, group: string, now: number): Promise<GroupDescription> {
+    return this.writes.run(() => describe(this.db, loadGroup(this.db, topic, group, now)));
+  }
+
+  listGroups(topic: string, now: number): Promise<GroupDescription[]> {
+    return this.writes.run(() => listGroups(this.db, topic, now));
+  }
+
+  deleteGroup(topic: string, group: string, now: number): Promise<void> {
+    return this.writes.run(() => deleteGroup(this.db, topic, group, now));
+  }
+
+  joinGroup(topic: string, group: string, memberId: string, now: number, defaults: GroupSettings): Promise<GroupFetch> {
+    return this.writes.run(() => {
+      const state = joinGroup(this.db, topic, group, memberId, now, defaults);
+      return { generation: state.generation, partitions: state.assignment.get(memberId) ?? [], messages: [], resets: [] };
+    });
+  }
+
+  leaveGroup(topic: string, group: string, memberId: string, now: number): Promise<void> {
+    return this.writes.run(() => leaveGroup(this.db, topic, group, memberId, now));
+  }
+
+  fetchGroup(topic: string, group: string, options: GroupFetchOptions): Promise<GroupFetch> {
+    return this.writes.run(() => fetchGroup(this.db, topic, group, options));
+  }
+
+  commitGroup(topic: string, group: string, request: CommitRequest, now: number): Promise<{ generation: number; offsets: PartitionOffset[] }> {
+    return this.writes.run(() => commitGroup(this.db, topic, group, request, now));
+  }
+
+  seekGroup(topic: string, group: string, target: SeekTarget, partitions: number[] | null, now: number): Promise<PartitionOffset[]> {
+    return this.writes.run(() => seekGroup(this.db, topic, group, target, partitions, now));
   }
 
   sweep(options: SweepOptions): Promise<SweepResult> {

@@ -10,6 +10,7 @@ import type { GatewayError } from '../../queue/errors';
 import { DEFAULT_LIMITS, type Limits } from '../../queue/limits';
 import { QueueService } from '../../queue/queueService';
 import { TopicService } from '../../queue/topicService';
+import { GroupService } from '../../queue/groupService';
 import { ManualClock } from './manualClock';
 
 export function tempDir(prefix = 'mqgate-test-'): string {
@@ -23,6 +24,7 @@ export interface TestGateway {
   store: SqliteStore;
   queues: QueueService;
   topics: TopicService;
+  groups: GroupService;
   dataDir: string;
   internalErrors: GatewayError[];
   close(): Promise<void>;
@@ -37,9 +39,11 @@ export function testGateway(limits: Partial<Limits> = {}, dataDir = tempDir()): 
   const shutdown = new AbortController();
   const internalErrors: GatewayError[] = [];
   const topics = new TopicService(store, clock, allLimits);
+  const groups = new GroupService(store, clock, allLimits);
   const app = createApp({
     queues,
     topics,
+    groups,
     spec: loadSpec(),
     shutdown: shutdown.signal,
     limits: allLimits,
@@ -52,6 +56,7 @@ export function testGateway(limits: Partial<Limits> = {}, dataDir = tempDir()): 
     store,
     queues,
     topics,
+    groups,
     dataDir,
     internalErrors,
     async close() {

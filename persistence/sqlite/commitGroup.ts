@@ -1,0 +1,96 @@
+import type { Database } from 'better-sqlite3';
+import { GatewayError } from '../../queue/errors';
+import type { CommitRequest, PartitionOffset, SeekTarget } from '../store';
+import { ensureOffsets, groupOffsets, loadGroup, setOffsets, touchMember } from './groupRow';
+import { offsetForTimestamp } from './offsetForTimestamp';
+import { topicPartitions } from './topicPartitions';
+
+function checkRange(topic: string, partition: number, offset: number, endOffset: number | undefined): void {
+  if (endOffset === undefined) throw new GatewayError('partition_not_found', `Topic '${topic}' has no partition ${partition}.`);
+  if (offset > endOffset) {
+    throw new GatewayError('offset_out_of_range', `Offset ${offset} is past the end (${endOffset}) of partition ${partition} of '${topic}'.`);
+  }
+}
+
+/**
+ * operation: commitGroup — the Kafka-mode ack. A member's commit is fenced:
+ * it must carry the current generation and name only its own partitions, so
+ * a member that lost its partitions cannot move their offsets. Without
+ * offsets, what the fetches delivered so far (the positions) is committed.
+ */
+export function commitGroup(
+  db: Database,
+  topic: string,
+  name: string,
+  request: CommitRequest,
+  now: number,
+): { generation: number; offsets: PartitionOffset[] } {
+  const group = loadGroup(db, topic, name, now);
+  let owned = Array.from({ length: group.topic.partitions }, (_, p) => p);
+  if (request.memberId !== null) {
+    if (request.generation !== group.generation) {
+      throw new GatewayError(
+        'stale_generation',
+        `Generation ${request.generation} is over; group '${name}' is in generation ${group.generation}. Fetch again (or join again) before committing.`,
+      );
+    }
+    touchMember(db, group, request.memberId, now);
+    owned = group.assignment.get(request.memberId) ?? [];
+  }
+  ensureOffsets(db, group, owned);
+  const current = groupOffsets(db, group.id);
+  const offsets = request.offsets ?? owned.map((partition) => ({ partition, offset: current.get(partition)?.position ?? 0 }));
+  const ends = new Map(topicPartitions(db, topic).map((p) => [p.partition, p.endOffset]));
+  for (const { partition, offset } of offsets) {
+    if (!owned.includes(partition)) {
+      throw new GatewayError('stale_generation', `Partition ${partition} is not assigned to '${request.memberId}' in generation ${group.generation}.`);
+    }
+    checkRange(topic, partition, offset, ends.get(partition));
+  }
+  for (const { partition, offset } of offsets) {
+    const position = current.get(partition)?.position ?? offset;
+    setOffsets(db, group.id, partition, offset, Math.max(position, offset));
+  }
+  return { generation: group.generation, offsets };
+}
+
+/**
+ * operation: seekGroup — moves the committed offset and the position of the
+ * chosen partitions (all when null) to the earliest or latest offset, an
+ * offset, or the first offset at or after a timestamp: a replay.
+ */
+export function seekGroup(
+  db: Database,
+  topic: string,
+  name: string,
+  target: SeekTarget,
+  partitions: number[] | null,
+  now: number,
+): PartitionOffset[] {
+  const group = loadGroup(db, topic, name, now);
+  const info = new Map(topicPartitions(db, topic).map((p) => [p.partition, p]));
+  const chosen = partitions ?? [...info.keys()];
+  for (const partition of chosen) checkRange(topic, partition, 0, info.get(partition)?.endOffset);
+  ensureOffsets(db, group, chosen);
+  return chosen.map((partition) => {
+    const bounds = info.get(partition) as { startOffset: number; endOffset: number };
+    let offset: number;
+    switch (target.to) {
+      case 'earliest':
+        offset = bounds.startOffset;
+        break;
+      case 'latest':
+        offset = bounds.endOffset;
+        break;
+      case 'offset':
+        checkRange(topic, partition, target.offset, bounds.endOffset);
+        offset = Math.max(target.offset, bounds.startOffset);
+        break;
+      case 'timestamp':
+        offset = offsetForTimestamp(db, topic, partition, target.timestamp);
+        break;
+    }
+    setOffsets(db, group.id, partition, offset, offset);
+    return { partition, offset };
+  });
+}

@@ -1,0 +1,45 @@
+import type { Database } from 'better-sqlite3';
+import { GatewayError } from '../../queue/errors';
+import type { GroupFetch, GroupFetchOptions, StoredMessage } from '../store';
+import { ensureOffsets, groupOffsets, loadGroup, setOffsets, touchMember } from './groupRow';
+import { readPartition } from './readPartition';
+
+/**
+ * operation: fetchGroup — a member reads its assigned partitions (a simple
+ * consumer, all of them) from the group's positions, each partition getting
+ * an even share of `max` first, and the positions move past what was read.
+ * Nothing is committed: that is the client's commit.
+ */
+export function fetchGroup(db: Database, topic: string, name: string, options: GroupFetchOptions): GroupFetch {
+  const group = loadGroup(db, topic, name, options.now, options.defaults);
+  let partitions: number[];
+  if (options.memberId === null) {
+    if (group.members.length > 0) {
+      throw new GatewayError(
+        'group_has_members',
+        `Group '${name}' has members; fetch as one of them (memberId) or use another group.`,
+      );
+    }
+    partitions = Array.from({ length: group.topic.partitions }, (_, p) => p);
+  } else {
+    touchMember(db, group, options.memberId, options.now);
+    partitions = group.assignment.get(options.memberId) ?? [];
+  }
+  const resets = ensureOffsets(db, group, partitions);
+  const offsets = groupOffsets(db, group.id);
+  const messages: StoredMessage[] = [];
+  let bytes = 0;
+  const share = Math.max(1, Math.ceil(options.max / Math.max(1, partitions.length)));
+  for (const partition of partitions) {
+    const max = Math.min(share, options.max - messages.length);
+    if (max <= 0 || bytes >= options.maxBytes) break;
+    const at = offsets.get(partition) as { committed: number; position: number };
+    const read = readPartition(db, topic, partition, { offset: at.position, max, maxBytes: options.maxBytes - bytes });
+    const last = read.messages.at(-1);
+    if (last === undefined) continue;
+    messages.push(...read.messages);
+    for (const message of read.messages) bytes += message.value.length;
+    setOffsets(db, group.id, partition, at.committed, last.offset + 1);
+  }
+  return { generation: group.generation, partitions, messages, resets };
+}

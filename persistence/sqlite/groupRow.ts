@@ -1,0 +1,242 @@
+import type { Database } from 'better-sqlite3';
+import { assignPartitions } from '../../queue/assignment';
+import { GatewayError } from '../../queue/errors';
+import type { GroupDescription, GroupSettings, OffsetReset, PartitionInfo } from '../store';
+import { prepared } from './prepared';
+import { topicPartitions } from './topicPartitions';
+import { loadTopicRow, type TopicRow } from './topicRow';
+
+/** A group as the group operations need it, after expired members were removed. */
+export interface GroupState extends GroupSettings {
+  id: number;
+  name: string;
+  topic: TopicRow;
+  generation: number;
+  /** Live members in id order, with joinedAt and lastSeenAt. */
+  members: Array<{ memberId: string; joinedAt: number; lastSeenAt: number }>;
+  assignment: Map<string, number[]>;
+}
+
+interface RawGroup {
+  id: number;
+  name: string;
+  generation: number;
+  reset_policy: 'earliest' | 'latest';
+  session_timeout_ms: number;
+  partitions_seen: number;
+}
+
+interface RawOffset {
+  partition: number;
+  committed: number;
+  position: number;
+}
+
+const statements = prepared((db) => ({
+  group: db.prepare<[number, string], RawGroup>(
+    `SELECT id, name, generation, reset_policy, session_timeout_ms, partitions_seen
+       FROM consumer_groups WHERE topic_id = ? AND name = ?`,
+  ),
+  names: db.prepare<[number]>('SELECT name FROM consumer_groups WHERE topic_id = ? ORDER BY name').pluck(),
+  insert: db.prepare<[number, string, string, number, number]>(
+    `INSERT INTO consumer_groups (topic_id, name, reset_policy, session_timeout_ms, created_at) VALUES (?, ?, ?, ?, ?)`,
+  ),
+  configure: db.prepare<[string, number, number]>('UPDATE consumer_groups SET reset_policy = ?, session_timeout_ms = ? WHERE id = ?'),
+  expire: db.prepare<[number, number]>('DELETE FROM group_members WHERE group_id = ? AND last_seen <= ?'),
+  members: db.prepare<[number], { member_id: string; joined_at: number; last_seen: number }>(
+    'SELECT member_id, joined_at, last_seen FROM group_members WHERE group_id = ? ORDER BY member_id',
+  ),
+  rebalance: db.prepare<[number, number]>(
+    'UPDATE consumer_groups SET generation = generation + 1, partitions_seen = ? WHERE id = ?',
+  ),
+  generation: db.prepare<[number]>('SELECT generation FROM consumer_groups WHERE id = ?').pluck(),
+  rewind: db.prepare<[number]>('UPDATE group_offsets SET position = committed WHERE group_id = ?'),
+  addMember: db.prepare<[number, string, number, number]>(
+    'INSERT INTO group_members (group_id, member_id, joined_at, last_seen) VALUES (?, ?, ?, ?)',
+  ),
+  touchMember: db.prepare<[number, number, string]>('UPDATE group_members SET last_seen = ? WHERE group_id = ? AND member_id = ?'),
+  removeMember: db.prepare<[number, string]>('DELETE FROM group_members WHERE group_id = ? AND member_id = ?'),
+  deleteGroup: db.prepare<[number]>('DELETE FROM consumer_groups WHERE id = ?'),
+  offsets: db.prepare<[number], RawOffset>('SELECT partition, committed, position FROM group_offsets WHERE group_id = ?'),
+  insertOffset: db.prepare<[number, number, number, number]>(
+    'INSERT INTO group_offsets (group_id, partition, committed, position) VALUES (?, ?, ?, ?)',
+  ),
+  setOffset: db.prepare<[number, number, number, number]>(
+    'UPDATE group_offsets SET committed = ?, position = ? WHERE group_id = ? AND partition = ?',
+  ),
+}));
+
+/** The group, or `group_not_found`; or, with `create`, the group created with those settings. */
+function rawGroup(db: Database, topic: TopicRow, name: string, create: GroupSettings | null, now: number): RawGroup {
+  const s = statements(db);
+  let raw = s.group.get(topic.topicId, name);
+  if (raw === undefined && create !== null) {
+    s.insert.run(topic.topicId, name, create.resetPolicy, create.sessionTimeoutMs, now);
+    raw = s.group.get(topic.topicId, name);
+  }
+  if (raw === undefined) throw new GatewayError('group_not_found', `Topic '${topic.name}' has no consumer group '${name}'.`);
+  return raw;
+}
+
+/**
+ * Loads a group and brings it up to date: members past their session timeout
+ * are removed, and a change of membership or of the partition count starts a
+ * new generation, in which every position goes back to its committed offset
+ * (what a new owner of a partition starts from, as in Kafka).
+ */
+export function loadGroup(
+  db: Database,
+  topicName: string,
+  name: string,
+  now: number,
+  create: GroupSettings | null = null,
+): GroupState {
+  const s = statements(db);
+  const topic = loadTopicRow(db, topicName);
+  const raw = rawGroup(db, topic, name, create, now);
+  const expired = s.expire.run(raw.id, now - raw.session_timeout_ms).changes;
+  let generation = raw.generation;
+  if (expired > 0 || raw.partitions_seen !== topic.partitions) generation = startGeneration(db, raw.id, topic.partitions);
+  const members = s.members.all(raw.id).map((m) => ({ memberId: m.member_id, joinedAt: m.joined_at, lastSeenAt: m.last_seen }));
+  return {
+    id: raw.id,
+    name: raw.name,
+    topic,
+    generation,
+    resetPolicy: raw.reset_policy,
+    sessionTimeoutMs: raw.session_timeout_ms,
+    members,
+    assignment: assignPartitions(
+      members.map((m) => m.memberId),
+      topic.partitions,
+    ),
+  };
+}
+
+/** A new generation: positions rewind to the committed offsets. Returns its number. */
+export function startGeneration(db: Database, groupId: number, partitions: number): number {
+  const s = statements(db);
+  s.rebalance.run(partitions, groupId);
+  s.rewind.run(groupId);
+  return s.generation.get(groupId) as number;
+}
+
+function configureGroup(db: Database, groupId: number, settings: GroupSettings): void {
+  statements(db).configure.run(settings.resetPolicy, settings.sessionTimeoutMs, groupId);
+}
+
+function groupNames(db: Database, topicId: number): string[] {
+  return statements(db).names.all(topicId) as string[];
+}
+
+/** Committed offset and position per partition that has them. */
+export function groupOffsets(db: Database, groupId: number): Map<number, { committed: number; position: number }> {
+  return new Map(statements(db).offsets.all(groupId).map((o) => [o.partition, { committed: o.committed, position: o.position }]));
+}
+
+/**
+ * Makes every given partition's offsets usable: a partition the group never
+ * read starts where the reset policy says, and one whose committed offset fell
+ * below the retention start is reset by the policy too. Returns what was reset.
+ */
+export function ensureOffsets(db: Database, group: GroupState, partitions: number[]): OffsetReset[] {
+  const s = statements(db);
+  const current = groupOffsets(db, group.id);
+  const info = new Map(topicPartitions(db, group.topic.name).map((p) => [p.partition, p]));
+  const resets: OffsetReset[] = [];
+  for (const partition of partitions) {
+    const bounds = info.get(partition) as PartitionInfo;
+    const start = group.resetPolicy === 'earliest' ? bounds.startOffset : bounds.endOffset;
+    const offsets = current.get(partition);
+    if (offsets === undefined) {
+      s.insertOffset.run(group.id, partition, start, start);
+      resets.push({ partition, from: null, to: start });
+    } else if (offsets.committed < bounds.startOffset) {
+      s.setOffset.run(start, start, group.id, partition);
+      resets.push({ partition, from: offsets.committed, to: start });
+    } else if (offsets.position < bounds.startOffset) {
+      s.setOffset.run(offsets.committed, offsets.committed, group.id, partition);
+    }
+  }
+  return resets;
+}
+
+/** Sets a partition's committed offset and position (the row must exist). */
+export function setOffsets(db: Database, groupId: number, partition: number, committed: number, position: number): void {
+  statements(db).setOffset.run(committed, position, groupId, partition);
+}
+
+/** The group as clients see it: per partition committed offset, end offset, lag and owner; members and theirs. */
+export function describe(db: Database, group: GroupState): GroupDescription {
+  const offsets = groupOffsets(db, group.id);
+  const owners = new Map<number, string>();
+  for (const [memberId, partitions] of group.assignment) for (const p of partitions) owners.set(p, memberId);
+  return {
+    name: group.name,
+    topic: group.topic.name,
+    generation: group.generation,
+    resetPolicy: group.resetPolicy,
+    sessionTimeoutMs: group.sessionTimeoutMs,
+    partitions: topicPartitions(db, group.topic.name).map((p) => {
+      const committed = offsets.get(p.partition)?.committed ?? null;
+      const from = committed ?? (group.resetPolicy === 'earliest' ? p.startOffset : p.endOffset);
+      return { partition: p.partition, committed, endOffset: p.endOffset, lag: p.endOffset - from, memberId: owners.get(p.partition) ?? null };
+    }),
+    members: group.members.map((m) => ({ ...m, partitions: group.assignment.get(m.memberId) ?? [] })),
+  };
+}
+
+/** A member's heartbeat; `unknown_member` if it is not (or no longer) a member. */
+export function touchMember(db: Database, group: GroupState, memberId: string, now: number): void {
+  if (statements(db).touchMember.run(now, group.id, memberId).changes === 0) {
+    throw new GatewayError(
+      'unknown_member',
+      `'${memberId}' is not a member of group '${group.name}' (it left or missed its session timeout); join again.`,
+    );
+  }
+}
+
+/** operation: joinGroup — a new member starts a new generation; a known one just heartbeats. */
+export function joinGroup(db: Database, topic: string, name: string, memberId: string, now: number, defaults: GroupSettings): GroupState {
+  const group = loadGroup(db, topic, name, now, defaults);
+  if (group.members.some((m) => m.memberId === memberId)) {
+    touchMember(db, group, memberId, now);
+    return group;
+  }
+  statements(db).addMember.run(group.id, memberId, now, now);
+  startGeneration(db, group.id, group.topic.partitions);
+  return loadGroup(db, topic, name, now);
+}
+
+/** operation: leaveGroup — the member's partitions go to the others in a new generation. */
+export function leaveGroup(db: Database, topic: string, name: string, memberId: string, now: number): void {
+  const group = loadGroup(db, topic, name, now);
+  if (statements(db).removeMember.run(group.id, memberId).changes === 0) {
+    throw new GatewayError('unknown_member', `'${memberId}' is not a member of group '${name}'.`);
+  }
+  startGeneration(db, group.id, group.topic.partitions);
+}
+
+/** operation: deleteGroup — its offsets and members with it. */
+export function deleteGroup(db: Database, topic: string, name: string, now: number): void {
+  statements(db).deleteGroup.run(loadGroup(db, topic, name, now).id);
+}
+
+/** operation: putGroup — create with these settings, or change them. */
+export function putGroup(
+  db: Database,
+  topic: string,
+  name: string,
+  settings: GroupSettings,
+  now: number,
+): { group: GroupDescription; created: boolean } {
+  const existed = statements(db).group.get(loadTopicRow(db, topic).topicId, name) !== undefined;
+  const group = loadGroup(db, topic, name, now, settings);
+  if (existed) configureGroup(db, group.id, settings);
+  return { group: describe(db, loadGroup(db, topic, name, now)), created: !existed };
+}
+
+/** operation: listGroups */
+export function listGroups(db: Database, topic: string, now: number): GroupDescription[] {
+  return groupNames(db, loadTopicRow(db, topic).topicId).map((name) => describe(db, loadGroup(db, topic, name, now)));
+}
