@@ -1,8 +1,9 @@
 import type { Request, Response } from 'express';
 import type { QueueSettings } from '../persistence/store';
 import type { ProduceInput } from '../queue/messages';
-import type { GroupSettings, TopicSettings } from '../persistence/store';
+import type { GroupSettings, SubscriptionRef, TopicSettings } from '../persistence/store';
 import type { CommitInput, GroupFetchRequest, GroupService, SeekInput } from '../queue/groupService';
+import type { SubscriptionInput, SubscriptionService } from '../queue/subscriptionService';
 import type { RawMessage } from '../queue/produceRequest';
 import type { FetchRequest, QueueService } from '../queue/queueService';
 import type { Position, TopicProduceInput, TopicService } from '../queue/topicService';
@@ -22,6 +23,7 @@ export interface HandlerDeps {
     'put' | 'get' | 'list' | 'delete' | 'produce' | 'produceRaw' | 'read' | 'offsetForTimestamp'
   >;
   groups: Pick<GroupService, 'put' | 'describe' | 'list' | 'delete' | 'join' | 'leave' | 'fetch' | 'commit' | 'seek'>;
+  subscriptions: Pick<SubscriptionService, 'put' | 'get' | 'list' | 'delete'>;
   spec: Spec;
   /** Aborted when the server shuts down: long-polls return what they have. */
   shutdown: AbortSignal;
@@ -72,12 +74,37 @@ function requestSignal(res: Response, shutdown: AbortSignal): AbortSignal {
 
 /** One handler per operationId of openapi.yaml; bodies arrive validated against it. */
 export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
-  const { queues, topics, groups } = deps;
+  const { queues, topics, groups, subscriptions } = deps;
   const name = (req: Request): string => req.params.queue as string;
   const topic = (req: Request): string => req.params.topic as string;
   const partition = (res: Response): number => validated(res).params.partition as number;
   const group = (req: Request): string => req.params.group as string;
+  const subscription = (req: Request) => ({ topic: topic(req), subscription: req.params.subscription as string });
   const idempotencyKey = (req: Request): string | null => req.get('Idempotency-Key') ?? null;
+  const queue = (req: Request): SubscriptionRef => ({ queue: name(req) });
+  // fetch, ack, nack and extend work alike on a queue and on a topic's queue subscription.
+  const fetchFrom =
+    (ref: (req: Request) => SubscriptionRef): Handler =>
+    async (req, res) => {
+      res.json({ messages: await queues.fetch(ref(req), req.body as FetchRequest, requestSignal(res, deps.shutdown)) });
+    };
+  const ackAt =
+    (ref: (req: Request) => SubscriptionRef): Handler =>
+    async (req, res) => {
+      res.json({ results: await queues.ack(ref(req), (req.body as ReceiptsBody).receipts) });
+    };
+  const nackAt =
+    (ref: (req: Request) => SubscriptionRef): Handler =>
+    async (req, res) => {
+      const { receipts, delayMs } = req.body as ReceiptsBody & { delayMs: number };
+      res.json({ results: await queues.nack(ref(req), receipts, delayMs) });
+    };
+  const extendAt =
+    (ref: (req: Request) => SubscriptionRef): Handler =>
+    async (req, res) => {
+      const { receipts, visibilityTimeoutMs } = req.body as ReceiptsBody & { visibilityTimeoutMs: number };
+      res.json({ results: await queues.extend(ref(req), receipts, visibilityTimeoutMs) });
+    };
   return {
     getHealth: (_req, res) => {
       res.json({ status: 'ok' });
@@ -119,25 +146,10 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       res.status(201).json({ messages: await queues.produce(name(req), messages, key) });
     },
 
-    fetchMessages: async (req, res) => {
-      const messages = await queues.fetch(name(req), req.body as FetchRequest, requestSignal(res, deps.shutdown));
-      res.json({ messages });
-    },
-
-    ackMessages: async (req, res) => {
-      const { receipts } = req.body as ReceiptsBody;
-      res.json({ results: await queues.ack(name(req), receipts) });
-    },
-
-    nackMessages: async (req, res) => {
-      const { receipts, delayMs } = req.body as ReceiptsBody & { delayMs: number };
-      res.json({ results: await queues.nack(name(req), receipts, delayMs) });
-    },
-
-    extendLeases: async (req, res) => {
-      const { receipts, visibilityTimeoutMs } = req.body as ReceiptsBody & { visibilityTimeoutMs: number };
-      res.json({ results: await queues.extend(name(req), receipts, visibilityTimeoutMs) });
-    },
+    fetchMessages: fetchFrom(queue),
+    ackMessages: ackAt(queue),
+    nackMessages: nackAt(queue),
+    extendLeases: extendAt(queue),
 
     redriveMessages: async (req, res) => {
       const { max } = req.body as { max: number };
@@ -226,5 +238,31 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     seekGroup: async (req, res) => {
       res.json(await groups.seek(topic(req), group(req), req.body as SeekInput));
     },
+
+    listSubscriptions: async (req, res) => {
+      res.json({ subscriptions: await subscriptions.list(topic(req)) });
+    },
+
+    putSubscription: async (req, res) => {
+      const { topic: t, subscription: s } = subscription(req);
+      const { subscription: view, created } = await subscriptions.put(t, s, req.body as SubscriptionInput);
+      res.status(created ? 201 : 200).json(view);
+    },
+
+    getSubscription: async (req, res) => {
+      const { topic: t, subscription: s } = subscription(req);
+      res.json(await subscriptions.get(t, s));
+    },
+
+    deleteSubscription: async (req, res) => {
+      const { topic: t, subscription: s } = subscription(req);
+      await subscriptions.delete(t, s);
+      res.status(204).end();
+    },
+
+    fetchSubscription: fetchFrom(subscription),
+    ackSubscription: ackAt(subscription),
+    nackSubscription: nackAt(subscription),
+    extendSubscription: extendAt(subscription),
   };
 }

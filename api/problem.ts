@@ -18,6 +18,7 @@ export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   name_in_use: { status: 409, title: 'Name in use' },
   partitions_cannot_shrink: { status: 409, title: 'Partitions cannot shrink' },
   group_not_found: { status: 404, title: 'Group not found' },
+  subscription_not_found: { status: 404, title: 'Subscription not found' },
   unknown_member: { status: 409, title: 'Unknown member' },
   stale_generation: { status: 409, title: 'Stale generation' },
   group_has_members: { status: 409, title: 'Group has members' },

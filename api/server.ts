@@ -7,6 +7,7 @@ import { QueueService } from '../queue/queueService';
 import { startRetention } from '../queue/retention';
 import { TopicService } from '../queue/topicService';
 import { GroupService } from '../queue/groupService';
+import { SubscriptionService } from '../queue/subscriptionService';
 import { createApp } from './app';
 import type { Config } from './config';
 import { loadSpec } from './spec';
@@ -31,6 +32,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     queues,
     topics: new TopicService(store, options.clock, config.limits),
     groups: new GroupService(store, options.clock, config.limits),
+    subscriptions: new SubscriptionService(store, options.clock),
     spec: loadSpec(),
     shutdown: shutdown.signal,
     limits: config.limits,

@@ -7,6 +7,9 @@
  * Every backend must pass test/store-contract.ts.
  */
 
+/** A queue subscription: a queue's own, or a named one of a topic. */
+export type SubscriptionRef = { queue: string } | { topic: string; subscription: string };
+
 /** Settings of a queue (a topic with one queue subscription). */
 export interface QueueSettings {
   /** How long a fetched message stays leased before it is offered again. */
@@ -21,6 +24,14 @@ export interface QueueSettings {
   retentionMs: number;
   /** Largest accepted message (value, key and headers together). */
   maxMessageBytes: number;
+}
+
+/** Settings of a queue subscription of a topic: a queue's, less what belongs to the topic. */
+export type SubscriptionSettings = Pick<QueueSettings, 'visibilityTimeoutMs' | 'maxDeliveries' | 'deadLetterQueue'>;
+
+export interface SubscriptionRecord extends SubscriptionSettings {
+  topic: string;
+  name: string;
 }
 
 export interface QueueRecord extends QueueSettings {
@@ -274,13 +285,13 @@ export interface Store {
    * Leases up to `max` ready messages. A message that comes up for a delivery
    * beyond the queue's maxDeliveries is moved to its dead-letter queue instead.
    */
-  claim(queue: string, options: ClaimOptions): Promise<ClaimResult>;
-  /** Settles each delivery independently: one status per ref, in order. */
-  settle(queue: string, refs: DeliveryRef[], settlement: Settlement, now: number): Promise<SettleStatus[]>;
+  claim(from: SubscriptionRef, options: ClaimOptions): Promise<ClaimResult>;
+  /** Settles each delivery independently: one status per ref, in order. A queue's acked messages are deleted; a topic's stay. */
+  settle(at: SubscriptionRef, refs: DeliveryRef[], settlement: Settlement, now: number): Promise<SettleStatus[]>;
   /** Moves up to `max` ready dead letters of `deadLetterQueue` back to their source queues. */
   redrive(deadLetterQueue: string, max: number, now: number): Promise<RedriveResult>;
   /** The earliest moment after `now` at which a message of the queue becomes ready, if any. */
-  nextAvailableAt(queue: string, now: number): Promise<number | null>;
+  nextAvailableAt(at: SubscriptionRef, now: number): Promise<number | null>;
 
   /** Creates the topic or updates it; `partitions_cannot_shrink`, or `name_in_use` by a queue. */
   putTopic(name: string, settings: TopicSettings, now: number): Promise<{ topic: TopicRecord; created: boolean }>;
@@ -295,6 +306,24 @@ export interface Store {
   readPartition(topic: string, partition: number, options: ReadOptions): Promise<PartitionRead>;
   /** The first offset whose timestamp is at or after `timestamp`; the end offset when there is none. */
   offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number>;
+
+  /**
+   * Creates or updates a queue subscription of a topic: an independent work
+   * queue over the topic's messages (no copies). A new one starts with the
+   * next message, or with every retained one (`fromEarliest`).
+   */
+  putSubscription(
+    topic: string,
+    subscription: string,
+    settings: SubscriptionSettings,
+    fromEarliest: boolean,
+    now: number,
+  ): Promise<{ subscription: SubscriptionRecord; created: boolean }>;
+  getSubscription(topic: string, subscription: string): Promise<SubscriptionRecord | null>;
+  listSubscriptions(topic: string): Promise<SubscriptionRecord[]>;
+  /** Throws `subscription_not_found`. */
+  deleteSubscription(topic: string, subscription: string): Promise<void>;
+  subscriptionStats(topic: string, subscription: string, now: number): Promise<QueueStats>;
 
   /** Creates or updates a consumer group of a topic. */
   putGroup(topic: string, group: string, settings: GroupSettings, now: number): Promise<{ group: GroupDescription; created: boolean }>;

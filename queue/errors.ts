@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'name_in_use'
   | 'partitions_cannot_shrink'
   | 'group_not_found'
+  | 'subscription_not_found'
   | 'unknown_member'
   | 'stale_generation'
   | 'group_has_members'

@@ -8,6 +8,7 @@ import type {
   Settlement,
   SettleStatus,
   Store,
+  SubscriptionRef,
 } from '../persistence/store';
 import type { Clock } from './clock';
 import { checkAtMost, GatewayError, invalidField } from './errors';
@@ -59,9 +60,7 @@ export class QueueService {
     if (settings.deadLetterQueue === name) {
       throw invalidField('/body/deadLetterQueue', 'A queue cannot be its own dead-letter queue.');
     }
-    if (settings.maxDeliveries !== null && settings.deadLetterQueue === null) {
-      throw invalidField('/body/maxDeliveries', 'maxDeliveries needs a deadLetterQueue to move messages to.');
-    }
+    checkDeadLetterPolicy(settings);
     checkAtMost('/body/maxMessageBytes', settings.maxMessageBytes, this.limits.maxMessageBytes);
     const { queue, created } = await this.store.putQueue(name, settings, this.clock.now());
     return { queue: await this.view(queue), created };
@@ -101,19 +100,19 @@ export class QueueService {
    * when a delay or lease runs out) or the time is up. If the client goes away
    * (`signal`) after messages were leased, they are released at once.
    */
-  async fetch(name: string, request: FetchRequest, signal: AbortSignal): Promise<LeasedMessage[]> {
+  async fetch(from: SubscriptionRef, request: FetchRequest, signal: AbortSignal): Promise<LeasedMessage[]> {
     checkAtMost('/body/max', request.max, this.limits.maxBatchMessages);
     checkAtMost('/body/waitMs', request.waitMs, this.limits.maxWaitMs);
     const visibilityTimeoutMs = request.visibilityTimeoutMs ?? null;
     const deadline = this.clock.now() + request.waitMs;
     for (;;) {
-      const since = this.wakeups.version(name);
+      const since = this.wakeups.version(wakeupKey(from));
       const now = this.clock.now();
-      const { subscriptionId, leases } = await this.store.claim(name, { max: request.max, now, visibilityTimeoutMs });
+      const { subscriptionId, leases } = await this.store.claim(from, { max: request.max, now, visibilityTimeoutMs });
       if (leases.length > 0) {
         const refs = leases.map((lease) => ({ subscriptionId, messageId: lease.message.id, deliveryCount: lease.deliveryCount }));
         if (signal.aborted) {
-          await this.store.settle(name, refs, { kind: 'nack', availableAt: now }, now);
+          await this.store.settle(from, refs, { kind: 'nack', availableAt: now }, now);
           return [];
         }
         return leases.map(({ message, deliveryCount }, i) => ({
@@ -123,8 +122,8 @@ export class QueueService {
         }));
       }
       if (now >= deadline || signal.aborted) return [];
-      const next = await this.store.nextAvailableAt(name, now);
-      await this.wakeups.wait(name, since, Math.min(deadline, next ?? deadline), signal);
+      const next = await this.store.nextAvailableAt(from, now);
+      await this.wakeups.wait(wakeupKey(from), since, Math.min(deadline, next ?? deadline), signal);
       if (signal.aborted) return [];
     }
   }
@@ -135,18 +134,18 @@ export class QueueService {
   }
 
   /** operation: ack */
-  ack(name: string, receipts: string[]): Promise<ReceiptResult[]> {
-    return this.settle(name, receipts, () => ({ kind: 'ack' }));
+  ack(at: SubscriptionRef, receipts: string[]): Promise<ReceiptResult[]> {
+    return this.settle(at, receipts, () => ({ kind: 'ack' }));
   }
 
   /** operation: nack — the message is ready again after `delayMs` (0: at once). */
-  nack(name: string, receipts: string[], delayMs: number): Promise<ReceiptResult[]> {
-    return this.settle(name, receipts, (now) => ({ kind: 'nack', availableAt: now + delayMs }));
+  nack(at: SubscriptionRef, receipts: string[], delayMs: number): Promise<ReceiptResult[]> {
+    return this.settle(at, receipts, (now) => ({ kind: 'nack', availableAt: now + delayMs }));
   }
 
   /** operation: extend — the lease now ends `visibilityTimeoutMs` from now. */
-  extend(name: string, receipts: string[], visibilityTimeoutMs: number): Promise<ReceiptResult[]> {
-    return this.settle(name, receipts, (now) => ({ kind: 'extend', leaseUntil: now + visibilityTimeoutMs }));
+  extend(at: SubscriptionRef, receipts: string[], visibilityTimeoutMs: number): Promise<ReceiptResult[]> {
+    return this.settle(at, receipts, (now) => ({ kind: 'extend', leaseUntil: now + visibilityTimeoutMs }));
   }
 
   /** operation: redrive — `name` is the dead-letter queue. */
@@ -155,14 +154,14 @@ export class QueueService {
   }
 
   private async settle(
-    name: string,
+    at: SubscriptionRef,
     receipts: string[],
     settlement: (now: number) => Settlement,
   ): Promise<ReceiptResult[]> {
     const refs = receipts.map(decodeReceipt);
     const known = refs.filter((ref) => ref !== null);
     const now = this.clock.now();
-    const statuses = await this.store.settle(name, known, settlement(now), now);
+    const statuses = await this.store.settle(at, known, settlement(now), now);
     let next = 0;
     return receipts.map((receipt, i): ReceiptResult => {
       const status = refs[i] === null ? 'unknown' : statuses[next++];
@@ -188,5 +187,17 @@ export class QueueService {
   private async view(record: QueueRecord): Promise<QueueView> {
     const { subscriptionId: _internal, ...settings } = record;
     return { ...settings, stats: await this.store.queueStats(record.name, this.clock.now()) };
+  }
+}
+
+/** Long-polls wait on the log they read: a queue's own, or the topic a subscription reads. */
+function wakeupKey(ref: SubscriptionRef): string {
+  return 'queue' in ref ? ref.queue : ref.topic;
+}
+
+/** A delivery limit needs somewhere to send what exceeds it: nothing is dropped silently. */
+export function checkDeadLetterPolicy(settings: Pick<QueueSettings, 'maxDeliveries' | 'deadLetterQueue'>): void {
+  if (settings.maxDeliveries !== null && settings.deadLetterQueue === null) {
+    throw invalidField('/body/maxDeliveries', 'maxDeliveries needs a deadLetterQueue to move messages to.');
   }
 }

@@ -69,7 +69,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
     const values = (leases: Array<{ message: { value: Buffer } }>) => leases.map((l) => l.message.value.toString());
     /** Leases, each with the ref its receipt would carry. */
     const claimFrom = async (queue: string, max: number, now: number, visibilityTimeoutMs: number | null) => {
-      const { subscriptionId, leases } = await store.claim(queue, { max, now, visibilityTimeoutMs });
+      const { subscriptionId, leases } = await store.claim({ queue }, { max, now, visibilityTimeoutMs });
       return leases.map((lease) => ({
         ...lease,
         ref: { subscriptionId, messageId: lease.message.id, deliveryCount: lease.deliveryCount },
@@ -118,7 +118,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
     test('an idempotency key repeated inside the window returns the original and outlives ack and purge', async () => {
       const [first] = await store.produce('q', [message('a', { idempotencyKey: 'k1' })], opts());
       const [lease] = await claim();
-      expect(await store.settle('q', [lease.ref], { kind: 'ack' }, T0)).toEqual(['acked']);
+      expect(await store.settle({ queue: 'q' }, [lease.ref], { kind: 'ack' }, T0)).toEqual(['acked']);
       const [afterAck] = await store.produce('q', [message('b', { idempotencyKey: 'k1' })], opts(T0 + 10));
       expect(afterAck).toEqual({ ...first, duplicate: true });
       await store.purgeQueue('q');
@@ -149,7 +149,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
     test('a delayed message is not claimable before its time, and nextAvailableAt says when', async () => {
       await store.produce('q', [message('later', { delayMs: 5000 })], opts());
       expect(await claim()).toEqual([]);
-      expect(await store.nextAvailableAt('q', T0)).toBe(T0 + 5000);
+      expect(await store.nextAvailableAt({ queue: 'q' }, T0)).toBe(T0 + 5000);
       expect(values(await claim(10, T0 + 5000))).toEqual(['later']);
     });
 
@@ -159,19 +159,19 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       // The lease of a expires and a is delivered again: the first receipt is fenced off.
       const [a2] = await claim(1, T0 + 1000);
       expect(a2.deliveryCount).toBe(2);
-      expect(await store.settle('q', [a.ref, a2.ref], { kind: 'ack' }, T0 + 1000)).toEqual(['expired', 'acked']);
-      expect(await store.settle('q', [a2.ref], { kind: 'ack' }, T0 + 1000)).toEqual(['unknown']);
+      expect(await store.settle({ queue: 'q' }, [a.ref, a2.ref], { kind: 'ack' }, T0 + 1000)).toEqual(['expired', 'acked']);
+      expect(await store.settle({ queue: 'q' }, [a2.ref], { kind: 'ack' }, T0 + 1000)).toEqual(['unknown']);
       // b's lease ran out without redelivery: refused all the same.
-      expect(await store.settle('q', [b.ref], { kind: 'ack' }, T0 + 1000)).toEqual(['expired']);
-      expect(await store.settle('q', [{ ...b.ref, deliveryCount: 7 }], { kind: 'ack' }, T0)).toEqual(['unknown']);
+      expect(await store.settle({ queue: 'q' }, [b.ref], { kind: 'ack' }, T0 + 1000)).toEqual(['expired']);
+      expect(await store.settle({ queue: 'q' }, [{ ...b.ref, deliveryCount: 7 }], { kind: 'ack' }, T0)).toEqual(['unknown']);
     });
 
     test('a ref issued by another queue is unknown here and leaves that queue alone', async () => {
       await store.putQueue('other', settings(), T0);
       await store.produce('other', [message('theirs')], opts());
       const [theirs] = await claimFrom('other', 1, T0, 1000);
-      expect(await store.settle('q', [theirs.ref], { kind: 'ack' }, T0)).toEqual(['unknown']);
-      expect(await store.settle('other', [theirs.ref], { kind: 'ack' }, T0)).toEqual(['acked']);
+      expect(await store.settle({ queue: 'q' }, [theirs.ref], { kind: 'ack' }, T0)).toEqual(['unknown']);
+      expect(await store.settle({ queue: 'other' }, [theirs.ref], { kind: 'ack' }, T0)).toEqual(['acked']);
     });
 
     test("without their own values, a claim's lease and a message's delay are the queue's", async () => {
@@ -179,7 +179,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       await store.produce('q', [message('a')], opts());
       expect(await claim(10, T0 + 299, null)).toEqual([]);
       expect(values(await claim(10, T0 + 300, null))).toEqual(['a']);
-      expect(await store.nextAvailableAt('q', T0 + 300)).toBe(T0 + 7300);
+      expect(await store.nextAvailableAt({ queue: 'q' }, T0 + 300)).toBe(T0 + 7300);
     });
 
     test('a message over the queue maxMessageBytes fails the whole produce', async () => {
@@ -191,15 +191,15 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
     test('nack makes a message ready again after its delay; extend keeps it leased', async () => {
       await store.produce('q', [message('a'), message('b')], opts());
       const [a, b] = await claim();
-      expect(await store.settle('q', [a.ref], { kind: 'nack', availableAt: T0 + 500 }, T0)).toEqual(['nacked']);
-      expect(await store.settle('q', [a.ref], { kind: 'ack' }, T0)).toEqual(['expired']);
-      expect(await store.settle('q', [b.ref], { kind: 'extend', leaseUntil: T0 + 5000 }, T0)).toEqual(['extended']);
+      expect(await store.settle({ queue: 'q' }, [a.ref], { kind: 'nack', availableAt: T0 + 500 }, T0)).toEqual(['nacked']);
+      expect(await store.settle({ queue: 'q' }, [a.ref], { kind: 'ack' }, T0)).toEqual(['expired']);
+      expect(await store.settle({ queue: 'q' }, [b.ref], { kind: 'extend', leaseUntil: T0 + 5000 }, T0)).toEqual(['extended']);
       expect(await claim(10, T0 + 499)).toEqual([]);
       const later = await claim(10, T0 + 500, 10_000);
       expect(values(later)).toEqual(['a']);
       expect(later[0].deliveryCount).toBe(2);
       expect(await claim(10, T0 + 4999)).toEqual([]);
-      expect(await store.settle('q', [b.ref], { kind: 'ack' }, T0 + 4999)).toEqual(['acked']);
+      expect(await store.settle({ queue: 'q' }, [b.ref], { kind: 'ack' }, T0 + 4999)).toEqual(['acked']);
     });
 
     test('past maxDeliveries a message moves to the dead-letter queue with its headers, source and count', async () => {
@@ -380,7 +380,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       const [a] = await claim(1);
       store = await harness.reopen();
       expect((await store.getQueue('q'))?.deadLetterQueue).toBe('dlq');
-      expect(await store.settle('q', [a.ref], { kind: 'ack' }, T0 + 1)).toEqual(['acked']);
+      expect(await store.settle({ queue: 'q' }, [a.ref], { kind: 'ack' }, T0 + 1)).toEqual(['acked']);
       expect(values(await claim())).toEqual(['b']);
       expect((await store.produce('q', [message('again', { idempotencyKey: 'k' })], opts()))[0].duplicate).toBe(true);
       const read = await store.readPartition('t', 2, { offset: 0, max: 10, maxBytes: 1000 });

@@ -1,10 +1,10 @@
 import type { Database } from 'better-sqlite3';
-import type { ClaimOptions, ClaimResult, Lease } from '../store';
+import type { ClaimOptions, ClaimResult, Lease, SubscriptionRef } from '../store';
 import { deadLetter } from './deadLetter';
 import type { WriteContext } from './groupCommit';
 import { loadMessages } from './messageRow';
 import { prepared } from './prepared';
-import { loadQueueRow } from './queueRow';
+import { loadSubscription } from './queueRow';
 
 interface ClaimedRow {
   message_id: number;
@@ -31,8 +31,8 @@ const statements = prepared((db) => ({
  * for delivery number maxDeliveries + 1 is dead-lettered instead, and the
  * claim goes on until it has `max` leases or nothing is ready.
  */
-export function claim(db: Database, context: WriteContext, queue: string, options: ClaimOptions): ClaimResult {
-  const row = loadQueueRow(db, queue);
+export function claim(db: Database, context: WriteContext, from: SubscriptionRef, options: ClaimOptions): ClaimResult {
+  const row = loadSubscription(db, from);
   const { claim: claimStatement } = statements(db);
   const leases: Lease[] = [];
   const leaseUntil = options.now + (options.visibilityTimeoutMs ?? row.visibilityTimeoutMs);

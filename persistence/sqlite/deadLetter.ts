@@ -36,7 +36,8 @@ export function deadLetter(
         key: message.key,
         headers: {
           ...message.headers,
-          [DEAD_LETTER_SOURCE_HEADER]: source.name,
+          // A topic subscription's dead letters name `topic/subscription` ('/' is in no name).
+          [DEAD_LETTER_SOURCE_HEADER]: source.subscription === null ? source.name : `${source.name}/${source.subscription}`,
           [DELIVERY_COUNT_HEADER]: String(deliveries),
         },
         contentType: message.contentType,
@@ -48,6 +49,6 @@ export function deadLetter(
     ],
     { now, idempotencyWindowMs: 0 },
   );
-  removeMessages(db, source.subscriptionId, [Number(message.id)]);
+  removeMessages(db, source, [Number(message.id)]);
   statements(db).count.run(1, source.subscriptionId);
 }

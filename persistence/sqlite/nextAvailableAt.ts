@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { prepared } from './prepared';
-import { loadQueueRow } from './queueRow';
+import type { SubscriptionRef } from '../store';
+import { loadSubscription } from './queueRow';
 
 const statements = prepared((db) => ({
   next: db
@@ -9,7 +10,7 @@ const statements = prepared((db) => ({
 }));
 
 /** operation: nextAvailableAt — when the next delayed or leased message becomes ready. */
-export function nextAvailableAt(db: Database, queue: string, now: number): number | null {
-  const row = loadQueueRow(db, queue);
+export function nextAvailableAt(db: Database, at: SubscriptionRef, now: number): number | null {
+  const row = loadSubscription(db, at);
   return (statements(db).next.get(row.subscriptionId, now) as number | null) ?? null;
 }

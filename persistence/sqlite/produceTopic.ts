@@ -16,5 +16,5 @@ export function produceTopic(
   const row = loadTopicRow(db, topic);
   checkSizes(messages, row.maxMessageBytes, topic);
   const appended = messages.map(({ bytes: _bytes, ...message }) => ({ ...message, delayMs: 0 }));
-  return append(db, context, topicTarget(row), appended, options);
+  return append(db, context, topicTarget(db, row), appended, options);
 }

@@ -1,14 +1,21 @@
 import type { Database } from 'better-sqlite3';
 import { GatewayError } from '../../queue/errors';
-import type { QueueRecord } from '../store';
+import type { QueueRecord, SubscriptionRecord, SubscriptionRef } from '../store';
 import type { AppendTarget } from './append';
 import { prepared } from './prepared';
 
 /** The name of the one queue subscription of a queue; user names cannot start with `$`. */
 export const QUEUE_SUBSCRIPTION = '$queue';
 
-/** A queue as the other SQLite operations need it: the record plus internal ids. */
+/**
+ * A queue subscription as the other SQLite operations need it: a queue's own
+ * (kind 'queue': acked messages are deleted) or one of a topic's (kind
+ * 'topic': messages stay for the topic's other readers).
+ */
 export interface QueueRow extends QueueRecord {
+  kind: 'queue' | 'topic';
+  /** The subscription's name within a topic; null for a queue's own. */
+  subscription: string | null;
   topicId: number;
   deadLetterTopicId: number | null;
   produced: number;
@@ -19,6 +26,8 @@ export interface QueueRow extends QueueRecord {
 interface RawQueueRow {
   topic_id: number;
   name: string;
+  kind: 'queue' | 'topic';
+  subscription_name: string;
   retention_ms: number;
   max_message_bytes: number;
   produced: number;
@@ -35,22 +44,29 @@ interface RawQueueRow {
 }
 
 const SELECT = `
-  SELECT t.id AS topic_id, t.name, t.retention_ms, t.max_message_bytes, t.produced, t.created_at, t.updated_at,
+  SELECT t.id AS topic_id, t.name, t.kind, s.name AS subscription_name, t.retention_ms, t.max_message_bytes,
+         t.produced, t.created_at, t.updated_at,
          s.id AS subscription_id, s.visibility_timeout_ms, s.max_deliveries, s.dead_letter_topic_id,
          d.name AS dead_letter_queue, s.delay_ms, s.acked, s.dead_lettered
     FROM topics t
-    JOIN subscriptions s ON s.topic_id = t.id AND s.name = '${QUEUE_SUBSCRIPTION}'
-    LEFT JOIN topics d ON d.id = s.dead_letter_topic_id
-   WHERE t.kind = 'queue'`;
+    JOIN subscriptions s ON s.topic_id = t.id
+    LEFT JOIN topics d ON d.id = s.dead_letter_topic_id`;
+const QUEUES = `${SELECT} WHERE t.kind = 'queue' AND s.name = '${QUEUE_SUBSCRIPTION}'`;
+const TOPIC_SUBSCRIPTIONS = `${SELECT} WHERE t.kind = 'topic' AND t.name = ?`;
 
 const statements = prepared((db) => ({
-  byName: db.prepare<[string], RawQueueRow>(`${SELECT} AND t.name = ?`),
-  all: db.prepare<[], RawQueueRow>(`${SELECT} ORDER BY t.name`),
+  byName: db.prepare<[string], RawQueueRow>(`${QUEUES} AND t.name = ?`),
+  all: db.prepare<[], RawQueueRow>(`${QUEUES} ORDER BY t.name`),
+  subscription: db.prepare<[string, string], RawQueueRow>(`${TOPIC_SUBSCRIPTIONS} AND s.name = ?`),
+  subscriptions: db.prepare<[string], RawQueueRow>(`${TOPIC_SUBSCRIPTIONS} ORDER BY s.name`),
+  subscriptionIds: db.prepare<[number]>('SELECT id FROM subscriptions WHERE topic_id = ?').pluck(),
 }));
 
 function toQueueRow(raw: RawQueueRow): QueueRow {
   return {
     name: raw.name,
+    kind: raw.kind,
+    subscription: raw.kind === 'topic' ? raw.subscription_name : null,
     topicId: raw.topic_id,
     subscriptionId: raw.subscription_id,
     visibilityTimeoutMs: raw.visibility_timeout_ms,
@@ -83,7 +99,31 @@ export function allQueueRows(db: Database): QueueRow[] {
   return statements(db).all.all().map(toQueueRow);
 }
 
-/** The public face of a row: internal ids and counters stripped. */
+export function findSubscriptionRow(db: Database, topic: string, subscription: string): QueueRow | null {
+  const raw = statements(db).subscription.get(topic, subscription);
+  return raw === undefined ? null : toQueueRow(raw);
+}
+
+/** The queue subscription a ref names, or `queue_not_found` / `subscription_not_found`. */
+export function loadSubscription(db: Database, ref: SubscriptionRef): QueueRow {
+  if ('queue' in ref) return loadQueueRow(db, ref.queue);
+  const row = findSubscriptionRow(db, ref.topic, ref.subscription);
+  if (row === null) {
+    throw new GatewayError('subscription_not_found', `Topic '${ref.topic}' has no subscription '${ref.subscription}'.`);
+  }
+  return row;
+}
+
+export function topicSubscriptionRows(db: Database, topic: string): QueueRow[] {
+  return statements(db).subscriptions.all(topic).map(toQueueRow);
+}
+
+/** Ids of every queue subscription of a topic, which each appended message gets a delivery row for. */
+export function subscriptionIdsOf(db: Database, topicId: number): number[] {
+  return statements(db).subscriptionIds.all(topicId) as number[];
+}
+
+/** The public face of a queue's row: internal ids and counters stripped. */
 export function toQueueRecord(row: QueueRow): QueueRecord {
   return {
     name: row.name,
@@ -96,6 +136,16 @@ export function toQueueRecord(row: QueueRow): QueueRecord {
     maxMessageBytes: row.maxMessageBytes,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
+  };
+}
+
+export function toSubscriptionRecord(row: QueueRow): SubscriptionRecord {
+  return {
+    topic: row.name,
+    name: row.subscription ?? QUEUE_SUBSCRIPTION,
+    visibilityTimeoutMs: row.visibilityTimeoutMs,
+    maxDeliveries: row.maxDeliveries,
+    deadLetterQueue: row.deadLetterQueue,
   };
 }
 

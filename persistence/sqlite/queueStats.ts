@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
-import type { QueueStats } from '../store';
+import type { QueueStats, SubscriptionRef } from '../store';
 import { prepared } from './prepared';
-import { loadQueueRow } from './queueRow';
+import { loadSubscription } from './queueRow';
 
 interface Depth {
   ready: number;
@@ -24,8 +24,8 @@ const statements = prepared((db) => ({
 }));
 
 /** operation: queueStats */
-export function queueStats(db: Database, queue: string, now: number): QueueStats {
-  const row = loadQueueRow(db, queue);
+export function queueStats(db: Database, of: SubscriptionRef, now: number): QueueStats {
+  const row = loadSubscription(db, of);
   const s = statements(db);
   const depth = s.depth.get({ subscription: row.subscriptionId, now }) as Depth;
   // Message ids grow with time within a queue, so the smallest ready id is the oldest.

@@ -50,6 +50,6 @@ export function redrive(
     );
     redriven.push(Number(message.id));
   }
-  removeMessages(db, dlq.subscriptionId, redriven);
+  removeMessages(db, dlq, redriven);
   return { redriven: redriven.length, remaining: s.remaining.get(dlq.subscriptionId) as number };
 }

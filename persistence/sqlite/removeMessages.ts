@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { deleteMessages } from './messageRow';
 import { prepared } from './prepared';
+import type { QueueRow } from './queueRow';
 
 const statements = prepared((db) => ({
   deleteDeliveries: db.prepare<[number, string]>(
@@ -9,12 +10,13 @@ const statements = prepared((db) => ({
 }));
 
 /**
- * operation: removeMessages — messages leave a queue (dead-lettered,
- * redriven, expired). A queue keeps messages only until they are settled, so
- * each message row goes with its one delivery row.
+ * operation: removeMessages — messages leave a queue subscription (acked,
+ * dead-lettered, redriven, expired). A queue keeps messages only until they
+ * are settled, so there the message rows go too; a topic keeps them for its
+ * other readers until retention.
  */
-export function removeMessages(db: Database, subscriptionId: number, messageIds: number[]): void {
+export function removeMessages(db: Database, from: QueueRow, messageIds: number[]): void {
   if (messageIds.length === 0) return;
-  statements(db).deleteDeliveries.run(subscriptionId, JSON.stringify(messageIds));
-  deleteMessages(db, messageIds);
+  statements(db).deleteDeliveries.run(from.subscriptionId, JSON.stringify(messageIds));
+  if (from.kind === 'queue') deleteMessages(db, messageIds);
 }

@@ -1,9 +1,9 @@
 import type { Database } from 'better-sqlite3';
-import type { DeliveryRef, Settlement, SettleStatus } from '../store';
+import type { DeliveryRef, Settlement, SettleStatus, SubscriptionRef } from '../store';
 import type { WriteContext } from './groupCommit';
 import { deleteMessages } from './messageRow';
 import { prepared } from './prepared';
-import { loadQueueRow } from './queueRow';
+import { loadSubscription } from './queueRow';
 
 interface Params {
   subscription: number;
@@ -53,12 +53,12 @@ const DONE: Record<Settlement['kind'], SettleStatus> = { ack: 'acked', nack: 'na
 export function settle(
   db: Database,
   context: WriteContext,
-  queue: string,
+  at: SubscriptionRef,
   refs: DeliveryRef[],
   settlement: Settlement,
   now: number,
 ): SettleStatus[] {
-  const row = loadQueueRow(db, queue);
+  const row = loadSubscription(db, at);
   const s = statements(db);
   const subscription = row.subscriptionId;
   // A ref of another subscription matches no row here: id 0 is never a message id.
@@ -77,10 +77,11 @@ export function settle(
     ...settled,
   ].map((r) => [r.message_id, r.delivery_count]));
   if (settlement.kind === 'ack' && settled.length > 0) {
-    deleteMessages(db, settled.map((r) => r.message_id));
+    // A queue's acked messages are gone; a topic's stay for its other readers.
+    if (row.kind === 'queue') deleteMessages(db, settled.map((r) => r.message_id));
     s.countAcked.run(settled.length, subscription);
   }
-  if (settlement.kind === 'nack' && settled.length > 0 && settlement.availableAt <= now) context.notify(queue);
+  if (settlement.kind === 'nack' && settled.length > 0 && settlement.availableAt <= now) context.notify(row.name);
   const honoured = new Set<string>();
   return pairs.map(([id, count]): SettleStatus => {
     const delivery = `${id}.${count}`;

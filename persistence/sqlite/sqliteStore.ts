@@ -30,7 +30,11 @@ import type {
   GroupSettings,
   PartitionOffset,
   SeekTarget,
+  SubscriptionRecord,
+  SubscriptionRef,
+  SubscriptionSettings,
 } from '../store';
+import { deleteSubscription, putSubscription } from './putSubscription';
 import { commitGroup, seekGroup } from './commitGroup';
 import { fetchGroup } from './fetchGroup';
 import { deleteGroup, describe, joinGroup, leaveGroup, listGroups, loadGroup, putGroup } from './groupRow';
@@ -40,7 +44,7 @@ import { produceTopic } from './produceTopic';
 import { putTopic } from './putTopic';
 import { readPartition } from './readPartition';
 import { topicPartitions } from './topicPartitions';
-import { allTopicRows, findTopicRow, toTopicRecord } from './topicRow';
+import { allTopicRows, findTopicRow, loadTopicRow, toTopicRecord } from './topicRow';
 import { claim } from './claim';
 import { deleteQueue } from './deleteQueue';
 import { type CommitStats, GroupCommit } from './groupCommit';
@@ -50,7 +54,7 @@ import { nextAvailableAt } from './nextAvailableAt';
 import { purgeQueue } from './purgeQueue';
 import { putQueue } from './putQueue';
 import { produce } from './produce';
-import { allQueueRows, findQueueRow, toQueueRecord } from './queueRow';
+import { allQueueRows, findQueueRow, findSubscriptionRow, toQueueRecord, toSubscriptionRecord, topicSubscriptionRows } from './queueRow';
 import { queueStats } from './queueStats';
 import { redrive } from './redrive';
 import { settle } from './settle';
@@ -121,27 +125,60 @@ export class SqliteStore implements Store {
   }
 
   queueStats(name: string, now: number): Promise<QueueStats> {
-    return this.read(() => queueStats(this.db, name, now));
+    return this.read(() => queueStats(this.db, { queue: name }, now));
   }
 
   produce(queue: string, messages: NewMessage[], options: ProduceOptions): Promise<AppendResult[]> {
     return this.writes.run((context) => produce(this.db, context, queue, messages, options));
   }
 
-  claim(queue: string, options: ClaimOptions): Promise<ClaimResult> {
-    return this.writes.run((context) => claim(this.db, context, queue, options));
+  claim(from: SubscriptionRef, options: ClaimOptions): Promise<ClaimResult> {
+    return this.writes.run((context) => claim(this.db, context, from, options));
   }
 
-  settle(queue: string, refs: DeliveryRef[], settlement: Settlement, now: number): Promise<SettleStatus[]> {
-    return this.writes.run((context) => settle(this.db, context, queue, refs, settlement, now));
+  settle(at: SubscriptionRef, refs: DeliveryRef[], settlement: Settlement, now: number): Promise<SettleStatus[]> {
+    return this.writes.run((context) => settle(this.db, context, at, refs, settlement, now));
   }
 
   redrive(deadLetterQueue: string, max: number, now: number): Promise<RedriveResult> {
     return this.writes.run((context) => redrive(this.db, context, deadLetterQueue, max, now));
   }
 
-  nextAvailableAt(queue: string, now: number): Promise<number | null> {
-    return this.read(() => nextAvailableAt(this.db, queue, now));
+  nextAvailableAt(at: SubscriptionRef, now: number): Promise<number | null> {
+    return this.read(() => nextAvailableAt(this.db, at, now));
+  }
+
+  putSubscription(
+    topic: string,
+    subscription: string,
+    settings: SubscriptionSettings,
+    fromEarliest: boolean,
+    now: number,
+  ): Promise<{ subscription: SubscriptionRecord; created: boolean }> {
+    return this.writes.run(() => putSubscription(this.db, topic, subscription, settings, fromEarliest, now));
+  }
+
+  getSubscription(topic: string, subscription: string): Promise<SubscriptionRecord | null> {
+    return this.read(() => {
+      loadTopicRow(this.db, topic);
+      const row = findSubscriptionRow(this.db, topic, subscription);
+      return row === null ? null : toSubscriptionRecord(row);
+    });
+  }
+
+  listSubscriptions(topic: string): Promise<SubscriptionRecord[]> {
+    return this.read(() => {
+      loadTopicRow(this.db, topic);
+      return topicSubscriptionRows(this.db, topic).map(toSubscriptionRecord);
+    });
+  }
+
+  deleteSubscription(topic: string, subscription: string): Promise<void> {
+    return this.writes.run(() => deleteSubscription(this.db, topic, subscription));
+  }
+
+  subscriptionStats(topic: string, subscription: string, now: number): Promise<QueueStats> {
+    return this.read(() => queueStats(this.db, { topic, subscription }, now));
   }
 
   putTopic(name: string, settings: TopicSettings, now: number): Promise<{ topic: TopicRecord; created: boolean }> {

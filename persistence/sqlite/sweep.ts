@@ -2,13 +2,8 @@ import type { Database } from 'better-sqlite3';
 import type { SweepOptions, SweepResult } from '../store';
 import { deleteMessages } from './messageRow';
 import { prepared } from './prepared';
+import { allQueueRows } from './queueRow';
 import { removeMessages } from './removeMessages';
-
-interface QueueRetention {
-  topic_id: number;
-  subscription_id: number;
-  retention_ms: number;
-}
 
 interface PartitionRetention {
   topic_id: number;
@@ -25,10 +20,10 @@ interface Oldest {
 }
 
 const statements = prepared((db) => ({
-  queues: db.prepare<[], QueueRetention>(
-    `SELECT t.id AS topic_id, s.id AS subscription_id, t.retention_ms
-       FROM topics t JOIN subscriptions s ON s.topic_id = t.id
-      WHERE t.kind = 'queue' AND s.name = '$queue'`,
+  // A topic's expired messages take their delivery rows in every queue subscription with them.
+  deliveries: db.prepare<[number, string]>(
+    `DELETE FROM deliveries WHERE subscription_id IN (SELECT id FROM subscriptions WHERE topic_id = ?)
+        AND message_id IN (SELECT value FROM json_each(?))`,
   ),
   partitions: db.prepare<[], PartitionRetention>(
     `SELECT t.id AS topic_id, p.partition, t.retention_ms, t.retention_bytes, p.bytes
@@ -75,11 +70,11 @@ export function sweep(db: Database, options: SweepOptions): SweepResult {
   const s = statements(db);
   let expiredMessages = 0;
   const budget = (): number => options.budget - expiredMessages;
-  for (const queue of s.queues.all()) {
+  for (const queue of allQueueRows(db)) {
     if (budget() <= 0) break;
-    const at = { topicId: queue.topic_id, partition: 0, budget: budget() };
-    const expired = expiredHead(db, at, options.now - queue.retention_ms, 0, Infinity);
-    removeMessages(db, queue.subscription_id, expired);
+    const at = { topicId: queue.topicId, partition: 0, budget: budget() };
+    const expired = expiredHead(db, at, options.now - queue.retentionMs, 0, Infinity);
+    removeMessages(db, queue, expired);
     expiredMessages += expired.length;
   }
   for (const p of s.partitions.all()) {
@@ -87,7 +82,10 @@ export function sweep(db: Database, options: SweepOptions): SweepResult {
     const cutoff = p.retention_ms === null ? -Infinity : options.now - p.retention_ms;
     const at = { topicId: p.topic_id, partition: p.partition, budget: budget() };
     const expired = expiredHead(db, at, cutoff, p.bytes, p.retention_bytes ?? Infinity);
-    if (expired.length > 0) deleteMessages(db, expired);
+    if (expired.length > 0) {
+      s.deliveries.run(p.topic_id, JSON.stringify(expired));
+      deleteMessages(db, expired);
+    }
     expiredMessages += expired.length;
   }
   const expiredKeys = s.expireKeys.run(options.now - options.idempotencyWindowMs, options.budget).changes;

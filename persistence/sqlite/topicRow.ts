@@ -3,6 +3,7 @@ import { GatewayError } from '../../queue/errors';
 import type { TopicRecord } from '../store';
 import type { AppendTarget } from './append';
 import { prepared } from './prepared';
+import { subscriptionIdsOf } from './queueRow';
 
 /** A topic as the other SQLite operations need it: the record plus its id. */
 export interface TopicRow extends TopicRecord {
@@ -61,8 +62,8 @@ export function toTopicRecord({ topicId: _id, ...record }: TopicRow): TopicRecor
   return record;
 }
 
-export function topicTarget(row: TopicRow): AppendTarget {
-  return { name: row.name, topicId: row.topicId, subscriptionIds: [], kind: 'topic' };
+export function topicTarget(db: Database, row: TopicRow): AppendTarget {
+  return { name: row.name, topicId: row.topicId, subscriptionIds: subscriptionIdsOf(db, row.topicId), kind: 'topic' };
 }
 
 /**

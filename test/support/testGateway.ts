@@ -11,6 +11,7 @@ import { DEFAULT_LIMITS, type Limits } from '../../queue/limits';
 import { QueueService } from '../../queue/queueService';
 import { TopicService } from '../../queue/topicService';
 import { GroupService } from '../../queue/groupService';
+import { SubscriptionService } from '../../queue/subscriptionService';
 import { ManualClock } from './manualClock';
 
 export function tempDir(prefix = 'mqgate-test-'): string {
@@ -44,6 +45,7 @@ export function testGateway(limits: Partial<Limits> = {}, dataDir = tempDir()): 
     queues,
     topics,
     groups,
+    subscriptions: new SubscriptionService(store, clock),
     spec: loadSpec(),
     shutdown: shutdown.signal,
     limits: allLimits,

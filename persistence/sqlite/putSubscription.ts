@@ -1,0 +1,55 @@
+import type { Database } from 'better-sqlite3';
+import { GatewayError } from '../../queue/errors';
+import type { SubscriptionRecord, SubscriptionSettings } from '../store';
+import { prepared } from './prepared';
+import { findQueueRow, findSubscriptionRow, loadSubscription, toSubscriptionRecord } from './queueRow';
+import { loadTopicRow } from './topicRow';
+
+const statements = prepared((db) => ({
+  insert: db.prepare<[number, string, number, number | null, number | null]>(
+    `INSERT INTO subscriptions (topic_id, name, visibility_timeout_ms, max_deliveries, dead_letter_topic_id, delay_ms)
+     VALUES (?, ?, ?, ?, ?, 0)`,
+  ),
+  update: db.prepare<[number, number | null, number | null, number]>(
+    'UPDATE subscriptions SET visibility_timeout_ms = ?, max_deliveries = ?, dead_letter_topic_id = ? WHERE id = ?',
+  ),
+  // Delivery rows only: the bodies stay where they are, shared by every reader of the topic.
+  backfill: db.prepare<[number | bigint, number, number]>(
+    'INSERT INTO deliveries (subscription_id, message_id, available_at) SELECT ?, id, ? FROM messages WHERE topic_id = ?',
+  ),
+  delete: db.prepare<[number]>('DELETE FROM subscriptions WHERE id = ?'),
+}));
+
+/** operation: putSubscription — create (from the next message, or every retained one), or update in place. */
+export function putSubscription(
+  db: Database,
+  topic: string,
+  name: string,
+  settings: SubscriptionSettings,
+  fromEarliest: boolean,
+  now: number,
+): { subscription: SubscriptionRecord; created: boolean } {
+  const s = statements(db);
+  const { topicId } = loadTopicRow(db, topic);
+  let deadLetterTopicId: number | null = null;
+  if (settings.deadLetterQueue !== null) {
+    const target = findQueueRow(db, settings.deadLetterQueue);
+    if (target === null) {
+      throw new GatewayError('dead_letter_queue_not_found', `Dead-letter queue '${settings.deadLetterQueue}' does not exist; create it first.`);
+    }
+    deadLetterTopicId = target.topicId;
+  }
+  const existing = findSubscriptionRow(db, topic, name);
+  if (existing === null) {
+    const id = s.insert.run(topicId, name, settings.visibilityTimeoutMs, settings.maxDeliveries, deadLetterTopicId).lastInsertRowid;
+    if (fromEarliest) s.backfill.run(id, now, topicId);
+  } else {
+    s.update.run(settings.visibilityTimeoutMs, settings.maxDeliveries, deadLetterTopicId, existing.subscriptionId);
+  }
+  return { subscription: toSubscriptionRecord(loadSubscription(db, { topic, subscription: name })), created: existing === null };
+}
+
+/** operation: deleteSubscription — its lease state goes; the topic's messages stay. */
+export function deleteSubscription(db: Database, topic: string, name: string): void {
+  statements(db).delete.run(loadSubscription(db, { topic, subscription: name }).subscriptionId);
+}

@@ -1,0 +1,153 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Response } from 'supertest';
+import { DATABASE_FILE } from '../persistence/sqlite/sqliteStore';
+import { expectSpecResponse } from './support/specResponses';
+import { type TestGateway, testGateway } from './support/testGateway';
+
+interface Leased {
+  receipt: string;
+  value: number;
+  deliveryCount: number;
+  headers: Record<string, string>;
+}
+
+let t: TestGateway;
+
+beforeEach(async () => {
+  t = testGateway();
+  await call('putTopic', t.http.put('/v1/topics/orders').send({ partitions: 3 }));
+});
+
+afterEach(async () => {
+  await t.close();
+  fs.rmSync(t.dataDir, { recursive: true, force: true });
+});
+
+async function call(operationId: string, pending: PromiseLike<Response>): Promise<Response> {
+  const res = await pending;
+  expectSpecResponse(res, operationId);
+  return res;
+}
+
+const sub = (name: string) => `/v1/topics/orders/subscriptions/${name}`;
+const putSub = (name: string, body: object = {}) => call('putSubscription', t.http.put(sub(name)).send(body));
+const produce = (values: number[]) =>
+  call('produceToTopic', t.http.post('/v1/topics/orders/messages').send({ messages: values.map((value) => ({ value, key: `k${value}` })) }));
+const fetchFrom = async (name: string, body: object = { max: 1000 }): Promise<Leased[]> =>
+  (await call('fetchSubscription', t.http.post(`${sub(name)}/fetch`).send(body))).body.messages as Leased[];
+const settle = (name: string, action: 'ack' | 'nack' | 'extend', body: object) =>
+  call(`${action}Subscription`, t.http.post(`${sub(name)}/${action}`).send(body));
+const stats = async (name: string) => (await call('getSubscription', t.http.get(sub(name)))).body.stats;
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+
+test('two queue subscriptions each receive every message once, acked independently, bodies stored once', async () => {
+  expect((await putSub('billing')).status).toBe(201);
+  await putSub('shipping');
+  await produce(range(0, 100));
+
+  const billing = await fetchFrom('billing');
+  const shipping = await fetchFrom('shipping');
+  expect(sorted(billing.map((m) => m.value))).toEqual(range(0, 100));
+  expect(sorted(shipping.map((m) => m.value))).toEqual(range(0, 100));
+  expect(await fetchFrom('billing')).toEqual([]);
+
+  const acked = await settle('billing', 'ack', { receipts: billing.map((m) => m.receipt) });
+  expect(acked.body.results.every((r: { status: string }) => r.status === 'acked')).toBe(true);
+  expect(await stats('billing')).toMatchObject({ ready: 0, inFlight: 0, acked: 100 });
+  expect(await stats('shipping')).toMatchObject({ inFlight: 100, acked: 0 });
+
+  // shipping gives ten back: only shipping sees them again.
+  await settle('shipping', 'nack', { receipts: shipping.slice(0, 10).map((m) => m.receipt) });
+  const again = await fetchFrom('shipping');
+  expect(sorted(again.map((m) => m.value))).toEqual(sorted(shipping.slice(0, 10).map((m) => m.value)));
+  expect(again.every((m) => m.deliveryCount === 2)).toBe(true);
+  expect(await fetchFrom('billing')).toEqual([]);
+
+  // A receipt of one subscription means nothing to the other.
+  const foreign = await settle('billing', 'ack', { receipts: [shipping[50].receipt] });
+  expect(foreign.body.results[0]).toMatchObject({ status: 'unknown', code: 'receipt_unknown' });
+
+  // Acked messages stay in the topic for its other readers, and are stored once.
+  const read = await call('readPartition', t.http.get('/v1/topics/orders/partitions/0/messages').query({ max: 1000 }));
+  expect(read.body.messages.length).toBeGreaterThan(0);
+  const db = new Database(path.join(t.dataDir, DATABASE_FILE), { readonly: true });
+  expect(db.prepare('SELECT COUNT(*) FROM messages').pluck().get()).toBe(100);
+  db.close();
+});
+
+test('a new subscription starts with the next message, or with every retained one when asked', async () => {
+  await produce([1, 2]);
+  await putSub('fresh');
+  await putSub('full', { startAt: 'earliest' });
+  await produce([3]);
+  expect((await fetchFrom('fresh')).map((m) => m.value)).toEqual([3]);
+  expect(sorted((await fetchFrom('full')).map((m) => m.value))).toEqual([1, 2, 3]);
+});
+
+test('leases expire and dead letters go to the dead-letter queue with their source', async () => {
+  await call('putQueue', t.http.put('/v1/queues/orders-dlq').send({}));
+  await putSub('fragile', { visibilityTimeoutMs: 1000, maxDeliveries: 2, deadLetterQueue: 'orders-dlq' });
+  await produce([7]);
+  for (const count of [1, 2]) {
+    const [m] = await fetchFrom('fragile');
+    expect(m.deliveryCount).toBe(count);
+    t.clock.advance(1000);
+  }
+  expect(await fetchFrom('fragile')).toEqual([]);
+  const dead = await call('fetchMessages', t.http.post('/v1/queues/orders-dlq/fetch').send({}));
+  expect(dead.body.messages[0]).toMatchObject({ value: 7, headers: { 'mqgate-dead-letter-source': 'orders/fragile', 'mqgate-delivery-count': '2' } });
+  expect(await stats('fragile')).toMatchObject({ deadLettered: 1, ready: 0, inFlight: 0 });
+});
+
+test('retention removes expired messages from every subscription too', async () => {
+  await putSub('slow');
+  await produce(range(10, 40));
+  await call('putTopic', t.http.put('/v1/topics/orders').send({ partitions: 3, retentionBytes: 4 }));
+  await t.store.sweep({ now: t.clock.now(), budget: 1000, idempotencyWindowMs: 1 });
+  const retained: number[] = [];
+  for (const partition of [0, 1, 2]) {
+    const read = await call('readPartition', t.http.get(`/v1/topics/orders/partitions/${partition}/messages`));
+    retained.push(...read.body.messages.map((m: { value: number }) => m.value));
+  }
+  expect(retained.length).toBeLessThan(30);
+  expect(sorted((await fetchFrom('slow')).map((m) => m.value))).toEqual(sorted(retained));
+  expect((await stats('slow')).ready).toBe(0);
+});
+
+test('a waiting subscription fetch is woken by a produce to the topic', async () => {
+  await putSub('live');
+  const pending = t.http.post(`${sub('live')}/fetch`).send({ waitMs: 10_000 }).then((res) => res);
+  for (let i = 0; i < 1000 && t.queues.waitingFetches === 0; i++) await new Promise((resolve) => setImmediate(resolve));
+  expect(t.queues.waitingFetches).toBe(1);
+  await produce([42]);
+  expect((await pending).body.messages.map((m: Leased) => m.value)).toEqual([42]);
+});
+
+test('subscriptions and their leases survive a restart', async () => {
+  await putSub('kept', { visibilityTimeoutMs: 60_000 });
+  await produce([1, 2]);
+  const [first] = await fetchFrom('kept', { max: 1 });
+  await t.close();
+  t = testGateway({}, t.dataDir);
+  expect((await call('listSubscriptions', t.http.get('/v1/topics/orders/subscriptions'))).body.subscriptions).toHaveLength(1);
+  expect(await stats('kept')).toMatchObject({ ready: 1, inFlight: 1 });
+  expect((await settle('kept', 'ack', { receipts: [first.receipt] })).body.results[0].status).toBe('acked');
+});
+
+test('unknown subscriptions and bad settings get their problem codes', async () => {
+  const missing = await call('fetchSubscription', t.http.post(`${sub('nope')}/fetch`).send({}));
+  expect({ status: missing.status, code: missing.body.code }).toEqual({ status: 404, code: 'subscription_not_found' });
+  const noDlq = await putSub('x', { maxDeliveries: 3 });
+  expect({ status: noDlq.status, code: noDlq.body.code }).toEqual({ status: 422, code: 'validation_failed' });
+  const ghostDlq = await putSub('x', { maxDeliveries: 3, deadLetterQueue: 'ghost' });
+  expect({ status: ghostDlq.status, code: ghostDlq.body.code }).toEqual({ status: 422, code: 'dead_letter_queue_not_found' });
+  const noTopic = await call('putSubscription', t.http.put('/v1/topics/none/subscriptions/x').send({}));
+  expect({ status: noTopic.status, code: noTopic.body.code }).toEqual({ status: 404, code: 'topic_not_found' });
+  await putSub('x');
+  expect((await call('deleteSubscription', t.http.delete(sub('x')))).status).toBe(204);
+  const gone = await call('getSubscription', t.http.get(sub('x')));
+  expect({ status: gone.status, code: gone.body.code }).toEqual({ status: 404, code: 'subscription_not_found' });
+});
