@@ -67,9 +67,9 @@ async function fetchAck(backlog: Backlog, count: number): Promise<number> {
   const signal = new AbortController().signal;
   const start = performance.now();
   for (let i = 0; i < count; i++) {
-    const [message] = await backlog.queues.fetch(QUEUE, { max: 1, waitMs: 0 }, signal);
+    const [message] = await backlog.queues.fetch({ queue: QUEUE }, { max: 1, waitMs: 0 }, signal);
     if (message === undefined) throw new Error(`the ${backlog.size}-message queue ran dry`);
-    const [result] = await backlog.queues.ack(QUEUE, [message.receipt]);
+    const [result] = await backlog.queues.ack({ queue: QUEUE }, [message.receipt]);
     if (result.status !== 'acked') throw new Error(`ack refused: ${JSON.stringify(result)}`);
   }
   const micros = ((performance.now() - start) * 1000) / count;
