@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DATABASE_FILE } from '../persistence/sqlite/sqliteStore';
 import { withChildServer } from './child';
 import { requestOnce } from './httpClient';
 import { withTempDir } from './tempDir';
@@ -21,17 +22,36 @@ async function createQueue(url: string, name: string): Promise<void> {
   await requestOnce(url, 'PUT', `/v1/queues/${name}`, '{}');
 }
 
+/** PUT /v1/topics/{name} with `partitions` partitions, the rest default (7 days' retention, no size limit). */
+export async function createTopic(url: string, name: string, partitions: number): Promise<void> {
+  await requestOnce(url, 'PUT', `/v1/topics/${name}`, JSON.stringify({ partitions }));
+}
+
+/** GET /v1/topics/{name}: the end offset of each partition, in partition order. */
+export async function partitionEnds(url: string, name: string): Promise<number[]> {
+  const topic = await requestOnce<{ stats: { partitions: Array<{ partition: number; endOffset: number }> } }>(
+    url,
+    'GET',
+    `/v1/topics/${name}`,
+  );
+  return [...topic.stats.partitions].sort((a, b) => a.partition - b.partition).map((info) => info.endOffset);
+}
+
 /**
  * Runs `work` against a fresh gateway (synchronous=FULL, the default
  * durability) in a fresh data dir, with the empty queues `queues` created
  * first. The gateway keeps running until `work` is done, so alternating
- * rounds measure one warmed-up process.
+ * rounds measure one warmed-up process. `work` also gets the path of the
+ * gateway's database file, for a baseline that reads a copy of it.
  */
-export function withFreshGateway<T>(queues: string[], work: (url: string) => Promise<T>): Promise<T> {
+export function withFreshGateway<T>(
+  queues: string[],
+  work: (url: string, databaseFile: string) => Promise<T>,
+): Promise<T> {
   return withTempDir('gateway', (dir) =>
     withGateway(dir, 'FULL', async (url) => {
       for (const queue of queues) await createQueue(url, queue);
-      return work(url);
+      return work(url, path.join(dir, DATABASE_FILE));
     }),
   );
 }

@@ -5,16 +5,26 @@ import type { Side } from './rounds';
 export interface LoadSpec {
   url: string;
   method: 'POST' | 'PUT';
-  /** JSON text, serialized once up front so the load generator spends its core on sending. */
-  body: string;
+  /**
+   * JSON text, serialized once up front so the load generator spends its core
+   * on sending; or, where every request must differ (distinct message keys),
+   * what makes each request's body.
+   */
+  body: string | (() => string);
   connections: number;
+}
+
+function bodyOptions(body: LoadSpec['body']): Pick<autocannon.Options, 'body' | 'requests'> {
+  if (typeof body === 'string') return { body };
+  // autocannon rebuilds a request that has a setupRequest before each send.
+  return { requests: [{ setupRequest: (request) => ({ ...request, body: body() }) }] };
 }
 
 async function blast(spec: LoadSpec, seconds: number): Promise<autocannon.Result> {
   const result = await autocannon({
     url: spec.url,
     method: spec.method,
-    body: spec.body,
+    ...bodyOptions(spec.body),
     headers: { 'content-type': 'application/json' },
     connections: spec.connections,
     duration: seconds,

@@ -1,9 +1,8 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from '../persistence/sqlite/migrate';
 import { MESSAGE_BYTES, storedValueOfSize } from './payload';
+import { type Measured, type RunFor, serveRuns } from './rawServer';
 
 /**
  * Baseline of scenario (b), run as its own process so nothing shares its core:
@@ -15,11 +14,9 @@ import { MESSAGE_BYTES, storedValueOfSize } from './payload';
  * and group commit.
  *
  * Usage: node rawSqlite.js DATA_DIR
- * It serves like the other child servers (127.0.0.1, port 0, URL printed) so
- * that it stays up, its database growing like the gateway's, while the bench
- * takes turns between it and the gateway: POST /run with {"seconds": n}
- * inserts for n seconds and answers {"rowsPerSecond": r} (messages, each a
- * message row and a delivery row). SIGTERM closes the database and exits 0.
+ * It serves runs (rawServer.ts) so that it stays up, its database growing like
+ * the gateway's, while the bench takes turns between it and the gateway; a
+ * run's rows are messages, each a message row and a delivery row.
  */
 const ROWS_PER_TRANSACTION = 100;
 
@@ -36,7 +33,7 @@ function openDatabase(dataDir: string): Database.Database {
  * Creates a queue in `db` and returns what inserts into it for `ms`
  * milliseconds, reporting the messages inserted and the time it took.
  */
-function inserter(db: Database.Database): (ms: number) => { rows: number; ms: number } {
+function inserter(db: Database.Database): RunFor {
   const now = Date.now();
   const topicId = db
     .prepare(
@@ -67,7 +64,7 @@ function inserter(db: Database.Database): (ms: number) => { rows: number; ms: nu
     }
   });
   // Same transaction kind as the gateway's group commit (BEGIN IMMEDIATE).
-  const insertFor = (ms: number): { rows: number; ms: number } => {
+  const insertFor = (ms: number): Measured => {
     const start = performance.now();
     let rows = 0;
     while (performance.now() - start < ms) {
@@ -79,60 +76,9 @@ function inserter(db: Database.Database): (ms: number) => { rows: number; ms: nu
   return insertFor;
 }
 
-function readBody(request: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
-
-/** The `seconds` of a JSON body, or undefined when the body is no such object. */
-function secondsOf(text: string): unknown {
-  try {
-    return (JSON.parse(text) as { seconds?: unknown }).seconds;
-  } catch {
-    return undefined;
-  }
-}
-
-async function handle(
-  request: http.IncomingMessage,
-  insertFor: (ms: number) => { rows: number; ms: number },
-): Promise<{ status: number; body: unknown }> {
-  const seconds = secondsOf(await readBody(request));
-  if (request.method !== 'POST' || request.url !== '/run' || typeof seconds !== 'number' || !(seconds > 0)) {
-    return { status: 400, body: { error: 'expected POST /run with {"seconds": n}, n > 0' } };
-  }
-  // Synchronous on purpose: nothing else runs in this process while it inserts.
-  const measured = insertFor(seconds * 1000);
-  return { status: 200, body: { rowsPerSecond: (measured.rows * 1000) / measured.ms } };
-}
-
 function main(): void {
   const db = openDatabase(process.argv[2]);
-  const insertFor = inserter(db);
-  const server = http.createServer((request, response) => {
-    const answer = (status: number, body: unknown): void => {
-      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    };
-    handle(request, insertFor).then(
-      ({ status, body }) => answer(status, body),
-      (error: unknown) => answer(500, { error: String(error) }),
-    );
-  });
-  server.listen(0, '127.0.0.1', () => {
-    const { port } = server.address() as AddressInfo;
-    process.stdout.write(`raw sqlite listening on http://127.0.0.1:${port}\n`);
-  });
-  process.on('SIGTERM', () => {
-    server.close(() => {
-      db.close();
-      process.exit(0);
-    });
-    server.closeAllConnections();
-  });
+  serveRuns('raw sqlite', inserter(db), () => db.close());
 }
 
 main();

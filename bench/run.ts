@@ -2,8 +2,10 @@ import os from 'node:os';
 import { formatTable, type Row } from './report';
 import { backlog } from './scenarios/backlog';
 import { consume } from './scenarios/consume';
+import { keyedProduce } from './scenarios/keyedProduce';
 import { produceBatch } from './scenarios/produceBatch';
 import { produceSingle } from './scenarios/produceSingle';
+import { replayRead } from './scenarios/replayRead';
 import { readSettings } from './settings';
 
 /**
@@ -12,12 +14,12 @@ import { readSettings } from './settings';
  * (and whatever load on it) the run happens on. Scenarios run one after the
  * other so that no two measured processes compete for the cores.
  *
- * (a) to (c) measure baseline and result in alternating rounds and report the
- * median of the per-round ratios (rounds.ts): on a shared machine one
+ * All but (d) measure baseline and result in alternating rounds and report
+ * the median of the per-round ratios (rounds.ts): on a shared machine one
  * measurement of each side, one after the other, swings too much.
  *
- * Environment (settings.ts; the defaults take three to four minutes on 2 cores):
- *   BENCH_ROUNDS           baseline/result round pairs of (a) to (c), default 5
+ * Environment (settings.ts; the defaults take five to six minutes on 2 cores):
+ *   BENCH_ROUNDS           baseline/result round pairs of all but (d), default 5
  *   BENCH_SECONDS          measured seconds per round and side, default 5
  *   BENCH_WARMUP_SECONDS   unmeasured seconds of load on each side before its first round, default 2
  *   BENCH_BACKLOG          ready messages of (d)'s large queue, default 1,000,000
@@ -38,12 +40,14 @@ async function main(): Promise<void> {
   rows.push(await step('(b) batch produce vs raw SQLite', () => produceBatch(settings)));
   rows.push(await step('(c) fetch + ack vs batch produce over HTTP', () => consume(settings)));
   rows.push(await step('(d) fetch + ack with a large backlog', () => backlog(settings.backlog, settings.backlogSamples)));
+  rows.push(await step('(e) replay reads by offset vs raw SQLite', () => replayRead(settings)));
+  rows.push(await step('(f) keyed produce to 12 partitions vs queue produce', () => keyedProduce(settings)));
 
   const wallSeconds = (performance.now() - started) / 1000;
   process.stdout.write(
     [
       '',
-      `mqgate bench: (a) to (c) ${settings.rounds} alternating rounds of ${settings.seconds} s per side` +
+      `mqgate bench: all but (d) ${settings.rounds} alternating rounds of ${settings.seconds} s per side` +
         ` after ${settings.warmupSeconds} s warm-up (BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP_SECONDS);` +
         ` node ${process.version}, ${os.cpus().length} cores`,
       '',

@@ -1,13 +1,13 @@
 /**
  * Knobs of one bench run, read once from the environment so a quick run and the default one use the same code.
  *
- * Scenarios (a) to (c) measure each side of their comparison in alternating
+ * All scenarios but (d) measure each side of their comparison in alternating
  * rounds (see rounds.ts): with the defaults that is 2 × 5 rounds of 5 s plus
- * the warm-ups per scenario, and the whole `npm run bench` takes three to
- * four minutes on a 2-core machine (keep it under five).
+ * the warm-ups per scenario, and the whole `npm run bench` takes five to six
+ * minutes on a 2-core machine (keep it under seven).
  */
 export interface BenchSettings {
-  /** Baseline/result round pairs of scenarios (a) to (c) (BENCH_ROUNDS, default 5): odd, so the median is one round pair. */
+  /** Baseline/result round pairs of all scenarios but (d) (BENCH_ROUNDS, default 5): odd, so the median is one round pair. */
   rounds: number;
   /** Measured seconds of one round of one side (BENCH_SECONDS, default 5). */
   seconds: number;

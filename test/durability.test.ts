@@ -2,10 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DATABASE_FILE } from '../persistence/sqlite/sqliteStore';
-import { startChildGateway } from './support/childGateway';
+import { killChildGateways, startChildGateway } from './support/childGateway';
 import { tempDir } from './support/testGateway';
 
 const N = 400;
+
+afterEach(killChildGateways);
 
 async function json(url: string, method: string, body?: unknown): Promise<{ status: number; body: unknown }> {
   const res = await fetch(url, {
@@ -58,5 +60,40 @@ test('SIGTERM answers a waiting long-poll and exits 0', async () => {
   gateway.process.kill('SIGTERM');
   expect(await waiting).toEqual({ status: 200, body: { messages: [] } });
   expect(await gateway.exited).toBe(0);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('committed offsets, groups, subscriptions and leases survive a SIGKILL and restart', async () => {
+  const dataDir = tempDir();
+  const first = await startChildGateway(dataDir);
+  const topic = `${first.url}/v1/topics/ledger`;
+  expect((await json(topic, 'PUT', { partitions: 4 })).status).toBe(201);
+  expect((await json(`${topic}/groups/g`, 'PUT', { resetPolicy: 'earliest' })).status).toBe(201);
+  expect((await json(`${topic}/subscriptions/s`, 'PUT', { visibilityTimeoutMs: 600_000 })).status).toBe(201);
+  const messages = Array.from({ length: 200 }, (_, i) => ({ value: i, key: `k${i}` }));
+  expect((await json(`${topic}/messages`, 'POST', { messages })).status).toBe(201);
+  const fetched = await json(`${topic}/groups/g/fetch`, 'POST', { max: 120 });
+  expect((fetched.body as { messages: unknown[] }).messages).toHaveLength(120);
+  expect((await json(`${topic}/groups/g/commit`, 'POST', {})).status).toBe(200);
+  expect((await json(`${topic}/subscriptions/s/fetch`, 'POST', { max: 50 })).status).toBe(200);
+  const group = await json(`${topic}/groups/g`, 'GET');
+  const subscription = await json(`${topic}/subscriptions/s`, 'GET');
+  first.process.kill('SIGKILL');
+  await first.exited;
+
+  const second = await startChildGateway(dataDir);
+  const again = `${second.url}/v1/topics/ledger`;
+  expect(await json(`${again}/groups/g`, 'GET')).toEqual(group);
+  // The age of the oldest ready message moves with the wall clock; everything else is as it was.
+  const { stats, ...settings } = subscription.body as { stats: Record<string, unknown> };
+  expect((await json(`${again}/subscriptions/s`, 'GET')).body).toEqual({
+    ...settings,
+    stats: { ...stats, oldestReadyAgeMs: expect.any(Number) },
+  });
+  expect((subscription.body as { stats: { inFlight: number } }).stats.inFlight).toBe(50);
+  const rest = await json(`${again}/groups/g/fetch`, 'POST', { max: 1000 });
+  expect((rest.body as { messages: unknown[] }).messages).toHaveLength(80);
+  second.process.kill('SIGTERM');
+  expect(await second.exited).toBe(0);
   fs.rmSync(dataDir, { recursive: true, force: true });
 });

@@ -1,6 +1,7 @@
 import { withFreshGateway } from '../gateway';
 import { JsonClient } from '../httpClient';
-import { MESSAGE_BYTES, produceBody } from '../payload';
+import { runLoops } from '../loops';
+import { PREFILL_BATCH, PREFILL_CONNECTIONS, prefill } from '../prefill';
 import { atLeast, type Row } from '../report';
 import { alternate, alternatingRow, type Side } from '../rounds';
 import type { RoundTiming } from '../settings';
@@ -15,9 +16,6 @@ const QUEUE = 'bench';
 const PRODUCE_QUEUE = 'bench-produce';
 const BATCH = 100;
 const CONSUMERS = 8;
-/** Prefill in the largest batches the default limits allow, so the prefill is over quickly. */
-const PREFILL_BATCH = 1000;
-const PREFILL_CONNECTIONS = 4;
 /**
  * Ready messages at the start of a consume run, as a multiple of what the
  * latest produce round stored in the same time: a consumer as fast as the
@@ -38,13 +36,6 @@ interface AckResponse {
   results: Array<{ status: string }>;
 }
 
-/** Shared by the consumer loops: what they have acked so far, and when to stop. */
-interface Progress {
-  acked: number;
-  stopped: boolean;
-  drained: boolean;
-}
-
 /** What the consume side did around its measurements, for the notes. */
 interface ConsumeLog {
   runs: number;
@@ -53,61 +44,26 @@ interface ConsumeLog {
   prefillSeconds: number;
 }
 
-async function prefill(client: JsonClient, count: number): Promise<void> {
-  const body = produceBody(PREFILL_BATCH, MESSAGE_BYTES);
-  let remaining = Math.ceil(count / PREFILL_BATCH);
-  const producer = async (): Promise<void> => {
-    while (remaining > 0) {
-      remaining -= 1;
-      await client.send('POST', `/v1/queues/${QUEUE}/messages`, body);
-    }
-  };
-  await Promise.all(Array.from({ length: PREFILL_CONNECTIONS }, producer));
-}
-
 /** Produces into the consumers' queue until at least `wanted` messages are ready; returns how many it produced. */
 async function topUp(client: JsonClient, wanted: number): Promise<number> {
   const { stats } = await client.send<QueueResponse>('GET', `/v1/queues/${QUEUE}`);
   const count = Math.ceil(Math.max(0, wanted - stats.ready) / PREFILL_BATCH) * PREFILL_BATCH;
-  await prefill(client, count);
+  await prefill(client, `/v1/queues/${QUEUE}/messages`, count);
   return count;
 }
 
-/** One consumer: fetch up to 100, ack every receipt, again, until told to stop or the queue is empty. */
-async function consumer(client: JsonClient, progress: Progress): Promise<void> {
-  const fetchBody = JSON.stringify({ max: BATCH, waitMs: 0 });
-  while (!progress.stopped) {
-    const { messages } = await client.send<FetchResponse>('POST', `/v1/queues/${QUEUE}/fetch`, fetchBody);
-    if (messages.length === 0) {
-      progress.drained = true;
-      progress.stopped = true;
-      return;
-    }
-    const receipts = messages.map((message) => message.receipt);
-    const { results } = await client.send<AckResponse>('POST', `/v1/queues/${QUEUE}/ack`, JSON.stringify({ receipts }));
-    // A message that was not acked would be delivered again and counted twice.
-    const notAcked = results.filter((result) => result.status !== 'acked');
-    if (notAcked.length > 0) throw new Error(`ack refused ${notAcked.length} receipts: ${JSON.stringify(notAcked[0])}`);
-    progress.acked += receipts.length;
-  }
-}
+const FETCH_BODY = JSON.stringify({ max: BATCH, waitMs: 0 });
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Acked messages per second over `seconds`; a drained queue ends the run early. */
-async function consumeFor(client: JsonClient, seconds: number): Promise<{ rate: number; drained: boolean }> {
-  const progress: Progress = { acked: 0, stopped: false, drained: false };
-  const start = performance.now();
-  const loops = Promise.all(Array.from({ length: CONSUMERS }, () => consumer(client, progress)));
-  // Stop the clock on any failure too, so the other loops end instead of running on unobserved.
-  loops.catch(() => {
-    progress.stopped = true;
-  });
-  await Promise.race([sleep(seconds * 1000), loops]);
-  progress.stopped = true;
-  const end = { acked: progress.acked, at: performance.now() };
-  await loops;
-  return { rate: (end.acked * 1000) / (end.at - start), drained: progress.drained };
+/** One step of a consumer: fetch up to 100 and ack every receipt; an empty fetch means the queue is drained. */
+async function fetchAndAck(client: JsonClient): Promise<number | 'exhausted'> {
+  const { messages } = await client.send<FetchResponse>('POST', `/v1/queues/${QUEUE}/fetch`, FETCH_BODY);
+  if (messages.length === 0) return 'exhausted';
+  const receipts = messages.map((message) => message.receipt);
+  const { results } = await client.send<AckResponse>('POST', `/v1/queues/${QUEUE}/ack`, JSON.stringify({ receipts }));
+  // A message that was not acked would be delivered again and counted twice.
+  const notAcked = results.filter((result) => result.status !== 'acked');
+  if (notAcked.length > 0) throw new Error(`ack refused ${notAcked.length} receipts: ${JSON.stringify(notAcked[0])}`);
+  return receipts.length;
 }
 
 /**
@@ -123,9 +79,10 @@ function consumeSide(url: string, produceRate: () => number, log: ConsumeLog): S
       const prefillStart = performance.now();
       log.prefilled += await topUp(client, produceRate() * seconds * HEADROOM);
       log.prefillSeconds += (performance.now() - prefillStart) / 1000;
-      const { rate, drained } = await consumeFor(client, seconds);
+      // Acked messages per second; a drained queue ends the run early.
+      const { rate, exhausted } = await runLoops(CONSUMERS, seconds, () => fetchAndAck(client));
       log.runs += 1;
-      if (drained) log.drainedRuns += 1;
+      if (exhausted) log.drainedRuns += 1;
       return rate;
     } finally {
       client.close();

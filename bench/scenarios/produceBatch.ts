@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { withChildServer } from '../child';
 import { withFreshGateway } from '../gateway';
-import { requestOnce } from '../httpClient';
 import { loadSide } from '../load';
 import { produceLoad } from '../payload';
+import { rawRunSide } from '../rawServer';
 import { atLeast, type Row } from '../report';
 import { alternate, alternatingRow, type Side } from '../rounds';
 import type { RoundTiming } from '../settings';
@@ -24,19 +24,6 @@ export function batchProduceSide(url: string, queue: string): Side {
 }
 
 /**
- * The raw SQLite baseline, a server in its own process (rawSqlite.ts) that
- * inserts while the bench process waits, so nothing shares its core.
- */
-function rawSqliteSide(url: string): Side {
-  return async (seconds) => {
-    // Runs are a gateway round apart, longer than a keep-alive timeout: a connection per run.
-    const body = JSON.stringify({ seconds });
-    const { rowsPerSecond } = await requestOnce<{ rowsPerSecond: number }>(url, 'POST', '/run', body);
-    return rowsPerSecond;
-  };
-}
-
-/**
  * (b) Produce in batches of 100 × 1 KB against raw better-sqlite3 writing the
  * same rows with the same durability: what HTTP, validation and the queue
  * bookkeeping cost on top of the storage engine.
@@ -45,7 +32,7 @@ export async function produceBatch(timing: RoundTiming): Promise<Row> {
   const alternation = await withTempDir('raw-sqlite', (rawDir) =>
     withChildServer(RAW_SQLITE, [rawDir], (rawUrl) =>
       withFreshGateway([QUEUE], (gatewayUrl) =>
-        alternate(timing, rawSqliteSide(rawUrl), batchProduceSide(gatewayUrl, QUEUE)),
+        alternate(timing, rawRunSide(rawUrl), batchProduceSide(gatewayUrl, QUEUE)),
       ),
     ),
   );

@@ -8,6 +8,14 @@ export interface ChildGateway {
   exited: Promise<number | NodeJS.Signals>;
 }
 
+const running = new Set<ChildProcess>();
+
+/** Kills every gateway a test left running (a failed assertion skips its own cleanup). */
+export function killChildGateways(): void {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+}
+
 /**
  * Runs the compiled gateway (`npm test` builds it first) as a child process on
  * a free port, and resolves once it logs that it listens.
@@ -16,8 +24,12 @@ export function startChildGateway(dataDir: string, extraArgs: string[] = []): Pr
   const child = spawn(process.execPath, [packagePath('dist', 'api', 'main.js'), '--port', '0', '--data-dir', dataDir, ...extraArgs], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  running.add(child);
   const exited = new Promise<number | NodeJS.Signals>((resolve) => {
-    child.once('exit', (code, signal) => resolve(signal ?? code ?? 0));
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve(signal ?? code ?? 0);
+    });
   });
   return new Promise((resolve, reject) => {
     let log = '';
