@@ -7,6 +7,7 @@ import type { SubscriptionInput, SubscriptionService } from '../queue/subscripti
 import type { RawMessage } from '../queue/produceRequest';
 import type { FetchRequest, QueueService } from '../queue/queueService';
 import type { Position, TopicProduceInput, TopicService } from '../queue/topicService';
+import { sendMessages } from './messagesJson';
 import type { Spec } from './spec';
 import type { ValidatedParameters } from './validation';
 
@@ -86,7 +87,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
   const fetchFrom =
     (ref: (req: Request) => SubscriptionRef): Handler =>
     async (req, res) => {
-      res.json({ messages: await queues.fetch(ref(req), req.body as FetchRequest, requestSignal(res, deps.shutdown)) });
+      sendMessages(res, { messages: await queues.fetch(ref(req), req.body as FetchRequest, requestSignal(res, deps.shutdown)) });
     };
   const ackAt =
     (ref: (req: Request) => SubscriptionRef): Handler =>
@@ -190,7 +191,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       const query = validated(res).query as { offset: string | number; max: number; maxBytes: number; waitMs: number };
       // ajv does not coerce inside anyOf: a numeric offset arrives as its digits.
       const offset: Position = /^\d+$/.test(String(query.offset)) ? Number(query.offset) : (query.offset as Position);
-      res.json(await topics.read(topic(req), partition(res), { ...query, offset }, requestSignal(res, deps.shutdown)));
+      sendMessages(res, await topics.read(topic(req), partition(res), { ...query, offset }, requestSignal(res, deps.shutdown)));
     },
 
     offsetForTimestamp: async (req, res) => {
@@ -228,7 +229,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
 
     fetchGroup: async (req, res) => {
       const request = req.body as GroupFetchRequest;
-      res.json(await groups.fetch(topic(req), group(req), request, requestSignal(res, deps.shutdown)));
+      sendMessages(res, await groups.fetch(topic(req), group(req), request, requestSignal(res, deps.shutdown)));
     },
 
     commitGroup: async (req, res) => {

@@ -79,8 +79,39 @@ export function messageBytes(value: Buffer, key: string | null, headers: Record<
   return bytes;
 }
 
-function isJsonType(mediaType: string): boolean {
+function mediaTypeOf(contentType: string): string {
+  return contentType.split(';')[0].trim().toLowerCase();
+}
+
+/** `application/json` or any `+json` type: such values are JSON, checked when produced. */
+export function isJsonContentType(contentType: string): boolean {
+  const mediaType = mediaTypeOf(contentType);
   return mediaType === 'application/json' || mediaType.endsWith('+json');
+}
+
+/** Whether bytes are one UTF-8 JSON document. */
+export function isJsonDocument(bytes: Buffer): boolean {
+  if (!isUtf8(bytes)) return false;
+  try {
+    JSON.parse(bytes.toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A JSON value kept as its text: stored values of a JSON content type were
+ * checked when produced, so a response can carry them without parsing and
+ * serializing them again (api/messagesJson.ts splices the text in).
+ */
+export class RawJson {
+  constructor(readonly text: string) {}
+
+  /** For any serializer that does not splice: the value itself. */
+  toJSON(): unknown {
+    return JSON.parse(this.text);
+  }
 }
 
 function isTextType(mediaType: string): boolean {
@@ -95,23 +126,15 @@ function isTextType(mediaType: string): boolean {
 
 /**
  * How a stored value travels in a JSON response: JSON content types as JSON
- * (when the bytes parse), textual ones as text (when they are UTF-8), the rest
- * — and anything that does not decode cleanly — as base64. The bytes and the
- * content type are always those that were produced.
+ * (kept as text, see RawJson), textual ones as text when they are UTF-8, the
+ * rest as base64. The bytes and the content type are always those that were
+ * produced.
  */
 export function toDelivered(message: StoredMessage): DeliveredMessage {
-  const mediaType = message.contentType.split(';')[0].trim().toLowerCase();
   const { value: bytes, ...rest } = message;
-  if (isUtf8(bytes)) {
-    const text = bytes.toString('utf8');
-    if (isJsonType(mediaType)) {
-      try {
-        return { ...rest, value: JSON.parse(text) as unknown, valueEncoding: 'json' };
-      } catch {
-        return { ...rest, value: text, valueEncoding: 'text' };
-      }
-    }
-    if (isTextType(mediaType)) return { ...rest, value: text, valueEncoding: 'text' };
+  if (isJsonContentType(message.contentType)) return { ...rest, value: new RawJson(bytes.toString('utf8')), valueEncoding: 'json' };
+  if (isTextType(mediaTypeOf(message.contentType)) && isUtf8(bytes)) {
+    return { ...rest, value: bytes.toString('utf8'), valueEncoding: 'text' };
   }
   return { ...rest, value: bytes.toString('base64'), valueEncoding: 'base64' };
 }

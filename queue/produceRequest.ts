@@ -1,7 +1,7 @@
 import type { NewMessage } from '../persistence/store';
 import { GatewayError, invalidField } from './errors';
 import type { Limits } from './limits';
-import { encodeValue, messageBytes, type ProduceInput } from './messages';
+import { encodeValue, isJsonContentType, isJsonDocument, messageBytes, type ProduceInput } from './messages';
 
 /** A raw produce: the request body is the message, bytes and content type kept exactly. */
 export interface RawMessage {
@@ -9,6 +9,17 @@ export interface RawMessage {
   contentType: string;
   headers: Record<string, string>;
   key: string | null;
+}
+
+/**
+ * A message whose content type says JSON must be JSON, so that it can be
+ * delivered as JSON. Values produced with valueEncoding 'json' are by
+ * construction; text, base64 and raw bodies are checked.
+ */
+function checkJson(message: Omit<NewMessage, 'bytes'>, pointer: string): void {
+  if (isJsonContentType(message.contentType) && !isJsonDocument(message.value)) {
+    throw invalidField(pointer, `The content type is ${message.contentType} but the value is not a UTF-8 JSON document.`);
+  }
 }
 
 /** Sizes are checked here against the server's limit; the store checks the queue's or topic's own. */
@@ -35,31 +46,29 @@ export function batchMessages(inputs: ProduceInput[], requestKey: string | null,
   return inputs.map((input, i) => {
     const encoded = encodeValue(input);
     if (!encoded.ok) throw invalidField(`/body/messages/${i}/value`, encoded.detail);
-    return sized(
-      {
-        key: input.key ?? null,
-        headers: input.headers ?? {},
-        value: encoded.value,
-        contentType: encoded.contentType,
-        delayMs: input.delayMs ?? null,
-        idempotencyKey: input.idempotencyKey ?? (requestKey === null ? null : `${requestKey}/${i}`),
-      },
-      limits,
-    );
+    const message = {
+      key: input.key ?? null,
+      headers: input.headers ?? {},
+      value: encoded.value,
+      contentType: encoded.contentType,
+      delayMs: input.delayMs ?? null,
+      idempotencyKey: input.idempotencyKey ?? (requestKey === null ? null : `${requestKey}/${i}`),
+    };
+    if ((input.valueEncoding ?? 'json') !== 'json') checkJson(message, `/body/messages/${i}/value`);
+    return sized(message, limits);
   });
 }
 
 /** The one message of a raw produce request. */
 export function rawMessage(raw: RawMessage, requestKey: string | null, limits: Limits): NewMessage {
-  return sized(
-    {
-      key: raw.key,
-      headers: raw.headers,
-      contentType: raw.contentType,
-      value: raw.body,
-      delayMs: null,
-      idempotencyKey: requestKey,
-    },
-    limits,
-  );
+  const message = {
+    key: raw.key,
+    headers: raw.headers,
+    contentType: raw.contentType,
+    value: raw.body,
+    delayMs: null,
+    idempotencyKey: requestKey,
+  };
+  checkJson(message, '/body');
+  return sized(message, limits);
 }

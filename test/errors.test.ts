@@ -108,6 +108,21 @@ test('one bad message rejects the whole batch and stores nothing', async () => {
   await expectNothingStored();
 });
 
+test('a value whose content type says JSON but is not JSON → 422 validation_failed, nothing stored', async () => {
+  await expectProblem(
+    t.http.post('/v1/queues/q/messages').set('Content-Type', 'application/cloudevents+json').send('{"broken":'),
+    422,
+    'validation_failed',
+  );
+  const res = await expectProblem(
+    produce({ messages: [{ value: 'not json', valueEncoding: 'text', contentType: 'application/json' }] }),
+    422,
+    'validation_failed',
+  );
+  expect(res.body.errors[0].pointer).toBe('/body/messages/0/value');
+  await expectNothingStored();
+});
+
 test('a message over the size limit → 413 message_too_large, nothing stored', async () => {
   await expectProblem(produce({ messages: [{ value: 'ok' }, { value: 'x'.repeat(1001), valueEncoding: 'text' }] }), 413, 'message_too_large');
   await expectProblem(

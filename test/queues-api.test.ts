@@ -136,6 +136,17 @@ describe('produce', () => {
     expect(message.headers).toEqual({ SOAPAction: '"http://example.org/orders/PlaceOrder"', tenant: 'acme' });
   });
 
+  test('a raw JSON-typed body is delivered as JSON, with its content type', async () => {
+    await put('events');
+    const event = { specversion: '1.0', type: 'order.placed', data: { id: 7, note: 'ünïcode ✓' } };
+    await call(
+      'produceMessages',
+      t.http.post('/v1/queues/events/messages').set('Content-Type', 'application/cloudevents+json').send(JSON.stringify(event)),
+    );
+    const [message] = leased(await fetchFrom('events'));
+    expect(message).toMatchObject({ value: event, valueEncoding: 'json', contentType: 'application/cloudevents+json' });
+  });
+
   test('raw binary bodies keep every byte', async () => {
     await put('bin');
     const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
