@@ -1,11 +1,10 @@
 import type { Request, Response } from 'express';
-import type { QueueSettings } from '../persistence/store';
-import type { ProduceInput } from '../queue/messages';
-import type { GroupSettings, SubscriptionRef, TopicSettings } from '../persistence/store';
+import type { GroupSettings, QueueSettings, SubscriptionRef, TopicSettings } from '../persistence/store';
 import type { CommitInput, GroupFetchRequest, GroupService, SeekInput } from '../queue/groupService';
-import type { SubscriptionInput, SubscriptionService } from '../queue/subscriptionService';
+import type { ProduceInput } from '../queue/messages';
 import type { RawMessage } from '../queue/produceRequest';
 import type { FetchRequest, QueueService } from '../queue/queueService';
+import type { SubscriptionInput, SubscriptionService } from '../queue/subscriptionService';
 import type { Position, TopicProduceInput, TopicService } from '../queue/topicService';
 import { sendMessages } from './messagesJson';
 import type { Spec } from './spec';

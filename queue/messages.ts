@@ -101,16 +101,16 @@ export function isJsonDocument(bytes: Buffer): boolean {
 }
 
 /**
- * A JSON value kept as its text: stored values of a JSON content type were
- * checked when produced, so a response can carry them without parsing and
- * serializing them again (api/messagesJson.ts splices the text in).
+ * A JSON value kept as its stored UTF-8 bytes: values of a JSON content type
+ * were checked when produced, so a response can carry them without decoding,
+ * parsing and serializing them again (api/messagesJson.ts splices them in).
  */
 export class RawJson {
-  constructor(readonly text: string) {}
+  constructor(readonly bytes: Buffer) {}
 
   /** For any serializer that does not splice: the value itself. */
   toJSON(): unknown {
-    return JSON.parse(this.text);
+    return JSON.parse(this.bytes.toString('utf8'));
   }
 }
 
@@ -132,7 +132,7 @@ function isTextType(mediaType: string): boolean {
  */
 export function toDelivered(message: StoredMessage): DeliveredMessage {
   const { value: bytes, ...rest } = message;
-  if (isJsonContentType(message.contentType)) return { ...rest, value: new RawJson(bytes.toString('utf8')), valueEncoding: 'json' };
+  if (isJsonContentType(message.contentType)) return { ...rest, value: new RawJson(bytes), valueEncoding: 'json' };
   if (isTextType(mediaTypeOf(message.contentType)) && isUtf8(bytes)) {
     return { ...rest, value: bytes.toString('utf8'), valueEncoding: 'text' };
   }

@@ -38,6 +38,7 @@ export function readPartition(db: Database, topic: string, partition: number, op
   }
   const messages: StoredMessage[] = [];
   let bytes = 0;
+  // Row by row, not all(): maxBytes may stop the read long before `max` rows of up to 1 MiB each.
   for (const raw of statements(db).from.iterate(topicId, partition, options.offset, options.max)) {
     if (messages.length > 0 && bytes + raw.value.length > options.maxBytes) break;
     bytes += raw.value.length;
