@@ -371,6 +371,31 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       await expectCode(store.describeGroup('t', 'g', T0), 'group_not_found');
     });
 
+    test('topic subscriptions: each gets every message once, acks leave the message for the others', async () => {
+      await store.putTopic('t', topicSettings({ partitions: 2 }), T0);
+      await store.putSubscription('t', 'old', { visibilityTimeoutMs: 1000, maxDeliveries: null, deadLetterQueue: null }, false, T0);
+      await store.produceTopic('t', [{ ...message('a'), partition: 0 }], opts());
+      const late = { visibilityTimeoutMs: 1000, maxDeliveries: null, deadLetterQueue: null };
+      await store.putSubscription('t', 'late', late, false, T0);
+      await store.putSubscription('t', 'full', late, true, T0);
+      await store.produceTopic('t', [{ ...message('b'), partition: 1 }], opts());
+      const take = async (subscription: string) => {
+        const { subscriptionId, leases } = await store.claim({ topic: 't', subscription }, { max: 10, now: T0, visibilityTimeoutMs: null });
+        return { values: values(leases), refs: leases.map((l) => ({ subscriptionId, messageId: l.message.id, deliveryCount: l.deliveryCount })) };
+      };
+      const old = await take('old');
+      expect(old.values).toEqual(['a', 'b']);
+      expect((await take('late')).values).toEqual(['b']);
+      expect((await take('full')).values).toEqual(['a', 'b']);
+      expect(await store.settle({ topic: 't', subscription: 'old' }, old.refs, { kind: 'ack' }, T0)).toEqual(['acked', 'acked']);
+      expect((await store.readPartition('t', 0, { offset: 0, max: 10, maxBytes: 1000 })).messages).toHaveLength(1);
+      expect(await store.subscriptionStats('t', 'full', T0)).toMatchObject({ inFlight: 2, acked: 0 });
+      expect((await store.listSubscriptions('t')).map((s) => s.name)).toEqual(['full', 'late', 'old']);
+      await store.deleteSubscription('t', 'late');
+      expect(await store.getSubscription('t', 'late')).toBeNull();
+      await expectCode(store.claim({ topic: 't', subscription: 'late' }, { max: 1, now: T0, visibilityTimeoutMs: null }), 'subscription_not_found');
+    });
+
     test('everything survives closing and reopening the store', async () => {
       await store.putTopic('t', topicSettings({ partitions: 3 }), T0);
       await store.produceTopic('t', [{ ...message('kept'), partition: 2 }], opts());

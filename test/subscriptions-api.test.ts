@@ -100,6 +100,13 @@ test('leases expire and dead letters go to the dead-letter queue with their sour
   const dead = await call('fetchMessages', t.http.post('/v1/queues/orders-dlq/fetch').send({}));
   expect(dead.body.messages[0]).toMatchObject({ value: 7, headers: { 'mqgate-dead-letter-source': 'orders/fragile', 'mqgate-delivery-count': '2' } });
   expect(await stats('fragile')).toMatchObject({ deadLettered: 1, ready: 0, inFlight: 0 });
+  // Redrive gives the topic's message back to this subscription only, counting deliveries afresh.
+  await call('nackMessages', t.http.post('/v1/queues/orders-dlq/nack').send({ receipts: [dead.body.messages[0].receipt] }));
+  const redrive = await call('redriveMessages', t.http.post('/v1/queues/orders-dlq/redrive'));
+  expect(redrive.body).toEqual({ redriven: 1, remaining: 0 });
+  const [back] = await fetchFrom('fragile');
+  expect(back).toMatchObject({ value: 7, deliveryCount: 1 });
+  expect(back.headers).toEqual({});
 });
 
 test('retention removes expired messages from every subscription too', async () => {

@@ -9,6 +9,8 @@ import { removeMessages } from './removeMessages';
 /** Headers a dead letter gains; redrive reads the source back from the first. */
 export const DEAD_LETTER_SOURCE_HEADER = 'mqgate-dead-letter-source';
 export const DELIVERY_COUNT_HEADER = 'mqgate-delivery-count';
+/** A topic subscription's dead letter names the topic message it stands for, which redrive delivers again. */
+export const DEAD_LETTER_MESSAGE_HEADER = 'mqgate-dead-letter-message-id';
 
 const statements = prepared((db) => ({
   count: db.prepare<[number, number]>('UPDATE subscriptions SET dead_lettered = dead_lettered + ? WHERE id = ?'),
@@ -36,9 +38,11 @@ export function deadLetter(
         key: message.key,
         headers: {
           ...message.headers,
-          // A topic subscription's dead letters name `topic/subscription` ('/' is in no name).
-          [DEAD_LETTER_SOURCE_HEADER]: source.subscription === null ? source.name : `${source.name}/${source.subscription}`,
           [DELIVERY_COUNT_HEADER]: String(deliveries),
+          // A topic subscription's dead letters name `topic/subscription` ('/' is in no name) and the message.
+          ...(source.subscription === null
+            ? { [DEAD_LETTER_SOURCE_HEADER]: source.name }
+            : { [DEAD_LETTER_SOURCE_HEADER]: `${source.name}/${source.subscription}`, [DEAD_LETTER_MESSAGE_HEADER]: message.id }),
         },
         contentType: message.contentType,
         value: message.value,

@@ -39,7 +39,8 @@ export function toStoredMessage(raw: RawMessage): StoredMessage {
     offset: raw.offset,
     timestamp: raw.timestamp,
     key: raw.key,
-    headers: JSON.parse(raw.headers) as Record<string, string>,
+    // Most messages have no headers: skip the parse for them.
+    headers: raw.headers === '{}' ? {} : (JSON.parse(raw.headers) as Record<string, string>),
     contentType: raw.content_type,
     value: raw.value,
   };

@@ -1,11 +1,11 @@
 import type { Database } from 'better-sqlite3';
-import type { RedriveResult } from '../store';
+import type { RedriveResult, StoredMessage } from '../store';
 import { append } from './append';
-import { DEAD_LETTER_SOURCE_HEADER, DELIVERY_COUNT_HEADER } from './deadLetter';
+import { DEAD_LETTER_MESSAGE_HEADER, DEAD_LETTER_SOURCE_HEADER, DELIVERY_COUNT_HEADER } from './deadLetter';
 import type { WriteContext } from './groupCommit';
 import { loadMessages } from './messageRow';
 import { prepared } from './prepared';
-import { type QueueRow, findQueueRow, loadQueueRow, queueTarget } from './queueRow';
+import { findQueueRow, findSubscriptionRow, loadQueueRow, queueTarget } from './queueRow';
 import { removeMessages } from './removeMessages';
 
 const statements = prepared((db) => ({
@@ -16,13 +16,47 @@ const statements = prepared((db) => ({
     )
     .pluck(),
   remaining: db.prepare<[number]>('SELECT COUNT(*) FROM deliveries WHERE subscription_id = ?').pluck(),
+  // The topic message is still there (retention may have taken it): deliver it to the subscription again.
+  redeliver: db.prepare<[number, number, number, number]>(
+    `INSERT OR IGNORE INTO deliveries (subscription_id, message_id, available_at)
+     SELECT ?, id, ? FROM messages WHERE id = ? AND topic_id = ?`,
+  ),
 }));
 
+/** Puts one dead letter back where it came from; false when that is not possible (it then stays). */
+type Redeliver = (message: StoredMessage, headers: Record<string, string>) => boolean;
+
+/** How to redrive to a source: a queue gets the message appended; a topic subscription gets its topic message again. */
+function redeliverTo(db: Database, context: WriteContext, source: string, now: number): Redeliver | null {
+  const slash = source.indexOf('/');
+  if (slash < 0) {
+    const queue = findQueueRow(db, source);
+    if (queue === null) return null;
+    return (message, headers) => {
+      const { key, contentType, value } = message;
+      append(db, context, queueTarget(queue), [{ key, headers, contentType, value, delayMs: 0, partition: 0, idempotencyKey: null }], {
+        now,
+        idempotencyWindowMs: 0,
+      });
+      return true;
+    };
+  }
+  const subscription = findSubscriptionRow(db, source.slice(0, slash), source.slice(slash + 1));
+  if (subscription === null) return null;
+  return (message) => {
+    const original = Number(message.headers[DEAD_LETTER_MESSAGE_HEADER]);
+    const done = statements(db).redeliver.run(subscription.subscriptionId, now, original, subscription.topicId).changes > 0;
+    if (done) context.notify(subscription.name);
+    return done;
+  };
+}
+
 /**
- * operation: redrive — moves ready dead letters back to the queue named in
- * their source header, as new messages with a fresh delivery count and
- * without the dead-letter headers. Leased dead letters, ones without a
- * source, and ones whose source queue is gone stay where they are.
+ * operation: redrive — moves ready dead letters back to their source: to the
+ * queue named in their source header, as new messages with a fresh delivery
+ * count and without the dead-letter headers; or, for a topic subscription, by
+ * delivering the topic's message to it again. Leased dead letters, ones
+ * without a source, and ones whose source (or topic message) is gone stay.
  */
 export function redrive(
   db: Database,
@@ -33,22 +67,18 @@ export function redrive(
 ): RedriveResult {
   const dlq = loadQueueRow(db, deadLetterQueue);
   const s = statements(db);
-  const sources = new Map<string, QueueRow | null>();
+  const targets = new Map<string, Redeliver | null>();
   const redriven: number[] = [];
   for (const message of loadMessages(db, s.ready.all(dlq.subscriptionId, now, max) as number[])) {
-    const { [DEAD_LETTER_SOURCE_HEADER]: sourceName, [DELIVERY_COUNT_HEADER]: _count, ...headers } = message.headers;
-    if (sourceName === undefined) continue;
-    if (!sources.has(sourceName)) sources.set(sourceName, findQueueRow(db, sourceName));
-    const source = sources.get(sourceName);
-    if (source === null || source === undefined) continue;
-    append(
-      db,
-      context,
-      queueTarget(source),
-      [{ key: message.key, headers, contentType: message.contentType, value: message.value, delayMs: 0, partition: 0, idempotencyKey: null }],
-      { now, idempotencyWindowMs: 0 },
-    );
-    redriven.push(Number(message.id));
+    const {
+      [DEAD_LETTER_SOURCE_HEADER]: source,
+      [DELIVERY_COUNT_HEADER]: _count,
+      [DEAD_LETTER_MESSAGE_HEADER]: _id,
+      ...headers
+    } = message.headers;
+    if (source === undefined) continue;
+    if (!targets.has(source)) targets.set(source, redeliverTo(db, context, source, now));
+    if (targets.get(source)?.(message, headers) === true) redriven.push(Number(message.id));
   }
   removeMessages(db, dlq, redriven);
   return { redriven: redriven.length, remaining: s.remaining.get(dlq.subscriptionId) as number };
