@@ -39,8 +39,7 @@ export function toStoredMessage(raw: RawMessage): StoredMessage {
     offset: raw.offset,
     timestamp: raw.timestamp,
     key: raw.key,
-    // Most messages have no headers: skip the parse for them.
-    headers: raw.headers === '{}' ? {} : (JSON.parse(raw.headers) as Record<string, string>),
+    headers: parseHeaders(raw.headers),
     contentType: raw.content_type,
     value: raw.value,
   };
@@ -57,4 +56,9 @@ export function deleteMessages(db: Database, ids: number[]): void {
     freed.set(key, entry);
   }
   for (const { topicId, partition, bytes } of freed.values()) s.shrink.run(bytes, topicId, partition);
+}
+
+/** Stored headers (a JSON object); most messages have none, and skip the parse. */
+export function parseHeaders(json: string): Record<string, string> {
+  return json === '{}' ? {} : (JSON.parse(json) as Record<string, string>);
 }

@@ -1,18 +1,28 @@
 import type { Database } from 'better-sqlite3';
 import { GatewayError } from '../../queue/errors';
 import type { PartitionInfo, PartitionRead, ReadOptions, StoredMessage } from '../store';
-import { toStoredMessage, type RawMessage } from './messageRow';
+import { parseHeaders } from './messageRow';
 import { prepared } from './prepared';
 import { partitionInfo } from './topicPartitions';
 import { loadTopicRow } from './topicRow';
 
+/** A row of the read in raw (array) mode, in the order of its SELECT. */
+type Row = [number, number, number, number, string | null, string, string, Buffer];
+
 const statements = prepared((db) => ({
-  // A range read along messages_by_offset.
-  from: db.prepare<[number, number, number, number], RawMessage>(
-    `SELECT id, partition, offset, timestamp, key, headers, content_type, value FROM messages
-      WHERE topic_id = ? AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?`,
-  ),
+  // A range read along messages_by_offset. Rows as arrays: replay reads are
+  // dominated by row decoding, and arrays decode a third faster than objects.
+  from: db
+    .prepare<[number, number, number, number]>(
+      `SELECT id, partition, offset, timestamp, key, headers, content_type, value FROM messages
+        WHERE topic_id = ? AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?`,
+    )
+    .raw(true),
 }));
+
+function toMessage([id, partition, offset, timestamp, key, headers, contentType, value]: Row): StoredMessage {
+  return { id: String(id), partition, offset, timestamp, key, headers: parseHeaders(headers), contentType, value };
+}
 
 /** The partition, or `partition_not_found`. */
 export function loadPartition(db: Database, topic: string, partition: number): { topicId: number; info: PartitionInfo } {
@@ -39,10 +49,11 @@ export function readPartition(db: Database, topic: string, partition: number, op
   const messages: StoredMessage[] = [];
   let bytes = 0;
   // Row by row, not all(): maxBytes may stop the read long before `max` rows of up to 1 MiB each.
-  for (const raw of statements(db).from.iterate(topicId, partition, options.offset, options.max)) {
-    if (messages.length > 0 && bytes + raw.value.length > options.maxBytes) break;
-    bytes += raw.value.length;
-    messages.push(toStoredMessage(raw));
+  for (const row of statements(db).from.iterate(topicId, partition, options.offset, options.max) as IterableIterator<Row>) {
+    const message = toMessage(row);
+    if (messages.length > 0 && bytes + message.value.length > options.maxBytes) break;
+    bytes += message.value.length;
+    messages.push(message);
   }
   return { messages, startOffset: info.startOffset, endOffset: info.endOffset };
 }
