@@ -1,7 +1,6 @@
-import fs from 'node:fs';
 import type { Response, Test } from 'supertest';
 import { loadSpec } from '../api/spec';
-import { type TestGateway, testGateway } from './support/testGateway';
+import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
 
 const LIMITS = { maxMessageBytes: 1000, maxBatchMessages: 5, maxBatchBytes: 20_000, maxWaitMs: 3000 };
 const problemCodes = (loadSpec().document.components.schemas.ProblemCode as { enum: string[] }).enum;
@@ -13,10 +12,7 @@ beforeEach(async () => {
   await t.http.put('/v1/queues/q').send({});
 });
 
-afterEach(async () => {
-  await t.close();
-  fs.rmSync(t.dataDir, { recursive: true, force: true });
-});
+afterEach(() => disposeTestGateway(t));
 
 /** Every error is problem+json with the documented fields, a listed code, and no internal error behind it. */
 async function expectProblem(pending: Test, status: number, code: string): Promise<Response> {

@@ -1,7 +1,6 @@
-import fs from 'node:fs';
 import type { Response } from 'supertest';
-import { expectSpecResponse } from './support/specResponses';
-import { type TestGateway, testGateway } from './support/testGateway';
+import { call } from './support/specResponses';
+import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
 
 interface Fetched {
   memberId?: string;
@@ -23,16 +22,7 @@ beforeEach(() => {
   t = testGateway();
 });
 
-afterEach(async () => {
-  await t.close();
-  fs.rmSync(t.dataDir, { recursive: true, force: true });
-});
-
-async function call(operationId: string, pending: PromiseLike<Response>): Promise<Response> {
-  const res = await pending;
-  expectSpecResponse(res, operationId);
-  return res;
-}
+afterEach(() => disposeTestGateway(t));
 
 const groupPath = (group: string) => `/v1/topics/events/groups/${group}`;
 const putTopic = (body: object) => call('putTopic', t.http.put('/v1/topics/events').send(body));

@@ -1,9 +1,8 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Response } from 'supertest';
-import { expectSpecResponse } from './support/specResponses';
-import { type TestGateway, testGateway } from './support/testGateway';
+import { call, until, expectSpecResponse } from './support/specResponses';
+import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
 
 interface Leased {
   id: string;
@@ -34,17 +33,9 @@ beforeEach(() => {
   t = testGateway();
 });
 
-afterEach(async () => {
-  await t.close();
-  fs.rmSync(t.dataDir, { recursive: true, force: true });
-});
+afterEach(() => disposeTestGateway(t));
 
 /** Sends a request and checks the response against openapi.yaml. */
-async function call(operationId: string, pending: PromiseLike<Response>): Promise<Response> {
-  const res = await pending;
-  expectSpecResponse(res, operationId);
-  return res;
-}
 
 const put = (queue: string, body: object = {}) => call('putQueue', t.http.put(`/v1/queues/${queue}`).send(body));
 const produce = (queue: string, messages: object[], headers: Record<string, string> = {}) =>
@@ -53,12 +44,6 @@ const fetchFrom = (queue: string, body: object = {}) => call('fetchMessages', t.
 const settle = (action: 'ack' | 'nack' | 'extend', queue: string, body: object) =>
   call({ ack: 'ackMessages', nack: 'nackMessages', extend: 'extendLeases' }[action], t.http.post(`/v1/queues/${queue}/${action}`).send(body));
 const leased = (res: Response): Leased[] => res.body.messages as Leased[];
-
-/** Lets the event loop turn until `condition` holds (no timers involved). */
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
-  expect(condition()).toBe(true);
-}
 
 describe('queue lifecycle', () => {
   test('PUT creates (201), repeating it changes nothing (200), and GET shows settings and stats', async () => {

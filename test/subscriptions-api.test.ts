@@ -1,10 +1,8 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Response } from 'supertest';
 import { DATABASE_FILE } from '../persistence/sqlite/sqliteStore';
-import { expectSpecResponse } from './support/specResponses';
-import { type TestGateway, testGateway } from './support/testGateway';
+import { call } from './support/specResponses';
+import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
 
 interface Leased {
   receipt: string;
@@ -20,16 +18,7 @@ beforeEach(async () => {
   await call('putTopic', t.http.put('/v1/topics/orders').send({ partitions: 3 }));
 });
 
-afterEach(async () => {
-  await t.close();
-  fs.rmSync(t.dataDir, { recursive: true, force: true });
-});
-
-async function call(operationId: string, pending: PromiseLike<Response>): Promise<Response> {
-  const res = await pending;
-  expectSpecResponse(res, operationId);
-  return res;
-}
+afterEach(() => disposeTestGateway(t));
 
 const sub = (name: string) => `/v1/topics/orders/subscriptions/${name}`;
 const putSub = (name: string, body: object = {}) => call('putSubscription', t.http.put(sub(name)).send(body));

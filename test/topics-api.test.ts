@@ -1,8 +1,6 @@
-import fs from 'node:fs';
-import type { Response } from 'supertest';
 import { partitionForKey } from '../queue/partitioner';
-import { expectSpecResponse } from './support/specResponses';
-import { type TestGateway, testGateway } from './support/testGateway';
+import { call, until } from './support/specResponses';
+import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
 
 interface Produced {
   id: string;
@@ -25,16 +23,7 @@ beforeEach(() => {
   t = testGateway();
 });
 
-afterEach(async () => {
-  await t.close();
-  fs.rmSync(t.dataDir, { recursive: true, force: true });
-});
-
-async function call(operationId: string, pending: PromiseLike<Response>): Promise<Response> {
-  const res = await pending;
-  expectSpecResponse(res, operationId);
-  return res;
-}
+afterEach(() => disposeTestGateway(t));
 
 const putTopic = (topic: string, body: object = {}) => call('putTopic', t.http.put(`/v1/topics/${topic}`).send(body));
 const produce = async (topic: string, messages: object[], headers: Record<string, string> = {}): Promise<Produced[]> => {
@@ -47,11 +36,6 @@ const read = async (topic: string, partition: number, query: Record<string, stri
   expect(res.status).toBe(200);
   return res.body as Read;
 };
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
-  expect(condition()).toBe(true);
-}
 
 describe('topic lifecycle', () => {
   test('PUT creates, repeats idempotently, grows partitions and refuses to shrink them', async () => {

@@ -38,3 +38,16 @@ export function expectSpecResponse(res: Response, operationId: string): void {
   const valid = documented.validate(res.body);
   if (!valid) throw new Error(`${operationId} ${res.status} breaks the spec: ${JSON.stringify(documented.validate.errors)}`);
 }
+
+/** Awaits a request and checks its response against openapi.yaml before handing it back. */
+export async function call(operationId: string, pending: PromiseLike<Response>): Promise<Response> {
+  const res = await pending;
+  expectSpecResponse(res, operationId);
+  return res;
+}
+
+/** Lets the event loop turn until `condition` holds: no timers, so the manual clock stays where it is. */
+export async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
+  expect(condition()).toBe(true);
+}

@@ -67,3 +67,9 @@ export function testGateway(limits: Partial<Limits> = {}, dataDir = tempDir()): 
     },
   };
 }
+
+/** Closes a test gateway and removes its data directory. */
+export async function disposeTestGateway(gateway: TestGateway): Promise<void> {
+  await gateway.close();
+  fs.rmSync(gateway.dataDir, { recursive: true, force: true });
+}
