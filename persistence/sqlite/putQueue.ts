@@ -1,8 +1,7 @@
 import type { Database } from 'better-sqlite3';
-import { GatewayError } from '../../queue/errors';
 import type { QueueRecord, QueueSettings } from '../store';
 import { prepared } from './prepared';
-import { QUEUE_SUBSCRIPTION, findQueueRow, toQueueRecord } from './queueRow';
+import { QUEUE_SUBSCRIPTION, deadLetterTopicOf, findQueueRow, toQueueRecord } from './queueRow';
 import { claimName } from './topicRow';
 
 const statements = prepared((db) => ({
@@ -44,17 +43,7 @@ export function putQueue(
 ): { queue: QueueRecord; created: boolean } {
   const s = statements(db);
   claimName(db, name, 'queue');
-  let deadLetterTopicId: number | null = null;
-  if (settings.deadLetterQueue !== null) {
-    const target = findQueueRow(db, settings.deadLetterQueue);
-    if (target === null) {
-      throw new GatewayError(
-        'dead_letter_queue_not_found',
-        `Dead-letter queue '${settings.deadLetterQueue}' does not exist; create it first.`,
-      );
-    }
-    deadLetterTopicId = target.topicId;
-  }
+  const deadLetterTopicId = deadLetterTopicOf(db, settings.deadLetterQueue);
   const existing = findQueueRow(db, name);
   if (existing === null) {
     const topicId = s.insertTopic.run(name, settings.retentionMs, settings.maxMessageBytes, now, now).lastInsertRowid;

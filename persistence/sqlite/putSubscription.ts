@@ -1,8 +1,7 @@
 import type { Database } from 'better-sqlite3';
-import { GatewayError } from '../../queue/errors';
 import type { SubscriptionRecord, SubscriptionSettings } from '../store';
 import { prepared } from './prepared';
-import { findQueueRow, findSubscriptionRow, loadSubscription, toSubscriptionRecord } from './queueRow';
+import { deadLetterTopicOf, findSubscriptionRow, loadSubscription, toSubscriptionRecord } from './queueRow';
 import { loadTopicRow } from './topicRow';
 
 const statements = prepared((db) => ({
@@ -31,14 +30,7 @@ export function putSubscription(
 ): { subscription: SubscriptionRecord; created: boolean } {
   const s = statements(db);
   const { topicId } = loadTopicRow(db, topic);
-  let deadLetterTopicId: number | null = null;
-  if (settings.deadLetterQueue !== null) {
-    const target = findQueueRow(db, settings.deadLetterQueue);
-    if (target === null) {
-      throw new GatewayError('dead_letter_queue_not_found', `Dead-letter queue '${settings.deadLetterQueue}' does not exist; create it first.`);
-    }
-    deadLetterTopicId = target.topicId;
-  }
+  const deadLetterTopicId = deadLetterTopicOf(db, settings.deadLetterQueue);
   const existing = findSubscriptionRow(db, topic, name);
   if (existing === null) {
     const id = s.insert.run(topicId, name, settings.visibilityTimeoutMs, settings.maxDeliveries, deadLetterTopicId).lastInsertRowid;

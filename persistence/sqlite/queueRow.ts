@@ -95,6 +95,16 @@ export function loadQueueRow(db: Database, name: string): QueueRow {
   return row;
 }
 
+/** The topic id of a dead-letter queue named in settings, or `dead_letter_queue_not_found`; null for none. */
+export function deadLetterTopicOf(db: Database, deadLetterQueue: string | null): number | null {
+  if (deadLetterQueue === null) return null;
+  const target = findQueueRow(db, deadLetterQueue);
+  if (target === null) {
+    throw new GatewayError('dead_letter_queue_not_found', `Dead-letter queue '${deadLetterQueue}' does not exist; create it first.`);
+  }
+  return target.topicId;
+}
+
 export function allQueueRows(db: Database): QueueRow[] {
   return statements(db).all.all().map(toQueueRow);
 }
