@@ -219,7 +219,7 @@ test('bad group requests get their problem codes', async () => {
   const pastEnd = await commit('g', { offsets: [{ partition: 0, offset: 5 }] });
   expect({ status: pastEnd.status, code: pastEnd.body.code }).toEqual({ status: 416, code: 'offset_out_of_range' });
   const noPartition = await commit('g', { offsets: [{ partition: 9, offset: 0 }] });
-  expect({ status: noPartition.status, code: noPartition.body.code }).toEqual({ status: 409, code: 'stale_generation' });
+  expect({ status: noPartition.status, code: noPartition.body.code }).toEqual({ status: 404, code: 'partition_not_found' });
   const leave = await call('leaveGroup', t.http.delete(`${groupPath('g')}/members/not-a-member`));
   expect({ status: leave.status, code: leave.body.code }).toEqual({ status: 409, code: 'unknown_member' });
   expect((await call('deleteGroup', t.http.delete(groupPath('g')))).status).toBe(204);

@@ -42,10 +42,10 @@ export function commitGroup(
   const offsets = request.offsets ?? owned.map((partition) => ({ partition, offset: current.get(partition)?.position ?? 0 }));
   const ends = new Map(topicPartitions(db, topic).map((p) => [p.partition, p.endOffset]));
   for (const { partition, offset } of offsets) {
+    checkRange(topic, partition, offset, ends.get(partition));
     if (!owned.includes(partition)) {
       throw new GatewayError('stale_generation', `Partition ${partition} is not assigned to '${request.memberId}' in generation ${group.generation}.`);
     }
-    checkRange(topic, partition, offset, ends.get(partition));
   }
   for (const { partition, offset } of offsets) {
     const position = current.get(partition)?.position ?? offset;
