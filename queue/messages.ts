@@ -124,17 +124,33 @@ function isTextType(mediaType: string): boolean {
   );
 }
 
+/** How values of a content type travel. Content types repeat, so each is classified once. */
+const encodings = new Map<string, 'json' | 'text' | 'bytes'>();
+
+function encodingOf(contentType: string): 'json' | 'text' | 'bytes' {
+  let encoding = encodings.get(contentType);
+  if (encoding === undefined) {
+    encoding = isJsonContentType(contentType) ? 'json' : isTextType(mediaTypeOf(contentType)) ? 'text' : 'bytes';
+    // Bounded: a stream of ever new content types cannot grow it without limit.
+    if (encodings.size < 1000) encodings.set(contentType, encoding);
+  }
+  return encoding;
+}
+
 /**
  * How a stored value travels in a JSON response: JSON content types as JSON
- * (kept as text, see RawJson), textual ones as text when they are UTF-8, the
+ * (kept as bytes, see RawJson), textual ones as text when they are UTF-8, the
  * rest as base64. The bytes and the content type are always those that were
  * produced.
  */
 export function toDelivered(message: StoredMessage): DeliveredMessage {
-  const { value: bytes, ...rest } = message;
-  if (isJsonContentType(message.contentType)) return { ...rest, value: new RawJson(bytes), valueEncoding: 'json' };
-  if (isTextType(mediaTypeOf(message.contentType)) && isUtf8(bytes)) {
-    return { ...rest, value: bytes.toString('utf8'), valueEncoding: 'text' };
+  const { id, partition, offset, timestamp, key, headers, contentType, value: bytes } = message;
+  const encoding = encodingOf(contentType);
+  if (encoding === 'json') {
+    return { id, partition, offset, timestamp, key, headers, contentType, valueEncoding: 'json', value: new RawJson(bytes) };
   }
-  return { ...rest, value: bytes.toString('base64'), valueEncoding: 'base64' };
+  if (encoding === 'text' && isUtf8(bytes)) {
+    return { id, partition, offset, timestamp, key, headers, contentType, valueEncoding: 'text', value: bytes.toString('utf8') };
+  }
+  return { id, partition, offset, timestamp, key, headers, contentType, valueEncoding: 'base64', value: bytes.toString('base64') };
 }
