@@ -49,7 +49,7 @@ export class QueueService {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
-    readonly limits: Limits,
+    private readonly limits: Limits,
   ) {
     this.wakeups = new Wakeups(store, clock);
   }

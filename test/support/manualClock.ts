@@ -26,8 +26,4 @@ export class ManualClock implements Clock {
     for (const timer of due) timer.callback();
   }
 
-  /** Callbacks waiting to fire. */
-  get pending(): number {
-    return this.timers.length;
-  }
 }
