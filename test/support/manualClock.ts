@@ -25,5 +25,4 @@ export class ManualClock implements Clock {
     this.timers = this.timers.filter((t) => t.at > this.current);
     for (const timer of due) timer.callback();
   }
-
 }
