@@ -6,6 +6,7 @@ import type { GatewayError } from '../queue/errors';
 import { QueueService } from '../queue/queueService';
 import { startRetention } from '../queue/retention';
 import { TopicService } from '../queue/topicService';
+import { Wakeups } from '../queue/wakeups';
 import { GroupService } from '../queue/groupService';
 import { SubscriptionService } from '../queue/subscriptionService';
 import { createApp } from './app';
@@ -26,12 +27,14 @@ export interface GatewayOptions {
 /** Wires store, semantics and HTTP together and listens. */
 export async function startGateway(config: Config, options: GatewayOptions): Promise<Gateway> {
   const store = new SqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous });
-  const queues = new QueueService(store, options.clock, config.limits);
+  // One registry of long-poll waiters for every kind of read.
+  const wakeups = new Wakeups(store, options.clock);
+  const queues = new QueueService(store, options.clock, config.limits, wakeups);
   const shutdown = new AbortController();
   const app = createApp({
     queues,
-    topics: new TopicService(store, options.clock, config.limits),
-    groups: new GroupService(store, options.clock, config.limits),
+    topics: new TopicService(store, options.clock, config.limits, wakeups),
+    groups: new GroupService(store, options.clock, config.limits, wakeups),
     subscriptions: new SubscriptionService(store, options.clock),
     spec: loadSpec(),
     shutdown: shutdown.signal,

@@ -11,7 +11,7 @@ import type { Clock } from './clock';
 import { checkAtMost } from './errors';
 import type { Limits } from './limits';
 import { type DeliveredMessage, toDelivered } from './messages';
-import { Wakeups } from './wakeups';
+import type { Wakeups } from './wakeups';
 
 /** A group created by its first use: Kafka's defaults (auto.offset.reset=latest, 45 s session timeout). */
 export const DEFAULT_GROUP_SETTINGS: GroupSettings = { resetPolicy: 'latest', sessionTimeoutMs: 45_000 };
@@ -50,15 +50,13 @@ export type SeekInput =
  * All group state is in the store.
  */
 export class GroupService {
-  private readonly wakeups: Wakeups;
 
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly limits: Limits,
-  ) {
-    this.wakeups = new Wakeups(store, clock);
-  }
+    private readonly wakeups: Wakeups,
+  ) {}
 
   /** operation: putGroup — fields left out take the defaults. */
   put(topic: string, group: string, input: Partial<GroupSettings>): Promise<{ group: GroupDescription; created: boolean }> {
@@ -121,10 +119,6 @@ export class GroupService {
     }
   }
 
-  /** Long-polling group fetches waiting right now. */
-  get waitingFetches(): number {
-    return this.wakeups.waiting;
-  }
 
   /** operation: commitGroup — the Kafka-mode ack. */
   async commit(

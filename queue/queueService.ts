@@ -16,7 +16,7 @@ import { defaultQueueSettings, type Limits } from './limits';
 import { type DeliveredMessage, type ProduceInput, toDelivered } from './messages';
 import { batchMessages, type RawMessage, rawMessage } from './produceRequest';
 import { decodeReceipt, encodeReceipt } from './receipts';
-import { Wakeups } from './wakeups';
+import type { Wakeups } from './wakeups';
 
 export type QueueView = Omit<QueueRecord, 'subscriptionId'> & { stats: QueueStats };
 
@@ -44,15 +44,13 @@ export interface ReceiptResult {
  * own; everything lives in the store, so any process can serve any request.
  */
 export class QueueService {
-  private readonly wakeups: Wakeups;
 
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly limits: Limits,
-  ) {
-    this.wakeups = new Wakeups(store, clock);
-  }
+    private readonly wakeups: Wakeups,
+  ) {}
 
   /** operation: putQueue — fields left out take their defaults. */
   async put(name: string, input: Partial<QueueSettings>): Promise<{ queue: QueueView; created: boolean }> {
@@ -128,10 +126,6 @@ export class QueueService {
     }
   }
 
-  /** Long-polling fetches waiting right now. */
-  get waitingFetches(): number {
-    return this.wakeups.waiting;
-  }
 
   /** operation: ack */
   ack(at: SubscriptionRef, receipts: string[]): Promise<ReceiptResult[]> {

@@ -5,7 +5,7 @@ import type { Limits } from './limits';
 import { type DeliveredMessage, type ProduceInput, toDelivered } from './messages';
 import { partitionForKey } from './partitioner';
 import { batchMessages, type RawMessage, rawMessage } from './produceRequest';
-import { Wakeups } from './wakeups';
+import type { Wakeups } from './wakeups';
 
 export type TopicView = TopicRecord & { stats: { partitions: PartitionInfo[] } };
 
@@ -40,7 +40,6 @@ export function defaultTopicSettings(limits: Limits): TopicSettings {
  * produced messages and stateless reads by offset with long-polls.
  */
 export class TopicService {
-  private readonly wakeups: Wakeups;
   /** Keyless messages stick to one partition per request, the next request takes the next (Kafka's sticky spread). */
   private readonly spread = new Map<string, number>();
 
@@ -48,9 +47,8 @@ export class TopicService {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly limits: Limits,
-  ) {
-    this.wakeups = new Wakeups(store, clock);
-  }
+    private readonly wakeups: Wakeups,
+  ) {}
 
   /** operation: putTopic — fields left out take their defaults; partitions may only grow. */
   async put(name: string, input: Partial<TopicSettings>): Promise<{ topic: TopicView; created: boolean }> {
@@ -129,10 +127,6 @@ export class TopicService {
     }
   }
 
-  /** Long-polling reads waiting right now. */
-  get waitingReads(): number {
-    return this.wakeups.waiting;
-  }
 
   /** operation: offsetForTimestamp — the first offset at or after `timestamp` (the end offset if none). */
   offsetForTimestamp(name: string, partition: number, timestamp: number): Promise<number> {

@@ -189,8 +189,8 @@ test('a simple fetch is refused while the group has members', async () => {
 test('a waiting group fetch is woken by a produce', async () => {
   await putTopic({ partitions: 2 });
   const pending = t.http.post(`${groupPath('live')}/fetch`).send({ waitMs: 10_000 }).then((res) => res);
-  for (let i = 0; i < 1000 && t.groups.waitingFetches === 0; i++) await new Promise((resolve) => setImmediate(resolve));
-  expect(t.groups.waitingFetches).toBe(1);
+  for (let i = 0; i < 1000 && t.wakeups.waiting === 0; i++) await new Promise((resolve) => setImmediate(resolve));
+  expect(t.wakeups.waiting).toBe(1);
   await produceRange(0, 1);
   expect(((await pending).body as Fetched).messages.map((m) => m.value)).toEqual([0]);
 });

@@ -271,20 +271,20 @@ describe('long-poll', () => {
   test('a waiting fetch is woken by a produce, without the clock moving', async () => {
     await put('q');
     const pending = t.http.post('/v1/queues/q/fetch').send({ waitMs: 20_000 }).then((res) => res);
-    await until(() => t.queues.waitingFetches === 1);
+    await until(() => t.wakeups.waiting === 1);
     await produce('q', [{ value: 'wake up' }]);
     const res = await pending;
     expectSpecResponse(res, 'fetchMessages');
     expect(leased(res).map((m) => m.value)).toEqual(['wake up']);
-    expect(t.queues.waitingFetches).toBe(0);
+    expect(t.wakeups.waiting).toBe(0);
   });
 
   test('a waiting fetch returns empty when waitMs passes', async () => {
     await put('q');
     const pending = t.http.post('/v1/queues/q/fetch').send({ waitMs: 1000 }).then((res) => res);
-    await until(() => t.queues.waitingFetches === 1);
+    await until(() => t.wakeups.waiting === 1);
     t.clock.advance(999);
-    expect(t.queues.waitingFetches).toBe(1);
+    expect(t.wakeups.waiting).toBe(1);
     t.clock.advance(1);
     expect(leased(await pending)).toEqual([]);
   });
@@ -293,7 +293,7 @@ describe('long-poll', () => {
     await put('q');
     await produce('q', [{ value: 'later', delayMs: 300 }]);
     const pending = t.http.post('/v1/queues/q/fetch').send({ waitMs: 1000 }).then((res) => res);
-    await until(() => t.queues.waitingFetches === 1);
+    await until(() => t.wakeups.waiting === 1);
     t.clock.advance(300);
     expect(leased(await pending).map((m) => m.value)).toEqual(['later']);
   });
@@ -303,7 +303,7 @@ describe('long-poll', () => {
     await produce('q', [{ value: 'a' }]);
     const [a] = leased(await fetchFrom('q'));
     const pending = t.http.post('/v1/queues/q/fetch').send({ waitMs: 5000 }).then((res) => res);
-    await until(() => t.queues.waitingFetches === 1);
+    await until(() => t.wakeups.waiting === 1);
     await settle('nack', 'q', { receipts: [a.receipt] });
     expect(leased(await pending)[0]).toMatchObject({ value: 'a', deliveryCount: 2 });
   });
@@ -318,9 +318,9 @@ describe('client gone', () => {
     const req = http.request({ port, host: '127.0.0.1', method: 'POST', path: '/v1/queues/q/fetch', headers: { 'content-type': 'application/json' } });
     req.on('error', () => undefined);
     req.end(JSON.stringify({ waitMs: 20_000 }));
-    await until(() => t.queues.waitingFetches === 1);
+    await until(() => t.wakeups.waiting === 1);
     req.destroy();
-    await until(() => t.queues.waitingFetches === 0);
+    await until(() => t.wakeups.waiting === 0);
     await produce('q', [{ value: 'for someone else' }]);
     expect((await call('getQueue', t.http.get('/v1/queues/q'))).body.stats).toMatchObject({ ready: 1, inFlight: 0 });
     await new Promise((resolve) => server.close(resolve));

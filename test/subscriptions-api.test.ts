@@ -116,8 +116,8 @@ test('retention removes expired messages from every subscription too', async () 
 test('a waiting subscription fetch is woken by a produce to the topic', async () => {
   await putSub('live');
   const pending = t.http.post(`${sub('live')}/fetch`).send({ waitMs: 10_000 }).then((res) => res);
-  for (let i = 0; i < 1000 && t.queues.waitingFetches === 0; i++) await new Promise((resolve) => setImmediate(resolve));
-  expect(t.queues.waitingFetches).toBe(1);
+  for (let i = 0; i < 1000 && t.wakeups.waiting === 0; i++) await new Promise((resolve) => setImmediate(resolve));
+  expect(t.wakeups.waiting).toBe(1);
   await produce([42]);
   expect((await pending).body.messages.map((m: Leased) => m.value)).toEqual([42]);
 });

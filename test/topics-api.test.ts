@@ -178,7 +178,7 @@ describe('reads by offset', () => {
 
   test('a read at the end of the log waits for the next message, woken by its produce', async () => {
     const pending = t.http.get('/v1/topics/log/partitions/0/messages').query({ offset: 'latest', waitMs: 10_000 }).then((res) => res);
-    await until(() => t.topics.waitingReads === 1);
+    await until(() => t.wakeups.waiting === 1);
     await produce('log', [{ value: 'fresh', valueEncoding: 'text' }]);
     const res = await pending;
     expect((res.body as Read).messages.map((m) => m.value)).toEqual(['fresh']);

@@ -3,6 +3,7 @@ import type { NewMessage } from '../../persistence/store';
 import { systemClock } from '../../queue/clock';
 import { DEFAULT_LIMITS, defaultQueueSettings } from '../../queue/limits';
 import { QueueService } from '../../queue/queueService';
+import { Wakeups } from '../../queue/wakeups';
 import { storedValueOfSize } from '../payload';
 import { atMost, type Row } from '../report';
 import { median } from '../rounds';
@@ -59,7 +60,7 @@ async function openBacklog(dir: string, size: number): Promise<Backlog> {
     await seeding.close();
   }
   const store = new SqliteStore({ dataDir: dir, synchronous: 'FULL' });
-  return { size, store, queues: new QueueService(store, systemClock, DEFAULT_LIMITS), rounds: [] };
+  return { size, store, queues: new QueueService(store, systemClock, DEFAULT_LIMITS, new Wakeups(store, systemClock)), rounds: [] };
 }
 
 /** Fetches one message and acks it, `count` times in a row; returns µs per message. */

@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { GatewayError } from '../../queue/errors';
 import type { GroupFetch, GroupFetchOptions, StoredMessage } from '../store';
 import { ensureOffsets, groupOffsets, loadGroup, setOffsets, touchMember } from './groupRow';
-import { readPartition } from './readPartition';
+import { readRange } from './readPartition';
 
 /**
  * operation: fetchGroup — a member reads its assigned partitions (a simple
@@ -34,11 +34,12 @@ export function fetchGroup(db: Database, topic: string, name: string, options: G
     const max = Math.min(share, options.max - messages.length);
     if (max <= 0 || bytes >= options.maxBytes) break;
     const at = offsets.get(partition) as { committed: number; position: number };
-    const read = readPartition(db, topic, partition, { offset: at.position, max, maxBytes: options.maxBytes - bytes });
-    const last = read.messages.at(-1);
+    // ensureOffsets put every position inside the partition's range.
+    const read = readRange(db, group.topic.topicId, partition, { offset: at.position, max, maxBytes: options.maxBytes - bytes });
+    const last = read.at(-1);
     if (last === undefined) continue;
-    messages.push(...read.messages);
-    for (const message of read.messages) bytes += message.value.length;
+    messages.push(...read);
+    for (const message of read) bytes += message.value.length;
     setOffsets(db, group.id, partition, at.committed, last.offset + 1);
   }
   return { generation: group.generation, partitions, messages, resets };

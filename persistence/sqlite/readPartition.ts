@@ -46,6 +46,11 @@ export function readPartition(db: Database, topic: string, partition: number, op
       `Offset ${options.offset} is outside partition ${partition} of '${topic}': readable offsets are ${info.startOffset} to ${info.endOffset}.`,
     );
   }
+  return { messages: readRange(db, topicId, partition, options), startOffset: info.startOffset, endOffset: info.endOffset };
+}
+
+/** Up to `max` messages (and about `maxBytes`, the first always) from an offset known to be in range. */
+export function readRange(db: Database, topicId: number, partition: number, options: ReadOptions): StoredMessage[] {
   const messages: StoredMessage[] = [];
   let bytes = 0;
   // Row by row, not all(): maxBytes may stop the read long before `max` rows of up to 1 MiB each.
@@ -55,5 +60,5 @@ export function readPartition(db: Database, topic: string, partition: number, op
     bytes += message.value.length;
     messages.push(message);
   }
-  return { messages, startOffset: info.startOffset, endOffset: info.endOffset };
+  return messages;
 }

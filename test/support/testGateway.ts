@@ -10,6 +10,7 @@ import type { GatewayError } from '../../queue/errors';
 import { DEFAULT_LIMITS, type Limits } from '../../queue/limits';
 import { QueueService } from '../../queue/queueService';
 import { TopicService } from '../../queue/topicService';
+import { Wakeups } from '../../queue/wakeups';
 import { GroupService } from '../../queue/groupService';
 import { SubscriptionService } from '../../queue/subscriptionService';
 import { ManualClock } from './manualClock';
@@ -26,6 +27,8 @@ export interface TestGateway {
   queues: QueueService;
   topics: TopicService;
   groups: GroupService;
+  /** Long-polls waiting right now, of every kind. */
+  wakeups: Wakeups;
   dataDir: string;
   internalErrors: GatewayError[];
   close(): Promise<void>;
@@ -36,11 +39,12 @@ export function testGateway(limits: Partial<Limits> = {}, dataDir = tempDir()): 
   const clock = new ManualClock();
   const store = new SqliteStore({ dataDir, synchronous: 'FULL' });
   const allLimits = { ...DEFAULT_LIMITS, ...limits };
-  const queues = new QueueService(store, clock, allLimits);
+  const wakeups = new Wakeups(store, clock);
+  const queues = new QueueService(store, clock, allLimits, wakeups);
   const shutdown = new AbortController();
   const internalErrors: GatewayError[] = [];
-  const topics = new TopicService(store, clock, allLimits);
-  const groups = new GroupService(store, clock, allLimits);
+  const topics = new TopicService(store, clock, allLimits, wakeups);
+  const groups = new GroupService(store, clock, allLimits, wakeups);
   const app = createApp({
     queues,
     topics,
@@ -59,6 +63,7 @@ export function testGateway(limits: Partial<Limits> = {}, dataDir = tempDir()): 
     queues,
     topics,
     groups,
+    wakeups,
     dataDir,
     internalErrors,
     async close() {
