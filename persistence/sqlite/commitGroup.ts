@@ -1,9 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import { GatewayError } from '../../queue/errors';
 import type { CommitRequest, PartitionOffset, SeekTarget } from '../store';
-import { ensureOffsets, groupOffsets, loadGroup, setOffsets, touchMember } from './groupRow';
+import { ensureOffsets, groupOffsets, loadGroup, partitionBounds, setOffsets, touchMember } from './groupRow';
 import { offsetForTimestamp } from './offsetForTimestamp';
-import { topicPartitions } from './topicPartitions';
 
 function checkRange(topic: string, partition: number, offset: number, endOffset: number | undefined): void {
   if (endOffset === undefined) throw new GatewayError('partition_not_found', `Topic '${topic}' has no partition ${partition}.`);
@@ -37,12 +36,12 @@ export function commitGroup(
     touchMember(db, group, request.memberId, now);
     owned = group.assignment.get(request.memberId) ?? [];
   }
-  ensureOffsets(db, group, owned);
+  const info = partitionBounds(db, group);
+  ensureOffsets(db, group, owned, info);
   const current = groupOffsets(db, group.id);
   const offsets = request.offsets ?? owned.map((partition) => ({ partition, offset: current.get(partition)?.position ?? 0 }));
-  const ends = new Map(topicPartitions(db, topic).map((p) => [p.partition, p.endOffset]));
   for (const { partition, offset } of offsets) {
-    checkRange(topic, partition, offset, ends.get(partition));
+    checkRange(topic, partition, offset, info.get(partition)?.endOffset);
     if (!owned.includes(partition)) {
       throw new GatewayError('stale_generation', `Partition ${partition} is not assigned to '${request.memberId}' in generation ${group.generation}.`);
     }
@@ -68,10 +67,10 @@ export function seekGroup(
   now: number,
 ): PartitionOffset[] {
   const group = loadGroup(db, topic, name, now);
-  const info = new Map(topicPartitions(db, topic).map((p) => [p.partition, p]));
+  const info = partitionBounds(db, group);
   const chosen = partitions ?? [...info.keys()];
   for (const partition of chosen) checkRange(topic, partition, 0, info.get(partition)?.endOffset);
-  ensureOffsets(db, group, chosen);
+  ensureOffsets(db, group, chosen, info);
   return chosen.map((partition) => {
     const bounds = info.get(partition) as { startOffset: number; endOffset: number };
     let offset: number;

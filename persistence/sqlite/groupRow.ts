@@ -139,10 +139,19 @@ export function groupOffsets(db: Database, groupId: number): Map<number, { commi
  * read starts where the reset policy says, and one whose committed offset fell
  * below the retention start is reset by the policy too. Returns what was reset.
  */
-export function ensureOffsets(db: Database, group: GroupState, partitions: number[]): OffsetReset[] {
+/** Start and end offsets of every partition of the group's topic, by partition. */
+export function partitionBounds(db: Database, group: GroupState): Map<number, PartitionInfo> {
+  return new Map(topicPartitions(db, group.topic.name).map((p) => [p.partition, p]));
+}
+
+export function ensureOffsets(
+  db: Database,
+  group: GroupState,
+  partitions: number[],
+  info: Map<number, PartitionInfo> = partitionBounds(db, group),
+): OffsetReset[] {
   const s = statements(db);
   const current = groupOffsets(db, group.id);
-  const info = new Map(topicPartitions(db, group.topic.name).map((p) => [p.partition, p]));
   const resets: OffsetReset[] = [];
   for (const partition of partitions) {
     const bounds = info.get(partition) as PartitionInfo;
