@@ -18,6 +18,12 @@ export interface Config {
   synchronous: 'FULL' | 'NORMAL';
   /** Longest a graceful shutdown waits for in-flight requests. MQGATE_SHUTDOWN_TIMEOUT_MS. Default 10000. */
   shutdownTimeoutMs: number;
+  /**
+   * Hosts push subscriptions may deliver to (comma-separated: `hooks.example.com`,
+   * `*.example.com`, `10.0.0.5:8443`); null (unset or empty): any host.
+   * MQGATE_PUSH_ALLOWED_HOSTS / --push-allowed-hosts.
+   */
+  pushAllowedHosts: string[] | null;
   /** MQGATE_MAX_MESSAGE_BYTES, MQGATE_MAX_BATCH_MESSAGES, MQGATE_MAX_BATCH_BYTES, MQGATE_MAX_WAIT_MS, MQGATE_IDEMPOTENCY_WINDOW_MS. */
   limits: Limits;
 }
@@ -33,6 +39,7 @@ const SOURCES = {
   dataDir: ['MQGATE_DATA_DIR', 'data-dir'],
   synchronous: ['MQGATE_SYNCHRONOUS', 'synchronous'],
   shutdownTimeoutMs: ['MQGATE_SHUTDOWN_TIMEOUT_MS', 'shutdown-timeout-ms'],
+  pushAllowedHosts: ['MQGATE_PUSH_ALLOWED_HOSTS', 'push-allowed-hosts'],
   maxMessageBytes: ['MQGATE_MAX_MESSAGE_BYTES', 'max-message-bytes'],
   maxBatchMessages: ['MQGATE_MAX_BATCH_MESSAGES', 'max-batch-messages'],
   maxBatchBytes: ['MQGATE_MAX_BATCH_BYTES', 'max-batch-bytes'],
@@ -73,6 +80,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   }
   const host = read('host') ?? '127.0.0.1';
   if (host.trim() === '') throw new ConfigError('MQGATE_HOST / --host must not be empty.');
+  const allowed = (read('pushAllowedHosts') ?? '').split(',').map((h) => h.trim()).filter((h) => h !== '');
+  const badHost = allowed.find((h) => !/^(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(h));
+  if (badHost !== undefined) {
+    throw new ConfigError(`MQGATE_PUSH_ALLOWED_HOSTS / --push-allowed-hosts: '${badHost}' is not a host, host:port or *.domain.`);
+  }
   const d = DEFAULT_LIMITS;
   return {
     host,
@@ -80,6 +92,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     dataDir: path.resolve(read('dataDir') ?? './data'),
     synchronous,
     shutdownTimeoutMs: integer('shutdownTimeoutMs', read('shutdownTimeoutMs'), 10_000, 0, 600_000),
+    pushAllowedHosts: allowed.length === 0 ? null : allowed,
     limits: {
       maxMessageBytes: integer('maxMessageBytes', read('maxMessageBytes'), d.maxMessageBytes, 1, 256 * 1024 * 1024),
       maxBatchMessages: integer('maxBatchMessages', read('maxBatchMessages'), d.maxBatchMessages, 1, 100_000),

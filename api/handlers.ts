@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import type { GroupSettings, QueueSettings, SubscriptionRef, TopicSettings } from '../persistence/store';
 import type { CommitInput, GroupFetchRequest, GroupService, SeekInput } from '../queue/groupService';
 import type { ProduceInput } from '../queue/messages';
+import type { PushInput, PushService } from '../queue/push/pushService';
 import type { RawMessage } from '../queue/produceRequest';
 import type { FetchRequest, QueueService } from '../queue/queueService';
 import type { SubscriptionInput, SubscriptionService } from '../queue/subscriptionService';
@@ -24,6 +25,7 @@ export interface HandlerDeps {
   >;
   groups: Pick<GroupService, 'put' | 'describe' | 'list' | 'delete' | 'join' | 'leave' | 'fetch' | 'commit' | 'seek'>;
   subscriptions: Pick<SubscriptionService, 'put' | 'get' | 'list' | 'delete'>;
+  push: Pick<PushService, 'put' | 'get' | 'list' | 'delete' | 'pause' | 'resume'>;
   spec: Spec;
   /** Aborted when the server shuts down: long-polls return what they have. */
   shutdown: AbortSignal;
@@ -74,12 +76,13 @@ function requestSignal(res: Response, shutdown: AbortSignal): AbortSignal {
 
 /** One handler per operationId of openapi.yaml; bodies arrive validated against it. */
 export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
-  const { queues, topics, groups, subscriptions } = deps;
+  const { queues, topics, groups, subscriptions, push } = deps;
   const name = (req: Request): string => req.params.queue as string;
   const topic = (req: Request): string => req.params.topic as string;
   const partition = (res: Response): number => validated(res).params.partition as number;
   const group = (req: Request): string => req.params.group as string;
   const subscription = (req: Request) => ({ topic: topic(req), subscription: req.params.subscription as string });
+  const pushName = (req: Request): string => req.params.push as string;
   const idempotencyKey = (req: Request): string | null => req.get('Idempotency-Key') ?? null;
   const queue = (req: Request): SubscriptionRef => ({ queue: name(req) });
   // fetch, ack, nack and extend work alike on a queue and on a topic's queue subscription.
@@ -264,5 +267,31 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     ackSubscription: ackAt(subscription),
     nackSubscription: nackAt(subscription),
     extendSubscription: extendAt(subscription),
+
+    listPushSubscriptions: async (_req, res) => {
+      res.json({ pushSubscriptions: await push.list() });
+    },
+
+    putPushSubscription: async (req, res) => {
+      const { push: view, created } = await push.put(pushName(req), req.body as PushInput);
+      res.status(created ? 201 : 200).json(view);
+    },
+
+    getPushSubscription: async (req, res) => {
+      res.json(await push.get(pushName(req)));
+    },
+
+    deletePushSubscription: async (req, res) => {
+      await push.delete(pushName(req));
+      res.status(204).end();
+    },
+
+    pausePushSubscription: async (req, res) => {
+      res.json(await push.pause(pushName(req)));
+    },
+
+    resumePushSubscription: async (req, res) => {
+      res.json(await push.resume(pushName(req)));
+    },
   };
 }

@@ -13,10 +13,12 @@ async function main(): Promise<void> {
   const gateway = await startGateway(config, {
     clock: systemClock,
     onInternalError: (error) => log('error', error.message, { code: error.code, cause: String(error.cause) }),
+    onBackgroundError: (error) => log('error', 'background work failed', { cause: String(error) }),
   });
   log('info', `mqgate listening on ${gateway.url}`, {
     dataDir: config.dataDir,
     synchronous: config.synchronous,
+    pushAllowedHosts: config.pushAllowedHosts ?? 'any',
   });
   let stopping = false;
   const stop = (signal: string): void => {

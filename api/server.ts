@@ -3,39 +3,38 @@ import type { AddressInfo } from 'node:net';
 import { SqliteStore } from '../persistence/sqlite/sqliteStore';
 import type { Clock } from '../queue/clock';
 import type { GatewayError } from '../queue/errors';
-import { QueueService } from '../queue/queueService';
 import { startRetention } from '../queue/retention';
-import { TopicService } from '../queue/topicService';
-import { Wakeups } from '../queue/wakeups';
-import { GroupService } from '../queue/groupService';
-import { SubscriptionService } from '../queue/subscriptionService';
+import { createServices } from '../queue/services';
 import { createApp } from './app';
 import type { Config } from './config';
 import { loadSpec } from './spec';
 
 export interface Gateway {
   url: string;
-  /** Stops accepting, answers waiting long-polls, finishes in-flight requests, closes the store. */
+  /** Stops accepting, answers waiting long-polls, finishes in-flight requests and push attempts, closes the store. */
   close(): Promise<void>;
 }
 
 export interface GatewayOptions {
   clock: Clock;
   onInternalError: (error: GatewayError) => void;
+  /** Failures of push deliveries and other background work. */
+  onBackgroundError: (error: unknown) => void;
 }
 
 /** Wires store, semantics and HTTP together and listens. */
 export async function startGateway(config: Config, options: GatewayOptions): Promise<Gateway> {
   const store = new SqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous });
-  // One registry of long-poll waiters for every kind of read.
-  const wakeups = new Wakeups(store, options.clock);
-  const queues = new QueueService(store, options.clock, config.limits, wakeups);
+  const services = createServices(store, {
+    clock: options.clock,
+    limits: config.limits,
+    targets: { allowedHosts: config.pushAllowedHosts },
+    random: Math.random,
+    onError: options.onBackgroundError,
+  });
   const shutdown = new AbortController();
   const app = createApp({
-    queues,
-    topics: new TopicService(store, options.clock, config.limits, wakeups),
-    groups: new GroupService(store, options.clock, config.limits, wakeups),
-    subscriptions: new SubscriptionService(store, options.clock),
+    ...services,
     spec: loadSpec(),
     shutdown: shutdown.signal,
     limits: config.limits,
@@ -46,6 +45,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     budget: 1000,
     idempotencyWindowMs: config.limits.idempotencyWindowMs,
   });
+  await services.dispatcher.start();
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
@@ -74,9 +74,12 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
         drained = resolve;
         if (inFlight === 0) resolve();
       });
-      const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
-      await Promise.race([answered, timeout]);
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      const timeout = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, deadline - Date.now()).unref());
+      await Promise.race([answered, timeout()]);
       server.closeAllConnections();
+      // Push attempts in progress finish within what is left of the bound; the rest is given back.
+      await Promise.race([services.dispatcher.stop(), timeout()]);
       await store.close();
     },
   };

@@ -264,6 +264,75 @@ export interface SweepResult {
   expiredKeys: number;
 }
 
+/** What a push subscription delivers: a queue, a queue subscription of a topic, or a consumer group of a topic. */
+export type PushSource = { queue: string } | { topic: string; subscription: string } | { topic: string; group: string };
+
+export interface PushBackoff {
+  /** Delay before the second attempt. */
+  initialMs: number;
+  /** Longest delay between attempts. */
+  maxMs: number;
+  /** Each delay is the previous one times this. */
+  multiplier: number;
+  /** Each delay varies at random by up to this fraction, up or down (0: exact). */
+  jitter: number;
+}
+
+/** How a push subscription calls its target. */
+export interface PushSettings {
+  url: string;
+  method: 'POST' | 'PUT';
+  /** Extra request headers, sent with every delivery. */
+  headers: Record<string, string>;
+  /** Longest an attempt may take, connection to the end of the response. */
+  timeoutMs: number;
+  /** Most deliveries in progress at once (each is one open request or a wait before a retry). */
+  concurrency: number;
+  /** With a dead-letter queue: attempts before a message moves there. */
+  maxAttempts: number;
+  backoff: PushBackoff;
+  /** `key`: messages of one key are delivered one at a time, in produce order. */
+  ordering: 'unordered' | 'key';
+  /** Where undeliverable messages go; null: every message is retried until delivered. */
+  deadLetterQueue: string | null;
+  /** A 4xx answer (but 408 and 429) dead-letters at once unless this is true. */
+  retryClientErrors: boolean;
+}
+
+/** What a push subscription did, as its status shows it. */
+export interface PushCounters {
+  delivered: number;
+  /** delivered + failures. */
+  attempts: number;
+  failures: number;
+  deadLettered: number;
+  lastSuccessAt: number | null;
+  lastErrorAt: number | null;
+  /** The last failed attempt: its HTTP status (null when there was no answer) and what went wrong. */
+  lastError: { status: number | null; error: string } | null;
+}
+
+export interface PushRecord extends PushSettings {
+  name: string;
+  source: PushSource;
+  /** The HMAC-SHA256 key deliveries are signed with; null: unsigned. */
+  secret: string | null;
+  paused: boolean;
+  createdAt: number;
+  updatedAt: number;
+  counters: PushCounters;
+}
+
+/** The result of attempts, added to a push subscription's counters. */
+export interface PushOutcome {
+  delivered: number;
+  failures: number;
+  deadLettered: number;
+  at: number;
+  /** The last failure among them, if any. */
+  lastError: { status: number | null; error: string } | null;
+}
+
 export interface Store {
   /** Creates the queue, or updates its settings; `created` says which. */
   putQueue(name: string, settings: QueueSettings, now: number): Promise<{ queue: QueueRecord; created: boolean }>;
@@ -341,6 +410,38 @@ export interface Store {
   commitGroup(topic: string, group: string, request: CommitRequest, now: number): Promise<{ generation: number; offsets: PartitionOffset[] }>;
   /** Moves committed offset and position of the chosen partitions (null: all). */
   seekGroup(topic: string, group: string, target: SeekTarget, partitions: number[] | null, now: number): Promise<PartitionOffset[]>;
+
+  /** Moves one live lease to its subscription's dead-letter queue at once, with extra headers; false when the lease is over. */
+  deadLetterLease(
+    at: SubscriptionRef,
+    ref: DeliveryRef,
+    deadLetterQueue: string,
+    headers: Record<string, string>,
+    now: number,
+  ): Promise<boolean>;
+  /** A new delivery of a leased message without letting it go: the count goes up and the lease ends at `leaseUntil`. Null when the lease is over. */
+  renewLease(at: SubscriptionRef, ref: DeliveryRef, leaseUntil: number, now: number): Promise<DeliveryRef | null>;
+
+  /**
+   * Creates or updates a push subscription; its source must exist (a group is
+   * created with `groupDefaults`), and cannot change. `source_cannot_change`,
+   * `dead_letter_queue_not_found`.
+   */
+  putPush(
+    name: string,
+    source: PushSource,
+    settings: PushSettings,
+    secret: string | null,
+    now: number,
+    groupDefaults: GroupSettings,
+  ): Promise<{ push: PushRecord; created: boolean }>;
+  getPush(name: string): Promise<PushRecord | null>;
+  listPush(): Promise<PushRecord[]>;
+  /** Throws `push_subscription_not_found`. */
+  deletePush(name: string): Promise<void>;
+  setPushPaused(name: string, paused: boolean, now: number): Promise<PushRecord>;
+  /** Adds attempts' results to the counters; a push subscription deleted meanwhile is ignored. */
+  recordPush(name: string, outcome: PushOutcome): Promise<void>;
 
   /** Retention: removes expired messages and idempotency keys, bounded by `budget`. */
   sweep(options: SweepOptions): Promise<SweepResult>;

@@ -1,5 +1,7 @@
 import type {
   AppendResult,
+  ClaimResult,
+  DeliveryRef,
   NewMessage,
   QueueRecord,
   QueueSettings,
@@ -101,29 +103,49 @@ export class QueueService {
   async fetch(from: SubscriptionRef, request: FetchRequest, signal: AbortSignal): Promise<LeasedMessage[]> {
     checkAtMost('/body/max', request.max, this.limits.maxBatchMessages);
     checkAtMost('/body/waitMs', request.waitMs, this.limits.maxWaitMs);
-    const visibilityTimeoutMs = request.visibilityTimeoutMs ?? null;
     const deadline = this.clock.now() + request.waitMs;
+    const { subscriptionId, leases } = await this.claimWhenReady(from, request.max, request.visibilityTimeoutMs ?? null, deadline, signal);
+    const refs = leases.map((lease) => ({ subscriptionId, messageId: lease.message.id, deliveryCount: lease.deliveryCount }));
+    if (signal.aborted) {
+      await this.release(from, refs);
+      return [];
+    }
+    return leases.map(({ message, deliveryCount }, i) => ({
+      ...toDelivered(message),
+      receipt: encodeReceipt(refs[i]),
+      deliveryCount,
+    }));
+  }
+
+  /**
+   * Leases up to `max` messages; with none ready, waits until one is (woken
+   * by the commit that made it so, or by the clock when a delay or lease runs
+   * out), `deadline` passes or `signal` aborts. No polling loop: an idle
+   * waiter costs one entry in the wake-up registry.
+   */
+  async claimWhenReady(
+    from: SubscriptionRef,
+    max: number,
+    visibilityTimeoutMs: number | null,
+    deadline: number,
+    signal: AbortSignal,
+  ): Promise<ClaimResult> {
     for (;;) {
       const since = this.wakeups.version(wakeupKey(from));
       const now = this.clock.now();
-      const { subscriptionId, leases } = await this.store.claim(from, { max: request.max, now, visibilityTimeoutMs });
-      if (leases.length > 0) {
-        const refs = leases.map((lease) => ({ subscriptionId, messageId: lease.message.id, deliveryCount: lease.deliveryCount }));
-        if (signal.aborted) {
-          await this.store.settle(from, refs, { kind: 'nack', availableAt: now }, now);
-          return [];
-        }
-        return leases.map(({ message, deliveryCount }, i) => ({
-          ...toDelivered(message),
-          receipt: encodeReceipt(refs[i]),
-          deliveryCount,
-        }));
-      }
-      if (now >= deadline || signal.aborted) return [];
+      const claimed = await this.store.claim(from, { max, now, visibilityTimeoutMs });
+      if (claimed.leases.length > 0 || now >= deadline || signal.aborted) return claimed;
       const next = await this.store.nextAvailableAt(from, now);
       await this.wakeups.wait(wakeupKey(from), since, Math.min(deadline, next ?? deadline), signal);
-      if (signal.aborted) return [];
+      if (signal.aborted) return { subscriptionId: claimed.subscriptionId, leases: [] };
     }
+  }
+
+  /** Gives leased messages back at once, ready for the next fetch. */
+  private async release(from: SubscriptionRef, refs: DeliveryRef[]): Promise<void> {
+    if (refs.length === 0) return;
+    const now = this.clock.now();
+    await this.store.settle(from, refs, { kind: 'nack', availableAt: now }, now);
   }
 
 

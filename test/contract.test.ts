@@ -3,7 +3,6 @@ import { toExpressPath } from '../api/app';
 import { createHandlers } from '../api/handlers';
 import { PROBLEMS } from '../api/problem';
 import { loadSpec } from '../api/spec';
-import { SubscriptionService } from '../queue/subscriptionService';
 import { packagePath } from '../persistence/packagePath';
 import { expectSpecResponse } from './support/specResponses';
 import { type TestGateway, testGateway } from './support/testGateway';
@@ -45,7 +44,7 @@ test('express serves exactly the routes of openapi.yaml, no more and no fewer', 
 });
 
 test('every operation has a handler and every handler an operation', () => {
-  const handlers = Object.keys(createHandlers({ queues: t.queues, topics: t.topics, groups: t.groups, subscriptions: new SubscriptionService(t.store, t.clock), spec, shutdown: new AbortController().signal })).sort();
+  const handlers = Object.keys(createHandlers({ ...t, spec, shutdown: new AbortController().signal })).sort();
   expect(handlers).toEqual(spec.operations.map((op) => op.operation.operationId).sort());
 });
 

@@ -8,7 +8,7 @@ const problemCodes = (loadSpec().document.components.schemas.ProblemCode as { en
 let t: TestGateway;
 
 beforeEach(async () => {
-  t = testGateway(LIMITS);
+  t = testGateway({ limits: LIMITS });
   await t.http.put('/v1/queues/q').send({});
 });
 

@@ -202,7 +202,7 @@ test('groups and their committed offsets survive a restart', async () => {
   await commit('durable', { offsets: [{ partition: 1, offset: 4 }] });
   const before = await describe_('durable');
   await t.close();
-  t = testGateway({}, t.dataDir);
+  t = testGateway({ dataDir: t.dataDir });
   expect(await describe_('durable')).toEqual(before);
   expect((await call('listGroups', t.http.get('/v1/topics/events/groups'))).body.groups.map((g: { name: string }) => g.name)).toEqual([
     'durable',

@@ -67,6 +67,7 @@ describe('sqlite backend', () => {
     expect(db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all()).toEqual([
       { version: 1, name: '001_init.sql' },
       { version: 2, name: '002_consumer_groups.sql' },
+      { version: 3, name: '003_push_subscriptions.sql' },
     ]);
     const strict = db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND strict = 1 ORDER BY name").pluck().all();
     expect(strict).toEqual(

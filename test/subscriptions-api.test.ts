@@ -127,7 +127,7 @@ test('subscriptions and their leases survive a restart', async () => {
   await produce([1, 2]);
   const [first] = await fetchFrom('kept', { max: 1 });
   await t.close();
-  t = testGateway({}, t.dataDir);
+  t = testGateway({ dataDir: t.dataDir });
   expect((await call('listSubscriptions', t.http.get('/v1/topics/orders/subscriptions'))).body.subscriptions).toHaveLength(1);
   expect(await stats('kept')).toMatchObject({ ready: 1, inFlight: 1 });
   expect((await settle('kept', 'ack', { receipts: [first.receipt] })).body.results[0].status).toBe('acked');

@@ -16,10 +16,17 @@ const statements = prepared((db) => ({
   count: db.prepare<[number, number]>('UPDATE subscriptions SET dead_lettered = dead_lettered + ? WHERE id = ?'),
 }));
 
+/** Where a dead letter goes, and what it says beyond the standard headers. */
+export interface DeadLetterTarget {
+  queue: string;
+  headers: Record<string, string>;
+}
+
 /**
- * operation: deadLetter — moves a message that used up its deliveries to the
- * queue's dead-letter queue, keeping its body, content type, key and headers
- * and adding where it came from and how often it was delivered.
+ * operation: deadLetter — moves a message that used up its deliveries to a
+ * dead-letter queue (the subscription's, unless `to` names another), keeping
+ * its body, content type, key and headers and adding where it came from and
+ * how often it was delivered.
  */
 export function deadLetter(
   db: Database,
@@ -28,16 +35,18 @@ export function deadLetter(
   message: StoredMessage,
   deliveries: number,
   now: number,
+  to: DeadLetterTarget = { queue: source.deadLetterQueue as string, headers: {} },
 ): void {
   append(
     db,
     context,
-    queueTarget(loadQueueRow(db, source.deadLetterQueue as string)),
+    queueTarget(loadQueueRow(db, to.queue)),
     [
       {
         key: message.key,
         headers: {
           ...message.headers,
+          ...to.headers,
           [DELIVERY_COUNT_HEADER]: String(deliveries),
           // A topic subscription's dead letters name `topic/subscription` ('/' is in no name) and the message.
           ...(source.subscription === null

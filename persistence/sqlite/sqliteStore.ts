@@ -33,7 +33,13 @@ import type {
   SubscriptionRecord,
   SubscriptionRef,
   SubscriptionSettings,
+  PushOutcome,
+  PushRecord,
+  PushSettings,
+  PushSource,
 } from '../store';
+import { deadLetterLease, renewLease } from './leaseActions';
+import { allPush, deletePush, findPush, putPush, recordPush, setPushPaused } from './pushRow';
 import { deleteSubscription, putSubscription } from './putSubscription';
 import { commitGroup, seekGroup } from './commitGroup';
 import { fetchGroup } from './fetchGroup';
@@ -142,6 +148,51 @@ export class SqliteStore implements Store {
 
   redrive(deadLetterQueue: string, max: number, now: number): Promise<RedriveResult> {
     return this.writes.run((context) => redrive(this.db, context, deadLetterQueue, max, now));
+  }
+
+  deadLetterLease(
+    at: SubscriptionRef,
+    ref: DeliveryRef,
+    deadLetterQueue: string,
+    headers: Record<string, string>,
+    now: number,
+  ): Promise<boolean> {
+    return this.writes.run((context) => deadLetterLease(this.db, context, at, ref, { queue: deadLetterQueue, headers }, now));
+  }
+
+  renewLease(at: SubscriptionRef, ref: DeliveryRef, leaseUntil: number, now: number): Promise<DeliveryRef | null> {
+    return this.writes.run(() => renewLease(this.db, at, ref, leaseUntil, now));
+  }
+
+  putPush(
+    name: string,
+    source: PushSource,
+    settings: PushSettings,
+    secret: string | null,
+    now: number,
+    groupDefaults: GroupSettings,
+  ): Promise<{ push: PushRecord; created: boolean }> {
+    return this.writes.run(() => putPush(this.db, name, source, settings, secret, now, groupDefaults));
+  }
+
+  getPush(name: string): Promise<PushRecord | null> {
+    return this.read(() => findPush(this.db, name));
+  }
+
+  listPush(): Promise<PushRecord[]> {
+    return this.read(() => allPush(this.db));
+  }
+
+  deletePush(name: string): Promise<void> {
+    return this.writes.run(() => deletePush(this.db, name));
+  }
+
+  setPushPaused(name: string, paused: boolean, now: number): Promise<PushRecord> {
+    return this.writes.run(() => setPushPaused(this.db, name, paused, now));
+  }
+
+  recordPush(name: string, outcome: PushOutcome): Promise<void> {
+    return this.writes.run(() => recordPush(this.db, name, outcome));
   }
 
   nextAvailableAt(at: SubscriptionRef, now: number): Promise<number | null> {

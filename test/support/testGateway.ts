@@ -8,66 +8,69 @@ import { loadSpec } from '../../api/spec';
 import { SqliteStore } from '../../persistence/sqlite/sqliteStore';
 import type { GatewayError } from '../../queue/errors';
 import { DEFAULT_LIMITS, type Limits } from '../../queue/limits';
-import { QueueService } from '../../queue/queueService';
-import { TopicService } from '../../queue/topicService';
-import { Wakeups } from '../../queue/wakeups';
-import { GroupService } from '../../queue/groupService';
-import { SubscriptionService } from '../../queue/subscriptionService';
+import { createServices, type Services } from '../../queue/services';
+import type { TargetPolicy } from '../../queue/push/targets';
 import { ManualClock } from './manualClock';
 
 export function tempDir(prefix = 'mqgate-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export interface TestGateway {
+export interface TestGateway extends Services {
   app: Express;
   http: ReturnType<typeof request>;
   clock: ManualClock;
   store: SqliteStore;
-  queues: QueueService;
-  topics: TopicService;
-  groups: GroupService;
-  /** Long-polls waiting right now, of every kind. */
-  wakeups: Wakeups;
   dataDir: string;
   internalErrors: GatewayError[];
+  /** Failures of background work (push bookkeeping); a test expects none. */
+  backgroundErrors: unknown[];
   close(): Promise<void>;
 }
 
-/** The real app over a real SQLite file in a temp dir, with a manual clock. */
-export function testGateway(limits: Partial<Limits> = {}, dataDir = tempDir()): TestGateway {
+export interface TestGatewayOptions {
+  limits?: Partial<Limits>;
+  dataDir?: string;
+  targets?: TargetPolicy;
+  /** Jitter of push retries; 0.5 (no jitter) unless a test says otherwise. */
+  random?: () => number;
+}
+
+/** The real app over a real SQLite file in a temp dir, with a manual clock; push deliveries run. */
+export function testGateway(options: TestGatewayOptions = {}): TestGateway {
   const clock = new ManualClock();
+  const dataDir = options.dataDir ?? tempDir();
   const store = new SqliteStore({ dataDir, synchronous: 'FULL' });
-  const allLimits = { ...DEFAULT_LIMITS, ...limits };
-  const wakeups = new Wakeups(store, clock);
-  const queues = new QueueService(store, clock, allLimits, wakeups);
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const shutdown = new AbortController();
   const internalErrors: GatewayError[] = [];
-  const topics = new TopicService(store, clock, allLimits, wakeups);
-  const groups = new GroupService(store, clock, allLimits, wakeups);
+  const backgroundErrors: unknown[] = [];
+  const services = createServices(store, {
+    clock,
+    limits,
+    targets: options.targets ?? { allowedHosts: null },
+    random: options.random ?? (() => 0.5),
+    onError: (error) => backgroundErrors.push(error),
+  });
   const app = createApp({
-    queues,
-    topics,
-    groups,
-    subscriptions: new SubscriptionService(store, clock),
+    ...services,
     spec: loadSpec(),
     shutdown: shutdown.signal,
-    limits: allLimits,
+    limits,
     onInternalError: (error) => internalErrors.push(error),
   });
   return {
+    ...services,
     app,
     http: request(app),
     clock,
     store,
-    queues,
-    topics,
-    groups,
-    wakeups,
     dataDir,
     internalErrors,
+    backgroundErrors,
     async close() {
       shutdown.abort();
+      await services.dispatcher.stop();
       await store.close();
     },
   };

@@ -1,0 +1,175 @@
+import type { Database } from 'better-sqlite3';
+import { GatewayError } from '../../queue/errors';
+import { sourcePath } from '../../queue/push/source';
+import type { GroupSettings, PushOutcome, PushRecord, PushSettings, PushSource } from '../store';
+import { loadGroup } from './groupRow';
+import { prepared } from './prepared';
+import { deadLetterTopicOf, loadSubscription } from './queueRow';
+
+interface RawPush {
+  id: number;
+  name: string;
+  settings: string;
+  secret: string | null;
+  paused: number;
+  delivered: number;
+  failures: number;
+  dead_lettered: number;
+  last_success_at: number | null;
+  last_error_at: number | null;
+  last_error_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  source_topic: string;
+  source_kind: 'queue' | 'topic';
+  subscription_name: string | null;
+  group_name: string | null;
+  dead_letter_queue: string | null;
+}
+
+type StoredSettings = Omit<PushSettings, 'deadLetterQueue'>;
+
+const SELECT = `
+  SELECT p.id, p.name, p.settings, p.secret, p.paused, p.delivered, p.failures, p.dead_lettered,
+         p.last_success_at, p.last_error_at, p.last_error_status, p.last_error, p.created_at, p.updated_at,
+         t.name AS source_topic, t.kind AS source_kind, s.name AS subscription_name, g.name AS group_name,
+         d.name AS dead_letter_queue
+    FROM push_subscriptions p
+    LEFT JOIN subscriptions s ON s.id = p.subscription_id
+    LEFT JOIN consumer_groups g ON g.id = p.group_id
+    JOIN topics t ON t.id = coalesce(s.topic_id, g.topic_id)
+    LEFT JOIN topics d ON d.id = p.dead_letter_topic_id`;
+
+const statements = prepared((db) => ({
+  byName: db.prepare<[string], RawPush>(`${SELECT} WHERE p.name = ?`),
+  all: db.prepare<[], RawPush>(`${SELECT} ORDER BY p.name`),
+  insert: db.prepare<[string, number | null, number | null, number | null, string, string | null, number, number]>(
+    `INSERT INTO push_subscriptions (name, subscription_id, group_id, dead_letter_topic_id, settings, secret, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  ),
+  update: db.prepare<[number | null, string, string | null, number, number]>(
+    'UPDATE push_subscriptions SET dead_letter_topic_id = ?, settings = ?, secret = ?, updated_at = ? WHERE id = ?',
+  ),
+  pause: db.prepare<[number, number, number]>('UPDATE push_subscriptions SET paused = ?, updated_at = ? WHERE id = ?'),
+  delete: db.prepare<[number]>('DELETE FROM push_subscriptions WHERE id = ?'),
+  record: db.prepare<{
+    name: string;
+    delivered: number;
+    failures: number;
+    deadLettered: number;
+    at: number;
+    status: number | null;
+    error: string | null;
+  }>(
+    `UPDATE push_subscriptions
+        SET delivered = delivered + :delivered, failures = failures + :failures, dead_lettered = dead_lettered + :deadLettered,
+            last_success_at = CASE WHEN :delivered > 0 THEN :at ELSE last_success_at END,
+            last_error_at = CASE WHEN :error IS NOT NULL THEN :at ELSE last_error_at END,
+            last_error_status = CASE WHEN :error IS NOT NULL THEN :status ELSE last_error_status END,
+            last_error = coalesce(:error, last_error)
+      WHERE name = :name`,
+  ),
+}));
+
+function sourceOf(raw: RawPush): PushSource {
+  if (raw.group_name !== null) return { topic: raw.source_topic, group: raw.group_name };
+  if (raw.source_kind === 'queue') return { queue: raw.source_topic };
+  return { topic: raw.source_topic, subscription: raw.subscription_name as string };
+}
+
+function toPushRecord(raw: RawPush): PushRecord {
+  const settings = JSON.parse(raw.settings) as StoredSettings;
+  return {
+    name: raw.name,
+    source: sourceOf(raw),
+    ...settings,
+    deadLetterQueue: raw.dead_letter_queue,
+    secret: raw.secret,
+    paused: raw.paused === 1,
+    createdAt: raw.created_at,
+    updatedAt: raw.updated_at,
+    counters: {
+      delivered: raw.delivered,
+      attempts: raw.delivered + raw.failures,
+      failures: raw.failures,
+      deadLettered: raw.dead_lettered,
+      lastSuccessAt: raw.last_success_at,
+      lastErrorAt: raw.last_error_at,
+      lastError: raw.last_error === null ? null : { status: raw.last_error_status, error: raw.last_error },
+    },
+  };
+}
+
+function findRaw(db: Database, name: string): RawPush | null {
+  return statements(db).byName.get(name) ?? null;
+}
+
+function loadRaw(db: Database, name: string): RawPush {
+  const raw = findRaw(db, name);
+  if (raw === null) throw new GatewayError('push_subscription_not_found', `Push subscription '${name}' does not exist.`);
+  return raw;
+}
+
+export function findPush(db: Database, name: string): PushRecord | null {
+  const raw = findRaw(db, name);
+  return raw === null ? null : toPushRecord(raw);
+}
+
+export function allPush(db: Database): PushRecord[] {
+  return statements(db).all.all().map(toPushRecord);
+}
+
+/** The subscription or group a source names (a group is created if missing), or why it cannot be found. */
+function sourceIds(db: Database, source: PushSource, now: number, groupDefaults: GroupSettings): [number | null, number | null] {
+  if ('group' in source) return [null, loadGroup(db, source.topic, source.group, now, groupDefaults).id];
+  return [loadSubscription(db, source).subscriptionId, null];
+}
+
+/** operation: putPush — create, or replace the settings of one with the same source. */
+export function putPush(
+  db: Database,
+  name: string,
+  source: PushSource,
+  settings: PushSettings,
+  secret: string | null,
+  now: number,
+  groupDefaults: GroupSettings,
+): { push: PushRecord; created: boolean } {
+  const s = statements(db);
+  const { deadLetterQueue, ...stored } = settings;
+  const deadLetterTopicId = deadLetterTopicOf(db, deadLetterQueue);
+  const existing = findRaw(db, name);
+  if (existing === null) {
+    const [subscriptionId, groupId] = sourceIds(db, source, now, groupDefaults);
+    s.insert.run(name, subscriptionId, groupId, deadLetterTopicId, JSON.stringify(stored), secret, now, now);
+  } else {
+    const current = sourcePath(sourceOf(existing));
+    if (current !== sourcePath(source)) {
+      throw new GatewayError('source_cannot_change', `Push subscription '${name}' delivers ${current}; delete it to deliver another source.`);
+    }
+    s.update.run(deadLetterTopicId, JSON.stringify(stored), secret, now, existing.id);
+  }
+  return { push: toPushRecord(loadRaw(db, name)), created: existing === null };
+}
+
+export function deletePush(db: Database, name: string): void {
+  statements(db).delete.run(loadRaw(db, name).id);
+}
+
+export function setPushPaused(db: Database, name: string, paused: boolean, now: number): PushRecord {
+  statements(db).pause.run(paused ? 1 : 0, now, loadRaw(db, name).id);
+  return toPushRecord(loadRaw(db, name));
+}
+
+export function recordPush(db: Database, name: string, outcome: PushOutcome): void {
+  statements(db).record.run({
+    name,
+    delivered: outcome.delivered,
+    failures: outcome.failures,
+    deadLettered: outcome.deadLettered,
+    at: outcome.at,
+    status: outcome.lastError?.status ?? null,
+    error: outcome.lastError?.error ?? null,
+  });
+}

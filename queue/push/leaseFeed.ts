@@ -1,0 +1,73 @@
+import type { DeliveryRef, StoredMessage, Store, SubscriptionRef } from '../../persistence/store';
+import type { Clock } from '../clock';
+import type { QueueService } from '../queueService';
+import type { FeedItem, PushFeed } from './feed';
+
+class LeaseItem implements FeedItem {
+  constructor(
+    readonly message: StoredMessage,
+    public ref: DeliveryRef,
+  ) {}
+
+  /** Every attempt is a delivery of its own, so the count in the store is the attempt number. */
+  get attempt(): number {
+    return this.ref.deliveryCount;
+  }
+}
+
+/**
+ * Push from a queue subscription (a queue's own or a topic's): messages are
+ * leased like any consumer's, so one that is not acknowledged comes back when
+ * its lease ends, whatever happened to the gateway. A retry keeps the lease
+ * and counts a new delivery.
+ */
+export class LeaseFeed implements PushFeed<LeaseItem> {
+  constructor(
+    private readonly store: Store,
+    private readonly queues: Pick<QueueService, 'claimWhenReady'>,
+    private readonly clock: Clock,
+    private readonly from: SubscriptionRef,
+    /** The lease of a fresh claim: long enough for one attempt and its settlement. */
+    private readonly leaseMs: number,
+  ) {}
+
+  async next(max: number, signal: AbortSignal): Promise<LeaseItem[]> {
+    const { subscriptionId, leases } = await this.queues.claimWhenReady(this.from, max, this.leaseMs, Infinity, signal);
+    return leases.map(
+      ({ message, deliveryCount }) => new LeaseItem(message, { subscriptionId, messageId: message.id, deliveryCount }),
+    );
+  }
+
+  async delivered(item: LeaseItem): Promise<void> {
+    await this.store.settle(this.from, [item.ref], { kind: 'ack' }, this.clock.now());
+  }
+
+  async deadLetter(item: LeaseItem, queue: string, headers: Record<string, string>): Promise<void> {
+    await this.store.deadLetterLease(this.from, item.ref, queue, headers, this.clock.now());
+  }
+
+  async retry(item: LeaseItem, until: number): Promise<boolean> {
+    const renewed = await this.store.renewLease(this.from, item.ref, until, this.clock.now());
+    if (renewed === null) return false;
+    item.ref = renewed;
+    return true;
+  }
+
+  async hold(items: LeaseItem[], until: number): Promise<void> {
+    if (items.length === 0) return;
+    await this.store.settle(this.from, items.map((item) => item.ref), { kind: 'extend', leaseUntil: until }, this.clock.now());
+  }
+
+  /**
+   * Each message is ready again from the time it was produced, so that among
+   * messages of one key the released ones come first again, in their order.
+   */
+  async release(items: LeaseItem[]): Promise<void> {
+    const now = this.clock.now();
+    await Promise.all(
+      items.map((item) => this.store.settle(this.from, [item.ref], { kind: 'nack', availableAt: Math.min(now, item.message.timestamp) }, now)),
+    );
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,242 @@
+import type { PushOutcome, PushRecord, Store } from '../../persistence/store';
+import type { Clock } from '../clock';
+import { GatewayError } from '../errors';
+import { backoffDelay } from './backoff';
+import { type Agents, attempt, type AttemptResult, createAgents, deliveryHeaders } from './delivery';
+import type { FeedItem, PushFeed } from './feed';
+import { checkTarget, type TargetPolicy } from './targets';
+
+/** Beyond an attempt's timeout, how long a lease lasts: time to record the outcome. */
+export const LEASE_GRACE_MS = 5000;
+/** Pause after the store failed to hand out messages (full disk, busy) before asking again. */
+const STORE_RETRY_MS = 1000;
+
+/** Headers a push dead letter gains. */
+export const PUSH_SUBSCRIPTION_HEADER = 'mqgate-push-subscription';
+export const PUSH_STATUS_HEADER = 'mqgate-push-status';
+export const PUSH_ERROR_HEADER = 'mqgate-push-error';
+
+export interface RunnerDeps {
+  store: Store;
+  clock: Clock;
+  /** In [0, 1): the jitter of backoffs. */
+  random: () => number;
+  targets: TargetPolicy;
+  onError: (error: unknown) => void;
+}
+
+/** The source, or the push subscription with it, is gone: nothing left to deliver. */
+function isGone(error: unknown): boolean {
+  return (
+    error instanceof GatewayError &&
+    ['queue_not_found', 'topic_not_found', 'subscription_not_found', 'group_not_found', 'push_subscription_not_found'].includes(error.code)
+  );
+}
+
+/**
+ * Delivers one push subscription's messages: up to `concurrency` at a time
+ * (an attempt in progress or a wait before a retry each take one), per key
+ * one at a time in order when `ordering` is `key`, with retries after
+ * exponential backoff (or the receiver's Retry-After) and dead letters.
+ * Asks the feed for more only when a slot is free, and waits on the feed's
+ * wake-ups when there is nothing: an idle runner costs no work.
+ */
+export class PushRunner<I extends FeedItem> {
+  private active = 0;
+  private slotFreed: (() => void) | null = null;
+  private readonly stopping = new AbortController();
+  private readonly chains = new Map<string, I[]>();
+  private readonly sleepers = new Set<() => void>();
+  private readonly agents: Agents;
+  private readonly target: URL | null;
+  /** Resolves when the runner has stopped and settled every message it had. */
+  readonly done: Promise<void>;
+
+  constructor(
+    private readonly push: PushRecord,
+    private readonly feed: PushFeed<I>,
+    private readonly deps: RunnerDeps,
+  ) {
+    this.agents = createAgents(push.concurrency);
+    this.target = this.allowedTarget();
+    this.done = this.loop();
+  }
+
+  /** Messages taken and not yet settled: attempts in progress, waits before a retry, messages behind their key. */
+  get inFlight(): number {
+    return this.active;
+  }
+
+  /** Takes no more messages, lets attempts in progress finish, gives back the rest. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    this.slotFreed?.();
+    for (const wake of [...this.sleepers]) wake();
+    await this.done;
+  }
+
+  private allowedTarget(): URL | null {
+    try {
+      return checkTarget(this.push.url, this.deps.targets);
+    } catch {
+      // The allow-list changed since the subscription was made: deliveries fail (and are retried) until it allows the host.
+      return null;
+    }
+  }
+
+  private async loop(): Promise<void> {
+    const { signal } = this.stopping;
+    while (!signal.aborted) {
+      if (this.active >= this.push.concurrency) {
+        await new Promise<void>((resolve) => {
+          this.slotFreed = resolve;
+        });
+        this.slotFreed = null;
+        continue;
+      }
+      let items: I[];
+      try {
+        items = await this.feed.next(this.push.concurrency - this.active, signal);
+      } catch (error) {
+        if (isGone(error)) break;
+        this.deps.onError(error);
+        await this.sleep(this.deps.clock.now() + STORE_RETRY_MS);
+        continue;
+      }
+      if (signal.aborted) {
+        await this.settle(() => this.feed.release(items));
+        break;
+      }
+      for (const item of items) this.start(item);
+    }
+    while (this.active > 0) {
+      await new Promise<void>((resolve) => {
+        this.slotFreed = resolve;
+      });
+    }
+    await this.settle(() => this.feed.close());
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
+
+  private start(item: I): void {
+    this.active += 1;
+    const key = this.push.ordering === 'key' ? item.message.key : null;
+    if (key === null) {
+      void this.deliver(item, () => []).finally(() => this.finish());
+      return;
+    }
+    const chain = this.chains.get(key);
+    if (chain !== undefined) {
+      chain.push(item);
+      return;
+    }
+    const fresh = [item];
+    this.chains.set(key, fresh);
+    void this.drain(key, fresh);
+  }
+
+  /** A key's messages, one at a time in the order they came; later ones wait behind the first. */
+  private async drain(key: string, chain: I[]): Promise<void> {
+    while (chain.length > 0) {
+      await this.deliver(chain[0], () => chain.slice(1));
+      chain.shift();
+      this.finish();
+    }
+    this.chains.delete(key);
+  }
+
+  private finish(): void {
+    this.active -= 1;
+    this.slotFreed?.();
+  }
+
+  /** Attempts until delivered, dead-lettered, no longer this runner's, or the runner stops. */
+  private async deliver(item: I, behind: () => I[]): Promise<void> {
+    const { push, feed, deps } = this;
+    const attemptMs = push.timeoutMs + LEASE_GRACE_MS;
+    try {
+      for (;;) {
+        if (this.stopping.signal.aborted) {
+          await feed.release([item]);
+          return;
+        }
+        // Those behind stay this runner's while this attempt runs, and through the next one.
+        await feed.hold(behind(), deps.clock.now() + push.timeoutMs + attemptMs);
+        const result = await this.send(item);
+        if (result.ok) {
+          await feed.delivered(item);
+          this.record({ delivered: 1, failures: 0, deadLettered: 0, lastError: null });
+          return;
+        }
+        const lastError = { status: result.status, error: result.error };
+        const deadLetterQueue = push.deadLetterQueue;
+        if (deadLetterQueue !== null && ((result.permanent && !push.retryClientErrors) || item.attempt >= push.maxAttempts)) {
+          await feed.deadLetter(item, deadLetterQueue, {
+            [PUSH_SUBSCRIPTION_HEADER]: push.name,
+            [PUSH_STATUS_HEADER]: result.status === null ? '' : String(result.status),
+            [PUSH_ERROR_HEADER]: result.error,
+          });
+          this.record({ delivered: 0, failures: 1, deadLettered: 1, lastError });
+          return;
+        }
+        this.record({ delivered: 0, failures: 1, deadLettered: 0, lastError });
+        if (this.stopping.signal.aborted) continue;
+        const retryAt = deps.clock.now() + (result.retryAfterMs ?? backoffDelay(push.backoff, item.attempt, deps.random));
+        if (!(await feed.retry(item, retryAt + attemptMs))) return;
+        await feed.hold(behind(), retryAt + attemptMs);
+        await this.sleep(retryAt);
+      }
+    } catch (error) {
+      if (isGone(error)) return;
+      this.deps.onError(error);
+      await this.settle(() => feed.release([item]));
+    }
+  }
+
+  private send(item: I): Promise<AttemptResult> {
+    const { push, deps } = this;
+    if (this.target === null) {
+      return Promise.resolve({ ok: false, status: null, error: 'target not allowed', permanent: false, retryAfterMs: null });
+    }
+    return attempt({
+      url: this.target,
+      method: push.method,
+      headers: deliveryHeaders(push, item.message, item.attempt, deps.clock.now()),
+      body: item.message.value,
+      timeoutMs: push.timeoutMs,
+      agents: this.agents,
+      clock: deps.clock,
+    });
+  }
+
+  private record(outcome: Omit<PushOutcome, 'at'>): void {
+    this.deps.store.recordPush(this.push.name, { ...outcome, at: this.deps.clock.now() }).catch(this.deps.onError);
+  }
+
+  /**
+   * Store work that may fail (the store full or closing) without losing a
+   * message: it stays where the store has it, and a lease runs out and the
+   * message comes back, an uncommitted offset is read again.
+   */
+  private async settle(work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      if (!isGone(error)) this.deps.onError(error);
+    }
+  }
+
+  /** Waits until the clock reads `until`, or the runner stops. */
+  private sleep(until: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        cancel();
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const cancel = this.deps.clock.schedule(until, wake);
+      this.sleepers.add(wake);
+    });
+  }
+}

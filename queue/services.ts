@@ -1,0 +1,57 @@
+import type { Store } from '../persistence/store';
+import type { Clock } from './clock';
+import { GroupService } from './groupService';
+import type { Limits } from './limits';
+import { PushDispatcher } from './push/dispatcher';
+import { PushService } from './push/pushService';
+import type { TargetPolicy } from './push/targets';
+import { QueueService } from './queueService';
+import { SubscriptionService } from './subscriptionService';
+import { TopicService } from './topicService';
+import { Wakeups } from './wakeups';
+
+export interface ServiceOptions {
+  clock: Clock;
+  limits: Limits;
+  targets: TargetPolicy;
+  /** In [0, 1): jitter of push retries. */
+  random: () => number;
+  /** Failures no request is waiting for (push deliveries, their bookkeeping): for the log. */
+  onError: (error: unknown) => void;
+}
+
+export interface Services {
+  /** One registry of long-poll waiters for every kind of read. */
+  wakeups: Wakeups;
+  queues: QueueService;
+  topics: TopicService;
+  groups: GroupService;
+  subscriptions: SubscriptionService;
+  push: PushService;
+  dispatcher: PushDispatcher;
+}
+
+/** The semantics over one store, wired together. Push deliveries start with `dispatcher.start()`. */
+export function createServices(store: Store, options: ServiceOptions): Services {
+  const { clock, limits } = options;
+  const wakeups = new Wakeups(store, clock);
+  const queues = new QueueService(store, clock, limits, wakeups);
+  const dispatcher = new PushDispatcher({
+    store,
+    clock,
+    queues,
+    wakeups,
+    random: options.random,
+    targets: options.targets,
+    onError: options.onError,
+  });
+  return {
+    wakeups,
+    queues,
+    topics: new TopicService(store, clock, limits, wakeups),
+    groups: new GroupService(store, clock, limits, wakeups),
+    subscriptions: new SubscriptionService(store, clock),
+    push: new PushService(store, clock, dispatcher, options.targets),
+    dispatcher,
+  };
+}
