@@ -11,7 +11,7 @@ const statements = prepared((db) => ({
     )
     .pluck(),
   pushDependents: db
-    .prepare<[number]>(`SELECT 'push subscription ' || name FROM push_subscriptions WHERE dead_letter_topic_id = ? ORDER BY name LIMIT 5`)
+    .prepare<[number]>(`SELECT 'push subscription ''' || name || '''' FROM push_subscriptions WHERE dead_letter_topic_id = ? ORDER BY name LIMIT 5`)
     .pluck(),
   delete: db.prepare<[number]>('DELETE FROM topics WHERE id = ?'),
 }));

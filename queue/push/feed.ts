@@ -21,7 +21,7 @@ export interface PushFeed<I extends FeedItem> {
   deadLetter(item: I, queue: string, headers: Record<string, string>): Promise<void>;
   /** Makes it the next attempt, kept this runner's until `until`; false when it is no longer this runner's. */
   retry(item: I, until: number): Promise<boolean>;
-  /** Keeps messages waiting behind their key's head this runner's until `until`. */
+  /** Keeps messages this runner's until `until`: one waiting for its retry, ones waiting behind their key's head. */
   hold(items: I[], until: number): Promise<void>;
   /** Gives messages back undelivered, for a later delivery. */
   release(items: I[]): Promise<void>;

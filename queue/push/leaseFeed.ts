@@ -18,8 +18,8 @@ class LeaseItem implements FeedItem {
 /**
  * Push from a queue subscription (a queue's own or a topic's): messages are
  * leased like any consumer's, so one that is not acknowledged comes back when
- * its lease ends, whatever happened to the gateway. A retry keeps the lease
- * and counts a new delivery.
+ * its lease ends, whatever happened to the gateway. A message waiting for
+ * its retry stays leased; the retry counts a new delivery.
  */
 export class LeaseFeed implements PushFeed<LeaseItem> {
   constructor(

@@ -183,9 +183,10 @@ export class PushRunner<I extends FeedItem> {
         this.record({ delivered: 0, failures: 1, deadLettered: 0, lastError });
         if (this.stopping.signal.aborted) continue;
         const retryAt = deps.clock.now() + (result.retryAfterMs ?? backoffDelay(push.backoff, item.attempt, deps.random));
-        if (!(await feed.retry(item, retryAt + attemptMs))) return;
-        await feed.hold(behind(), retryAt + attemptMs);
+        await feed.hold([item, ...behind()], retryAt + attemptMs);
         await this.sleep(retryAt);
+        if (this.stopping.signal.aborted) continue;
+        if (!(await feed.retry(item, deps.clock.now() + attemptMs))) return;
       }
     } catch (error) {
       if (isGone(error)) return;

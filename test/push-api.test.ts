@@ -1,0 +1,492 @@
+import fs from 'node:fs';
+import { packagePath } from '../persistence/packagePath';
+import { eventually, type Receiver, startReceiver } from './support/receiver';
+import { call } from './support/specResponses';
+import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
+
+const SOAP_ENVELOPE = `<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">
+  <soap:Body><m:PlaceOrder xmlns:m="http://example.org/orders"><m:Item>Grüner Tee — 緑茶</m:Item></m:PlaceOrder></soap:Body>
+</soap:Envelope>
+`;
+const SECRET = 'a-secret-of-32-characters-length';
+
+let t: TestGateway;
+let receiver: Receiver;
+
+beforeEach(async () => {
+  t = testGateway();
+  receiver = await startReceiver(() => t.clock.now());
+});
+
+afterEach(async () => {
+  await disposeTestGateway(t);
+  await receiver.close();
+  expect(t.backgroundErrors).toEqual([]);
+});
+
+const putQueue = (name: string, body: object = {}) => call('putQueue', t.http.put(`/v1/queues/${name}`).send(body));
+const putPush = (name: string, body: object) => call('putPushSubscription', t.http.put(`/v1/push-subscriptions/${name}`).send(body));
+const getPush = async (name: string) => (await call('getPushSubscription', t.http.get(`/v1/push-subscriptions/${name}`))).body;
+const produce = (queue: string, messages: object[]) => call('produceMessages', t.http.post(`/v1/queues/${queue}/messages`).send({ messages }));
+const queueStats = async (name: string) => (await call('getQueue', t.http.get(`/v1/queues/${name}`))).body.stats;
+const fetchAll = async (queue: string) => (await call('fetchMessages', t.http.post(`/v1/queues/${queue}/fetch`).send({ max: 100 }))).body.messages;
+const pushTo = (queue: string, settings: object = {}) => ({ source: { queue }, url: `${receiver.url}/hook`, ...settings });
+const bodies = () => receiver.received.map((r) => r.body.toString('utf8'));
+/** Settles once the push subscription has recorded `n` attempts: the store has the outcome, not only the receiver. */
+const attempts = async (name: string, n: number) => {
+  for (let i = 0; i < 400 && (await getPush(name)).status.attempts < n; i++) await new Promise((r) => setTimeout(r, 5));
+  expect((await getPush(name)).status.attempts).toBe(n);
+};
+
+describe('push subscription lifecycle', () => {
+  test('PUT creates (201) then updates (200); GET shows settings and status, never the secret; list, pause, resume, delete', async () => {
+    await putQueue('orders');
+    const created = await putPush('billing', pushTo('orders', { secret: SECRET, headers: { Authorization: 'Bearer x' } }));
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      name: 'billing',
+      source: { queue: 'orders' },
+      url: `${receiver.url}/hook`,
+      method: 'POST',
+      headers: { Authorization: 'Bearer x' },
+      timeoutMs: 10_000,
+      concurrency: 8,
+      maxAttempts: 10,
+      backoff: { initialMs: 1000, maxMs: 60_000, multiplier: 2, jitter: 0.2 },
+      ordering: 'unordered',
+      deadLetterQueue: null,
+      retryClientErrors: false,
+      signed: true,
+      paused: false,
+      status: { state: 'running', backlog: 0, inFlight: 0, delivered: 0, attempts: 0, failures: 0, deadLettered: 0, lastError: null },
+    });
+    expect(JSON.stringify(created.body)).not.toContain(SECRET);
+    // Without `secret` the current one stays; null removes it.
+    const updated = await putPush('billing', pushTo('orders', { concurrency: 2 }));
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({ concurrency: 2, signed: true, headers: {} });
+    expect((await putPush('billing', pushTo('orders', { secret: null }))).body.signed).toBe(false);
+
+    const listed = await call('listPushSubscriptions', t.http.get('/v1/push-subscriptions'));
+    expect(listed.body.pushSubscriptions.map((p: { name: string }) => p.name)).toEqual(['billing']);
+    const paused = await call('pausePushSubscription', t.http.post('/v1/push-subscriptions/billing/pause'));
+    expect(paused.body).toMatchObject({ paused: true, status: { state: 'paused' } });
+    const resumed = await call('resumePushSubscription', t.http.post('/v1/push-subscriptions/billing/resume'));
+    expect(resumed.body).toMatchObject({ paused: false, status: { state: 'running' } });
+    expect((await call('deletePushSubscription', t.http.delete('/v1/push-subscriptions/billing'))).status).toBe(204);
+    const gone = await call('getPushSubscription', t.http.get('/v1/push-subscriptions/billing'));
+    expect(gone.body).toMatchObject({ status: 404, code: 'push_subscription_not_found' });
+  });
+
+  test('bad settings are refused with their problem codes, and nothing is created', async () => {
+    await putQueue('orders');
+    const refused = async (body: object, status: number, code: string) => {
+      const res = await putPush('bad', body);
+      expect({ status: res.status, code: res.body.code }).toEqual({ status, code });
+    };
+    await refused(pushTo('orders', { url: 'ftp://127.0.0.1/x' }), 422, 'validation_failed');
+    await refused(pushTo('orders', { url: 'not a url' }), 422, 'validation_failed');
+    await refused(pushTo('orders', { url: 'http://user:pw@127.0.0.1/x' }), 422, 'validation_failed');
+    await refused(pushTo('orders', { concurrency: 0 }), 422, 'validation_failed');
+    await refused(pushTo('orders', { backoff: { initialMs: 5000, maxMs: 1000 } }), 422, 'validation_failed');
+    await refused(pushTo('orders', { headers: { 'Bad Header': 'x' } }), 422, 'validation_failed');
+    await refused(pushTo('orders', { deadLetterQueue: 'orders' }), 422, 'validation_failed');
+    await refused(pushTo('orders', { deadLetterQueue: 'missing' }), 422, 'dead_letter_queue_not_found');
+    await refused({ url: `${receiver.url}/hook` }, 422, 'validation_failed');
+    await refused(pushTo('missing'), 404, 'queue_not_found');
+    await refused({ source: { topic: 'missing', group: 'g' }, url: `${receiver.url}/hook` }, 404, 'topic_not_found');
+    expect((await call('listPushSubscriptions', t.http.get('/v1/push-subscriptions'))).body.pushSubscriptions).toEqual([]);
+
+    await putQueue('other');
+    expect((await putPush('p', pushTo('orders'))).status).toBe(201);
+    const moved = await putPush('p', pushTo('other'));
+    expect(moved.body).toMatchObject({ status: 409, code: 'source_cannot_change' });
+  });
+
+  test('a queue that is a push subscription\'s dead-letter queue cannot be deleted', async () => {
+    await putQueue('orders');
+    await putQueue('orders-dlq');
+    await putPush('p', pushTo('orders', { deadLetterQueue: 'orders-dlq' }));
+    const res = await call('deleteQueue', t.http.delete('/v1/queues/orders-dlq'));
+    expect(res.body).toMatchObject({ status: 409, code: 'queue_in_use' });
+    expect(res.body.detail).toContain("push subscription 'p'");
+  });
+
+  test('deleting the source deletes the push subscription', async () => {
+    await putQueue('orders');
+    await putPush('p', pushTo('orders'));
+    await call('deleteQueue', t.http.delete('/v1/queues/orders'));
+    expect((await call('getPushSubscription', t.http.get('/v1/push-subscriptions/p'))).status).toBe(404);
+  });
+
+  test('with an allow-list, only its hosts may be targets', async () => {
+    await disposeTestGateway(t);
+    t = testGateway({ targets: { allowedHosts: ['*.example.com', `127.0.0.1:${new URL(receiver.url).port}`] } });
+    await putQueue('orders');
+    const refused = await putPush('p', pushTo('orders', { url: 'http://169.254.169.254/latest/meta-data' }));
+    expect(refused.body).toMatchObject({ status: 422, code: 'target_not_allowed' });
+    expect((await putPush('p', pushTo('orders', { url: 'https://hooks.example.com/x' }))).status).toBe(201);
+    expect((await putPush('q', pushTo('orders'))).status).toBe(201);
+  });
+});
+
+describe('delivery', () => {
+  test('JSON, text and a SOAP 1.1 envelope arrive byte for byte with content type, SOAPAction and delivery headers; delivered ones are acked', async () => {
+    await putQueue('orders');
+    await putPush('billing', pushTo('orders', { headers: { Authorization: 'Bearer token' }, ordering: 'key' }));
+    await produce('orders', [{ value: { order: 4711, total: 12.5 }, key: 'c-7', headers: { source: 'shop' } }]);
+    await produce('orders', [{ value: 'hello, world', valueEncoding: 'text', key: 'c-7' }]);
+    const soap = await call(
+      'produceMessages',
+      t.http
+        .post('/v1/queues/orders/messages')
+        .set('Content-Type', 'text/xml; charset=utf-8')
+        .set('SOAPAction', '"http://example.org/orders/PlaceOrder"')
+        .send(Buffer.from(SOAP_ENVELOPE)),
+    );
+    await eventually(() => receiver.received.length === 3);
+    const [json, text, xml] = receiver.received;
+    expect(json.body.toString()).toBe('{"order":4711,"total":12.5}');
+    expect(json.headers).toMatchObject({
+      'content-type': 'application/json',
+      source: 'shop',
+      authorization: 'Bearer token',
+      'mqgate-attempt': '1',
+      'mqgate-source': 'queues/orders',
+      'mqgate-push-subscription': 'billing',
+      'mqgate-key': 'c-7',
+      'mqgate-partition': '0',
+    });
+    expect(json.method).toBe('POST');
+    expect(json.path).toBe('/hook');
+    expect(json.headers['mqgate-signature']).toBeUndefined();
+    expect(text.body.toString()).toBe('hello, world');
+    expect(text.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(xml.body.equals(Buffer.from(SOAP_ENVELOPE))).toBe(true);
+    expect(xml.headers).toMatchObject({
+      'content-type': 'text/xml; charset=utf-8',
+      soapaction: '"http://example.org/orders/PlaceOrder"',
+      'mqgate-message-id': soap.body.messages[0].id,
+      'mqgate-offset': String(soap.body.messages[0].offset),
+      'mqgate-message-timestamp': String(soap.body.messages[0].timestamp),
+    });
+    await attempts('billing', 3);
+    expect(await queueStats('orders')).toMatchObject({ ready: 0, inFlight: 0, acked: 3 });
+    expect((await getPush('billing')).status).toMatchObject({ delivered: 3, failures: 0, lastSuccessAt: t.clock.now() });
+  });
+
+  test('a receiver that fails twice then succeeds gets exactly three attempts, with growing gaps', async () => {
+    receiver.answer = (_request, i) => ({ status: i < 2 ? 503 : 200 });
+    await putQueue('orders');
+    await putPush('p', pushTo('orders', { backoff: { initialMs: 1000, multiplier: 2, jitter: 0.2 } }));
+    const start = t.clock.now();
+    await produce('orders', [{ value: 'x', valueEncoding: 'text' }]);
+    await attempts('p', 1);
+    // The message stays leased by the push while it waits: no pull consumer gets it.
+    expect(await fetchAll('orders')).toEqual([]);
+    t.clock.advance(999);
+    await attempts('p', 1);
+    t.clock.advance(1);
+    await attempts('p', 2);
+    t.clock.advance(1999);
+    await attempts('p', 2);
+    t.clock.advance(1);
+    await attempts('p', 3);
+    t.clock.advance(3_600_000);
+    await attempts('p', 3);
+    expect(receiver.received.map((r) => r.headers['mqgate-attempt'])).toEqual(['1', '2', '3']);
+    expect(receiver.received.map((r) => r.at - start)).toEqual([0, 1000, 3000]);
+    expect((await getPush('p')).status).toMatchObject({
+      delivered: 1,
+      attempts: 3,
+      failures: 2,
+      lastError: { status: 503, error: 'HTTP 503 Service Unavailable' },
+      lastErrorAt: start + 1000,
+      lastSuccessAt: start + 3000,
+    });
+    expect(await queueStats('orders')).toMatchObject({ ready: 0, inFlight: 0, acked: 1 });
+  });
+
+  test('jitter varies each wait by up to ±jitter of itself', async () => {
+    await disposeTestGateway(t);
+    t = testGateway({ random: () => 0 });
+    receiver.answer = (_request, i) => ({ status: i < 2 ? 500 : 200 });
+    await putQueue('orders');
+    await putPush('p', pushTo('orders', { backoff: { initialMs: 1000, multiplier: 3, jitter: 0.5 } }));
+    const start = t.clock.now();
+    await produce('orders', [{ value: 1 }]);
+    await attempts('p', 1);
+    t.clock.advance(500);
+    await attempts('p', 2);
+    t.clock.advance(1500);
+    await attempts('p', 3);
+    expect(receiver.received.map((r) => r.at - start)).toEqual([0, 500, 2000]);
+  });
+
+  test("a receiver's Retry-After is honoured over the backoff", async () => {
+    receiver.answer = (_request, i) => (i === 0 ? { status: 429, headers: { 'Retry-After': '7' } } : { status: 200 });
+    await putQueue('orders');
+    await putPush('p', pushTo('orders'));
+    await produce('orders', [{ value: 1 }]);
+    await attempts('p', 1);
+    t.clock.advance(6999);
+    await attempts('p', 1);
+    t.clock.advance(1);
+    await attempts('p', 2);
+    expect((await getPush('p')).status).toMatchObject({ delivered: 1, lastError: { status: 429 } });
+  });
+
+  test('a 400 goes to the dead-letter queue at once with the status and error; redrive delivers it again', async () => {
+    receiver.answer = (_request, i) => ({ status: i === 0 ? 400 : 200 });
+    await putQueue('orders');
+    await putQueue('orders-dlq');
+    await putPush('p', pushTo('orders', { deadLetterQueue: 'orders-dlq' }));
+    await produce('orders', [{ value: 'refused', valueEncoding: 'text', headers: { trace: 't-1' } }]);
+    await attempts('p', 1);
+    t.clock.advance(3_600_000);
+    await attempts('p', 1);
+    const [dead] = await fetchAll('orders-dlq');
+    expect(dead).toMatchObject({
+      value: 'refused',
+      headers: {
+        trace: 't-1',
+        'mqgate-push-subscription': 'p',
+        'mqgate-push-status': '400',
+        'mqgate-push-error': 'HTTP 400 Bad Request',
+        'mqgate-dead-letter-source': 'orders',
+        'mqgate-delivery-count': '1',
+      },
+    });
+    expect(await queueStats('orders')).toMatchObject({ ready: 0, inFlight: 0, deadLettered: 1 });
+    expect((await getPush('p')).status).toMatchObject({ delivered: 0, deadLettered: 1, failures: 1 });
+
+    await call('nackMessages', t.http.post('/v1/queues/orders-dlq/nack').send({ receipts: [dead.receipt] }));
+    expect((await call('redriveMessages', t.http.post('/v1/queues/orders-dlq/redrive').send({}))).body).toMatchObject({ redriven: 1 });
+    await attempts('p', 2);
+    expect(bodies()).toEqual(['refused', 'refused']);
+    expect(receiver.received[1].headers.trace).toBe('t-1');
+  });
+
+  test('with retryClientErrors, or without a dead-letter queue, a 4xx is retried instead', async () => {
+    receiver.answer = (_request, i) => ({ status: i < 2 ? 404 : 200 });
+    await putQueue('a');
+    await putQueue('dlq');
+    await putPush('p', pushTo('a', { deadLetterQueue: 'dlq', retryClientErrors: true }));
+    await produce('a', [{ value: 1 }]);
+    await attempts('p', 1);
+    t.clock.advance(1000);
+    await attempts('p', 2);
+    await call('deletePushSubscription', t.http.delete('/v1/push-subscriptions/p'));
+    await putQueue('b');
+    await putPush('q', pushTo('b'));
+    receiver.answer = (_request, i) => ({ status: i < 3 ? 422 : 200 });
+    await produce('b', [{ value: 2 }]);
+    await attempts('q', 1);
+    t.clock.advance(1000);
+    await attempts('q', 2);
+    expect((await getPush('q')).status).toMatchObject({ delivered: 1, deadLettered: 0 });
+    expect(await queueStats('dlq')).toMatchObject({ ready: 0 });
+  });
+
+  test('after maxAttempts failures the message goes to the dead-letter queue with the last status', async () => {
+    receiver.answer = (_request, i) => ({ status: 500 + i });
+    await putQueue('orders');
+    await putQueue('dlq');
+    await putPush('p', pushTo('orders', { deadLetterQueue: 'dlq', maxAttempts: 3, backoff: { initialMs: 100, multiplier: 1 } }));
+    await produce('orders', [{ value: 1 }]);
+    for (const n of [1, 2, 3]) {
+      await attempts('p', n);
+      t.clock.advance(100);
+    }
+    await attempts('p', 3);
+    const [dead] = await fetchAll('dlq');
+    expect(dead.headers).toMatchObject({ 'mqgate-push-status': '502', 'mqgate-push-error': 'HTTP 502 Bad Gateway', 'mqgate-delivery-count': '3' });
+  });
+
+  test('a receiver that never answers is timed out and retried, and holds at most `concurrency` connections', async () => {
+    receiver.answer = (_request, i) => (i < 2 ? 'hang' : { status: 200 });
+    await putQueue('orders');
+    await putPush('p', pushTo('orders', { timeoutMs: 2000, concurrency: 2 }));
+    await produce('orders', [1, 2, 3, 4, 5].map((value) => ({ value })));
+    await eventually(() => receiver.received.length === 2);
+    // Both slots hang: nothing more is taken from the queue.
+    expect((await getPush('p')).status).toMatchObject({ inFlight: 2, backlog: 3 });
+    t.clock.advance(2000);
+    await attempts('p', 2);
+    expect((await getPush('p')).status.lastError).toEqual({ status: null, error: 'timed out after 2000 ms' });
+    // Waiting for their retries, they still hold both slots.
+    expect((await getPush('p')).status).toMatchObject({ inFlight: 2, backlog: 3 });
+    t.clock.advance(1000);
+    await attempts('p', 7);
+    expect(receiver.maxOpen).toBe(2);
+    expect((await getPush('p')).status).toMatchObject({ delivered: 5, failures: 2, inFlight: 0, backlog: 0 });
+  });
+
+  test('a refused connection is retried; changing the target applies at once', async () => {
+    await putQueue('orders');
+    const closed = await startReceiver(() => t.clock.now());
+    await closed.close();
+    await putPush('p', pushTo('orders', { url: `${closed.url}/gone` }));
+    await produce('orders', [{ value: 1 }]);
+    await attempts('p', 1);
+    expect((await getPush('p')).status.lastError).toEqual({ status: null, error: 'ECONNREFUSED' });
+    // A new target restarts delivery at once: the message waiting for its retry is given back and sent there.
+    await putPush('p', pushTo('orders'));
+    await eventually(() => receiver.received.length === 1);
+    expect(receiver.received[0].headers['mqgate-attempt']).toBe('2');
+  });
+
+  test('the signature verifies with the recipe in docs/push.md, and fails for a changed body or an old timestamp', async () => {
+    const recipe = /```js\n([\s\S]*?)```/.exec(fs.readFileSync(packagePath('docs', 'push.md'), 'utf8'))?.[1] as string;
+    type Verify = (secret: string, headers: object, body: Buffer, now?: number) => boolean;
+    const verify = new Function('require', `${recipe}\nreturn verify;`)(require) as Verify;
+    await putQueue('orders');
+    await putPush('p', pushTo('orders', { secret: SECRET }));
+    await produce('orders', [{ value: { signed: true } }]);
+    await call(
+      'produceMessages',
+      t.http.post('/v1/queues/orders/messages').set('Content-Type', 'application/octet-stream').send(Buffer.from([0, 255, 1, 254])),
+    );
+    await eventually(() => receiver.received.length === 2);
+    const now = t.clock.now();
+    for (const { headers, body } of receiver.received) {
+      expect(headers['mqgate-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
+      expect(headers['mqgate-timestamp']).toBe(String(now));
+      expect(verify(SECRET, headers, body, now)).toBe(true);
+      expect(verify('another-secret-of-32-characters!', headers, body, now)).toBe(false);
+      expect(verify(SECRET, headers, Buffer.concat([body, Buffer.from(' ')]), now)).toBe(false);
+      expect(verify(SECRET, headers, body, now + 10 * 60 * 1000)).toBe(false);
+    }
+  });
+
+  test('pausing stops deliveries until resumed', async () => {
+    await putQueue('orders');
+    await putPush('p', pushTo('orders'));
+    await call('pausePushSubscription', t.http.post('/v1/push-subscriptions/p/pause'));
+    await produce('orders', [{ value: 1 }, { value: 2 }]);
+    expect((await getPush('p')).status).toMatchObject({ state: 'paused', backlog: 2 });
+    expect(receiver.received).toEqual([]);
+    await call('resumePushSubscription', t.http.post('/v1/push-subscriptions/p/resume'));
+    await attempts('p', 2);
+    expect(bodies().sort()).toEqual(['1', '2']);
+  });
+
+  test('pausing during a wait for a retry gives the message back to the queue at once', async () => {
+    receiver.answer = () => ({ status: 503 });
+    await putQueue('orders');
+    await putPush('p', pushTo('orders'));
+    await produce('orders', [{ value: 1 }]);
+    await attempts('p', 1);
+    await call('pausePushSubscription', t.http.post('/v1/push-subscriptions/p/pause'));
+    expect(await queueStats('orders')).toMatchObject({ ready: 1, inFlight: 0 });
+    expect((await fetchAll('orders'))[0]).toMatchObject({ value: 1, deliveryCount: 2 });
+  });
+});
+
+describe('ordering', () => {
+  test("with per-key ordering a key's messages arrive in produce order although one is retried; other keys go on", async () => {
+    const failedOnce = new Set<string>();
+    receiver.answer = ({ body }) => {
+      const value = body.toString();
+      if (value === '"a2"' && !failedOnce.has(value)) {
+        failedOnce.add(value);
+        return { status: 503 };
+      }
+      return { status: 200 };
+    };
+    await putQueue('orders');
+    await putPush('p', pushTo('orders', { ordering: 'key', concurrency: 16 }));
+    const messages = [1, 2, 3, 4, 5].flatMap((i) => [{ value: `a${i}`, key: 'a' }, { value: `b${i}`, key: 'b' }]);
+    await produce('orders', messages);
+    await eventually(() => receiver.received.filter((r) => r.body.toString().startsWith('"b')).length === 5);
+    // Key a waits behind a2's retry; key b was not held back.
+    expect(bodies().filter((b) => b.startsWith('"a'))).toEqual(['"a1"', '"a2"']);
+    expect((await getPush('p')).status.inFlight).toBe(4);
+    t.clock.advance(1000);
+    await attempts('p', 11);
+    const order = (key: string) => bodies().filter((b) => b.startsWith(`"${key}`));
+    expect(order('a')).toEqual(['"a1"', '"a2"', '"a2"', '"a3"', '"a4"', '"a5"']);
+    expect(order('b')).toEqual(['"b1"', '"b2"', '"b3"', '"b4"', '"b5"']);
+    expect(await queueStats('orders')).toMatchObject({ ready: 0, inFlight: 0, acked: 10 });
+  });
+
+  test('unordered, a retried message does not hold back the others of its key', async () => {
+    receiver.answer = ({ body }, i) => ({ status: body.toString() === '1' && i === 0 ? 503 : 200 });
+    await putQueue('orders');
+    await putPush('p', pushTo('orders', { concurrency: 4 }));
+    await produce('orders', [1, 2, 3].map((value) => ({ value, key: 'k' })));
+    await attempts('p', 3);
+    expect(bodies().sort()).toEqual(['1', '2', '3']);
+    t.clock.advance(1000);
+    await attempts('p', 4);
+    expect(bodies().at(-1)).toBe('1');
+  });
+});
+
+describe('topic sources', () => {
+  test('a queue subscription of a topic is pushed like a queue, and other readers still see every message', async () => {
+    await call('putTopic', t.http.put('/v1/topics/payments').send({ partitions: 3 }));
+    await call('putSubscription', t.http.put('/v1/topics/payments/subscriptions/fraud').send({}));
+    await putPush('fraud-hook', { source: { topic: 'payments', subscription: 'fraud' }, url: `${receiver.url}/fraud` });
+    const messages = Array.from({ length: 30 }, (_, i) => ({ value: i, key: `k${i % 7}` }));
+    await call('produceToTopic', t.http.post('/v1/topics/payments/messages').send({ messages }));
+    await attempts('fraud-hook', 30);
+    expect(receiver.received.map((r) => Number(r.body.toString())).sort((a, b) => a - b)).toEqual(messages.map((m) => m.value));
+    expect(receiver.received[0].headers['mqgate-source']).toBe('topics/payments/subscriptions/fraud');
+    const subscription = await call('getSubscription', t.http.get('/v1/topics/payments/subscriptions/fraud'));
+    expect(subscription.body.stats).toMatchObject({ ready: 0, inFlight: 0, acked: 30 });
+    const replay = await call('readPartition', t.http.get('/v1/topics/payments/partitions/0/messages?offset=earliest&max=100'));
+    expect(replay.body.messages.length).toBeGreaterThan(0);
+  });
+
+  test('a consumer group is pushed as member push:<name>, commits as it delivers, and keeps each partition in order', async () => {
+    receiver.answer = ({ body }, i) => ({ status: body.toString() === '5' && i < 8 ? 500 : 200 });
+    await call('putTopic', t.http.put('/v1/topics/events').send({ partitions: 2 }));
+    await call('putGroup', t.http.put('/v1/topics/events/groups/g').send({ resetPolicy: 'earliest' }));
+    const messages = Array.from({ length: 20 }, (_, i) => ({ value: i, key: `k${i % 4}` }));
+    await call('produceToTopic', t.http.post('/v1/topics/events/messages').send({ messages }));
+    const created = await putPush('events-hook', { source: { topic: 'events', group: 'g' }, url: `${receiver.url}/e`, ordering: 'key' });
+    expect(created.body.status.backlog).toBe(20);
+    // 5 failed once: the rest of its key (9, 13, 17) waits behind it, and its partition commits up to it only.
+    await attempts('events-hook', 17);
+    expect(bodies().filter((b) => ['5', '9', '13', '17'].includes(b))).toEqual(['5']);
+    const waiting = await call('describeGroup', t.http.get('/v1/topics/events/groups/g'));
+    const partitionOf5 = Number(receiver.received.find((r) => r.body.toString() === '5')?.headers['mqgate-partition']);
+    const offsetOf5 = Number(receiver.received.find((r) => r.body.toString() === '5')?.headers['mqgate-offset']);
+    expect(waiting.body.partitions[partitionOf5].committed).toBe(offsetOf5);
+    t.clock.advance(1000);
+    await attempts('events-hook', 21);
+    const group = await call('describeGroup', t.http.get('/v1/topics/events/groups/g'));
+    expect(group.body.members.map((m: { memberId: string }) => m.memberId)).toEqual(['push:events-hook']);
+    expect(group.body.partitions.map((p: { lag: number }) => p.lag)).toEqual([0, 0]);
+    expect(receiver.received[0].headers['mqgate-source']).toBe('topics/events/groups/g');
+    const delivered = receiver.received.map((r) => ({ key: r.headers['mqgate-key'], value: Number(r.body.toString()), status: r.headers['mqgate-attempt'] }));
+    for (const key of ['k0', 'k1', 'k2', 'k3']) {
+      const values = delivered.filter((d) => d.key === key).map((d) => d.value);
+      expect(values).toEqual([...new Set(values)].sort((a, b) => a - b).flatMap((v) => (v === 5 ? [5, 5] : [v])));
+    }
+    expect((await getPush('events-hook')).status).toMatchObject({ delivered: 20, failures: 1, backlog: 0 });
+
+    // After a restart the group's committed offsets are where delivery resumes: nothing is sent twice.
+    await t.close();
+    t = testGateway({ dataDir: t.dataDir });
+    await call('produceToTopic', t.http.post('/v1/topics/events/messages').send({ messages: [{ value: 99, key: 'k1' }] }));
+    await t.dispatcher.start();
+    await eventually(() => receiver.received.length === 22);
+    expect(bodies().at(-1)).toBe('99');
+  });
+});
+
+test('a thousand idle push subscriptions do no work: each waits on a wake-up, and a produce wakes only its own', async () => {
+  const n = 1000;
+  for (let i = 0; i < n; i++) await t.store.putQueue(`q${i}`, { visibilityTimeoutMs: 30_000, maxDeliveries: null, deadLetterQueue: null, delayMs: 0, retentionMs: 86_400_000, maxMessageBytes: 1024 }, t.clock.now());
+  for (let i = 0; i < n; i++) await t.push.put(`p${i}`, { source: { queue: `q${i}` }, url: `${receiver.url}/q${i}` });
+  await eventually(() => t.wakeups.waiting === n);
+  const before = t.store.commitStats.commits;
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(t.store.commitStats.commits).toBe(before);
+  await produce('q500', [{ value: 1 }]);
+  await eventually(() => receiver.received.length === 1);
+  expect(receiver.received[0].path).toBe('/q500');
+});
