@@ -11,8 +11,8 @@ export interface Received {
   at: number;
 }
 
-/** How a receiver answers: a status and headers, or `hang` to never answer. */
-export type Answer = { status: number; headers?: Record<string, string> } | 'hang';
+/** How a receiver answers: a status and headers (after `delayMs` of real time), or `hang` to never answer. */
+export type Answer = { status: number; headers?: Record<string, string>; delayMs?: number } | 'hang';
 
 export interface Receiver {
   url: string;
@@ -57,7 +57,9 @@ export async function startReceiver(now: () => number, answer: Receiver['answer'
         hanging.add(res);
         return;
       }
-      res.writeHead(reply.status, reply.headers).end();
+      const send = (): void => void res.writeHead(reply.status, reply.headers).end();
+      if (reply.delayMs === undefined) send();
+      else setTimeout(send, reply.delayMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
