@@ -1,5 +1,37 @@
 import http from 'node:http';
 
+/** A response read whole. */
+interface Exchange {
+  status: number;
+  text: string;
+}
+
+/** Sends one request over `agent` and resolves with the whole response, whatever its status. */
+function exchange(
+  url: string,
+  method: string,
+  agent: http.Agent,
+  headers: http.OutgoingHttpHeaders,
+  body: string | Buffer,
+): Promise<Exchange> {
+  return new Promise<Exchange>((resolve, reject) => {
+    const request = http.request(
+      url,
+      { method, agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+const isSuccess = (status: number): boolean => status >= 200 && status <= 299;
+
 /**
  * A minimal JSON client over keep-alive sockets, for the request sequences
  * autocannon cannot express (fetch, then ack what was fetched). Plain
@@ -16,38 +48,37 @@ export class JsonClient {
   }
 
   /** Sends `body` (JSON text; none for GET) and resolves with the parsed 2xx response; anything else rejects. */
-  send<T>(method: 'GET' | 'PUT' | 'POST', path: string, body = ''): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const request = http.request(
-        `${this.baseUrl}${path}`,
-        {
-          method,
-          agent: this.agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('error', reject);
-          response.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            const status = response.statusCode ?? 0;
-            if (status < 200 || status > 299) {
-              reject(new Error(`${method} ${path}: HTTP ${status} ${text}`));
-              return;
-            }
-            try {
-              // The shape is openapi.yaml's; callers check what they rely on.
-              resolve(JSON.parse(text) as T);
-            } catch (error) {
-              reject(error);
-            }
-          });
-        },
-      );
-      request.on('error', reject);
-      request.end(body);
-    });
+  async send<T>(method: 'GET' | 'PUT' | 'POST', path: string, body = ''): Promise<T> {
+    const { status, text } = await exchange(`${this.baseUrl}${path}`, method, this.agent, { 'content-type': 'application/json' }, body);
+    if (!isSuccess(status)) throw new Error(`${method} ${path}: HTTP ${status} ${text}`);
+    // The shape is openapi.yaml's; callers check what they rely on.
+    return JSON.parse(text) as T;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/**
+ * POSTs of ready-made bodies with ready-made headers to one URL, over
+ * keep-alive sockets, ignoring what a 2xx answer says: a plain HTTP client
+ * calling a webhook, as the baseline of push delivery.
+ */
+export class Poster {
+  private readonly agent: http.Agent;
+
+  constructor(
+    private readonly url: string,
+    connections: number,
+  ) {
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  }
+
+  /** Resolves once a 2xx answer has arrived whole; anything else rejects. */
+  async post(headers: http.OutgoingHttpHeaders, body: Buffer): Promise<void> {
+    const { status, text } = await exchange(this.url, 'POST', this.agent, headers, body);
+    if (!isSuccess(status)) throw new Error(`POST ${this.url}: HTTP ${status} ${text}`);
   }
 
   close(): void {
