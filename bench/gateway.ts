@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { DATABASE_FILE } from '../persistence/sqlite/sqliteStore';
+import type { PushView } from '../queue/push/pushService';
 import { withChildServer } from './child';
 import { requestOnce } from './httpClient';
 import { withTempDir } from './tempDir';
@@ -35,6 +36,26 @@ export async function partitionEnds(url: string, name: string): Promise<number[]
     `/v1/topics/${name}`,
   );
   return [...topic.stats.partitions].sort((a, b) => a.partition - b.partition).map((info) => info.endOffset);
+}
+
+/**
+ * PUT /v1/push-subscriptions/{name}: delivers the messages of queue `queue`
+ * to `target`, `concurrency` at a time, the other settings default (POST,
+ * unordered, no dead-letter queue: every message is retried until delivered).
+ */
+export async function createPush(url: string, name: string, queue: string, target: string, concurrency: number): Promise<void> {
+  const settings = { source: { queue }, url: target, concurrency };
+  await requestOnce(url, 'PUT', `/v1/push-subscriptions/${name}`, JSON.stringify(settings));
+}
+
+/**
+ * POST /v1/push-subscriptions/{name}/pause or /resume: once it answers, a
+ * paused push has finished its attempts in progress and sends no more, a
+ * resumed one is delivering. Resolves with the push's status then.
+ */
+export async function setPushRunning(url: string, name: string, running: boolean): Promise<PushView['status']> {
+  const view = await requestOnce<PushView>(url, 'POST', `/v1/push-subscriptions/${name}/${running ? 'resume' : 'pause'}`);
+  return view.status;
 }
 
 /**

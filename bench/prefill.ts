@@ -22,3 +22,16 @@ export async function prefill(client: JsonClient, messagesPath: string, count: n
   };
   await Promise.all(Array.from({ length: PREFILL_CONNECTIONS }, producer));
 }
+
+/**
+ * Produces into queue `queue` until at least `wanted` messages are ready, in
+ * whole batches of PREFILL_BATCH; returns how many it produced. Between
+ * measured runs of a side that drains the queue, this puts back what the
+ * last run took, so the next one cannot run dry.
+ */
+export async function topUp(client: JsonClient, queue: string, wanted: number): Promise<number> {
+  const { stats } = await client.send<{ stats: { ready: number } }>('GET', `/v1/queues/${queue}`);
+  const count = Math.ceil(Math.max(0, wanted - stats.ready) / PREFILL_BATCH) * PREFILL_BATCH;
+  await prefill(client, `/v1/queues/${queue}/messages`, count);
+  return count;
+}

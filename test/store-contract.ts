@@ -1,5 +1,5 @@
 import { GatewayError } from '../queue/errors';
-import type { NewMessage, QueueSettings, Store, TopicSettings } from '../persistence/store';
+import type { DeliveryRef, NewMessage, QueueSettings, Store, TopicSettings } from '../persistence/store';
 
 /**
  * The contract every store backend must pass. A backend is done when
@@ -394,6 +394,79 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       await store.deleteSubscription('t', 'late');
       expect(await store.getSubscription('t', 'late')).toBeNull();
       await expectCode(store.claim({ topic: 't', subscription: 'late' }, { max: 1, now: T0, visibilityTimeoutMs: null }), 'subscription_not_found');
+    });
+
+    test('renewLease counts a new delivery of a live lease and fences the old ref; deadLetterLease moves a live lease at once', async () => {
+      await store.putQueue('dlq', settings(), T0);
+      await store.produce('q', [message('a', { headers: { h: '1' } }), message('b')], opts());
+      const [a, b] = await claim(2);
+      const renewed = await store.renewLease({ queue: 'q' }, a.ref, T0 + 5000, T0 + 1);
+      expect(renewed).toEqual({ ...a.ref, deliveryCount: 2 });
+      expect(await store.renewLease({ queue: 'q' }, a.ref, T0 + 5000, T0 + 1)).toBeNull();
+      // Past the claim's lease b comes back; a is still leased: the renewal moved its end.
+      expect(values(await claim(10, T0 + 2000))).toEqual(['b']);
+      expect(await store.settle({ queue: 'q' }, [a.ref], { kind: 'ack' }, T0 + 2)).toEqual(['expired']);
+      expect(await store.deadLetterLease({ queue: 'q' }, renewed as DeliveryRef, 'dlq', { why: 'refused' }, T0 + 3)).toBe(true);
+      expect(await store.deadLetterLease({ queue: 'q' }, renewed as DeliveryRef, 'dlq', {}, T0 + 3)).toBe(false);
+      // A lease that ran out (b's first) can be neither renewed nor dead-lettered.
+      expect(await store.renewLease({ queue: 'q' }, b.ref, T0 + 9000, T0 + 2001)).toBeNull();
+      expect(await store.deadLetterLease({ queue: 'q' }, b.ref, 'dlq', {}, T0 + 2001)).toBe(false);
+      const [dead] = await claimFrom('dlq', 10, T0 + 4, null);
+      expect(dead.message.headers).toEqual({ h: '1', why: 'refused', 'mqgate-dead-letter-source': 'q', 'mqgate-delivery-count': '2' });
+      expect(await store.queueStats('q', T0 + 4)).toMatchObject({ deadLettered: 1 });
+    });
+
+    test('push subscriptions: sources that exist, a fixed source, counters, pause; deleted with their source', async () => {
+      const push = {
+        url: 'http://127.0.0.1:9/x',
+        method: 'POST' as const,
+        headers: { a: 'b' },
+        timeoutMs: 1000,
+        concurrency: 2,
+        maxAttempts: 3,
+        backoff: { initialMs: 10, maxMs: 100, multiplier: 2, jitter: 0 },
+        ordering: 'key' as const,
+        deadLetterQueue: null,
+        retryClientErrors: false,
+      };
+      const group = { resetPolicy: 'earliest' as const, sessionTimeoutMs: 1000 };
+      await expectCode(store.putPush('p', { queue: 'missing' }, push, null, T0, group), 'queue_not_found');
+      await expectCode(store.putPush('p', { queue: 'q' }, { ...push, deadLetterQueue: 'nope' }, null, T0, group), 'dead_letter_queue_not_found');
+      const created = await store.putPush('p', { queue: 'q' }, push, 's3cret', T0, group);
+      expect(created).toMatchObject({ created: true, push: { ...push, name: 'p', source: { queue: 'q' }, secret: 's3cret', paused: false } });
+      await store.putQueue('other', settings(), T0);
+      await expectCode(store.putPush('p', { queue: 'other' }, push, null, T0, group), 'source_cannot_change');
+      expect((await store.putPush('p', { queue: 'q' }, { ...push, concurrency: 5 }, null, T0 + 1, group)).push).toMatchObject({ concurrency: 5, secret: null, updatedAt: T0 + 1 });
+
+      await store.recordPush('p', { delivered: 2, failures: 1, deadLettered: 0, at: T0 + 5, lastError: { status: 503, error: 'HTTP 503' } });
+      await store.recordPush('p', { delivered: 1, failures: 0, deadLettered: 0, at: T0 + 6, lastError: null });
+      expect((await store.getPush('p'))?.counters).toEqual({
+        delivered: 3,
+        attempts: 4,
+        failures: 1,
+        deadLettered: 0,
+        lastSuccessAt: T0 + 6,
+        lastErrorAt: T0 + 5,
+        lastError: { status: 503, error: 'HTTP 503' },
+      });
+      expect((await store.setPushPaused('p', true, T0 + 7)).paused).toBe(true);
+
+      await store.putTopic('t', topicSettings(), T0);
+      await store.putPush('g', { topic: 't', group: 'new' }, push, null, T0, group);
+      expect((await store.describeGroup('t', 'new', T0)).resetPolicy).toBe('earliest');
+      await store.putSubscription('t', 's', { visibilityTimeoutMs: 1000, maxDeliveries: null, deadLetterQueue: null }, false, T0);
+      await store.putPush('s', { topic: 't', subscription: 's' }, push, null, T0, group);
+      expect((await store.listPush()).map((p) => [p.name, p.source])).toEqual([
+        ['g', { topic: 't', group: 'new' }],
+        ['p', { queue: 'q' }],
+        ['s', { topic: 't', subscription: 's' }],
+      ]);
+      await store.deleteSubscription('t', 's');
+      await store.deleteQueue('q');
+      expect((await store.listPush()).map((p) => p.name)).toEqual(['g']);
+      await store.deletePush('g');
+      await expectCode(store.deletePush('g'), 'push_subscription_not_found');
+      expect(await store.getPush('g')).toBeNull();
     });
 
     test('everything survives closing and reopening the store', async () => {

@@ -1,7 +1,7 @@
 import { withFreshGateway } from '../gateway';
 import { JsonClient } from '../httpClient';
 import { runLoops } from '../loops';
-import { PREFILL_BATCH, PREFILL_CONNECTIONS, prefill } from '../prefill';
+import { PREFILL_CONNECTIONS, topUp } from '../prefill';
 import { atLeast, type Row } from '../report';
 import { alternate, alternatingRow, type Side } from '../rounds';
 import type { RoundTiming } from '../settings';
@@ -24,10 +24,6 @@ const CONSUMERS = 8;
  */
 const HEADROOM = 1;
 
-interface QueueResponse {
-  stats: { ready: number };
-}
-
 interface FetchResponse {
   messages: Array<{ receipt: string }>;
 }
@@ -42,14 +38,6 @@ interface ConsumeLog {
   drainedRuns: number;
   prefilled: number;
   prefillSeconds: number;
-}
-
-/** Produces into the consumers' queue until at least `wanted` messages are ready; returns how many it produced. */
-async function topUp(client: JsonClient, wanted: number): Promise<number> {
-  const { stats } = await client.send<QueueResponse>('GET', `/v1/queues/${QUEUE}`);
-  const count = Math.ceil(Math.max(0, wanted - stats.ready) / PREFILL_BATCH) * PREFILL_BATCH;
-  await prefill(client, `/v1/queues/${QUEUE}/messages`, count);
-  return count;
 }
 
 const FETCH_BODY = JSON.stringify({ max: BATCH, waitMs: 0 });
@@ -77,7 +65,7 @@ function consumeSide(url: string, produceRate: () => number, log: ConsumeLog): S
     const client = new JsonClient(url, Math.max(CONSUMERS, PREFILL_CONNECTIONS));
     try {
       const prefillStart = performance.now();
-      log.prefilled += await topUp(client, produceRate() * seconds * HEADROOM);
+      log.prefilled += await topUp(client, QUEUE, produceRate() * seconds * HEADROOM);
       log.prefillSeconds += (performance.now() - prefillStart) / 1000;
       // Acked messages per second; a drained queue ends the run early.
       const { rate, exhausted } = await runLoops(CONSUMERS, seconds, () => fetchAndAck(client));
