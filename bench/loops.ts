@@ -11,7 +11,7 @@ export interface LoopRun {
   exhausted: boolean;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs `loops` concurrent loops of `step` (each told its number) for

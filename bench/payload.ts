@@ -12,6 +12,19 @@ export function jsonValueOfSize(bytes: number): string {
   return 'x'.repeat(bytes - 2);
 }
 
+/**
+ * Like `jsonValueOfSize`, but starting with `number` and a space: a message
+ * that says which one it is wherever it arrives (see `numberOf`).
+ */
+export function numberedJsonValue(number: number, bytes: number): string {
+  return `${number} `.padEnd(bytes - 2, 'x');
+}
+
+/** The number of a message produced with `numberedJsonValue`, from its stored bytes (a JSON string: quote, number, space, …). */
+export function numberOf(stored: Buffer): number {
+  return Number.parseInt(stored.toString('latin1', 1, 24), 10);
+}
+
 /** The bytes the gateway stores for a message produced with `jsonValueOfSize(bytes)`. */
 export function storedValueOfSize(bytes: number): Buffer {
   return Buffer.from(JSON.stringify(jsonValueOfSize(bytes)));

@@ -47,6 +47,16 @@ export function startReceiver(onReceipt: OnReceipt): Promise<Receiver> {
   });
 }
 
+/** Runs `work` with a receiver in this process, closed afterwards whatever happens. */
+export async function withReceiver<T>(onReceipt: OnReceipt, work: (url: string) => Promise<T>): Promise<T> {
+  const receiver = await startReceiver(onReceipt);
+  try {
+    return await work(receiver.url);
+  } finally {
+    await receiver.close();
+  }
+}
+
 /** The receipts so far of a receiver at `url`, asked over a connection of its own. */
 export async function receiptCount(url: string): Promise<number> {
   const { received } = await requestOnce<{ received: number }>(url, 'GET', '/count');

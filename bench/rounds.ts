@@ -43,6 +43,34 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+/**
+ * The `q`-quantile (0 < q <= 1) by nearest rank: the smallest value with at
+ * least a share `q` of the values at or below it, so p99 is a value that
+ * was measured, not one interpolated between two.
+ */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) throw new Error('a quantile of no values');
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)];
+}
+
+/**
+ * `side`, remembering the rate of its latest run: for a side whose runs are
+ * sized by the other side's rate (a top-up before each run). `alternate`
+ * runs the baseline first, warm-up included, so a rate is known before the
+ * result side's first run.
+ */
+export function tracked(side: Side): { side: Side; latest: () => number } {
+  let latest = 0;
+  return {
+    side: async (seconds) => {
+      latest = await side(seconds);
+      return latest;
+    },
+    latest: () => latest,
+  };
+}
+
 /** What a scenario says about its row; `alternatingRow` adds the numbers. */
 export interface RowSpec {
   scenario: string;

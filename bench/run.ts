@@ -5,8 +5,46 @@ import { consume } from './scenarios/consume';
 import { keyedProduce } from './scenarios/keyedProduce';
 import { produceBatch } from './scenarios/produceBatch';
 import { produceSingle } from './scenarios/produceSingle';
+import { push } from './scenarios/push';
 import { replayRead } from './scenarios/replayRead';
-import { readSettings } from './settings';
+import { type BenchSettings, readSettings } from './settings';
+
+interface Scenario {
+  /** What BENCH_ONLY calls it. */
+  name: string;
+  label: string;
+  run: (settings: BenchSettings) => Promise<Row[]>;
+}
+
+/** A scenario of one row. */
+function single(run: (settings: BenchSettings) => Promise<Row>): Scenario['run'] {
+  return async (settings) => [await run(settings)];
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'produce-single', label: '(a) single-message produce vs express', run: single(produceSingle) },
+  { name: 'produce-batch', label: '(b) batch produce vs raw SQLite', run: single(produceBatch) },
+  { name: 'consume', label: '(c) fetch + ack vs batch produce over HTTP', run: single(consume) },
+  {
+    name: 'backlog',
+    label: '(d) fetch + ack with a large backlog',
+    run: single((settings) => backlog(settings.backlog, settings.backlogSamples)),
+  },
+  { name: 'replay', label: '(e) replay reads by offset vs raw SQLite', run: single(replayRead) },
+  { name: 'keyed', label: '(f) keyed produce to 12 partitions vs queue produce', run: single(keyedProduce) },
+  { name: 'push', label: '(g) push delivery vs a plain HTTP client, (h) its latency vs produce', run: push },
+];
+
+/** The scenarios BENCH_ONLY names, in run order; all without it. */
+function chosen(only: string[] | null): Scenario[] {
+  if (only === null) return SCENARIOS;
+  const unknown = only.filter((name) => !SCENARIOS.some((scenario) => scenario.name === name));
+  if (unknown.length > 0) {
+    const names = SCENARIOS.map((scenario) => scenario.name).join(', ');
+    throw new Error(`BENCH_ONLY: no scenario ${unknown.join(', ')}; there are ${names}`);
+  }
+  return SCENARIOS.filter((scenario) => only.includes(scenario.name));
+}
 
 /**
  * `npm run bench`: every scenario of the performance issue, each next to its
@@ -14,40 +52,38 @@ import { readSettings } from './settings';
  * (and whatever load on it) the run happens on. Scenarios run one after the
  * other so that no two measured processes compete for the cores.
  *
- * All but (d) measure baseline and result in alternating rounds and report
- * the median of the per-round ratios (rounds.ts): on a shared machine one
- * measurement of each side, one after the other, swings too much.
+ * All but (d) and (h) measure baseline and result in alternating rounds and
+ * report the median of the per-round ratios (rounds.ts): on a shared machine
+ * one measurement of each side, one after the other, swings too much. (h)
+ * times both of its figures on the same messages.
  *
- * Environment (settings.ts; the defaults take five to six minutes on 2 cores):
- *   BENCH_ROUNDS           baseline/result round pairs of all but (d), default 5
- *   BENCH_SECONDS          measured seconds per round and side, default 5
+ * Environment (settings.ts; the defaults take six to seven minutes on 2 cores):
+ *   BENCH_ROUNDS           baseline/result round pairs of all but (d) and (h), default 5
+ *   BENCH_SECONDS          measured seconds per round and side, default 5; (h) samples for twice that
  *   BENCH_WARMUP_SECONDS   unmeasured seconds of load on each side before its first round, default 2
  *   BENCH_BACKLOG          ready messages of (d)'s large queue, default 1,000,000
  *   BENCH_BACKLOG_SAMPLES  messages fetched and acked per queue size in (d), default 4000
+ *   BENCH_ONLY             comma-separated scenarios to run, e.g. `push` or `consume,push`
+ *                          (produce-single, produce-batch, consume, backlog, replay, keyed, push); default all
  */
 async function main(): Promise<void> {
   const settings = readSettings(process.env);
+  const scenarios = chosen(settings.only);
   const started = performance.now();
-  // Progress goes to stderr: stdout is the report.
-  const step = async (label: string, run: () => Promise<Row>): Promise<Row> => {
-    const elapsed = ((performance.now() - started) / 1000).toFixed(0);
-    process.stderr.write(`[${elapsed.padStart(3)} s] ${label}\n`);
-    return run();
-  };
-
   const rows: Row[] = [];
-  rows.push(await step('(a) single-message produce vs express', () => produceSingle(settings)));
-  rows.push(await step('(b) batch produce vs raw SQLite', () => produceBatch(settings)));
-  rows.push(await step('(c) fetch + ack vs batch produce over HTTP', () => consume(settings)));
-  rows.push(await step('(d) fetch + ack with a large backlog', () => backlog(settings.backlog, settings.backlogSamples)));
-  rows.push(await step('(e) replay reads by offset vs raw SQLite', () => replayRead(settings)));
-  rows.push(await step('(f) keyed produce to 12 partitions vs queue produce', () => keyedProduce(settings)));
+  for (const scenario of scenarios) {
+    // Progress goes to stderr: stdout is the report.
+    const elapsed = ((performance.now() - started) / 1000).toFixed(0);
+    process.stderr.write(`[${elapsed.padStart(3)} s] ${scenario.label}\n`);
+    rows.push(...(await scenario.run(settings)));
+  }
 
   const wallSeconds = (performance.now() - started) / 1000;
+  const only = settings.only === null ? '' : ` only ${scenarios.map((scenario) => scenario.name).join(', ')} (BENCH_ONLY);`;
   process.stdout.write(
     [
       '',
-      `mqgate bench: all but (d) ${settings.rounds} alternating rounds of ${settings.seconds} s per side` +
+      `mqgate bench:${only} all but (d) and (h) ${settings.rounds} alternating rounds of ${settings.seconds} s per side` +
         ` after ${settings.warmupSeconds} s warm-up (BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP_SECONDS);` +
         ` node ${process.version}, ${os.cpus().length} cores`,
       '',

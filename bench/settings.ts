@@ -1,13 +1,13 @@
 /**
  * Knobs of one bench run, read once from the environment so a quick run and the default one use the same code.
  *
- * All scenarios but (d) measure each side of their comparison in alternating
- * rounds (see rounds.ts): with the defaults that is 2 × 5 rounds of 5 s plus
- * the warm-ups per scenario, and the whole `npm run bench` takes five to six
- * minutes on a 2-core machine (keep it under seven).
+ * All scenarios but (d) and (h) measure each side of their comparison in
+ * alternating rounds (see rounds.ts): with the defaults that is 2 × 5 rounds
+ * of 5 s plus the warm-ups per scenario; (h) samples for 2 × 5 s. The whole
+ * `npm run bench` takes six to seven minutes on a 2-core machine.
  */
 export interface BenchSettings {
-  /** Baseline/result round pairs of all scenarios but (d) (BENCH_ROUNDS, default 5): odd, so the median is one round pair. */
+  /** Baseline/result round pairs of all scenarios but (d) and (h) (BENCH_ROUNDS, default 5): odd, so the median is one round pair. */
   rounds: number;
   /** Measured seconds of one round of one side (BENCH_SECONDS, default 5). */
   seconds: number;
@@ -20,6 +20,8 @@ export interface BenchSettings {
   backlog: number;
   /** Messages fetched and acked per queue size in scenario (d) (BENCH_BACKLOG_SAMPLES, default 4000). */
   backlogSamples: number;
+  /** Names of the scenarios to run (BENCH_ONLY, comma-separated; run.ts lists them), or null for all. */
+  only: string[] | null;
 }
 
 /** What the alternating scenarios need to know of the settings. */
@@ -35,6 +37,11 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, intege
   return value;
 }
 
+function names(env: NodeJS.ProcessEnv, name: string): string[] | null {
+  const listed = (env[name] ?? '').split(',').map((each) => each.trim()).filter((each) => each !== '');
+  return listed.length === 0 ? null : listed;
+}
+
 export function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
   return {
     rounds: positive(env, 'BENCH_ROUNDS', 5, true),
@@ -42,5 +49,6 @@ export function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
     warmupSeconds: positive(env, 'BENCH_WARMUP_SECONDS', 2, false),
     backlog: positive(env, 'BENCH_BACKLOG', 1_000_000, true),
     backlogSamples: positive(env, 'BENCH_BACKLOG_SAMPLES', 4000, true),
+    only: names(env, 'BENCH_ONLY'),
   };
 }

@@ -3,7 +3,7 @@ import { JsonClient } from '../httpClient';
 import { runLoops } from '../loops';
 import { PREFILL_CONNECTIONS, topUp } from '../prefill';
 import { atLeast, type Row } from '../report';
-import { alternate, alternatingRow, type Side } from '../rounds';
+import { alternate, alternatingRow, type Side, tracked } from '../rounds';
 import type { RoundTiming } from '../settings';
 import { batchProduceSide } from './produceBatch';
 
@@ -88,14 +88,8 @@ function consumeSide(url: string, produceRate: () => number, log: ConsumeLog): S
 export async function consume(timing: RoundTiming): Promise<Row> {
   const log: ConsumeLog = { runs: 0, drainedRuns: 0, prefilled: 0, prefillSeconds: 0 };
   const alternation = await withFreshGateway([QUEUE, PRODUCE_QUEUE], (url) => {
-    const produce = batchProduceSide(url, PRODUCE_QUEUE);
-    // alternate() runs the produce side first, warm-up included, so a rate is known before the first top-up.
-    let latestProduceRate = 0;
-    const trackedProduce: Side = async (seconds) => {
-      latestProduceRate = await produce(seconds);
-      return latestProduceRate;
-    };
-    return alternate(timing, trackedProduce, consumeSide(url, () => latestProduceRate, log));
+    const produce = tracked(batchProduceSide(url, PRODUCE_QUEUE));
+    return alternate(timing, produce.side, consumeSide(url, produce.latest, log));
   });
   return alternatingRow(
     {
