@@ -2,6 +2,7 @@ import type { DeliveryRef, StoredMessage, Store, SubscriptionRef } from '../../p
 import type { Clock } from '../clock';
 import type { QueueService } from '../queueService';
 import type { FeedItem, PushFeed } from './feed';
+import { TurnBatch } from './turnBatch';
 
 class LeaseItem implements FeedItem {
   constructor(
@@ -22,6 +23,11 @@ class LeaseItem implements FeedItem {
  * its retry stays leased; the retry counts a new delivery.
  */
 export class LeaseFeed implements PushFeed<LeaseItem> {
+  /** Deliveries that finish together are acked together. */
+  private readonly acks = new TurnBatch<DeliveryRef>(async (refs) => {
+    await this.store.settle(this.from, refs, { kind: 'ack' }, this.clock.now());
+  });
+
   constructor(
     private readonly store: Store,
     private readonly queues: Pick<QueueService, 'claimWhenReady'>,
@@ -38,8 +44,8 @@ export class LeaseFeed implements PushFeed<LeaseItem> {
     );
   }
 
-  async delivered(item: LeaseItem): Promise<void> {
-    await this.store.settle(this.from, [item.ref], { kind: 'ack' }, this.clock.now());
+  delivered(item: LeaseItem): Promise<void> {
+    return this.acks.add(item.ref);
   }
 
   async deadLetter(item: LeaseItem, queue: string, headers: Record<string, string>): Promise<void> {

@@ -5,6 +5,13 @@ import { backoffDelay } from './backoff';
 import { type Agents, attempt, type AttemptResult, createAgents, deliveryHeaders } from './delivery';
 import type { FeedItem, PushFeed } from './feed';
 import { checkTarget, type TargetPolicy } from './targets';
+import { TurnBatch } from './turnBatch';
+
+/** A message taken from the feed, and when. */
+interface Taken<I> {
+  item: I;
+  at: number;
+}
 
 /** Beyond an attempt's timeout, how long a lease lasts: time to record the outcome. */
 export const LEASE_GRACE_MS = 5000;
@@ -33,6 +40,18 @@ function isGone(error: unknown): boolean {
   );
 }
 
+function sumOutcomes(outcomes: Array<Omit<PushOutcome, 'at'>>): Omit<PushOutcome, 'at'> {
+  let lastError: PushOutcome['lastError'] = null;
+  const sum = { delivered: 0, failures: 0, deadLettered: 0 };
+  for (const outcome of outcomes) {
+    sum.delivered += outcome.delivered;
+    sum.failures += outcome.failures;
+    sum.deadLettered += outcome.deadLettered;
+    lastError = outcome.lastError ?? lastError;
+  }
+  return { ...sum, lastError };
+}
+
 /**
  * Delivers one push subscription's messages: up to `concurrency` at a time
  * (an attempt in progress or a wait before a retry each take one), per key
@@ -45,10 +64,16 @@ export class PushRunner<I extends FeedItem> {
   private active = 0;
   private slotFreed: (() => void) | null = null;
   private readonly stopping = new AbortController();
-  private readonly chains = new Map<string, I[]>();
+  private readonly chains = new Map<string, Array<Taken<I>>>();
+  /** Claimed and not yet started: waiting for a slot. */
+  private readonly claimed: Array<Taken<I>> = [];
   private readonly sleepers = new Set<() => void>();
+  /** Acks on their way to the store; the runner ends only after them. */
+  private readonly background = new Set<Promise<void>>();
   private readonly agents: Agents;
   private readonly target: URL | null;
+  /** Outcomes of one turn, added to the counters in one write. */
+  private readonly outcomes: TurnBatch<Omit<PushOutcome, 'at'>>;
   /** Resolves when the runner has stopped and settled every message it had. */
   readonly done: Promise<void>;
 
@@ -58,13 +83,14 @@ export class PushRunner<I extends FeedItem> {
     private readonly deps: RunnerDeps,
   ) {
     this.agents = createAgents(push.concurrency);
+    this.outcomes = new TurnBatch((outcomes) => deps.store.recordPush(push.name, { ...sumOutcomes(outcomes), at: deps.clock.now() }));
     this.target = this.allowedTarget();
     this.done = this.loop();
   }
 
-  /** Messages taken and not yet settled: attempts in progress, waits before a retry, messages behind their key. */
+  /** Messages taken and not yet settled: attempts in progress, waits before a retry, messages behind their key or claimed ahead. */
   get inFlight(): number {
-    return this.active;
+    return this.active + this.claimed.length;
   }
 
   /** Takes no more messages, lets attempts in progress finish, gives back the rest. */
@@ -86,17 +112,22 @@ export class PushRunner<I extends FeedItem> {
 
   private async loop(): Promise<void> {
     const { signal } = this.stopping;
+    const { concurrency } = this.push;
     while (!signal.aborted) {
-      if (this.active >= this.push.concurrency) {
+      // Up to `concurrency` more are claimed ahead, so that the next claim's commit overlaps the attempts in progress.
+      const room = 2 * concurrency - this.active - this.claimed.length;
+      if (room <= 0) {
         await new Promise<void>((resolve) => {
           this.slotFreed = resolve;
         });
         this.slotFreed = null;
         continue;
       }
+      // Under load, let every delivery that finishes in this turn free its slot first: one claim for all of them.
+      if (this.active > 0) await new Promise((resolve) => setImmediate(resolve));
       let items: I[];
       try {
-        items = await this.feed.next(this.push.concurrency - this.active, signal);
+        items = await this.feed.next(2 * concurrency - this.active - this.claimed.length, signal);
       } catch (error) {
         if (isGone(error)) break;
         this.deps.onError(error);
@@ -107,39 +138,52 @@ export class PushRunner<I extends FeedItem> {
         await this.settle(() => this.feed.release(items));
         break;
       }
-      for (const item of items) this.start(item);
+      const at = this.deps.clock.now();
+      for (const item of items) this.claimed.push({ item, at });
+      this.startClaimed();
     }
+    await this.settle(() => this.feed.release(this.claimed.splice(0).map(({ item }) => item)));
     while (this.active > 0) {
       await new Promise<void>((resolve) => {
         this.slotFreed = resolve;
       });
     }
+    await Promise.all(this.background);
     await this.settle(() => this.feed.close());
     this.agents.http.destroy();
     this.agents.https.destroy();
   }
 
-  private start(item: I): void {
+  /** Starts claimed messages while slots are free. */
+  private startClaimed(): void {
+    while (this.active < this.push.concurrency && !this.stopping.signal.aborted) {
+      const taken = this.claimed.shift();
+      if (taken === undefined) return;
+      this.start(taken);
+    }
+  }
+
+  private start(taken: Taken<I>): void {
     this.active += 1;
-    const key = this.push.ordering === 'key' ? item.message.key : null;
+    const key = this.push.ordering === 'key' ? taken.item.message.key : null;
     if (key === null) {
-      void this.deliver(item, () => []).finally(() => this.finish());
+      void this.deliver(taken, () => []).finally(() => this.finish());
       return;
     }
     const chain = this.chains.get(key);
     if (chain !== undefined) {
-      chain.push(item);
+      chain.push(taken);
       return;
     }
-    const fresh = [item];
+    const fresh = [taken];
     this.chains.set(key, fresh);
     void this.drain(key, fresh);
   }
 
   /** A key's messages, one at a time in the order they came; later ones wait behind the first. */
-  private async drain(key: string, chain: I[]): Promise<void> {
+  private async drain(key: string, chain: Array<Taken<I>>): Promise<void> {
     while (chain.length > 0) {
-      await this.deliver(chain[0], () => chain.slice(1));
+      await this.deliver(chain[0], () => chain.slice(1).map(({ item }) => item));
       chain.shift();
       this.finish();
     }
@@ -148,14 +192,17 @@ export class PushRunner<I extends FeedItem> {
 
   private finish(): void {
     this.active -= 1;
+    this.startClaimed();
     this.slotFreed?.();
   }
 
   /** Attempts until delivered, dead-lettered, no longer this runner's, or the runner stops. */
-  private async deliver(item: I, behind: () => I[]): Promise<void> {
+  private async deliver({ item, at }: Taken<I>, behind: () => I[]): Promise<void> {
     const { push, feed, deps } = this;
     const attemptMs = push.timeoutMs + LEASE_GRACE_MS;
     try {
+      // Claimed a while ago (it waited for a slot or behind its key): make sure the lease outlasts this attempt.
+      if (deps.clock.now() - at > LEASE_GRACE_MS / 2) await feed.hold([item], deps.clock.now() + attemptMs);
       for (;;) {
         if (this.stopping.signal.aborted) {
           await feed.release([item]);
@@ -165,7 +212,9 @@ export class PushRunner<I extends FeedItem> {
         await feed.hold(behind(), deps.clock.now() + push.timeoutMs + attemptMs);
         const result = await this.send(item);
         if (result.ok) {
-          await feed.delivered(item);
+          // The slot is free once the target has the message: waiting for the ack's commit would add a
+          // commit to every delivery's turn. An ack lost to a crash only means one more delivery.
+          this.inBackground(this.settle(() => feed.delivered(item)));
           this.record({ delivered: 1, failures: 0, deadLettered: 0, lastError: null });
           return;
         }
@@ -212,7 +261,7 @@ export class PushRunner<I extends FeedItem> {
   }
 
   private record(outcome: Omit<PushOutcome, 'at'>): void {
-    this.deps.store.recordPush(this.push.name, { ...outcome, at: this.deps.clock.now() }).catch(this.deps.onError);
+    this.outcomes.add(outcome).catch(this.deps.onError);
   }
 
   /**
@@ -226,6 +275,11 @@ export class PushRunner<I extends FeedItem> {
     } catch (error) {
       if (!isGone(error)) this.deps.onError(error);
     }
+  }
+
+  private inBackground(work: Promise<void>): void {
+    this.background.add(work);
+    void work.then(() => this.background.delete(work));
   }
 
   /** Waits until the clock reads `until`, or the runner stops. */
