@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { systemClock } from '../queue/clock';
+import { GatewayError } from '../queue/errors';
 import { ConfigError, loadConfig } from './config';
 import { startGateway } from './server';
 
@@ -13,7 +14,12 @@ async function main(): Promise<void> {
   const gateway = await startGateway(config, {
     clock: systemClock,
     onInternalError: (error) => log('error', error.message, { code: error.code, cause: String(error.cause) }),
-    onBackgroundError: (error) => log('error', 'background work failed', { cause: String(error) }),
+    onBackgroundError: (error) =>
+      log(
+        'error',
+        'background work failed',
+        error instanceof GatewayError ? { code: error.code, cause: String(error.cause ?? error.message) } : { cause: String(error) },
+      ),
   });
   log('info', `mqgate listening on ${gateway.url}`, {
     dataDir: config.dataDir,

@@ -129,8 +129,8 @@ export interface GroupFetchOptions {
   max: number;
   maxBytes: number;
   now: number;
-  /** Settings of a group that does not exist yet and is created by this fetch. */
-  defaults: GroupSettings;
+  /** Settings of a group that does not exist yet and is created by this fetch; null: `group_not_found` instead. */
+  defaults: GroupSettings | null;
 }
 
 export interface GroupFetch {
@@ -286,7 +286,7 @@ export interface PushSettings {
   headers: Record<string, string>;
   /** Longest an attempt may take, connection to the end of the response. */
   timeoutMs: number;
-  /** Most deliveries in progress at once (each is one open request or a wait before a retry). */
+  /** Most deliveries in progress at once (each is one open request, a wait before a retry, or a message behind its key). */
   concurrency: number;
   /** With a dead-letter queue: attempts before a message moves there. */
   maxAttempts: number;
@@ -400,8 +400,8 @@ export interface Store {
   describeGroup(topic: string, group: string, now: number): Promise<GroupDescription>;
   listGroups(topic: string, now: number): Promise<GroupDescription[]>;
   deleteGroup(topic: string, group: string, now: number): Promise<void>;
-  /** Adds (or keeps) a member; a new member starts a new generation. Creates the group with `defaults`. */
-  joinGroup(topic: string, group: string, memberId: string, now: number, defaults: GroupSettings): Promise<GroupFetch>;
+  /** Adds (or keeps) a member; a new member starts a new generation. Creates the group with `defaults` (null: `group_not_found`). */
+  joinGroup(topic: string, group: string, memberId: string, now: number, defaults: GroupSettings | null): Promise<GroupFetch>;
   /** Removes a member (`unknown_member` if it is not one); its partitions go to the others. */
   leaveGroup(topic: string, group: string, memberId: string, now: number): Promise<void>;
   /** Reads the fetcher's partitions from the group's positions and moves them on; a member's fetch is its heartbeat. */

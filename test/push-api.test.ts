@@ -114,11 +114,24 @@ describe('push subscription lifecycle', () => {
     expect(res.body.detail).toContain("push subscription 'p'");
   });
 
-  test('deleting the source deletes the push subscription', async () => {
+  test('deleting the source deletes the push subscription and stops its deliveries, even to a new source of the same name', async () => {
     await putQueue('orders');
     await putPush('p', pushTo('orders'));
+    await eventually(() => t.wakeups.waiting === 1);
     await call('deleteQueue', t.http.delete('/v1/queues/orders'));
     expect((await call('getPushSubscription', t.http.get('/v1/push-subscriptions/p'))).status).toBe(404);
+    await eventually(() => t.wakeups.waiting === 0);
+    await putQueue('orders');
+    await produce('orders', [{ value: 1 }]);
+    expect(await queueStats('orders')).toMatchObject({ ready: 1 });
+
+    await call('putTopic', t.http.put('/v1/topics/events').send({}));
+    await putPush('g', { source: { topic: 'events', group: 'g' }, url: `${receiver.url}/g` });
+    await eventually(() => t.wakeups.waiting === 1);
+    await call('deleteGroup', t.http.delete('/v1/topics/events/groups/g'));
+    await eventually(() => t.wakeups.waiting === 0);
+    expect((await call('listGroups', t.http.get('/v1/topics/events/groups'))).body.groups).toEqual([]);
+    expect(receiver.received).toEqual([]);
   });
 
   test('with an allow-list, only its hosts may be targets', async () => {

@@ -206,7 +206,7 @@ export function touchMember(db: Database, group: GroupState, memberId: string, n
 }
 
 /** operation: joinGroup — a new member starts a new generation; a known one just heartbeats. */
-export function joinGroup(db: Database, topic: string, name: string, memberId: string, now: number, defaults: GroupSettings): GroupState {
+export function joinGroup(db: Database, topic: string, name: string, memberId: string, now: number, defaults: GroupSettings | null): GroupState {
   const group = loadGroup(db, topic, name, now, defaults);
   if (group.members.some((m) => m.memberId === memberId)) {
     touchMember(db, group, memberId, now);

@@ -122,8 +122,12 @@ export class SqliteStore implements Store {
     return this.read(() => allQueueRows(this.db).map(toQueueRecord));
   }
 
+  // A deleted source wakes whoever waits on its log (long-polls, push runners): they find it gone.
   deleteQueue(name: string): Promise<void> {
-    return this.writes.run(() => deleteQueue(this.db, name));
+    return this.writes.run((context) => {
+      deleteQueue(this.db, name);
+      context.notify(name);
+    });
   }
 
   purgeQueue(name: string): Promise<number> {
@@ -225,7 +229,10 @@ export class SqliteStore implements Store {
   }
 
   deleteSubscription(topic: string, subscription: string): Promise<void> {
-    return this.writes.run(() => deleteSubscription(this.db, topic, subscription));
+    return this.writes.run((context) => {
+      deleteSubscription(this.db, topic, subscription);
+      context.notify(topic);
+    });
   }
 
   subscriptionStats(topic: string, subscription: string, now: number): Promise<QueueStats> {
@@ -248,7 +255,10 @@ export class SqliteStore implements Store {
   }
 
   deleteTopic(name: string): Promise<void> {
-    return this.writes.run(() => deleteTopic(this.db, name));
+    return this.writes.run((context) => {
+      deleteTopic(this.db, name);
+      context.notify(name);
+    });
   }
 
   topicPartitions(name: string): Promise<PartitionInfo[]> {
@@ -281,10 +291,13 @@ export class SqliteStore implements Store {
   }
 
   deleteGroup(topic: string, group: string, now: number): Promise<void> {
-    return this.writes.run(() => deleteGroup(this.db, topic, group, now));
+    return this.writes.run((context) => {
+      deleteGroup(this.db, topic, group, now);
+      context.notify(topic);
+    });
   }
 
-  joinGroup(topic: string, group: string, memberId: string, now: number, defaults: GroupSettings): Promise<GroupFetch> {
+  joinGroup(topic: string, group: string, memberId: string, now: number, defaults: GroupSettings | null): Promise<GroupFetch> {
     return this.writes.run(() => {
       const state = joinGroup(this.db, topic, group, memberId, now, defaults);
       return { generation: state.generation, partitions: state.assignment.get(memberId) ?? [], messages: [], resets: [] };

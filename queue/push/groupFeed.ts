@@ -125,7 +125,8 @@ export class GroupFeed implements PushFeed<OffsetItem> {
         max,
         maxBytes: MAX_FETCH_BYTES,
         now: this.clock.now(),
-        defaults: DEFAULT_GROUP_SETTINGS,
+        // The push subscription made the group; gone, it is not made again here.
+        defaults: null,
       });
     } catch (error) {
       if (error instanceof GatewayError && error.code === 'unknown_member') this.generation = null;
@@ -138,7 +139,7 @@ export class GroupFeed implements PushFeed<OffsetItem> {
   private async join(): Promise<void> {
     // A member of the same name left from before a crash would keep its positions: leave, then join anew.
     await this.leave();
-    const joined = await this.store.joinGroup(this.topic, this.group, this.memberId, this.clock.now(), DEFAULT_GROUP_SETTINGS);
+    const joined = await this.store.joinGroup(this.topic, this.group, this.memberId, this.clock.now(), null);
     await this.restart(joined.generation);
     this.heartbeat();
   }

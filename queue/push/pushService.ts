@@ -18,7 +18,7 @@ export interface PushStatus extends PushCounters {
   state: 'running' | 'paused';
   /** Messages waiting for delivery: ready and delayed ones of a queue subscription, the lag of a group. */
   backlog: number;
-  /** Messages this gateway holds: attempts in progress, waits before a retry, messages behind their key. */
+  /** Messages this gateway holds: attempts in progress, waits before a retry, messages behind their key or claimed ahead. */
   inFlight: number;
 }
 

@@ -57,8 +57,8 @@ function sumOutcomes(outcomes: Array<Omit<PushOutcome, 'at'>>): Omit<PushOutcome
  * (an attempt in progress or a wait before a retry each take one), per key
  * one at a time in order when `ordering` is `key`, with retries after
  * exponential backoff (or the receiver's Retry-After) and dead letters.
- * Asks the feed for more only when a slot is free, and waits on the feed's
- * wake-ups when there is nothing: an idle runner costs no work.
+ * Claims up to `concurrency` more ahead of the free slots, and waits on the
+ * feed's wake-ups when there is nothing: an idle runner costs no work.
  */
 export class PushRunner<I extends FeedItem> {
   private active = 0;
