@@ -493,6 +493,29 @@ describe('topic sources', () => {
   });
 });
 
+test('a dead letter the dead-letter queue refuses is not lost: the message is tried again a second later, and lands once it fits', async () => {
+  receiver.answer = () => ({ status: 400 });
+  await call('putTopic', t.http.put('/v1/topics/events').send({}));
+  await call('putGroup', t.http.put('/v1/topics/events/groups/g').send({ resetPolicy: 'earliest' }));
+  await putQueue('small-dlq', { maxMessageBytes: 10 });
+  await call('produceToTopic', t.http.post('/v1/topics/events/messages').send({ messages: [{ value: 'x'.repeat(100) }] }));
+  await putPush('p', { source: { topic: 'events', group: 'g' }, url: `${receiver.url}/e`, deadLetterQueue: 'small-dlq' });
+  await eventually(() => t.backgroundErrors.length === 1);
+  expect(t.backgroundErrors.splice(0)).toMatchObject([{ code: 'message_too_large' }]);
+  const group = await call('describeGroup', t.http.get('/v1/topics/events/groups/g'));
+  expect(group.body.partitions[0]).toMatchObject({ committed: 0, lag: 1 });
+
+  await putQueue('small-dlq', { maxMessageBytes: 1024 * 1024 });
+  t.clock.advance(1000);
+  await eventually(() => receiver.received.length === 2);
+  for (let i = 0; i < 100 && (await queueStats('small-dlq')).ready === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  const [dead] = await fetchAll('small-dlq');
+  expect(dead.headers).toMatchObject({ 'mqgate-dead-letter-group': 'events/g', 'mqgate-dead-letter-offset': '0', 'mqgate-push-status': '400' });
+  const settled = async () => (await getPush('p')).status;
+  for (let i = 0; i < 100 && (await settled()).backlog > 0; i++) await new Promise((r) => setTimeout(r, 5));
+  expect(await settled()).toMatchObject({ attempts: 2, failures: 2, deadLettered: 1, backlog: 0 });
+});
+
 test('a thousand idle push subscriptions do no work: each waits on a wake-up, and a produce wakes only its own', async () => {
   const n = 1000;
   for (let i = 0; i < n; i++) await t.store.putQueue(`q${i}`, { visibilityTimeoutMs: 30_000, maxDeliveries: null, deadLetterQueue: null, delayMs: 0, retentionMs: 86_400_000, maxMessageBytes: 1024 }, t.clock.now());

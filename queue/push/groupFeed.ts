@@ -46,6 +46,8 @@ export class GroupFeed implements PushFeed<OffsetItem> {
   private sessionTimeoutMs = DEFAULT_GROUP_SETTINGS.sessionTimeoutMs;
   private cancelHeartbeat: () => void = () => undefined;
   private closed = false;
+  /** Aborted when a release needs the membership started over: a waiting `next` fetches again. */
+  private rejoined = new AbortController();
 
   constructor(
     private readonly store: Store,
@@ -70,7 +72,8 @@ export class GroupFeed implements PushFeed<OffsetItem> {
           return new OffsetItem(message, fetched.generation);
         });
       }
-      await this.wakeups.wait(this.topic, since, Infinity, signal);
+      await this.wakeups.wait(this.topic, since, Infinity, AbortSignal.any([signal, this.rejoined.signal]));
+      if (this.rejoined.signal.aborted) this.rejoined = new AbortController();
     }
   }
 
@@ -106,7 +109,9 @@ export class GroupFeed implements PushFeed<OffsetItem> {
 
   /** Offsets cannot give one message back: the membership starts over from the committed offsets. */
   async release(items: OffsetItem[]): Promise<void> {
-    if (items.some((item) => item.generation === this.generation)) this.generation = null;
+    if (!items.some((item) => item.generation === this.generation)) return;
+    this.generation = null;
+    this.rejoined.abort();
   }
 
   async close(): Promise<void> {

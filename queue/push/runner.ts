@@ -15,7 +15,7 @@ interface Taken<I> {
 
 /** Beyond an attempt's timeout, how long a lease lasts: time to record the outcome. */
 export const LEASE_GRACE_MS = 5000;
-/** Pause after the store failed to hand out messages (full disk, busy) before asking again. */
+/** Pause after the store failed (full disk, busy) before asking again or giving a message back. */
 const STORE_RETRY_MS = 1000;
 
 /** Headers a push dead letter gains. */
@@ -218,7 +218,7 @@ export class PushRunner<I extends FeedItem> {
           this.record({ delivered: 1, failures: 0, deadLettered: 0, lastError: null });
           return;
         }
-        const lastError = { status: result.status, error: result.error };
+        this.record({ delivered: 0, failures: 1, deadLettered: 0, lastError: { status: result.status, error: result.error } });
         const deadLetterQueue = push.deadLetterQueue;
         if (deadLetterQueue !== null && ((result.permanent && !push.retryClientErrors) || item.attempt >= push.maxAttempts)) {
           await feed.deadLetter(item, deadLetterQueue, {
@@ -226,10 +226,9 @@ export class PushRunner<I extends FeedItem> {
             [PUSH_STATUS_HEADER]: result.status === null ? '' : String(result.status),
             [PUSH_ERROR_HEADER]: result.error,
           });
-          this.record({ delivered: 0, failures: 1, deadLettered: 1, lastError });
+          this.record({ delivered: 0, failures: 0, deadLettered: 1, lastError: null });
           return;
         }
-        this.record({ delivered: 0, failures: 1, deadLettered: 0, lastError });
         if (this.stopping.signal.aborted) continue;
         const retryAt = deps.clock.now() + (result.retryAfterMs ?? backoffDelay(push.backoff, item.attempt, deps.random));
         await feed.hold([item, ...behind()], retryAt + attemptMs);
@@ -240,6 +239,8 @@ export class PushRunner<I extends FeedItem> {
     } catch (error) {
       if (isGone(error)) return;
       this.deps.onError(error);
+      // Not at once: a failure that repeats (a dead-letter queue that refuses the message) must not spin.
+      await this.sleep(deps.clock.now() + STORE_RETRY_MS);
       await this.settle(() => feed.release([item]));
     }
   }
