@@ -127,7 +127,12 @@ export function attempt(a: Attempt): Promise<AttemptResult> {
     };
     const failure = (error: string): AttemptResult => ({ ok: false, status: null, error, permanent: false, retryAfterMs: null });
     const secure = a.url.protocol === 'https:';
-    const request = (secure ? https : http).request(a.url, {
+    // Options rather than the URL: node would convert the URL into these on every request.
+    const request = (secure ? https : http).request({
+      protocol: a.url.protocol,
+      hostname: a.url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: a.url.port,
+      path: `${a.url.pathname}${a.url.search}`,
       method: a.method,
       headers: { ...a.headers, 'Content-Length': String(a.body.length) },
       agent: secure ? a.agents.https : a.agents.http,
