@@ -26,7 +26,8 @@ export function parseRetryAfter(header: string | undefined, now: number): number
   if (/^\d+$/.test(value)) {
     ms = Number(value) * 1000;
   } else {
-    const date = Date.parse(value);
+    // An HTTP date starts with its day name ("Wed, 25 Nov 2026 12:00:30 GMT"); Date.parse would take "-5" too.
+    const date = /^[A-Za-z]{3},/.test(value) ? Date.parse(value) : Number.NaN;
     if (Number.isNaN(date)) return null;
     ms = date - now;
   }
