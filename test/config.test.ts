@@ -8,6 +8,7 @@ test('defaults: 127.0.0.1:8080, ./data, FULL durability, documented limits', () 
     port: 8080,
     dataDir: path.resolve('data'),
     synchronous: 'FULL',
+    pushAllowedHosts: null,
     limits: { maxMessageBytes: 1_048_576, maxBatchMessages: 1000, maxBatchBytes: 10_485_760, maxWaitMs: 20_000 },
   });
 });
@@ -22,7 +23,17 @@ test('environment variables set values, and flags win over them', () => {
   });
 });
 
+test('push targets: a comma-separated allow-list of hosts, host:port pairs and subdomain patterns', () => {
+  expect(loadConfig([], { MQGATE_PUSH_ALLOWED_HOSTS: ' hooks.example.com, *.corp.example ,10.0.0.5:8443,' }).pushAllowedHosts).toEqual([
+    'hooks.example.com',
+    '*.corp.example',
+    '10.0.0.5:8443',
+  ]);
+  expect(loadConfig(['--push-allowed-hosts', ''], { MQGATE_PUSH_ALLOWED_HOSTS: 'a.example' }).pushAllowedHosts).toBeNull();
+});
+
 test.each([
+  [['--push-allowed-hosts', 'https://hooks.example.com/'], {}, /'https:\/\/hooks.example.com\/' is not a host/],
   [['--port', '70000'], {}, /--port must be a whole number from 0 to 65535; got '70000'/],
   [[], { MQGATE_PORT: 'eighty' }, /MQGATE_PORT/],
   [['--synchronous', 'OFF'], {}, /must be FULL or NORMAL/],
