@@ -105,6 +105,35 @@ describe('push subscription lifecycle', () => {
     expect(moved.body).toMatchObject({ status: 409, code: 'source_cannot_change' });
   });
 
+  test('malformed requests get a 4xx problem with a stable code, never a 5xx', async () => {
+    await putQueue('orders');
+    const path = '/v1/push-subscriptions';
+    const cases: Array<[() => PromiseLike<{ status: number; body: { code: string } }>, number, string]> = [
+      [() => t.http.put(`${path}/p`).set('Content-Type', 'application/json').send('{"source":'), 400, 'malformed_json'],
+      [() => t.http.put(`${path}/p`).set('Content-Type', 'text/xml').send('<a/>'), 415, 'unsupported_media_type'],
+      [() => t.http.put(`${path}/p`), 422, 'validation_failed'],
+      [() => t.http.put(`${path}/-bad`).send(pushTo('orders')), 400, 'invalid_name'],
+      [() => t.http.put(`${path}/p`).send({ ...pushTo('orders'), source: ['orders'] }), 422, 'validation_failed'],
+      [() => t.http.put(`${path}/p`).send({ ...pushTo('orders'), source: { queue: 'orders', topic: 't' } }), 422, 'validation_failed'],
+      [() => t.http.put(`${path}/p`).send({ ...pushTo('orders'), url: `http://x/${'a'.repeat(3000)}` }), 422, 'validation_failed'],
+      [() => t.http.put(`${path}/p`).send({ ...pushTo('orders'), url: 'http://[::1' }), 422, 'validation_failed'],
+      [() => t.http.put(`${path}/p`).send({ ...pushTo('orders'), secret: 'short' }), 422, 'validation_failed'],
+      [() => t.http.put(`${path}/p`).send({ ...pushTo('orders'), method: 'GET' }), 422, 'validation_failed'],
+      [() => t.http.put(`${path}/p`).send({ ...pushTo('orders'), headers: { a: 'line\nbreak' } }), 422, 'validation_failed'],
+      [() => t.http.put(`${path}/p`).send({ ...pushTo('orders'), backoff: { multiplier: 0.5 } }), 422, 'validation_failed'],
+      [() => t.http.put(`${path}/p`).send({ ...pushTo('orders'), extra: true }), 422, 'validation_failed'],
+      [() => t.http.post(`${path}/nope/pause`), 404, 'push_subscription_not_found'],
+      [() => t.http.delete(`${path}/nope`), 404, 'push_subscription_not_found'],
+      [() => t.http.patch(`${path}/p`).send({}), 405, 'method_not_allowed'],
+    ];
+    for (const [send, status, code] of cases) {
+      const res = await send();
+      expect({ status: res.status, code: res.body.code }).toEqual({ status, code });
+    }
+    expect((await call('listPushSubscriptions', t.http.get(path))).body.pushSubscriptions).toEqual([]);
+    expect(t.internalErrors).toEqual([]);
+  });
+
   test('a queue that is a push subscription\'s dead-letter queue cannot be deleted', async () => {
     await putQueue('orders');
     await putQueue('orders-dlq');
