@@ -444,6 +444,7 @@ describe('ordering', () => {
     const messages = [1, 2, 3, 4, 5].flatMap((i) => [{ value: `a${i}`, key: 'a' }, { value: `b${i}`, key: 'b' }]);
     await produce('orders', messages);
     await eventually(() => receiver.received.filter((r) => r.body.toString().startsWith('"b')).length === 5);
+    await attempts('p', 7);
     // Key a waits behind a2's retry; key b was not held back.
     expect(bodies().filter((b) => b.startsWith('"a'))).toEqual(['"a1"', '"a2"']);
     expect((await getPush('p')).status.inFlight).toBe(4);

@@ -69,8 +69,10 @@ test('SIGTERM stops push cleanly: exit 0, and messages waiting for a retry are b
   expect((await json(`${first.url}/v1/push-subscriptions/p`, 'PUT', push)).status).toBe(201);
   await json(`${first.url}/v1/queues/orders/messages`, 'POST', { messages: [1, 2, 3].map((value) => ({ value })) });
   await eventually(() => receiver.received.length === 3);
-  const waiting = await json(`${first.url}/v1/push-subscriptions/p`, 'GET');
-  expect(waiting.body.status).toMatchObject({ inFlight: 3, failures: 3 });
+  // The answers are on their way back: wait until the gateway has counted all three failures.
+  const status = async () => (await json(`${first.url}/v1/push-subscriptions/p`, 'GET')).body.status as { failures: number };
+  for (let i = 0; i < 200 && (await status()).failures < 3; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(await status()).toMatchObject({ inFlight: 3, failures: 3 });
   first.process.kill('SIGTERM');
   expect(await first.exited).toBe(0);
 
