@@ -17,7 +17,7 @@ const statements = prepared((db) => ({
 }));
 
 /** Where a dead letter goes, and what it says beyond the standard headers. */
-export interface DeadLetterTarget {
+interface DeadLetterTarget {
   queue: string;
   headers: Record<string, string>;
 }

@@ -51,7 +51,7 @@ function isSendable(name: string, value: string): boolean {
 }
 
 /** `sha256=` + hex HMAC-SHA256 of `timestamp + "." + body`: what a receiver recomputes to verify a delivery. */
-export function signature(secret: string, timestamp: string, body: Buffer): string {
+function signature(secret: string, timestamp: string, body: Buffer): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex')}`;
 }
 

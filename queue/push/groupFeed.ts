@@ -25,9 +25,9 @@ interface PartitionProgress {
 }
 
 /** Headers of a group's dead letter: where it was in the log. (No source header: redrive leaves it; seek replays it.) */
-export const DEAD_LETTER_GROUP_HEADER = 'mqgate-dead-letter-group';
-export const DEAD_LETTER_PARTITION_HEADER = 'mqgate-dead-letter-partition';
-export const DEAD_LETTER_OFFSET_HEADER = 'mqgate-dead-letter-offset';
+const DEAD_LETTER_GROUP_HEADER = 'mqgate-dead-letter-group';
+const DEAD_LETTER_PARTITION_HEADER = 'mqgate-dead-letter-partition';
+const DEAD_LETTER_OFFSET_HEADER = 'mqgate-dead-letter-offset';
 
 const MAX_FETCH_BYTES = 16 * 1024 * 1024;
 

@@ -25,7 +25,7 @@ export interface PushStatus extends PushCounters {
 /** A push subscription as the API shows it: never the secret, only whether there is one. */
 export type PushView = Omit<PushRecord, 'secret' | 'counters'> & { signed: boolean; status: PushStatus };
 
-export const DEFAULT_PUSH_SETTINGS: Omit<PushSettings, 'url'> = {
+const DEFAULT_PUSH_SETTINGS: Omit<PushSettings, 'url'> = {
   method: 'POST',
   headers: {},
   timeoutMs: 10_000,

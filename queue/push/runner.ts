@@ -19,9 +19,9 @@ export const LEASE_GRACE_MS = 5000;
 const STORE_RETRY_MS = 1000;
 
 /** Headers a push dead letter gains. */
-export const PUSH_SUBSCRIPTION_HEADER = 'mqgate-push-subscription';
-export const PUSH_STATUS_HEADER = 'mqgate-push-status';
-export const PUSH_ERROR_HEADER = 'mqgate-push-error';
+const PUSH_SUBSCRIPTION_HEADER = 'mqgate-push-subscription';
+const PUSH_STATUS_HEADER = 'mqgate-push-status';
+const PUSH_ERROR_HEADER = 'mqgate-push-error';
 
 export interface RunnerDeps {
   store: Store;
