@@ -279,6 +279,16 @@ describe('long-poll', () => {
     expect(t.wakeups.waiting).toBe(0);
   });
 
+  test('a waiting fetch on a queue that is deleted ends at once with queue_not_found', async () => {
+    await put('q');
+    const pending = t.http.post('/v1/queues/q/fetch').send({ waitMs: 20_000 }).then((res) => res);
+    await until(() => t.wakeups.waiting === 1);
+    await call('deleteQueue', t.http.delete('/v1/queues/q'));
+    const res = await pending;
+    expectSpecResponse(res, 'fetchMessages');
+    expect(res.body).toMatchObject({ status: 404, code: 'queue_not_found' });
+  });
+
   test('a waiting fetch returns empty when waitMs passes', async () => {
     await put('q');
     const pending = t.http.post('/v1/queues/q/fetch').send({ waitMs: 1000 }).then((res) => res);
