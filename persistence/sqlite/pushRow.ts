@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { GatewayError } from '../../queue/errors';
 import { sourcePath } from '../../queue/push/source';
 import type { GroupSettings, PushOutcome, PushRecord, PushSettings, PushSource } from '../store';
-import { loadGroup } from './groupRow';
+import { ensureOffsets, loadGroup } from './groupRow';
 import { prepared } from './prepared';
 import { deadLetterTopicOf, loadSubscription } from './queueRow';
 
@@ -122,7 +122,12 @@ export function allPush(db: Database): PushRecord[] {
 
 /** The subscription or group a source names (a group is created if missing), or why it cannot be found. */
 function sourceIds(db: Database, source: PushSource, now: number, groupDefaults: GroupSettings): [number | null, number | null] {
-  if ('group' in source) return [null, loadGroup(db, source.topic, source.group, now, groupDefaults).id];
+  if ('group' in source) {
+    const group = loadGroup(db, source.topic, source.group, now, groupDefaults);
+    // Offsets fixed now, not at the runner's first fetch: a group starting at `latest` delivers what comes after the PUT.
+    ensureOffsets(db, group, Array.from({ length: group.topic.partitions }, (_, p) => p));
+    return [null, group.id];
+  }
   return [loadSubscription(db, source).subscriptionId, null];
 }
 

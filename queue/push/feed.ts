@@ -17,12 +17,12 @@ export interface PushFeed<I extends FeedItem> {
   next(max: number, signal: AbortSignal): Promise<I[]>;
   /** The target took it (2xx). */
   delivered(item: I): Promise<void>;
-  /** Moves it to `queue` with `headers` saying why. */
-  deadLetter(item: I, queue: string, headers: Record<string, string>): Promise<void>;
+  /** Moves it to `queue` with `headers` saying why; false when it was no longer this runner's to move. */
+  deadLetter(item: I, queue: string, headers: Record<string, string>): Promise<boolean>;
   /** Makes it the next attempt, kept this runner's until `until`; false when it is no longer this runner's. */
   retry(item: I, until: number): Promise<boolean>;
-  /** Keeps messages this runner's until `until`: one waiting for its retry, ones waiting behind their key's head. */
-  hold(items: I[], until: number): Promise<void>;
+  /** Keeps messages this runner's until `until` (waiting for a retry, for a slot, behind their key); returns those it lost. */
+  hold(items: I[], until: number): Promise<I[]>;
   /** Gives messages back undelivered, for a later delivery. */
   release(items: I[]): Promise<void>;
   /** The runner has stopped and settled every message. */

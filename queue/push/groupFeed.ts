@@ -2,7 +2,6 @@ import type { GroupFetch, StoredMessage, Store } from '../../persistence/store';
 import type { Clock } from '../clock';
 import { GatewayError } from '../errors';
 import { DEFAULT_GROUP_SETTINGS } from '../groupService';
-import { messageBytes } from '../messages';
 import type { Wakeups } from '../wakeups';
 import type { FeedItem, PushFeed } from './feed';
 
@@ -48,6 +47,7 @@ export class GroupFeed implements PushFeed<OffsetItem> {
   private closed = false;
   /** Aborted when a release needs the membership started over: a waiting `next` fetches again. */
   private rejoined = new AbortController();
+  private membership: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -63,17 +63,19 @@ export class GroupFeed implements PushFeed<OffsetItem> {
   async next(max: number, signal: AbortSignal): Promise<OffsetItem[]> {
     for (;;) {
       const since = this.wakeups.version(this.topic);
-      const fetched = await this.fetch(max);
-      if (fetched.messages.length > 0 || signal.aborted) {
+      const rejoined = this.rejoined.signal;
+      // Fetched and recorded as pending in one step: a heartbeat's restart cannot come in between.
+      const items = await this.serial(async () => {
+        const fetched = await this.fetch(max);
         return fetched.messages.map((message) => {
           const progress = this.progress.get(message.partition) as PartitionProgress;
           progress.pending.add(message.offset);
           progress.fetchedTo = message.offset + 1;
           return new OffsetItem(message, fetched.generation);
         });
-      }
-      await this.wakeups.wait(this.topic, since, Infinity, AbortSignal.any([signal, this.rejoined.signal]));
-      if (this.rejoined.signal.aborted) this.rejoined = new AbortController();
+      });
+      if (items.length > 0 || signal.aborted) return items;
+      await this.wakeups.wait(this.topic, since, Infinity, AbortSignal.any([signal, rejoined]));
     }
   }
 
@@ -81,7 +83,7 @@ export class GroupFeed implements PushFeed<OffsetItem> {
     await this.settled(item);
   }
 
-  async deadLetter(item: OffsetItem, queue: string, headers: Record<string, string>): Promise<void> {
+  async deadLetter(item: OffsetItem, queue: string, headers: Record<string, string>): Promise<boolean> {
     const { message } = item;
     const all = {
       ...message.headers,
@@ -90,13 +92,14 @@ export class GroupFeed implements PushFeed<OffsetItem> {
       [DEAD_LETTER_PARTITION_HEADER]: String(message.partition),
       [DEAD_LETTER_OFFSET_HEADER]: String(message.offset),
     };
-    const bytes = messageBytes(message.value, message.key, all);
+    // Counted as no bytes: a dead letter is never refused for its size (as a queue's are not), or it could go nowhere.
     await this.store.produce(
       queue,
-      [{ key: message.key, headers: all, contentType: message.contentType, value: message.value, delayMs: 0, idempotencyKey: null, bytes }],
+      [{ key: message.key, headers: all, contentType: message.contentType, value: message.value, delayMs: 0, idempotencyKey: null, bytes: 0 }],
       { now: this.clock.now(), idempotencyWindowMs: 0 },
     );
     await this.settled(item);
+    return true;
   }
 
   async retry(item: OffsetItem): Promise<boolean> {
@@ -105,19 +108,34 @@ export class GroupFeed implements PushFeed<OffsetItem> {
     return true;
   }
 
-  async hold(): Promise<void> {}
+  /** Offsets hold themselves: nothing to renew, nothing lost. */
+  async hold(): Promise<OffsetItem[]> {
+    return [];
+  }
 
   /** Offsets cannot give one message back: the membership starts over from the committed offsets. */
   async release(items: OffsetItem[]): Promise<void> {
-    if (!items.some((item) => item.generation === this.generation)) return;
-    this.generation = null;
-    this.rejoined.abort();
+    if (items.some((item) => item.generation === this.generation)) this.startOver();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.cancelHeartbeat();
-    await this.leave();
+    await this.serial(() => this.leave());
+  }
+
+  /** Membership calls one at a time: a heartbeat and a fetch must not both restart the progress. */
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.membership.then(work, work);
+    this.membership = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The membership is over (left, fenced, or messages given back): the next fetch joins anew, and a waiting one goes now. */
+  private startOver(): void {
+    this.generation = null;
+    this.rejoined.abort();
+    this.rejoined = new AbortController();
   }
 
   /** A fetch as the group's member; joins first (anew, so positions rewind to the committed offsets) when it is not one. */
@@ -134,7 +152,7 @@ export class GroupFeed implements PushFeed<OffsetItem> {
         defaults: null,
       });
     } catch (error) {
-      if (error instanceof GatewayError && error.code === 'unknown_member') this.generation = null;
+      if (error instanceof GatewayError && error.code === 'unknown_member') this.startOver();
       throw error;
     }
     if (fetched.generation !== this.generation) await this.restart(fetched.generation);
@@ -142,6 +160,7 @@ export class GroupFeed implements PushFeed<OffsetItem> {
   }
 
   private async join(): Promise<void> {
+    if (this.closed) throw new GatewayError('push_subscription_not_found', 'The push runner has stopped.');
     // A member of the same name left from before a crash would keep its positions: leave, then join anew.
     await this.leave();
     const joined = await this.store.joinGroup(this.topic, this.group, this.memberId, this.clock.now(), null);
@@ -159,6 +178,8 @@ export class GroupFeed implements PushFeed<OffsetItem> {
 
   /** A new generation: positions are back at the committed offsets, so what was in flight will be fetched again. */
   private async restart(generation: number): Promise<void> {
+    // What was in flight commits nothing now, and a waiting fetch must read the rewound positions.
+    if (this.generation !== null) this.startOver();
     this.generation = generation;
     const described = await this.store.describeGroup(this.topic, this.group, this.clock.now());
     this.sessionTimeoutMs = described.sessionTimeoutMs;
@@ -176,7 +197,7 @@ export class GroupFeed implements PushFeed<OffsetItem> {
     if (this.closed) return;
     const beat = async (): Promise<void> => {
       try {
-        await this.fetch(0);
+        await this.serial(() => this.fetch(0));
       } catch {
         // The next fetch joins again.
       }
@@ -204,7 +225,7 @@ export class GroupFeed implements PushFeed<OffsetItem> {
       );
     } catch (error) {
       if (!(error instanceof GatewayError && (error.code === 'stale_generation' || error.code === 'unknown_member'))) throw error;
-      this.generation = null;
+      this.startOver();
     }
   }
 }

@@ -48,8 +48,8 @@ export class LeaseFeed implements PushFeed<LeaseItem> {
     return this.acks.add(item.ref);
   }
 
-  async deadLetter(item: LeaseItem, queue: string, headers: Record<string, string>): Promise<void> {
-    await this.store.deadLetterLease(this.from, item.ref, queue, headers, this.clock.now());
+  deadLetter(item: LeaseItem, queue: string, headers: Record<string, string>): Promise<boolean> {
+    return this.store.deadLetterLease(this.from, item.ref, queue, headers, this.clock.now());
   }
 
   async retry(item: LeaseItem, until: number): Promise<boolean> {
@@ -59,9 +59,10 @@ export class LeaseFeed implements PushFeed<LeaseItem> {
     return true;
   }
 
-  async hold(items: LeaseItem[], until: number): Promise<void> {
-    if (items.length === 0) return;
-    await this.store.settle(this.from, items.map((item) => item.ref), { kind: 'extend', leaseUntil: until }, this.clock.now());
+  async hold(items: LeaseItem[], until: number): Promise<LeaseItem[]> {
+    if (items.length === 0) return [];
+    const statuses = await this.store.settle(this.from, items.map((item) => item.ref), { kind: 'extend', leaseUntil: until }, this.clock.now());
+    return items.filter((_, i) => statuses[i] !== 'extended');
   }
 
   /**

@@ -7,12 +7,6 @@ import type { FeedItem, PushFeed } from './feed';
 import { checkTarget, type TargetPolicy } from './targets';
 import { TurnBatch } from './turnBatch';
 
-/** A message taken from the feed, and when. */
-interface Taken<I> {
-  item: I;
-  at: number;
-}
-
 /** Beyond an attempt's timeout, how long a lease lasts: time to record the outcome. */
 export const LEASE_GRACE_MS = 5000;
 /** Pause after the store failed (full disk, busy) before asking again or giving a message back. */
@@ -64,9 +58,12 @@ export class PushRunner<I extends FeedItem> {
   private active = 0;
   private slotFreed: (() => void) | null = null;
   private readonly stopping = new AbortController();
-  private readonly chains = new Map<string, Array<Taken<I>>>();
+  private readonly chains = new Map<string, I[]>();
   /** Claimed and not yet started: waiting for a slot. */
-  private readonly claimed: Array<Taken<I>> = [];
+  private readonly claimed: I[] = [];
+  /** Messages found to be no longer this runner's (their lease ran out): not sent again. */
+  private readonly lost = new WeakSet<I>();
+  private cancelKeepAlive: (() => void) | null = null;
   private readonly sleepers = new Set<() => void>();
   /** Acks on their way to the store; the runner ends only after them. */
   private readonly background = new Set<Promise<void>>();
@@ -96,6 +93,7 @@ export class PushRunner<I extends FeedItem> {
   /** Takes no more messages, lets attempts in progress finish, gives back the rest. */
   async stop(): Promise<void> {
     this.stopping.abort();
+    this.cancelKeepAlive?.();
     this.slotFreed?.();
     for (const wake of [...this.sleepers]) wake();
     await this.done;
@@ -138,11 +136,11 @@ export class PushRunner<I extends FeedItem> {
         await this.settle(() => this.feed.release(items));
         break;
       }
-      const at = this.deps.clock.now();
-      for (const item of items) this.claimed.push({ item, at });
+      this.claimed.push(...items);
       this.startClaimed();
+      this.keepWaitingAlive();
     }
-    await this.settle(() => this.feed.release(this.claimed.splice(0).map(({ item }) => item)));
+    await this.settle(() => this.feed.release(this.claimed.splice(0)));
     while (this.active > 0) {
       await new Promise<void>((resolve) => {
         this.slotFreed = resolve;
@@ -157,37 +155,65 @@ export class PushRunner<I extends FeedItem> {
   /** Starts claimed messages while slots are free. */
   private startClaimed(): void {
     while (this.active < this.push.concurrency && !this.stopping.signal.aborted) {
-      const taken = this.claimed.shift();
-      if (taken === undefined) return;
-      this.start(taken);
+      const item = this.claimed.shift();
+      if (item === undefined) return;
+      this.start(item);
     }
   }
 
-  private start(taken: Taken<I>): void {
+  private start(item: I): void {
     this.active += 1;
-    const key = this.push.ordering === 'key' ? taken.item.message.key : null;
+    const key = this.push.ordering === 'key' ? item.message.key : null;
     if (key === null) {
-      void this.deliver(taken, () => []).finally(() => this.finish());
+      void this.deliver(item).finally(() => this.finish());
       return;
     }
     const chain = this.chains.get(key);
     if (chain !== undefined) {
-      chain.push(taken);
+      chain.push(item);
+      this.keepWaitingAlive();
       return;
     }
-    const fresh = [taken];
+    const fresh = [item];
     this.chains.set(key, fresh);
     void this.drain(key, fresh);
   }
 
   /** A key's messages, one at a time in the order they came; later ones wait behind the first. */
-  private async drain(key: string, chain: Array<Taken<I>>): Promise<void> {
+  private async drain(key: string, chain: I[]): Promise<void> {
     while (chain.length > 0) {
-      await this.deliver(chain[0], () => chain.slice(1).map(({ item }) => item));
+      await this.deliver(chain[0]);
       chain.shift();
       this.finish();
     }
     this.chains.delete(key);
+  }
+
+  /** Messages this runner holds without working on them: claimed ahead, or behind their key's first. */
+  private waiting(): I[] {
+    const behind = [...this.chains.values()].flatMap((chain) => chain.slice(1));
+    return [...this.claimed, ...behind];
+  }
+
+  /**
+   * While messages wait, their leases are renewed every half grace period,
+   * so that each still has a whole attempt's worth when its turn comes
+   * (however long a retry before it waits). Armed only while some wait.
+   */
+  private keepWaitingAlive(): void {
+    if (this.cancelKeepAlive !== null || this.stopping.signal.aborted) return;
+    if (this.claimed.length === 0 && ![...this.chains.values()].some((chain) => chain.length > 1)) return;
+    const { clock } = this.deps;
+    this.cancelKeepAlive = clock.schedule(clock.now() + LEASE_GRACE_MS / 2, () => {
+      this.cancelKeepAlive = null;
+      const waiting = this.waiting();
+      void this.settle(() => this.hold(waiting, clock.now() + this.push.timeoutMs + LEASE_GRACE_MS)).then(() => this.keepWaitingAlive());
+    });
+  }
+
+  /** Extends the leases of `items`; those it could not extend are lost to this runner. */
+  private async hold(items: I[], until: number): Promise<void> {
+    for (const item of await this.feed.hold(items, until)) this.lost.add(item);
   }
 
   private finish(): void {
@@ -197,19 +223,17 @@ export class PushRunner<I extends FeedItem> {
   }
 
   /** Attempts until delivered, dead-lettered, no longer this runner's, or the runner stops. */
-  private async deliver({ item, at }: Taken<I>, behind: () => I[]): Promise<void> {
+  private async deliver(item: I): Promise<void> {
     const { push, feed, deps } = this;
     const attemptMs = push.timeoutMs + LEASE_GRACE_MS;
     try {
-      // Claimed a while ago (it waited for a slot or behind its key): make sure the lease outlasts this attempt.
-      if (deps.clock.now() - at > LEASE_GRACE_MS / 2) await feed.hold([item], deps.clock.now() + attemptMs);
       for (;;) {
+        // Its lease ran out while it waited: someone else may have it now.
+        if (this.lost.has(item)) return;
         if (this.stopping.signal.aborted) {
           await feed.release([item]);
           return;
         }
-        // Those behind stay this runner's while this attempt runs, and through the next one.
-        await feed.hold(behind(), deps.clock.now() + push.timeoutMs + attemptMs);
         const result = await this.send(item);
         if (result.ok) {
           // The slot is free once the target has the message: waiting for the ack's commit would add a
@@ -221,17 +245,17 @@ export class PushRunner<I extends FeedItem> {
         this.record({ delivered: 0, failures: 1, deadLettered: 0, lastError: { status: result.status, error: result.error } });
         const deadLetterQueue = push.deadLetterQueue;
         if (deadLetterQueue !== null && ((result.permanent && !push.retryClientErrors) || item.attempt >= push.maxAttempts)) {
-          await feed.deadLetter(item, deadLetterQueue, {
+          const moved = await feed.deadLetter(item, deadLetterQueue, {
             [PUSH_SUBSCRIPTION_HEADER]: push.name,
             [PUSH_STATUS_HEADER]: result.status === null ? '' : String(result.status),
             [PUSH_ERROR_HEADER]: result.error,
           });
-          this.record({ delivered: 0, failures: 0, deadLettered: 1, lastError: null });
+          if (moved) this.record({ delivered: 0, failures: 0, deadLettered: 1, lastError: null });
           return;
         }
         if (this.stopping.signal.aborted) continue;
         const retryAt = deps.clock.now() + (result.retryAfterMs ?? backoffDelay(push.backoff, item.attempt, deps.random));
-        await feed.hold([item, ...behind()], retryAt + attemptMs);
+        await this.hold([item], retryAt + attemptMs);
         await this.sleep(retryAt);
         if (this.stopping.signal.aborted) continue;
         if (!(await feed.retry(item, deps.clock.now() + attemptMs))) return;
