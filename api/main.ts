@@ -8,18 +8,18 @@ function log(level: 'info' | 'error', msg: string, fields: Record<string, unknow
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
 }
 
+/** What a log line says of an error: its code and cause, never a stack. */
+function errorFields(error: unknown): Record<string, unknown> {
+  return error instanceof GatewayError ? { code: error.code, cause: String(error.cause ?? error.message) } : { cause: String(error) };
+}
+
 /** `npm start`: the gateway, configured from flags and MQGATE_* variables. */
 async function main(): Promise<void> {
   const config = loadConfig(process.argv.slice(2), process.env);
   const gateway = await startGateway(config, {
     clock: systemClock,
-    onInternalError: (error) => log('error', error.message, { code: error.code, cause: String(error.cause) }),
-    onBackgroundError: (error) =>
-      log(
-        'error',
-        'background work failed',
-        error instanceof GatewayError ? { code: error.code, cause: String(error.cause ?? error.message) } : { cause: String(error) },
-      ),
+    onInternalError: (error) => log('error', error.message, errorFields(error)),
+    onBackgroundError: (error) => log('error', 'background work failed', errorFields(error)),
   });
   log('info', `mqgate listening on ${gateway.url}`, {
     dataDir: config.dataDir,

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { packagePath } from '../persistence/packagePath';
-import { eventually, type Receiver, startReceiver } from './support/receiver';
+import { eventually, polled, type Receiver, startReceiver } from './support/receiver';
 import { call } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
 
@@ -36,7 +36,7 @@ const pushTo = (queue: string, settings: object = {}) => ({ source: { queue }, u
 const bodies = () => receiver.received.map((r) => r.body.toString('utf8'));
 /** Settles once the push subscription has recorded `n` attempts: the store has the outcome, not only the receiver. */
 const attempts = async (name: string, n: number) => {
-  for (let i = 0; i < 400 && (await getPush(name)).status.attempts < n; i++) await new Promise((r) => setTimeout(r, 5));
+  await polled(async () => (await getPush(name)).status.attempts >= n);
   expect((await getPush(name)).status.attempts).toBe(n);
 };
 
@@ -459,7 +459,7 @@ test('a rebalance during a retry: the push fetches again from the committed offs
   // The retry is delivered, its commit is fenced (stale generation), and the message comes again in the new one.
   await eventually(() => receiver.received.length === 3);
   const lag = async () => (await call('describeGroup', t.http.get('/v1/topics/events/groups/g'))).body.partitions[0].lag;
-  for (let i = 0; i < 200 && (await lag()) > 0; i++) await new Promise((r) => setTimeout(r, 5));
+  await polled(async () => (await lag()) === 0);
   expect(await lag()).toBe(0);
   expect(bodies()).toEqual(['"only"', '"only"', '"only"']);
 });
@@ -576,7 +576,7 @@ test("a group source's dead letter is never refused for its size, and the group 
   await call('produceToTopic', t.http.post('/v1/topics/events/messages').send({ messages: [{ value: 'x'.repeat(100) }] }));
   await putPush('p', { source: { topic: 'events', group: 'g' }, url: `${receiver.url}/e`, deadLetterQueue: 'small-dlq' });
   const settled = async () => (await getPush('p')).status;
-  for (let i = 0; i < 200 && (await settled()).backlog > 0; i++) await new Promise((r) => setTimeout(r, 5));
+  await polled(async () => (await settled()).backlog === 0);
   expect(await settled()).toMatchObject({ attempts: 1, failures: 1, deadLettered: 1, backlog: 0 });
   const [dead] = await fetchAll('small-dlq');
   expect(dead.headers).toMatchObject({ 'mqgate-dead-letter-group': 'events/g', 'mqgate-dead-letter-offset': '0', 'mqgate-push-status': '400' });

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { killChildGateways, startChildGateway } from './support/childGateway';
-import { eventually, startReceiver } from './support/receiver';
+import { eventually, polled, startReceiver } from './support/receiver';
 import { tempDir } from './support/testGateway';
 
 const N = 300;
@@ -52,7 +52,7 @@ test(`push survives SIGKILL with deliveries in flight: every one of ${N} queue a
     const stats = queue.body.stats as { ready: number; inFlight: number; delayed: number };
     return stats.ready + stats.inFlight + stats.delayed === 0 && (group.body.partitions as Array<{ lag: number }>).every((p) => p.lag === 0);
   };
-  for (let i = 0; i < 200 && !(await settled()); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  await polled(settled, 10_000);
   expect(await settled()).toBe(true);
   second.process.kill('SIGTERM');
   expect(await second.exited).toBe(0);
@@ -71,7 +71,7 @@ test('SIGTERM stops push cleanly: exit 0, and messages waiting for a retry are b
   await eventually(() => receiver.received.length === 3);
   // The answers are on their way back: wait until the gateway has counted all three failures.
   const status = async () => (await json(`${first.url}/v1/push-subscriptions/p`, 'GET')).body.status as { failures: number };
-  for (let i = 0; i < 200 && (await status()).failures < 3; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  await polled(async () => (await status()).failures >= 3);
   expect(await status()).toMatchObject({ inFlight: 3, failures: 3 });
   first.process.kill('SIGTERM');
   expect(await first.exited).toBe(0);

@@ -4,30 +4,29 @@ import { deadLetter } from './deadLetter';
 import type { WriteContext } from './groupCommit';
 import { loadMessages } from './messageRow';
 import { prepared } from './prepared';
-import { loadSubscription } from './queueRow';
+import { loadSubscription, type QueueRow } from './queueRow';
+import { LIVE_LEASE } from './settle';
 
-interface Params {
+interface Fence {
   subscription: number;
-  message: number;
-  count: number;
   now: number;
+  /** JSON array of one [messageId, deliveryCount] pair, as settle's fence takes it. */
+  refs: string;
 }
 
-// The same fence as settle's: this delivery, still leased, lease not over.
-const LIVE = `subscription_id = :subscription AND message_id = :message AND delivery_count = :count
-              AND leased = 1 AND available_at > :now`;
-
+// Settle's fence, for one delivery: still leased, lease not over, same delivery count.
 const statements = prepared((db) => ({
-  renew: db.prepare<Params & { leaseUntil: number }>(
-    `UPDATE deliveries SET delivery_count = delivery_count + 1, available_at = :leaseUntil WHERE ${LIVE}`,
+  renew: db.prepare<Fence & { leaseUntil: number }>(
+    `UPDATE deliveries SET delivery_count = delivery_count + 1, available_at = :leaseUntil WHERE ${LIVE_LEASE}`,
   ),
-  live: db.prepare<Params>(`SELECT 1 FROM deliveries WHERE ${LIVE}`).pluck(),
+  live: db.prepare<Fence>(`SELECT 1 FROM deliveries WHERE ${LIVE_LEASE}`).pluck(),
 }));
 
-function params(db: Database, at: SubscriptionRef, ref: DeliveryRef, now: number): Params | null {
+/** The subscription a ref is fenced in, with the fence's parameters; null for a ref another subscription issued. */
+function fence(db: Database, at: SubscriptionRef, ref: DeliveryRef, now: number): { row: QueueRow; params: Fence } | null {
   const row = loadSubscription(db, at);
   if (ref.subscriptionId !== row.subscriptionId) return null;
-  return { subscription: row.subscriptionId, message: Number(ref.messageId), count: ref.deliveryCount, now };
+  return { row, params: { subscription: row.subscriptionId, now, refs: JSON.stringify([[Number(ref.messageId), ref.deliveryCount]]) } };
 }
 
 /**
@@ -36,8 +35,8 @@ function params(db: Database, at: SubscriptionRef, ref: DeliveryRef, now: number
  * and the lease runs to `leaseUntil`. Null when the lease is no longer live.
  */
 export function renewLease(db: Database, at: SubscriptionRef, ref: DeliveryRef, leaseUntil: number, now: number): DeliveryRef | null {
-  const p = params(db, at, ref, now);
-  if (p === null || statements(db).renew.run({ ...p, leaseUntil }).changes === 0) return null;
+  const fenced = fence(db, at, ref, now);
+  if (fenced === null || statements(db).renew.run({ ...fenced.params, leaseUntil }).changes === 0) return null;
   return { ...ref, deliveryCount: ref.deliveryCount + 1 };
 }
 
@@ -54,9 +53,9 @@ export function deadLetterLease(
   to: { queue: string; headers: Record<string, string> },
   now: number,
 ): boolean {
-  const p = params(db, at, ref, now);
-  if (p === null || statements(db).live.get(p) === undefined) return false;
-  const [message] = loadMessages(db, [p.message]);
-  deadLetter(db, context, loadSubscription(db, at), message, ref.deliveryCount, now, to);
+  const fenced = fence(db, at, ref, now);
+  if (fenced === null || statements(db).live.get(fenced.params) === undefined) return false;
+  const [message] = loadMessages(db, [Number(ref.messageId)]);
+  deadLetter(db, context, fenced.row, message, ref.deliveryCount, now, to);
   return true;
 }

@@ -163,8 +163,9 @@ export function deletePush(db: Database, name: string): void {
 }
 
 export function setPushPaused(db: Database, name: string, paused: boolean, now: number): PushRecord {
-  statements(db).pause.run(paused ? 1 : 0, now, loadRaw(db, name).id);
-  return toPushRecord(loadRaw(db, name));
+  const raw = loadRaw(db, name);
+  statements(db).pause.run(paused ? 1 : 0, now, raw.id);
+  return toPushRecord({ ...raw, paused: paused ? 1 : 0, updated_at: now });
 }
 
 export function recordPush(db: Database, name: string, outcome: PushOutcome): void {

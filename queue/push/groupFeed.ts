@@ -160,7 +160,6 @@ export class GroupFeed implements PushFeed<OffsetItem> {
   }
 
   private async join(): Promise<void> {
-    if (this.closed) throw new GatewayError('push_subscription_not_found', 'The push runner has stopped.');
     // A member of the same name left from before a crash would keep its positions: leave, then join anew.
     await this.leave();
     const joined = await this.store.joinGroup(this.topic, this.group, this.memberId, this.clock.now(), null);

@@ -95,9 +95,9 @@ export class PushService {
   }
 
   private async setPaused(name: string, paused: boolean): Promise<PushView> {
-    await this.store.setPushPaused(name, paused, this.clock.now());
+    const push = await this.store.setPushPaused(name, paused, this.clock.now());
     await this.dispatcher.sync(name);
-    return this.get(name);
+    return this.view(push);
   }
 
   private async record(name: string): Promise<PushRecord> {

@@ -201,13 +201,12 @@ export class PushRunner<I extends FeedItem> {
    * (however long a retry before it waits). Armed only while some wait.
    */
   private keepWaitingAlive(): void {
-    if (this.cancelKeepAlive !== null || this.stopping.signal.aborted) return;
-    if (this.claimed.length === 0 && ![...this.chains.values()].some((chain) => chain.length > 1)) return;
+    if (this.cancelKeepAlive !== null || this.stopping.signal.aborted || this.waiting().length === 0) return;
     const { clock } = this.deps;
     this.cancelKeepAlive = clock.schedule(clock.now() + LEASE_GRACE_MS / 2, () => {
       this.cancelKeepAlive = null;
-      const waiting = this.waiting();
-      void this.settle(() => this.hold(waiting, clock.now() + this.push.timeoutMs + LEASE_GRACE_MS)).then(() => this.keepWaitingAlive());
+      const until = clock.now() + this.push.timeoutMs + LEASE_GRACE_MS;
+      void this.settle(() => this.hold(this.waiting(), until)).then(() => this.keepWaitingAlive());
     });
   }
 

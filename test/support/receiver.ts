@@ -67,6 +67,12 @@ export async function startReceiver(now: () => number, answer: Receiver['answer'
   return receiver;
 }
 
+/** Polls an asynchronous check (a GET to the gateway, say) until it holds or `ms` pass; the caller asserts after. */
+export async function polled(check: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
 /** Waits (in real time: the work is real I/O) until `condition` holds, or fails after `ms`. */
 export async function eventually(condition: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
