@@ -30,11 +30,16 @@ export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   queue_in_use: { status: 409, title: 'Queue in use' },
   dead_letter_queue_not_found: { status: 422, title: 'Dead-letter queue not found' },
   storage_full: { status: 507, title: 'Storage full' },
+  quota_exceeded: { status: 507, title: 'Quota exceeded' },
+  unauthorized: { status: 401, title: 'Unauthorized' },
+  forbidden: { status: 403, title: 'Forbidden' },
+  rate_limited: { status: 429, title: 'Rate limited' },
+  too_many_long_polls: { status: 429, title: 'Too many long-polls' },
   storage_unavailable: { status: 503, title: 'Storage unavailable' },
   internal_error: { status: 500, title: 'Internal error' },
 };
 
-/** Seconds a client should wait before retrying a 503. */
+/** Seconds a client should wait before retrying a 503 or 429 that does not say otherwise. */
 const RETRY_AFTER_SECONDS = 1;
 
 /**
@@ -77,7 +82,8 @@ export function toGatewayError(error: unknown): GatewayError {
 
 export function sendProblem(res: Response, error: GatewayError, instance: string): void {
   const { status, title } = PROBLEMS[error.code];
-  if (status === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
+  if (status === 503 || status === 429) res.set('Retry-After', String(error.retryAfterSeconds ?? RETRY_AFTER_SECONDS));
+  if (status === 401) res.set('WWW-Authenticate', 'Bearer realm="mqgate"');
   res
     .status(status)
     .type('application/problem+json')

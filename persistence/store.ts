@@ -24,6 +24,10 @@ export interface QueueSettings {
   retentionMs: number;
   /** Largest accepted message (value, key and headers together). */
   maxMessageBytes: number;
+  /** Quota: most messages stored at once; a produce past it is refused with quota_exceeded. null: none. */
+  maxStoredMessages: number | null;
+  /** Quota: most value bytes stored at once; a produce past it is refused with quota_exceeded. null: none. */
+  maxStoredBytes: number | null;
 }
 
 /** Settings of a queue subscription of a topic: a queue's, less what belongs to the topic. */
@@ -51,6 +55,10 @@ export interface TopicSettings {
   /** Per partition: the oldest messages are deleted while a partition holds more value bytes; null: no limit. */
   retentionBytes: number | null;
   maxMessageBytes: number;
+  /** Quota over all partitions: most messages stored at once; null: none. */
+  maxStoredMessages: number | null;
+  /** Quota over all partitions: most value bytes stored at once; null: none. */
+  maxStoredBytes: number | null;
 }
 
 export interface TopicRecord extends TopicSettings {

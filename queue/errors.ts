@@ -30,6 +30,11 @@ export type ErrorCode =
   | 'route_not_found'
   | 'method_not_allowed'
   | 'storage_full'
+  | 'quota_exceeded'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'rate_limited'
+  | 'too_many_long_polls'
   | 'storage_unavailable'
   | 'internal_error';
 
@@ -43,12 +48,19 @@ export interface FieldError {
 export class GatewayError extends Error {
   readonly code: ErrorCode;
   readonly errors: FieldError[] | undefined;
+  /** Seconds a client should wait before trying again (`Retry-After`); set on `rate_limited`. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, detail: string, options: { cause?: unknown; errors?: FieldError[] } = {}) {
+  constructor(
+    code: ErrorCode,
+    detail: string,
+    options: { cause?: unknown; errors?: FieldError[]; retryAfterSeconds?: number } = {},
+  ) {
     super(detail, { cause: options.cause });
     this.name = 'GatewayError';
     this.code = code;
     this.errors = options.errors;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

@@ -31,5 +31,7 @@ export function defaultQueueSettings(limits: Limits): QueueSettings {
     delayMs: 0,
     retentionMs: 4 * 24 * 60 * 60 * 1000,
     maxMessageBytes: limits.maxMessageBytes,
+    maxStoredMessages: null,
+    maxStoredBytes: null,
   };
 }

@@ -32,7 +32,14 @@ export interface ReadResult {
 
 /** Settings of a topic created with an empty body: Kafka's defaults where Kafka has one. */
 export function defaultTopicSettings(limits: Limits): TopicSettings {
-  return { partitions: 1, retentionMs: 7 * 24 * 60 * 60 * 1000, retentionBytes: null, maxMessageBytes: limits.maxMessageBytes };
+  return {
+    partitions: 1,
+    retentionMs: 7 * 24 * 60 * 60 * 1000,
+    retentionBytes: null,
+    maxMessageBytes: limits.maxMessageBytes,
+    maxStoredMessages: null,
+    maxStoredBytes: null,
+  };
 }
 
 /**

@@ -68,6 +68,7 @@ describe('sqlite backend', () => {
       { version: 1, name: '001_init.sql' },
       { version: 2, name: '002_consumer_groups.sql' },
       { version: 3, name: '003_push_subscriptions.sql' },
+      { version: 4, name: '004_quotas.sql' },
     ]);
     const strict = db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND strict = 1 ORDER BY name").pluck().all();
     expect(strict).toEqual(
@@ -75,6 +76,22 @@ describe('sqlite backend', () => {
     );
     db.close();
     store = new SqliteStore({ dataDir, synchronous: 'FULL' });
+  });
+
+  test('migration 004 counts the messages a database already stores, so quotas hold from the first produce', async () => {
+    await store.produce('q', ['a', 'b', 'c'].map((v) => message(v)), opts);
+    await store.close();
+    // The database as the release before 004 left it.
+    const db = new Database(path.join(dataDir, DATABASE_FILE));
+    db.exec(`ALTER TABLE partitions DROP COLUMN messages;
+             ALTER TABLE topics DROP COLUMN max_stored_messages;
+             ALTER TABLE topics DROP COLUMN max_stored_bytes;
+             DELETE FROM schema_migrations WHERE version = 4;`);
+    db.close();
+    store = new SqliteStore({ dataDir, synchronous: 'FULL' });
+    await store.putQueue('q', settings({ maxStoredMessages: 4 }), T0);
+    await store.produce('q', [message('d')], opts);
+    await expect(store.produce('q', [message('e')], opts)).rejects.toMatchObject({ code: 'quota_exceeded' });
   });
 
   test('claim and settle are index lookups, whatever the backlog or the number in flight', async () => {

@@ -24,6 +24,8 @@ export const settings = (overrides: Partial<QueueSettings> = {}): QueueSettings 
   delayMs: 0,
   retentionMs: 3_600_000,
   maxMessageBytes: 1024 * 1024,
+  maxStoredMessages: null,
+  maxStoredBytes: null,
   ...overrides,
 });
 
@@ -32,6 +34,8 @@ export const topicSettings = (overrides: Partial<TopicSettings> = {}): TopicSett
   retentionMs: null,
   retentionBytes: null,
   maxMessageBytes: 1024 * 1024,
+  maxStoredMessages: null,
+  maxStoredBytes: null,
   ...overrides,
 });
 
@@ -244,6 +248,49 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       expect(await claim(10, T0 + 5000)).toEqual([]);
       const [next] = await store.produce('q', [message('d')], opts());
       expect(next.offset).toBe(3);
+    });
+
+    test('a queue quota refuses a whole produce past it, counts duplicates as nothing, and frees up on ack and purge', async () => {
+      await store.putQueue('q', settings({ maxStoredMessages: 3, maxStoredBytes: 100 }), T0);
+      await store.produce('q', [message('a', { idempotencyKey: 'k' }), message('b')], opts());
+      await expectCode(store.produce('q', [message('c'), message('d')], opts()), 'quota_exceeded');
+      // A retry of an acknowledged produce still gets its original answer at the cap.
+      await store.produce('q', [message('c')], opts());
+      const [again] = await store.produce('q', [message('a', { idempotencyKey: 'k' })], opts());
+      expect(again.duplicate).toBe(true);
+      expect((await store.queueStats('q', T0)).ready).toBe(3);
+      const [a] = await claim(1);
+      expect(await store.settle({ queue: 'q' }, [a.ref], { kind: 'ack' }, T0)).toEqual(['acked']);
+      await store.produce('q', [message('d')], opts());
+      await expectCode(store.produce('q', [message('e')], opts()), 'quota_exceeded');
+      await store.purgeQueue('q');
+      await expectCode(store.produce('q', [message('x'.repeat(101))], opts()), 'quota_exceeded');
+      await store.produce('q', [message('x'.repeat(100))], opts());
+      await expectCode(store.produce('q', [message('y')], opts()), 'quota_exceeded');
+    });
+
+    test('a topic quota spans its partitions; retention frees it', async () => {
+      await store.putTopic('t', topicSettings({ partitions: 2, retentionMs: 1000, maxStoredBytes: 10 }), T0);
+      const at = (partition: number, text: string) => ({ ...message(text), partition });
+      await store.produceTopic('t', [at(0, 'aaaa'), at(1, 'bbbb')], opts());
+      await expectCode(store.produceTopic('t', [at(1, 'ccc')], opts()), 'quota_exceeded');
+      await store.produceTopic('t', [at(1, 'cc')], opts(T0 + 500));
+      await store.sweep({ now: T0 + 1200, budget: 100, idempotencyWindowMs: WINDOW });
+      await store.produceTopic('t', [at(0, 'dddddddd')], opts(T0 + 1200));
+      expect((await store.topicPartitions('t')).map((p) => p.bytes)).toEqual([8, 2]);
+    });
+
+    test('dead letters and redrives are never refused by a full dead-letter queue or source', async () => {
+      await store.putQueue('dlq', settings({ maxStoredMessages: 1 }), T0);
+      await store.putQueue('q', settings({ maxDeliveries: 1, deadLetterQueue: 'dlq', maxStoredMessages: 1 }), T0);
+      await store.produce('dlq', [message('already')], opts());
+      await store.produce('q', [message('x')], opts());
+      await claim(1, T0);
+      expect(await claim(1, T0 + 1000)).toEqual([]);
+      expect((await store.queueStats('dlq', T0 + 1000)).ready).toBe(2);
+      await store.produce('q', [message('y')], opts(T0 + 1000));
+      expect(await store.redrive('dlq', 10, T0 + 1000)).toMatchObject({ redriven: 1 });
+      expect((await store.queueStats('q', T0 + 1000)).ready).toBe(2);
     });
 
     test('a queue that is a dead-letter queue cannot be deleted; others can', async () => {

@@ -14,6 +14,13 @@ export interface AppendTarget {
   subscriptionIds: number[];
   /** A topic's readers may read a message at once; a queue's only once its delay has passed. */
   kind: 'queue' | 'topic';
+  /** The caps a client's produce must stay within; null for dead letters and redrives, which are never refused. */
+  quota: Quota | null;
+}
+
+export interface Quota {
+  maxStoredMessages: number | null;
+  maxStoredBytes: number | null;
 }
 
 interface IdempotencyRow {
@@ -32,9 +39,12 @@ const statements = prepared((db) => ({
   head: db.prepare<[number, number], PartitionHead>(
     'SELECT next_offset, last_timestamp FROM partitions WHERE topic_id = ? AND partition = ?',
   ),
-  advance: db.prepare<[number, number, number, number, number]>(
-    `UPDATE partitions SET next_offset = ?, bytes = bytes + ?, last_timestamp = ?
+  advance: db.prepare<[number, number, number, number, number, number]>(
+    `UPDATE partitions SET next_offset = ?, messages = messages + ?, bytes = bytes + ?, last_timestamp = ?
       WHERE topic_id = ? AND partition = ?`,
+  ),
+  stored: db.prepare<[number], { messages: number; bytes: number }>(
+    'SELECT sum(messages) AS messages, sum(bytes) AS bytes FROM partitions WHERE topic_id = ?',
   ),
   countProduced: db.prepare<[number, number]>('UPDATE topics SET produced = produced + ? WHERE id = ?'),
   insertMessage: db.prepare<[number, number, number, number, string | null, string, string, Buffer]>(
@@ -56,6 +66,7 @@ const statements = prepared((db) => ({
 
 interface Head {
   next: number;
+  messages: number;
   bytes: number;
   timestamp: number;
 }
@@ -83,7 +94,7 @@ export function append(
       if (row === undefined) {
         throw new GatewayError('partition_not_found', `'${target.name}' has no partition ${partition}.`);
       }
-      head = { next: row.next_offset, bytes: 0, timestamp: Math.max(options.now, row.last_timestamp) };
+      head = { next: row.next_offset, messages: 0, bytes: 0, timestamp: Math.max(options.now, row.last_timestamp) };
       heads.set(partition, head);
     }
     return head;
@@ -122,13 +133,40 @@ export function append(
       s.recordKey.run(target.topicId, message.idempotencyKey, id, message.partition, offset, head.timestamp);
     }
     head.next += 1;
+    head.messages += 1;
     head.bytes += message.value.length;
     readyNow ||= message.delayMs === 0;
     appended += 1;
     return { id: String(id), partition: message.partition, offset, timestamp: head.timestamp, duplicate: false };
   });
-  for (const [partition, head] of heads) s.advance.run(head.next, head.bytes, head.timestamp, target.topicId, partition);
+  if (target.quota !== null && appended > 0) checkQuota(db, target.name, target.topicId, target.quota, heads);
+  for (const [partition, head] of heads) {
+    s.advance.run(head.next, head.messages, head.bytes, head.timestamp, target.topicId, partition);
+  }
   if (appended > 0) s.countProduced.run(appended, target.topicId);
   if (target.kind === 'topic' ? appended > 0 : readyNow) context.notify(target.name);
   return results;
+}
+
+/** Refuses the whole append (its unit rolls back) when it would take the target past a cap. */
+function checkQuota(db: Database, name: string, topicId: number, quota: Quota, heads: Map<number, Head>): void {
+  let messages = 0;
+  let bytes = 0;
+  for (const head of heads.values()) {
+    messages += head.messages;
+    bytes += head.bytes;
+  }
+  const stored = statements(db).stored.get(topicId) ?? { messages: 0, bytes: 0 };
+  if (quota.maxStoredMessages !== null && stored.messages + messages > quota.maxStoredMessages) {
+    throw new GatewayError(
+      'quota_exceeded',
+      `'${name}' stores ${stored.messages} of at most ${quota.maxStoredMessages} messages; ${messages} more do not fit.`,
+    );
+  }
+  if (quota.maxStoredBytes !== null && stored.bytes + bytes > quota.maxStoredBytes) {
+    throw new GatewayError(
+      'quota_exceeded',
+      `'${name}' stores ${stored.bytes} of at most ${quota.maxStoredBytes} bytes; ${bytes} more do not fit.`,
+    );
+  }
 }

@@ -22,7 +22,9 @@ const statements = prepared((db) => ({
   delete: db.prepare<[string], { topic_id: number; partition: number; bytes: number }>(
     'DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?)) RETURNING topic_id, partition, length(value) AS bytes',
   ),
-  shrink: db.prepare<[number, number, number]>('UPDATE partitions SET bytes = bytes - ? WHERE topic_id = ? AND partition = ?'),
+  shrink: db.prepare<[number, number, number, number]>(
+    'UPDATE partitions SET messages = messages - ?, bytes = bytes - ? WHERE topic_id = ? AND partition = ?',
+  ),
 }));
 
 /** The messages with these ids, in id order; an id without a row is an invariant broken. */
@@ -45,17 +47,18 @@ export function toStoredMessage(raw: RawMessage): StoredMessage {
   };
 }
 
-/** Deletes messages and takes their bytes off their partitions' totals. */
+/** Deletes messages and takes them and their bytes off their partitions' totals. */
 export function deleteMessages(db: Database, ids: number[]): void {
   const s = statements(db);
-  const freed = new Map<string, { topicId: number; partition: number; bytes: number }>();
+  const freed = new Map<string, { topicId: number; partition: number; messages: number; bytes: number }>();
   for (const row of s.delete.all(JSON.stringify(ids))) {
     const key = `${row.topic_id}.${row.partition}`;
-    const entry = freed.get(key) ?? { topicId: row.topic_id, partition: row.partition, bytes: 0 };
+    const entry = freed.get(key) ?? { topicId: row.topic_id, partition: row.partition, messages: 0, bytes: 0 };
+    entry.messages += 1;
     entry.bytes += row.bytes;
     freed.set(key, entry);
   }
-  for (const { topicId, partition, bytes } of freed.values()) s.shrink.run(bytes, topicId, partition);
+  for (const { topicId, partition, messages, bytes } of freed.values()) s.shrink.run(messages, bytes, topicId, partition);
 }
 
 /** Stored headers (a JSON object); most messages have none, and skip the parse. */

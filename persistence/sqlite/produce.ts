@@ -8,7 +8,8 @@ import { loadQueueRow, queueTarget } from './queueRow';
 /**
  * operation: produce — a client's messages into a queue: each checked against
  * the queue's maxMessageBytes, its delay defaulting to the queue's; then
- * appended. Dead letters and redrives append directly: they are never refused.
+ * appended within the queue's quota. Dead letters and redrives append directly:
+ * they are never refused.
  */
 export function produce(
   db: Database,
@@ -24,7 +25,7 @@ export function produce(
     partition: 0,
     delayMs: message.delayMs ?? row.delayMs,
   }));
-  return append(db, context, queueTarget(row), appended, options);
+  return append(db, context, { ...queueTarget(row), quota: row }, appended, options);
 }
 
 /** All or nothing: `message_too_large` for the first message over the limit. */

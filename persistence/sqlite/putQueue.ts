@@ -5,17 +5,19 @@ import { QUEUE_SUBSCRIPTION, deadLetterTopicOf, findQueueRow, toQueueRecord } fr
 import { claimName } from './topicRow';
 
 const statements = prepared((db) => ({
-  insertTopic: db.prepare<[string, number, number, number, number]>(
-    `INSERT INTO topics (name, kind, partitions, retention_ms, max_message_bytes, created_at, updated_at)
-     VALUES (?, 'queue', 1, ?, ?, ?, ?)`,
+  insertTopic: db.prepare<[string, number, number, number | null, number | null, number, number]>(
+    `INSERT INTO topics (name, kind, partitions, retention_ms, max_message_bytes, max_stored_messages, max_stored_bytes,
+                         created_at, updated_at)
+     VALUES (?, 'queue', 1, ?, ?, ?, ?, ?, ?)`,
   ),
   insertPartition: db.prepare<[number | bigint]>('INSERT INTO partitions (topic_id, partition) VALUES (?, 0)'),
   insertSubscription: db.prepare<[number | bigint, number, number | null, number | null, number]>(
     `INSERT INTO subscriptions (topic_id, name, visibility_timeout_ms, max_deliveries, dead_letter_topic_id, delay_ms)
      VALUES (?, '${QUEUE_SUBSCRIPTION}', ?, ?, ?, ?)`,
   ),
-  updateTopic: db.prepare<[number, number, number, number]>(
-    'UPDATE topics SET retention_ms = ?, max_message_bytes = ?, updated_at = ? WHERE id = ?',
+  updateTopic: db.prepare<[number, number, number | null, number | null, number, number]>(
+    `UPDATE topics SET retention_ms = ?, max_message_bytes = ?, max_stored_messages = ?, max_stored_bytes = ?, updated_at = ?
+      WHERE id = ?`,
   ),
   updateSubscription: db.prepare<[number, number | null, number | null, number, number]>(
     `UPDATE subscriptions SET visibility_timeout_ms = ?, max_deliveries = ?, dead_letter_topic_id = ?, delay_ms = ?
@@ -30,7 +32,9 @@ function sameSettings(a: QueueSettings, b: QueueSettings): boolean {
     a.deadLetterQueue === b.deadLetterQueue &&
     a.delayMs === b.delayMs &&
     a.retentionMs === b.retentionMs &&
-    a.maxMessageBytes === b.maxMessageBytes
+    a.maxMessageBytes === b.maxMessageBytes &&
+    a.maxStoredMessages === b.maxStoredMessages &&
+    a.maxStoredBytes === b.maxStoredBytes
   );
 }
 
@@ -46,7 +50,9 @@ export function putQueue(
   const deadLetterTopicId = deadLetterTopicOf(db, settings.deadLetterQueue);
   const existing = findQueueRow(db, name);
   if (existing === null) {
-    const topicId = s.insertTopic.run(name, settings.retentionMs, settings.maxMessageBytes, now, now).lastInsertRowid;
+    const { retentionMs, maxMessageBytes, maxStoredMessages, maxStoredBytes } = settings;
+    const topicId = s.insertTopic.run(name, retentionMs, maxMessageBytes, maxStoredMessages, maxStoredBytes, now, now)
+      .lastInsertRowid;
     s.insertPartition.run(topicId);
     s.insertSubscription.run(
       topicId,
@@ -58,7 +64,8 @@ export function putQueue(
     return { queue: reload(db, name), created: true };
   }
   if (!sameSettings(existing, settings)) {
-    s.updateTopic.run(settings.retentionMs, settings.maxMessageBytes, now, existing.topicId);
+    const { retentionMs, maxMessageBytes, maxStoredMessages, maxStoredBytes } = settings;
+    s.updateTopic.run(retentionMs, maxMessageBytes, maxStoredMessages, maxStoredBytes, now, existing.topicId);
     s.updateSubscription.run(
       settings.visibilityTimeoutMs,
       settings.maxDeliveries,

@@ -5,12 +5,14 @@ import { prepared } from './prepared';
 import { claimName, findTopicRow, loadTopicRow, toTopicRecord } from './topicRow';
 
 const statements = prepared((db) => ({
-  insert: db.prepare<[string, number, number | null, number | null, number, number, number]>(
-    `INSERT INTO topics (name, kind, partitions, retention_ms, retention_bytes, max_message_bytes, created_at, updated_at)
-     VALUES (?, 'topic', ?, ?, ?, ?, ?, ?)`,
+  insert: db.prepare<[string, number, number | null, number | null, number, number | null, number | null, number, number]>(
+    `INSERT INTO topics (name, kind, partitions, retention_ms, retention_bytes, max_message_bytes,
+                         max_stored_messages, max_stored_bytes, created_at, updated_at)
+     VALUES (?, 'topic', ?, ?, ?, ?, ?, ?, ?, ?)`,
   ),
-  update: db.prepare<[number, number | null, number | null, number, number, number]>(
-    `UPDATE topics SET partitions = ?, retention_ms = ?, retention_bytes = ?, max_message_bytes = ?, updated_at = ?
+  update: db.prepare<[number, number | null, number | null, number, number | null, number | null, number, number]>(
+    `UPDATE topics SET partitions = ?, retention_ms = ?, retention_bytes = ?, max_message_bytes = ?,
+                       max_stored_messages = ?, max_stored_bytes = ?, updated_at = ?
       WHERE id = ?`,
   ),
   // Partitions from `from` up to `to` - 1, in one statement.
@@ -25,7 +27,9 @@ function same(a: TopicSettings, b: TopicSettings): boolean {
     a.partitions === b.partitions &&
     a.retentionMs === b.retentionMs &&
     a.retentionBytes === b.retentionBytes &&
-    a.maxMessageBytes === b.maxMessageBytes
+    a.maxMessageBytes === b.maxMessageBytes &&
+    a.maxStoredMessages === b.maxStoredMessages &&
+    a.maxStoredBytes === b.maxStoredBytes
   );
 }
 
@@ -46,6 +50,8 @@ export function putTopic(
       settings.retentionMs,
       settings.retentionBytes,
       settings.maxMessageBytes,
+      settings.maxStoredMessages,
+      settings.maxStoredBytes,
       now,
       now,
     ).lastInsertRowid;
@@ -64,6 +70,8 @@ export function putTopic(
       settings.retentionMs,
       settings.retentionBytes,
       settings.maxMessageBytes,
+      settings.maxStoredMessages,
+      settings.maxStoredBytes,
       now,
       existing.topicId,
     );

@@ -30,6 +30,8 @@ interface RawQueueRow {
   subscription_name: string;
   retention_ms: number;
   max_message_bytes: number;
+  max_stored_messages: number | null;
+  max_stored_bytes: number | null;
   produced: number;
   created_at: number;
   updated_at: number;
@@ -45,6 +47,7 @@ interface RawQueueRow {
 
 const SELECT = `
   SELECT t.id AS topic_id, t.name, t.kind, s.name AS subscription_name, t.retention_ms, t.max_message_bytes,
+         t.max_stored_messages, t.max_stored_bytes,
          t.produced, t.created_at, t.updated_at,
          s.id AS subscription_id, s.visibility_timeout_ms, s.max_deliveries, s.dead_letter_topic_id,
          d.name AS dead_letter_queue, s.delay_ms, s.acked, s.dead_lettered
@@ -76,6 +79,8 @@ function toQueueRow(raw: RawQueueRow): QueueRow {
     delayMs: raw.delay_ms,
     retentionMs: raw.retention_ms,
     maxMessageBytes: raw.max_message_bytes,
+    maxStoredMessages: raw.max_stored_messages,
+    maxStoredBytes: raw.max_stored_bytes,
     createdAt: raw.created_at,
     updatedAt: raw.updated_at,
     produced: raw.produced,
@@ -144,6 +149,8 @@ export function toQueueRecord(row: QueueRow): QueueRecord {
     delayMs: row.delayMs,
     retentionMs: row.retentionMs,
     maxMessageBytes: row.maxMessageBytes,
+    maxStoredMessages: row.maxStoredMessages,
+    maxStoredBytes: row.maxStoredBytes,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -159,7 +166,7 @@ export function toSubscriptionRecord(row: QueueRow): SubscriptionRecord {
   };
 }
 
-/** A queue as a place to append to: its topic and its one subscription. */
+/** A queue as a place to append to: its topic and its one subscription; no quota unless the caller adds it. */
 export function queueTarget(row: QueueRow): AppendTarget {
-  return { name: row.name, topicId: row.topicId, subscriptionIds: [row.subscriptionId], kind: 'queue' };
+  return { name: row.name, topicId: row.topicId, subscriptionIds: [row.subscriptionId], kind: 'queue', quota: null };
 }

@@ -17,11 +17,14 @@ interface RawTopicRow {
   retention_ms: number | null;
   retention_bytes: number | null;
   max_message_bytes: number;
+  max_stored_messages: number | null;
+  max_stored_bytes: number | null;
   created_at: number;
   updated_at: number;
 }
 
-const SELECT = `SELECT id, name, partitions, retention_ms, retention_bytes, max_message_bytes, created_at, updated_at
+const SELECT = `SELECT id, name, partitions, retention_ms, retention_bytes, max_message_bytes,
+                       max_stored_messages, max_stored_bytes, created_at, updated_at
                   FROM topics WHERE kind = 'topic'`;
 
 const statements = prepared((db) => ({
@@ -38,6 +41,8 @@ function toTopicRow(raw: RawTopicRow): TopicRow {
     retentionMs: raw.retention_ms,
     retentionBytes: raw.retention_bytes,
     maxMessageBytes: raw.max_message_bytes,
+    maxStoredMessages: raw.max_stored_messages,
+    maxStoredBytes: raw.max_stored_bytes,
     createdAt: raw.created_at,
     updatedAt: raw.updated_at,
   };
@@ -63,7 +68,13 @@ export function toTopicRecord({ topicId: _id, ...record }: TopicRow): TopicRecor
 }
 
 export function topicTarget(db: Database, row: TopicRow): AppendTarget {
-  return { name: row.name, topicId: row.topicId, subscriptionIds: subscriptionIdsOf(db, row.topicId), kind: 'topic' };
+  return {
+    name: row.name,
+    topicId: row.topicId,
+    subscriptionIds: subscriptionIdsOf(db, row.topicId),
+    kind: 'topic',
+    quota: row,
+  };
 }
 
 /**
