@@ -1,6 +1,8 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Limits } from '../queue/limits';
 import { GatewayError } from '../queue/errors';
+import { authorize } from './auth';
 import { createHandlers, type HandlerDeps } from './handlers';
 import { problemMiddleware } from './problem';
 import type { SpecOperation } from './spec';
@@ -16,6 +18,11 @@ export function toExpressPath(path: string): string {
   return path.replace(/\{([^}]+)\}/g, ':$1');
 }
 
+/** Records the body's size for the key's byte rate (api/auth.ts). */
+function countBytes(_req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+  (res as Response).locals.bodyBytes = body.length;
+}
+
 function hasBody(req: Request): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
@@ -28,9 +35,11 @@ function hasBody(req: Request): boolean {
 function bodyParsers(op: SpecOperation, limits: Limits): RequestHandler[] {
   const content = op.operation.requestBody?.content;
   if (content === undefined) return [];
-  const parsers: RequestHandler[] = [express.json({ limit: limits.maxBatchBytes, type: 'application/json' })];
+  const parsers: RequestHandler[] = [express.json({ limit: limits.maxBatchBytes, type: 'application/json', verify: countBytes })];
   if ('*/*' in content) {
-    parsers.push(express.raw({ limit: limits.maxBatchBytes, type: (req) => !(req as Request).is('application/json') }));
+    parsers.push(
+      express.raw({ limit: limits.maxBatchBytes, type: (req) => !(req as Request).is('application/json'), verify: countBytes }),
+    );
   } else {
     parsers.push((req, _res, next) => {
       if (hasBody(req) && !req.is('application/json')) {
@@ -45,8 +54,9 @@ function bodyParsers(op: SpecOperation, limits: Limits): RequestHandler[] {
 
 /**
  * Routes are registered from openapi.yaml: each operation's path and method,
- * its body parser, its compiled validator, and the handler named by its
- * operationId. A spec operation without a handler fails at start.
+ * its access check (before the body is read), its body parser, its compiled
+ * validator, and the handler named by its operationId. A spec operation
+ * without a handler fails at start.
  */
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
@@ -64,7 +74,7 @@ export function createApp(deps: AppDeps): express.Express {
       const handler = handlers[operationId];
       const validate = validators.get(operationId);
       if (handler === undefined || validate === undefined) throw new Error(`no handler for operation ${operationId}`);
-      route[op.method](...bodyParsers(op, deps.limits), (req: Request, res: Response, next: NextFunction) => {
+      route[op.method](authorize(op, deps.auth), ...bodyParsers(op, deps.limits), (req: Request, res: Response, next: NextFunction) => {
         res.locals.validated = validate(req);
         next();
       }, handler);

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_LIMITS, type Limits } from '../queue/limits';
+import type { ApiKey, KeyLimits } from './keys';
+import { parseKeys, readKeysFile } from './keysFile';
 
 /** Everything the gateway reads at start; nothing reads process.env anywhere else. */
 export interface Config {
@@ -26,6 +28,24 @@ export interface Config {
   pushAllowedHosts: string[] | null;
   /** MQGATE_MAX_MESSAGE_BYTES, MQGATE_MAX_BATCH_MESSAGES, MQGATE_MAX_BATCH_BYTES, MQGATE_MAX_WAIT_MS, MQGATE_IDEMPOTENCY_WINDOW_MS. */
   limits: Limits;
+  /**
+   * API keys (hashes and scopes) from the keys file (MQGATE_KEYS_FILE /
+   * --keys-file) and from MQGATE_KEYS / --keys (the same YAML or JSON
+   * document inline). None: every request is let in, and only a loopback
+   * host may be listened on.
+   */
+  keys: ApiKey[];
+  /** Lets the gateway listen beyond loopback without keys. MQGATE_ALLOW_UNAUTHENTICATED / --allow-unauthenticated. Default false. */
+  allowUnauthenticated: boolean;
+  /** `open`: /healthz answers anyone; `key`: any valid key. MQGATE_HEALTH_AUTH / --health-auth. Default open. */
+  healthAuth: 'open' | 'key';
+  /**
+   * Per-key limits unless a key sets its own; null: none. MQGATE_KEY_REQUESTS_PER_SECOND,
+   * MQGATE_KEY_BYTES_PER_SECOND (defaults: none), MQGATE_KEY_LONG_POLLS (default 100).
+   */
+  keyLimits: KeyLimits;
+  /** Cap on the database file; writes past it get 507 storage_full. MQGATE_MAX_STORAGE_BYTES. Default: none (the disk). */
+  maxStorageBytes: number | null;
 }
 
 export class ConfigError extends Error {
@@ -45,6 +65,14 @@ const SOURCES = {
   maxBatchBytes: ['MQGATE_MAX_BATCH_BYTES', 'max-batch-bytes'],
   maxWaitMs: ['MQGATE_MAX_WAIT_MS', 'max-wait-ms'],
   idempotencyWindowMs: ['MQGATE_IDEMPOTENCY_WINDOW_MS', 'idempotency-window-ms'],
+  keysFile: ['MQGATE_KEYS_FILE', 'keys-file'],
+  keys: ['MQGATE_KEYS', 'keys'],
+  allowUnauthenticated: ['MQGATE_ALLOW_UNAUTHENTICATED', 'allow-unauthenticated'],
+  healthAuth: ['MQGATE_HEALTH_AUTH', 'health-auth'],
+  keyRequestsPerSecond: ['MQGATE_KEY_REQUESTS_PER_SECOND', 'key-requests-per-second'],
+  keyBytesPerSecond: ['MQGATE_KEY_BYTES_PER_SECOND', 'key-bytes-per-second'],
+  keyLongPolls: ['MQGATE_KEY_LONG_POLLS', 'key-long-polls'],
+  maxStorageBytes: ['MQGATE_MAX_STORAGE_BYTES', 'max-storage-bytes'],
 } as const;
 
 type Setting = keyof typeof SOURCES;
@@ -57,6 +85,37 @@ function integer(setting: Setting, raw: string | undefined, fallback: number, mi
     throw new ConfigError(`${env} / --${flag} must be a whole number from ${min} to ${max}; got '${raw}'.`);
   }
   return value;
+}
+
+/** `integer`, where unset means no limit. */
+function optionalInteger(setting: Setting, raw: string | undefined, fallback: number | null, min: number, max: number): number | null {
+  return raw === undefined ? fallback : integer(setting, raw, 0, min, max);
+}
+
+function oneOf<T extends string>(setting: Setting, raw: string | undefined, fallback: T, allowed: readonly T[]): T {
+  const value = (raw ?? fallback).toLowerCase() as T;
+  if (!allowed.includes(value)) {
+    const [env, flag] = SOURCES[setting];
+    throw new ConfigError(`${env} / --${flag} must be one of ${allowed.join(', ')}; got '${raw}'.`);
+  }
+  return value;
+}
+
+/** Addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function loadKeys(file: string | undefined, inline: string | undefined): ApiKey[] {
+  try {
+    const keys = [...(file === undefined ? [] : readKeysFile(file)), ...(inline === undefined ? [] : parseKeys(inline, 'MQGATE_KEYS'))];
+    const ids = keys.map((key) => key.id);
+    const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (repeated !== undefined) throw new Error(`key ${repeated} is configured twice`);
+    return keys;
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
 }
 
 /** Flags win over environment variables, which win over defaults. Throws ConfigError with the exact problem. */
@@ -80,6 +139,14 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   }
   const host = read('host') ?? '127.0.0.1';
   if (host.trim() === '') throw new ConfigError('MQGATE_HOST / --host must not be empty.');
+  const keys = loadKeys(read('keysFile'), read('keys'));
+  const allowUnauthenticated = oneOf('allowUnauthenticated', read('allowUnauthenticated'), 'false', ['true', 'false']) === 'true';
+  if (keys.length === 0 && !isLoopback(host) && !allowUnauthenticated) {
+    throw new ConfigError(
+      `no API keys are configured, so mqgate listens on loopback only, not '${host}'. ` +
+        'Create a key (mqgate keys create) and pass MQGATE_KEYS_FILE, or set MQGATE_ALLOW_UNAUTHENTICATED=true.',
+    );
+  }
   const allowed = (read('pushAllowedHosts') ?? '').split(',').map((h) => h.trim()).filter((h) => h !== '');
   const badHost = allowed.find((h) => !/^(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(h));
   if (badHost !== undefined) {
@@ -93,6 +160,15 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     synchronous,
     shutdownTimeoutMs: integer('shutdownTimeoutMs', read('shutdownTimeoutMs'), 10_000, 0, 600_000),
     pushAllowedHosts: allowed.length === 0 ? null : allowed,
+    keys,
+    allowUnauthenticated,
+    healthAuth: oneOf('healthAuth', read('healthAuth'), 'open', ['open', 'key']),
+    keyLimits: {
+      requestsPerSecond: optionalInteger('keyRequestsPerSecond', read('keyRequestsPerSecond'), null, 1, 1_000_000),
+      bytesPerSecond: optionalInteger('keyBytesPerSecond', read('keyBytesPerSecond'), null, 1, 1024 ** 4),
+      longPolls: optionalInteger('keyLongPolls', read('keyLongPolls'), 100, 0, 1_000_000),
+    },
+    maxStorageBytes: optionalInteger('maxStorageBytes', read('maxStorageBytes'), null, 65_536, 2 ** 52),
     limits: {
       maxMessageBytes: integer('maxMessageBytes', read('maxMessageBytes'), d.maxMessageBytes, 1, 256 * 1024 * 1024),
       maxBatchMessages: integer('maxBatchMessages', read('maxBatchMessages'), d.maxBatchMessages, 1, 100_000),

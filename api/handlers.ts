@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { GroupSettings, QueueSettings, SubscriptionRef, TopicSettings } from '../persistence/store';
+import type { GroupSettings, PushSource, QueueSettings, SubscriptionRef, TopicSettings } from '../persistence/store';
 import type { CommitInput, GroupFetchRequest, GroupService, SeekInput } from '../queue/groupService';
 import type { ProduceInput } from '../queue/messages';
 import type { PushInput, PushService } from '../queue/push/pushService';
@@ -7,6 +7,7 @@ import type { RawMessage } from '../queue/produceRequest';
 import type { FetchRequest, QueueService } from '../queue/queueService';
 import type { SubscriptionInput, SubscriptionService } from '../queue/subscriptionService';
 import type { Position, TopicProduceInput, TopicService } from '../queue/topicService';
+import { type AuthOptions, principalOf } from './auth';
 import { sendMessages } from './messagesJson';
 import type { Spec } from './spec';
 import type { ValidatedParameters } from './validation';
@@ -29,6 +30,7 @@ export interface HandlerDeps {
   spec: Spec;
   /** Aborted when the server shuts down: long-polls return what they have. */
   shutdown: AbortSignal;
+  auth: AuthOptions;
 }
 
 interface ReceiptsBody {
@@ -74,9 +76,33 @@ function requestSignal(res: Response, shutdown: AbortSignal): AbortSignal {
   return AbortSignal.any([gone.signal, shutdown]);
 }
 
+/**
+ * Beyond the operation's own scope (api/auth.ts): naming a dead-letter queue
+ * needs produce on it, and a push subscription needs consume on its source.
+ */
+function requireReferences(res: Response, body: { deadLetterQueue?: string | null; source?: PushSource }): void {
+  const principal = principalOf(res);
+  if (typeof body.deadLetterQueue === 'string') principal.require('produce', 'queues', body.deadLetterQueue);
+  const { source } = body;
+  if (source === undefined) return;
+  if ('queue' in source) principal.require('consume', 'queues', source.queue);
+  else principal.require('consume', 'topics', source.topic);
+}
+
 /** One handler per operationId of openapi.yaml; bodies arrive validated against it. */
 export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
   const { queues, topics, groups, subscriptions, push } = deps;
+  /** Runs a fetch; one that may wait holds one of the caller's long-poll slots meanwhile. */
+  const waiting = async <T>(res: Response, waitMs: number, fetch: () => Promise<T>): Promise<T> => {
+    if (waitMs <= 0) return fetch();
+    const principal = principalOf(res);
+    const release = deps.auth.rates.holdLongPoll(principal.id, principal.key?.limits ?? {});
+    try {
+      return await fetch();
+    } finally {
+      release();
+    }
+  };
   const name = (req: Request): string => req.params.queue as string;
   const topic = (req: Request): string => req.params.topic as string;
   const partition = (res: Response): number => validated(res).params.partition as number;
@@ -89,7 +115,9 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
   const fetchFrom =
     (ref: (req: Request) => SubscriptionRef): Handler =>
     async (req, res) => {
-      sendMessages(res, { messages: await queues.fetch(ref(req), req.body as FetchRequest, requestSignal(res, deps.shutdown)) });
+      const request = req.body as FetchRequest;
+      const messages = await waiting(res, request.waitMs, () => queues.fetch(ref(req), request, requestSignal(res, deps.shutdown)));
+      sendMessages(res, { messages });
     };
   const ackAt =
     (ref: (req: Request) => SubscriptionRef): Handler =>
@@ -118,10 +146,12 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     },
 
     listQueues: async (_req, res) => {
-      res.json({ queues: await queues.list() });
+      const principal = principalOf(res);
+      res.json({ queues: (await queues.list()).filter((q) => principal.can(null, 'queues', q.name)) });
     },
 
     putQueue: async (req, res) => {
+      requireReferences(res, req.body as Partial<QueueSettings>);
       const { queue, created } = await queues.put(name(req), req.body as Partial<QueueSettings>);
       res.status(created ? 201 : 200).json(queue);
     },
@@ -160,7 +190,8 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     },
 
     listTopics: async (_req, res) => {
-      res.json({ topics: await topics.list() });
+      const principal = principalOf(res);
+      res.json({ topics: (await topics.list()).filter((t) => principal.can(null, 'topics', t.name)) });
     },
 
     putTopic: async (req, res) => {
@@ -193,7 +224,8 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       const query = validated(res).query as { offset: string | number; max: number; maxBytes: number; waitMs: number };
       // ajv does not coerce inside anyOf: a numeric offset arrives as its digits.
       const offset: Position = /^\d+$/.test(String(query.offset)) ? Number(query.offset) : (query.offset as Position);
-      sendMessages(res, await topics.read(topic(req), partition(res), { ...query, offset }, requestSignal(res, deps.shutdown)));
+      const read = () => topics.read(topic(req), partition(res), { ...query, offset }, requestSignal(res, deps.shutdown));
+      sendMessages(res, await waiting(res, query.waitMs, read));
     },
 
     offsetForTimestamp: async (req, res) => {
@@ -231,7 +263,8 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
 
     fetchGroup: async (req, res) => {
       const request = req.body as GroupFetchRequest;
-      sendMessages(res, await groups.fetch(topic(req), group(req), request, requestSignal(res, deps.shutdown)));
+      const fetch = () => groups.fetch(topic(req), group(req), request, requestSignal(res, deps.shutdown));
+      sendMessages(res, await waiting(res, request.waitMs, fetch));
     },
 
     commitGroup: async (req, res) => {
@@ -248,6 +281,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
 
     putSubscription: async (req, res) => {
       const { topic: t, subscription: s } = subscription(req);
+      requireReferences(res, req.body as SubscriptionInput);
       const { subscription: view, created } = await subscriptions.put(t, s, req.body as SubscriptionInput);
       res.status(created ? 201 : 200).json(view);
     },
@@ -269,10 +303,12 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     extendSubscription: extendAt(subscription),
 
     listPushSubscriptions: async (_req, res) => {
-      res.json({ pushSubscriptions: await push.list() });
+      const principal = principalOf(res);
+      res.json({ pushSubscriptions: (await push.list()).filter((p) => principal.can(null, 'push-subscriptions', p.name)) });
     },
 
     putPushSubscription: async (req, res) => {
+      requireReferences(res, req.body as PushInput);
       const { push: view, created } = await push.put(pushName(req), req.body as PushInput);
       res.status(created ? 201 : 200).json(view);
     },

@@ -1,7 +1,11 @@
 #!/usr/bin/env node
+import { Command } from 'commander';
+import YAML from 'yaml';
 import { systemClock } from '../queue/clock';
 import { GatewayError } from '../queue/errors';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, isLoopback, loadConfig } from './config';
+import { generateKey } from './keys';
+import { appendKey, parseKeys } from './keysFile';
 import { startGateway } from './server';
 
 function log(level: 'info' | 'error', msg: string, fields: Record<string, unknown> = {}): void {
@@ -13,9 +17,9 @@ function errorFields(error: unknown): Record<string, unknown> {
   return error instanceof GatewayError ? { code: error.code, cause: String(error.cause ?? error.message) } : { cause: String(error) };
 }
 
-/** `npm start`: the gateway, configured from flags and MQGATE_* variables. */
-async function main(): Promise<void> {
-  const config = loadConfig(process.argv.slice(2), process.env);
+/** `mqgate serve` (and `npm start`): the gateway, configured from flags and MQGATE_* variables. */
+async function serve(argv: string[]): Promise<void> {
+  const config = loadConfig(argv, process.env);
   const gateway = await startGateway(config, {
     clock: systemClock,
     onInternalError: (error) => log('error', error.message, errorFields(error)),
@@ -25,7 +29,12 @@ async function main(): Promise<void> {
     dataDir: config.dataDir,
     synchronous: config.synchronous,
     pushAllowedHosts: config.pushAllowedHosts ?? 'any',
+    keys: config.keys.length,
   });
+  if (config.keys.length === 0) {
+    const reach = isLoopback(config.host) ? 'this machine only' : `everyone who can reach ${config.host}`;
+    log('info', `no API keys configured: every request is let in, from ${reach}`);
+  }
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -43,7 +52,55 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-main().catch((error: unknown) => {
+interface CreateKeyOptions {
+  name: string;
+  scope: string[];
+  keysFile?: string;
+}
+
+/** `mqgate keys create`: prints a new key once; the server keeps only its hash. */
+function createKey(options: CreateKeyOptions): void {
+  const { key, id, hash } = generateKey();
+  const entry = { id, name: options.name, hash, scopes: options.scope };
+  // The same checks the server makes at start, so a bad scope fails here.
+  parseKeys(JSON.stringify({ keys: [entry] }), 'the new key');
+  if (options.keysFile === undefined) {
+    process.stderr.write('Add this entry under `keys:` in the keys file (MQGATE_KEYS_FILE), or to MQGATE_KEYS:\n');
+    process.stderr.write(YAML.stringify([entry]));
+  } else {
+    appendKey(options.keysFile, entry);
+    process.stderr.write(`Added key ${id} (${options.name}) to ${options.keysFile}; restart the gateway to use it.\n`);
+  }
+  process.stderr.write('The key, shown this once:\n');
+  process.stdout.write(`${key}\n`);
+}
+
+function fail(error: unknown): never {
   log('error', error instanceof ConfigError ? `invalid configuration: ${error.message}` : String(error));
   process.exit(error instanceof ConfigError ? 2 : 1);
-});
+}
+
+const program = new Command('mqgate').description('HTTP message-queue gateway: durable queues and replayable logs over HTTP.');
+program
+  .command('serve', { isDefault: true })
+  .description('Run the gateway (flags such as --port and --data-dir, or MQGATE_* variables; see the README).')
+  .helpOption(false)
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .action((_options: unknown, command: Command) => serve(command.args).catch(fail));
+program
+  .command('keys')
+  .description('API keys.')
+  .command('create')
+  .description('Create an API key and print it once.')
+  .requiredOption('--name <name>', 'who or what uses the key, for people reading the keys file')
+  .requiredOption('--scope <scopes...>', 'grants such as produce:queues/orders-*, consume:topics/*, admin:*')
+  .option('--keys-file <file>', 'add the key to this keys file (created if missing)')
+  .action((options: CreateKeyOptions) => {
+    try {
+      createKey(options);
+    } catch (error) {
+      fail(new ConfigError((error as Error).message));
+    }
+  });
+program.parse(process.argv.slice(2), { from: 'user' });

@@ -7,6 +7,8 @@ import { startRetention } from '../queue/retention';
 import { createServices } from '../queue/services';
 import { createApp } from './app';
 import type { Config } from './config';
+import { KeyRing } from './keys';
+import { RateLimiter } from './rateLimits';
 import { loadSpec } from './spec';
 
 export interface Gateway {
@@ -24,7 +26,11 @@ export interface GatewayOptions {
 
 /** Wires store, semantics and HTTP together and listens. */
 export async function startGateway(config: Config, options: GatewayOptions): Promise<Gateway> {
-  const store = new SqliteStore({ dataDir: config.dataDir, synchronous: config.synchronous });
+  const store = new SqliteStore({
+    dataDir: config.dataDir,
+    synchronous: config.synchronous,
+    maxDatabaseBytes: config.maxStorageBytes ?? undefined,
+  });
   const services = createServices(store, {
     clock: options.clock,
     limits: config.limits,
@@ -38,6 +44,11 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     spec: loadSpec(),
     shutdown: shutdown.signal,
     limits: config.limits,
+    auth: {
+      keys: new KeyRing(config.keys),
+      healthAuth: config.healthAuth,
+      rates: new RateLimiter(options.clock, config.keyLimits),
+    },
     onInternalError: options.onInternalError,
   });
   const stopRetention = startRetention(store, options.clock, {

@@ -21,6 +21,8 @@ export interface Parameter {
 
 export interface Operation {
   operationId: string;
+  /** Who may call it: `public`, `health`, or `<produce|consume|admin|any> <kind>/<{param}|*>` (api/auth.ts). */
+  'x-mqgate-access'?: string;
   parameters?: Array<Parameter | Reference>;
   requestBody?: { required?: boolean; content: Record<string, { schema?: JsonSchema }> };
   responses: Record<string, unknown>;

@@ -14,7 +14,7 @@ test('defaults: 127.0.0.1:8080, ./data, FULL durability, documented limits', () 
 });
 
 test('environment variables set values, and flags win over them', () => {
-  const env = { MQGATE_HOST: '0.0.0.0', MQGATE_PORT: '9000', MQGATE_DATA_DIR: '/tmp/x', MQGATE_SYNCHRONOUS: 'normal' };
+  const env = { MQGATE_HOST: '0.0.0.0', MQGATE_ALLOW_UNAUTHENTICATED: 'true', MQGATE_PORT: '9000', MQGATE_DATA_DIR: '/tmp/x', MQGATE_SYNCHRONOUS: 'normal' };
   expect(loadConfig([], env)).toMatchObject({ host: '0.0.0.0', port: 9000, dataDir: '/tmp/x', synchronous: 'NORMAL' });
   expect(loadConfig(['--port', '9100', '--data-dir', '/tmp/y', '--max-wait-ms', '500'], env)).toMatchObject({
     port: 9100,

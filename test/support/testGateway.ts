@@ -4,6 +4,9 @@ import path from 'node:path';
 import type { Express } from 'express';
 import request from 'supertest';
 import { createApp } from '../../api/app';
+import type { AuthOptions } from '../../api/auth';
+import { type ApiKey, type KeyLimits, KeyRing } from '../../api/keys';
+import { RateLimiter } from '../../api/rateLimits';
 import { loadSpec } from '../../api/spec';
 import { SqliteStore } from '../../persistence/sqlite/sqliteStore';
 import type { GatewayError } from '../../queue/errors';
@@ -23,6 +26,7 @@ export interface TestGateway extends Services {
   store: SqliteStore;
   dataDir: string;
   internalErrors: GatewayError[];
+  auth: AuthOptions;
   /** Failures of background work (push bookkeeping); a test expects none. */
   backgroundErrors: unknown[];
   close(): Promise<void>;
@@ -34,13 +38,19 @@ export interface TestGatewayOptions {
   targets?: TargetPolicy;
   /** Jitter of push retries; 0.5 (no jitter) unless a test says otherwise. */
   random?: () => number;
+  /** None (the default): the gateway runs open, as on loopback without keys. */
+  keys?: ApiKey[];
+  keyLimits?: Partial<KeyLimits>;
+  healthAuth?: 'open' | 'key';
+  /** Cap on the database file, to run out of space on purpose. */
+  maxStorageBytes?: number;
 }
 
 /** The real app over a real SQLite file in a temp dir, with a manual clock; push deliveries run. */
 export function testGateway(options: TestGatewayOptions = {}): TestGateway {
   const clock = new ManualClock();
   const dataDir = options.dataDir ?? tempDir();
-  const store = new SqliteStore({ dataDir, synchronous: 'FULL' });
+  const store = new SqliteStore({ dataDir, synchronous: 'FULL', maxDatabaseBytes: options.maxStorageBytes });
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const shutdown = new AbortController();
   const internalErrors: GatewayError[] = [];
@@ -52,11 +62,17 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
     random: options.random ?? (() => 0.5),
     onError: (error) => backgroundErrors.push(error),
   });
+  const auth: AuthOptions = {
+    keys: new KeyRing(options.keys ?? []),
+    healthAuth: options.healthAuth ?? 'open',
+    rates: new RateLimiter(clock, { requestsPerSecond: null, bytesPerSecond: null, longPolls: null, ...options.keyLimits }),
+  };
   const app = createApp({
     ...services,
     spec: loadSpec(),
     shutdown: shutdown.signal,
     limits,
+    auth,
     onInternalError: (error) => internalErrors.push(error),
   });
   return {
@@ -67,6 +83,7 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
     store,
     dataDir,
     internalErrors,
+    auth,
     backgroundErrors,
     async close() {
       shutdown.abort();

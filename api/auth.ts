@@ -1,0 +1,110 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { GatewayError } from '../queue/errors';
+import type { ApiKey, KeyRing } from './keys';
+import type { RateLimiter } from './rateLimits';
+import { type Action, type ResourceKind, grants } from './scopes';
+import type { SpecOperation } from './spec';
+
+/**
+ * What an operation needs, from its `x-mqgate-access` in openapi.yaml:
+ * `public` (no key ever), `health` (a key only with `healthAuth: key`), or
+ * `<action|any> <kind>/<{param}|*>`, e.g. `produce queues/{queue}`, `any queues/*`.
+ */
+export type Access =
+  | { kind: 'public' }
+  | { kind: 'health' }
+  | { kind: 'scoped'; action: Action | null; resource: ResourceKind; param: string | null };
+
+const SCOPED = /^(produce|consume|admin|any) (queues|topics|push-subscriptions)\/(?:\{(\w+)\}|\*)$/;
+
+export function accessOf(op: SpecOperation): Access {
+  const text = op.operation['x-mqgate-access'];
+  if (text === 'public' || text === 'health') return { kind: text };
+  const match = SCOPED.exec(text ?? '');
+  if (match === null) throw new Error(`openapi.yaml: ${op.operation.operationId}: x-mqgate-access '${text}' is not understood`);
+  const [, action, resource, param] = match;
+  if (param !== undefined && !op.parameters.some((p) => p.in === 'path' && p.name === param)) {
+    throw new Error(`openapi.yaml: ${op.operation.operationId}: x-mqgate-access names no path parameter '${param}'`);
+  }
+  return {
+    kind: 'scoped',
+    action: action === 'any' ? null : (action as Action),
+    resource: resource as ResourceKind,
+    param: param ?? null,
+  };
+}
+
+/** Who is calling: a key, or everyone when the server has no keys (loopback only). */
+export class Principal {
+  constructor(readonly key: ApiKey | null) {}
+
+  /** `''` when the server has no keys: limits then apply to all callers together. */
+  get id(): string {
+    return this.key?.id ?? '';
+  }
+
+  /** Whether this caller may do `action` (null: anything) on `kind/name` (null: on some resource of the kind). */
+  can(action: Action | null, kind: ResourceKind, name: string | null): boolean {
+    return this.key === null || grants(this.key.scopes, action, kind, name);
+  }
+
+  /** Throws `forbidden`, the same answer whether or not the resource exists. */
+  require(action: Action | null, kind: ResourceKind, name: string | null): void {
+    if (!this.can(action, kind, name)) {
+      const what = name === null ? kind : `${kind}/${name}`;
+      throw new GatewayError('forbidden', `This key has no ${action ?? 'scope'} access to ${what}.`);
+    }
+  }
+}
+
+export function principalOf(res: Response): Principal {
+  return res.locals.principal as Principal;
+}
+
+export interface AuthOptions {
+  keys: KeyRing;
+  /** `open`: health answers anyone; `key`: any valid key. */
+  healthAuth: 'open' | 'key';
+  rates: RateLimiter;
+}
+
+const BEARER = /^Bearer[ ]+(\S+)[ ]*$/i;
+
+function authenticate(req: Request, keys: KeyRing): ApiKey {
+  const header = req.get('Authorization');
+  if (header === undefined) throw new GatewayError('unauthorized', 'This server needs an API key: Authorization: Bearer <key>.');
+  const presented = BEARER.exec(header)?.[1];
+  const key = presented === undefined ? null : keys.authenticate(presented);
+  if (key === null) throw new GatewayError('unauthorized', 'The API key is not valid.');
+  return key;
+}
+
+/**
+ * Runs before the body is read: who the caller is (401), whether its scopes
+ * allow this operation on this resource (403), and whether it is within its
+ * request and byte rates (429). The body bytes read and the response bytes
+ * written are charged to the key once the response is sent.
+ */
+export function authorize(op: SpecOperation, options: AuthOptions): RequestHandler {
+  const access = accessOf(op);
+  return (req: Request, res: Response, next: NextFunction) => {
+    const open = options.keys.empty;
+    if (access.kind === 'public' || (access.kind === 'health' && (open || options.healthAuth === 'open'))) {
+      res.locals.principal = new Principal(null);
+      next();
+      return;
+    }
+    const principal = new Principal(open ? null : authenticate(req, options.keys));
+    res.locals.principal = principal;
+    if (access.kind === 'scoped') {
+      principal.require(access.action, access.resource, access.param === null ? null : (req.params[access.param] as string));
+    }
+    const own = principal.key?.limits ?? {};
+    options.rates.admit(principal.id, own);
+    res.once('finish', () => {
+      const written = Number(res.getHeader('Content-Length') ?? 0);
+      options.rates.charge(principal.id, own, ((res.locals.bodyBytes as number | undefined) ?? 0) + written);
+    });
+    next();
+  };
+}

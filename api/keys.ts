@@ -1,0 +1,65 @@
+import crypto from 'node:crypto';
+import type { Scope } from './scopes';
+
+/** Per-key limits; null: no limit. A key's own values win over the server's defaults. */
+export interface KeyLimits {
+  /** Requests per second, with a burst of one second's worth. */
+  requestsPerSecond: number | null;
+  /** Request plus response body bytes per second. */
+  bytesPerSecond: number | null;
+  /** Fetches waiting at once (waitMs > 0). */
+  longPolls: number | null;
+}
+
+/** A key as the server keeps it: never the key itself, only its hash. */
+export interface ApiKey {
+  id: string;
+  name: string;
+  /** `sha256:<hex>` of the whole key. */
+  hash: string;
+  scopes: Scope[];
+  limits: Partial<KeyLimits>;
+}
+
+const PREFIX = 'mqg_';
+const ID_BYTES = 6;
+const SECRET_BYTES = 32;
+const TOKEN = /^mqg_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$/;
+
+/**
+ * A key's hash. SHA-256 is enough: a key is 32 random bytes, so there is
+ * nothing to guess a slow hash would protect.
+ */
+export function hashKey(key: string): string {
+  return `sha256:${crypto.createHash('sha256').update(key).digest('hex')}`;
+}
+
+/** A new key: `mqg_<id>_<secret>`; the id names it in config and logs, the whole key is shown once. */
+export function generateKey(): { key: string; id: string; hash: string } {
+  const id = crypto.randomBytes(ID_BYTES).toString('hex');
+  const key = `${PREFIX}${id}_${crypto.randomBytes(SECRET_BYTES).toString('base64url')}`;
+  return { key, id, hash: hashKey(key) };
+}
+
+/** The configured keys, found by the id inside a presented key and checked by hash in constant time. */
+export class KeyRing {
+  private readonly byId: Map<string, ApiKey>;
+
+  constructor(keys: ApiKey[]) {
+    this.byId = new Map(keys.map((key) => [key.id, key]));
+  }
+
+  /** No keys: the gateway runs open, on loopback only. */
+  get empty(): boolean {
+    return this.byId.size === 0;
+  }
+
+  authenticate(presented: string): ApiKey | null {
+    const id = TOKEN.exec(presented)?.[1];
+    const key = id === undefined ? undefined : this.byId.get(id);
+    if (key === undefined) return null;
+    const expected = Buffer.from(key.hash);
+    const actual = Buffer.from(hashKey(presented));
+    return expected.length === actual.length && crypto.timingSafeEqual(expected, actual) ? key : null;
+  }
+}

@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
+import YAML from 'yaml';
+import type { ApiKey, KeyLimits } from './keys';
+import { SCOPE_PATTERN, parseScope } from './scopes';
+
+/** A keys document as written in the keys file or MQGATE_KEYS (YAML or JSON). */
+interface KeysDocument {
+  keys: Array<{ id: string; name: string; hash: string; scopes: string[]; limits?: Partial<KeyLimits> }>;
+}
+
+const RATE = { type: ['integer', 'null'], minimum: 1 };
+
+const KEYS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['keys'],
+  properties: {
+    keys: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'name', 'hash', 'scopes'],
+        properties: {
+          id: { type: 'string', pattern: '^[0-9a-f]{12}$' },
+          name: { type: 'string', minLength: 1, maxLength: 200 },
+          hash: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' },
+          scopes: { type: 'array', minItems: 1, items: { type: 'string', pattern: SCOPE_PATTERN } },
+          limits: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { requestsPerSecond: RATE, bytesPerSecond: RATE, longPolls: { type: ['integer', 'null'], minimum: 0 } },
+          },
+        },
+      },
+    },
+  },
+};
+
+const validate = new Ajv2020({ allErrors: true, allowUnionTypes: true }).compile<KeysDocument>(KEYS_SCHEMA);
+
+/** What a field that fails its pattern should look like. */
+const PATTERN_HINTS: Record<string, string> = {
+  id: 'must be 12 hex digits',
+  hash: 'must be sha256: and 64 hex digits',
+  scopes: 'must be <produce|consume|admin|*>:<queues|topics|push-subscriptions>/<name, * for any characters>, or <action>:*',
+};
+
+/** `keys/0/scopes/1 must be …`, one clause per bad field. */
+function describe(errors: ErrorObject[]): string {
+  return errors
+    .map((e) => {
+      const extra = (e.params as { additionalProperty?: string }).additionalProperty;
+      const at = `${e.instancePath.slice(1) || '(top)'}${extra === undefined ? '' : `/${extra}`}`;
+      if (extra !== undefined) return `${at} is not a known field`;
+      const field = e.instancePath.split('/').filter((part) => !/^\d+$/.test(part)).pop() ?? '';
+      const hint = e.keyword === 'pattern' ? PATTERN_HINTS[field] : undefined;
+      return `${at} ${hint ?? e.message ?? 'is invalid'}`;
+    })
+    .join('; ');
+}
+
+/** Parses and checks a keys document; `source` names it in the error. Throws Error with every bad field. */
+export function parseKeys(text: string, source: string): ApiKey[] {
+  let document: unknown;
+  try {
+    document = YAML.parse(text);
+  } catch (error) {
+    throw new Error(`${source} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (!validate(document)) throw new Error(`${source}: ${describe(validate.errors ?? [])}`);
+  return document.keys.map((key) => ({ ...key, scopes: key.scopes.map(parseScope), limits: key.limits ?? {} }));
+}
+
+export function readKeysFile(file: string): ApiKey[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(`keys file ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  return parseKeys(text, `keys file ${file}`);
+}
+
+/** Adds one key to a keys file, creating it if missing (mode 0600: hashes only, but still nobody else's business). */
+export function appendKey(file: string, entry: KeysDocument['keys'][number]): void {
+  const document = fs.existsSync(file) ? YAML.parseDocument(fs.readFileSync(file, 'utf8')) : new YAML.Document({ keys: [] });
+  const current = document.toJS() as KeysDocument | null;
+  if (current?.keys?.some((key) => key.id === entry.id)) throw new Error(`keys file ${file} already has a key ${entry.id}`);
+  if (document.contents === null) document.contents = document.createNode({ keys: [] });
+  document.addIn(['keys'], document.createNode(entry));
+  const text = document.toString();
+  parseKeys(text, `keys file ${file}`);
+  fs.writeFileSync(file, text, { mode: 0o600 });
+}

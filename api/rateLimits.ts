@@ -1,0 +1,105 @@
+import type { Clock } from '../queue/clock';
+import { GatewayError } from '../queue/errors';
+import type { KeyLimits } from './keys';
+
+/**
+ * A token bucket that may go into debt: a request is let in while the bucket
+ * is not empty and then pays its full cost, so one large body is never refused
+ * forever; the debt delays the next ones. Holds one second's worth at most.
+ */
+class Bucket {
+  private tokens: number;
+  private at: number;
+
+  constructor(
+    private readonly perSecond: number,
+    now: number,
+  ) {
+    this.tokens = perSecond;
+    this.at = now;
+  }
+
+  /** Milliseconds until the bucket holds `needed` tokens; 0 if it does now. */
+  waitMs(now: number, needed: number): number {
+    this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.at) * this.perSecond) / 1000);
+    this.at = now;
+    return this.tokens >= needed ? 0 : Math.ceil(((needed - this.tokens) * 1000) / this.perSecond);
+  }
+
+  take(now: number, amount: number): void {
+    this.waitMs(now, 0);
+    this.tokens -= amount;
+  }
+}
+
+interface KeyState {
+  requests: Bucket | null;
+  bytes: Bucket | null;
+  longPolls: number;
+  maxLongPolls: number | null;
+}
+
+function rateLimited(detail: string, waitMs: number): never {
+  throw new GatewayError('rate_limited', detail, { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) });
+}
+
+/** Request rate, byte rate and concurrent long-polls, per key (`''`: everyone, when the server has no keys). */
+export class RateLimiter {
+  private readonly states = new Map<string, KeyState>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly defaults: KeyLimits,
+  ) {}
+
+  private state(keyId: string, own: Partial<KeyLimits>): KeyState {
+    let state = this.states.get(keyId);
+    if (state === undefined) {
+      const limits = { ...this.defaults, ...own };
+      const now = this.clock.now();
+      state = {
+        requests: limits.requestsPerSecond === null ? null : new Bucket(limits.requestsPerSecond, now),
+        bytes: limits.bytesPerSecond === null ? null : new Bucket(limits.bytesPerSecond, now),
+        longPolls: 0,
+        maxLongPolls: limits.longPolls,
+      };
+      this.states.set(keyId, state);
+    }
+    return state;
+  }
+
+  /** Lets a request in or throws `rate_limited` with the wait; bytes are paid later with `charge`. */
+  admit(keyId: string, own: Partial<KeyLimits>): void {
+    const { requests, bytes } = this.state(keyId, own);
+    const now = this.clock.now();
+    const byteWait = bytes?.waitMs(now, 0) ?? 0;
+    if (byteWait > 0) rateLimited('This key is over its byte rate.', byteWait);
+    const requestWait = requests?.waitMs(now, 1) ?? 0;
+    if (requestWait > 0) rateLimited('This key is over its request rate.', requestWait);
+    requests?.take(now, 1);
+  }
+
+  /** The body bytes a request read and wrote. */
+  charge(keyId: string, own: Partial<KeyLimits>, amount: number): void {
+    this.state(keyId, own).bytes?.take(this.clock.now(), amount);
+  }
+
+  /** Holds one of the key's long-poll slots until the returned release is called. */
+  holdLongPoll(keyId: string, own: Partial<KeyLimits>): () => void {
+    const state = this.state(keyId, own);
+    if (state.maxLongPolls !== null && state.longPolls >= state.maxLongPolls) {
+      throw new GatewayError(
+        'too_many_long_polls',
+        `This key already has ${state.longPolls} fetches waiting, its most; fetch with waitMs 0 or wait for one to end.`,
+        { retryAfterSeconds: 1 },
+      );
+    }
+    state.longPolls += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      state.longPolls -= 1;
+    };
+  }
+}

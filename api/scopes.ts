@@ -1,0 +1,45 @@
+/** What a key may do to a resource. `admin` manages it; it does not imply produce or consume. */
+export type Action = 'produce' | 'consume' | 'admin';
+
+export const RESOURCE_KINDS = ['queues', 'topics', 'push-subscriptions'] as const;
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+
+/** One grant: `produce:queues/orders-*`, `*:topics/*`, `consume:*`. */
+export interface Scope {
+  text: string;
+  /** null: all three actions (`*`). */
+  action: Action | null;
+  /** null: every kind (`*`). */
+  kind: ResourceKind | null;
+  /** Matches names of `kind`; `*` in the pattern matches any run of characters. */
+  names: RegExp;
+}
+
+/** The syntax of a scope, as the keys file schema checks it. */
+export const SCOPE_PATTERN = '^(produce|consume|admin|\\*):(\\*|(queues|topics|push-subscriptions)/[A-Za-z0-9._*-]{1,249})$';
+
+function glob(pattern: string): RegExp {
+  return new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, '\\$&')).join('.*')}$`);
+}
+
+/** Parses a scope that already matched SCOPE_PATTERN. */
+export function parseScope(text: string): Scope {
+  const [action, resource] = text.split(/:(.*)/s, 2);
+  const slash = resource.indexOf('/');
+  return {
+    text,
+    action: action === '*' ? null : (action as Action),
+    kind: slash < 0 ? null : (resource.slice(0, slash) as ResourceKind),
+    names: slash < 0 ? /^/ : glob(resource.slice(slash + 1)),
+  };
+}
+
+/** Whether the scopes grant `action` (null: any action) on `kind/name` (name null: some resource of `kind`). */
+export function grants(scopes: Scope[], action: Action | null, kind: ResourceKind, name: string | null): boolean {
+  return scopes.some(
+    (scope) =>
+      (scope.action === null || action === null || scope.action === action) &&
+      (scope.kind === null || scope.kind === kind) &&
+      (name === null || scope.names.test(name)),
+  );
+}
