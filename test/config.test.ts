@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../api/config';
 
@@ -43,4 +45,61 @@ test.each([
 ])('invalid configuration is refused at start with a precise message: %j %j', (argv, env, message) => {
   expect(() => loadConfig(argv, env)).toThrow(ConfigError);
   expect(() => loadConfig(argv, env)).toThrow(message);
+});
+
+describe('API keys and access', () => {
+  const entry = (id: string, scopes: string[] = ['produce:queues/orders-*']) => ({ id, name: `key ${id}`, hash: `sha256:${'ab'.repeat(32)}`, scopes });
+  const doc = (...keys: object[]) => JSON.stringify({ keys });
+
+  test('keys come from the keys file and MQGATE_KEYS together, with their scopes and limits', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqgate-config-'));
+    const file = path.join(dir, 'keys.yaml');
+    fs.writeFileSync(file, `keys:\n  - id: 0123456789ab\n    name: orders\n    hash: sha256:${'cd'.repeat(32)}\n    scopes: ['*:*']\n    limits: {requestsPerSecond: 50}\n`);
+    const config = loadConfig(['--keys-file', file, '--host', '0.0.0.0'], { MQGATE_KEYS: doc(entry('ba9876543210')) });
+    expect(config.keys.map((k) => [k.id, k.scopes.map((s) => s.text), k.limits])).toEqual([
+      ['0123456789ab', ['*:*'], { requestsPerSecond: 50 }],
+      ['ba9876543210', ['produce:queues/orders-*'], {}],
+    ]);
+    expect(() => loadConfig(['--keys-file', file], { MQGATE_KEYS: doc(entry('0123456789ab')) })).toThrow(/key 0123456789ab is configured twice/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test.each([
+    [doc({ ...entry('0123456789ab'), hash: 'plain-text-key' }), /keys\/0\/hash must be sha256: and 64 hex digits/],
+    [doc(entry('0123456789ab', ['write:queues/x'])), /keys\/0\/scopes\/0 must be <produce\|consume\|admin\|\*>/],
+    [doc(entry('0123456789ab', ['produce:queue/x'])), /keys\/0\/scopes\/0 must be/],
+    [doc({ ...entry('0123456789ab'), owner: 'me' }), /keys\/0\/owner is not a known field/],
+    [doc({ ...entry('0123456789ab'), limits: { requestsPerSecond: 0 } }), /keys\/0\/limits\/requestsPerSecond must be >= 1/],
+    ['keys: [', /MQGATE_KEYS is not valid YAML/],
+  ])('a bad keys document is refused at start naming the field: %s', (text, message) => {
+    expect(() => loadConfig([], { MQGATE_KEYS: text })).toThrow(message);
+  });
+
+  test('an unreadable keys file is refused at start', () => {
+    expect(() => loadConfig(['--keys-file', '/nonexistent/keys.yaml'], {})).toThrow(/keys file \/nonexistent\/keys.yaml cannot be read: ENOENT/);
+  });
+
+  test('without keys only a loopback host may be listened on, unless explicitly allowed', () => {
+    for (const host of ['127.0.0.1', '127.0.0.2', 'localhost', '::1']) expect(loadConfig(['--host', host], {}).host).toBe(host);
+    expect(() => loadConfig(['--host', '0.0.0.0'], {})).toThrow(ConfigError);
+    expect(() => loadConfig(['--host', '0.0.0.0'], {})).toThrow(/no API keys are configured, so mqgate listens on loopback only, not '0.0.0.0'/);
+    expect(loadConfig(['--host', '0.0.0.0', '--allow-unauthenticated', 'true'], {}).allowUnauthenticated).toBe(true);
+    expect(() => loadConfig(['--allow-unauthenticated', 'yes'], {})).toThrow(/must be one of true, false/);
+  });
+
+  test('health access, per-key limits and the storage cap', () => {
+    expect(loadConfig([], {})).toMatchObject({
+      healthAuth: 'open',
+      keyLimits: { requestsPerSecond: null, bytesPerSecond: null, longPolls: 100 },
+      maxStorageBytes: null,
+    });
+    const env = { MQGATE_HEALTH_AUTH: 'key', MQGATE_KEY_REQUESTS_PER_SECOND: '20', MQGATE_KEY_BYTES_PER_SECOND: '1048576' };
+    expect(loadConfig(['--key-long-polls', '4', '--max-storage-bytes', '1073741824'], env)).toMatchObject({
+      healthAuth: 'key',
+      keyLimits: { requestsPerSecond: 20, bytesPerSecond: 1_048_576, longPolls: 4 },
+      maxStorageBytes: 1_073_741_824,
+    });
+    expect(() => loadConfig(['--health-auth', 'none'], {})).toThrow(/MQGATE_HEALTH_AUTH \/ --health-auth must be one of open, key/);
+    expect(() => loadConfig(['--max-storage-bytes', '100'], {})).toThrow(/--max-storage-bytes must be a whole number from 65536/);
+  });
 });

@@ -1,0 +1,335 @@
+import type { Response } from 'supertest';
+import { accessOf } from '../api/auth';
+import { type ApiKey, generateKey } from '../api/keys';
+import { parseKeys } from '../api/keysFile';
+import { loadSpec, type SpecOperation } from '../api/spec';
+import { expectSpecResponse } from './support/specResponses';
+import { disposeTestGateway, type TestGateway, type TestGatewayOptions, testGateway } from './support/testGateway';
+
+const spec = loadSpec();
+
+/** A configured key and the token a client sends. */
+interface Key {
+  token: string;
+  record: ApiKey;
+}
+
+function key(name: string, scopes: string[], limits: ApiKey['limits'] = {}): Key {
+  const { key: token, id, hash } = generateKey();
+  const [record] = parseKeys(JSON.stringify({ keys: [{ id, name, hash, scopes, limits }] }), name);
+  return { token, record };
+}
+
+const ADMIN = key('admin', ['*:*']);
+/** Stored in every fixture; must never appear in an answer to a caller without access. */
+const SECRET_VALUE = 'only-for-a-keys';
+
+interface Fixture {
+  memberId: string;
+}
+
+/** Resources every operation below works on, created with the all-powerful key. */
+async function createFixture(t: TestGateway): Promise<Fixture> {
+  const as = { Authorization: `Bearer ${ADMIN.token}` };
+  const ok = (res: Response): Response => {
+    expect(res.status).toBeLessThan(300);
+    return res;
+  };
+  ok(await t.http.put('/v1/queues/a-dlq').set(as).send({}));
+  ok(await t.http.put('/v1/queues/a-q').set(as).send({ maxDeliveries: 5, deadLetterQueue: 'a-dlq' }));
+  ok(await t.http.post('/v1/queues/a-q/messages').set(as).send({ messages: [{ value: SECRET_VALUE }] }));
+  ok(await t.http.put('/v1/topics/a-t').set(as).send({ partitions: 2 }));
+  ok(await t.http.post('/v1/topics/a-t/messages').set(as).send({ messages: [{ value: SECRET_VALUE, partition: 0 }] }));
+  ok(await t.http.put('/v1/topics/a-t/subscriptions/s').set(as).send({}));
+  ok(await t.http.put('/v1/topics/a-t/groups/idle').set(as).send({}));
+  const joined = ok(await t.http.post('/v1/topics/a-t/groups/g/members').set(as).send({}));
+  ok(await t.http.put('/v1/push-subscriptions/a-p').set(as).send({ source: { queue: 'a-dlq' }, url: 'http://127.0.0.1:9/' }));
+  ok(await t.http.post('/v1/push-subscriptions/a-p/pause').set(as));
+  return { memberId: (joined.body as { memberId: string }).memberId };
+}
+
+interface Call {
+  method: 'get' | 'put' | 'post' | 'delete';
+  path: string;
+  body?: object;
+}
+
+/** A request each operation answers with a 2xx when the caller may make it. */
+function successfulCall(operationId: string, fixture: Fixture): Call {
+  const receipts = { receipts: ['not-a-receipt'] };
+  const calls: Record<string, Call> = {
+    getHealth: { method: 'get', path: '/healthz' },
+    getOpenApi: { method: 'get', path: '/openapi.yaml' },
+    listQueues: { method: 'get', path: '/v1/queues' },
+    putQueue: { method: 'put', path: '/v1/queues/a-q', body: {} },
+    getQueue: { method: 'get', path: '/v1/queues/a-q' },
+    deleteQueue: { method: 'delete', path: '/v1/queues/a-q' },
+    purgeQueue: { method: 'post', path: '/v1/queues/a-q/purge' },
+    produceMessages: { method: 'post', path: '/v1/queues/a-q/messages', body: { messages: [{ value: 1 }] } },
+    fetchMessages: { method: 'post', path: '/v1/queues/a-q/fetch', body: {} },
+    ackMessages: { method: 'post', path: '/v1/queues/a-q/ack', body: receipts },
+    nackMessages: { method: 'post', path: '/v1/queues/a-q/nack', body: receipts },
+    extendLeases: { method: 'post', path: '/v1/queues/a-q/extend', body: { ...receipts, visibilityTimeoutMs: 1000 } },
+    redriveMessages: { method: 'post', path: '/v1/queues/a-dlq/redrive', body: {} },
+    listTopics: { method: 'get', path: '/v1/topics' },
+    putTopic: { method: 'put', path: '/v1/topics/a-t', body: { partitions: 2 } },
+    getTopic: { method: 'get', path: '/v1/topics/a-t' },
+    deleteTopic: { method: 'delete', path: '/v1/topics/a-t' },
+    produceToTopic: { method: 'post', path: '/v1/topics/a-t/messages', body: { messages: [{ value: 1 }] } },
+    readPartition: { method: 'get', path: '/v1/topics/a-t/partitions/0/messages?offset=0' },
+    offsetForTimestamp: { method: 'get', path: '/v1/topics/a-t/partitions/0/offsets?timestamp=0' },
+    listGroups: { method: 'get', path: '/v1/topics/a-t/groups' },
+    putGroup: { method: 'put', path: '/v1/topics/a-t/groups/idle', body: {} },
+    describeGroup: { method: 'get', path: '/v1/topics/a-t/groups/g' },
+    deleteGroup: { method: 'delete', path: '/v1/topics/a-t/groups/idle' },
+    joinGroup: { method: 'post', path: '/v1/topics/a-t/groups/g/members', body: {} },
+    leaveGroup: { method: 'delete', path: `/v1/topics/a-t/groups/g/members/${fixture.memberId}` },
+    fetchGroup: { method: 'post', path: '/v1/topics/a-t/groups/idle/fetch', body: {} },
+    commitGroup: { method: 'post', path: '/v1/topics/a-t/groups/idle/commit', body: { offsets: [{ partition: 0, offset: 1 }] } },
+    seekGroup: { method: 'post', path: '/v1/topics/a-t/groups/idle/seek', body: { to: 'earliest' } },
+    listSubscriptions: { method: 'get', path: '/v1/topics/a-t/subscriptions' },
+    putSubscription: { method: 'put', path: '/v1/topics/a-t/subscriptions/s', body: {} },
+    getSubscription: { method: 'get', path: '/v1/topics/a-t/subscriptions/s' },
+    deleteSubscription: { method: 'delete', path: '/v1/topics/a-t/subscriptions/s' },
+    fetchSubscription: { method: 'post', path: '/v1/topics/a-t/subscriptions/s/fetch', body: {} },
+    ackSubscription: { method: 'post', path: '/v1/topics/a-t/subscriptions/s/ack', body: receipts },
+    nackSubscription: { method: 'post', path: '/v1/topics/a-t/subscriptions/s/nack', body: receipts },
+    extendSubscription: { method: 'post', path: '/v1/topics/a-t/subscriptions/s/extend', body: { ...receipts, visibilityTimeoutMs: 1000 } },
+    listPushSubscriptions: { method: 'get', path: '/v1/push-subscriptions' },
+    putPushSubscription: {
+      method: 'put',
+      path: '/v1/push-subscriptions/a-p',
+      body: { source: { queue: 'a-dlq' }, url: 'http://127.0.0.1:9/' },
+    },
+    getPushSubscription: { method: 'get', path: '/v1/push-subscriptions/a-p' },
+    deletePushSubscription: { method: 'delete', path: '/v1/push-subscriptions/a-p' },
+    pausePushSubscription: { method: 'post', path: '/v1/push-subscriptions/a-p/pause' },
+    resumePushSubscription: { method: 'post', path: '/v1/push-subscriptions/a-p/resume' },
+  };
+  const call = calls[operationId];
+  if (call === undefined) throw new Error(`no authorization case for ${operationId}: add one`);
+  return call;
+}
+
+const ACTIONS = ['produce', 'consume', 'admin'] as const;
+const KINDS = ['queues', 'topics', 'push-subscriptions'] as const;
+
+/** The keys of the matrix for one operation: the right one, and the wrong ones that must be refused. */
+function keysFor(op: SpecOperation): { right: Key; lacking: Key; elsewhere: Key } {
+  const access = accessOf(op);
+  if (access.kind !== 'scoped') throw new Error(`${op.operation.operationId} is not scoped`);
+  const { action, resource } = access;
+  const needed = action ?? 'consume';
+  // A push subscription's source is read through it: consume on the source too.
+  const extra = op.operation.operationId === 'putPushSubscription' ? ['consume:queues/a-*'] : [];
+  const right = key('right', [`${needed}:${resource}/a-*`, ...extra]);
+  // `any` is met by every action, so lacking it means holding nothing on this kind.
+  const lacking =
+    action === null
+      ? key('lacking', KINDS.filter((k) => k !== resource).map((k) => `*:${k}/*`))
+      : key('lacking', [...ACTIONS.filter((a) => a !== action).map((a) => `${a}:${resource}/a-*`), ...extra]);
+  const elsewhere = key('elsewhere', [`*:${resource}/b-*`, ...KINDS.filter((k) => k !== resource).map((k) => `*:${k}/*`)]);
+  return { right, lacking, elsewhere };
+}
+
+function send(t: TestGateway, call: Call, token: string | null): Promise<Response> {
+  const pending = t.http[call.method](call.path);
+  if (token !== null) pending.set('Authorization', `Bearer ${token}`);
+  return call.body === undefined ? pending : pending.send(call.body);
+}
+
+/** A refusal says why and nothing else: no resource data, no stored values. */
+function expectRefusal(res: Response, status: 401 | 403, operationId: string): void {
+  expect({ operationId, status: res.status, code: (res.body as { code?: string }).code }).toEqual({
+    operationId,
+    status,
+    code: status === 401 ? 'unauthorized' : 'forbidden',
+  });
+  expect(Object.keys(res.body as object).sort()).toEqual(['code', 'detail', 'instance', 'status', 'title', 'type']);
+  expect(res.text).not.toContain(SECRET_VALUE);
+  expectSpecResponse(res, operationId);
+}
+
+async function gatewayWith(keys: Key[], options: TestGatewayOptions = {}): Promise<{ t: TestGateway; fixture: Fixture }> {
+  const t = testGateway({ ...options, keys: [ADMIN, ...keys].map((k) => k.record), healthAuth: 'key' });
+  return { t, fixture: await createFixture(t) };
+}
+
+const scoped = spec.operations.filter((op) => accessOf(op).kind === 'scoped');
+
+describe('authorization matrix: every scoped operation', () => {
+  test.each(scoped.map((op) => [op.operation.operationId, op] as const))('%s', async (operationId, op) => {
+    const { right, lacking, elsewhere } = keysFor(op);
+    const unknown = generateKey().key;
+    const { t, fixture } = await gatewayWith([right, lacking, elsewhere]);
+    try {
+      const call = successfulCall(operationId, fixture);
+      expectRefusal(await send(t, call, null), 401, operationId);
+      expectRefusal(await send(t, call, unknown), 401, operationId);
+      expectRefusal(await send(t, call, `${right.token}x`), 401, operationId);
+      expectRefusal(await send(t, call, lacking.token), 403, operationId);
+      const other = await send(t, call, elsewhere.token);
+      const access = accessOf(op);
+      if (access.kind === 'scoped' && access.param === null) {
+        // A list answers a key scoped elsewhere with only what it may see: here, nothing of a-*.
+        expect(other.status).toBe(200);
+        expect(other.text).not.toMatch(/"name":"a-/);
+      } else {
+        expectRefusal(other, 403, operationId);
+      }
+      const res = await send(t, call, right.token);
+      expect(res.status).toBeGreaterThanOrEqual(200);
+      expect(res.status).toBeLessThan(300);
+      expectSpecResponse(res, operationId);
+    } finally {
+      await disposeTestGateway(t);
+    }
+  });
+
+  test('every operation of the contract says who may call it', () => {
+    for (const op of spec.operations) expect(() => accessOf(op)).not.toThrow();
+    expect(spec.operations.filter((op) => accessOf(op).kind !== 'scoped').map((op) => op.operation.operationId).sort()).toEqual([
+      'getHealth',
+      'getOpenApi',
+    ]);
+  });
+});
+
+describe('a key scoped to queues/a-*', () => {
+  const narrow = key('narrow', ['produce:queues/a-*', 'consume:queues/a-*', 'admin:queues/a-*']);
+  let t: TestGateway;
+  const as = { Authorization: `Bearer ${narrow.token}` };
+
+  beforeEach(async () => {
+    ({ t } = await gatewayWith([narrow]));
+    await t.http.put('/v1/queues/b').set('Authorization', `Bearer ${ADMIN.token}`).send({});
+    await t.http.post('/v1/queues/b/messages').set('Authorization', `Bearer ${ADMIN.token}`).send({ messages: [{ value: SECRET_VALUE }] });
+  });
+  afterEach(() => disposeTestGateway(t));
+
+  test('cannot read, write or even see queues/b: the answer is the same as for a queue that does not exist', async () => {
+    const calls: Array<[string, Call]> = [
+      ['getQueue', { method: 'get', path: '/v1/queues/%s' }],
+      ['produceMessages', { method: 'post', path: '/v1/queues/%s/messages', body: { messages: [{ value: 1 }] } }],
+      ['fetchMessages', { method: 'post', path: '/v1/queues/%s/fetch', body: {} }],
+      ['deleteQueue', { method: 'delete', path: '/v1/queues/%s' }],
+      ['purgeQueue', { method: 'post', path: '/v1/queues/%s/purge' }],
+    ];
+    for (const [operationId, call] of calls) {
+      const existing = await send(t, { ...call, path: call.path.replace('%s', 'b') }, narrow.token);
+      const missing = await send(t, { ...call, path: call.path.replace('%s', 'c') }, narrow.token);
+      expectRefusal(existing, 403, operationId);
+      expect(existing.text.replaceAll('/b', '/c')).toBe(missing.text);
+    }
+    const listed = await t.http.get('/v1/queues').set(as);
+    expect((listed.body as { queues: Array<{ name: string }> }).queues.map((q) => q.name)).toEqual(['a-dlq', 'a-q']);
+    expect(listed.text).not.toContain(SECRET_VALUE);
+    expect((await t.http.post('/v1/queues/b/fetch').set('Authorization', `Bearer ${ADMIN.token}`).send({})).body).toMatchObject({
+      messages: [{ value: SECRET_VALUE }],
+    });
+  });
+
+  test('cannot point a queue of its own at a dead-letter queue or a push subscription at a source outside its scope', async () => {
+    const dlq = await t.http.put('/v1/queues/a-new').set(as).send({ maxDeliveries: 3, deadLetterQueue: 'b' });
+    expectRefusal(dlq, 403, 'putQueue');
+    expect((await t.http.get('/v1/queues/a-new').set(as)).status).toBe(404);
+    expect((await t.http.put('/v1/queues/a-new').set(as).send({ maxDeliveries: 3, deadLetterQueue: 'a-dlq' })).status).toBe(201);
+    const pusher = key('pusher', ['admin:push-subscriptions/*', 'produce:queues/a-*']);
+    const { t: other } = await gatewayWith([pusher]);
+    try {
+      const put = (source: string) =>
+        other.http
+          .put('/v1/push-subscriptions/p')
+          .set('Authorization', `Bearer ${pusher.token}`)
+          .send({ source: { queue: source }, url: 'http://127.0.0.1:9/' });
+      expectRefusal(await put('a-q'), 403, 'putPushSubscription');
+    } finally {
+      await disposeTestGateway(other);
+    }
+  });
+
+  test('health needs a key when healthAuth is key, any key; the contract is public', async () => {
+    expectRefusal(await t.http.get('/healthz'), 401, 'getHealth');
+    expect((await t.http.get('/healthz').set(as)).status).toBe(200);
+    expect((await t.http.get('/openapi.yaml')).status).toBe(200);
+  });
+});
+
+describe('per-key limits', () => {
+  test('a key over its request rate gets 429 rate_limited with Retry-After; other keys go on; the rate refills with time', async () => {
+    const slow = key('slow', ['*:*'], { requestsPerSecond: 2 });
+    const other = key('other', ['*:*']);
+    const { t } = await gatewayWith([slow, other]);
+    try {
+      const get = (k: Key) => t.http.get('/v1/queues/a-q').set('Authorization', `Bearer ${k.token}`);
+      expect((await get(slow)).status).toBe(200);
+      expect((await get(slow)).status).toBe(200);
+      const limited = await get(slow);
+      expect(limited.status).toBe(429);
+      expect(limited.headers['retry-after']).toBe('1');
+      expect(limited.body).toMatchObject({ code: 'rate_limited' });
+      expectSpecResponse(limited, 'getQueue');
+      expect((await get(other)).status).toBe(200);
+      t.clock.advance(499);
+      expect((await get(slow)).status).toBe(429);
+      t.clock.advance(1);
+      expect((await get(slow)).status).toBe(200);
+      expect((await get(slow)).status).toBe(429);
+    } finally {
+      await disposeTestGateway(t);
+    }
+  });
+
+  test('a key over its byte rate is refused until the bytes it moved are paid off; a large body is never refused forever', async () => {
+    const bulk = key('bulk', ['*:*'], { bytesPerSecond: 1000 });
+    const { t } = await gatewayWith([bulk]);
+    try {
+      const produce = (bytes: number) =>
+        t.http
+          .post('/v1/queues/a-q/messages')
+          .set('Authorization', `Bearer ${bulk.token}`)
+          .send({ messages: [{ value: 'x'.repeat(bytes) }] });
+      expect((await produce(4500)).status).toBe(201);
+      const limited = await produce(10);
+      expect(limited.status).toBe(429);
+      expect(limited.body).toMatchObject({ code: 'rate_limited' });
+      // About 3.6 s of debt: the 4.5 KB body and the answer, less the second's worth the bucket held.
+      expect(Number(limited.headers['retry-after'])).toBe(4);
+      t.clock.advance(3000);
+      expect((await produce(10)).status).toBe(429);
+      t.clock.advance(1000);
+      expect((await produce(10)).status).toBe(201);
+      expect((await t.http.get('/v1/queues/a-q').set('Authorization', `Bearer ${ADMIN.token}`)).body).toMatchObject({
+        stats: { ready: 3 },
+      });
+    } finally {
+      await disposeTestGateway(t);
+    }
+  });
+
+  test('a key holds at most its long-polls at once: one more waiting fetch is 429 too_many_long_polls, a fetch that does not wait is not', async () => {
+    const poller = key('poller', ['*:*'], { longPolls: 1 });
+    const { t } = await gatewayWith([poller]);
+    try {
+      const as = { Authorization: `Bearer ${poller.token}` };
+      await t.http.put('/v1/queues/a-empty').set(as).send({});
+      const fetch = (waitMs: number) => t.http.post('/v1/queues/a-empty/fetch').set(as).send({ waitMs });
+      const waiting = fetch(10_000).then((res) => res);
+      for (let i = 0; i < 200 && t.wakeups.waiting === 0; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(t.wakeups.waiting).toBe(1);
+      const refused = await fetch(1000);
+      expect(refused.status).toBe(429);
+      expect(refused.body).toMatchObject({ code: 'too_many_long_polls' });
+      expect(refused.headers['retry-after']).toBe('1');
+      expect((await fetch(0)).status).toBe(200);
+      expect((await t.http.post('/v1/queues/a-empty/messages').set(as).send({ messages: [{ value: 1 }] })).status).toBe(201);
+      expect(((await waiting).body as { messages: unknown[] }).messages).toHaveLength(1);
+      // The slot is free again once the long-poll answered.
+      const again = fetch(10_000).then((res) => res);
+      await t.http.post('/v1/queues/a-empty/messages').set(as).send({ messages: [{ value: 2 }] });
+      expect((await again).status).toBe(200);
+    } finally {
+      await disposeTestGateway(t);
+    }
+  });
+});
