@@ -107,18 +107,6 @@ function zeroCounts(): Counts {
   return counts;
 }
 
-/** A small seeded PRNG (mulberry32): the same run makes the same choices. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Spaces a loop's steps to `perSecond`; a loop that fell more than a second behind does not burst to catch up. */
 class Pace {
   private next = performance.now();
@@ -260,7 +248,7 @@ export class SoakLoad {
       { name: 'produce batch', loops: BATCH_PRODUCERS, idle: false, loop: (client, index) => this.produceBatch(client, index) },
       { name: 'fetch + ack', loops: CONSUMERS, idle: false, loop: (client, index) => this.consume(client, index) },
       { name: 'dead letters', loops: 1, idle: false, loop: (client) => this.drainDeadLetters(client) },
-      { name: 'topic produce', loops: TOPIC_PRODUCERS, idle: false, loop: (client, index) => this.produceTopic(client, index) },
+      { name: 'topic produce', loops: TOPIC_PRODUCERS, idle: false, loop: (client) => this.produceTopic(client) },
       { name: 'simple consumer', loops: 1, idle: false, loop: (client) => this.simpleConsumer(client) },
       { name: 'group member', loops: GROUP_MEMBERS, idle: false, loop: (client) => this.groupMember(client) },
       { name: 'queue churn', loops: 1, idle: false, loop: (client) => this.churn(client) },
@@ -305,7 +293,6 @@ export class SoakLoad {
   /** Fetch under a short lease, "work", then ack most, nack some and leave some to expire. */
   private consume(client: SoakClient, index: number): Step {
     const queue = WORK_QUEUES[index % WORK_QUEUES.length];
-    const random = seededRandom(index + 1);
     const fetchBody = JSON.stringify({ max: FETCH_MAX, waitMs: ACTIVE_WAIT_MS, visibilityTimeoutMs: LEASE_MS });
     return async () => {
       const receipts = receiptsOf(await client.expect([200], 'POST', `/v1/queues/${queue}/fetch`, fetchBody));
@@ -316,7 +303,7 @@ export class SoakLoad {
       const acks: string[] = [];
       const nacks: string[] = [];
       for (const receipt of receipts) {
-        const draw = random();
+        const draw = Math.random();
         if (draw < NACK_SHARE) nacks.push(receipt);
         else if (draw < NACK_SHARE + EXPIRE_SHARE) this.counts.leftToExpire += 1;
         else acks.push(receipt);
@@ -344,13 +331,12 @@ export class SoakLoad {
     };
   }
 
-  private produceTopic(client: SoakClient, index: number): Step {
+  private produceTopic(client: SoakClient): Step {
     const pace = new Pace(TOPIC_RATE * this.load);
-    const random = seededRandom(1000 + index);
     const value = jsonValueOfSize(TOPIC_MESSAGE_BYTES);
     return async () => {
       await pace.wait();
-      const messages = Array.from({ length: TOPIC_BATCH }, () => ({ key: `customer-${Math.floor(random() * KEYS)}`, value }));
+      const messages = Array.from({ length: TOPIC_BATCH }, () => ({ key: `customer-${Math.floor(Math.random() * KEYS)}`, value }));
       await client.expect([201], 'POST', `/v1/topics/${TOPIC}/messages`, JSON.stringify({ messages }));
       this.counts.topicProduces += 1;
       this.counts.topicMessagesProduced += TOPIC_BATCH;

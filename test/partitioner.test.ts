@@ -1,5 +1,6 @@
 import { Partitioners, type PartitionMetadata } from 'kafkajs';
 import { murmur2, partitionForKey, toPositive } from '../queue/partitioner';
+import { mulberry32 } from './support/seededRandom';
 
 /** The signature of kafkajs's Java-compatible murmur2, which kafkajs ships as untyped JS. */
 type KafkajsMurmur2 = (key: Buffer | string) => number;
@@ -17,18 +18,6 @@ function loadKafkajsMurmur2(): KafkajsMurmur2 {
 
 const kafkajsMurmur2 = loadKafkajsMurmur2();
 
-/** mulberry32: a small seeded generator, so the corpus is the same on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // Code point ranges the random keys draw from: one-, two-, three- and four-byte
 // UTF-8, so bytes with the high bit set (negative as Java bytes) land both in the
 // four-byte blocks and in the tail. None includes the surrogate range D800–DFFF:
@@ -44,7 +33,7 @@ const CODE_POINT_RANGES: Array<[number, number]> = [
 ];
 
 function randomUnicodeKeys(count: number, seed: number): string[] {
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const pick = (low: number, high: number): number => low + Math.floor(random() * (high - low + 1));
   const keys: string[] = [];
   for (let n = 0; n < count; n++) {
@@ -72,7 +61,7 @@ const KEYS: string[] = [
   'e\u0301',
 ];
 
-const randomBytes = seededRandom(0x62797465);
+const randomBytes = mulberry32(0x62797465);
 const RAW_BUFFERS: Buffer[] = Array.from({ length: 200 }, (_, n) =>
   Buffer.from(Array.from({ length: n % 41 }, () => Math.floor(randomBytes() * 256))),
 );

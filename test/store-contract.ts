@@ -391,6 +391,32 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       expect(await store.getTopic('t')).toBeNull();
     });
 
+    test('a commit without a member id is refused while the group has members, as a simple fetch is', async () => {
+      const defaults = { resetPolicy: 'earliest' as const, sessionTimeoutMs: 1000 };
+      await store.putTopic('t', topicSettings(), T0);
+      await store.produceTopic('t', [{ ...message('a'), partition: 0 }], opts());
+      const member = await store.joinGroup('t', 'g', 'm', T0, defaults);
+      await store.commitGroup('t', 'g', { memberId: 'm', generation: member.generation, offsets: [{ partition: 0, offset: 1 }] }, T0);
+      const simple = { memberId: null, generation: null, offsets: [{ partition: 0, offset: 0 }] };
+      await expectCode(store.commitGroup('t', 'g', simple, T0), 'group_has_members');
+      expect((await store.describeGroup('t', 'g', T0)).partitions[0].committed).toBe(1);
+    });
+
+    test('after a restart a group reads on from its committed offsets: what fetches took before it is not committed by a bare commit', async () => {
+      const defaults = { resetPolicy: 'earliest' as const, sessionTimeoutMs: 60_000 };
+      await store.putTopic('t', topicSettings(), T0);
+      await store.produceTopic('t', ['a', 'b', 'c'].map((v) => ({ ...message(v), partition: 0 })), opts());
+      const simple = { memberId: null, max: 2, maxBytes: 1000, now: T0, defaults };
+      await store.fetchGroup('t', 'g', simple);
+      // The gateway dies before the fetch's answer reaches the client.
+      store = await harness.reopen();
+      const bare = { memberId: null, generation: null, offsets: null };
+      expect((await store.commitGroup('t', 'g', bare, T0)).offsets).toEqual([{ partition: 0, offset: 0 }]);
+      const again = await store.fetchGroup('t', 'g', { ...simple, max: 10 });
+      expect(values(again.messages.map((m) => ({ message: m })))).toEqual(['a', 'b', 'c']);
+      expect((await store.commitGroup('t', 'g', bare, T0)).offsets).toEqual([{ partition: 0, offset: 3 }]);
+    });
+
     test('groups: members split the partitions, fetches move positions, commits are fenced, seeks replay', async () => {
       const defaults = { resetPolicy: 'earliest' as const, sessionTimeoutMs: 1000 };
       await store.putTopic('t', topicSettings({ partitions: 2 }), T0);

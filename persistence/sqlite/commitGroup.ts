@@ -26,6 +26,10 @@ export function commitGroup(
 ): { generation: number; offsets: PartitionOffset[] } {
   const group = loadGroup(db, topic, name, now);
   let owned = Array.from({ length: group.topic.partitions }, (_, p) => p);
+  if (request.memberId === null && group.members.length > 0) {
+    // As for a fetch: without a member id, a commit could move the members' offsets under them.
+    throw new GatewayError('group_has_members', `Group '${name}' has members; commit as one of them (memberId and generation).`);
+  }
   if (request.memberId !== null) {
     if (request.generation !== group.generation) {
       throw new GatewayError(

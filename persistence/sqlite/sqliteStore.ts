@@ -43,7 +43,7 @@ import { allPush, deletePush, findPush, putPush, recordPush, setPushPaused } fro
 import { deleteSubscription, putSubscription } from './putSubscription';
 import { commitGroup, seekGroup } from './commitGroup';
 import { fetchGroup } from './fetchGroup';
-import { deleteGroup, describe, joinGroup, leaveGroup, listGroups, loadGroup, putGroup } from './groupRow';
+import { deleteGroup, describe, joinGroup, leaveGroup, listGroups, loadGroup, putGroup, rewindAllPositions } from './groupRow';
 import { deleteTopic } from './deleteTopic';
 import { offsetForTimestamp } from './offsetForTimestamp';
 import { produceTopic } from './produceTopic';
@@ -97,6 +97,7 @@ export class SqliteStore implements Store {
       this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxDatabaseBytes / pageSize))}`);
     }
     migrate(this.db);
+    rewindAllPositions(this.db);
     this.writes = new GroupCommit(this.db, (queues) => {
       for (const queue of queues) for (const listener of this.listeners) listener(queue);
     });

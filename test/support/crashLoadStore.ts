@@ -1,0 +1,49 @@
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { DATABASE_FILE } from '../../persistence/sqlite/sqliteStore';
+
+/** The store as a crash left it: what the next gateway process will start from. */
+export interface StoreSnapshot {
+  /** `PRAGMA integrity_check`: 'ok', or the problems SQLite found. */
+  integrity: string;
+  /** Rows of `PRAGMA foreign_key_check`: rows pointing at parents that do not exist. */
+  foreignKeyViolations: number;
+  /** The queue's messages: message id → value. */
+  queue: Map<string, string>;
+  /** The topic's messages: `<partition>:<offset>` → value. */
+  topic: Map<string, string>;
+}
+
+interface MessageRow {
+  id: number;
+  partition: number;
+  offset: number;
+  value: Buffer;
+}
+
+// The message table of persistence/sqlite/migrations/001_init.sql: a queue
+// and a topic are both rows of `topics`, their messages rows of `messages`.
+// Reading the file directly (instead of fetching through the API) sees
+// leased and delayed messages too, and changes nothing: a fetch would lease.
+const MESSAGES = `SELECT m.id AS id, m.partition AS partition, m.offset AS offset, m.value AS value
+                    FROM messages m JOIN topics t ON t.id = m.topic_id WHERE t.name = ?`;
+
+/**
+ * Opens the database read-only, as the crash left it (the WAL is read, not
+ * checkpointed, so the next gateway recovers exactly these files), checks it
+ * and reads the messages of the harness's queue and topic. Closed before the
+ * next gateway starts.
+ */
+export function readStore(dataDir: string, queue: string, topic: string): StoreSnapshot {
+  const db = new Database(path.join(dataDir, DATABASE_FILE), { readonly: true, fileMustExist: true });
+  try {
+    const integrity = (db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');
+    const foreignKeyViolations = (db.pragma('foreign_key_check') as unknown[]).length;
+    const read = db.prepare<[string], MessageRow>(MESSAGES);
+    const queueRows = new Map(read.all(queue).map((r) => [String(r.id), r.value.toString('utf8')]));
+    const topicRows = new Map(read.all(topic).map((r) => [`${r.partition}:${r.offset}`, r.value.toString('utf8')]));
+    return { integrity, foreignKeyViolations, queue: queueRows, topic: topicRows };
+  } finally {
+    db.close();
+  }
+}
