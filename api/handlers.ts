@@ -8,6 +8,7 @@ import type { FetchRequest, QueueService } from '../queue/queueService';
 import type { SubscriptionInput, SubscriptionService } from '../queue/subscriptionService';
 import type { Position, TopicProduceInput, TopicService } from '../queue/topicService';
 import { type AuthOptions, principalOf } from './auth';
+import type { ResourceKind } from './scopes';
 import { sendMessages } from './messagesJson';
 import type { Spec } from './spec';
 import type { ValidatedParameters } from './validation';
@@ -89,6 +90,12 @@ function requireReferences(res: Response, body: { deadLetterQueue?: string | nul
   else principal.require('consume', 'topics', source.topic);
 }
 
+/** A list as the caller may see it: the items it holds any scope on. */
+function visible<T extends { name: string }>(res: Response, kind: ResourceKind, items: T[]): T[] {
+  const principal = principalOf(res);
+  return items.filter((item) => principal.can(null, kind, item.name));
+}
+
 /** One handler per operationId of openapi.yaml; bodies arrive validated against it. */
 export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
   const { queues, topics, groups, subscriptions, push } = deps;
@@ -146,8 +153,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     },
 
     listQueues: async (_req, res) => {
-      const principal = principalOf(res);
-      res.json({ queues: (await queues.list()).filter((q) => principal.can(null, 'queues', q.name)) });
+      res.json({ queues: visible(res, 'queues', await queues.list()) });
     },
 
     putQueue: async (req, res) => {
@@ -190,8 +196,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     },
 
     listTopics: async (_req, res) => {
-      const principal = principalOf(res);
-      res.json({ topics: (await topics.list()).filter((t) => principal.can(null, 'topics', t.name)) });
+      res.json({ topics: visible(res, 'topics', await topics.list()) });
     },
 
     putTopic: async (req, res) => {
@@ -303,8 +308,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     extendSubscription: extendAt(subscription),
 
     listPushSubscriptions: async (_req, res) => {
-      const principal = principalOf(res);
-      res.json({ pushSubscriptions: (await push.list()).filter((p) => principal.can(null, 'push-subscriptions', p.name)) });
+      res.json({ pushSubscriptions: visible(res, 'push-subscriptions', await push.list()) });
     },
 
     putPushSubscription: async (req, res) => {
