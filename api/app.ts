@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import getRawBody from 'raw-body';
 import type { Limits } from '../queue/limits';
 import { GatewayError } from '../queue/errors';
 import { authorize } from './auth';
@@ -23,6 +24,25 @@ function countBytes(_req: IncomingMessage, res: ServerResponse, body: Buffer): v
   (res as Response).locals.bodyBytes = body.length;
 }
 
+/**
+ * An operation without a body still reads (and drops) one it is sent, before
+ * it runs: a body that turns out broken or too large is then refused with
+ * nothing done, never after the operation was carried out. Its bytes are not
+ * decoded, so any content type or encoding will do.
+ */
+function discardBody(limits: Limits): RequestHandler {
+  return (req, res, next) => {
+    if (!hasBody(req)) {
+      next();
+      return;
+    }
+    getRawBody(req, { limit: limits.maxBatchBytes, length: req.headers['content-length'] }).then((body) => {
+      res.locals.bodyBytes = body.length;
+      next();
+    }, next);
+  };
+}
+
 function hasBody(req: Request): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
@@ -34,7 +54,7 @@ function hasBody(req: Request): boolean {
  */
 function bodyParsers(op: SpecOperation, limits: Limits): RequestHandler[] {
   const content = op.operation.requestBody?.content;
-  if (content === undefined) return [];
+  if (content === undefined) return [discardBody(limits)];
   const parsers: RequestHandler[] = [express.json({ limit: limits.maxBatchBytes, type: 'application/json', verify: countBytes })];
   if ('*/*' in content) {
     parsers.push(
@@ -62,6 +82,12 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Nothing here has validators (no ETags, no Last-Modified): `If-None-Match: *` must not turn a 200 into a 304.
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    delete req.headers['if-none-match'];
+    delete req.headers['if-modified-since'];
+    next();
+  });
   const handlers = createHandlers(deps);
   const validators = compileValidators(deps.spec);
   const byPath = new Map<string, SpecOperation[]>();

@@ -30,7 +30,10 @@ export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   queue_in_use: { status: 409, title: 'Queue in use' },
   dead_letter_queue_not_found: { status: 422, title: 'Dead-letter queue not found' },
   storage_full: { status: 507, title: 'Storage full' },
-  quota_exceeded: { status: 507, title: 'Quota exceeded' },
+  request_timeout: { status: 408, title: 'Request timeout' },
+  expectation_failed: { status: 417, title: 'Expectation failed' },
+  headers_too_large: { status: 431, title: 'Request headers too large' },
+  quota_exceeded: { status: 429, title: 'Quota exceeded' },
   unauthorized: { status: 401, title: 'Unauthorized' },
   forbidden: { status: 403, title: 'Forbidden' },
   rate_limited: { status: 429, title: 'Rate limited' },
@@ -80,24 +83,25 @@ export function toGatewayError(error: unknown): GatewayError {
   return fromExpress(error) ?? new GatewayError('internal_error', 'An internal error occurred.', { cause: error });
 }
 
-export function sendProblem(res: Response, error: GatewayError, instance: string): void {
+/** The problem+json document of an error; `instance` is the request's path, when there is one. */
+export function problemBody(error: GatewayError, instance: string | null): string {
   const { status, title } = PROBLEMS[error.code];
+  return JSON.stringify({
+    type: `urn:mqgate:problem:${error.code}`,
+    title,
+    status,
+    detail: error.message,
+    code: error.code,
+    ...(instance === null ? {} : { instance }),
+    ...(error.errors === undefined ? {} : { errors: error.errors }),
+  });
+}
+
+export function sendProblem(res: Response, error: GatewayError, instance: string): void {
+  const { status } = PROBLEMS[error.code];
   if (status === 503 || status === 429) res.set('Retry-After', String(error.retryAfterSeconds ?? RETRY_AFTER_SECONDS));
   if (status === 401) res.set('WWW-Authenticate', 'Bearer realm="mqgate"');
-  res
-    .status(status)
-    .type('application/problem+json')
-    .send(
-      JSON.stringify({
-        type: `urn:mqgate:problem:${error.code}`,
-        title,
-        status,
-        detail: error.message,
-        code: error.code,
-        instance,
-        ...(error.errors === undefined ? {} : { errors: error.errors }),
-      }),
-    );
+  res.status(status).type('application/problem+json').send(problemBody(error, instance));
 }
 
 /**

@@ -8,6 +8,7 @@ import { createServices } from '../queue/services';
 import { createApp } from './app';
 import type { Config } from './config';
 import { KeyRing } from './keys';
+import { listen } from './listen';
 import { RateLimiter } from './rateLimits';
 import { loadSpec } from './spec';
 
@@ -57,10 +58,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     idempotencyWindowMs: config.limits.idempotencyWindowMs,
   });
   await services.dispatcher.start();
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.once('error', reject);
-  });
+  const server: Server = await listen(app, config.port, config.host);
   // Requests not yet answered; shutdown waits for them, then drops keep-alive sockets.
   let inFlight = 0;
   let drained: (() => void) | null = null;

@@ -9,7 +9,7 @@ import type {
 } from '../persistence/store';
 import type { Clock } from './clock';
 import { checkAtMost } from './errors';
-import type { Limits } from './limits';
+import { atMostBatch, type Limits } from './limits';
 import { type DeliveredMessage, toDelivered } from './messages';
 import type { Wakeups } from './wakeups';
 
@@ -92,15 +92,15 @@ export class GroupService {
    * member is its heartbeat.
    */
   async fetch(topic: string, group: string, request: GroupFetchRequest, signal: AbortSignal): Promise<GroupFetchResult> {
-    checkAtMost('/body/max', request.max, this.limits.maxBatchMessages);
     checkAtMost('/body/waitMs', request.waitMs, this.limits.maxWaitMs);
+    const max = atMostBatch(request.max, this.limits);
     const deadline = this.clock.now() + request.waitMs;
     const resets: OffsetReset[] = [];
     for (;;) {
       const since = this.wakeups.version(topic);
       const fetched = await this.store.fetchGroup(topic, group, {
         memberId: request.memberId ?? null,
-        max: request.max,
+        max,
         maxBytes: request.maxBytes,
         now: this.clock.now(),
         defaults: DEFAULT_GROUP_SETTINGS,

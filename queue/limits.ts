@@ -22,6 +22,15 @@ export const DEFAULT_LIMITS: Limits = {
   idempotencyWindowMs: 24 * 60 * 60 * 1000,
 };
 
+/**
+ * A fetch's `max` within the server's batch limit: asking for more is not an
+ * error (a fetch may always return fewer), so a lowered limit never breaks
+ * clients that send, or default to, a larger `max`.
+ */
+export function atMostBatch(max: number, limits: Limits): number {
+  return Math.min(max, limits.maxBatchMessages);
+}
+
 /** Settings of a queue created with an empty body. */
 export function defaultQueueSettings(limits: Limits): QueueSettings {
   return {

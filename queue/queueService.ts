@@ -14,7 +14,7 @@ import type {
 } from '../persistence/store';
 import type { Clock } from './clock';
 import { checkAtMost, GatewayError, invalidField } from './errors';
-import { defaultQueueSettings, type Limits } from './limits';
+import { atMostBatch, defaultQueueSettings, type Limits } from './limits';
 import { type DeliveredMessage, type ProduceInput, toDelivered } from './messages';
 import { batchMessages, type RawMessage, rawMessage } from './produceRequest';
 import { decodeReceipt, encodeReceipt } from './receipts';
@@ -101,10 +101,10 @@ export class QueueService {
    * (`signal`) after messages were leased, they are released at once.
    */
   async fetch(from: SubscriptionRef, request: FetchRequest, signal: AbortSignal): Promise<LeasedMessage[]> {
-    checkAtMost('/body/max', request.max, this.limits.maxBatchMessages);
     checkAtMost('/body/waitMs', request.waitMs, this.limits.maxWaitMs);
     const deadline = this.clock.now() + request.waitMs;
-    const { subscriptionId, leases } = await this.claimWhenReady(from, request.max, request.visibilityTimeoutMs ?? null, deadline, signal);
+    const max = atMostBatch(request.max, this.limits);
+    const { subscriptionId, leases } = await this.claimWhenReady(from, max, request.visibilityTimeoutMs ?? null, deadline, signal);
     const refs = leases.map((lease) => ({ subscriptionId, messageId: lease.message.id, deliveryCount: lease.deliveryCount }));
     if (signal.aborted) {
       await this.release(from, refs);

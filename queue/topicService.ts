@@ -1,7 +1,7 @@
 import type { AppendResult, PartitionInfo, Store, TopicRecord, TopicSettings } from '../persistence/store';
 import type { Clock } from './clock';
 import { checkAtMost, GatewayError } from './errors';
-import type { Limits } from './limits';
+import { atMostBatch, type Limits } from './limits';
 import { type DeliveredMessage, type ProduceInput, toDelivered } from './messages';
 import { partitionForKey } from './partitioner';
 import { batchMessages, type RawMessage, rawMessage } from './produceRequest';
@@ -114,13 +114,13 @@ export class TopicService {
    * message, woken by the commit that appends it.
    */
   async read(name: string, partition: number, request: ReadRequest, signal: AbortSignal): Promise<ReadResult> {
-    checkAtMost('/query/max', request.max, this.limits.maxBatchMessages);
     checkAtMost('/query/waitMs', request.waitMs, this.limits.maxWaitMs);
     const offset = await this.resolve(name, partition, request.offset);
     const deadline = this.clock.now() + request.waitMs;
+    const max = atMostBatch(request.max, this.limits);
     for (;;) {
       const since = this.wakeups.version(name);
-      const read = await this.store.readPartition(name, partition, { offset, max: request.max, maxBytes: request.maxBytes });
+      const read = await this.store.readPartition(name, partition, { offset, max, maxBytes: request.maxBytes });
       const last = read.messages.at(-1);
       if (last !== undefined || this.clock.now() >= deadline || signal.aborted) {
         return {

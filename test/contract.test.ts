@@ -72,3 +72,37 @@ test('GET /openapi.yaml serves the contract file as it is', async () => {
 test('GET /healthz answers as documented', async () => {
   expectSpecResponse(await t.http.get('/healthz'), 'getHealth');
 });
+
+/** Every schema node a request can reach: parameters and JSON bodies, through their $refs. */
+function requestSchemaNodes(): Array<{ at: string; node: Record<string, unknown> }> {
+  const nodes: Array<{ at: string; node: Record<string, unknown> }> = [];
+  const seen = new Set<string>();
+  const walk = (value: unknown, at: string): void => {
+    if (Array.isArray(value)) {
+      value.forEach((item, i) => walk(item, `${at}/${i}`));
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    const node = value as Record<string, unknown>;
+    nodes.push({ at, node });
+    const ref = node.$ref;
+    if (typeof ref === 'string' && !seen.has(ref)) {
+      seen.add(ref);
+      walk(spec.document.components.schemas[ref.replace('#/components/schemas/', '')], ref);
+    }
+    for (const [key, child] of Object.entries(node)) if (key !== '$ref') walk(child, `${at}/${key}`);
+  };
+  for (const op of spec.operations) {
+    for (const parameter of op.parameters) walk(parameter.schema, `${op.operation.operationId} ${parameter.name}`);
+    walk(op.operation.requestBody?.content['application/json']?.schema, `${op.operation.operationId} body`);
+  }
+  return nodes;
+}
+
+test('every integer a request may carry has a maximum the store can hold exactly (no 1e21 reaching SQLite)', () => {
+  const unbounded = requestSchemaNodes()
+    .filter(({ node }) => node.type === 'integer' || (Array.isArray(node.type) && node.type.includes('integer')))
+    .filter(({ node }) => typeof node.maximum !== 'number' || node.maximum > Number.MAX_SAFE_INTEGER)
+    .map(({ at }) => at);
+  expect(unbounded).toEqual([]);
+});

@@ -170,7 +170,7 @@ describe('reads by offset', () => {
     expect({ status: missing.status, code: missing.body.code }).toEqual({ status: 404, code: 'partition_not_found' });
     const notANumber = await call('readPartition', t.http.get('/v1/topics/log/partitions/one/messages'));
     expect({ status: notANumber.status, code: notANumber.body.code }).toEqual({ status: 422, code: 'validation_failed' });
-    for (const query of [{ offset: 'middle' }, { max: 0 }, { max: 1001 }, { waitMs: 20_001 }, { offset: -1 }]) {
+    for (const query of [{ offset: 'middle' }, { max: 0 }, { waitMs: 20_001 }, { offset: -1 }]) {
       const res = await call('readPartition', t.http.get('/v1/topics/log/partitions/0/messages').query(query));
       expect({ query, status: res.status, code: res.body.code }).toEqual({ query, status: 422, code: 'validation_failed' });
     }

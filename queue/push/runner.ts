@@ -306,8 +306,9 @@ export class PushRunner<I extends FeedItem> {
     void work.then(() => this.background.delete(work));
   }
 
-  /** Waits until the clock reads `until`, or the runner stops. */
+  /** Waits until the clock reads `until`, or the runner stops (at once if it already has: stop() woke only those asleep then). */
   private sleep(until: number): Promise<void> {
+    if (this.stopping.signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = (): void => {
         cancel();

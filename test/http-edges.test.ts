@@ -1,0 +1,104 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import { listen } from '../api/listen';
+import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
+
+let t: TestGateway;
+let server: Server;
+let port: number;
+
+beforeEach(async () => {
+  t = testGateway();
+  server = await listen(t.app, 0, '127.0.0.1');
+  port = (server.address() as AddressInfo).port;
+  await t.http.put('/v1/queues/q').send({});
+  await t.http.post('/v1/queues/q/messages').send({ messages: [{ value: 'kept' }] });
+});
+afterEach(async () => {
+  server.close();
+  await disposeTestGateway(t);
+});
+
+/** Sends bytes as they are and returns everything the server answers until it closes. */
+function raw(bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.end(bytes));
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    socket.on('close', () => resolve(text));
+    socket.on('error', reject);
+  });
+}
+
+async function ready(): Promise<number> {
+  return ((await t.http.get('/v1/queues/q')).body as { stats: { ready: number } }).stats.ready;
+}
+
+test('HTTP the parser refuses is answered with problem+json, never node bare answer', async () => {
+  const garbled = await raw('GET /v1/queues HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n');
+  expect(garbled).toMatch(/^HTTP\/1.1 400 Bad Request\r\nContent-Type: application\/problem\+json/);
+  expect(garbled).toContain('"code":"bad_request"');
+  const big = await raw(`GET /v1/queues HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+  expect(big).toMatch(/^HTTP\/1.1 431 [^\r]*\r\nContent-Type: application\/problem\+json[\s\S]*"code":"headers_too_large"/);
+  const expect417 = await raw('GET /v1/queues HTTP/1.1\r\nHost: x\r\nExpect: bogus\r\n\r\n');
+  expect(expect417).toMatch(/^HTTP\/1.1 417 [\s\S]*"code":"expectation_failed"/);
+  expect((await raw('GET /v1/queues HTTP/1.1\r\nConnection: close\r\n\r\n')).startsWith('HTTP/1.1 200 OK')).toBe(true);
+});
+
+test('a broken body on an operation that takes none is refused before the operation runs', async () => {
+  const purge = await raw('POST /v1/queues/q/purge HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n');
+  expect(purge).toMatch(/^HTTP\/1.1 400 [\s\S]*"code":"bad_request"/);
+  expect(await ready()).toBe(1);
+  // Bytes after a whole request are a second, broken request: the first is answered first, then the problem.
+  const deleted = await raw('DELETE /v1/queues/q HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n{}');
+  expect(deleted).toMatch(/^HTTP\/1.1 204 No Content[\s\S]*HTTP\/1.1 400 Bad Request[\s\S]*"code":"bad_request"/);
+});
+
+test('no conditional answers: If-None-Match: * still gets the 200 and its body', async () => {
+  const res = await t.http.get('/v1/queues').set('If-None-Match', '*');
+  expect(res.status).toBe(200);
+  expect((res.body as { queues: unknown[] }).queues).toHaveLength(1);
+});
+
+test('numbers past what the store holds exactly, and repeated partitions in a seek, are 422 validation_failed', async () => {
+  for (const body of [{ retentionMs: 1e21 }, { retentionBytes: 9223372036854775807 }, { maxStoredMessages: 1e300 }]) {
+    const res = await t.http.put('/v1/topics/t').send(body);
+    expect({ body, status: res.status, code: (res.body as { code: string }).code }).toEqual({ body, status: 422, code: 'validation_failed' });
+  }
+  await t.http.put('/v1/topics/t').send({ partitions: 2 });
+  await t.http.put('/v1/topics/t/groups/g').send({});
+  const seek = await t.http.post('/v1/topics/t/groups/g/seek').send({ to: 'latest', partitions: [1, 1] });
+  expect(seek.status).toBe(422);
+  expect(t.internalErrors).toEqual([]);
+});
+
+test('a fetch may ask for more than the batch limit and gets at most the limit', async () => {
+  const small = testGateway({ limits: { maxBatchMessages: 2 } });
+  try {
+    await small.http.put('/v1/queues/q').send({});
+    await small.http.post('/v1/queues/q/messages').send({ messages: [{ value: 1 }, { value: 2 }] });
+    await small.http.post('/v1/queues/q/messages').send({ messages: [{ value: 3 }] });
+    const res = await small.http.post('/v1/queues/q/fetch').send({ max: 10 });
+    expect(res.status).toBe(200);
+    expect((res.body as { messages: unknown[] }).messages).toHaveLength(2);
+    await small.http.put('/v1/topics/t').send({});
+    expect((await small.http.get('/v1/topics/t/partitions/0/messages?offset=0')).status).toBe(200);
+  } finally {
+    await disposeTestGateway(small);
+  }
+});
+
+test('a produce past a queue quota is 429 quota_exceeded with Retry-After, nothing stored, nothing logged as internal', async () => {
+  await t.http.put('/v1/queues/small').send({ maxStoredMessages: 1 });
+  expect((await t.http.post('/v1/queues/small/messages').send({ messages: [{ value: 1 }] })).status).toBe(201);
+  const refused = await t.http.post('/v1/queues/small/messages').set('Content-Type', 'text/plain').send('two');
+  expect(refused.status).toBe(429);
+  expect(refused.headers['retry-after']).toBe('1');
+  expect(refused.body).toMatchObject({ code: 'quota_exceeded' });
+  expect(((await t.http.get('/v1/queues/small')).body as { stats: { ready: number } }).stats.ready).toBe(1);
+  expect(t.internalErrors).toEqual([]);
+});
