@@ -57,6 +57,9 @@ export class Principal {
   }
 }
 
+/** The caller when the server has no keys, or the operation needs none. */
+const EVERYONE = new Principal(null);
+
 export function principalOf(res: Response): Principal {
   return res.locals.principal as Principal;
 }
@@ -90,21 +93,19 @@ export function authorize(op: SpecOperation, options: AuthOptions): RequestHandl
   return (req: Request, res: Response, next: NextFunction) => {
     const open = options.keys.empty;
     if (access.kind === 'public' || (access.kind === 'health' && (open || options.healthAuth === 'open'))) {
-      res.locals.principal = new Principal(null);
+      res.locals.principal = EVERYONE;
       next();
       return;
     }
-    const principal = new Principal(open ? null : authenticate(req, options.keys));
+    const principal = open ? EVERYONE : new Principal(authenticate(req, options.keys));
     res.locals.principal = principal;
     if (access.kind === 'scoped') {
       principal.require(access.action, access.resource, access.param === null ? null : (req.params[access.param] as string));
     }
-    const own = principal.key?.limits ?? {};
-    options.rates.admit(principal.id, own);
-    res.once('finish', () => {
-      const written = Number(res.getHeader('Content-Length') ?? 0);
-      options.rates.charge(principal.id, own, ((res.locals.bodyBytes as number | undefined) ?? 0) + written);
-    });
+    const charge = options.rates.admit(principal.id, principal.key?.limits ?? {});
+    if (charge !== null) {
+      res.once('finish', () => charge(((res.locals.bodyBytes as number | undefined) ?? 0) + Number(res.getHeader('Content-Length') ?? 0)));
+    }
     next();
   };
 }

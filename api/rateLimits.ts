@@ -68,8 +68,12 @@ export class RateLimiter {
     return state;
   }
 
-  /** Lets a request in or throws `rate_limited` with the wait; bytes are paid later with `charge`. */
-  admit(keyId: string, own: Partial<KeyLimits>): void {
+  /**
+   * Lets a request in or throws `rate_limited` with the wait. Returns how to
+   * pay for the body bytes the request read and wrote, once they are known;
+   * null when the key has no byte rate.
+   */
+  admit(keyId: string, own: Partial<KeyLimits>): ((bytes: number) => void) | null {
     const { requests, bytes } = this.state(keyId, own);
     const now = this.clock.now();
     const byteWait = bytes?.waitMs(now, 0) ?? 0;
@@ -77,11 +81,7 @@ export class RateLimiter {
     const requestWait = requests?.waitMs(now, 1) ?? 0;
     if (requestWait > 0) rateLimited('This key is over its request rate.', requestWait);
     requests?.take(now, 1);
-  }
-
-  /** The body bytes a request read and wrote. */
-  charge(keyId: string, own: Partial<KeyLimits>, amount: number): void {
-    this.state(keyId, own).bytes?.take(this.clock.now(), amount);
+    return bytes === null ? null : (amount) => bytes.take(this.clock.now(), amount);
   }
 
   /** Holds one of the key's long-poll slots until the returned release is called. */
