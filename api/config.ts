@@ -41,7 +41,7 @@ export interface Config {
   healthAuth: 'open' | 'key';
   /**
    * Per-key limits unless a key sets its own; null: none. MQGATE_KEY_REQUESTS_PER_SECOND,
-   * MQGATE_KEY_BYTES_PER_SECOND (defaults: none), MQGATE_KEY_LONG_POLLS (default 100).
+   * MQGATE_KEY_BYTES_PER_SECOND (defaults: none), MQGATE_KEY_LONG_POLLS (default 100 per key; none without keys).
    */
   keyLimits: KeyLimits;
   /** Cap on the database file; writes past it get 507 storage_full. MQGATE_MAX_STORAGE_BYTES. Default: none (the disk). */
@@ -166,7 +166,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     keyLimits: {
       requestsPerSecond: optionalInteger('keyRequestsPerSecond', read('keyRequestsPerSecond'), null, 1, 1_000_000),
       bytesPerSecond: optionalInteger('keyBytesPerSecond', read('keyBytesPerSecond'), null, 1, 1024 ** 4),
-      longPolls: optionalInteger('keyLongPolls', read('keyLongPolls'), 100, 0, 1_000_000),
+      // Without keys everyone shares one principal: a default cap would cap the whole server.
+      longPolls: optionalInteger('keyLongPolls', read('keyLongPolls'), keys.length === 0 ? null : 100, 0, 1_000_000),
     },
     maxStorageBytes: optionalInteger('maxStorageBytes', read('maxStorageBytes'), null, 65_536, 2 ** 52),
     limits: {

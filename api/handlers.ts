@@ -8,7 +8,7 @@ import type { FetchRequest, QueueService } from '../queue/queueService';
 import type { SubscriptionInput, SubscriptionService } from '../queue/subscriptionService';
 import type { Position, TopicProduceInput, TopicService } from '../queue/topicService';
 import { type AuthOptions, principalOf } from './auth';
-import type { ResourceKind } from './scopes';
+import type { Action, ResourceKind } from './scopes';
 import { sendMessages } from './messagesJson';
 import type { Spec } from './spec';
 import type { ValidatedParameters } from './validation';
@@ -90,10 +90,10 @@ function requireReferences(res: Response, body: { deadLetterQueue?: string | nul
   else principal.require('consume', 'topics', source.topic);
 }
 
-/** A list as the caller may see it: the items it holds any scope on. */
-function visible<T extends { name: string }>(res: Response, kind: ResourceKind, items: T[]): T[] {
+/** A list as the caller may see it: the items whose GET it may make (`action` null: any scope will do). */
+function visible<T extends { name: string }>(res: Response, action: Action | null, kind: ResourceKind, items: T[]): T[] {
   const principal = principalOf(res);
-  return items.filter((item) => principal.can(null, kind, item.name));
+  return items.filter((item) => principal.can(action, kind, item.name));
 }
 
 /** One handler per operationId of openapi.yaml; bodies arrive validated against it. */
@@ -153,7 +153,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     },
 
     listQueues: async (_req, res) => {
-      res.json({ queues: visible(res, 'queues', await queues.list()) });
+      res.json({ queues: visible(res, null, 'queues', await queues.list()) });
     },
 
     putQueue: async (req, res) => {
@@ -196,7 +196,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     },
 
     listTopics: async (_req, res) => {
-      res.json({ topics: visible(res, 'topics', await topics.list()) });
+      res.json({ topics: visible(res, null, 'topics', await topics.list()) });
     },
 
     putTopic: async (req, res) => {
@@ -308,7 +308,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     extendSubscription: extendAt(subscription),
 
     listPushSubscriptions: async (_req, res) => {
-      res.json({ pushSubscriptions: visible(res, 'push-subscriptions', await push.list()) });
+      res.json({ pushSubscriptions: visible(res, 'admin', 'push-subscriptions', await push.list()) });
     },
 
     putPushSubscription: async (req, res) => {

@@ -7,7 +7,7 @@ import { PROBLEMS, problemBody } from './problem';
 /** How long a connection refused by the parser is read from after the answer, before it is closed. */
 const LINGER_MS = 2000;
 
-/** A request the server is working on, per connection. */
+/** A request and its response, kept per connection until a later request finds the response done. */
 interface Exchange {
   req: IncomingMessage;
   res: ServerResponse;
@@ -42,31 +42,49 @@ function endWithProblem(socket: Duplex, error: GatewayError, head: boolean): voi
   );
 }
 
-/** Whether the bytes the parser refused are (the start of) a HEAD request, as far as they show. */
-function isHead(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, current: Exchange | undefined): boolean {
-  return current?.req.method === 'HEAD' || /^head /i.test(error.rawPacket?.subarray(0, 5).toString('latin1') ?? '');
+/** A request line, anywhere a line starts. */
+const REQUEST_LINE = /(?:^|\n)([A-Za-z]+) \S+ HTTP\/\d\.\d\r?\n/g;
+
+/**
+ * Whether the refused request is a HEAD (its answer then has no body): the
+ * one whose body was being read, else the last request line before the point
+ * the parser stopped at, else the one the refused bytes start with.
+ */
+function isHead(error: NodeJS.ErrnoException & { rawPacket?: Buffer; bytesParsed?: number }, reading: Exchange | undefined): boolean {
+  if (reading !== undefined) return reading.req.method === 'HEAD';
+  const packet = error.rawPacket?.toString('latin1') ?? '';
+  const before = [...packet.slice(0, error.bytesParsed ?? 0).matchAll(REQUEST_LINE)].at(-1);
+  return /^head$/i.test(before?.[1] ?? packet.slice(0, 4));
 }
 
 /**
- * Bytes node cannot parse. If they follow a whole request on the same
- * connection, that request is answered first (it was valid, and may already
- * have been carried out) and the problem after it. If they are inside the
- * body of the request being read, that request never reached its handler
- * (every operation reads its whole body first), so nothing was done.
+ * Bytes node cannot parse. Requests on the same connection that arrived
+ * whole are answered first (they were valid, and may already have been
+ * carried out), and the problem after them. A request whose body was being
+ * read when the bytes came never reached its handler (every operation reads
+ * its whole body first), so nothing was done; it gets the problem.
  */
-function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, current: Exchange | undefined): void {
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, exchanges: Set<Exchange>): void {
   if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
   const problem = fromParser(error);
-  const head = isHead(error, current);
-  if (current === undefined || current.res.writableFinished || !current.req.complete) {
+  const reading = [...exchanges].find((e) => !e.req.complete);
+  // Its body broke after it was answered (a refusal need not wait for the body): nothing more to say.
+  if (reading?.res.writableFinished === true) {
+    socket.destroy();
+    return;
+  }
+  const head = isHead(error, reading);
+  const unanswered = [...exchanges].filter((e) => !e.res.writableFinished);
+  const before = unanswered.filter((e) => e.req.complete);
+  if (before.length === 0) {
     endWithProblem(socket, problem, head);
     return;
   }
-  current.res.once('close', () => {
-    if (current.res.writableFinished && socket.writable) endWithProblem(socket, problem, head);
+  void Promise.all(before.map((e) => new Promise((resolve) => e.res.once('close', resolve)))).then(() => {
+    if (before.every((e) => e.res.writableFinished) && socket.writable) endWithProblem(socket, problem, head);
     else socket.destroy();
   });
 }
@@ -78,11 +96,24 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, current
 export function listen(app: Express, port: number, host: string): Promise<Server> {
   // A request without Host is still one we can answer (node would answer it with a bare 400).
   const server = createServer({ requireHostHeader: false }, app);
-  const exchanges = new WeakMap<Duplex, Exchange>();
+  const exchanges = new WeakMap<Duplex, Set<Exchange>>();
+  // Node reports every later chunk of a refused connection again: only the first is answered.
+  const refused = new WeakSet<Duplex>();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    exchanges.set(req.socket, { req, res });
+    let open = exchanges.get(req.socket);
+    if (open === undefined) {
+      open = new Set();
+      exchanges.set(req.socket, open);
+    }
+    // Pruned here rather than with a listener per response: a connection rarely has more than one.
+    for (const done of open) if (done.res.writableFinished) open.delete(done);
+    open.add({ req, res });
   });
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, exchanges.get(socket)));
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (refused.has(socket)) return;
+    refused.add(socket);
+    answerClientError(error, socket, exchanges.get(socket) ?? new Set());
+  });
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     const body = problemBody(new GatewayError('expectation_failed', 'Only Expect: 100-continue is understood.'), req.url ?? null);
     res.writeHead(417, { 'Content-Type': 'application/problem+json', Connection: 'close' }).end(body);

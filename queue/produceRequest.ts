@@ -22,6 +22,20 @@ function checkJson(message: Omit<NewMessage, 'bytes'>, pointer: string): void {
   }
 }
 
+const RESERVED_HEADER_PREFIX = 'mqgate-';
+
+/**
+ * Headers named `mqgate-…` are the gateway's own: a dead letter's source,
+ * delivery count and push outcome. Redrive trusts them, so a client may not
+ * write them (it could otherwise send messages into queues it has no access to).
+ */
+function checkHeaders(headers: Record<string, string>, pointer: (name: string) => string): void {
+  const reserved = Object.keys(headers).find((name) => name.toLowerCase().startsWith(RESERVED_HEADER_PREFIX));
+  if (reserved !== undefined) {
+    throw invalidField(pointer(reserved), `Header names starting with '${RESERVED_HEADER_PREFIX}' are reserved for the gateway.`);
+  }
+}
+
 /** Sizes are checked here against the server's limit; the store checks the queue's or topic's own. */
 function sized(message: Omit<NewMessage, 'bytes'>, limits: Limits): NewMessage {
   const bytes = messageBytes(message.value, message.key, message.headers);
@@ -55,6 +69,7 @@ export function batchMessages(inputs: ProduceInput[], requestKey: string | null,
       idempotencyKey: input.idempotencyKey ?? (requestKey === null ? null : `${requestKey}/${i}`),
     };
     if ((input.valueEncoding ?? 'json') !== 'json') checkJson(message, `/body/messages/${i}/value`);
+    checkHeaders(message.headers, (name) => `/body/messages/${i}/headers/${name}`);
     return sized(message, limits);
   });
 }
@@ -70,5 +85,6 @@ export function rawMessage(raw: RawMessage, requestKey: string | null, limits: L
     idempotencyKey: requestKey,
   };
   checkJson(message, '/body');
+  checkHeaders(message.headers, (name) => `/headers/mqgate-header-${name}`);
   return sized(message, limits);
 }

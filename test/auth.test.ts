@@ -248,6 +248,25 @@ describe('a key scoped to queues/a-*', () => {
     }
   });
 
+  test('cannot forge the headers redrive trusts to send messages into queues/b', async () => {
+    const forged = { 'mqgate-dead-letter-source': 'b' };
+    const json = await t.http.post('/v1/queues/a-q/messages').set(as).send({ messages: [{ value: 'in', headers: forged }] });
+    expect(json.status).toBe(422);
+    expect(json.body).toMatchObject({ code: 'validation_failed', errors: [{ pointer: '/body/messages/0/headers/mqgate-dead-letter-source' }] });
+    const raw = await t.http.post('/v1/queues/a-q/messages').set(as).set('Content-Type', 'text/plain').set('Mqgate-Header-MQGATE-Dead-Letter-Source', 'b').send('in');
+    expect(raw.status).toBe(422);
+    expect((await t.http.post('/v1/queues/a-q/redrive').set(as).send({})).body).toMatchObject({ redriven: 0 });
+    const b = await t.http.get('/v1/queues/b').set('Authorization', `Bearer ${ADMIN.token}`);
+    expect((b.body as { stats: { ready: number } }).stats.ready).toBe(1);
+  });
+
+  test('a queue in use as a dead-letter queue does not name the queues that use it', async () => {
+    await t.http.put('/v1/queues/b-payroll').set('Authorization', `Bearer ${ADMIN.token}`).send({ maxDeliveries: 1, deadLetterQueue: 'a-dlq' });
+    const refused = await t.http.delete('/v1/queues/a-dlq').set(as);
+    expect(refused.body).toMatchObject({ code: 'queue_in_use' });
+    expect(refused.text).not.toContain('payroll');
+  });
+
   test('health needs a key when healthAuth is key, any key; the contract is public', async () => {
     expectRefusal(await t.http.get('/healthz'), 401, 'getHealth');
     expect((await t.http.get('/healthz').set(as)).status).toBe(200);

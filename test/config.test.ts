@@ -90,9 +90,11 @@ describe('API keys and access', () => {
   test('health access, per-key limits and the storage cap', () => {
     expect(loadConfig([], {})).toMatchObject({
       healthAuth: 'open',
-      keyLimits: { requestsPerSecond: null, bytesPerSecond: null, longPolls: 100 },
+      keyLimits: { requestsPerSecond: null, bytesPerSecond: null, longPolls: null },
       maxStorageBytes: null,
     });
+    // With keys, each gets a cap by default; without, one would cap every caller together.
+    expect(loadConfig([], { MQGATE_KEYS: doc(entry('0123456789ab')) }).keyLimits.longPolls).toBe(100);
     const env = { MQGATE_HEALTH_AUTH: 'key', MQGATE_KEY_REQUESTS_PER_SECOND: '20', MQGATE_KEY_BYTES_PER_SECOND: '1048576' };
     expect(loadConfig(['--key-long-polls', '4', '--max-storage-bytes', '1073741824'], env)).toMatchObject({
       healthAuth: 'key',

@@ -102,3 +102,19 @@ test('a produce past a queue quota is 429 quota_exceeded with Retry-After, nothi
   expect(((await t.http.get('/v1/queues/small')).body as { stats: { ready: number } }).stats.ready).toBe(1);
   expect(t.internalErrors).toEqual([]);
 });
+
+test('pipelined: a whole request still in progress is answered before the problem of a broken one after it', async () => {
+  const body = JSON.stringify({ waitMs: 300 });
+  const answer = await raw(
+    `POST /v1/queues/q/fetch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
+      'POST /v1/queues/q/messages HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n',
+  );
+  expect(answer).toMatch(/^HTTP\/1.1 200 OK[\s\S]*"value":"kept"[\s\S]*HTTP\/1.1 400 Bad Request[\s\S]*"code":"bad_request"/);
+  expect(await ready()).toBe(0);
+  expect(((await t.http.get('/v1/queues/q')).body as { stats: { inFlight: number } }).stats.inFlight).toBe(1);
+});
+
+test('after a HEAD, a broken request on the same connection still gets its problem body', async () => {
+  const answer = await raw('HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/queues HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n');
+  expect(answer).toMatch(/^HTTP\/1.1 200 OK[\s\S]*HTTP\/1.1 400 Bad Request[\s\S]*\r\n\r\n\{"type":"urn:mqgate:problem:bad_request"/);
+});

@@ -140,7 +140,7 @@ describe('push subscription lifecycle', () => {
     await putPush('p', pushTo('orders', { deadLetterQueue: 'orders-dlq' }));
     const res = await call('deleteQueue', t.http.delete('/v1/queues/orders-dlq'));
     expect(res.body).toMatchObject({ status: 409, code: 'queue_in_use' });
-    expect(res.body.detail).toContain("push subscription 'p'");
+    expect(res.body.detail).toContain('dead-letter queue of 1 other');
   });
 
   test('deleting the source deletes the push subscription and stops its deliveries, even to a new source of the same name', async () => {

@@ -121,15 +121,6 @@ export function startGeneration(db: Database, groupId: number, partitions: numbe
   return s.generation.get(groupId) as number;
 }
 
-/**
- * At start: every group reads on from its committed offsets. A position moved
- * by a fetch whose answer a crash may have cut off is not trusted, so a
- * commit without offsets never commits messages no client received.
- */
-export function rewindAllPositions(db: Database): void {
-  db.prepare('UPDATE group_offsets SET position = committed WHERE position <> committed').run();
-}
-
 function configureGroup(db: Database, groupId: number, settings: GroupSettings): void {
   statements(db).configure.run(settings.resetPolicy, settings.sessionTimeoutMs, groupId);
 }

@@ -43,7 +43,7 @@ import { allPush, deletePush, findPush, putPush, recordPush, setPushPaused } fro
 import { deleteSubscription, putSubscription } from './putSubscription';
 import { commitGroup, seekGroup } from './commitGroup';
 import { fetchGroup } from './fetchGroup';
-import { deleteGroup, describe, joinGroup, leaveGroup, listGroups, loadGroup, putGroup, rewindAllPositions } from './groupRow';
+import { deleteGroup, describe, joinGroup, leaveGroup, listGroups, loadGroup, putGroup } from './groupRow';
 import { deleteTopic } from './deleteTopic';
 import { offsetForTimestamp } from './offsetForTimestamp';
 import { produceTopic } from './produceTopic';
@@ -63,6 +63,7 @@ import { produce } from './produce';
 import { allQueueRows, findQueueRow, findSubscriptionRow, toQueueRecord, toSubscriptionRecord, topicSubscriptionRows } from './queueRow';
 import { queueStats } from './queueStats';
 import { redrive } from './redrive';
+import { rewindPositions } from './rewindPositions';
 import { settle } from './settle';
 import { sweep } from './sweep';
 
@@ -97,7 +98,7 @@ export class SqliteStore implements Store {
       this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxDatabaseBytes / pageSize))}`);
     }
     migrate(this.db);
-    rewindAllPositions(this.db);
+    rewindPositions(this.db);
     this.writes = new GroupCommit(this.db, (queues) => {
       for (const queue of queues) for (const listener of this.listeners) listener(queue);
     });
