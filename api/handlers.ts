@@ -7,6 +7,7 @@ import type { RawMessage } from '../queue/produceRequest';
 import type { FetchRequest, QueueService } from '../queue/queueService';
 import type { SubscriptionInput, SubscriptionService } from '../queue/subscriptionService';
 import type { Position, TopicProduceInput, TopicService } from '../queue/topicService';
+import { GatewayError } from '../queue/errors';
 import { type AuthOptions, principalOf } from './auth';
 import type { Action, ResourceKind } from './scopes';
 import { sendMessages } from './messagesJson';
@@ -29,8 +30,10 @@ export interface HandlerDeps {
   subscriptions: Pick<SubscriptionService, 'put' | 'get' | 'list' | 'delete'>;
   push: Pick<PushService, 'put' | 'get' | 'list' | 'delete' | 'pause' | 'resume'>;
   spec: Spec;
-  /** Aborted when the server shuts down: long-polls return what they have. */
+  /** Aborted when the server shuts down: long-polls return what they have, /readyz says not ready. */
   shutdown: AbortSignal;
+  /** Resolves when the store takes writes and its schema is current. */
+  ready: () => Promise<void>;
   auth: AuthOptions;
 }
 
@@ -146,6 +149,12 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
   return {
     getHealth: (_req, res) => {
       res.json({ status: 'ok' });
+    },
+
+    getReady: async (_req, res) => {
+      if (deps.shutdown.aborted) throw new GatewayError('not_ready', 'The gateway is shutting down.');
+      await deps.ready();
+      res.json({ status: 'ready' });
     },
 
     getOpenApi: (_req, res) => {

@@ -39,6 +39,7 @@ export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   rate_limited: { status: 429, title: 'Rate limited' },
   too_many_long_polls: { status: 429, title: 'Too many long-polls' },
   storage_unavailable: { status: 503, title: 'Storage unavailable' },
+  not_ready: { status: 503, title: 'Not ready' },
   internal_error: { status: 500, title: 'Internal error' },
 };
 

@@ -44,6 +44,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     ...services,
     spec: loadSpec(),
     shutdown: shutdown.signal,
+    ready: () => store.checkReady(),
     limits: config.limits,
     auth: {
       keys: new KeyRing(config.keys),

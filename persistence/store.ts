@@ -456,5 +456,7 @@ export interface Store {
 
   /** Called after a commit that made messages of `queue` ready. Returns an unsubscribe function. */
   onAvailable(listener: (queue: string) => void): () => void;
+  /** Resolves once a write commits and the schema is current; rejects with the reason (storage_unavailable, not_ready) otherwise. */
+  checkReady(): Promise<void>;
   close(): Promise<void>;
 }

@@ -39,6 +39,7 @@ export type ErrorCode =
   | 'rate_limited'
   | 'too_many_long_polls'
   | 'storage_unavailable'
+  | 'not_ready'
   | 'internal_error';
 
 /** A field-level reason attached to `validation_failed`. */

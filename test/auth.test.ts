@@ -191,6 +191,7 @@ describe('authorization matrix: every scoped operation', () => {
     expect(spec.operations.filter((op) => accessOf(op).kind !== 'scoped').map((op) => op.operation.operationId).sort()).toEqual([
       'getHealth',
       'getOpenApi',
+      'getReady',
     ]);
   });
 });
@@ -270,6 +271,8 @@ describe('a key scoped to queues/a-*', () => {
   test('health needs a key when healthAuth is key, any key; the contract is public', async () => {
     expectRefusal(await t.http.get('/healthz'), 401, 'getHealth');
     expect((await t.http.get('/healthz').set(as)).status).toBe(200);
+    expectRefusal(await t.http.get('/readyz'), 401, 'getReady');
+    expect((await t.http.get('/readyz').set(as)).status).toBe(200);
     expect((await t.http.get('/openapi.yaml')).status).toBe(200);
   });
 });

@@ -542,6 +542,10 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       expect(await store.getPush('g')).toBeNull();
     });
 
+    test('checkReady resolves on a store that takes writes', async () => {
+      await expect(store.checkReady()).resolves.toBeUndefined();
+    });
+
     test('everything survives closing and reopening the store', async () => {
       await store.putTopic('t', topicSettings({ partitions: 3 }), T0);
       await store.produceTopic('t', [{ ...message('kept'), partition: 2 }], opts());

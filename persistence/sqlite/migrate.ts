@@ -2,6 +2,20 @@ import fs from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import { packagePath } from '../packagePath';
 
+function migrationFiles(dir: string): string[] {
+  return fs.readdirSync(dir).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
+}
+
+function appliedVersions(db: Database): Set<number> {
+  return new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+}
+
+/** Migrations shipped with this code that the database has not recorded (0 once started). */
+export function pendingMigrations(db: Database): number {
+  const applied = appliedVersions(db);
+  return migrationFiles(packagePath('persistence', 'sqlite', 'migrations')).filter((f) => !applied.has(Number.parseInt(f, 10))).length;
+}
+
 /**
  * Applies the numbered migrations of persistence/sqlite/migrations that the
  * database has not seen yet, each in its own transaction, and records them.
@@ -13,11 +27,9 @@ export function migrate(db: Database): number[] {
     name       TEXT NOT NULL,
     applied_at INTEGER NOT NULL
   ) STRICT`);
-  const applied = new Set(
-    db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[],
-  );
+  const applied = appliedVersions(db);
   const dir = packagePath('persistence', 'sqlite', 'migrations');
-  const files = fs.readdirSync(dir).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
+  const files = migrationFiles(dir);
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   const newlyApplied: number[] = [];
   for (const file of files) {

@@ -62,6 +62,7 @@ import { putQueue } from './putQueue';
 import { produce } from './produce';
 import { allQueueRows, findQueueRow, findSubscriptionRow, toQueueRecord, toSubscriptionRecord, topicSubscriptionRows } from './queueRow';
 import { queueStats } from './queueStats';
+import { checkReady } from './checkReady';
 import { redrive } from './redrive';
 import { rewindPositions } from './rewindPositions';
 import { settle } from './settle';
@@ -329,6 +330,10 @@ export class SqliteStore implements Store {
   onAvailable(listener: (queue: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  checkReady(): Promise<void> {
+    return this.writes.run(() => checkReady(this.db));
   }
 
   async close(): Promise<void> {

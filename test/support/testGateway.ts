@@ -27,6 +27,9 @@ export interface TestGateway extends Services {
   dataDir: string;
   internalErrors: GatewayError[];
   auth: AuthOptions;
+  ready: () => Promise<void>;
+  /** Ends long-polls and makes /readyz answer not_ready, as a SIGTERM does. */
+  shutDown(): void;
   /** Failures of background work (push bookkeeping); a test expects none. */
   backgroundErrors: unknown[];
   close(): Promise<void>;
@@ -73,6 +76,7 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
     shutdown: shutdown.signal,
     limits,
     auth,
+    ready: () => store.checkReady(),
     onInternalError: (error) => internalErrors.push(error),
   });
   return {
@@ -84,6 +88,8 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
     dataDir,
     internalErrors,
     auth,
+    ready: () => store.checkReady(),
+    shutDown: () => shutdown.abort(),
     backgroundErrors,
     async close() {
       shutdown.abort();
