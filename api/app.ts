@@ -5,12 +5,14 @@ import type { Limits } from '../queue/limits';
 import { GatewayError } from '../queue/errors';
 import { authorize } from './auth';
 import { createHandlers, type HandlerDeps } from './handlers';
+import { type Logger, requestLog } from './logging';
 import { problemMiddleware } from './problem';
 import type { SpecOperation } from './spec';
 import { compileValidators } from './validation';
 
 export interface AppDeps extends HandlerDeps {
   limits: Limits;
+  logger: Logger;
   onInternalError: (error: GatewayError) => void;
 }
 
@@ -84,6 +86,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('etag', false);
   // Nothing here has validators (no ETags, no Last-Modified): `If-None-Match: *` must not turn a 200 into a 304.
   Object.defineProperty(app.request, 'fresh', { get: () => false });
+  app.use(requestLog(deps.logger));
   const handlers = createHandlers(deps);
   const validators = compileValidators(deps.spec);
   const byPath = new Map<string, SpecOperation[]>();
@@ -96,7 +99,11 @@ export function createApp(deps: AppDeps): express.Express {
       const handler = handlers[operationId];
       const validate = validators.get(operationId);
       if (handler === undefined || validate === undefined) throw new Error(`no handler for operation ${operationId}`);
-      route[op.method](authorize(op, deps.auth), ...bodyParsers(op, deps.limits), (req: Request, res: Response, next: NextFunction) => {
+      const named: RequestHandler = (_req, res, next) => {
+        res.locals.operationId = operationId;
+        next();
+      };
+      route[op.method](named, authorize(op, deps.auth), ...bodyParsers(op, deps.limits), (req: Request, res: Response, next: NextFunction) => {
         res.locals.validated = validate(req);
         next();
       }, handler);

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_LIMITS, type Limits } from '../queue/limits';
 import type { ApiKey, KeyLimits } from './keys';
 import { parseKeys, readKeysFile } from './keysFile';
+import { LOG_LEVELS, type LogLevel } from './logging';
 
 /** Everything the gateway reads at start; nothing reads process.env anywhere else. */
 export interface Config {
@@ -46,6 +47,8 @@ export interface Config {
   keyLimits: KeyLimits;
   /** Cap on the database file; writes past it get 507 storage_full. MQGATE_MAX_STORAGE_BYTES. Default: none (the disk). */
   maxStorageBytes: number | null;
+  /** Lowest level logged (a line per request is `info`). MQGATE_LOG_LEVEL / --log-level. Default info. */
+  logLevel: LogLevel;
 }
 
 export class ConfigError extends Error {
@@ -73,6 +76,7 @@ const SOURCES = {
   keyBytesPerSecond: ['MQGATE_KEY_BYTES_PER_SECOND', 'key-bytes-per-second'],
   keyLongPolls: ['MQGATE_KEY_LONG_POLLS', 'key-long-polls'],
   maxStorageBytes: ['MQGATE_MAX_STORAGE_BYTES', 'max-storage-bytes'],
+  logLevel: ['MQGATE_LOG_LEVEL', 'log-level'],
 } as const;
 
 type Setting = keyof typeof SOURCES;
@@ -170,6 +174,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       longPolls: optionalInteger('keyLongPolls', read('keyLongPolls'), keys.length === 0 ? null : 100, 0, 1_000_000),
     },
     maxStorageBytes: optionalInteger('maxStorageBytes', read('maxStorageBytes'), null, 65_536, 2 ** 52),
+    logLevel: oneOf('logLevel', read('logLevel'), 'info', LOG_LEVELS),
     limits: {
       maxMessageBytes: integer('maxMessageBytes', read('maxMessageBytes'), d.maxMessageBytes, 1, 256 * 1024 * 1024),
       maxBatchMessages: integer('maxBatchMessages', read('maxBatchMessages'), d.maxBatchMessages, 1, 100_000),

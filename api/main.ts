@@ -6,10 +6,16 @@ import { GatewayError } from '../queue/errors';
 import { ConfigError, isLoopback, loadConfig } from './config';
 import { generateKey } from './keys';
 import { appendKey, parseKeys } from './keysFile';
+import { createLogger, stderr } from './logging';
 import { startGateway } from './server';
 
-function log(level: 'info' | 'error', msg: string, fields: Record<string, unknown> = {}): void {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+const destination = stderr();
+// Until the configuration is read (and names its level), and for what goes wrong reading it.
+let logger = createLogger('info', destination);
+
+function exit(code: number): never {
+  destination.flushSync();
+  process.exit(code);
 }
 
 /** What a log line says of an error: its code and cause, never a stack. */
@@ -20,31 +26,36 @@ function errorFields(error: unknown): Record<string, unknown> {
 /** `mqgate serve` (and `npm start`): the gateway, configured from flags and MQGATE_* variables. */
 async function serve(argv: string[]): Promise<void> {
   const config = loadConfig(argv, process.env);
+  logger = createLogger(config.logLevel, destination);
   const gateway = await startGateway(config, {
     clock: systemClock,
-    onInternalError: (error) => log('error', error.message, errorFields(error)),
-    onBackgroundError: (error) => log('error', 'background work failed', errorFields(error)),
+    logger,
+    onInternalError: (error) => logger.error(errorFields(error), error.message),
+    onBackgroundError: (error) => logger.error(errorFields(error), 'background work failed'),
   });
-  log('info', `mqgate listening on ${gateway.url}`, {
-    dataDir: config.dataDir,
-    synchronous: config.synchronous,
-    pushAllowedHosts: config.pushAllowedHosts ?? 'any',
-    keys: config.keys.length,
-  });
+  logger.info(
+    {
+      dataDir: config.dataDir,
+      synchronous: config.synchronous,
+      pushAllowedHosts: config.pushAllowedHosts ?? 'any',
+      keys: config.keys.length,
+    },
+    `mqgate listening on ${gateway.url}`,
+  );
   if (config.keys.length === 0) {
     const reach = isLoopback(config.host) ? 'this machine only' : `everyone who can reach ${config.host}`;
-    log('info', `no API keys configured: every request is let in, from ${reach}`);
+    logger.info(`no API keys configured: every request is let in, from ${reach}`);
   }
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    log('info', `${signal}: shutting down`);
+    logger.info(`${signal}: shutting down`);
     gateway.close().then(
-      () => process.exit(0),
+      () => exit(0),
       (error: unknown) => {
-        log('error', 'shutdown failed', { cause: String(error) });
-        process.exit(1);
+        logger.error({ cause: String(error) }, 'shutdown failed');
+        exit(1);
       },
     );
   };
@@ -76,8 +87,8 @@ function createKey(options: CreateKeyOptions): void {
 }
 
 function fail(error: unknown): never {
-  log('error', error instanceof ConfigError ? `invalid configuration: ${error.message}` : String(error));
-  process.exit(error instanceof ConfigError ? 2 : 1);
+  logger.error(error instanceof ConfigError ? `invalid configuration: ${error.message}` : String(error));
+  exit(error instanceof ConfigError ? 2 : 1);
 }
 
 const program = new Command('mqgate').description('HTTP message-queue gateway: durable queues and replayable logs over HTTP.');

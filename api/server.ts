@@ -9,6 +9,7 @@ import { createApp } from './app';
 import type { Config } from './config';
 import { KeyRing } from './keys';
 import { listen } from './listen';
+import type { Logger } from './logging';
 import { RateLimiter } from './rateLimits';
 import { loadSpec } from './spec';
 
@@ -20,6 +21,8 @@ export interface Gateway {
 
 export interface GatewayOptions {
   clock: Clock;
+  /** Where the line per request goes. */
+  logger: Logger;
   onInternalError: (error: GatewayError) => void;
   /** Failures of push deliveries and other background work. */
   onBackgroundError: (error: unknown) => void;
@@ -45,6 +48,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     spec: loadSpec(),
     shutdown: shutdown.signal,
     ready: () => store.checkReady(),
+    logger: options.logger,
     limits: config.limits,
     auth: {
       keys: new KeyRing(config.keys),

@@ -1,5 +1,6 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '../api/config';
+import { createLogger, stderr } from '../api/logging';
 import { startGateway } from '../api/server';
 import { systemClock } from '../queue/clock';
 import { type ChildMessage, type DelayStats, isSampleRequest, type SampleReply } from './soakProtocol';
@@ -55,6 +56,8 @@ async function main(): Promise<void> {
   };
   const gateway = await startGateway(config, {
     clock: systemClock,
+    // A line per request would flood the soak's own output; warnings and errors still come through.
+    logger: createLogger('warn', stderr()),
     onInternalError: (error) => {
       errors.internal += 1;
       logError(errors.internal, 'internal error', error.cause ?? error.message);

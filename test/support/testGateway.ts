@@ -6,6 +6,7 @@ import request from 'supertest';
 import { createApp } from '../../api/app';
 import type { AuthOptions } from '../../api/auth';
 import { type ApiKey, type KeyLimits, KeyRing } from '../../api/keys';
+import { createLogger } from '../../api/logging';
 import { RateLimiter } from '../../api/rateLimits';
 import { loadSpec } from '../../api/spec';
 import { SqliteStore } from '../../persistence/sqlite/sqliteStore';
@@ -14,6 +15,8 @@ import { DEFAULT_LIMITS, type Limits } from '../../queue/limits';
 import { createServices, type Services } from '../../queue/services';
 import type { TargetPolicy } from '../../queue/push/targets';
 import { ManualClock } from './manualClock';
+
+export type LogLine = Record<string, unknown>;
 
 export function tempDir(prefix = 'mqgate-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -30,6 +33,8 @@ export interface TestGateway extends Services {
   ready: () => Promise<void>;
   /** Ends long-polls and makes /readyz answer not_ready, as a SIGTERM does. */
   shutDown(): void;
+  /** What the gateway logged, a parsed JSON line each. */
+  logs: LogLine[];
   /** Failures of background work (push bookkeeping); a test expects none. */
   backgroundErrors: unknown[];
   close(): Promise<void>;
@@ -65,6 +70,8 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
     random: options.random ?? (() => 0.5),
     onError: (error) => backgroundErrors.push(error),
   });
+  const logs: LogLine[] = [];
+  const logger = createLogger('info', { write: (line: string) => logs.push(JSON.parse(line) as LogLine) });
   const auth: AuthOptions = {
     keys: new KeyRing(options.keys ?? []),
     healthAuth: options.healthAuth ?? 'open',
@@ -77,6 +84,7 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
     limits,
     auth,
     ready: () => store.checkReady(),
+    logger,
     onInternalError: (error) => internalErrors.push(error),
   });
   return {
@@ -90,6 +98,7 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
     auth,
     ready: () => store.checkReady(),
     shutDown: () => shutdown.abort(),
+    logs,
     backgroundErrors,
     async close() {
       shutdown.abort();

@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { principalOf } from './auth';
+
+export type { Logger };
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** JSON lines: `time` (ISO), `level` (its name), `msg`, and the fields of the event. */
+export function createLogger(level: LogLevel, destination: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+}
+
+/** Standard error, written asynchronously; flush it before the process exits. */
+export function stderr(): pino.DestinationStream & { flushSync(): void } {
+  return pino.destination({ fd: 2, sync: false });
+}
+
+/** A client's own request id is kept if it is a plain token; anything else is replaced, never echoed. */
+const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,200}$/;
+
+/**
+ * One line per request once its answer is sent (or its connection gone):
+ * request id (`X-Request-Id`, the client's or a new one, echoed back),
+ * operation, method, path, status, duration and the caller's key id. Never a
+ * body, a query string (a raw produce's message key travels there) or a key.
+ */
+export function requestLog(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const given = req.get('X-Request-Id');
+    const requestId = given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader('X-Request-Id', requestId);
+    const started = performance.now();
+    res.once('close', () => {
+      logger.info(
+        {
+          requestId,
+          operation: (res.locals.operationId as string | undefined) ?? null,
+          method: req.method,
+          path: req.path,
+          status: res.statusCode,
+          durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+          keyId: (res.locals.principal === undefined ? null : principalOf(res).key?.id) ?? null,
+          ...(res.writableFinished ? {} : { aborted: true }),
+        },
+        'request',
+      );
+    });
+    next();
+  };
+}
