@@ -105,3 +105,9 @@ describe('API keys and access', () => {
     expect(() => loadConfig(['--max-storage-bytes', '100'], {})).toThrow(/--max-storage-bytes must be a whole number from 65536/);
   });
 });
+
+test('log level: info unless set; an unknown level is refused at start', () => {
+  expect(loadConfig([], {}).logLevel).toBe('info');
+  expect(loadConfig([], { MQGATE_LOG_LEVEL: 'WARN' }).logLevel).toBe('warn');
+  expect(() => loadConfig(['--log-level', 'verbose'], {})).toThrow(/MQGATE_LOG_LEVEL \/ --log-level must be one of fatal, error, warn, info, debug, trace, silent; got 'verbose'/);
+});
