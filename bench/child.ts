@@ -1,11 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import readline from 'node:readline';
 
 const LISTENING = /listening on (http:\/\/127\.0\.0\.1:\d+)/;
 const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 15_000;
-/** Output lines kept to explain a child that failed. */
-const TAIL_LINES = 20;
+/** Output kept to explain a child that failed (characters, from the end). */
+const TAIL_CHARS = 4000;
 
 const running = new Set<ChildProcess>();
 // A bench that dies half-way must not leave servers behind.
@@ -23,8 +22,8 @@ process.on('exit', () => {
 export async function withChildServer<T>(script: string, args: string[], work: (url: string) => Promise<T>): Promise<T> {
   const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
-  const tail: string[] = [];
-  const failure = (why: string): Error => new Error(`${script} ${why}; its last output:\n${tail.join('\n')}`);
+  let tail = '';
+  const failure = (why: string): Error => new Error(`${script} ${why}; its last output:\n${tail}`);
   const exited = new Promise<string>((resolve) => {
     child.once('exit', (code, signal) => {
       running.delete(child);
@@ -45,12 +44,18 @@ export async function withChildServer<T>(script: string, args: string[], work: (
       reject(failure(`exited with ${how} before listening`));
     });
   });
+  // Chunks, not lines: a gateway logs a line per request, and splitting thousands of lines a second
+  // would cost the load generator's core, which the measurement shares.
+  let announced = false;
   for (const stream of [child.stdout, child.stderr]) {
-    readline.createInterface({ input: stream }).on('line', (line) => {
-      tail.push(line);
-      if (tail.length > TAIL_LINES) tail.shift();
-      const match = LISTENING.exec(line);
-      if (match !== null) announce(match[1]);
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      tail = (tail + chunk).slice(-TAIL_CHARS);
+      const match = announced ? null : LISTENING.exec(tail);
+      if (match !== null) {
+        announced = true;
+        announce(match[1]);
+      }
     });
   }
 
