@@ -13,6 +13,46 @@ process.on('exit', () => {
 });
 
 /**
+ * Follows a child server until it exits (a bench that dies half-way kills it):
+ * resolves with `code N` or `signal S`.
+ */
+export function exitOf(child: ChildProcess): Promise<string> {
+  running.add(child);
+  return new Promise<string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve(code === null ? `signal ${signal}` : `code ${code}`);
+    });
+  });
+}
+
+/**
+ * The URL a child server announces (`announce`), or a failure if it cannot
+ * start, does not listen within START_TIMEOUT_MS or exits first. Once
+ * resolved, a later exit (the SIGTERM that stops it) makes the reject a no-op.
+ */
+export function untilListening(
+  child: ChildProcess,
+  exited: Promise<string>,
+  failure: (why: string) => Error,
+): { listening: Promise<string>; announce: (url: string) => void } {
+  let announce: (url: string) => void = () => undefined;
+  const listening = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(failure(`did not listen within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+    announce = (url) => {
+      clearTimeout(timer);
+      resolve(url);
+    };
+    child.once('error', (error) => reject(failure(`could not start: ${error.message}`)));
+    void exited.then((how) => {
+      clearTimeout(timer);
+      reject(failure(`exited with ${how} before listening`));
+    });
+  });
+  return { listening, announce };
+}
+
+/**
  * Runs the Node script `script` as a server in its own process, so that it has
  * a core to itself while the load generator uses the bench process's. The
  * script must listen on 127.0.0.1 and print a line containing
@@ -21,29 +61,10 @@ process.on('exit', () => {
  */
 export async function withChildServer<T>(script: string, args: string[], work: (url: string) => Promise<T>): Promise<T> {
   const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
   let tail = '';
   const failure = (why: string): Error => new Error(`${script} ${why}; its last output:\n${tail}`);
-  const exited = new Promise<string>((resolve) => {
-    child.once('exit', (code, signal) => {
-      running.delete(child);
-      resolve(code === null ? `signal ${signal}` : `code ${code}`);
-    });
-  });
-
-  let announce: (url: string) => void = () => undefined;
-  const listening = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(failure(`did not listen within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
-    announce = (url) => {
-      clearTimeout(timer);
-      resolve(url);
-    };
-    // Once resolved, a later exit (the SIGTERM below) makes this reject a no-op.
-    void exited.then((how) => {
-      clearTimeout(timer);
-      reject(failure(`exited with ${how} before listening`));
-    });
-  });
+  const exited = exitOf(child);
+  const { listening, announce } = untilListening(child, exited, failure);
   // Chunks, not lines: a gateway logs a line per request, and splitting thousands of lines a second
   // would cost the load generator's core, which the measurement shares.
   let announced = false;

@@ -1,13 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { exitOf, untilListening } from './child';
 import { isChildMessage, type SampleReply, type SampleRequest } from './soakProtocol';
 import { withTempDir } from './tempDir';
 
 /** The compiled child entry point, next to this file in dist/bench/. */
 const GATEWAY_SCRIPT = path.join(__dirname, 'soakGateway.js');
-const START_TIMEOUT_MS = 15_000;
 /** A gateway whose event loop is stuck this long does not answer; the soak fails then rather than hang. */
 const SAMPLE_TIMEOUT_MS = 30_000;
 /** The gateway's own shutdown bound is 10 s (--shutdown-timeout-ms); past this it is killed. */
@@ -43,12 +43,6 @@ export interface Stopped {
   /** From SIGTERM to exit. */
   shutdownMs: number;
 }
-
-const running = new Set<ChildProcess>();
-// A soak that dies half-way must not leave its gateway behind.
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 function kilobytesField(status: string, name: string): number {
   const match = new RegExp(`^${name}:\\s*(\\d+)\\s*kB$`, 'm').exec(status);
@@ -86,7 +80,6 @@ export function withSoakGateway<T>(work: (gateway: SoakGateway) => Promise<T>): 
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       detached: true,
     });
-    running.add(child);
     const tail: string[] = [];
     const failure = (why: string): Error => new Error(`the soak gateway ${why}; its last output:\n${tail.join('\n')}`);
     for (const stream of [child.stdout, child.stderr]) {
@@ -98,32 +91,14 @@ export function withSoakGateway<T>(work: (gateway: SoakGateway) => Promise<T>): 
       });
     }
 
-    const exited = new Promise<string>((resolve) => {
-      child.once('exit', (code, signal) => {
-        running.delete(child);
-        resolve(code === null ? `signal ${signal}` : `code ${code}`);
-      });
-    });
+    const exited = exitOf(child);
     const pending = new Map<number, { resolve: (reply: SampleReply) => void; reject: (error: Error) => void }>();
     void exited.then((how) => {
       for (const waiter of pending.values()) waiter.reject(failure(`exited with ${how} before answering a sample`));
       pending.clear();
     });
 
-    let announce: (url: string) => void = () => undefined;
-    const listening = new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(failure(`did not listen within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
-      announce = (url) => {
-        clearTimeout(timer);
-        resolve(url);
-      };
-      child.once('error', (error) => reject(failure(`could not start: ${error.message}`)));
-      // Once resolved, the later exit makes this reject a no-op.
-      void exited.then((how) => {
-        clearTimeout(timer);
-        reject(failure(`exited with ${how} before listening`));
-      });
-    });
+    const { listening, announce } = untilListening(child, exited, failure);
     child.on('message', (message: unknown) => {
       if (!isChildMessage(message)) return;
       if (message.type === 'listening') {
