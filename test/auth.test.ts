@@ -1,10 +1,11 @@
 import type { Response } from 'supertest';
 import { accessOf } from '../api/auth';
+import { RESOURCE_KINDS } from '../api/scopes';
 import { type ApiKey, generateKey } from '../api/keys';
 import { parseKeys } from '../api/keysFile';
 import { loadSpec, type SpecOperation } from '../api/spec';
 import { expectSpecResponse } from './support/specResponses';
-import { disposeTestGateway, type TestGateway, type TestGatewayOptions, testGateway } from './support/testGateway';
+import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
 
 const spec = loadSpec();
 
@@ -112,7 +113,6 @@ function successfulCall(operationId: string, fixture: Fixture): Call {
 }
 
 const ACTIONS = ['produce', 'consume', 'admin'] as const;
-const KINDS = ['queues', 'topics', 'push-subscriptions'] as const;
 
 /** The keys of the matrix for one operation: the right one, and the wrong ones that must be refused. */
 function keysFor(op: SpecOperation): { right: Key; lacking: Key; elsewhere: Key } {
@@ -126,9 +126,9 @@ function keysFor(op: SpecOperation): { right: Key; lacking: Key; elsewhere: Key 
   // `any` is met by every action, so lacking it means holding nothing on this kind.
   const lacking =
     action === null
-      ? key('lacking', KINDS.filter((k) => k !== resource).map((k) => `*:${k}/*`))
+      ? key('lacking', RESOURCE_KINDS.filter((k) => k !== resource).map((k) => `*:${k}/*`))
       : key('lacking', [...ACTIONS.filter((a) => a !== action).map((a) => `${a}:${resource}/a-*`), ...extra]);
-  const elsewhere = key('elsewhere', [`*:${resource}/b-*`, ...KINDS.filter((k) => k !== resource).map((k) => `*:${k}/*`)]);
+  const elsewhere = key('elsewhere', [`*:${resource}/b-*`, ...RESOURCE_KINDS.filter((k) => k !== resource).map((k) => `*:${k}/*`)]);
   return { right, lacking, elsewhere };
 }
 
@@ -150,9 +150,19 @@ function expectRefusal(res: Response, status: 401 | 403, operationId: string): v
   expectSpecResponse(res, operationId);
 }
 
-async function gatewayWith(keys: Key[], options: TestGatewayOptions = {}): Promise<{ t: TestGateway; fixture: Fixture }> {
-  const t = testGateway({ ...options, keys: [ADMIN, ...keys].map((k) => k.record), healthAuth: 'key' });
+async function gatewayWith(keys: Key[]): Promise<{ t: TestGateway; fixture: Fixture }> {
+  const t = testGateway({ keys: [ADMIN, ...keys].map((k) => k.record), healthAuth: 'key' });
   return { t, fixture: await createFixture(t) };
+}
+
+/** Runs `work` on a gateway with these keys (and the all-powerful one) and its fixture, then disposes of it. */
+async function withGateway(keys: Key[], work: (t: TestGateway, fixture: Fixture) => Promise<void>): Promise<void> {
+  const { t, fixture } = await gatewayWith(keys);
+  try {
+    await work(t, fixture);
+  } finally {
+    await disposeTestGateway(t);
+  }
 }
 
 const scoped = spec.operations.filter((op) => accessOf(op).kind === 'scoped');
@@ -161,8 +171,7 @@ describe('authorization matrix: every scoped operation', () => {
   test.each(scoped.map((op) => [op.operation.operationId, op] as const))('%s', async (operationId, op) => {
     const { right, lacking, elsewhere } = keysFor(op);
     const unknown = generateKey().key;
-    const { t, fixture } = await gatewayWith([right, lacking, elsewhere]);
-    try {
+    await withGateway([right, lacking, elsewhere], async (t, fixture) => {
       const call = successfulCall(operationId, fixture);
       expectRefusal(await send(t, call, null), 401, operationId);
       expectRefusal(await send(t, call, unknown), 401, operationId);
@@ -181,9 +190,7 @@ describe('authorization matrix: every scoped operation', () => {
       expect(res.status).toBeGreaterThanOrEqual(200);
       expect(res.status).toBeLessThan(300);
       expectSpecResponse(res, operationId);
-    } finally {
-      await disposeTestGateway(t);
-    }
+    });
   });
 
   test('every operation of the contract says who may call it', () => {
@@ -236,17 +243,14 @@ describe('a key scoped to queues/a-*', () => {
     expect((await t.http.get('/v1/queues/a-new').set(as)).status).toBe(404);
     expect((await t.http.put('/v1/queues/a-new').set(as).send({ maxDeliveries: 3, deadLetterQueue: 'a-dlq' })).status).toBe(201);
     const pusher = key('pusher', ['admin:push-subscriptions/*', 'produce:queues/a-*']);
-    const { t: other } = await gatewayWith([pusher]);
-    try {
+    await withGateway([pusher], async (other) => {
       const put = (source: string) =>
         other.http
           .put('/v1/push-subscriptions/p')
           .set('Authorization', `Bearer ${pusher.token}`)
           .send({ source: { queue: source }, url: 'http://127.0.0.1:9/' });
       expectRefusal(await put('a-q'), 403, 'putPushSubscription');
-    } finally {
-      await disposeTestGateway(other);
-    }
+    });
   });
 
   test('cannot forge the headers redrive trusts to send messages into queues/b', async () => {
@@ -281,8 +285,7 @@ describe('per-key limits', () => {
   test('a key over its request rate gets 429 rate_limited with Retry-After; other keys go on; the rate refills with time', async () => {
     const slow = key('slow', ['*:*'], { requestsPerSecond: 2 });
     const other = key('other', ['*:*']);
-    const { t } = await gatewayWith([slow, other]);
-    try {
+    await withGateway([slow, other], async (t) => {
       const get = (k: Key) => t.http.get('/v1/queues/a-q').set('Authorization', `Bearer ${k.token}`);
       expect((await get(slow)).status).toBe(200);
       expect((await get(slow)).status).toBe(200);
@@ -297,15 +300,12 @@ describe('per-key limits', () => {
       t.clock.advance(1);
       expect((await get(slow)).status).toBe(200);
       expect((await get(slow)).status).toBe(429);
-    } finally {
-      await disposeTestGateway(t);
-    }
+    });
   });
 
   test('a key over its byte rate is refused until the bytes it moved are paid off; a large body is never refused forever', async () => {
     const bulk = key('bulk', ['*:*'], { bytesPerSecond: 1000 });
-    const { t } = await gatewayWith([bulk]);
-    try {
+    await withGateway([bulk], async (t) => {
       const produce = (bytes: number) =>
         t.http
           .post('/v1/queues/a-q/messages')
@@ -324,15 +324,12 @@ describe('per-key limits', () => {
       expect((await t.http.get('/v1/queues/a-q').set('Authorization', `Bearer ${ADMIN.token}`)).body).toMatchObject({
         stats: { ready: 3 },
       });
-    } finally {
-      await disposeTestGateway(t);
-    }
+    });
   });
 
   test('a key holds at most its long-polls at once: one more waiting fetch is 429 too_many_long_polls, a fetch that does not wait is not', async () => {
     const poller = key('poller', ['*:*'], { longPolls: 1 });
-    const { t } = await gatewayWith([poller]);
-    try {
+    await withGateway([poller], async (t) => {
       const as = { Authorization: `Bearer ${poller.token}` };
       await t.http.put('/v1/queues/a-empty').set(as).send({});
       const fetch = (waitMs: number) => t.http.post('/v1/queues/a-empty/fetch').set(as).send({ waitMs });
@@ -350,8 +347,6 @@ describe('per-key limits', () => {
       const again = fetch(10_000).then((res) => res);
       await t.http.post('/v1/queues/a-empty/messages').set(as).send({ messages: [{ value: 2 }] });
       expect((await again).status).toBe(200);
-    } finally {
-      await disposeTestGateway(t);
-    }
+    });
   });
 });
