@@ -2,8 +2,13 @@ import fs from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import { packagePath } from '../packagePath';
 
-function migrationFiles(dir: string): string[] {
-  return fs.readdirSync(dir).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
+const MIGRATIONS_DIR = packagePath('persistence', 'sqlite', 'migrations');
+let shipped: string[] | null = null;
+
+/** The migration files this code ships, read once: /readyz compares against them on every call. */
+function migrationFiles(): string[] {
+  shipped ??= fs.readdirSync(MIGRATIONS_DIR).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
+  return shipped;
 }
 
 function appliedVersions(db: Database): Set<number> {
@@ -13,7 +18,7 @@ function appliedVersions(db: Database): Set<number> {
 /** Migrations shipped with this code that the database has not recorded (0 once started). */
 export function pendingMigrations(db: Database): number {
   const applied = appliedVersions(db);
-  return migrationFiles(packagePath('persistence', 'sqlite', 'migrations')).filter((f) => !applied.has(Number.parseInt(f, 10))).length;
+  return migrationFiles().filter((f) => !applied.has(Number.parseInt(f, 10))).length;
 }
 
 /**
@@ -28,14 +33,13 @@ export function migrate(db: Database): number[] {
     applied_at INTEGER NOT NULL
   ) STRICT`);
   const applied = appliedVersions(db);
-  const dir = packagePath('persistence', 'sqlite', 'migrations');
-  const files = migrationFiles(dir);
+  const files = migrationFiles();
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   const newlyApplied: number[] = [];
   for (const file of files) {
     const version = Number.parseInt(file, 10);
     if (applied.has(version)) continue;
-    const sql = fs.readFileSync(`${dir}/${file}`, 'utf8');
+    const sql = fs.readFileSync(`${MIGRATIONS_DIR}/${file}`, 'utf8');
     db.transaction(() => {
       db.exec(sql);
       record.run(version, file, Date.now());
