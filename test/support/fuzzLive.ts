@@ -178,6 +178,10 @@ export class LiveState {
     return chosen?.receipt ?? encodeReceipt({ subscriptionId: 1, messageId: String(pick % 1000), deliveryCount: 1 });
   }
 
+  private rememberGroup(topic: string, group: string): void {
+    if (!this.groups.some((g) => g.topic === topic && g.group === group)) this.groups.push({ topic, group });
+  }
+
   /**
    * Learns from a successful answer: what it created or deleted, the receipts
    * and members it handed out. Keyed by operationId: an operation the test
@@ -202,12 +206,12 @@ export class LiveState {
         break;
       case 'putGroup':
       case 'fetchGroup':
-        if (created && topic && group && !this.groups.some((g) => g.topic === topic && g.group === group)) this.groups.push({ topic, group });
+        if (created && topic && group) this.rememberGroup(topic, group);
         this.learnGeneration(topic, group, body);
         break;
       case 'joinGroup':
         if (created && topic && group) {
-          if (!this.groups.some((g) => g.topic === topic && g.group === group)) this.groups.push({ topic, group });
+          this.rememberGroup(topic, group);
           this.learnMember(topic, group, body);
         }
         break;
