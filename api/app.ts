@@ -6,6 +6,7 @@ import { GatewayError } from '../queue/errors';
 import { authorize } from './auth';
 import { createHandlers, type HandlerDeps } from './handlers';
 import { type Logger, requestLog } from './logging';
+import type { Metrics } from './metrics';
 import { problemMiddleware } from './problem';
 import type { SpecOperation } from './spec';
 import { compileValidators } from './validation';
@@ -14,6 +15,7 @@ export interface AppDeps extends HandlerDeps {
   limits: Limits;
   logger: Logger;
   onInternalError: (error: GatewayError) => void;
+  metrics: Pick<Metrics, 'render' | 'requestMetrics'>;
 }
 
 /** `/v1/queues/{queue}` → `/v1/queues/:queue` */
@@ -87,6 +89,7 @@ export function createApp(deps: AppDeps): express.Express {
   // Nothing here has validators (no ETags, no Last-Modified): `If-None-Match: *` must not turn a 200 into a 304.
   Object.defineProperty(app.request, 'fresh', { get: () => false });
   app.use(requestLog(deps.logger));
+  app.use(deps.metrics.requestMetrics());
   const handlers = createHandlers(deps);
   const validators = compileValidators(deps.spec);
   const byPath = new Map<string, SpecOperation[]>();

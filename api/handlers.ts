@@ -12,6 +12,9 @@ import { type AuthOptions, principalOf } from './auth';
 import type { Action, ResourceKind } from './scopes';
 import { sendMessages } from './messagesJson';
 import type { Spec } from './spec';
+import type { Activity } from './activity';
+import type { Metrics } from './metrics';
+import { type Page, serveAsset, servePage } from './pages';
 import type { ValidatedParameters } from './validation';
 
 export type Handler = (req: Request, res: Response) => Promise<void> | void;
@@ -35,6 +38,10 @@ export interface HandlerDeps {
   /** Resolves when the store takes writes and its schema is current. */
   ready: () => Promise<void>;
   auth: AuthOptions;
+  metrics: Pick<Metrics, 'render'>;
+  activity: Pick<Activity, 'history'>;
+  /** The web pages: interactive API docs and the dashboard. */
+  pages: { docs: Page; dashboard: Page };
 }
 
 interface ReceiptsBody {
@@ -160,6 +167,20 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     getOpenApi: (_req, res) => {
       res.type('application/yaml').send(deps.spec.text);
     },
+
+    getMetrics: async (_req, res) => {
+      const { contentType, text } = await deps.metrics.render(deps);
+      res.type(contentType).send(text);
+    },
+
+    getActivity: (_req, res) => {
+      res.json(deps.activity.history());
+    },
+
+    getDocs: servePage(deps.pages.docs),
+    getDocsAsset: serveAsset(deps.pages.docs),
+    getDashboard: servePage(deps.pages.dashboard),
+    getDashboardAsset: serveAsset(deps.pages.dashboard),
 
     listQueues: async (_req, res) => {
       res.json({ queues: visible(res, null, 'queues', await queues.list()) });

@@ -26,6 +26,7 @@ export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   stale_generation: { status: 409, title: 'Stale generation' },
   group_has_members: { status: 409, title: 'Group has members' },
   route_not_found: { status: 404, title: 'Route not found' },
+  asset_not_found: { status: 404, title: 'Asset not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   queue_in_use: { status: 409, title: 'Queue in use' },
   dead_letter_queue_not_found: { status: 422, title: 'Dead-letter queue not found' },

@@ -4,6 +4,7 @@ import { SqliteStore } from '../persistence/sqlite/sqliteStore';
 import type { Clock } from '../queue/clock';
 import type { GatewayError } from '../queue/errors';
 import { startRetention } from '../queue/retention';
+import { Activity } from './activity';
 import { createServices } from '../queue/services';
 import { createApp } from './app';
 import type { Config } from './config';
@@ -11,6 +12,8 @@ import { KeyRing } from './keys';
 import { listen } from './listen';
 import type { Logger } from './logging';
 import { RateLimiter } from './rateLimits';
+import { Metrics } from './metrics';
+import { dashboardPage, docsPage } from './pages';
 import { loadSpec } from './spec';
 
 export interface Gateway {
@@ -30,10 +33,12 @@ export interface GatewayOptions {
 
 /** Wires store, semantics and HTTP together and listens. */
 export async function startGateway(config: Config, options: GatewayOptions): Promise<Gateway> {
+  const metrics = new Metrics();
   const store = new SqliteStore({
     dataDir: config.dataDir,
     synchronous: config.synchronous,
     maxDatabaseBytes: config.maxStorageBytes ?? undefined,
+    onCommit: (seconds, operations) => metrics.observeCommit(seconds, operations),
   });
   const services = createServices(store, {
     clock: options.clock,
@@ -41,7 +46,9 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     targets: { allowedHosts: config.pushAllowedHosts },
     random: Math.random,
     onError: options.onBackgroundError,
+    events: metrics,
   });
+  const activity = new Activity(options.clock, () => metrics.counted());
   const shutdown = new AbortController();
   const app = createApp({
     ...services,
@@ -56,12 +63,16 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       rates: new RateLimiter(options.clock, config.keyLimits),
     },
     onInternalError: options.onInternalError,
+    metrics,
+    activity,
+    pages: { docs: docsPage(), dashboard: dashboardPage() },
   });
   const stopRetention = startRetention(store, options.clock, {
     intervalMs: 1000,
     budget: 1000,
     idempotencyWindowMs: config.limits.idempotencyWindowMs,
   });
+  const stopActivity = activity.start();
   await services.dispatcher.start();
   const server: Server = await listen(app, config.port, config.host);
   // Requests not yet answered; shutdown waits for them, then drops keep-alive sockets.
@@ -81,6 +92,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     url: `http://${host}:${port}`,
     async close() {
       stopRetention();
+      stopActivity();
       server.close();
       shutdown.abort();
       server.closeIdleConnections();

@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'queue_in_use'
   | 'dead_letter_queue_not_found'
   | 'route_not_found'
+  | 'asset_not_found'
   | 'method_not_allowed'
   | 'storage_full'
   | 'request_timeout'

@@ -9,6 +9,7 @@ import type {
 } from '../persistence/store';
 import type { Clock } from './clock';
 import { checkAtMost } from './errors';
+import type { MessageEvents } from './events';
 import { atMostBatch, type Limits } from './limits';
 import { type DeliveredMessage, toDelivered } from './messages';
 import type { Wakeups } from './wakeups';
@@ -56,6 +57,7 @@ export class GroupService {
     private readonly clock: Clock,
     private readonly limits: Limits,
     private readonly wakeups: Wakeups,
+    private readonly events: MessageEvents,
   ) {}
 
   /** operation: putGroup — fields left out take the defaults. */
@@ -107,6 +109,7 @@ export class GroupService {
       });
       resets.push(...fetched.resets);
       if (fetched.messages.length > 0 || this.clock.now() >= deadline || signal.aborted) {
+        this.events.delivered({ kind: 'topic', name: topic }, fetched.messages.length);
         return {
           ...(request.memberId === undefined ? {} : { memberId: request.memberId }),
           generation: fetched.generation,

@@ -14,6 +14,7 @@ import type {
 } from '../persistence/store';
 import type { Clock } from './clock';
 import { checkAtMost, GatewayError, invalidField } from './errors';
+import { countWhere, type MessageEvents, targetOf } from './events';
 import { atMostBatch, defaultQueueSettings, type Limits } from './limits';
 import { type DeliveredMessage, type ProduceInput, toDelivered } from './messages';
 import { batchMessages, type RawMessage, rawMessage } from './produceRequest';
@@ -52,6 +53,7 @@ export class QueueService {
     private readonly clock: Clock,
     private readonly limits: Limits,
     private readonly wakeups: Wakeups,
+    private readonly events: MessageEvents,
   ) {}
 
   /** operation: putQueue — fields left out take their defaults. */
@@ -110,6 +112,7 @@ export class QueueService {
       await this.release(from, refs);
       return [];
     }
+    this.events.delivered(targetOf(from), leases.length);
     return leases.map(({ message, deliveryCount }, i) => ({
       ...toDelivered(message),
       receipt: encodeReceipt(refs[i]),
@@ -150,8 +153,10 @@ export class QueueService {
 
 
   /** operation: ack */
-  ack(at: SubscriptionRef, receipts: string[]): Promise<ReceiptResult[]> {
-    return this.settle(at, receipts, () => ({ kind: 'ack' }));
+  async ack(at: SubscriptionRef, receipts: string[]): Promise<ReceiptResult[]> {
+    const results = await this.settle(at, receipts, () => ({ kind: 'ack' }));
+    this.events.acked(targetOf(at), countWhere(results, (r) => r.status === 'acked'));
+    return results;
   }
 
   /** operation: nack — the message is ready again after `delayMs` (0: at once). */
@@ -188,10 +193,12 @@ export class QueueService {
   }
 
   private async append(name: string, messages: NewMessage[]): Promise<AppendResult[]> {
-    return this.store.produce(name, messages, {
+    const results = await this.store.produce(name, messages, {
       now: this.clock.now(),
       idempotencyWindowMs: this.limits.idempotencyWindowMs,
     });
+    this.events.produced({ kind: 'queue', name }, countWhere(results, (r) => !r.duplicate));
+    return results;
   }
 
   private async record(name: string): Promise<QueueRecord> {

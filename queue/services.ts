@@ -1,5 +1,6 @@
 import type { Store } from '../persistence/store';
 import type { Clock } from './clock';
+import type { MessageEvents } from './events';
 import { GroupService } from './groupService';
 import type { Limits } from './limits';
 import { PushDispatcher } from './push/dispatcher';
@@ -18,6 +19,8 @@ export interface ServiceOptions {
   random: () => number;
   /** Failures no request is waiting for (push deliveries, their bookkeeping): for the log. */
   onError: (error: unknown) => void;
+  /** Told of messages produced, delivered and acked (metrics). */
+  events: MessageEvents;
 }
 
 export interface Services {
@@ -33,9 +36,9 @@ export interface Services {
 
 /** The semantics over one store, wired together. Push deliveries start with `dispatcher.start()`. */
 export function createServices(store: Store, options: ServiceOptions): Services {
-  const { clock, limits } = options;
+  const { clock, limits, events } = options;
   const wakeups = new Wakeups(store, clock);
-  const queues = new QueueService(store, clock, limits, wakeups);
+  const queues = new QueueService(store, clock, limits, wakeups, events);
   const dispatcher = new PushDispatcher({
     store,
     clock,
@@ -48,8 +51,8 @@ export function createServices(store: Store, options: ServiceOptions): Services 
   return {
     wakeups,
     queues,
-    topics: new TopicService(store, clock, limits, wakeups),
-    groups: new GroupService(store, clock, limits, wakeups),
+    topics: new TopicService(store, clock, limits, wakeups, events),
+    groups: new GroupService(store, clock, limits, wakeups, events),
     subscriptions: new SubscriptionService(store, clock),
     push: new PushService(store, clock, dispatcher, options.targets),
     dispatcher,

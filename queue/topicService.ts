@@ -1,6 +1,7 @@
-import type { AppendResult, PartitionInfo, Store, TopicRecord, TopicSettings } from '../persistence/store';
+import type { AppendResult, PartitionInfo, Store, TopicMessage, TopicRecord, TopicSettings } from '../persistence/store';
 import type { Clock } from './clock';
 import { checkAtMost, GatewayError } from './errors';
+import { countWhere, type MessageEvents } from './events';
 import { atMostBatch, type Limits } from './limits';
 import { type DeliveredMessage, type ProduceInput, toDelivered } from './messages';
 import { partitionForKey } from './partitioner';
@@ -55,6 +56,7 @@ export class TopicService {
     private readonly clock: Clock,
     private readonly limits: Limits,
     private readonly wakeups: Wakeups,
+    private readonly events: MessageEvents,
   ) {}
 
   /** operation: putTopic — fields left out take their defaults; partitions may only grow. */
@@ -86,13 +88,12 @@ export class TopicService {
     const messages = batchMessages(inputs, requestKey, this.limits);
     const { partitions } = await this.record(name);
     const sticky = this.nextSpread(name, partitions);
-    return this.store.produceTopic(
+    return this.append(
       name,
       messages.map((message, i) => ({
         ...message,
         partition: this.partitionOf(name, partitions, message.key, inputs[i].partition, sticky),
       })),
-      { now: this.clock.now(), idempotencyWindowMs: this.limits.idempotencyWindowMs },
     );
   }
 
@@ -101,11 +102,17 @@ export class TopicService {
     const message = rawMessage(raw, requestKey, this.limits);
     const { partitions } = await this.record(name);
     const target = this.partitionOf(name, partitions, message.key, partition, this.nextSpread(name, partitions));
-    const [result] = await this.store.produceTopic(name, [{ ...message, partition: target }], {
+    const [result] = await this.append(name, [{ ...message, partition: target }]);
+    return result;
+  }
+
+  private async append(name: string, messages: TopicMessage[]): Promise<AppendResult[]> {
+    const results = await this.store.produceTopic(name, messages, {
       now: this.clock.now(),
       idempotencyWindowMs: this.limits.idempotencyWindowMs,
     });
-    return result;
+    this.events.produced({ kind: 'topic', name }, countWhere(results, (r) => !r.duplicate));
+    return results;
   }
 
   /**

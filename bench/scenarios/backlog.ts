@@ -1,3 +1,4 @@
+import { Metrics } from '../../api/metrics';
 import { SqliteStore } from '../../persistence/sqlite/sqliteStore';
 import type { NewMessage } from '../../persistence/store';
 import { systemClock } from '../../queue/clock';
@@ -60,7 +61,7 @@ async function openBacklog(dir: string, size: number): Promise<Backlog> {
     await seeding.close();
   }
   const store = new SqliteStore({ dataDir: dir, synchronous: 'FULL' });
-  return { size, store, queues: new QueueService(store, systemClock, DEFAULT_LIMITS, new Wakeups(store, systemClock)), rounds: [] };
+  return { size, store, queues: new QueueService(store, systemClock, DEFAULT_LIMITS, new Wakeups(store, systemClock), new Metrics()), rounds: [] };
 }
 
 /** Fetches one message and acks it, `count` times in a row; returns µs per message. */

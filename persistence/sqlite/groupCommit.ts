@@ -19,6 +19,9 @@ export interface CommitStats {
   operations: number;
 }
 
+/** Told of each commit: how long BEGIN to COMMIT took (the fsync included) and how many writes it carried. */
+export type CommitObserver = (seconds: number, operations: number) => void;
+
 /**
  * Group commit: every write requested during one turn of the event loop runs
  * in one transaction with one fsync. Each unit runs in its own savepoint, so
@@ -33,6 +36,7 @@ export class GroupCommit {
   constructor(
     private readonly db: Database,
     private readonly onReady: (queues: Set<string>) => void,
+    private readonly onCommit: CommitObserver,
   ) {}
 
   run<T>(work: (context: WriteContext) => T): Promise<T> {
@@ -51,6 +55,7 @@ export class GroupCommit {
     this.scheduled = false;
     const ready = new Set<string>();
     let outcomes: Outcome[];
+    const started = performance.now();
     try {
       this.db.exec('BEGIN IMMEDIATE');
       outcomes = batch.map((unit) => this.runUnit(unit, ready));
@@ -63,6 +68,7 @@ export class GroupCommit {
     }
     this.stats.commits += 1;
     this.stats.operations += batch.length;
+    this.onCommit((performance.now() - started) / 1000, batch.length);
     batch.forEach((unit, i) => {
       const outcome = outcomes[i];
       if (outcome.ok) unit.resolve(outcome.value);

@@ -53,7 +53,7 @@ import { topicPartitions } from './topicPartitions';
 import { allTopicRows, findTopicRow, loadTopicRow, toTopicRecord } from './topicRow';
 import { claim } from './claim';
 import { deleteQueue } from './deleteQueue';
-import { type CommitStats, GroupCommit } from './groupCommit';
+import { type CommitObserver, type CommitStats, GroupCommit } from './groupCommit';
 import { interpretError } from './interpretError';
 import { migrate } from './migrate';
 import { nextAvailableAt } from './nextAvailableAt';
@@ -75,6 +75,8 @@ export interface SqliteStoreOptions {
   synchronous: 'FULL' | 'NORMAL';
   /** Cap on the database size; writes past it fail with storage_full. Default: none (the disk is the cap). */
   maxDatabaseBytes?: number;
+  /** Told of each commit's duration and size (metrics). */
+  onCommit?: CommitObserver;
 }
 
 export const DATABASE_FILE = 'mqgate.db';
@@ -100,9 +102,13 @@ export class SqliteStore implements Store {
     }
     migrate(this.db);
     rewindPositions(this.db);
-    this.writes = new GroupCommit(this.db, (queues) => {
-      for (const queue of queues) for (const listener of this.listeners) listener(queue);
-    });
+    this.writes = new GroupCommit(
+      this.db,
+      (queues) => {
+        for (const queue of queues) for (const listener of this.listeners) listener(queue);
+      },
+      options.onCommit ?? (() => undefined),
+    );
   }
 
   /** How many commits served how many write operations (group commit at work). */

@@ -3,10 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Express } from 'express';
 import request from 'supertest';
+import { Activity } from '../../api/activity';
 import { createApp } from '../../api/app';
 import type { AuthOptions } from '../../api/auth';
 import { type ApiKey, type KeyLimits, KeyRing } from '../../api/keys';
 import { createLogger } from '../../api/logging';
+import { Metrics } from '../../api/metrics';
+import { dashboardPage, docsPage, type Page } from '../../api/pages';
 import { RateLimiter } from '../../api/rateLimits';
 import { loadSpec } from '../../api/spec';
 import { SqliteStore } from '../../persistence/sqlite/sqliteStore';
@@ -23,6 +26,9 @@ export function tempDir(prefix = 'mqgate-test-'): string {
 }
 
 export interface TestGateway extends Services {
+  metrics: Metrics;
+  activity: Activity;
+  pages: { docs: Page; dashboard: Page };
   app: Express;
   http: ReturnType<typeof request>;
   clock: ManualClock;
@@ -58,7 +64,13 @@ export interface TestGatewayOptions {
 export function testGateway(options: TestGatewayOptions = {}): TestGateway {
   const clock = new ManualClock();
   const dataDir = options.dataDir ?? tempDir();
-  const store = new SqliteStore({ dataDir, synchronous: 'FULL', maxDatabaseBytes: options.maxStorageBytes });
+  const metrics = new Metrics();
+  const store = new SqliteStore({
+    dataDir,
+    synchronous: 'FULL',
+    maxDatabaseBytes: options.maxStorageBytes,
+    onCommit: (seconds, operations) => metrics.observeCommit(seconds, operations),
+  });
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const shutdown = new AbortController();
   const internalErrors: GatewayError[] = [];
@@ -69,7 +81,11 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
     targets: options.targets ?? { allowedHosts: null },
     random: options.random ?? (() => 0.5),
     onError: (error) => backgroundErrors.push(error),
+    events: metrics,
   });
+  const activity = new Activity(clock, () => metrics.counted());
+  const stopActivity = activity.start();
+  const pages = { docs: docsPage(), dashboard: dashboardPage() };
   const logs: LogLine[] = [];
   const logger = createLogger('info', { write: (line: string) => logs.push(JSON.parse(line) as LogLine) });
   const auth: AuthOptions = {
@@ -86,9 +102,15 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
     ready: () => store.checkReady(),
     logger,
     onInternalError: (error) => internalErrors.push(error),
+    metrics,
+    activity,
+    pages,
   });
   return {
     ...services,
+    metrics,
+    activity,
+    pages,
     app,
     http: request(app),
     clock,
@@ -101,6 +123,7 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
     logs,
     backgroundErrors,
     async close() {
+      stopActivity();
       shutdown.abort();
       await services.dispatcher.stop();
       await store.close();
