@@ -1,5 +1,8 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import Ajv2020 from 'ajv/dist/2020';
+import YAML from 'yaml';
 import { DEFAULT_LIMITS, type Limits } from '../queue/limits';
 import type { ApiKey, KeyLimits } from './keys';
 import { parseKeys, readKeysFile } from './keysFile';
@@ -55,54 +58,172 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Setting name → [env variable, flag]. */
-const SOURCES = {
-  host: ['MQGATE_HOST', 'host'],
-  port: ['MQGATE_PORT', 'port'],
-  dataDir: ['MQGATE_DATA_DIR', 'data-dir'],
-  synchronous: ['MQGATE_SYNCHRONOUS', 'synchronous'],
-  shutdownTimeoutMs: ['MQGATE_SHUTDOWN_TIMEOUT_MS', 'shutdown-timeout-ms'],
-  pushAllowedHosts: ['MQGATE_PUSH_ALLOWED_HOSTS', 'push-allowed-hosts'],
-  maxMessageBytes: ['MQGATE_MAX_MESSAGE_BYTES', 'max-message-bytes'],
-  maxBatchMessages: ['MQGATE_MAX_BATCH_MESSAGES', 'max-batch-messages'],
-  maxBatchBytes: ['MQGATE_MAX_BATCH_BYTES', 'max-batch-bytes'],
-  maxWaitMs: ['MQGATE_MAX_WAIT_MS', 'max-wait-ms'],
-  idempotencyWindowMs: ['MQGATE_IDEMPOTENCY_WINDOW_MS', 'idempotency-window-ms'],
-  keysFile: ['MQGATE_KEYS_FILE', 'keys-file'],
-  keys: ['MQGATE_KEYS', 'keys'],
-  allowUnauthenticated: ['MQGATE_ALLOW_UNAUTHENTICATED', 'allow-unauthenticated'],
-  healthAuth: ['MQGATE_HEALTH_AUTH', 'health-auth'],
-  keyRequestsPerSecond: ['MQGATE_KEY_REQUESTS_PER_SECOND', 'key-requests-per-second'],
-  keyBytesPerSecond: ['MQGATE_KEY_BYTES_PER_SECOND', 'key-bytes-per-second'],
-  keyLongPolls: ['MQGATE_KEY_LONG_POLLS', 'key-long-polls'],
-  maxStorageBytes: ['MQGATE_MAX_STORAGE_BYTES', 'max-storage-bytes'],
-  logLevel: ['MQGATE_LOG_LEVEL', 'log-level'],
-} as const;
-
-type Setting = keyof typeof SOURCES;
-
-function integer(setting: Setting, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
-    const [env, flag] = SOURCES[setting];
-    throw new ConfigError(`${env} / --${flag} must be a whole number from ${min} to ${max}; got '${raw}'.`);
-  }
-  return value;
+/** How one setting is named, checked and read. */
+interface SettingSpec {
+  env: string;
+  flag: string;
+  /** The value's JSON schema, checked with ajv whichever source the value came from. */
+  schema: Record<string, unknown>;
+  /** What a good value looks like, for the message about a bad one. */
+  expected: string;
+  /** A value from an environment variable or a flag (always text) as the schema's type; text that cannot be is kept, and refused. */
+  parse: (text: string) => unknown;
 }
 
-/** `integer`, where unset means no limit. */
-function optionalInteger(setting: Setting, raw: string | undefined, fallback: number | null, min: number, max: number): number | null {
-  return raw === undefined ? fallback : integer(setting, raw, 0, min, max);
+function integer(env: string, flag: string, min: number, max: number): SettingSpec {
+  return {
+    env,
+    flag,
+    schema: { type: 'integer', minimum: min, maximum: max },
+    expected: `a whole number from ${min} to ${max}`,
+    parse: (text) => (/^\s*\d+\s*$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : text),
+  };
 }
 
-function oneOf<T extends string>(setting: Setting, raw: string | undefined, fallback: T, allowed: readonly T[]): T {
-  const value = (raw ?? fallback).toLowerCase() as T;
-  if (!allowed.includes(value)) {
-    const [env, flag] = SOURCES[setting];
-    throw new ConfigError(`${env} / --${flag} must be one of ${allowed.join(', ')}; got '${raw}'.`);
+function oneOf(env: string, flag: string, allowed: readonly string[], normalize = (text: string) => text.toLowerCase()): SettingSpec {
+  return { env, flag, schema: { enum: allowed }, expected: `one of ${allowed.join(', ')}`, parse: normalize };
+}
+
+function boolean(env: string, flag: string): SettingSpec {
+  const parse = (text: string): unknown => (/^(true|false)$/i.test(text.trim()) ? text.trim().toLowerCase() === 'true' : text);
+  return { env, flag, schema: { type: 'boolean' }, expected: 'one of true, false', parse };
+}
+
+function text(env: string, flag: string, expected: string): SettingSpec {
+  return { env, flag, schema: { type: 'string', pattern: '\\S' }, expected, parse: (value) => value };
+}
+
+const HOST_PATTERN = '^(\\*\\.)?[A-Za-z0-9.-]+(:\\d{1,5})?$|^\\[[0-9A-Fa-f:.]+\\](:\\d{1,5})?$';
+
+/**
+ * Every setting: its config-file key (the property name), environment
+ * variable and flag. docs/configuration.md documents each with its default,
+ * and a test keeps the two in step.
+ */
+const SETTINGS = {
+  host: text('MQGATE_HOST', 'host', 'a host name or address (it must not be empty)'),
+  port: integer('MQGATE_PORT', 'port', 0, 65535),
+  dataDir: text('MQGATE_DATA_DIR', 'data-dir', 'a directory (it must not be empty)'),
+  synchronous: oneOf('MQGATE_SYNCHRONOUS', 'synchronous', ['FULL', 'NORMAL'], (value) => value.toUpperCase()),
+  shutdownTimeoutMs: integer('MQGATE_SHUTDOWN_TIMEOUT_MS', 'shutdown-timeout-ms', 0, 600_000),
+  pushAllowedHosts: {
+    env: 'MQGATE_PUSH_ALLOWED_HOSTS',
+    flag: 'push-allowed-hosts',
+    schema: { type: 'array', items: { type: 'string', pattern: HOST_PATTERN } },
+    expected: 'a list of hosts, host:port pairs or *.domain patterns',
+    parse: (value: string) => value.split(',').map((h) => h.trim()).filter((h) => h !== ''),
+  },
+  maxMessageBytes: integer('MQGATE_MAX_MESSAGE_BYTES', 'max-message-bytes', 1, 256 * 1024 * 1024),
+  maxBatchMessages: integer('MQGATE_MAX_BATCH_MESSAGES', 'max-batch-messages', 1, 100_000),
+  maxBatchBytes: integer('MQGATE_MAX_BATCH_BYTES', 'max-batch-bytes', 1, 1024 * 1024 * 1024),
+  maxWaitMs: integer('MQGATE_MAX_WAIT_MS', 'max-wait-ms', 0, 3_600_000),
+  idempotencyWindowMs: integer('MQGATE_IDEMPOTENCY_WINDOW_MS', 'idempotency-window-ms', 0, 30 * 24 * 3_600_000),
+  keysFile: text('MQGATE_KEYS_FILE', 'keys-file', 'a file name'),
+  keys: {
+    env: 'MQGATE_KEYS',
+    flag: 'keys',
+    // Text (a YAML or JSON keys document) from the environment; in the config file, the list of keys itself.
+    schema: { type: ['string', 'array'] },
+    expected: 'a keys document, or in the config file a list of keys',
+    parse: (value: string) => value,
+  },
+  allowUnauthenticated: boolean('MQGATE_ALLOW_UNAUTHENTICATED', 'allow-unauthenticated'),
+  healthAuth: oneOf('MQGATE_HEALTH_AUTH', 'health-auth', ['open', 'key']),
+  keyRequestsPerSecond: integer('MQGATE_KEY_REQUESTS_PER_SECOND', 'key-requests-per-second', 1, 1_000_000),
+  keyBytesPerSecond: integer('MQGATE_KEY_BYTES_PER_SECOND', 'key-bytes-per-second', 1, 1024 ** 4),
+  keyLongPolls: integer('MQGATE_KEY_LONG_POLLS', 'key-long-polls', 0, 1_000_000),
+  maxStorageBytes: integer('MQGATE_MAX_STORAGE_BYTES', 'max-storage-bytes', 65_536, 2 ** 52),
+  logLevel: oneOf('MQGATE_LOG_LEVEL', 'log-level', LOG_LEVELS),
+} satisfies Record<string, SettingSpec>;
+
+export type Setting = keyof typeof SETTINGS;
+export const SETTING_NAMES = Object.keys(SETTINGS) as Setting[];
+
+/** The environment variable and flag of a setting (for docs and their test). */
+export function sourcesOf(setting: Setting): { env: string; flag: string } {
+  const { env, flag } = SETTINGS[setting];
+  return { env, flag: `--${flag}` };
+}
+
+const ajv = new Ajv2020({ allErrors: true, allowUnionTypes: true });
+const validators = new Map(SETTING_NAMES.map((setting) => [setting, ajv.compile(SETTINGS[setting].schema)]));
+
+/** A value as given, and where: `--port`, `MQGATE_PORT` or `port in mqgate.yaml`, for the message if it is bad. */
+interface Given {
+  value: unknown;
+  from: string;
+  shown: string;
+}
+
+/** The config file's settings, by their names; every key must be one. */
+function readConfigFile(file: string): Record<string, unknown> {
+  let content: string;
+  try {
+    content = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`config file ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
-  return value;
+  let document: unknown;
+  try {
+    document = YAML.parse(content);
+  } catch (error) {
+    throw new ConfigError(`config file ${file} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (document === null || document === undefined) return {};
+  if (typeof document !== 'object' || Array.isArray(document)) throw new ConfigError(`config file ${file} must be a mapping of setting: value.`);
+  const unknown = Object.keys(document).filter((key) => !(key in SETTINGS));
+  if (unknown.length > 0) {
+    throw new ConfigError(unknown.map((key) => `'${key}' in ${file} is not a setting (see docs/configuration.md)`).join('\n'));
+  }
+  return document as Record<string, unknown>;
+}
+
+/** Flags win over environment variables, which win over the config file, which wins over defaults. */
+function given(argv: string[], env: NodeJS.ProcessEnv): Map<Setting, Given> {
+  let flags: Record<string, string | undefined>;
+  try {
+    flags = parseArgs({
+      args: argv,
+      options: Object.fromEntries(['config', ...Object.values(SETTINGS).map((s) => s.flag)].map((flag) => [flag, { type: 'string' as const }])),
+      strict: true,
+      allowPositionals: false,
+    }).values as Record<string, string | undefined>;
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  const file = flags.config ?? env.MQGATE_CONFIG;
+  const inFile = file === undefined ? {} : readConfigFile(file);
+  const values = new Map<Setting, Given>();
+  for (const setting of SETTING_NAMES) {
+    const spec: SettingSpec = SETTINGS[setting];
+    const flag = flags[spec.flag];
+    const fromEnv = env[spec.env];
+    if (flag !== undefined) values.set(setting, { value: spec.parse(flag), from: `--${spec.flag}`, shown: flag });
+    else if (fromEnv !== undefined) values.set(setting, { value: spec.parse(fromEnv), from: spec.env, shown: fromEnv });
+    else if (setting in inFile) {
+      const value = inFile[setting];
+      // Text in the file reads as it would from the environment ("8080", "normal"); anything else is taken as it is.
+      values.set(setting, { value: typeof value === 'string' ? spec.parse(value) : value, from: `${setting} in ${file}`, shown: JSON.stringify(value) });
+    }
+  }
+  return values;
+}
+
+/** Every value checked against its setting's schema; one line for each bad one. */
+function check(values: Map<Setting, Given>): void {
+  const problems: string[] = [];
+  for (const [setting, { value, from, shown }] of values) {
+    const validate = validators.get(setting);
+    if (validate === undefined || validate(value)) continue;
+    const hosts = setting === 'pushAllowedHosts' && Array.isArray(value) ? (value as unknown[]) : [];
+    const badHost = hosts.find((h) => typeof h !== 'string' || !new RegExp(HOST_PATTERN).test(h));
+    problems.push(
+      badHost === undefined
+        ? `${from} must be ${SETTINGS[setting].expected}; got '${shown}'.`
+        : `${from}: '${String(badHost)}' is not a host, host:port or *.domain.`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems.join('\n'));
 }
 
 /** Addresses only this machine can reach. */
@@ -110,9 +231,13 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-function loadKeys(file: string | undefined, inline: string | undefined): ApiKey[] {
+function loadKeys(file: Given | undefined, inline: Given | undefined): ApiKey[] {
   try {
-    const keys = [...(file === undefined ? [] : readKeysFile(file)), ...(inline === undefined ? [] : parseKeys(inline, 'MQGATE_KEYS'))];
+    const fromFile = file === undefined ? [] : readKeysFile(file.value as string);
+    const listed = inline?.value;
+    const fromInline =
+      inline === undefined ? [] : parseKeys(typeof listed === 'string' ? listed : JSON.stringify({ keys: listed }), inline.from);
+    const keys = [...fromFile, ...fromInline];
     const ids = keys.map((key) => key.id);
     const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
     if (repeated !== undefined) throw new Error(`key ${repeated} is configured twice`);
@@ -122,71 +247,52 @@ function loadKeys(file: string | undefined, inline: string | undefined): ApiKey[
   }
 }
 
-/** Flags win over environment variables, which win over defaults. Throws ConfigError with the exact problem. */
+/**
+ * The configuration from flags, MQGATE_* variables and the config file
+ * (`--config` / MQGATE_CONFIG, YAML), over the defaults. Throws ConfigError
+ * naming every bad value and where it came from.
+ */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
-  let flags: Record<string, string | undefined>;
-  try {
-    flags = parseArgs({
-      args: argv,
-      options: Object.fromEntries(Object.values(SOURCES).map(([, flag]) => [flag, { type: 'string' as const }])),
-      strict: true,
-      allowPositionals: false,
-    }).values as Record<string, string | undefined>;
-  } catch (error) {
-    throw new ConfigError((error as Error).message);
+  const values = given(argv, env);
+  check(values);
+  function read<T>(setting: Setting, fallback: T): T {
+    return (values.get(setting)?.value as T | undefined) ?? fallback;
   }
-  const read = (setting: Setting): string | undefined => flags[SOURCES[setting][1]] ?? env[SOURCES[setting][0]];
-
-  const synchronous = (read('synchronous') ?? 'FULL').toUpperCase();
-  if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
-    throw new ConfigError(`MQGATE_SYNCHRONOUS / --synchronous must be FULL or NORMAL; got '${synchronous}'.`);
-  }
-  const host = read('host') ?? '127.0.0.1';
-  if (host.trim() === '') throw new ConfigError('MQGATE_HOST / --host must not be empty.');
-  const keys = loadKeys(read('keysFile'), read('keys'));
-  const allowUnauthenticated = oneOf('allowUnauthenticated', read('allowUnauthenticated'), 'false', ['true', 'false']) === 'true';
+  const host = read('host', '127.0.0.1');
+  const keys = loadKeys(values.get('keysFile'), values.get('keys'));
+  const allowUnauthenticated = read('allowUnauthenticated', false);
   if (keys.length === 0 && !isLoopback(host) && !allowUnauthenticated) {
     throw new ConfigError(
       `no API keys are configured, so mqgate listens on loopback only, not '${host}'. ` +
         'Create a key (mqgate keys create) and pass MQGATE_KEYS_FILE, or set MQGATE_ALLOW_UNAUTHENTICATED=true.',
     );
   }
-  const allowed = (read('pushAllowedHosts') ?? '').split(',').map((h) => h.trim()).filter((h) => h !== '');
-  const badHost = allowed.find((h) => !/^(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(h));
-  if (badHost !== undefined) {
-    throw new ConfigError(`MQGATE_PUSH_ALLOWED_HOSTS / --push-allowed-hosts: '${badHost}' is not a host, host:port or *.domain.`);
-  }
+  const allowed = read<string[]>('pushAllowedHosts', []);
   const d = DEFAULT_LIMITS;
   return {
     host,
-    port: integer('port', read('port'), 8080, 0, 65535),
-    dataDir: path.resolve(read('dataDir') ?? './data'),
-    synchronous,
-    shutdownTimeoutMs: integer('shutdownTimeoutMs', read('shutdownTimeoutMs'), 10_000, 0, 600_000),
+    port: read('port', 8080),
+    dataDir: path.resolve(read('dataDir', './data')),
+    synchronous: read('synchronous', 'FULL'),
+    shutdownTimeoutMs: read('shutdownTimeoutMs', 10_000),
     pushAllowedHosts: allowed.length === 0 ? null : allowed,
     keys,
     allowUnauthenticated,
-    healthAuth: oneOf('healthAuth', read('healthAuth'), 'open', ['open', 'key']),
+    healthAuth: read('healthAuth', 'open'),
     keyLimits: {
-      requestsPerSecond: optionalInteger('keyRequestsPerSecond', read('keyRequestsPerSecond'), null, 1, 1_000_000),
-      bytesPerSecond: optionalInteger('keyBytesPerSecond', read('keyBytesPerSecond'), null, 1, 1024 ** 4),
+      requestsPerSecond: read('keyRequestsPerSecond', null),
+      bytesPerSecond: read('keyBytesPerSecond', null),
       // Without keys everyone shares one principal: a default cap would cap the whole server.
-      longPolls: optionalInteger('keyLongPolls', read('keyLongPolls'), keys.length === 0 ? null : 100, 0, 1_000_000),
+      longPolls: read('keyLongPolls', keys.length === 0 ? null : 100),
     },
-    maxStorageBytes: optionalInteger('maxStorageBytes', read('maxStorageBytes'), null, 65_536, 2 ** 52),
-    logLevel: oneOf('logLevel', read('logLevel'), 'info', LOG_LEVELS),
+    maxStorageBytes: read('maxStorageBytes', null),
+    logLevel: read('logLevel', 'info'),
     limits: {
-      maxMessageBytes: integer('maxMessageBytes', read('maxMessageBytes'), d.maxMessageBytes, 1, 256 * 1024 * 1024),
-      maxBatchMessages: integer('maxBatchMessages', read('maxBatchMessages'), d.maxBatchMessages, 1, 100_000),
-      maxBatchBytes: integer('maxBatchBytes', read('maxBatchBytes'), d.maxBatchBytes, 1, 1024 * 1024 * 1024),
-      maxWaitMs: integer('maxWaitMs', read('maxWaitMs'), d.maxWaitMs, 0, 3_600_000),
-      idempotencyWindowMs: integer(
-        'idempotencyWindowMs',
-        read('idempotencyWindowMs'),
-        d.idempotencyWindowMs,
-        0,
-        30 * 24 * 3_600_000,
-      ),
+      maxMessageBytes: read('maxMessageBytes', d.maxMessageBytes),
+      maxBatchMessages: read('maxBatchMessages', d.maxBatchMessages),
+      maxBatchBytes: read('maxBatchBytes', d.maxBatchBytes),
+      maxWaitMs: read('maxWaitMs', d.maxWaitMs),
+      idempotencyWindowMs: read('idempotencyWindowMs', d.idempotencyWindowMs),
     },
   };
 }

@@ -196,7 +196,13 @@ describe('authorization matrix: every scoped operation', () => {
   test('every operation of the contract says who may call it', () => {
     for (const op of spec.operations) expect(() => accessOf(op)).not.toThrow();
     expect(spec.operations.filter((op) => accessOf(op).kind !== 'scoped').map((op) => op.operation.operationId).sort()).toEqual([
+      'getActivity',
+      'getDashboard',
+      'getDashboardAsset',
+      'getDocs',
+      'getDocsAsset',
       'getHealth',
+      'getMetrics',
       'getOpenApi',
       'getReady',
     ]);
@@ -277,6 +283,11 @@ describe('a key scoped to queues/a-*', () => {
     expect((await t.http.get('/healthz').set(as)).status).toBe(200);
     expectRefusal(await t.http.get('/readyz'), 401, 'getReady');
     expect((await t.http.get('/readyz').set(as)).status).toBe(200);
+    // Metrics and the dashboard's rates are operational figures over every queue: health access, not a queue's scope.
+    for (const [path, operationId] of [['/metrics', 'getMetrics'], ['/v1/activity', 'getActivity']] as const) {
+      expectRefusal(await t.http.get(path), 401, operationId);
+      expect((await t.http.get(path).set(as)).status).toBe(200);
+    }
     expect((await t.http.get('/openapi.yaml')).status).toBe(200);
   });
 });

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../api/config';
+import { ConfigError, loadConfig, SETTING_NAMES, sourcesOf } from '../api/config';
+import { packagePath } from '../persistence/packagePath';
 
 test('defaults: 127.0.0.1:8080, ./data, FULL durability, documented limits', () => {
   const config = loadConfig([], {});
@@ -38,7 +39,7 @@ test.each([
   [['--push-allowed-hosts', 'https://hooks.example.com/'], {}, /'https:\/\/hooks.example.com\/' is not a host/],
   [['--port', '70000'], {}, /--port must be a whole number from 0 to 65535; got '70000'/],
   [[], { MQGATE_PORT: 'eighty' }, /MQGATE_PORT/],
-  [['--synchronous', 'OFF'], {}, /must be FULL or NORMAL/],
+  [['--synchronous', 'OFF'], {}, /--synchronous must be one of FULL, NORMAL; got 'OFF'/],
   [['--max-message-bytes', '0'], {}, /--max-message-bytes/],
   [['--no-such-flag', 'x'], {}, /no-such-flag/],
   [['--host', ' '], {}, /must not be empty/],
@@ -101,7 +102,7 @@ describe('API keys and access', () => {
       keyLimits: { requestsPerSecond: 20, bytesPerSecond: 1_048_576, longPolls: 4 },
       maxStorageBytes: 1_073_741_824,
     });
-    expect(() => loadConfig(['--health-auth', 'none'], {})).toThrow(/MQGATE_HEALTH_AUTH \/ --health-auth must be one of open, key/);
+    expect(() => loadConfig(['--health-auth', 'none'], {})).toThrow(/--health-auth must be one of open, key; got 'none'/);
     expect(() => loadConfig(['--max-storage-bytes', '100'], {})).toThrow(/--max-storage-bytes must be a whole number from 65536/);
   });
 });
@@ -109,5 +110,90 @@ describe('API keys and access', () => {
 test('log level: info unless set; an unknown level is refused at start', () => {
   expect(loadConfig([], {}).logLevel).toBe('info');
   expect(loadConfig([], { MQGATE_LOG_LEVEL: 'WARN' }).logLevel).toBe('warn');
-  expect(() => loadConfig(['--log-level', 'verbose'], {})).toThrow(/MQGATE_LOG_LEVEL \/ --log-level must be one of fatal, error, warn, info, debug, trace, silent; got 'verbose'/);
+  expect(() => loadConfig(['--log-level', 'verbose'], {})).toThrow(/--log-level must be one of fatal, error, warn, info, debug, trace, silent; got 'verbose'/);
+});
+
+describe('config file', () => {
+  let dir: string;
+  const write = (text: string): string => {
+    const file = path.join(dir, 'mqgate.yaml');
+    fs.writeFileSync(file, text);
+    return file;
+  };
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqgate-config-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('settings come from the YAML file named by --config or MQGATE_CONFIG; variables win over it and flags over both', () => {
+    const file = write(
+      [
+        'port: 9001',
+        'dataDir: /srv/mqgate',
+        'synchronous: normal',
+        'pushAllowedHosts: [hooks.example.com, "*.corp.example"]',
+        'maxWaitMs: 5000',
+        'logLevel: warn',
+        `keys:\n  - {id: 0123456789ab, name: ops, hash: "sha256:${'ef'.repeat(32)}", scopes: ["admin:*"]}`,
+        'host: 0.0.0.0',
+      ].join('\n'),
+    );
+    expect(loadConfig(['--config', file], {})).toMatchObject({
+      host: '0.0.0.0',
+      port: 9001,
+      dataDir: '/srv/mqgate',
+      synchronous: 'NORMAL',
+      pushAllowedHosts: ['hooks.example.com', '*.corp.example'],
+      logLevel: 'warn',
+      limits: { maxWaitMs: 5000, maxBatchMessages: 1000 },
+      keys: [expect.objectContaining({ id: '0123456789ab', name: 'ops' })],
+      keyLimits: { longPolls: 100 },
+    });
+    expect(loadConfig([], { MQGATE_CONFIG: file, MQGATE_PORT: '9002' }).port).toBe(9002);
+    expect(loadConfig(['--port', '9003'], { MQGATE_CONFIG: file, MQGATE_PORT: '9002' }).port).toBe(9003);
+    expect(loadConfig(['--config', write('')], {}).port).toBe(8080);
+  });
+
+  test('every bad value is named with where it came from, one line each', () => {
+    const file = write('port: 70000\nsynchronous: OFF\npushAllowedHosts: [ok.example, "https://x/"]\nallowUnauthenticated: "maybe"\n');
+    let message = '';
+    try {
+      loadConfig(['--config', file, '--max-wait-ms', 'soon'], {});
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message.split('\n')).toEqual([
+      `port in ${file} must be a whole number from 0 to 65535; got '70000'.`,
+      `synchronous in ${file} must be one of FULL, NORMAL; got '"OFF"'.`,
+      `pushAllowedHosts in ${file}: 'https://x/' is not a host, host:port or *.domain.`,
+      "--max-wait-ms must be a whole number from 0 to 3600000; got 'soon'.",
+      `allowUnauthenticated in ${file} must be one of true, false; got '"maybe"'.`,
+    ]);
+  });
+
+  test.each([
+    ['prot: 8080\n', /'prot' in .* is not a setting \(see docs\/configuration.md\)/],
+    ['port: [8080\n', /is not valid YAML/],
+    ['- port\n', /must be a mapping of setting: value/],
+    ['keys:\n  - {id: nope}\n', /keys in .*: keys\/0 must have required property 'name'; .*keys\/0\/id must be 12 hex digits/],
+  ])('a file that is not a config is refused at start: %j', (text, message) => {
+    expect(() => loadConfig(['--config', write(text)], {})).toThrow(message);
+  });
+
+  test('a config file that cannot be read is refused at start', () => {
+    expect(() => loadConfig([], { MQGATE_CONFIG: '/nonexistent/mqgate.yaml' })).toThrow(/config file \/nonexistent\/mqgate.yaml cannot be read: ENOENT/);
+  });
+});
+
+test('docs/configuration.md documents every setting: its file key, variable and flag', () => {
+  const doc = fs.readFileSync(packagePath('docs', 'configuration.md'), 'utf8');
+  const rows = doc.split('\n').filter((line) => line.startsWith('| `'));
+  for (const setting of SETTING_NAMES) {
+    const { env, flag } = sourcesOf(setting);
+    const row = rows.find((line) => line.startsWith(`| \`${setting}\` |`));
+    expect({ setting, row: row !== undefined && row.includes(`\`${env}\``) && row.includes(`\`${flag}\``) }).toEqual({ setting, row: true });
+  }
+  expect(rows).toHaveLength(SETTING_NAMES.length);
 });

@@ -1,0 +1,182 @@
+import { generateKey } from '../api/keys';
+import { MAX_NAMES } from '../api/metrics';
+import { parseScope } from '../api/scopes';
+import { polled, type Receiver, startReceiver } from './support/receiver';
+import { call } from './support/specResponses';
+import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
+
+let t: TestGateway;
+
+afterEach(() => disposeTestGateway(t));
+
+/** One sample of the exposition text: a metric name, its labels and its value. */
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+function parse(text: string): Sample[] {
+  return text
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+      if (match === null) throw new Error(`not a sample: ${line}`);
+      const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+      return { name: match[1], labels, value: Number(match[3]) };
+    });
+}
+
+async function scrape(): Promise<Sample[]> {
+  const res = await call('getMetrics', t.http.get('/metrics'));
+  expect(res.status).toBe(200);
+  expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+  return parse(res.text);
+}
+
+/** The value of the one sample with this name and (at least) these labels; undefined when there is none. */
+function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+  const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  if (found.length > 1) throw new Error(`${name} ${JSON.stringify(labels)} matches ${found.length} samples`);
+  return found[0]?.value;
+}
+
+const produce = (path: string, count: number) =>
+  t.http.post(`${path}/messages`).send({ messages: Array.from({ length: count }, (_, i) => ({ value: i, key: `k${i}` })) });
+
+test('messages produced, delivered and acked per queue and topic; depth, dead letters, lag and requests from one scrape', async () => {
+  t = testGateway();
+  await t.http.put('/v1/queues/dead').send({});
+  await t.http.put('/v1/queues/orders').send({ maxDeliveries: 1, deadLetterQueue: 'dead' });
+  expect((await produce('/v1/queues/orders', 4)).status).toBe(201);
+  // A repeat of an idempotent produce stores nothing, so it counts nothing.
+  await t.http.post('/v1/queues/orders/messages').set('Idempotency-Key', 'once').send({ messages: [{ value: 'x' }] });
+  await t.http.post('/v1/queues/orders/messages').set('Idempotency-Key', 'once').send({ messages: [{ value: 'x' }] });
+  const fetched = (await t.http.post('/v1/queues/orders/fetch').send({ max: 3 })).body.messages as Array<{ receipt: string }>;
+  await t.http.post('/v1/queues/orders/ack').send({ receipts: [fetched[0].receipt, 'not-a-receipt'] });
+  await t.http.post('/v1/queues/orders/nack').send({ receipts: [fetched[1].receipt] });
+  // The nacked message has had its one delivery: the next fetch moves it to the dead-letter queue.
+  await t.http.post('/v1/queues/orders/fetch').send({ max: 1 });
+
+  await t.http.put('/v1/topics/events').send({ partitions: 2 });
+  expect((await produce('/v1/topics/events', 6)).status).toBe(201);
+  await t.http.put('/v1/topics/events/groups/ledger').send({ resetPolicy: 'earliest' });
+  const read = (await t.http.post('/v1/topics/events/groups/ledger/fetch').send({ max: 2 })).body.messages as Array<{ partition: number }>;
+  await t.http.post('/v1/topics/events/groups/ledger/commit').send({});
+  await t.http.get('/v1/queues/nowhere');
+
+  const samples = await scrape();
+  const { commits, operations } = t.store.commitStats;
+  const stats = (await t.http.get('/v1/queues/orders')).body.stats;
+  const queue = { kind: 'queue', name: 'orders' };
+  expect(valueOf(samples, 'mqgate_messages_produced_total', queue)).toBe(5);
+  expect(valueOf(samples, 'mqgate_messages_delivered_total', queue)).toBe(4);
+  expect(valueOf(samples, 'mqgate_messages_acked_total', queue)).toBe(1);
+  expect(valueOf(samples, 'mqgate_messages_produced_total', { kind: 'topic', name: 'events' })).toBe(6);
+  expect(valueOf(samples, 'mqgate_messages_delivered_total', { kind: 'topic', name: 'events' })).toBe(2);
+  expect(valueOf(samples, 'mqgate_queue_messages_dead_lettered_total', { queue: 'orders' })).toBe(stats.deadLettered);
+  expect(stats.deadLettered).toBe(1);
+  for (const [state, field] of [['ready', 'ready'], ['in_flight', 'inFlight'], ['delayed', 'delayed']] as const) {
+    expect(valueOf(samples, 'mqgate_queue_messages', { queue: 'orders', state })).toBe(stats[field]);
+  }
+  expect(valueOf(samples, 'mqgate_queue_messages', { queue: 'dead', state: 'ready' })).toBe(1);
+
+  const group = (await t.http.get('/v1/topics/events/groups/ledger')).body.partitions as Array<{ partition: number; lag: number }>;
+  for (const { partition, lag } of group) {
+    expect(valueOf(samples, 'mqgate_group_lag', { topic: 'events', group: 'ledger', partition: String(partition) })).toBe(lag);
+  }
+  expect(group.reduce((sum, p) => sum + p.lag, 0)).toBe(6 - read.length);
+  const ends = (await t.http.get('/v1/topics/events')).body.stats.partitions as Array<{ partition: number; endOffset: number }>;
+  for (const { partition, endOffset } of ends) {
+    expect(valueOf(samples, 'mqgate_topic_end_offset', { topic: 'events', partition: String(partition) })).toBe(endOffset);
+  }
+
+  expect(valueOf(samples, 'mqgate_http_requests_total', { operation: 'produceMessages', status: '201' })).toBe(3);
+  expect(valueOf(samples, 'mqgate_http_requests_total', { operation: 'getQueue', status: '404' })).toBe(1);
+  expect(valueOf(samples, 'mqgate_http_request_duration_seconds_count', { operation: 'fetchMessages' })).toBe(2);
+  expect(valueOf(samples, 'mqgate_store_commit_operations_count')).toBe(commits);
+  expect(valueOf(samples, 'mqgate_store_commit_operations_sum')).toBe(operations);
+  expect(valueOf(samples, 'mqgate_store_commit_duration_seconds_count')).toBe(commits);
+  expect(valueOf(samples, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+});
+
+test('a deleted queue leaves the depth gauges; totals from the store survive a restart', async () => {
+  t = testGateway();
+  await t.http.put('/v1/queues/gone').send({});
+  await t.http.put('/v1/queues/kept').send({});
+  await produce('/v1/queues/kept', 2);
+  await t.http.delete('/v1/queues/gone');
+  const samples = await scrape();
+  expect(valueOf(samples, 'mqgate_queue_messages', { queue: 'gone', state: 'ready' })).toBeUndefined();
+  expect(valueOf(samples, 'mqgate_queue_messages', { queue: 'kept', state: 'ready' })).toBe(2);
+
+  const { dataDir } = t;
+  await t.close();
+  t = testGateway({ dataDir });
+  const after = await scrape();
+  expect(valueOf(after, 'mqgate_queue_messages', { queue: 'kept', state: 'ready' })).toBe(2);
+  // Counted as they happen: a new process starts from zero, as Prometheus counters do.
+  expect(valueOf(after, 'mqgate_messages_produced_total', { kind: 'queue', name: 'kept' })).toBeUndefined();
+});
+
+test('push attempts and failures per push subscription', async () => {
+  t = testGateway();
+  const receiver: Receiver = await startReceiver(() => t.clock.now(), (_request, index) => ({ status: index === 0 ? 503 : 204 }));
+  try {
+    await t.http.put('/v1/queues/hooks').send({});
+    await t.http.put('/v1/push-subscriptions/relay').send({ source: { queue: 'hooks' }, url: `${receiver.url}/in`, backoff: { initialMs: 10, maxMs: 10, jitter: 0 } });
+    await produce('/v1/queues/hooks', 1);
+    const status = async () => (await t.http.get('/v1/push-subscriptions/relay')).body.status as { attempts: number; delivered: number };
+    // The failure is on record before the retry's wait starts on the test clock.
+    await polled(async () => (await status()).attempts === 1);
+    t.clock.advance(10);
+    await polled(async () => (await status()).delivered === 1);
+    const samples = await scrape();
+    expect(valueOf(samples, 'mqgate_push_attempts_total', { push: 'relay' })).toBe(2);
+    expect(valueOf(samples, 'mqgate_push_failures_total', { push: 'relay' })).toBe(1);
+    expect(valueOf(samples, 'mqgate_push_delivered_total', { push: 'relay' })).toBe(1);
+    expect(valueOf(samples, 'mqgate_push_backlog', { push: 'relay' })).toBe(0);
+  } finally {
+    await receiver.close();
+  }
+});
+
+test(`label values stay bounded: past ${MAX_NAMES} names, the rest are summed under _other`, async () => {
+  t = testGateway();
+  for (let i = 0; i <= MAX_NAMES + 1; i++) t.metrics.produced({ kind: 'queue', name: `q${i}` }, 1);
+  t.metrics.produced({ kind: 'queue', name: 'q0' }, 1);
+  const samples = (await scrape()).filter((s) => s.name === 'mqgate_messages_produced_total');
+  expect(samples).toHaveLength(MAX_NAMES + 1);
+  expect(valueOf(samples, 'mqgate_messages_produced_total', { name: 'q0' })).toBe(2);
+  expect(valueOf(samples, 'mqgate_messages_produced_total', { name: '_other' })).toBe(2);
+});
+
+test('/metrics answers as /healthz does: anyone, or with healthAuth key only a valid key', async () => {
+  const { key, id, hash } = generateKey();
+  t = testGateway({ keys: [{ id, name: 'ops', hash, scopes: [parseScope('consume:queues/x')], limits: {} }], healthAuth: 'key' });
+  const refused = await call('getMetrics', t.http.get('/metrics'));
+  expect(refused.status).toBe(401);
+  expect(refused.body.code).toBe('unauthorized');
+  expect((await call('getMetrics', t.http.get('/metrics').set('Authorization', `Bearer ${key}`))).status).toBe(200);
+});
+
+test('activity: messages produced and delivered per interval, oldest first, on the test clock', async () => {
+  t = testGateway();
+  await t.http.put('/v1/queues/orders').send({});
+  expect((await call('getActivity', t.http.get('/v1/activity'))).body).toEqual({ intervalMs: 5000, samples: [] });
+  await produce('/v1/queues/orders', 5);
+  await t.http.post('/v1/queues/orders/fetch').send({ max: 3 });
+  t.clock.advance(5000);
+  await produce('/v1/queues/orders', 1);
+  t.clock.advance(5000);
+  const { body } = await call('getActivity', t.http.get('/v1/activity'));
+  expect(body.samples).toEqual([
+    { at: t.clock.now() - 5000, produced: 5, consumed: 3 },
+    { at: t.clock.now(), produced: 1, consumed: 0 },
+  ]);
+  // 15 minutes are kept, no more.
+  for (let i = 0; i < 200; i++) t.clock.advance(5000);
+  const kept = (await t.http.get('/v1/activity')).body.samples as unknown[];
+  expect(kept).toHaveLength(180);
+});
