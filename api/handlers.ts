@@ -23,7 +23,7 @@ export type Handler = (req: Request, res: Response) => Promise<void> | void;
 export interface HandlerDeps {
   queues: Pick<
     QueueService,
-    'put' | 'get' | 'list' | 'delete' | 'purge' | 'produce' | 'produceRaw' | 'fetch' | 'ack' | 'nack' | 'extend' | 'redrive'
+    'put' | 'get' | 'list' | 'delete' | 'purge' | 'produce' | 'produceRaw' | 'fetch' | 'browse' | 'ack' | 'nack' | 'extend' | 'redrive'
   >;
   topics: Pick<
     TopicService,
@@ -136,6 +136,12 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       const messages = await waiting(res, request.waitMs, () => queues.fetch(ref(req), request, requestSignal(res, deps.shutdown)));
       sendMessages(res, { messages });
     };
+  const browseAt =
+    (ref: (req: Request) => SubscriptionRef): Handler =>
+    async (req, res) => {
+      const { after, max } = validated(res).query as { after: number; max: number };
+      sendMessages(res, { messages: await queues.browse(ref(req), after, max) });
+    };
   const ackAt =
     (ref: (req: Request) => SubscriptionRef): Handler =>
     async (req, res) => {
@@ -216,6 +222,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     },
 
     fetchMessages: fetchFrom(queue),
+    browseQueue: browseAt(queue),
     ackMessages: ackAt(queue),
     nackMessages: nackAt(queue),
     extendLeases: extendAt(queue),
@@ -333,6 +340,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     },
 
     fetchSubscription: fetchFrom(subscription),
+    browseSubscription: browseAt(subscription),
     ackSubscription: ackAt(subscription),
     nackSubscription: nackAt(subscription),
     extendSubscription: extendAt(subscription),

@@ -254,6 +254,21 @@ export interface ClaimResult {
   leases: Lease[];
 }
 
+export interface BrowseOptions {
+  /** Messages with a larger id than this (0: from the oldest). */
+  afterId: number;
+  max: number;
+  now: number;
+}
+
+/** A message as a browse shows it: where it stands in its queue subscription. */
+export interface BrowsedMessage extends StoredMessage {
+  /** Deliveries so far. */
+  deliveryCount: number;
+  /** `ready` (a lease that ran out included), `leased`, or `delayed` (by a produce delay or a nack). */
+  state: 'ready' | 'leased' | 'delayed';
+}
+
 export interface RedriveResult {
   redriven: number;
   /** Dead letters left behind: leased ones, and ones whose source queue no longer exists. */
@@ -367,6 +382,8 @@ export interface Store {
   settle(at: SubscriptionRef, refs: DeliveryRef[], settlement: Settlement, now: number): Promise<SettleStatus[]>;
   /** Moves up to `max` ready dead letters of `deadLetterQueue` back to their source queues. */
   redrive(deadLetterQueue: string, max: number, now: number): Promise<RedriveResult>;
+  /** Up to `max` unsettled messages after `afterId`, oldest first; leases nothing. */
+  browse(at: SubscriptionRef, options: BrowseOptions): Promise<BrowsedMessage[]>;
   /** The earliest moment after `now` at which a message of the queue becomes ready, if any. */
   nextAvailableAt(at: SubscriptionRef, now: number): Promise<number | null>;
 

@@ -1,5 +1,6 @@
 import type {
   AppendResult,
+  BrowsedMessage,
   ClaimResult,
   DeliveryRef,
   NewMessage,
@@ -33,6 +34,9 @@ export interface LeasedMessage extends DeliveredMessage {
   receipt: string;
   deliveryCount: number;
 }
+
+/** A message as a browse shows it: where it stands, without a receipt (nothing is leased). */
+export type BrowsedView = DeliveredMessage & Pick<BrowsedMessage, 'deliveryCount' | 'state'>;
 
 export interface ReceiptResult {
   receipt: string;
@@ -167,6 +171,12 @@ export class QueueService {
   /** operation: extend — the lease now ends `visibilityTimeoutMs` from now. */
   extend(at: SubscriptionRef, receipts: string[], visibilityTimeoutMs: number): Promise<ReceiptResult[]> {
     return this.settle(at, receipts, (now) => ({ kind: 'extend', leaseUntil: now + visibilityTimeoutMs }));
+  }
+
+  /** operations: browseQueue, browseSubscription — a page of unsettled messages after `after`, leasing nothing. */
+  async browse(at: SubscriptionRef, after: number, max: number): Promise<BrowsedView[]> {
+    const messages = await this.store.browse(at, { afterId: after, max: atMostBatch(max, this.limits), now: this.clock.now() });
+    return messages.map((message) => ({ ...toDelivered(message), deliveryCount: message.deliveryCount, state: message.state }));
   }
 
   /** operation: redrive — `name` is the dead-letter queue. */

@@ -267,6 +267,63 @@ describe('dead letters', () => {
   });
 });
 
+describe('browse', () => {
+  const browse = (path: string, query = '') => call(path.includes('/subscriptions/') ? 'browseSubscription' : 'browseQueue', t.http.get(`${path}/messages${query}`));
+
+  test('a dead-letter queue can be looked at before a redrive: nothing is leased, no delivery counted', async () => {
+    await put('dlq');
+    await put('q', { maxDeliveries: 1, deadLetterQueue: 'dlq' });
+    await produce('q', [{ value: { order: 1 } }, { value: 'two', valueEncoding: 'text', key: 'k2' }]);
+    for (const m of leased(await fetchFrom('q', { max: 2 }))) await settle('nack', 'q', { receipts: [m.receipt] });
+    expect(leased(await fetchFrom('q', { max: 2 }))).toEqual([]);
+
+    const seen = (await browse('/v1/queues/dlq')).body.messages;
+    expect(seen).toMatchObject([
+      { value: { order: 1 }, valueEncoding: 'json', state: 'ready', deliveryCount: 0, headers: { 'mqgate-dead-letter-source': 'q' } },
+      { value: 'two', valueEncoding: 'text', key: 'k2', state: 'ready', deliveryCount: 0 },
+    ]);
+    expect(seen[0]).not.toHaveProperty('receipt');
+    expect((await browse('/v1/queues/dlq')).body.messages).toEqual(seen);
+    expect((await call('getQueue', t.http.get('/v1/queues/dlq'))).body.stats).toMatchObject({ ready: 2, inFlight: 0 });
+    expect((await call('redriveMessages', t.http.post('/v1/queues/dlq/redrive'))).body).toEqual({ redriven: 2, remaining: 0 });
+    expect((await browse('/v1/queues/dlq')).body.messages).toEqual([]);
+  });
+
+  test('pages with after and max; states follow leases, delays and acks', async () => {
+    await put('q');
+    await produce('q', [{ value: 1 }, { value: 2 }, { value: 3, delayMs: 60_000 }, { value: 4 }, { value: 5 }]);
+    const [first, second] = leased(await fetchFrom('q', { max: 2 }));
+    await settle('ack', 'q', { receipts: [second.receipt] });
+    const page = (await browse('/v1/queues/q', '?max=2')).body.messages as Array<{ id: string; value: number; state: string }>;
+    expect(page.map((m) => [m.value, m.state])).toEqual([
+      [1, 'leased'],
+      [3, 'delayed'],
+    ]);
+    expect(page[0].id).toBe(first.id);
+    const next = (await browse('/v1/queues/q', `?max=2&after=${page[1].id}`)).body.messages as Array<{ value: number; state: string }>;
+    expect(next.map((m) => [m.value, m.state])).toEqual([
+      [4, 'ready'],
+      [5, 'ready'],
+    ]);
+    t.clock.advance(60_000);
+    expect(((await browse('/v1/queues/q')).body.messages as Array<{ state: string }>).map((m) => m.state)).toEqual(['ready', 'ready', 'ready', 'ready']);
+  });
+
+  test('a topic subscription is browsed the same way; bad parameters and missing queues get their problem codes', async () => {
+    await call('putTopic', t.http.put('/v1/topics/events').send({}));
+    await call('putSubscription', t.http.put('/v1/topics/events/subscriptions/audit').send({}));
+    await call('produceToTopic', t.http.post('/v1/topics/events/messages').send({ messages: [{ value: 'a', valueEncoding: 'text' }] }));
+    expect((await browse('/v1/topics/events/subscriptions/audit')).body.messages).toMatchObject([{ value: 'a', state: 'ready' }]);
+    expect((await browse('/v1/queues/nope')).body.code).toBe('queue_not_found');
+    expect((await browse('/v1/topics/events/subscriptions/nope')).body.code).toBe('subscription_not_found');
+    for (const query of ['?max=0', '?after=-1', '?after=x']) {
+      await put('q');
+      const res = await browse('/v1/queues/q', query);
+      expect({ query, status: res.status, code: res.body.code }).toEqual({ query, status: 422, code: 'validation_failed' });
+    }
+  });
+});
+
 describe('long-poll', () => {
   test('a waiting fetch is woken by a produce, without the clock moving', async () => {
     await put('q');

@@ -115,6 +115,30 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       expect(leases[1].message.contentType).toBe('application/x-bin');
     });
 
+    test('browse shows unsettled messages oldest first, page by page, with their state, and leases nothing', async () => {
+      await store.produce('q', [message('a'), message('b'), message('c', { delayMs: 5000 }), message('d')], opts());
+      const [leased] = await claim(1);
+      await store.settle({ queue: 'q' }, [(await claim(1))[0].ref], { kind: 'ack' }, T0);
+      const first = await store.browse({ queue: 'q' }, { afterId: 0, max: 2, now: T0 });
+      expect(first.map((m) => [m.value.toString(), m.state, m.deliveryCount, m.offset])).toEqual([
+        ['a', 'leased', 1, 0],
+        ['c', 'delayed', 0, 2],
+      ]);
+      const rest = await store.browse({ queue: 'q' }, { afterId: Number(first[1].id), max: 2, now: T0 });
+      expect(rest.map((m) => [m.value.toString(), m.state])).toEqual([['d', 'ready']]);
+      expect(await store.browse({ queue: 'q' }, { afterId: Number(rest[0].id), max: 2, now: T0 })).toEqual([]);
+      // A lease that ran out is ready again, and browsing counted no delivery.
+      const later = await store.browse({ queue: 'q' }, { afterId: 0, max: 10, now: T0 + 10_000 });
+      expect(later.map((m) => [m.value.toString(), m.state, m.deliveryCount])).toEqual([
+        ['a', 'ready', 1],
+        ['c', 'ready', 0],
+        ['d', 'ready', 0],
+      ]);
+      expect(values(await claim(10, T0 + 10_000))).toEqual(['a', 'c', 'd']);
+      expect(leased.message.value.toString()).toBe('a');
+      await expectCode(store.browse({ queue: 'missing' }, { afterId: 0, max: 1, now: T0 }), 'queue_not_found');
+    });
+
     test('produce to a missing queue stores nothing', async () => {
       await expectCode(store.produce('missing', [message('x')], opts()), 'queue_not_found');
     });

@@ -3,6 +3,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type {
   AppendResult,
+  BrowsedMessage,
+  BrowseOptions,
   ClaimOptions,
   ClaimResult,
   DeliveryRef,
@@ -49,6 +51,7 @@ import { offsetForTimestamp } from './offsetForTimestamp';
 import { produceTopic } from './produceTopic';
 import { putTopic } from './putTopic';
 import { readPartition } from './readPartition';
+import { browse } from './browse';
 import { topicPartitions } from './topicPartitions';
 import { allTopicRows, findTopicRow, loadTopicRow, toTopicRecord } from './topicRow';
 import { claim } from './claim';
@@ -206,6 +209,10 @@ export class SqliteStore implements Store {
 
   recordPush(name: string, outcome: PushOutcome): Promise<void> {
     return this.writes.run(() => recordPush(this.db, name, outcome));
+  }
+
+  browse(at: SubscriptionRef, options: BrowseOptions): Promise<BrowsedMessage[]> {
+    return this.read(() => browse(this.db, at, options));
   }
 
   nextAvailableAt(at: SubscriptionRef, now: number): Promise<number | null> {

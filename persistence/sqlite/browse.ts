@@ -1,0 +1,54 @@
+import type { Database } from 'better-sqlite3';
+import type { BrowsedMessage, BrowseOptions, SubscriptionRef } from '../store';
+import { parseHeaders } from './messageRow';
+import { prepared } from './prepared';
+import { loadSubscription } from './queueRow';
+
+interface Row {
+  id: number;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  key: string | null;
+  headers: string;
+  content_type: string;
+  value: Buffer;
+  delivery_count: number;
+  leased: number;
+  available_at: number;
+}
+
+const statements = prepared((db) => ({
+  // A range of the deliveries primary key (subscription_id, message_id): a page
+  // costs the same however long the backlog is.
+  page: db.prepare<[number, number, number], Row>(
+    `SELECT m.id, m.partition, m.offset, m.timestamp, m.key, m.headers, m.content_type, m.value,
+            d.delivery_count, d.leased, d.available_at
+       FROM deliveries d JOIN messages m ON m.id = d.message_id
+      WHERE d.subscription_id = ? AND d.message_id > ?
+      ORDER BY d.message_id LIMIT ?`,
+  ),
+}));
+
+/**
+ * operation: browse — the messages a queue subscription has not settled yet,
+ * oldest first, as they are: nothing is leased, no delivery is counted. The
+ * state follows queueStats: a lease that has run out is ready again.
+ */
+export function browse(db: Database, at: SubscriptionRef, options: BrowseOptions): BrowsedMessage[] {
+  const { subscriptionId } = loadSubscription(db, at);
+  return statements(db)
+    .page.all(subscriptionId, options.afterId, options.max)
+    .map((row) => ({
+      id: String(row.id),
+      partition: row.partition,
+      offset: row.offset,
+      timestamp: row.timestamp,
+      key: row.key,
+      headers: parseHeaders(row.headers),
+      contentType: row.content_type,
+      value: row.value,
+      deliveryCount: row.delivery_count,
+      state: row.available_at <= options.now ? 'ready' : row.leased === 1 ? 'leased' : 'delayed',
+    }));
+}
