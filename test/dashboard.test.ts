@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { loadConfig } from '../api/config';
 import { generateKey } from '../api/keys';
 import { createLogger } from '../api/logging';
@@ -34,6 +34,18 @@ interface Group {
 
 interface Leased {
   messages: { receipt: string }[];
+}
+
+/** A message of browseQueue, as much of it as the page shows. */
+interface Browsed {
+  id: string;
+  timestamp: number;
+  headers: Record<string, string>;
+  state: string;
+}
+
+async function browse(url: string, queue: string, max: number): Promise<Browsed[]> {
+  return (await call<{ messages: Browsed[] }>(url, 'GET', `/v1/queues/${queue}/messages?max=${max}`)).messages;
 }
 
 interface Running {
@@ -127,13 +139,20 @@ async function closeDashboard({ page, failures }: Dashboard): Promise<void> {
   expect(failures).toEqual([]);
 }
 
+/** Rows of a dead-letter queue's list, by message id, in the order shown. */
+async function listedIds(dlq: Locator): Promise<(string | null)[]> {
+  return Promise.all((await dlq.getByTestId('dead-letter').all()).map((row) => row.getAttribute('data-id')));
+}
+
 test('the dashboard shows queues, dead letters, topics with group lag and the activity chart, and redrives', async () => {
   const { url } = await start();
   // orders: five messages; two are leased and nacked, so their second delivery (maxDeliveries 1) dead-letters them.
+  // Of those two, order 0 is JSON and the other five bytes of binary.
   await call(url, 'PUT', '/v1/queues/orders-dlq', {});
   await call(url, 'PUT', '/v1/queues/orders', { deadLetterQueue: 'orders-dlq', maxDeliveries: 1, visibilityTimeoutMs: 600_000 });
   const value = (i: number): { value: { order: number } } => ({ value: { order: i } });
-  await call(url, 'POST', '/v1/queues/orders/messages', { messages: [0, 1, 2, 3, 4].map(value) });
+  const binary = { value: Buffer.from([0, 1, 2, 3, 4]).toString('base64'), valueEncoding: 'base64' };
+  await call(url, 'POST', '/v1/queues/orders/messages', { messages: [value(0), binary, value(2), value(3), value(4)] });
   const first = await call<Leased>(url, 'POST', '/v1/queues/orders/fetch', { max: 2 });
   await call(url, 'POST', '/v1/queues/orders/nack', { receipts: first.messages.map((m) => m.receipt), delayMs: 0 });
   // The three never leased are older than the nacked two, so they are delivered; the nacked two are dead-lettered.
@@ -159,7 +178,13 @@ test('the dashboard shows queues, dead letters, topics with group lag and the ac
   const orders = await queueNamed(url, 'orders');
   const dlq = await queueNamed(url, 'orders-dlq');
   expect(orders.stats).toMatchObject({ ready: 2, inFlight: 3, delayed: 1, deadLettered: 2 });
-  expect(dlq.stats).toMatchObject({ ready: 2, inFlight: 0 });
+  expect(dlq.stats).toMatchObject({ ready: 2, inFlight: 0, delayed: 0 });
+  // Browsing leases nothing, so the page reading the same list a moment later sees the same messages.
+  const deadLetters = await browse(url, 'orders-dlq', 20);
+  expect(deadLetters.map((m) => [m.headers['mqgate-dead-letter-source'], m.headers['mqgate-delivery-count'], m.state])).toEqual([
+    ['orders', '1', 'ready'],
+    ['orders', '1', 'ready'],
+  ]);
   const { groups } = await call<{ groups: Group[] }>(url, 'GET', '/v1/topics/events/groups');
   const ledger = groups.find((g) => g.name === 'ledger');
   expect(ledger?.partitions.map((p) => p.lag)).toEqual([1, 2]);
@@ -174,11 +199,25 @@ test('the dashboard shows queues, dead letters, topics with group lag and the ac
   await expectText(row.getByTestId('dead-letter-queue'), 'orders-dlq');
   expect(await row.getByTestId('oldest-ready').textContent()).toMatch(/^\d+ (ms|s)$/);
 
-  const dead = page.locator('[data-testid=dead-letter-row][data-queue=orders-dlq]');
-  await expectText(dead.getByTestId('dead-letters'), count(dlq.stats.ready));
+  const dead = page.locator('[data-testid=dlq][data-queue=orders-dlq]');
+  await expectText(dead.getByTestId('ready'), count(dlq.stats.ready));
+  await expectText(dead.getByTestId('leased'), '0');
   await expectText(dead.getByTestId('sources'), 'orders');
   // Only dead-letter queues are listed there.
-  await expectText(page.getByTestId('dead-letter-row').getByTestId('name'), 'orders-dlq');
+  await expectText(page.getByTestId('dlq').getByTestId('name'), 'orders-dlq');
+  // The dead letters themselves, oldest first: the ids browseQueue gives, where they died and after how many deliveries.
+  const previews = ['{"order":0}', '(5 bytes, base64)'];
+  for (const [i, message] of deadLetters.entries()) {
+    const listed = dead.locator(`[data-testid=dead-letter][data-id="${message.id}"]`);
+    await expectText(listed.getByTestId('id'), message.id);
+    await expectText(listed.getByTestId('source'), 'orders');
+    await expectText(listed.getByTestId('deliveries'), '1');
+    await expectText(listed.getByTestId('state'), 'ready');
+    await expectText(listed.getByTestId('value'), previews[i]);
+    expect(await listed.getByTestId('time').locator('time').getAttribute('datetime')).toBe(new Date(message.timestamp).toISOString());
+  }
+  expect(await listedIds(dead)).toEqual(deadLetters.map((m) => m.id));
+  expect(await dead.getByTestId('more').count()).toBe(0);
 
   const topic = page.locator('[data-testid=topic][data-topic=events]');
   await expectText(topic.locator('[data-testid=partition-row][data-partition="0"]').getByTestId('end-offset'), '3');
@@ -199,7 +238,10 @@ test('the dashboard shows queues, dead letters, topics with group lag and the ac
 
   await dead.getByTestId('redrive').click();
   await expectText(page.getByTestId('notice'), 'Redrive of orders-dlq: 2 moved back, 0 left.');
-  await expectText(dead.getByTestId('dead-letters'), '0');
+  await expectText(dead.getByTestId('ready'), '0');
+  await expectText(dead.getByTestId('dead-letters-none'), 'No dead letters.');
+  expect(await listedIds(dead)).toEqual([]);
+  expect(await browse(url, 'orders-dlq', 20)).toEqual([]);
   await expectText(row.getByTestId('ready'), count(orders.stats.ready + 2));
   expect((await queueNamed(url, 'orders')).stats.ready).toBe(orders.stats.ready + 2);
   expect(await dead.getByTestId('redrive').isDisabled()).toBe(true);
@@ -226,5 +268,63 @@ test('with API keys the page asks for one, then uses the key typed in for the re
   await expectText(page.locator('[data-testid=queue-row][data-queue=payments]').getByTestId('ready'), '0');
   await page.reload();
   await expectText(page.locator('[data-testid=queue-row][data-queue=payments]').getByTestId('ready'), '0');
+  await closeDashboard(dashboard);
+});
+
+/** `max` messages in `queue` (maxDeliveries 1), all leased, nacked and fetched again: each becomes a dead letter. */
+async function deadLetterAll(url: string, queue: string, messages: unknown[], key?: string): Promise<void> {
+  const leased = await call<Leased>(url, 'POST', `/v1/queues/${queue}/fetch`, { max: messages.length }, key);
+  expect(leased.messages).toHaveLength(messages.length);
+  await call(url, 'POST', `/v1/queues/${queue}/nack`, { receipts: leased.messages.map((m) => m.receipt), delayMs: 0 }, key);
+  expect((await call<Leased>(url, 'POST', `/v1/queues/${queue}/fetch`, { max: messages.length }, key)).messages).toEqual([]);
+}
+
+test('a dead-letter queue longer than a page lists its oldest 20 and says how many more, with long values cut', async () => {
+  const { url } = await start();
+  await call(url, 'PUT', '/v1/queues/jobs-dlq', {});
+  await call(url, 'PUT', '/v1/queues/jobs', { deadLetterQueue: 'jobs-dlq', maxDeliveries: 1 });
+  // Text over two lines and 200 characters: the preview is one line of 120, the last an ellipsis.
+  const messages = Array.from({ length: 25 }, (_, i) => ({ value: `job ${i}\n${'x'.repeat(200)}`, valueEncoding: 'text' }));
+  await call(url, 'POST', '/v1/queues/jobs/messages', { messages });
+  await deadLetterAll(url, 'jobs', messages);
+  expect((await queueNamed(url, 'jobs-dlq')).stats.ready).toBe(25);
+  const oldest = await browse(url, 'jobs-dlq', 20);
+
+  const dashboard = await openDashboard(url);
+  const dead = dashboard.page.locator('[data-testid=dlq][data-queue=jobs-dlq]');
+  await expectText(dead.getByTestId('more'), 'and 5 more');
+  expect(await listedIds(dead)).toEqual(oldest.map((m) => m.id));
+  const first = dead.locator(`[data-testid=dead-letter][data-id="${oldest[0].id}"]`);
+  await expectText(first.getByTestId('value'), `job 0 ${'x'.repeat(113)}…`);
+  await closeDashboard(dashboard);
+});
+
+test('a key that may redrive but not consume a dead-letter queue, and has no topic scope, sees its counts and why its messages are not listed', async () => {
+  const full = generateKey();
+  const admin = generateKey();
+  const keys = JSON.stringify({
+    keys: [
+      { id: full.id, name: 'setup', hash: full.hash, scopes: ['*:*'] },
+      { id: admin.id, name: 'operator', hash: admin.hash, scopes: ['admin:queues/*'] },
+    ],
+  });
+  const { url } = await start(['--keys', keys]);
+  await call(url, 'PUT', '/v1/queues/mail-dlq', {}, full.key);
+  await call(url, 'PUT', '/v1/queues/mail', { deadLetterQueue: 'mail-dlq', maxDeliveries: 1 }, full.key);
+  const messages = [{ value: { to: 'a@example.com' } }];
+  await call(url, 'POST', '/v1/queues/mail/messages', { messages }, full.key);
+  await deadLetterAll(url, 'mail', messages, full.key);
+
+  const dashboard = await openDashboard(url);
+  const { page } = dashboard;
+  await page.getByTestId('api-key').fill(admin.key);
+  await page.getByTestId('use-key').click();
+  const dead = page.locator('[data-testid=dlq][data-queue=mail-dlq]');
+  await expectText(dead.getByTestId('ready'), '1');
+  await expectText(dead.getByTestId('dead-letters-error'), 'Messages: This key has no consume access to queues/mail-dlq.');
+  expect(await dead.getByTestId('redrive').isDisabled()).toBe(false);
+  // The rest of the page still refreshes, the topics it may not list shown as none.
+  await expectText(page.locator('[data-testid=queue-row][data-queue=mail]').getByTestId('dead-lettered'), '1');
+  await page.locator('#topics-empty').waitFor({ state: 'visible' });
   await closeDashboard(dashboard);
 });

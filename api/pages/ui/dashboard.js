@@ -8,6 +8,12 @@ const KEY_ITEM = 'mqgate.apiKey';
 const CHART_HEIGHT = 220;
 // The chart shows at least this much time, so a young gateway's first samples are not stretched across it.
 const MIN_CHART_SECONDS = 300;
+// The dead letters listed per dead-letter queue, oldest first, and how much of each value is shown.
+const DEAD_LETTER_PAGE = 20;
+const PREVIEW_CHARS = 120;
+// Headers the gateway adds to a dead letter.
+const DEAD_LETTER_SOURCE = 'mqgate-dead-letter-source';
+const DELIVERY_COUNT = 'mqgate-delivery-count';
 
 const $ = (id) => document.getElementById(id);
 
@@ -30,6 +36,16 @@ async function api(method, path, body) {
 }
 
 const pathOf = (...names) => names.map(encodeURIComponent).join('/');
+
+/** A list of queues or topics; a key with no scope on that kind at all (403) sees an empty one, not a broken page. */
+const listOf = (kind) =>
+  api('GET', `/v1/${kind}`).then(
+    (body) => body[kind],
+    (error) => {
+      if (error instanceof ApiError && error.status === 403) return [];
+      throw error;
+    },
+  );
 
 /** An element with attributes (data-* included) and children; strings become text nodes. */
 function el(tag, attributes = {}, ...children) {
@@ -77,29 +93,98 @@ function renderQueues(queues) {
   fill($('queue-rows'), $('queues-empty'), rows);
 }
 
-function renderDeadLetters(queues) {
-  // A dead-letter queue is any queue another queue names; the API has no other mark for it.
+/** Each dead-letter queue with the queues that name it; the API has no other mark for one. */
+function deadLetterQueues(queues) {
   const sources = new Map();
   for (const q of queues) {
     if (q.deadLetterQueue !== null) sources.set(q.deadLetterQueue, [...(sources.get(q.deadLetterQueue) ?? []), q.name]);
   }
-  const rows = queues
-    .filter((q) => sources.has(q.name))
-    .map((q) => {
-      const button = el('button', { type: 'button', 'data-testid': 'redrive' }, 'Redrive');
-      button.disabled = q.stats.ready === 0;
-      button.addEventListener('click', () => redrive(q.name, button));
-      return el(
-        'tr',
-        { 'data-testid': 'dead-letter-row', 'data-queue': q.name },
-        el('td', { 'data-testid': 'name' }, q.name),
-        numberCell('dead-letters', q.stats.ready),
-        numberCell('leased', q.stats.inFlight),
-        el('td', { 'data-testid': 'sources' }, sources.get(q.name).join(', ')),
-        el('td', { class: 'action' }, button),
-      );
-    });
-  fill($('dead-letter-rows'), $('dead-letters-empty'), rows);
+  return queues.filter((q) => sources.has(q.name)).map((q) => ({ queue: q, sources: sources.get(q.name) }));
+}
+
+/** Bytes of a padded base64 string, without decoding it. */
+function base64Bytes(text) {
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  return (text.length / 4) * 3 - padding;
+}
+
+/** A value on one line, cut to PREVIEW_CHARS: bytes are only counted, a message can be megabytes. */
+function preview(message) {
+  if (message.valueEncoding === 'base64') return `(${count(base64Bytes(message.value))} bytes, base64)`;
+  const text = message.valueEncoding === 'json' ? JSON.stringify(message.value) : message.value.replace(/\s+/g, ' ');
+  // By code point, so a cut never splits a surrogate pair.
+  const chars = Array.from(text);
+  return chars.length <= PREVIEW_CHARS ? text : `${chars.slice(0, PREVIEW_CHARS - 1).join('')}…`;
+}
+
+function renderDeadLetter(message) {
+  const at = new Date(message.timestamp);
+  const source = message.headers[DEAD_LETTER_SOURCE];
+  const deliveries = message.headers[DELIVERY_COUNT];
+  return el(
+    'tr',
+    { 'data-testid': 'dead-letter', 'data-id': message.id },
+    el('td', { 'data-testid': 'id' }, message.id),
+    el('td', { 'data-testid': 'time' }, el('time', { datetime: at.toISOString() }, at.toLocaleString())),
+    el('td', { 'data-testid': 'source' }, source ?? '—'),
+    el('td', { class: 'num', 'data-testid': 'deliveries' }, deliveries ?? '—'),
+    el('td', { 'data-testid': 'state' }, message.state),
+    // A base64 value shows as its size, muted so that it does not read as the value itself.
+    el('td', { class: message.valueEncoding === 'base64' ? 'value bytes' : 'value', 'data-testid': 'value', title: message.contentType }, preview(message)),
+  );
+}
+
+/** One block per dead-letter queue: its counts, Redrive, and its oldest messages (or why they could not be read). */
+function renderDeadLetterQueue({ queue: q, sources }, page) {
+  const button = el('button', { type: 'button', 'data-testid': 'redrive' }, 'Redrive');
+  button.disabled = q.stats.ready === 0;
+  button.addEventListener('click', () => redrive(q.name, button));
+  const head = el(
+    'div',
+    { class: 'dlq-head' },
+    el(
+      'h3',
+      {},
+      el('span', { 'data-testid': 'name' }, q.name),
+      ' ',
+      el(
+        'span',
+        { class: 'meta' },
+        'of ',
+        el('span', { 'data-testid': 'sources' }, sources.join(', ')),
+        ': ',
+        el('span', { 'data-testid': 'ready' }, count(q.stats.ready)),
+        ' ready, ',
+        el('span', { 'data-testid': 'leased' }, count(q.stats.inFlight)),
+        ' leased, ',
+        el('span', { 'data-testid': 'delayed' }, count(q.stats.delayed)),
+        ' delayed',
+      ),
+    ),
+    button,
+  );
+  const block = el('div', { class: 'dlq', 'data-testid': 'dlq', 'data-queue': q.name }, head);
+  if (page instanceof Error) {
+    block.append(el('p', { class: 'note error', 'data-testid': 'dead-letters-error' }, `Messages: ${page.message}`));
+    return block;
+  }
+  if (page.length === 0) {
+    block.append(el('p', { class: 'note', 'data-testid': 'dead-letters-none' }, 'No dead letters.'));
+    return block;
+  }
+  const columns = ['Message', 'Time', 'Source queue', 'Deliveries', 'State', 'Value'];
+  block.append(
+    el(
+      'table',
+      { 'data-testid': 'dead-letter-list' },
+      el('thead', {}, el('tr', {}, ...columns.map((c) => el('th', c === 'Deliveries' ? { class: 'num' } : {}, c)))),
+      el('tbody', {}, ...page.map(renderDeadLetter)),
+    ),
+  );
+  // The counts and the page are two reads: a count that has not caught up yet shows no "more" rather than a negative one.
+  const more = q.stats.ready + q.stats.inFlight + q.stats.delayed - page.length;
+  if (more > 0) block.append(el('p', { class: 'note', 'data-testid': 'more' }, `and ${count(more)} more`));
+  return block;
 }
 
 /** One table per topic: a row per partition, and a lag column per consumer group. */
@@ -222,14 +307,21 @@ function notify(text, isError) {
 
 async function refresh() {
   try {
-    const [queues, topics, activity] = await Promise.all([api('GET', '/v1/queues'), api('GET', '/v1/topics'), api('GET', '/v1/activity')]);
-    // A key may see a topic without the consume scope its groups need: that topic says so, the rest still shows.
-    const groups = await Promise.all(
-      topics.topics.map((t) => api('GET', `/v1/topics/${pathOf(t.name)}/groups`).then((r) => r.groups, (error) => error)),
-    );
-    renderQueues(queues.queues);
-    renderDeadLetters(queues.queues);
-    fill($('topics'), $('topics-empty'), topics.topics.map((t, i) => renderTopic(t, groups[i])));
+    const [queues, topics, activity] = await Promise.all([listOf('queues'), listOf('topics'), api('GET', '/v1/activity')]);
+    const dlqs = deadLetterQueues(queues);
+    // A key may see a topic or a queue without the consume scope its groups or messages need:
+    // that one says so, the rest still shows.
+    const [groups, pages] = await Promise.all([
+      Promise.all(topics.map((t) => api('GET', `/v1/topics/${pathOf(t.name)}/groups`).then((r) => r.groups, (error) => error))),
+      Promise.all(
+        dlqs.map(({ queue }) =>
+          api('GET', `/v1/queues/${pathOf(queue.name)}/messages?max=${DEAD_LETTER_PAGE}`).then((r) => r.messages, (error) => error),
+        ),
+      ),
+    ]);
+    renderQueues(queues);
+    fill($('dead-letters'), $('dead-letters-empty'), dlqs.map((dlq, i) => renderDeadLetterQueue(dlq, pages[i])));
+    fill($('topics'), $('topics-empty'), topics.map((t, i) => renderTopic(t, groups[i])));
     renderActivity(activity);
     setStatus(`Updated ${new Date().toLocaleTimeString()}`, false);
   } catch (error) {
