@@ -60,14 +60,18 @@ function bodyParsers(op: SpecOperation, limits: Limits): RequestHandler[] {
   const content = op.operation.requestBody?.content;
   if (content === undefined) return [discardBody(limits)];
   const parsers: RequestHandler[] = [express.json({ limit: limits.maxBatchBytes, type: 'application/json', verify: countBytes })];
+  // Other listed types (the SQS face's application/x-amz-json-1.0) arrive as bytes: the operation parses them its own way.
+  const rawTypes = Object.keys(content).filter((type) => type !== 'application/json');
   if ('*/*' in content) {
     parsers.push(
       express.raw({ limit: limits.maxBatchBytes, type: (req) => !(req as Request).is('application/json'), verify: countBytes }),
     );
   } else {
+    if (rawTypes.length > 0) parsers.push(express.raw({ limit: limits.maxBatchBytes, type: rawTypes, verify: countBytes }));
+    const accepted = Object.keys(content);
     parsers.push((req, _res, next) => {
-      if (hasBody(req) && !req.is('application/json')) {
-        next(new GatewayError('unsupported_media_type', 'This operation takes application/json bodies only.'));
+      if (hasBody(req) && !req.is(accepted)) {
+        next(new GatewayError('unsupported_media_type', `This operation takes ${accepted.join(' or ')} bodies only.`));
         return;
       }
       next();

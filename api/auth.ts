@@ -7,19 +7,22 @@ import type { SpecOperation } from './spec';
 
 /**
  * What an operation needs, from its `x-mqgate-access` in openapi.yaml:
- * `public` (no key ever), `health` (a key only with `healthAuth: key`), or
+ * `public` (no key ever), `health` (a key only with `healthAuth: key`),
+ * `signed` (the operation authenticates its caller itself, from a signature
+ * over the whole request: the SQS face's AWS SigV4), or
  * `<action|any> <kind>/<{param}|*>`, e.g. `produce queues/{queue}`, `any queues/*`.
  */
 export type Access =
   | { kind: 'public' }
   | { kind: 'health' }
+  | { kind: 'signed' }
   | { kind: 'scoped'; action: Action | null; resource: ResourceKind; param: string | null };
 
 const SCOPED = /^(produce|consume|admin|any) (queues|topics|push-subscriptions)\/(?:\{(\w+)\}|\*)$/;
 
 export function accessOf(op: SpecOperation): Access {
   const text = op.operation['x-mqgate-access'];
-  if (text === 'public' || text === 'health') return { kind: text };
+  if (text === 'public' || text === 'health' || text === 'signed') return { kind: text };
   const match = SCOPED.exec(text ?? '');
   if (match === null) throw new Error(`openapi.yaml: ${op.operation.operationId}: x-mqgate-access '${text}' is not understood`);
   const [, action, resource, param] = match;
@@ -94,6 +97,11 @@ export function authorize(op: SpecOperation, options: AuthOptions): RequestHandl
     const open = options.keys.empty;
     if (access.kind === 'public' || (access.kind === 'health' && (open || options.healthAuth === 'open'))) {
       res.locals.principal = EVERYONE;
+      next();
+      return;
+    }
+    // A signature covers the body: the operation checks it, and the scopes, once the body is read.
+    if (access.kind === 'signed') {
       next();
       return;
     }

@@ -15,6 +15,7 @@ import type { Spec } from './spec';
 import type { Activity } from './activity';
 import type { Metrics } from './metrics';
 import { type Page, serveAsset, servePage } from './pages';
+import { sqsEndpoint } from './sqs/endpoint';
 import type { ValidatedParameters } from './validation';
 
 export type Handler = (req: Request, res: Response) => Promise<void> | void;
@@ -182,6 +183,8 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     getActivity: (_req, res) => {
       res.json(deps.activity.history());
     },
+
+    sqsRequest: sqsEndpoint(),
 
     getDocs: servePage(deps.pages.docs),
     getDocsAsset: serveAsset(deps.pages.docs),

@@ -207,6 +207,7 @@ describe('authorization matrix: every scoped operation', () => {
       'getMetrics',
       'getOpenApi',
       'getReady',
+      'sqsRequest',
     ]);
   });
 });
