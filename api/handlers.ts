@@ -71,6 +71,7 @@ function rawBody(req: Request, key: string | null): RawMessage {
     contentType: req.get('Content-Type') ?? 'application/octet-stream',
     headers: rawHeaders(req),
     key,
+    group: req.get('Mqgate-Group') ?? null,
   };
 }
 

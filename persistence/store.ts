@@ -28,6 +28,18 @@ export interface QueueSettings {
   maxStoredMessages: number | null;
   /** Quota: most value bytes stored at once; a produce past it is refused with quota_exceeded. null: none. */
   maxStoredBytes: number | null;
+  /**
+   * `standard`: oldest ready first, any number leased at once. `fifo`: each
+   * message group (`group`) is delivered in order, and a group is skipped
+   * while any of its messages is leased; groups proceed independently.
+   */
+  ordering: 'standard' | 'fifo';
+  /** A message produced without an idempotency key is deduplicated by the SHA-256 of its value. */
+  contentBasedDeduplication: boolean;
+  /** How long a fetch that gives no `waitMs` waits for a message. */
+  receiveWaitMs: number;
+  /** Labels for people and tools (SQS tags). */
+  tags: Record<string, string>;
 }
 
 /** Settings of a queue subscription of a topic: a queue's, less what belongs to the topic. */
@@ -188,6 +200,8 @@ export interface NewMessage {
   idempotencyKey: string | null;
   /** The size that counts against the queue's maxMessageBytes. */
   bytes: number;
+  /** The message group (FIFO ordering); null for none. */
+  group: string | null;
 }
 
 /** A message for a topic: its partition chosen by the caller (explicit, by key, or spread). */
@@ -212,12 +226,16 @@ export interface StoredMessage {
   headers: Record<string, string>;
   contentType: string;
   value: Buffer;
+  /** The message group a FIFO queue orders by; null for none. */
+  group: string | null;
 }
 
 export interface Lease {
   message: StoredMessage;
   /** 1 on the first delivery; together with the message id it fences the receipt. */
   deliveryCount: number;
+  /** When the message was first leased (this delivery, or an earlier one). */
+  firstDeliveredAt: number;
 }
 
 /** Identifies one delivery of one message: what a receipt decodes to. */

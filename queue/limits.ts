@@ -42,5 +42,9 @@ export function defaultQueueSettings(limits: Limits): QueueSettings {
     maxMessageBytes: limits.maxMessageBytes,
     maxStoredMessages: null,
     maxStoredBytes: null,
+    ordering: 'standard',
+    contentBasedDeduplication: false,
+    receiveWaitMs: 0,
+    tags: {},
   };
 }

@@ -12,6 +12,8 @@ export interface ProduceInput {
   headers?: Record<string, string>;
   delayMs?: number;
   idempotencyKey?: string;
+  /** The message group a FIFO queue delivers in order. */
+  group?: string;
 }
 
 /** A message as every fetch returns it. */
@@ -25,6 +27,7 @@ export interface DeliveredMessage {
   contentType: string;
   value: unknown;
   valueEncoding: ValueEncoding;
+  group: string | null;
 }
 
 const DEFAULT_CONTENT_TYPE: Record<ValueEncoding, string> = {
@@ -144,13 +147,10 @@ function encodingOf(contentType: string): 'json' | 'text' | 'bytes' {
  * produced.
  */
 export function toDelivered(message: StoredMessage): DeliveredMessage {
-  const { id, partition, offset, timestamp, key, headers, contentType, value: bytes } = message;
+  const { id, partition, offset, timestamp, key, headers, contentType, value: bytes, group } = message;
+  const fields = { id, partition, offset, timestamp, key, headers, contentType, group };
   const encoding = encodingOf(contentType);
-  if (encoding === 'json') {
-    return { id, partition, offset, timestamp, key, headers, contentType, valueEncoding: 'json', value: new RawJson(bytes) };
-  }
-  if (encoding === 'text' && isUtf8(bytes)) {
-    return { id, partition, offset, timestamp, key, headers, contentType, valueEncoding: 'text', value: bytes.toString('utf8') };
-  }
-  return { id, partition, offset, timestamp, key, headers, contentType, valueEncoding: 'base64', value: bytes.toString('base64') };
+  if (encoding === 'json') return { ...fields, valueEncoding: 'json', value: new RawJson(bytes) };
+  if (encoding === 'text' && isUtf8(bytes)) return { ...fields, valueEncoding: 'text', value: bytes.toString('utf8') };
+  return { ...fields, valueEncoding: 'base64', value: bytes.toString('base64') };
 }

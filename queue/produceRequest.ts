@@ -9,6 +9,8 @@ export interface RawMessage {
   contentType: string;
   headers: Record<string, string>;
   key: string | null;
+  /** From `Mqgate-Group`: the message group a FIFO queue orders by. */
+  group: string | null;
 }
 
 /**
@@ -67,6 +69,7 @@ export function batchMessages(inputs: ProduceInput[], requestKey: string | null,
       contentType: encoded.contentType,
       delayMs: input.delayMs ?? null,
       idempotencyKey: input.idempotencyKey ?? (requestKey === null ? null : `${requestKey}/${i}`),
+      group: input.group ?? null,
     };
     if ((input.valueEncoding ?? 'json') !== 'json') checkJson(message, `/body/messages/${i}/value`);
     checkHeaders(message.headers, (name) => `/body/messages/${i}/headers/${name}`);
@@ -83,6 +86,7 @@ export function rawMessage(raw: RawMessage, requestKey: string | null, limits: L
     value: raw.body,
     delayMs: null,
     idempotencyKey: requestKey,
+    group: raw.group,
   };
   checkJson(message, '/body');
   checkHeaders(message.headers, (name) => `/headers/mqgate-header-${name}`);

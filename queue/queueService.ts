@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type {
   AppendResult,
   BrowsedMessage,
@@ -33,7 +34,12 @@ export interface FetchRequest {
 export interface LeasedMessage extends DeliveredMessage {
   receipt: string;
   deliveryCount: number;
+  /** When the message was first leased, by this delivery or an earlier one. */
+  firstDeliveredAt: number;
 }
+
+/** A FIFO queue remembers idempotency keys this long, as SQS remembers deduplication ids. */
+export const FIFO_DEDUPLICATION_WINDOW_MS = 5 * 60 * 1000;
 
 /** A message as a browse shows it: where it stands, without a receipt (nothing is leased). */
 export type BrowsedView = DeliveredMessage & Pick<BrowsedMessage, 'deliveryCount' | 'state'>;
@@ -117,10 +123,11 @@ export class QueueService {
       return [];
     }
     this.events.delivered(targetOf(from), leases.length);
-    return leases.map(({ message, deliveryCount }, i) => ({
+    return leases.map(({ message, deliveryCount, firstDeliveredAt }, i) => ({
       ...toDelivered(message),
       receipt: encodeReceipt(refs[i]),
       deliveryCount,
+      firstDeliveredAt,
     }));
   }
 
@@ -202,10 +209,32 @@ export class QueueService {
     });
   }
 
-  private async append(name: string, messages: NewMessage[]): Promise<AppendResult[]> {
+  /** operation: tag — sets these tags, keeping the others. */
+  async tag(name: string, tags: Record<string, string>): Promise<void> {
+    const queue = await this.record(name);
+    await this.store.putQueue(name, { ...settingsOf(queue), tags: { ...queue.tags, ...tags } }, this.clock.now());
+  }
+
+  /** operation: untag — removes these tags, if present. */
+  async untag(name: string, keys: string[]): Promise<void> {
+    const queue = await this.record(name);
+    const tags = Object.fromEntries(Object.entries(queue.tags).filter(([key]) => !keys.includes(key)));
+    await this.store.putQueue(name, { ...settingsOf(queue), tags }, this.clock.now());
+  }
+
+  /**
+   * Stores a checked batch. A queue with content-based deduplication keys a
+   * message without an idempotency key by the SHA-256 of its value; a FIFO
+   * queue remembers keys for 5 minutes, as SQS does.
+   */
+  private async append(name: string, batch: NewMessage[]): Promise<AppendResult[]> {
+    const queue = await this.record(name);
+    const messages = queue.contentBasedDeduplication
+      ? batch.map((m) => ({ ...m, idempotencyKey: m.idempotencyKey ?? `sha256:${createHash('sha256').update(m.value).digest('hex')}` }))
+      : batch;
     const results = await this.store.produce(name, messages, {
       now: this.clock.now(),
-      idempotencyWindowMs: this.limits.idempotencyWindowMs,
+      idempotencyWindowMs: queue.ordering === 'fifo' ? FIFO_DEDUPLICATION_WINDOW_MS : this.limits.idempotencyWindowMs,
     });
     this.events.produced({ kind: 'queue', name }, countWhere(results, (r) => !r.duplicate));
     return results;
@@ -221,6 +250,12 @@ export class QueueService {
     const { subscriptionId: _internal, ...settings } = record;
     return { ...settings, stats: await this.store.queueStats(record.name, this.clock.now()) };
   }
+}
+
+/** The settings of a queue as its record holds them. */
+function settingsOf(queue: QueueRecord): QueueSettings {
+  const { name: _name, subscriptionId: _id, createdAt: _created, updatedAt: _updated, ...settings } = queue;
+  return settings;
 }
 
 /** Long-polls wait on the log they read: a queue's own, or the topic a subscription reads. */

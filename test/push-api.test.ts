@@ -1,3 +1,4 @@
+import { DEFAULT_LIMITS, defaultQueueSettings } from '../queue/limits';
 import fs from 'node:fs';
 import { packagePath } from '../persistence/packagePath';
 import { eventually, polled, type Receiver, startReceiver } from './support/receiver';
@@ -585,7 +586,7 @@ test("a group source's dead letter is never refused for its size, and the group 
 
 test('a thousand idle push subscriptions do no work: each waits on a wake-up, and a produce wakes only its own', async () => {
   const n = 1000;
-  for (let i = 0; i < n; i++) await t.store.putQueue(`q${i}`, { visibilityTimeoutMs: 30_000, maxDeliveries: null, deadLetterQueue: null, delayMs: 0, retentionMs: 86_400_000, maxMessageBytes: 1024, maxStoredMessages: null, maxStoredBytes: null }, t.clock.now());
+  for (let i = 0; i < n; i++) await t.store.putQueue(`q${i}`, { ...defaultQueueSettings(DEFAULT_LIMITS), maxMessageBytes: 1024 }, t.clock.now());
   for (let i = 0; i < n; i++) await t.push.put(`p${i}`, { source: { queue: `q${i}` }, url: `${receiver.url}/q${i}` });
   await eventually(() => t.wakeups.waiting === n);
   const before = t.store.commitStats.commits;

@@ -8,6 +8,8 @@ interface Leased {
   id: string;
   receipt: string;
   deliveryCount: number;
+  firstDeliveredAt: number;
+  group: string | null;
   value: unknown;
   valueEncoding: string;
   contentType: string;
@@ -264,6 +266,45 @@ describe('dead letters', () => {
       key: 'k',
       headers: { a: '1', 'mqgate-dead-letter-source': 'q', 'mqgate-delivery-count': '1' },
     });
+  });
+});
+
+describe('FIFO queues', () => {
+  test('ordering fifo: each group in produce order, one batch of a group in flight, other groups go on; a retried message keeps its place', async () => {
+    expect((await put('jobs', { ordering: 'fifo' })).body).toMatchObject({ ordering: 'fifo', contentBasedDeduplication: false, receiveWaitMs: 0, tags: {} });
+    await produce('jobs', [
+      { value: 'a1', valueEncoding: 'text', group: 'a' },
+      { value: 'a2', valueEncoding: 'text', group: 'a' },
+      { value: 'b1', valueEncoding: 'text', group: 'b' },
+    ]);
+    const first = leased(await fetchFrom('jobs', { max: 2, visibilityTimeoutMs: 1000 }));
+    expect(first.map((m) => [m.value, m.group])).toEqual([['a1', 'a'], ['a2', 'a']]);
+    await produce('jobs', [{ value: 'a3', valueEncoding: 'text', group: 'a' }]);
+    // Group a has a batch out: only b may go.
+    expect(leased(await fetchFrom('jobs', { max: 10 })).map((m) => m.value)).toEqual(['b1']);
+    await settle('ack', 'jobs', { receipts: [first[0].receipt] });
+    await settle('nack', 'jobs', { receipts: [first[1].receipt] });
+    const retried = leased(await fetchFrom('jobs', { max: 10 }));
+    expect(retried.map((m) => [m.value, m.deliveryCount])).toEqual([['a2', 2], ['a3', 1]]);
+    expect(retried[0].firstDeliveredAt).toBe(first[1].firstDeliveredAt);
+  });
+
+  test('content-based deduplication, remembered 5 minutes on a FIFO queue', async () => {
+    await put('orders.fifo', { ordering: 'fifo', contentBasedDeduplication: true });
+    const once = await produce('orders.fifo', [{ value: { order: 1 }, group: 'g' }]);
+    const again = await produce('orders.fifo', [{ value: { order: 1 }, group: 'g' }]);
+    expect(again.body.messages[0]).toEqual({ ...once.body.messages[0], duplicate: true });
+    t.clock.advance(5 * 60 * 1000 + 1);
+    expect((await produce('orders.fifo', [{ value: { order: 1 }, group: 'g' }])).body.messages[0].duplicate).toBe(false);
+  });
+
+  test('a raw body names its group with Mqgate-Group; tags and the receive wait are settings like the others', async () => {
+    await put('raw', { ordering: 'fifo', receiveWaitMs: 20_000, tags: { team: 'payments' } });
+    await call('produceMessages', t.http.post('/v1/queues/raw/messages').set('Content-Type', 'text/plain').set('Mqgate-Group', 'g7').send('hello'));
+    expect(leased(await fetchFrom('raw'))[0]).toMatchObject({ value: 'hello', group: 'g7' });
+    expect((await call('getQueue', t.http.get('/v1/queues/raw'))).body).toMatchObject({ receiveWaitMs: 20_000, tags: { team: 'payments' } });
+    const bad = await put('raw', { ordering: 'random' });
+    expect({ status: bad.status, code: bad.body.code }).toEqual({ status: 422, code: 'validation_failed' });
   });
 });
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { CLAIM } from '../persistence/sqlite/claim';
+import { CLAIM, FIFO_HEADS } from '../persistence/sqlite/claim';
 import { LIVE_LEASE } from '../persistence/sqlite/settle';
 import { DATABASE_FILE, SqliteStore } from '../persistence/sqlite/sqliteStore';
 import { describeStoreContract, message, settings } from './store-contract';
@@ -69,10 +69,11 @@ describe('sqlite backend', () => {
       { version: 2, name: '002_consumer_groups.sql' },
       { version: 3, name: '003_push_subscriptions.sql' },
       { version: 4, name: '004_quotas.sql' },
+      { version: 5, name: '005_fifo.sql' },
     ]);
     const strict = db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND strict = 1 ORDER BY name").pluck().all();
     expect(strict).toEqual(
-      expect.arrayContaining(['consumer_groups', 'deliveries', 'group_members', 'group_offsets', 'idempotency_keys', 'messages', 'partitions', 'subscriptions', 'topics']),
+      expect.arrayContaining(['consumer_groups', 'deliveries', 'group_members', 'group_offsets', 'idempotency_keys', 'messages', 'partitions', 'queue_tags', 'subscriptions', 'topics']),
     );
     db.close();
     store = new SqliteStore({ dataDir, synchronous: 'FULL' });
@@ -102,6 +103,12 @@ describe('sqlite backend', () => {
     const claimPlan = plan(CLAIM, { subscription: 1, now: 5, leaseUntil: 9, max: 10 });
     expect(claimPlan).toMatch(/SEARCH deliveries USING COVERING INDEX deliveries_by_availability \(subscription_id=\? AND available_at<\?\)/);
     expect(claimPlan).not.toMatch(/TEMP B-TREE|SCAN deliveries/);
+    // FIFO: the head and lease checks of each ready row are lookups on the group indexes.
+    const fifoPlan = plan(FIFO_HEADS, { subscription: 1, now: 5, max: 10 });
+    expect(fifoPlan).toMatch(/SEARCH d USING INDEX deliveries_by_availability \(subscription_id=\? AND available_at<\?\)/);
+    expect(fifoPlan).toMatch(/SEARCH e USING COVERING INDEX deliveries_by_group \(subscription_id=\? AND group_id=\? AND message_id<\?\)/);
+    expect(fifoPlan).toMatch(/SEARCH e USING COVERING INDEX deliveries_leased_by_group \(subscription_id=\? AND group_id=\? AND available_at>\?\)/);
+    expect(fifoPlan).not.toMatch(/SCAN/);
     const settlePlan = plan(`DELETE FROM deliveries WHERE ${LIVE_LEASE}`, { subscription: 1, now: 5, refs: '[[1,1]]' });
     expect(settlePlan).toMatch(/SEARCH deliveries USING PRIMARY KEY \(subscription_id=\? AND message_id=\?\)/);
     db.close();

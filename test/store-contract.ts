@@ -26,6 +26,10 @@ export const settings = (overrides: Partial<QueueSettings> = {}): QueueSettings 
   maxMessageBytes: 1024 * 1024,
   maxStoredMessages: null,
   maxStoredBytes: null,
+  ordering: 'standard',
+  contentBasedDeduplication: false,
+  receiveWaitMs: 0,
+  tags: {},
   ...overrides,
 });
 
@@ -47,6 +51,7 @@ export const message = (text: string, overrides: Partial<NewMessage> = {}): NewM
   delayMs: null,
   idempotencyKey: null,
   bytes: Buffer.byteLength(text),
+  group: null,
   ...overrides,
 });
 
@@ -137,6 +142,44 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       expect(values(await claim(10, T0 + 10_000))).toEqual(['a', 'c', 'd']);
       expect(leased.message.value.toString()).toBe('a');
       await expectCode(store.browse({ queue: 'missing' }, { afterId: 0, max: 1, now: T0 }), 'queue_not_found');
+    });
+
+    test('FIFO: each group in order, one batch of a group leased at a time, other groups in parallel', async () => {
+      await store.putQueue('f', settings({ ordering: 'fifo' }), T0);
+      const g = (text: string, group: string | null) => message(text, { group });
+      await store.produce('f', [g('a1', 'a'), g('b1', 'b'), g('a2', 'a'), g('a3', 'a'), g('b2', 'b'), g('n1', null)], opts());
+      const leases = await claimFrom('f', 10, T0, 1000);
+      // The ready run at the head of each group, in log order (so each group in its own order).
+      expect(leases.map((l) => l.message.value.toString())).toEqual(['a1', 'b1', 'a2', 'a3', 'b2', 'n1']);
+      expect(leases.map((l) => l.message.group)).toEqual(['a', 'b', 'a', 'a', 'b', null]);
+      await store.produce('f', [g('a4', 'a'), g('c1', 'c')], opts());
+      // a and b are leased: only c may go, whatever max says.
+      expect(values(await claimFrom('f', 10, T0, 1000))).toEqual(['c1']);
+      // Acking a1 and a2 while a3 is still leased keeps a blocked.
+      await store.settle({ queue: 'f' }, [leases[0].ref, leases[2].ref], { kind: 'ack' }, T0);
+      expect(values(await claimFrom('f', 10, T0, 1000))).toEqual([]);
+      // a3 is nacked (a retry): it comes again before a4, in the same batch.
+      await store.settle({ queue: 'f' }, [leases[3].ref], { kind: 'nack', availableAt: T0 }, T0);
+      const retried = await claimFrom('f', 10, T0, 1000);
+      expect(retried.map((l) => [l.message.value.toString(), l.deliveryCount])).toEqual([['a3', 2], ['a4', 1]]);
+      // Every lease runs out: each group comes again from its head, in order.
+      expect(values(await claimFrom('f', 10, T0 + 1000, 1000))).toEqual(['b1', 'a3', 'b2', 'n1', 'a4', 'c1']);
+    });
+
+    test('a lease remembers when the message was first delivered', async () => {
+      await store.produce('q', [message('a')], opts());
+      const [first] = await claim(1, T0 + 5);
+      expect(first.firstDeliveredAt).toBe(T0 + 5);
+      const [again] = await claim(1, T0 + 5000);
+      expect(again).toMatchObject({ deliveryCount: 2, firstDeliveredAt: T0 + 5 });
+    });
+
+    test('queue settings round-trip: ordering, deduplication, receive wait and tags (a PUT replaces them)', async () => {
+      const put = await store.putQueue('t', settings({ ordering: 'fifo', contentBasedDeduplication: true, receiveWaitMs: 20_000, tags: { team: 'a', env: 'x' } }), T0);
+      expect(put.queue).toMatchObject({ ordering: 'fifo', contentBasedDeduplication: true, receiveWaitMs: 20_000, tags: { team: 'a', env: 'x' } });
+      const again = await store.putQueue('t', settings({ ordering: 'fifo', contentBasedDeduplication: true, receiveWaitMs: 20_000, tags: { team: 'b' } }), T0 + 1);
+      expect(again.queue.tags).toEqual({ team: 'b' });
+      expect((await harness.reopen()).getQueue('t')).resolves.toMatchObject({ tags: { team: 'b' }, ordering: 'fifo' });
     });
 
     test('produce to a missing queue stores nothing', async () => {

@@ -37,6 +37,7 @@ async function produce(store: SqliteStore, count: number): Promise<void> {
     headers: {},
     contentType: 'application/json',
     value: storedValueOfSize(VALUE_BYTES),
+    group: null,
     delayMs: 0,
     idempotencyKey: null,
     bytes: VALUE_BYTES,

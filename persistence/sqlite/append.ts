@@ -47,12 +47,12 @@ const statements = prepared((db) => ({
     'SELECT sum(messages) AS messages, sum(bytes) AS bytes FROM partitions WHERE topic_id = ?',
   ),
   countProduced: db.prepare<[number, number]>('UPDATE topics SET produced = produced + ? WHERE id = ?'),
-  insertMessage: db.prepare<[number, number, number, number, string | null, string, string, Buffer]>(
-    `INSERT INTO messages (topic_id, partition, offset, timestamp, key, headers, content_type, value)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  insertMessage: db.prepare<[number, number, number, number, string | null, string, string, Buffer, string | null]>(
+    `INSERT INTO messages (topic_id, partition, offset, timestamp, key, headers, content_type, value, group_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ),
-  insertDelivery: db.prepare<[number, number | bigint, number]>(
-    'INSERT INTO deliveries (subscription_id, message_id, available_at) VALUES (?, ?, ?)',
+  insertDelivery: db.prepare<[number, number | bigint, number, string | null]>(
+    'INSERT INTO deliveries (subscription_id, message_id, available_at, group_id) VALUES (?, ?, ?, ?)',
   ),
   findKey: db.prepare<[number, string, number], IdempotencyRow>(
     `SELECT message_id, partition, offset, timestamp FROM idempotency_keys
@@ -125,9 +125,10 @@ export function append(
       JSON.stringify(message.headers),
       message.contentType,
       message.value,
+      message.group,
     ).lastInsertRowid;
     for (const subscriptionId of target.subscriptionIds) {
-      s.insertDelivery.run(subscriptionId, id, options.now + message.delayMs);
+      s.insertDelivery.run(subscriptionId, id, options.now + message.delayMs, message.group);
     }
     if (message.idempotencyKey !== null) {
       s.recordKey.run(target.topicId, message.idempotencyKey, id, message.partition, offset, head.timestamp);

@@ -1,18 +1,10 @@
 import type { Database } from 'better-sqlite3';
 import type { BrowsedMessage, BrowseOptions, SubscriptionRef } from '../store';
-import { parseHeaders } from './messageRow';
+import { type RawMessage, toStoredMessage } from './messageRow';
 import { prepared } from './prepared';
 import { loadSubscription } from './queueRow';
 
-interface Row {
-  id: number;
-  partition: number;
-  offset: number;
-  timestamp: number;
-  key: string | null;
-  headers: string;
-  content_type: string;
-  value: Buffer;
+interface Row extends RawMessage {
   delivery_count: number;
   leased: number;
   available_at: number;
@@ -22,7 +14,7 @@ const statements = prepared((db) => ({
   // A range of the deliveries primary key (subscription_id, message_id): a page
   // costs the same however long the backlog is.
   page: db.prepare<[number, number, number], Row>(
-    `SELECT m.id, m.partition, m.offset, m.timestamp, m.key, m.headers, m.content_type, m.value,
+    `SELECT m.id, m.partition, m.offset, m.timestamp, m.key, m.headers, m.content_type, m.value, m.group_id,
             d.delivery_count, d.leased, d.available_at
        FROM deliveries d JOIN messages m ON m.id = d.message_id
       WHERE d.subscription_id = ? AND d.message_id > ?
@@ -40,14 +32,7 @@ export function browse(db: Database, at: SubscriptionRef, options: BrowseOptions
   return statements(db)
     .page.all(subscriptionId, options.afterId, options.max)
     .map((row) => ({
-      id: String(row.id),
-      partition: row.partition,
-      offset: row.offset,
-      timestamp: row.timestamp,
-      key: row.key,
-      headers: parseHeaders(row.headers),
-      contentType: row.content_type,
-      value: row.value,
+      ...toStoredMessage(row),
       deliveryCount: row.delivery_count,
       state: row.available_at <= options.now ? 'ready' : row.leased === 1 ? 'leased' : 'delayed',
     }));

@@ -55,6 +55,7 @@ export function deadLetter(
         },
         contentType: message.contentType,
         value: message.value,
+        group: message.group,
         delayMs: 0,
         partition: 0,
         idempotencyKey: null,

@@ -11,12 +11,13 @@ export interface RawMessage {
   headers: string;
   content_type: string;
   value: Buffer;
+  group_id: string | null;
 }
 
 const statements = prepared((db) => ({
   // One statement for a whole batch: ids travel as a JSON array.
   byIds: db.prepare<[string], RawMessage>(
-    `SELECT id, partition, offset, timestamp, key, headers, content_type, value
+    `SELECT id, partition, offset, timestamp, key, headers, content_type, value, group_id
        FROM messages WHERE id IN (SELECT value FROM json_each(?))`,
   ),
   delete: db.prepare<[string], { topic_id: number; partition: number; bytes: number }>(
@@ -44,6 +45,7 @@ export function toStoredMessage(raw: RawMessage): StoredMessage {
     headers: parseHeaders(raw.headers),
     contentType: raw.content_type,
     value: raw.value,
+    group: raw.group_id,
   };
 }
 

@@ -11,19 +11,40 @@ const statements = prepared((db) => ({
      VALUES (?, 'queue', 1, ?, ?, ?, ?, ?, ?)`,
   ),
   insertPartition: db.prepare<[number | bigint]>('INSERT INTO partitions (topic_id, partition) VALUES (?, 0)'),
-  insertSubscription: db.prepare<[number | bigint, number, number | null, number | null, number]>(
-    `INSERT INTO subscriptions (topic_id, name, visibility_timeout_ms, max_deliveries, dead_letter_topic_id, delay_ms)
-     VALUES (?, '${QUEUE_SUBSCRIPTION}', ?, ?, ?, ?)`,
+  insertSubscription: db.prepare<[number | bigint, number, number | null, number | null, number, string, number, number]>(
+    `INSERT INTO subscriptions (topic_id, name, visibility_timeout_ms, max_deliveries, dead_letter_topic_id, delay_ms,
+                                ordering, content_based_deduplication, receive_wait_ms)
+     VALUES (?, '${QUEUE_SUBSCRIPTION}', ?, ?, ?, ?, ?, ?, ?)`,
   ),
   updateTopic: db.prepare<[number, number, number | null, number | null, number, number]>(
     `UPDATE topics SET retention_ms = ?, max_message_bytes = ?, max_stored_messages = ?, max_stored_bytes = ?, updated_at = ?
       WHERE id = ?`,
   ),
-  updateSubscription: db.prepare<[number, number | null, number | null, number, number]>(
-    `UPDATE subscriptions SET visibility_timeout_ms = ?, max_deliveries = ?, dead_letter_topic_id = ?, delay_ms = ?
+  updateSubscription: db.prepare<[number, number | null, number | null, number, string, number, number, number]>(
+    `UPDATE subscriptions SET visibility_timeout_ms = ?, max_deliveries = ?, dead_letter_topic_id = ?, delay_ms = ?,
+                              ordering = ?, content_based_deduplication = ?, receive_wait_ms = ?
       WHERE id = ?`,
   ),
+  clearTags: db.prepare<[number | bigint]>('DELETE FROM queue_tags WHERE topic_id = ?'),
+  insertTag: db.prepare<[number | bigint, string, string]>('INSERT INTO queue_tags (topic_id, key, value) VALUES (?, ?, ?)'),
 }));
+
+/** The subscription columns of the settings, in the order both statements take them after the dead-letter queue. */
+function fifoColumns(settings: QueueSettings): [string, number, number] {
+  return [settings.ordering, settings.contentBasedDeduplication ? 1 : 0, settings.receiveWaitMs];
+}
+
+/** A queue's tags become exactly `tags`. */
+function replaceTags(db: Database, topicId: number | bigint, tags: Record<string, string>): void {
+  const s = statements(db);
+  s.clearTags.run(topicId);
+  for (const [key, value] of Object.entries(tags)) s.insertTag.run(topicId, key, value);
+}
+
+function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+}
 
 function sameSettings(a: QueueSettings, b: QueueSettings): boolean {
   return (
@@ -34,7 +55,11 @@ function sameSettings(a: QueueSettings, b: QueueSettings): boolean {
     a.retentionMs === b.retentionMs &&
     a.maxMessageBytes === b.maxMessageBytes &&
     a.maxStoredMessages === b.maxStoredMessages &&
-    a.maxStoredBytes === b.maxStoredBytes
+    a.maxStoredBytes === b.maxStoredBytes &&
+    a.ordering === b.ordering &&
+    a.contentBasedDeduplication === b.contentBasedDeduplication &&
+    a.receiveWaitMs === b.receiveWaitMs &&
+    sameTags(a.tags, b.tags)
   );
 }
 
@@ -60,7 +85,9 @@ export function putQueue(
       settings.maxDeliveries,
       deadLetterTopicId,
       settings.delayMs,
+      ...fifoColumns(settings),
     );
+    replaceTags(db, topicId, settings.tags);
     return { queue: reload(db, name), created: true };
   }
   if (!sameSettings(existing, settings)) {
@@ -71,8 +98,10 @@ export function putQueue(
       settings.maxDeliveries,
       deadLetterTopicId,
       settings.delayMs,
+      ...fifoColumns(settings),
       existing.subscriptionId,
     );
+    replaceTags(db, existing.topicId, settings.tags);
   }
   return { queue: reload(db, name), created: false };
 }

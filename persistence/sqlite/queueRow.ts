@@ -43,6 +43,10 @@ interface RawQueueRow {
   delay_ms: number;
   acked: number;
   dead_lettered: number;
+  ordering: 'standard' | 'fifo';
+  content_based_deduplication: number;
+  receive_wait_ms: number;
+  tags: string;
 }
 
 const SELECT = `
@@ -50,7 +54,9 @@ const SELECT = `
          t.max_stored_messages, t.max_stored_bytes,
          t.produced, t.created_at, t.updated_at,
          s.id AS subscription_id, s.visibility_timeout_ms, s.max_deliveries, s.dead_letter_topic_id,
-         d.name AS dead_letter_queue, s.delay_ms, s.acked, s.dead_lettered
+         d.name AS dead_letter_queue, s.delay_ms, s.acked, s.dead_lettered,
+         s.ordering, s.content_based_deduplication, s.receive_wait_ms,
+         (SELECT json_group_object(key, value) FROM queue_tags g WHERE g.topic_id = t.id) AS tags
     FROM topics t
     JOIN subscriptions s ON s.topic_id = t.id
     LEFT JOIN topics d ON d.id = s.dead_letter_topic_id`;
@@ -86,6 +92,10 @@ function toQueueRow(raw: RawQueueRow): QueueRow {
     produced: raw.produced,
     acked: raw.acked,
     deadLettered: raw.dead_lettered,
+    ordering: raw.ordering,
+    contentBasedDeduplication: raw.content_based_deduplication === 1,
+    receiveWaitMs: raw.receive_wait_ms,
+    tags: JSON.parse(raw.tags) as Record<string, string>,
   };
 }
 
@@ -151,6 +161,10 @@ export function toQueueRecord(row: QueueRow): QueueRecord {
     maxMessageBytes: row.maxMessageBytes,
     maxStoredMessages: row.maxStoredMessages,
     maxStoredBytes: row.maxStoredBytes,
+    ordering: row.ordering,
+    contentBasedDeduplication: row.contentBasedDeduplication,
+    receiveWaitMs: row.receiveWaitMs,
+    tags: row.tags,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

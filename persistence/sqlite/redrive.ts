@@ -18,8 +18,8 @@ const statements = prepared((db) => ({
   remaining: db.prepare<[number]>('SELECT COUNT(*) FROM deliveries WHERE subscription_id = ?').pluck(),
   // The topic message is still there (retention may have taken it): deliver it to the subscription again.
   redeliver: db.prepare<[number, number, number, number]>(
-    `INSERT OR IGNORE INTO deliveries (subscription_id, message_id, available_at)
-     SELECT ?, id, ? FROM messages WHERE id = ? AND topic_id = ?`,
+    `INSERT OR IGNORE INTO deliveries (subscription_id, message_id, available_at, group_id)
+     SELECT ?, id, ?, group_id FROM messages WHERE id = ? AND topic_id = ?`,
   ),
 }));
 
@@ -33,8 +33,8 @@ function redeliverTo(db: Database, context: WriteContext, source: string, now: n
     const queue = findQueueRow(db, source);
     if (queue === null) return null;
     return (message, headers) => {
-      const { key, contentType, value } = message;
-      append(db, context, queueTarget(queue), [{ key, headers, contentType, value, delayMs: 0, partition: 0, idempotencyKey: null }], {
+      const { key, contentType, value, group } = message;
+      append(db, context, queueTarget(queue), [{ key, headers, contentType, value, group, delayMs: 0, partition: 0, idempotencyKey: null }], {
         now,
         idempotencyWindowMs: 0,
       });

@@ -95,7 +95,7 @@ export class GroupFeed implements PushFeed<OffsetItem> {
     // Counted as no bytes: a dead letter is never refused for its size (as a queue's are not), or it could go nowhere.
     await this.store.produce(
       queue,
-      [{ key: message.key, headers: all, contentType: message.contentType, value: message.value, delayMs: 0, idempotencyKey: null, bytes: 0 }],
+      [{ key: message.key, headers: all, contentType: message.contentType, value: message.value, group: message.group, delayMs: 0, idempotencyKey: null, bytes: 0 }],
       { now: this.clock.now(), idempotencyWindowMs: 0 },
     );
     await this.settled(item);
