@@ -12,9 +12,7 @@ import type { SpecOperation } from './spec';
 import { compileValidators } from './validation';
 
 export interface AppDeps extends HandlerDeps {
-  limits: Limits;
   logger: Logger;
-  onInternalError: (error: GatewayError) => void;
   metrics: Pick<Metrics, 'render' | 'requestMetrics'>;
 }
 
@@ -59,7 +57,11 @@ function hasBody(req: Request): boolean {
 function bodyParsers(op: SpecOperation, limits: Limits): RequestHandler[] {
   const content = op.operation.requestBody?.content;
   if (content === undefined) return [discardBody(limits)];
-  const parsers: RequestHandler[] = [express.json({ limit: limits.maxBatchBytes, type: 'application/json', verify: countBytes })];
+  // JSON only where the operation takes it: the SQS face signs its bodies, so it must get them as bytes, whatever they claim to be.
+  const parsers: RequestHandler[] =
+    'application/json' in content || '*/*' in content
+      ? [express.json({ limit: limits.maxBatchBytes, type: 'application/json', verify: countBytes })]
+      : [];
   // Other listed types (the SQS face's application/x-amz-json-1.0) arrive as bytes: the operation parses them its own way.
   const rawTypes = Object.keys(content).filter((type) => type !== 'application/json');
   if ('*/*' in content) {

@@ -61,7 +61,7 @@ export class Principal {
 }
 
 /** The caller when the server has no keys, or the operation needs none. */
-const EVERYONE = new Principal(null);
+export const EVERYONE = new Principal(null);
 
 export function principalOf(res: Response): Principal {
   return res.locals.principal as Principal;
@@ -86,10 +86,21 @@ function authenticate(req: Request, keys: KeyRing): ApiKey {
 }
 
 /**
+ * The caller's request rate (`rate_limited` when it is over), and its byte
+ * rate: the body bytes read and the response bytes written are charged to the
+ * key once the response is sent.
+ */
+export function admit(principal: Principal, rates: RateLimiter, res: Response): void {
+  const charge = rates.admit(principal.id, principal.key?.limits ?? {});
+  if (charge !== null) {
+    res.once('finish', () => charge(((res.locals.bodyBytes as number | undefined) ?? 0) + Number(res.getHeader('Content-Length') ?? 0)));
+  }
+}
+
+/**
  * Runs before the body is read: who the caller is (401), whether its scopes
  * allow this operation on this resource (403), and whether it is within its
- * request and byte rates (429). The body bytes read and the response bytes
- * written are charged to the key once the response is sent.
+ * request and byte rates (429).
  */
 export function authorize(op: SpecOperation, options: AuthOptions): RequestHandler {
   const access = accessOf(op);
@@ -110,10 +121,7 @@ export function authorize(op: SpecOperation, options: AuthOptions): RequestHandl
     if (access.kind === 'scoped') {
       principal.require(access.action, access.resource, access.param === null ? null : (req.params[access.param] as string));
     }
-    const charge = options.rates.admit(principal.id, principal.key?.limits ?? {});
-    if (charge !== null) {
-      res.once('finish', () => charge(((res.locals.bodyBytes as number | undefined) ?? 0) + Number(res.getHeader('Content-Length') ?? 0)));
-    }
+    admit(principal, options.rates, res);
     next();
   };
 }

@@ -8,6 +8,7 @@ import type { FetchRequest, QueueService } from '../queue/queueService';
 import type { SubscriptionInput, SubscriptionService } from '../queue/subscriptionService';
 import type { Position, TopicProduceInput, TopicService } from '../queue/topicService';
 import { GatewayError } from '../queue/errors';
+import type { Limits } from '../queue/limits';
 import { type AuthOptions, principalOf } from './auth';
 import type { Action, ResourceKind } from './scopes';
 import { sendMessages } from './messagesJson';
@@ -24,7 +25,22 @@ export type Handler = (req: Request, res: Response) => Promise<void> | void;
 export interface HandlerDeps {
   queues: Pick<
     QueueService,
-    'put' | 'get' | 'list' | 'delete' | 'purge' | 'produce' | 'produceRaw' | 'fetch' | 'browse' | 'ack' | 'nack' | 'extend' | 'redrive'
+    | 'put'
+    | 'get'
+    | 'settings'
+    | 'list'
+    | 'delete'
+    | 'purge'
+    | 'produce'
+    | 'produceRaw'
+    | 'fetch'
+    | 'browse'
+    | 'ack'
+    | 'nack'
+    | 'extend'
+    | 'redrive'
+    | 'tag'
+    | 'untag'
   >;
   topics: Pick<
     TopicService,
@@ -39,6 +55,9 @@ export interface HandlerDeps {
   /** Resolves when the store takes writes and its schema is current. */
   ready: () => Promise<void>;
   auth: AuthOptions;
+  limits: Limits;
+  /** Where internal errors are reported (the log); clients are told only that one happened. */
+  onInternalError: (error: GatewayError) => void;
   metrics: Pick<Metrics, 'render'>;
   activity: Pick<Activity, 'history'>;
   /** The web pages: interactive API docs and the dashboard. */
@@ -185,7 +204,8 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       res.json(deps.activity.history());
     },
 
-    sqsRequest: sqsEndpoint(),
+    // SigV4 signatures are dated by the client's wall clock, whatever clock the gateway's semantics run on.
+    sqsRequest: sqsEndpoint({ ...deps, wallClock: Date.now }),
 
     getDocs: servePage(deps.pages.docs),
     getDocsAsset: serveAsset(deps.pages.docs),

@@ -19,6 +19,12 @@ export interface ApiKey {
   hash: string;
   scopes: Scope[];
   limits: Partial<KeyLimits>;
+  /**
+   * The secret access key the SQS face checks AWS SigV4 signatures with (the
+   * key id is the access key id). Kept as it is, not hashed: a signature can
+   * only be checked with the secret itself. Absent: the key cannot sign.
+   */
+  sqsSecret?: string;
 }
 
 const PREFIX = 'mqg_';
@@ -41,6 +47,11 @@ export function generateKey(): { key: string; id: string; hash: string } {
   return { key, id, hash: hashKey(key) };
 }
 
+/** A new SQS secret access key: 40 characters, as AWS's are. */
+export function generateSqsSecret(): string {
+  return crypto.randomBytes(30).toString('base64url');
+}
+
 /** The configured keys, found by the id inside a presented key and checked by hash in constant time. */
 export class KeyRing {
   private readonly byId: Map<string, ApiKey>;
@@ -61,5 +72,11 @@ export class KeyRing {
     const expected = Buffer.from(key.hash);
     const actual = Buffer.from(hashKey(presented));
     return expected.length === actual.length && crypto.timingSafeEqual(expected, actual) ? key : null;
+  }
+
+  /** The key an SQS access key id names, if it has an SQS secret to check signatures with. */
+  signingKey(accessKeyId: string): { owner: ApiKey; secret: string } | null {
+    const key = this.byId.get(accessKeyId);
+    return key?.sqsSecret === undefined ? null : { owner: key, secret: key.sqsSecret };
   }
 }

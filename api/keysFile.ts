@@ -6,7 +6,7 @@ import { SCOPE_PATTERN, parseScope } from './scopes';
 
 /** A keys document as written in the keys file or MQGATE_KEYS (YAML or JSON). */
 interface KeysDocument {
-  keys: Array<{ id: string; name: string; hash: string; scopes: string[]; limits?: Partial<KeyLimits> }>;
+  keys: Array<{ id: string; name: string; hash: string; scopes: string[]; limits?: Partial<KeyLimits>; sqsSecret?: string }>;
 }
 
 const RATE = { type: ['integer', 'null'], minimum: 1 };
@@ -32,6 +32,8 @@ const KEYS_SCHEMA = {
             additionalProperties: false,
             properties: { requestsPerSecond: RATE, bytesPerSecond: RATE, longPolls: { type: ['integer', 'null'], minimum: 0 } },
           },
+          // The secret of the key's SQS credentials (api/sqs/): the key id is the access key id.
+          sqsSecret: { type: 'string', pattern: '^[A-Za-z0-9/+_=-]{16,128}$' },
         },
       },
     },
@@ -44,6 +46,7 @@ const validate = new Ajv2020({ allErrors: true, allowUnionTypes: true }).compile
 const PATTERN_HINTS: Record<string, string> = {
   id: 'must be 12 hex digits',
   hash: 'must be sha256: and 64 hex digits',
+  sqsSecret: 'must be 16 to 128 characters of A-Z, a-z, 0-9 and /+_=-',
   scopes: 'must be <produce|consume|admin|*>:<queues|topics|push-subscriptions>/<name, * for any characters>, or <action>:*',
 };
 

@@ -7,6 +7,7 @@ import { produceBatch } from './scenarios/produceBatch';
 import { produceSingle } from './scenarios/produceSingle';
 import { push } from './scenarios/push';
 import { replayRead } from './scenarios/replayRead';
+import { sqs } from './scenarios/sqs';
 import { type BenchSettings, readSettings } from './settings';
 
 interface Scenario {
@@ -33,6 +34,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'replay', label: '(e) replay reads by offset vs raw SQLite', run: single(replayRead) },
   { name: 'keyed', label: '(f) keyed produce to 12 partitions vs queue produce', run: single(keyedProduce) },
   { name: 'push', label: '(g) push delivery vs a plain HTTP client, (h) its latency vs produce', run: push },
+  { name: 'sqs', label: '(i) the SQS face vs local-aws-sqs: send, receive + delete', run: sqs },
 ];
 
 /** The scenarios BENCH_ONLY names, in run order; all without it. */
@@ -64,7 +66,7 @@ function chosen(only: string[] | null): Scenario[] {
  *   BENCH_BACKLOG          ready messages of (d)'s large queue, default 1,000,000
  *   BENCH_BACKLOG_SAMPLES  messages fetched and acked per queue size in (d), default 4000
  *   BENCH_ONLY             comma-separated scenarios to run, e.g. `push` or `consume,push`
- *                          (produce-single, produce-batch, consume, backlog, replay, keyed, push); default all
+ *                          (produce-single, produce-batch, consume, backlog, replay, keyed, push, sqs); default all
  */
 async function main(): Promise<void> {
   const settings = readSettings(process.env);

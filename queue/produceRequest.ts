@@ -27,12 +27,21 @@ function checkJson(message: Omit<NewMessage, 'bytes'>, pointer: string): void {
 const RESERVED_HEADER_PREFIX = 'mqgate-';
 
 /**
+ * Who produces: a client of /v1, or the SQS face, which keeps what SQS says
+ * of a message beyond its body and headers (attribute types, deduplication
+ * id, trace header) in headers of its own, `mqgate-sqs-…`, and only those.
+ */
+export type Producer = 'client' | 'sqs';
+export const SQS_HEADER_PREFIX = 'mqgate-sqs-';
+
+/**
  * Headers named `mqgate-…` are the gateway's own: a dead letter's source,
  * delivery count and push outcome. Redrive trusts them, so a client may not
  * write them (it could otherwise send messages into queues it has no access to).
  */
-function checkHeaders(headers: Record<string, string>, pointer: (name: string) => string): void {
-  const reserved = Object.keys(headers).find((name) => name.toLowerCase().startsWith(RESERVED_HEADER_PREFIX));
+function checkHeaders(headers: Record<string, string>, pointer: (name: string) => string, producer: Producer = 'client'): void {
+  const own = (name: string): boolean => producer === 'sqs' && name.startsWith(SQS_HEADER_PREFIX);
+  const reserved = Object.keys(headers).find((name) => name.toLowerCase().startsWith(RESERVED_HEADER_PREFIX) && !own(name));
   if (reserved !== undefined) {
     throw invalidField(pointer(reserved), `Header names starting with '${RESERVED_HEADER_PREFIX}' are reserved for the gateway.`);
   }
@@ -52,7 +61,7 @@ function sized(message: Omit<NewMessage, 'bytes'>, limits: Limits): NewMessage {
  * An `Idempotency-Key` header stands for the keys `<header>/0`, `<header>/1`,
  * … of the messages in order; a message's own idempotencyKey wins.
  */
-export function batchMessages(inputs: ProduceInput[], requestKey: string | null, limits: Limits): NewMessage[] {
+export function batchMessages(inputs: ProduceInput[], requestKey: string | null, limits: Limits, producer: Producer = 'client'): NewMessage[] {
   if (inputs.length > limits.maxBatchMessages) {
     throw new GatewayError(
       'batch_too_large',
@@ -72,7 +81,7 @@ export function batchMessages(inputs: ProduceInput[], requestKey: string | null,
       group: input.group ?? null,
     };
     if ((input.valueEncoding ?? 'json') !== 'json') checkJson(message, `/body/messages/${i}/value`);
-    checkHeaders(message.headers, (name) => `/body/messages/${i}/headers/${name}`);
+    checkHeaders(message.headers, (name) => `/body/messages/${i}/headers/${name}`, producer);
     return sized(message, limits);
   });
 }

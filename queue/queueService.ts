@@ -19,11 +19,12 @@ import { checkAtMost, GatewayError, invalidField } from './errors';
 import { countWhere, type MessageEvents, targetOf } from './events';
 import { atMostBatch, defaultQueueSettings, type Limits } from './limits';
 import { type DeliveredMessage, type ProduceInput, toDelivered } from './messages';
-import { batchMessages, type RawMessage, rawMessage } from './produceRequest';
+import { batchMessages, type Producer, type RawMessage, rawMessage } from './produceRequest';
 import { decodeReceipt, encodeReceipt } from './receipts';
 import type { Wakeups } from './wakeups';
 
-export type QueueView = Omit<QueueRecord, 'subscriptionId'> & { stats: QueueStats };
+export type QueueSettingsView = Omit<QueueRecord, 'subscriptionId'>;
+export type QueueView = QueueSettingsView & { stats: QueueStats };
 
 export interface FetchRequest {
   max: number;
@@ -82,6 +83,12 @@ export class QueueService {
     return this.view(await this.record(name));
   }
 
+  /** A queue's settings without its stats, for a face that needs them on every send or receive (SQS). */
+  async settings(name: string): Promise<QueueSettingsView> {
+    const { subscriptionId: _internal, ...settings } = await this.record(name);
+    return settings;
+  }
+
   async list(): Promise<QueueView[]> {
     const records = await this.store.listQueues();
     return Promise.all(records.map((record) => this.view(record)));
@@ -96,8 +103,8 @@ export class QueueService {
   }
 
   /** operation: produce — the whole batch is checked before any of it is stored. */
-  produce(name: string, inputs: ProduceInput[], requestKey: string | null): Promise<AppendResult[]> {
-    return this.append(name, batchMessages(inputs, requestKey, this.limits));
+  produce(name: string, inputs: ProduceInput[], requestKey: string | null, producer: Producer = 'client'): Promise<AppendResult[]> {
+    return this.append(name, batchMessages(inputs, requestKey, this.limits, producer));
   }
 
   /** operation: produce with a non-JSON body — one message, bytes and content type as sent. */

@@ -4,6 +4,7 @@ import { createHandlers } from '../api/handlers';
 import { PROBLEMS } from '../api/problem';
 import { loadSpec } from '../api/spec';
 import { packagePath } from '../persistence/packagePath';
+import { DEFAULT_LIMITS } from '../queue/limits';
 import { expectSpecResponse } from './support/specResponses';
 import { type TestGateway, testGateway } from './support/testGateway';
 
@@ -44,7 +45,7 @@ test('express serves exactly the routes of openapi.yaml, no more and no fewer', 
 });
 
 test('every operation has a handler and every handler an operation', () => {
-  const handlers = Object.keys(createHandlers({ ...t, spec, shutdown: new AbortController().signal })).sort();
+  const handlers = Object.keys(createHandlers({ ...t, spec, shutdown: new AbortController().signal, limits: DEFAULT_LIMITS, onInternalError: () => undefined })).sort();
   expect(handlers).toEqual(spec.operations.map((op) => op.operation.operationId).sort());
 });
 

@@ -104,9 +104,45 @@ export class Oracle {
     else if (route !== null && !this.documents(route.op, status)) {
       findings.push({ kind: `status ${status} not documented for ${route.op.operation.operationId}`, detail: `documented: ${Object.keys(route.op.operation.responses).join(', ')}`, about: 'operation' });
     }
-    if (status >= 400) findings.push(...this.checkProblem(method, target, response));
+    if (status >= 400) findings.push(...(route !== null && this.answersSqs(route.op, status) ? this.checkSqsError(method, target, response) : this.checkProblem(method, target, response)));
     if (status === 422 && route !== null) findings.push(...this.checkBlame(request, route, response));
     else if (status >= 200 && status < 300 && route !== null && method.toUpperCase() !== 'HEAD') findings.push(...this.checkSuccess(route.op, response));
+    return findings;
+  }
+
+  /** Whether the spec documents this error of the operation as SQS's JSON (the SQS face), not problem+json. */
+  private answersSqs(op: SpecOperation, status: number): boolean {
+    return this.responseSchema(op, status)?.type === SQS_CONTENT_TYPE;
+  }
+
+  /**
+   * An error of the SQS face: SQS's JSON (`__type`, `message`) with the
+   * `x-amzn-query-error` header the AWS SDK names the error by. Only the HTTP
+   * layer's refusal of a body it could not read, before the operation runs,
+   * may be problem+json.
+   */
+  private checkSqsError(method: string, target: string, response: ParsedResponse): Finding[] {
+    const { status } = response;
+    const contentType = response.headers['content-type'] ?? '';
+    if (!contentType.startsWith(SQS_CONTENT_TYPE)) {
+      const findings = this.checkProblem(method, target, response);
+      const code = parseObject(response.body)?.code;
+      if (findings.length === 0 && !UNREAD_BODY_CODES.has(String(code))) {
+        findings.push({ kind: `SQS ${status} ${String(code)} as problem+json`, detail: preview(response.body), about: 'operation' });
+      }
+      return findings;
+    }
+    const findings: Finding[] = [];
+    const error = parseObject(response.body);
+    if (error === null || typeof error.__type !== 'string' || typeof error.message !== 'string') {
+      findings.push({ kind: `SQS ${status} without __type and message`, detail: preview(response.body), about: 'operation' });
+    }
+    const queryError = response.headers['x-amzn-query-error'] ?? '';
+    if (!/^[\w.]+;(Sender|Receiver)$/.test(queryError)) {
+      findings.push({ kind: `SQS ${status} without x-amzn-query-error`, detail: JSON.stringify(queryError), about: 'operation' });
+    }
+    const leak = leakIn(error === null ? [] : [String(error.message)], target);
+    if (leak !== null) findings.push({ kind: `SQS ${status} leaks internals`, detail: leak });
     return findings;
   }
 
@@ -219,6 +255,19 @@ export class Oracle {
       this.responseSchemas.set(key, entry?.[1].schema === undefined ? null : { type: entry[0], validate: this.compile(entry[1].schema) });
     }
     return this.responseSchemas.get(key) ?? null;
+  }
+}
+
+const SQS_CONTENT_TYPE = 'application/x-amz-json-1.0';
+/** Problems the HTTP layer answers before any operation runs, when a body cannot be read or is not of an accepted type. */
+const UNREAD_BODY_CODES = new Set(['bad_request', 'payload_too_large', 'unsupported_media_type', 'request_timeout', 'expectation_failed']);
+
+function parseObject(body: Buffer): Record<string, unknown> | null {
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+  } catch {
+    return null;
   }
 }
 

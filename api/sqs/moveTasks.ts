@@ -1,0 +1,116 @@
+import crypto from 'node:crypto';
+import { GatewayError } from '../../queue/errors';
+import type { SqsAction, SqsCall, SqsDeps } from './context';
+import { invalidParameter, missingParameter, SqsError } from './errors';
+import { nameFromArn } from './queueNames';
+
+/**
+ * Message move tasks (dead-letter redrive), over /v1's redrive: a task moves
+ * the dead letters back to their source queues. It runs to completion inside
+ * StartMessageMoveTask, so no task is ever left running in one process's
+ * memory; what ListMessageMoveTasks shows of finished tasks is this
+ * process's recent history (the last few per source), not stored.
+ */
+interface MoveTask {
+  handle: string;
+  source: string;
+  maxPerSecond: number | undefined;
+  moved: number;
+  toMove: number;
+  startedAt: number;
+}
+
+const KEPT_PER_SOURCE = 10;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const sourceNotFound = (): SqsError =>
+  new SqsError('ResourceNotFoundException', "The resource that you specified for the SourceArn parameter doesn't exist.");
+
+/** The queue a SourceArn names, once the caller may do `action` on it. */
+function sourceOf(call: SqsCall, action: 'admin' | null): string {
+  const arn = call.input.string('SourceArn');
+  const name = nameFromArn(arn);
+  if (name === null) throw invalidParameter('SourceArn', arn, 'Must be the ARN of a queue.');
+  call.principal.require(action, 'queues', name);
+  return name;
+}
+
+/** A task handle names its source queue, so that its scope can be checked. */
+function taskHandle(source: string): string {
+  return Buffer.from(JSON.stringify([source, crypto.randomUUID()])).toString('base64url');
+}
+
+function sourceOfHandle(handle: string): string {
+  try {
+    const [source, id] = JSON.parse(Buffer.from(handle, 'base64url').toString('utf8')) as unknown[];
+    if (typeof source === 'string' && typeof id === 'string' && UUID.test(id)) return source;
+  } catch {
+    // Not one of ours: answered below.
+  }
+  throw new SqsError('InvalidParameterValue', 'Value for parameter TaskHandle is invalid.');
+}
+
+export function moveTaskActions(deps: SqsDeps): Record<string, SqsAction> {
+  const { queues } = deps;
+  const history = new Map<string, MoveTask[]>();
+  const remember = (task: MoveTask): void => {
+    history.set(task.source, [task, ...(history.get(task.source) ?? [])].slice(0, KEPT_PER_SOURCE));
+  };
+  /** How many dead letters wait; ResourceNotFoundException when the queue does not exist. */
+  const ready = async (name: string): Promise<number> => {
+    try {
+      return (await queues.get(name)).stats.ready;
+    } catch (error) {
+      if (error instanceof GatewayError && error.code === 'queue_not_found') throw sourceNotFound();
+      throw error;
+    }
+  };
+
+  return {
+    async StartMessageMoveTask(call) {
+      const source = sourceOf(call, 'admin');
+      if (call.input.has('DestinationArn')) {
+        throw new SqsError('UnsupportedOperation', 'mqgate moves dead letters back to their source queues only: leave DestinationArn out.');
+      }
+      const maxPerSecond = call.input.integer('MaxNumberOfMessagesPerSecond', 1, 500);
+      const toMove = await ready(source);
+      if (!(await queues.list()).some((queue) => queue.deadLetterQueue === source)) {
+        throw invalidParameter('SourceArn', call.input.string('SourceArn'), 'Source queue must be configured as a Dead Letter Queue.');
+      }
+      const task: MoveTask = { handle: taskHandle(source), source, maxPerSecond, moved: 0, toMove, startedAt: deps.wallClock() };
+      // Batch after batch until none is left that can go back: leased ones and those whose source is gone stay.
+      for (;;) {
+        const { redriven } = await queues.redrive(source, deps.limits.maxBatchMessages);
+        task.moved += redriven;
+        if (redriven === 0) break;
+      }
+      remember(task);
+      return { TaskHandle: task.handle };
+    },
+
+    async ListMessageMoveTasks(call) {
+      const source = sourceOf(call, null);
+      const max = call.input.integer('MaxResults', 1, 10) ?? 1;
+      await ready(source);
+      const tasks = (history.get(source) ?? []).slice(0, max);
+      return {
+        Results: tasks.map((task) => ({
+          Status: 'COMPLETED',
+          SourceArn: call.input.string('SourceArn'),
+          ...(task.maxPerSecond === undefined ? {} : { MaxNumberOfMessagesPerSecond: task.maxPerSecond }),
+          ApproximateNumberOfMessagesMoved: task.moved,
+          ApproximateNumberOfMessagesToMove: task.toMove,
+          StartedTimestamp: task.startedAt,
+        })),
+      };
+    },
+
+    /** Every task has finished by the time its handle is known: none is left to cancel. */
+    async CancelMessageMoveTask(call) {
+      const handle = call.input.optionalString('TaskHandle');
+      if (handle === undefined) throw missingParameter('TaskHandle');
+      call.principal.require('admin', 'queues', sourceOfHandle(handle));
+      throw new SqsError('ResourceNotFoundException', 'Task does not exist.');
+    },
+  };
+}

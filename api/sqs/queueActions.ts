@@ -1,0 +1,162 @@
+import type { QueueSettings } from '../../persistence/store';
+import { GatewayError } from '../../queue/errors';
+import type { QueueView } from '../../queue/queueService';
+import { queueOf, type SqsAction, type SqsCall, type SqsDeps } from './context';
+import { invalidParameter, missingParameter, SqsError } from './errors';
+import { attributesOf, differingAttribute, settingsFrom } from './queueAttributes';
+import { checkNewQueueName, queueUrl } from './queueNames';
+
+/** The settings a queue's view holds, to change some and put them all back. */
+function settingsOf(queue: QueueView): QueueSettings {
+  const { name: _name, createdAt: _created, updatedAt: _updated, stats: _stats, ...settings } = queue;
+  return settings;
+}
+
+/** FIFO-only settings on a standard queue are attributes such a queue does not have. */
+function checkFifoSettings(settings: Partial<QueueSettings>): void {
+  if (settings.ordering !== 'fifo' && settings.contentBasedDeduplication === true) {
+    throw new SqsError('InvalidAttributeName', 'Unknown Attribute ContentBasedDeduplication.');
+  }
+}
+
+/** Naming a dead-letter queue sends messages to it: that takes produce on it, as on /v1. */
+function requireDeadLetterAccess(call: SqsCall, settings: Partial<QueueSettings>): void {
+  if (typeof settings.deadLetterQueue === 'string') call.principal.require('produce', 'queues', settings.deadLetterQueue);
+}
+
+const MAX_TAGS = 50;
+
+/** SQS's tag limits: at most 50, keys of 1–128 characters, values of at most 256. */
+function checkTags(tags: Record<string, string>, parameter: string): void {
+  const entries = Object.entries(tags);
+  if (entries.length > MAX_TAGS) throw invalidParameter(parameter, `${entries.length} tags`, `A queue has at most ${MAX_TAGS} tags.`);
+  for (const [key, value] of entries) {
+    if (key.length < 1 || key.length > 128) throw invalidParameter(parameter, key, 'A tag key has 1 to 128 characters.');
+    if (value.length > 256) throw invalidParameter(parameter, key, 'A tag value has at most 256 characters.');
+  }
+}
+
+/** ListQueues pages by name: the token is the last name of the page before. */
+function pageToken(name: string): string {
+  return Buffer.from(name, 'utf8').toString('base64url');
+}
+
+function afterToken(token: string): string {
+  const name = Buffer.from(token, 'base64url').toString('utf8');
+  if (name === '' || pageToken(name) !== token) throw invalidParameter('NextToken', token, 'Invalid NextToken value.');
+  return name;
+}
+
+const MAX_LISTED = 1000;
+
+/** The queue actions: create, find, list, attributes, purge, delete, tags. */
+export function queueActions(deps: SqsDeps): Record<string, SqsAction> {
+  const { queues } = deps;
+  const existing = async (name: string): Promise<QueueView | null> => {
+    try {
+      return await queues.get(name);
+    } catch (error) {
+      if (error instanceof GatewayError && error.code === 'queue_not_found') return null;
+      throw error;
+    }
+  };
+  return {
+    /** Idempotent: the same name and attributes give the existing queue; other attribute values are QueueNameExists. */
+    async CreateQueue(call) {
+      const name = call.input.string('QueueName');
+      call.principal.require('admin', 'queues', name);
+      const attributes = call.input.stringMap('Attributes') ?? {};
+      const tags = call.input.stringMap('tags') ?? {};
+      const settings = settingsFrom(attributes, true);
+      checkNewQueueName(name, settings.ordering === 'fifo');
+      checkFifoSettings(settings);
+      checkTags(tags, 'tags');
+      requireDeadLetterAccess(call, settings);
+      const queue = await existing(name);
+      if (queue !== null) {
+        const differing = differingAttribute(queue, attributes);
+        if (differing !== null) {
+          throw new SqsError('QueueNameExists', `A queue already exists with the same name and a different value for attribute ${differing}`);
+        }
+        return { QueueUrl: queueUrl(call.origin, name) };
+      }
+      await queues.put(name, { ...settings, tags });
+      return { QueueUrl: queueUrl(call.origin, name) };
+    },
+
+    async GetQueueUrl(call) {
+      const name = call.input.string('QueueName');
+      call.principal.require(null, 'queues', name);
+      await queues.get(name);
+      return { QueueUrl: queueUrl(call.origin, name) };
+    },
+
+    /** Queues the caller may see, by name; with MaxResults, a page and the token of the next. */
+    async ListQueues(call) {
+      const prefix = call.input.optionalString('QueueNamePrefix') ?? '';
+      const maxResults = call.input.integer('MaxResults', 1, MAX_LISTED);
+      const token = call.input.optionalString('NextToken');
+      const after = token === undefined ? null : afterToken(token);
+      const names = (await queues.list())
+        .map((queue) => queue.name)
+        .filter((name) => name.startsWith(prefix) && (after === null || name > after) && call.principal.can(null, 'queues', name))
+        .sort();
+      const page = names.slice(0, maxResults ?? MAX_LISTED);
+      const more = maxResults !== undefined && names.length > page.length;
+      return {
+        ...(page.length === 0 ? {} : { QueueUrls: page.map((name) => queueUrl(call.origin, name)) }),
+        ...(more ? { NextToken: pageToken(page[page.length - 1]) } : {}),
+      };
+    },
+
+    async DeleteQueue(call) {
+      await queues.delete(queueOf(call, 'admin'));
+      return {};
+    },
+
+    async GetQueueAttributes(call) {
+      const queue = await queues.get(queueOf(call, null));
+      const names = call.input.stringList('AttributeNames') ?? [];
+      return names.length === 0 ? {} : { Attributes: attributesOf(queue, names) };
+    },
+
+    async SetQueueAttributes(call) {
+      const name = queueOf(call, 'admin');
+      const attributes = call.input.stringMap('Attributes');
+      if (attributes === undefined) throw missingParameter('Attributes');
+      const changes = settingsFrom(attributes, false);
+      requireDeadLetterAccess(call, changes);
+      const settings = { ...settingsOf(await queues.get(name)), ...changes };
+      checkFifoSettings(settings);
+      await queues.put(name, settings);
+      return {};
+    },
+
+    async PurgeQueue(call) {
+      await queues.purge(queueOf(call, 'admin'));
+      return {};
+    },
+
+    async TagQueue(call) {
+      const name = queueOf(call, 'admin');
+      const tags = call.input.stringMap('Tags');
+      if (tags === undefined) throw missingParameter('Tags');
+      checkTags(tags, 'Tags');
+      await queues.tag(name, tags);
+      return {};
+    },
+
+    async UntagQueue(call) {
+      const name = queueOf(call, 'admin');
+      const keys = call.input.stringList('TagKeys');
+      if (keys === undefined) throw missingParameter('TagKeys');
+      await queues.untag(name, keys);
+      return {};
+    },
+
+    async ListQueueTags(call) {
+      const queue = await queues.get(queueOf(call, null));
+      return { Tags: queue.tags };
+    },
+  };
+}

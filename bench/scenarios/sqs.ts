@@ -1,0 +1,109 @@
+import path from 'node:path';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { withChildServer } from '../child';
+import { withGateway } from '../gateway';
+import { runLoops } from '../loops';
+import { atLeast, type Row } from '../report';
+import { alternate, alternatingRow, type Side } from '../rounds';
+import type { RoundTiming } from '../settings';
+import { withTempDir } from '../tempDir';
+
+const EMULATOR = path.join(__dirname, '..', 'sqsEmulator.js');
+const QUEUE = 'bench';
+/** SQS's largest batch. */
+const BATCH = 10;
+const CLIENTS = 16;
+const BODY = 'x'.repeat(1024);
+
+/** One SQS endpoint as the bench drives it: the same SDK client and calls for both. */
+interface Endpoint {
+  sqs: SQSClient;
+  queueUrl: string;
+}
+
+async function endpoint(url: string): Promise<Endpoint> {
+  const sqs = new SQSClient({
+    endpoint: url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    // Both sides get their batch at once: no retries hiding a slow answer.
+    maxAttempts: 1,
+  });
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: QUEUE }));
+  if (QueueUrl === undefined) throw new Error(`${url}: CreateQueue answered no QueueUrl`);
+  return { sqs, queueUrl: QueueUrl };
+}
+
+const ENTRIES = Array.from({ length: BATCH }, (_, i) => ({ Id: `m${i}`, MessageBody: BODY }));
+
+/** SendMessageBatch of 10 × 1 KB from 16 clients: messages per second. */
+function sendSide({ sqs, queueUrl }: Endpoint): Side {
+  return async (seconds) => {
+    const run = await runLoops(CLIENTS, seconds, async () => {
+      const { Successful = [], Failed = [] } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: ENTRIES }));
+      if (Failed.length > 0) throw new Error(`SendMessageBatch failed ${Failed.length}: ${JSON.stringify(Failed[0])}`);
+      return Successful.length;
+    });
+    return run.rate;
+  };
+}
+
+/**
+ * ReceiveMessage (up to 10, no wait) then DeleteMessageBatch of what came,
+ * from 16 clients: messages per second. The send rounds before it leave a
+ * backlog; an empty receive ends the run (the rate so far counts).
+ */
+function receiveSide({ sqs, queueUrl }: Endpoint): Side {
+  return async (seconds) => {
+    const run = await runLoops(CLIENTS, seconds, async () => {
+      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: BATCH, WaitTimeSeconds: 0 }));
+      if (Messages.length === 0) return 'exhausted';
+      const Entries = Messages.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle }));
+      const { Failed = [] } = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries }));
+      if (Failed.length > 0) throw new Error(`DeleteMessageBatch failed ${Failed.length}: ${JSON.stringify(Failed[0])}`);
+      return Messages.length;
+    });
+    return run.rate;
+  };
+}
+
+/**
+ * (i) The SQS face against local-aws-sqs, an in-memory emulator: the same
+ * SDK client and load against each, send then receive + delete. mqgate
+ * commits and fsyncs every send (synchronous=FULL); the emulator keeps
+ * messages in memory.
+ */
+export async function sqs(timing: RoundTiming): Promise<Row[]> {
+  return withChildServer(EMULATOR, [], (emulatorUrl) =>
+    withTempDir('sqs', (dir) =>
+      withGateway(dir, 'FULL', async (gatewayUrl) => {
+        const [emulator, gateway] = [await endpoint(emulatorUrl), await endpoint(gatewayUrl)];
+        try {
+          const send = await alternate(timing, sendSide(emulator), sendSide(gateway));
+          const receive = await alternate(timing, receiveSide(emulator), receiveSide(gateway));
+          const notes = [
+            `@aws-sdk/client-sqs, ${CLIENTS} clients, 1 KB bodies; baseline: local-aws-sqs (in memory, no fsync) in its own process;` +
+              ' mqgate: synchronous=FULL, its own process',
+          ];
+          return [
+            alternatingRow({ scenario: `(i) SQS SendMessageBatch ${BATCH}x1KB`, resultUnit: 'msg/s', baselineUnit: 'msg/s', target: atLeast(1.5), notes }, timing, send),
+            alternatingRow(
+              { scenario: `(i) SQS ReceiveMessage ${BATCH} + DeleteMessageBatch`, resultUnit: 'msg/s', baselineUnit: 'msg/s', target: atLeast(1.5), notes },
+              timing,
+              receive,
+            ),
+          ];
+        } finally {
+          emulator.sqs.destroy();
+          gateway.sqs.destroy();
+        }
+      }),
+    ),
+  );
+}

@@ -1,0 +1,177 @@
+import {
+  CancelMessageMoveTaskCommand,
+  ChangeMessageVisibilityCommand,
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ListMessageMoveTasksCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type ReceiveMessageCommandInput,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type SQSClient,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
+import { type SqsGateway, sqsGateway } from './support/sqsGateway';
+
+/** Dead letters and their redrive, and FIFO queues, through the official AWS SDK against a running gateway. */
+
+let g: SqsGateway;
+let sqs: SQSClient;
+
+beforeEach(async () => {
+  g = await sqsGateway();
+  sqs = g.client();
+});
+
+afterEach(() => g.close());
+
+const arn = (name: string): string => `arn:aws:sqs:us-east-1:000000000000:${name}`;
+
+const createQueue = async (QueueName: string, Attributes?: Record<string, string>): Promise<string> =>
+  (await sqs.send(new CreateQueueCommand({ QueueName, Attributes }))).QueueUrl as string;
+
+const receive = async (QueueUrl: string, input: Partial<ReceiveMessageCommandInput> = {}): Promise<Message[]> =>
+  (await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, ...input }))).Messages ?? [];
+
+describe('dead letters and move tasks', () => {
+  let source: string;
+  let dlq: string;
+
+  beforeEach(async () => {
+    dlq = await createQueue('orders-dlq');
+    source = await createQueue('orders', {
+      VisibilityTimeout: '1',
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn('orders-dlq'), maxReceiveCount: 2 }),
+    });
+  });
+
+  test('a message received maxReceiveCount times moves to the dead-letter queue, and a move task brings it back', async () => {
+    await sqs.send(new SendMessageCommand({ QueueUrl: source, MessageBody: 'poison', MessageAttributes: { n: { DataType: 'Number', StringValue: '1' } } }));
+    for (let i = 0; i < 2; i++) {
+      expect((await receive(source)).map((m) => m.Body)).toEqual(['poison']);
+      g.t.clock.advance(1000);
+    }
+    expect(await receive(source)).toEqual([]);
+    const [dead] = await receive(dlq, { VisibilityTimeout: 0, MessageAttributeNames: ['All'] });
+    expect(dead.Body).toBe('poison');
+    expect(dead.MessageAttributes).toEqual({ n: { DataType: 'Number', StringValue: '1' } });
+
+    const { TaskHandle } = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn('orders-dlq'), MaxNumberOfMessagesPerSecond: 10 }));
+    expect(TaskHandle).toEqual(expect.any(String));
+    const tasks = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: arn('orders-dlq'), MaxResults: 10 }));
+    expect(tasks.Results).toEqual([
+      {
+        Status: 'COMPLETED',
+        SourceArn: arn('orders-dlq'),
+        MaxNumberOfMessagesPerSecond: 10,
+        ApproximateNumberOfMessagesMoved: 1,
+        ApproximateNumberOfMessagesToMove: 1,
+        StartedTimestamp: expect.any(Number),
+      },
+    ]);
+    const [back] = await receive(source, { MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['ApproximateReceiveCount'] });
+    expect(back.Body).toBe('poison');
+    expect(back.Attributes).toEqual({ ApproximateReceiveCount: '1' });
+    expect(back.MessageAttributes).toEqual({ n: { DataType: 'Number', StringValue: '1' } });
+    await expect(sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle: 'nonsense' }))).rejects.toMatchObject({ name: 'InvalidParameterValue' });
+  });
+
+  test('a move task needs a dead-letter queue that exists; another destination is not supported', async () => {
+    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn('orders') }))).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+      message: expect.stringContaining('Source queue must be configured as a Dead Letter Queue.'),
+    });
+    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn('nowhere') }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+      $metadata: { httpStatusCode: 404 },
+    });
+    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn('orders-dlq'), DestinationArn: arn('orders') }))).rejects.toMatchObject({
+      name: 'UnsupportedOperation',
+    });
+    expect((await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: arn('orders-dlq') }))).Results).toEqual([]);
+  });
+});
+
+describe('FIFO queues', () => {
+  let url: string;
+
+  beforeEach(async () => {
+    url = await createQueue('jobs.fifo', { FifoQueue: 'true', VisibilityTimeout: '30' });
+  });
+
+  const sendTo = (MessageBody: string, MessageGroupId: string, MessageDeduplicationId: string) =>
+    sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody, MessageGroupId, MessageDeduplicationId }));
+
+  test('each group in order, one batch of a group in flight; a retried message is delivered before the rest of its group', async () => {
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: ['a1', 'b1', 'a2', 'b2', 'a3'].map((body) => ({ Id: body, MessageBody: body, MessageGroupId: body[0], MessageDeduplicationId: body })),
+      }),
+    );
+    const first = await receive(url, { MaxNumberOfMessages: 1, MessageSystemAttributeNames: ['MessageGroupId', 'SequenceNumber'] });
+    expect(first.map((m) => m.Body)).toEqual(['a1']);
+    expect(first[0].Attributes?.MessageGroupId).toBe('a');
+    // Group a is in flight: only group b is offered, in its order.
+    const others = await receive(url);
+    expect(others.map((m) => m.Body)).toEqual(['b1', 'b2']);
+    expect(await receive(url)).toEqual([]);
+    // a1 is retried (made visible again): it comes before a2 and a3.
+    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: first[0].ReceiptHandle, VisibilityTimeout: 0 }));
+    const retried = await receive(url, { MessageSystemAttributeNames: ['ApproximateReceiveCount'] });
+    expect(retried.map((m) => [m.Body, m.Attributes?.ApproximateReceiveCount])).toEqual([
+      ['a1', '2'],
+      ['a2', '1'],
+      ['a3', '1'],
+    ]);
+    for (const message of [...retried, ...others]) await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle }));
+    expect(await receive(url)).toEqual([]);
+  });
+
+  test('a deduplication id repeated within 5 minutes returns the first MessageId and stores nothing; sequence numbers grow', async () => {
+    const first = await sendTo('once', 'g', 'dedup-1');
+    const again = await sendTo('once, again', 'g', 'dedup-1');
+    const other = await sendTo('twice', 'g', 'dedup-2');
+    expect(again.MessageId).toBe(first.MessageId);
+    expect(BigInt(other.SequenceNumber as string)).toBeGreaterThan(BigInt(first.SequenceNumber as string));
+    const messages = await receive(url, { MessageSystemAttributeNames: ['All'] });
+    expect(messages.map((m) => m.Body)).toEqual(['once', 'twice']);
+    expect(messages[0].Attributes).toMatchObject({ MessageGroupId: 'g', MessageDeduplicationId: 'dedup-1', SequenceNumber: first.SequenceNumber });
+    g.t.clock.advance(5 * 60 * 1000 + 1);
+    expect((await sendTo('later', 'g', 'dedup-1')).MessageId).not.toBe(first.MessageId);
+  });
+
+  test('content-based deduplication keys a message by its body', async () => {
+    const cbd = await createQueue('cbd.fifo', { FifoQueue: 'true', ContentBasedDeduplication: 'true' });
+    const one = await sqs.send(new SendMessageCommand({ QueueUrl: cbd, MessageBody: 'same', MessageGroupId: 'g' }));
+    const two = await sqs.send(new SendMessageCommand({ QueueUrl: cbd, MessageBody: 'same', MessageGroupId: 'g' }));
+    expect(two.MessageId).toBe(one.MessageId);
+    expect((await receive(cbd)).map((m) => m.Body)).toEqual(['same']);
+  });
+
+  test('what a FIFO queue requires and refuses', async () => {
+    await expect(sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'x', MessageDeduplicationId: 'd' }))).rejects.toMatchObject({
+      name: 'MissingParameter',
+      message: 'The request must contain the parameter MessageGroupId.',
+    });
+    await expect(sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'x', MessageGroupId: 'g' }))).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+    });
+    await expect(
+      sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'x', MessageGroupId: 'g', MessageDeduplicationId: 'd', DelaySeconds: 2 })),
+    ).rejects.toMatchObject({ name: 'InvalidParameterValue' });
+  });
+
+  test('a stale handle of a FIFO queue is refused as expired', async () => {
+    await sendTo('one', 'g', 'd');
+    const [message] = await receive(url, { VisibilityTimeout: 1 });
+    g.t.clock.advance(1000);
+    await receive(url);
+    await expect(sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle }))).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+      message: expect.stringContaining('The receipt handle has expired.'),
+    });
+  });
+});

@@ -1,0 +1,50 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { type ApiKey, generateKey, generateSqsSecret } from '../../api/keys';
+import { parseKeys } from '../../api/keysFile';
+import { disposeTestGateway, type TestGateway, type TestGatewayOptions, testGateway } from './testGateway';
+
+/**
+ * The real app (manual clock, real SQLite in a temp dir) on a real socket, so
+ * that the official AWS SDK can talk to it: the SDK needs a URL, not supertest.
+ */
+export interface SqsGateway {
+  t: TestGateway;
+  url: string;
+  /** An SDK client pointed at the gateway, as the README's three lines configure it. */
+  client(credentials?: { accessKeyId: string; secretAccessKey: string }): SQSClient;
+  close(): Promise<void>;
+}
+
+export async function sqsGateway(options: TestGatewayOptions = {}): Promise<SqsGateway> {
+  const t = testGateway(options);
+  const server = http.createServer(t.app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const clients: SQSClient[] = [];
+  return {
+    t,
+    url,
+    client(credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'any-secret-will-do' }) {
+      // No retries: a test sees the first answer, and a refusal is not hidden behind a retry.
+      const client = new SQSClient({ endpoint: url, region: 'us-east-1', credentials, maxAttempts: 1 });
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      for (const client of clients) client.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await disposeTestGateway(t);
+    },
+  };
+}
+
+/** A key with SQS credentials: its id is the access key id, its SQS secret the secret access key. */
+export function sqsKey(name: string, scopes: string[]): { record: ApiKey; credentials: { accessKeyId: string; secretAccessKey: string } } {
+  const { id, hash } = generateKey();
+  const sqsSecret = generateSqsSecret();
+  const [record] = parseKeys(JSON.stringify({ keys: [{ id, name, hash, scopes, sqsSecret }] }), name);
+  return { record, credentials: { accessKeyId: id, secretAccessKey: sqsSecret } };
+}
