@@ -41,6 +41,8 @@ export interface HandlerDeps {
     | 'redrive'
     | 'tag'
     | 'untag'
+    | 'recordMoveTask'
+    | 'moveTasks'
   >;
   topics: Pick<
     TopicService,

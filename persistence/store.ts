@@ -287,6 +287,17 @@ export interface BrowsedMessage extends StoredMessage {
   state: 'ready' | 'leased' | 'delayed';
 }
 
+/** A finished move of a dead-letter queue's messages back to their sources (an SQS message move task). */
+export interface MoveTask {
+  handle: string;
+  /** As asked for; null when not given. */
+  maxPerSecond: number | null;
+  moved: number;
+  /** Dead letters waiting when it started. */
+  toMove: number;
+  startedAt: number;
+}
+
 export interface RedriveResult {
   redriven: number;
   /** Dead letters left behind: leased ones, and ones whose source queue no longer exists. */
@@ -400,6 +411,10 @@ export interface Store {
   settle(at: SubscriptionRef, refs: DeliveryRef[], settlement: Settlement, now: number): Promise<SettleStatus[]>;
   /** Moves up to `max` ready dead letters of `deadLetterQueue` back to their source queues. */
   redrive(deadLetterQueue: string, max: number, now: number): Promise<RedriveResult>;
+  /** Keeps a finished move task of dead-letter queue `queue` (its newest 10 are kept). */
+  recordMoveTask(queue: string, task: MoveTask): Promise<void>;
+  /** The newest move tasks of `queue` first, at most `max` (and 10). */
+  moveTasks(queue: string, max: number): Promise<MoveTask[]>;
   /** Up to `max` unsettled messages after `afterId`, oldest first; leases nothing. */
   browse(at: SubscriptionRef, options: BrowseOptions): Promise<BrowsedMessage[]>;
   /** The earliest moment after `now` at which a message of the queue becomes ready, if any. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type {
   AppendResult,
+  MoveTask,
   BrowsedMessage,
   ClaimResult,
   DeliveryRef,
@@ -214,6 +215,16 @@ export class QueueService {
       if (status === 'unknown') return { receipt, status, code: 'receipt_unknown' };
       return { receipt, status };
     });
+  }
+
+  /** Keeps the record of a finished move of dead letters (SQS's message move tasks). */
+  recordMoveTask(queue: string, task: MoveTask): Promise<void> {
+    return this.store.recordMoveTask(queue, task);
+  }
+
+  /** The newest move tasks of a dead-letter queue first. */
+  moveTasks(queue: string, max: number): Promise<MoveTask[]> {
+    return this.store.moveTasks(queue, max);
   }
 
   /** operation: tag — sets these tags, keeping the others. */

@@ -182,6 +182,18 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       expect((await harness.reopen()).getQueue('t')).resolves.toMatchObject({ tags: { team: 'b' }, ordering: 'fifo' });
     });
 
+    test('move tasks are kept in the store, newest first, the newest 10 per queue', async () => {
+      for (let i = 0; i < 12; i++) {
+        await store.recordMoveTask('q', { handle: `h${i}`, maxPerSecond: i === 11 ? null : 5, moved: i, toMove: i + 1, startedAt: T0 + i });
+      }
+      const reopened = await harness.reopen();
+      const tasks = await reopened.moveTasks('q', 100);
+      expect(tasks.map((task) => task.handle)).toEqual(['h11', 'h10', 'h9', 'h8', 'h7', 'h6', 'h5', 'h4', 'h3', 'h2']);
+      expect(tasks[0]).toEqual({ handle: 'h11', maxPerSecond: null, moved: 11, toMove: 12, startedAt: T0 + 11 });
+      expect(await reopened.moveTasks('q', 1)).toHaveLength(1);
+      await expectCode(reopened.moveTasks('missing', 1), 'queue_not_found');
+    });
+
     test('produce to a missing queue stores nothing', async () => {
       await expectCode(store.produce('missing', [message('x')], opts()), 'queue_not_found');
     });

@@ -10,7 +10,22 @@ import { nameFromUrl } from './queueNames';
 export interface SqsDeps {
   queues: Pick<
     QueueService,
-    'put' | 'get' | 'settings' | 'list' | 'delete' | 'purge' | 'produce' | 'fetch' | 'ack' | 'nack' | 'extend' | 'redrive' | 'tag' | 'untag'
+    | 'put'
+    | 'get'
+    | 'settings'
+    | 'list'
+    | 'delete'
+    | 'purge'
+    | 'produce'
+    | 'fetch'
+    | 'ack'
+    | 'nack'
+    | 'extend'
+    | 'redrive'
+    | 'tag'
+    | 'untag'
+    | 'recordMoveTask'
+    | 'moveTasks'
   >;
   auth: Pick<AuthOptions, 'keys' | 'rates'>;
   /** Aborted when the server shuts down: long-polls return what they have. */

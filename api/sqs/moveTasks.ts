@@ -8,19 +8,9 @@ import { nameFromArn } from './queueNames';
  * Message move tasks (dead-letter redrive), over /v1's redrive: a task moves
  * the dead letters back to their source queues. It runs to completion inside
  * StartMessageMoveTask, so no task is ever left running in one process's
- * memory; what ListMessageMoveTasks shows of finished tasks is this
- * process's recent history (the last few per source), not stored.
+ * memory; the finished ones are kept in the store (the newest 10 per queue),
+ * where ListMessageMoveTasks finds them from any gateway process.
  */
-interface MoveTask {
-  handle: string;
-  source: string;
-  maxPerSecond: number | undefined;
-  moved: number;
-  toMove: number;
-  startedAt: number;
-}
-
-const KEPT_PER_SOURCE = 10;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const sourceNotFound = (): SqsError =>
@@ -52,10 +42,6 @@ function sourceOfHandle(handle: string): string {
 
 export function moveTaskActions(deps: SqsDeps): Record<string, SqsAction> {
   const { queues } = deps;
-  const history = new Map<string, MoveTask[]>();
-  const remember = (task: MoveTask): void => {
-    history.set(task.source, [task, ...(history.get(task.source) ?? [])].slice(0, KEPT_PER_SOURCE));
-  };
   /** How many dead letters wait; ResourceNotFoundException when the queue does not exist. */
   const ready = async (name: string): Promise<number> => {
     try {
@@ -77,27 +63,29 @@ export function moveTaskActions(deps: SqsDeps): Record<string, SqsAction> {
       if (!(await queues.list()).some((queue) => queue.deadLetterQueue === source)) {
         throw invalidParameter('SourceArn', call.input.string('SourceArn'), 'Source queue must be configured as a Dead Letter Queue.');
       }
-      const task: MoveTask = { handle: taskHandle(source), source, maxPerSecond, moved: 0, toMove, startedAt: deps.wallClock() };
+      const startedAt = deps.wallClock();
+      let moved = 0;
       // Batch after batch until none is left that can go back: leased ones and those whose source is gone stay.
       for (;;) {
         const { redriven } = await queues.redrive(source, deps.limits.maxBatchMessages);
-        task.moved += redriven;
+        moved += redriven;
         if (redriven === 0) break;
       }
-      remember(task);
-      return { TaskHandle: task.handle };
+      const handle = taskHandle(source);
+      await queues.recordMoveTask(source, { handle, maxPerSecond: maxPerSecond ?? null, moved, toMove, startedAt });
+      return { TaskHandle: handle };
     },
 
     async ListMessageMoveTasks(call) {
       const source = sourceOf(call, null);
       const max = call.input.integer('MaxResults', 1, 10) ?? 1;
       await ready(source);
-      const tasks = (history.get(source) ?? []).slice(0, max);
+      const tasks = await queues.moveTasks(source, max);
       return {
         Results: tasks.map((task) => ({
           Status: 'COMPLETED',
           SourceArn: call.input.string('SourceArn'),
-          ...(task.maxPerSecond === undefined ? {} : { MaxNumberOfMessagesPerSecond: task.maxPerSecond }),
+          ...(task.maxPerSecond === null ? {} : { MaxNumberOfMessagesPerSecond: task.maxPerSecond }),
           ApproximateNumberOfMessagesMoved: task.moved,
           ApproximateNumberOfMessagesToMove: task.toMove,
           StartedTimestamp: task.startedAt,

@@ -5,6 +5,7 @@ import type {
   AppendResult,
   BrowsedMessage,
   BrowseOptions,
+  MoveTask,
   ClaimOptions,
   ClaimResult,
   DeliveryRef,
@@ -52,6 +53,7 @@ import { produceTopic } from './produceTopic';
 import { putTopic } from './putTopic';
 import { readPartition } from './readPartition';
 import { browse } from './browse';
+import { moveTasks, recordMoveTask } from './moveTasks';
 import { topicPartitions } from './topicPartitions';
 import { allTopicRows, findTopicRow, loadTopicRow, toTopicRecord } from './topicRow';
 import { claim } from './claim';
@@ -209,6 +211,14 @@ export class SqliteStore implements Store {
 
   recordPush(name: string, outcome: PushOutcome): Promise<void> {
     return this.writes.run(() => recordPush(this.db, name, outcome));
+  }
+
+  recordMoveTask(queue: string, task: MoveTask): Promise<void> {
+    return this.writes.run(() => recordMoveTask(this.db, queue, task));
+  }
+
+  moveTasks(queue: string, max: number): Promise<MoveTask[]> {
+    return this.read(() => moveTasks(this.db, queue, max));
   }
 
   browse(at: SubscriptionRef, options: BrowseOptions): Promise<BrowsedMessage[]> {

@@ -24,3 +24,17 @@ CREATE TABLE queue_tags (
   value    TEXT NOT NULL,
   PRIMARY KEY (topic_id, key)
 ) STRICT, WITHOUT ROWID;
+
+-- Dead-letter redrives run as SQS message move tasks, as ListMessageMoveTasks
+-- shows them: kept in the store, so any gateway process can list them.
+CREATE TABLE move_tasks (
+  id               INTEGER PRIMARY KEY AUTOINCREMENT,
+  topic_id         INTEGER NOT NULL REFERENCES topics (id) ON DELETE CASCADE,
+  handle           TEXT NOT NULL UNIQUE,
+  max_per_second   INTEGER,
+  moved            INTEGER NOT NULL,
+  to_move          INTEGER NOT NULL,
+  started_at       INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX move_tasks_by_queue ON move_tasks (topic_id, id);
