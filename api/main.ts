@@ -1,95 +1,15 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import YAML from 'yaml';
-import { systemClock } from '../queue/clock';
-import { GatewayError } from '../queue/errors';
-import { ConfigError, isLoopback, loadConfig } from './config';
-import { generateKey } from './keys';
-import { appendKey, parseKeys } from './keysFile';
-import { createLogger, stderr } from './logging';
-import { startGateway } from './server';
+import { GatewayCommands } from './cli/command';
+import { registerConsumeCommands } from './cli/consume';
+import { registerProduceCommand } from './cli/produce';
+import { registerQueueCommands } from './cli/queues';
+import { registerTailCommand } from './cli/tail';
+import { registerTopicCommands } from './cli/topics';
+import type { CreateKeyOptions } from './serverCommands';
 
-const destination = stderr();
-// Until the configuration is read (and names its level), and for what goes wrong reading it.
-let logger = createLogger('info', destination);
-
-function exit(code: number): never {
-  destination.flushSync();
-  process.exit(code);
-}
-
-/** What a log line says of an error: its code and cause, never a stack. */
-function errorFields(error: unknown): Record<string, unknown> {
-  return error instanceof GatewayError ? { code: error.code, cause: String(error.cause ?? error.message) } : { cause: String(error) };
-}
-
-/** `mqgate serve` (and `npm start`): the gateway, configured from flags and MQGATE_* variables. */
-async function serve(argv: string[]): Promise<void> {
-  const config = loadConfig(argv, process.env);
-  logger = createLogger(config.logLevel, destination);
-  const gateway = await startGateway(config, {
-    clock: systemClock,
-    logger,
-    onInternalError: (error) => logger.error(errorFields(error), error.message),
-    onBackgroundError: (error) => logger.error(errorFields(error), 'background work failed'),
-  });
-  logger.info(
-    {
-      dataDir: config.dataDir,
-      synchronous: config.synchronous,
-      pushAllowedHosts: config.pushAllowedHosts ?? 'any',
-      keys: config.keys.length,
-    },
-    `mqgate listening on ${gateway.url}`,
-  );
-  if (config.keys.length === 0) {
-    const reach = isLoopback(config.host) ? 'this machine only' : `everyone who can reach ${config.host}`;
-    logger.info(`no API keys configured: every request is let in, from ${reach}`);
-  }
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info(`${signal}: shutting down`);
-    gateway.close().then(
-      () => exit(0),
-      (error: unknown) => {
-        logger.error({ cause: String(error) }, 'shutdown failed');
-        exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-}
-
-interface CreateKeyOptions {
-  name: string;
-  scope: string[];
-  keysFile?: string;
-}
-
-/** `mqgate keys create`: prints a new key once; the server keeps only its hash. */
-function createKey(options: CreateKeyOptions): void {
-  const { key, id, hash } = generateKey();
-  const entry = { id, name: options.name, hash, scopes: options.scope };
-  // The same checks the server makes at start, so a bad scope fails here.
-  parseKeys(JSON.stringify({ keys: [entry] }), 'the new key');
-  if (options.keysFile === undefined) {
-    process.stderr.write('Add this entry under `keys:` in the keys file (MQGATE_KEYS_FILE), or to MQGATE_KEYS:\n');
-    process.stderr.write(YAML.stringify([entry]));
-  } else {
-    appendKey(options.keysFile, entry);
-    process.stderr.write(`Added key ${id} (${options.name}) to ${options.keysFile}; restart the gateway to use it.\n`);
-  }
-  process.stderr.write('The key, shown this once:\n');
-  process.stdout.write(`${key}\n`);
-}
-
-function fail(error: unknown): never {
-  logger.error(error instanceof ConfigError ? `invalid configuration: ${error.message}` : String(error));
-  exit(error instanceof ConfigError ? 2 : 1);
-}
+/** Loaded by the commands that run the gateway's side only: the client commands start without it. */
+const serverCommands = (): Promise<typeof import('./serverCommands')> => import('./serverCommands');
 
 const program = new Command('mqgate').description('HTTP message-queue gateway: durable queues and replayable logs over HTTP.');
 program
@@ -98,7 +18,7 @@ program
   .helpOption(false)
   .allowUnknownOption()
   .allowExcessArguments()
-  .action((_options: unknown, command: Command) => serve(command.args).catch(fail));
+  .action((_options: unknown, command: Command) => serverCommands().then(({ serve }) => serve(command.args)));
 program
   .command('keys')
   .description('API keys.')
@@ -107,11 +27,13 @@ program
   .requiredOption('--name <name>', 'who or what uses the key, for people reading the keys file')
   .requiredOption('--scope <scopes...>', 'grants such as produce:queues/orders-*, consume:topics/*, admin:*')
   .option('--keys-file <file>', 'add the key to this keys file (created if missing)')
-  .action((options: CreateKeyOptions) => {
-    try {
-      createKey(options);
-    } catch (error) {
-      fail(new ConfigError((error as Error).message));
-    }
-  });
+  .option('--sqs', 'also give it SQS credentials: the key id is the access key id, the secret is printed once')
+  .action((options: CreateKeyOptions) => serverCommands().then(({ createKey }) => createKey(options)));
+// The client: commands that talk to a running gateway over HTTP (api/cli/).
+const cli = new GatewayCommands(process.env);
+registerQueueCommands(program, cli);
+registerTopicCommands(program, cli);
+registerProduceCommand(program, cli);
+registerConsumeCommands(program, cli);
+registerTailCommand(program, cli);
 program.parse(process.argv.slice(2), { from: 'user' });

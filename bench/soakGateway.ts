@@ -8,7 +8,7 @@ import { type ChildMessage, type DelayStats, isSampleRequest, type SampleReply }
 /**
  * The gateway of `npm run bench:soak`, run as a child process of
  * bench/soak.ts with an IPC channel: the real gateway (startGateway, the same
- * wiring as api/main.ts, flags as in api/config.ts) plus what only the
+ * wiring as api/serverCommands.ts, flags as in api/config.ts) plus what only the
  * process itself can measure — its event-loop delay (perf_hooks), heap and
  * CPU time — handed to the parent when it asks (soakProtocol.ts). Nothing of
  * this is in the gateway's own code.
