@@ -16,6 +16,7 @@ import type { Spec } from './spec';
 import type { Activity } from './activity';
 import type { Metrics } from './metrics';
 import { type Page, serveAsset, servePage } from './pages';
+import type { SqsDeps } from './sqs/context';
 import { sqsEndpoint } from './sqs/endpoint';
 import type { ValidatedParameters } from './validation';
 
@@ -23,27 +24,8 @@ export type Handler = (req: Request, res: Response) => Promise<void> | void;
 
 /** What the handlers need: the queue semantics behind an interface, and the contract text. */
 export interface HandlerDeps {
-  queues: Pick<
-    QueueService,
-    | 'put'
-    | 'get'
-    | 'settings'
-    | 'list'
-    | 'delete'
-    | 'purge'
-    | 'produce'
-    | 'produceRaw'
-    | 'fetch'
-    | 'browse'
-    | 'ack'
-    | 'nack'
-    | 'extend'
-    | 'redrive'
-    | 'tag'
-    | 'untag'
-    | 'recordMoveTask'
-    | 'moveTasks'
-  >;
+  /** Everything the SQS face uses, and the /v1 operations it does not. */
+  queues: SqsDeps['queues'] & Pick<QueueService, 'produceRaw' | 'browse'>;
   topics: Pick<
     TopicService,
     'put' | 'get' | 'list' | 'delete' | 'produce' | 'produceRaw' | 'read' | 'offsetForTimestamp'
