@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import { interpretError } from './interpretError';
 
 /** What a unit of work may do besides writing: announce queues whose messages became ready. */
@@ -32,12 +32,22 @@ export class GroupCommit {
   private pending: Pending[] = [];
   private scheduled = false;
   readonly stats: CommitStats = { commits: 0, operations: 0 };
+  // Prepared once: every write runs these, and exec() would parse them each time.
+  private readonly control: Record<'begin' | 'commit' | 'savepoint' | 'release' | 'rollbackTo', Statement>;
 
   constructor(
     private readonly db: Database,
     private readonly onReady: (queues: Set<string>) => void,
     private readonly onCommit: CommitObserver,
-  ) {}
+  ) {
+    this.control = {
+      begin: db.prepare('BEGIN IMMEDIATE'),
+      commit: db.prepare('COMMIT'),
+      savepoint: db.prepare('SAVEPOINT unit'),
+      release: db.prepare('RELEASE unit'),
+      rollbackTo: db.prepare('ROLLBACK TO unit'),
+    };
+  }
 
   run<T>(work: (context: WriteContext) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -57,9 +67,9 @@ export class GroupCommit {
     let outcomes: Outcome[];
     const started = performance.now();
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      this.control.begin.run();
       outcomes = batch.map((unit) => this.runUnit(unit, ready));
-      this.db.exec('COMMIT');
+      this.control.commit.run();
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       const failure = interpretError(error);
@@ -79,17 +89,18 @@ export class GroupCommit {
 
   private runUnit(unit: Pending, ready: Set<string>): Outcome {
     const notified: string[] = [];
-    this.db.exec('SAVEPOINT unit');
+    this.control.savepoint.run();
     try {
       const value = unit.work({ notify: (queue) => notified.push(queue) });
-      this.db.exec('RELEASE unit');
+      this.control.release.run();
       for (const queue of notified) ready.add(queue);
       return { ok: true, value };
     } catch (error) {
       // On some errors (a full disk among them) SQLite ends the whole
       // transaction: then every unit of the batch fails with it.
       if (!this.db.inTransaction) throw error;
-      this.db.exec('ROLLBACK TO unit; RELEASE unit');
+      this.control.rollbackTo.run();
+      this.control.release.run();
       return { ok: false, error: interpretError(error) };
     }
   }

@@ -90,7 +90,7 @@ export function putQueue(
     replaceTags(db, topicId, settings.tags);
     return { queue: reload(db, name), created: true };
   }
-  if (!sameSettings(existing, settings)) {
+  if (!sameSettings(toQueueRecord(db, existing), settings)) {
     const { retentionMs, maxMessageBytes, maxStoredMessages, maxStoredBytes } = settings;
     s.updateTopic.run(retentionMs, maxMessageBytes, maxStoredMessages, maxStoredBytes, now, existing.topicId);
     s.updateSubscription.run(
@@ -109,5 +109,5 @@ export function putQueue(
 function reload(db: Database, name: string): QueueRecord {
   const row = findQueueRow(db, name);
   if (row === null) throw new Error(`queue ${name} vanished inside its own transaction`);
-  return toQueueRecord(row);
+  return toQueueRecord(db, row);
 }

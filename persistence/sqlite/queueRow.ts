@@ -12,7 +12,7 @@ export const QUEUE_SUBSCRIPTION = '$queue';
  * (kind 'queue': acked messages are deleted) or one of a topic's (kind
  * 'topic': messages stay for the topic's other readers).
  */
-export interface QueueRow extends QueueRecord {
+export interface QueueRow extends Omit<QueueRecord, 'tags'> {
   kind: 'queue' | 'topic';
   /** The subscription's name within a topic; null for a queue's own. */
   subscription: string | null;
@@ -46,7 +46,6 @@ interface RawQueueRow {
   ordering: 'standard' | 'fifo';
   content_based_deduplication: number;
   receive_wait_ms: number;
-  tags: string;
 }
 
 const SELECT = `
@@ -55,8 +54,7 @@ const SELECT = `
          t.produced, t.created_at, t.updated_at,
          s.id AS subscription_id, s.visibility_timeout_ms, s.max_deliveries, s.dead_letter_topic_id,
          d.name AS dead_letter_queue, s.delay_ms, s.acked, s.dead_lettered,
-         s.ordering, s.content_based_deduplication, s.receive_wait_ms,
-         (SELECT json_group_object(key, value) FROM queue_tags g WHERE g.topic_id = t.id) AS tags
+         s.ordering, s.content_based_deduplication, s.receive_wait_ms
     FROM topics t
     JOIN subscriptions s ON s.topic_id = t.id
     LEFT JOIN topics d ON d.id = s.dead_letter_topic_id`;
@@ -69,6 +67,8 @@ const statements = prepared((db) => ({
   subscription: db.prepare<[string, string], RawQueueRow>(`${TOPIC_SUBSCRIPTIONS} AND s.name = ?`),
   subscriptions: db.prepare<[string], RawQueueRow>(`${TOPIC_SUBSCRIPTIONS} ORDER BY s.name`),
   subscriptionIds: db.prepare<[number]>('SELECT id FROM subscriptions WHERE topic_id = ?').pluck(),
+  // Apart from the row: produce, fetch and ack load rows and never need the tags.
+  tags: db.prepare<[number], { key: string; value: string }>('SELECT key, value FROM queue_tags WHERE topic_id = ? ORDER BY key'),
 }));
 
 function toQueueRow(raw: RawQueueRow): QueueRow {
@@ -95,7 +95,6 @@ function toQueueRow(raw: RawQueueRow): QueueRow {
     ordering: raw.ordering,
     contentBasedDeduplication: raw.content_based_deduplication === 1,
     receiveWaitMs: raw.receive_wait_ms,
-    tags: JSON.parse(raw.tags) as Record<string, string>,
   };
 }
 
@@ -149,7 +148,7 @@ export function subscriptionIdsOf(db: Database, topicId: number): number[] {
 }
 
 /** The public face of a queue's row: internal ids and counters stripped. */
-export function toQueueRecord(row: QueueRow): QueueRecord {
+export function toQueueRecord(db: Database, row: QueueRow): QueueRecord {
   return {
     name: row.name,
     subscriptionId: row.subscriptionId,
@@ -164,7 +163,7 @@ export function toQueueRecord(row: QueueRow): QueueRecord {
     ordering: row.ordering,
     contentBasedDeduplication: row.contentBasedDeduplication,
     receiveWaitMs: row.receiveWaitMs,
-    tags: row.tags,
+    tags: Object.fromEntries(statements(db).tags.all(row.topicId).map(({ key, value }) => [key, value])),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

@@ -128,12 +128,12 @@ export class SqliteStore implements Store {
   getQueue(name: string): Promise<QueueRecord | null> {
     return this.read(() => {
       const row = findQueueRow(this.db, name);
-      return row === null ? null : toQueueRecord(row);
+      return row === null ? null : toQueueRecord(this.db, row);
     });
   }
 
   listQueues(): Promise<QueueRecord[]> {
-    return this.read(() => allQueueRows(this.db).map(toQueueRecord));
+    return this.read(() => allQueueRows(this.db).map((row) => toQueueRecord(this.db, row)));
   }
 
   // A deleted source wakes whoever waits on its log (long-polls, push runners): they find it gone.
