@@ -257,6 +257,10 @@ export interface ProduceOptions {
   now: number;
   /** A repeated idempotency key younger than this returns the original result. */
   idempotencyWindowMs: number;
+  /** Into a queue whose ordering is fifo: the window instead of idempotencyWindowMs. */
+  fifoIdempotencyWindowMs?: number;
+  /** Into a queue that deduplicates by content: the key of a message without one. */
+  contentKey?: (value: Buffer) => string;
 }
 
 export interface ClaimOptions {

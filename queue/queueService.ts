@@ -243,16 +243,15 @@ export class QueueService {
   /**
    * Stores a checked batch. A queue with content-based deduplication keys a
    * message without an idempotency key by the SHA-256 of its value; a FIFO
-   * queue remembers keys for 5 minutes, as SQS does.
+   * queue remembers keys for 5 minutes, as SQS does. The store applies both
+   * from the queue row it reads anyway.
    */
-  private async append(name: string, batch: NewMessage[]): Promise<AppendResult[]> {
-    const queue = await this.record(name);
-    const messages = queue.contentBasedDeduplication
-      ? batch.map((m) => ({ ...m, idempotencyKey: m.idempotencyKey ?? `sha256:${createHash('sha256').update(m.value).digest('hex')}` }))
-      : batch;
+  private async append(name: string, messages: NewMessage[]): Promise<AppendResult[]> {
     const results = await this.store.produce(name, messages, {
       now: this.clock.now(),
-      idempotencyWindowMs: queue.ordering === 'fifo' ? FIFO_DEDUPLICATION_WINDOW_MS : this.limits.idempotencyWindowMs,
+      idempotencyWindowMs: this.limits.idempotencyWindowMs,
+      fifoIdempotencyWindowMs: FIFO_DEDUPLICATION_WINDOW_MS,
+      contentKey,
     });
     this.events.produced({ kind: 'queue', name }, countWhere(results, (r) => !r.duplicate));
     return results;
@@ -268,6 +267,11 @@ export class QueueService {
     const { subscriptionId: _internal, ...settings } = record;
     return { ...settings, stats: await this.store.queueStats(record.name, this.clock.now()) };
   }
+}
+
+/** A message's key under content-based deduplication. */
+function contentKey(value: Buffer): string {
+  return `sha256:${createHash('sha256').update(value).digest('hex')}`;
 }
 
 /** The settings of a queue as its record holds them. */

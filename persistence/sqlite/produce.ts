@@ -7,9 +7,10 @@ import { loadQueueRow, queueTarget } from './queueRow';
 
 /**
  * operation: produce — a client's messages into a queue: each checked against
- * the queue's maxMessageBytes, its delay defaulting to the queue's; then
- * appended within the queue's quota. Dead letters and redrives append directly:
- * they are never refused.
+ * the queue's maxMessageBytes, its delay defaulting to the queue's, its
+ * idempotency key to its content's when the queue deduplicates by content;
+ * then appended within the queue's quota, keys remembered for a FIFO queue's
+ * window. Dead letters and redrives append directly: they are never refused.
  */
 export function produce(
   db: Database,
@@ -24,8 +25,10 @@ export function produce(
     ...message,
     partition: 0,
     delayMs: message.delayMs ?? row.delayMs,
+    idempotencyKey: message.idempotencyKey ?? (row.contentBasedDeduplication ? (options.contentKey?.(message.value) ?? null) : null),
   }));
-  return append(db, context, { ...queueTarget(row), quota: row }, appended, options);
+  const idempotencyWindowMs = row.ordering === 'fifo' ? (options.fifoIdempotencyWindowMs ?? options.idempotencyWindowMs) : options.idempotencyWindowMs;
+  return append(db, context, { ...queueTarget(row), quota: row }, appended, { now: options.now, idempotencyWindowMs });
 }
 
 /** All or nothing: `message_too_large` for the first message over the limit. */
