@@ -3,7 +3,6 @@ import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
-  PurgeQueueCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SQSClient,
@@ -17,7 +16,9 @@ import type { RoundTiming } from '../settings';
 import { withTempDir } from '../tempDir';
 
 const EMULATOR = path.join(__dirname, '..', 'sqsEmulator.js');
-const QUEUE = 'bench';
+/** What the send rounds leave would take local-aws-sqs past its cap: the receive rounds read another queue. */
+const SEND_QUEUE = 'bench-send';
+const RECEIVE_QUEUE = 'bench';
 /** SQS's largest batch. */
 const BATCH = 10;
 const CLIENTS = 16;
@@ -30,13 +31,13 @@ const BODY = 'x'.repeat(1024);
  */
 const BACKLOG = 50_000;
 
-/** One SQS endpoint as the bench drives it: the same SDK client and calls for both. */
+/** One queue of an SQS endpoint as the bench drives it: the same SDK client and calls for both. */
 interface Endpoint {
   sqs: SQSClient;
   queueUrl: string;
 }
 
-async function endpoint(url: string): Promise<Endpoint> {
+async function endpoint(url: string, queue: string): Promise<Endpoint> {
   const sqs = new SQSClient({
     endpoint: url,
     region: 'us-east-1',
@@ -44,7 +45,7 @@ async function endpoint(url: string): Promise<Endpoint> {
     // Both sides get their batch at once: no retries hiding a slow answer.
     maxAttempts: 1,
   });
-  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: QUEUE }));
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: queue }));
   if (QueueUrl === undefined) throw new Error(`${url}: CreateQueue answered no QueueUrl`);
   return { sqs, queueUrl: QueueUrl };
 }
@@ -110,12 +111,15 @@ export async function sqs(timing: RoundTiming): Promise<Row[]> {
   return withChildServer(EMULATOR, [], (emulatorUrl) =>
     withTempDir('sqs', (dir) =>
       withGateway(dir, 'FULL', async (gatewayUrl) => {
-        const [emulator, gateway] = [await endpoint(emulatorUrl), await endpoint(gatewayUrl)];
+        const sides = [
+          await endpoint(emulatorUrl, SEND_QUEUE),
+          await endpoint(gatewayUrl, SEND_QUEUE),
+          await endpoint(emulatorUrl, RECEIVE_QUEUE),
+          await endpoint(gatewayUrl, RECEIVE_QUEUE),
+        ];
         try {
-          const send = await alternate(timing, sendSide(emulator), sendSide(gateway));
-          // What the send rounds left would take the emulator past its cap: each side starts the receive rounds empty.
-          for (const side of [emulator, gateway]) await side.sqs.send(new PurgeQueueCommand({ QueueUrl: side.queueUrl }));
-          const receive = await alternate(timing, receiveSide(emulator), receiveSide(gateway));
+          const send = await alternate(timing, sendSide(sides[0]), sendSide(sides[1]));
+          const receive = await alternate(timing, receiveSide(sides[2]), receiveSide(sides[3]));
           const notes = [
             `@aws-sdk/client-sqs, ${CLIENTS} clients, 1 KB bodies; baseline: local-aws-sqs (in memory, no fsync) in its own process;` +
               ' mqgate: synchronous=FULL, its own process',
@@ -135,8 +139,7 @@ export async function sqs(timing: RoundTiming): Promise<Row[]> {
             ),
           ];
         } finally {
-          emulator.sqs.destroy();
-          gateway.sqs.destroy();
+          for (const side of sides) side.sqs.destroy();
         }
       }),
     ),
