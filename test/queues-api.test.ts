@@ -308,6 +308,19 @@ describe('FIFO queues', () => {
   });
 });
 
+test('text kept as SQLite text (keys, groups, tags, content types) must be well-formed: a lone surrogate is refused, an emoji kept', async () => {
+  await put('q');
+  for (const message of [{ value: 1, key: 'a\ud800' }, { value: 1, group: '\udfffb' }, { value: 'x', valueEncoding: 'text', contentType: 'text/\ud800' }]) {
+    const res = await call('produceMessages', t.http.post('/v1/queues/q/messages').set('Content-Type', 'application/json').send(JSON.stringify({ messages: [message] })));
+    expect({ message, status: res.status, code: res.body.code }).toEqual({ message, status: 422, code: 'validation_failed' });
+  }
+  const tagged = await call('putQueue', t.http.put('/v1/queues/q').set('Content-Type', 'application/json').send('{"tags": {"team": "\\ud800"}}'));
+  expect({ status: tagged.status, code: tagged.body.code }).toEqual({ status: 422, code: 'validation_failed' });
+  await produce('q', [{ value: 1, key: 'k🙂', group: 'g🙂' }]);
+  expect(leased(await fetchFrom('q'))[0]).toMatchObject({ key: 'k🙂', group: 'g🙂' });
+  expect((await put('q', { tags: { team: '🙂' } })).body.tags).toEqual({ team: '🙂' });
+});
+
 describe('browse', () => {
   const browse = (path: string, query = '') => call(path.includes('/subscriptions/') ? 'browseSubscription' : 'browseQueue', t.http.get(`${path}/messages${query}`));
 

@@ -83,13 +83,14 @@ export function readAttributes(input: Input, member: 'MessageAttributes' | 'Mess
   if (given.size > MAX_ATTRIBUTES) {
     throw new SqsError('InvalidParameterValue', `Number of message attributes [${given.size}] exceeds the allowed maximum [${MAX_ATTRIBUTES}].`);
   }
-  const attributes: Record<string, AttributeValue> = {};
-  for (const [name, value] of given) {
-    if (member === 'MessageAttributes') checkName(name);
-    else if (name !== 'AWSTraceHeader') throw new SqsError('InvalidParameterValue', `Message system attribute name '${name}' is invalid.`);
-    attributes[name] = attributeValue(name, value);
-  }
-  return attributes;
+  // Built with fromEntries, as every map of client-chosen names here: an attribute `__proto__` is then a member, not a prototype.
+  return Object.fromEntries(
+    [...given].map(([name, value]) => {
+      if (member === 'MessageAttributes') checkName(name);
+      else if (name !== 'AWSTraceHeader') throw new SqsError('InvalidParameterValue', `Message system attribute name '${name}' is invalid.`);
+      return [name, attributeValue(name, value)];
+    }),
+  );
 }
 
 /** The bytes attributes count toward a message's size: names, types and values. */
@@ -104,23 +105,23 @@ export function attributeBytes(attributes: Record<string, AttributeValue>): numb
 
 /** The headers attributes are stored as. */
 export function toHeaders(attributes: Record<string, AttributeValue>): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, { DataType, StringValue, BinaryValue }] of Object.entries(attributes)) {
-    headers[name] = BinaryValue ?? StringValue ?? '';
-    if (DataType !== 'String') headers[`${TYPE_HEADER_PREFIX}${name}`] = DataType;
-  }
-  return headers;
+  return Object.fromEntries(
+    Object.entries(attributes).flatMap(([name, { DataType, StringValue, BinaryValue }]) => [
+      [name, BinaryValue ?? StringValue ?? ''],
+      ...(DataType === 'String' ? [] : [[`${TYPE_HEADER_PREFIX}${name}`, DataType]]),
+    ]),
+  );
 }
 
 /** The attributes a message's headers stand for (see the top of this file). */
 export function fromHeaders(headers: Record<string, string>): Record<string, AttributeValue> {
-  const attributes: Record<string, AttributeValue> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (name.toLowerCase().startsWith(RESERVED_PREFIX) || !isAttributeName(name) || value === '') continue;
-    const dataType = headers[`${TYPE_HEADER_PREFIX}${name}`] ?? 'String';
-    attributes[name] = dataType.startsWith('Binary') ? { DataType: dataType, BinaryValue: value } : { DataType: dataType, StringValue: value };
-  }
-  return attributes;
+  return Object.fromEntries(
+    Object.entries(headers).flatMap(([name, value]): Array<[string, AttributeValue]> => {
+      if (name.toLowerCase().startsWith(RESERVED_PREFIX) || !isAttributeName(name) || value === '') return [];
+      const dataType = headers[`${TYPE_HEADER_PREFIX}${name}`] ?? 'String';
+      return [[name, dataType.startsWith('Binary') ? { DataType: dataType, BinaryValue: value } : { DataType: dataType, StringValue: value }]];
+    }),
+  );
 }
 
 /**
@@ -130,9 +131,5 @@ export function fromHeaders(headers: Record<string, string>): Record<string, Att
 export function selectAttributes(attributes: Record<string, AttributeValue>, names: string[]): Record<string, AttributeValue> {
   if (names.includes('All') || names.includes('.*')) return attributes;
   const prefixes = names.filter((name) => name.endsWith('.*')).map((name) => name.slice(0, -1));
-  const selected: Record<string, AttributeValue> = {};
-  for (const [name, value] of Object.entries(attributes)) {
-    if (names.includes(name) || prefixes.some((prefix) => name.startsWith(prefix))) selected[name] = value;
-  }
-  return selected;
+  return Object.fromEntries(Object.entries(attributes).filter(([name]) => names.includes(name) || prefixes.some((prefix) => name.startsWith(prefix))));
 }

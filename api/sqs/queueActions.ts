@@ -3,6 +3,7 @@ import { GatewayError } from '../../queue/errors';
 import type { QueueView } from '../../queue/queueService';
 import { queueOf, type SqsAction, type SqsCall, type SqsDeps } from './context';
 import { invalidParameter, missingParameter, SqsError } from './errors';
+import { isSqsText } from './messageAttributes';
 import { attributesOf, differingAttribute, settingsFrom } from './queueAttributes';
 import { checkNewQueueName, queueUrl } from './queueNames';
 
@@ -26,13 +27,18 @@ function requireDeadLetterAccess(call: SqsCall, settings: Partial<QueueSettings>
 
 const MAX_TAGS = 50;
 
-/** SQS's tag limits: at most 50, keys of 1–128 characters, values of at most 256. */
+/**
+ * SQS's tag limits: at most 50, keys of 1–128 characters, values of at most
+ * 256. Both are text SQS accepts: a lone surrogate would not survive being
+ * stored as UTF-8, and the tag would read back other than it was set.
+ */
 function checkTags(tags: Record<string, string>, parameter: string): void {
   const entries = Object.entries(tags);
   if (entries.length > MAX_TAGS) throw invalidParameter(parameter, `${entries.length} tags`, `A queue has at most ${MAX_TAGS} tags.`);
   for (const [key, value] of entries) {
     if (key.length < 1 || key.length > 128) throw invalidParameter(parameter, key, 'A tag key has 1 to 128 characters.');
     if (value.length > 256) throw invalidParameter(parameter, key, 'A tag value has at most 256 characters.');
+    if (!isSqsText(key) || !isSqsText(value)) throw invalidParameter(parameter, key, 'A tag key or value contains invalid characters.');
   }
 }
 
