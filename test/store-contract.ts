@@ -166,6 +166,18 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       expect(values(await claimFrom('f', 10, T0 + 1000, 1000))).toEqual(['b1', 'a3', 'b2', 'n1', 'a4', 'c1']);
     });
 
+    test('FIFO: the group of the oldest ready message goes first, then the others; a busy group does not hold them up', async () => {
+      await store.putQueue('f', settings({ ordering: 'fifo' }), T0);
+      const g = (text: string, group: string) => message(text, { group });
+      await store.produce('f', [g('m1', 'm'), g('m2', 'm')], opts());
+      await store.produce('f', [g('z1', 'z'), g('a1', 'a')], opts(T0 + 1));
+      expect(values(await claimFrom('f', 2, T0 + 1, 1000))).toEqual(['m1', 'm2']);
+      // m is leased with more behind it: the other groups are still found.
+      await store.produce('f', Array.from({ length: 50 }, (_, i) => g(`m${i + 3}`, 'm')), opts(T0 + 2));
+      expect(values(await claimFrom('f', 1, T0 + 2, 1000)).concat(values(await claimFrom('f', 1, T0 + 2, 1000)))).toEqual(['z1', 'a1']);
+      expect(values(await claimFrom('f', 5, T0 + 2, 1000))).toEqual([]);
+    });
+
     test('a lease remembers when the message was first delivered', async () => {
       await store.produce('q', [message('a')], opts());
       const [first] = await claim(1, T0 + 5);

@@ -32,23 +32,33 @@ export const CLAIM = `UPDATE deliveries
                             LIMIT :max)
       RETURNING message_id, delivery_count, first_leased_at`;
 
-// FIFO: a ready row may start a batch only if it is the oldest unsettled row of
-// its group and no row of the group is leased. Both checks are lookups on the
-// group indexes. (A group whose head is leased still has its ready rows
-// scanned here: the cost grows with the ready rows of blocked groups.)
-export const FIFO_HEADS = `SELECT d.message_id, d.group_id FROM deliveries d
-      WHERE d.subscription_id = :subscription AND d.available_at <= :now
-        AND NOT EXISTS (SELECT 1 FROM deliveries e
-                         WHERE e.subscription_id = :subscription AND e.group_id IS d.group_id AND e.message_id < d.message_id)
-        AND NOT EXISTS (SELECT 1 FROM deliveries e
-                         WHERE e.subscription_id = :subscription AND e.group_id IS d.group_id
-                           AND e.leased = 1 AND e.available_at > :now)
-      ORDER BY d.available_at, d.message_id
-      LIMIT :max`;
+interface Head {
+  group_id: string | null;
+  message_id: number;
+  available_at: number;
+}
+
+// FIFO. A group may go when its head (its oldest unsettled row) is ready and
+// none of its rows is leased; its batch is then the ready run from its head.
+// Groups are visited one index seek each (deliveries_by_group), in group
+// order starting from the group of the oldest ready row, so a fetch costs the
+// groups it looks at, not the messages queued behind a busy group.
+const HEAD = 'SELECT group_id, message_id, available_at FROM deliveries WHERE subscription_id = :subscription';
+export const FIFO_NEXT_HEAD = `${HEAD} AND group_id > :group ORDER BY group_id, message_id LIMIT 1`;
 
 const statements = prepared((db) => ({
   claim: db.prepare<LeaseParams & { max: number }, ClaimedRow>(CLAIM),
-  heads: db.prepare<{ subscription: number; now: number; max: number }, { message_id: number; group_id: string | null }>(FIFO_HEADS),
+  oldestReady: db.prepare<{ subscription: number; now: number }, { group_id: string | null }>(
+    `SELECT group_id FROM deliveries WHERE subscription_id = :subscription AND available_at <= :now
+      ORDER BY available_at, message_id LIMIT 1`,
+  ),
+  nullHead: db.prepare<{ subscription: number }, Head>(`${HEAD} AND group_id IS NULL ORDER BY message_id LIMIT 1`),
+  firstHead: db.prepare<{ subscription: number }, Head>(`${HEAD} AND group_id IS NOT NULL ORDER BY group_id, message_id LIMIT 1`),
+  headFrom: db.prepare<{ subscription: number; group: string }, Head>(`${HEAD} AND group_id >= :group ORDER BY group_id, message_id LIMIT 1`),
+  nextHead: db.prepare<{ subscription: number; group: string }, Head>(FIFO_NEXT_HEAD),
+  leased: db.prepare<{ subscription: number; group: string | null; now: number }>(
+    `SELECT 1 FROM deliveries WHERE subscription_id = :subscription AND group_id IS :group AND leased = 1 AND available_at > :now LIMIT 1`,
+  ),
   // A group's rows from its head on, in order: the batch is the ready run at its start.
   run: db.prepare<{ subscription: number; group: string | null; head: number; max: number }, { message_id: number; available_at: number }>(
     `SELECT message_id, available_at FROM deliveries
@@ -62,15 +72,37 @@ const statements = prepared((db) => ({
   ),
 }));
 
-/** FIFO: the ready runs at the heads of the groups that may go, oldest group first, up to `max` rows in all. */
+/**
+ * The head of every group with unsettled rows, each once, in group order
+ * from `start` and round again (rows without a group are one group, first in
+ * that order).
+ */
+function* groupHeads(db: Database, subscription: number, start: string | null): Generator<Head> {
+  const s = statements(db);
+  const nullHead = s.nullHead.get({ subscription });
+  if (start === null && nullHead !== undefined) yield nullHead;
+  let head = start === null ? s.firstHead.get({ subscription }) : s.headFrom.get({ subscription, group: start });
+  for (; head !== undefined; head = s.nextHead.get({ subscription, group: head.group_id as string })) yield head;
+  if (start === null) return;
+  if (nullHead !== undefined) yield nullHead;
+  for (head = s.firstHead.get({ subscription }); head !== undefined && head.group_id !== start; ) {
+    yield head;
+    head = s.nextHead.get({ subscription, group: head.group_id as string });
+  }
+}
+
+/** FIFO: the ready runs at the heads of the groups that may go, up to `max` rows in all. */
 function claimFifo(db: Database, params: LeaseParams, max: number): ClaimedRow[] {
   const s = statements(db);
+  const { subscription, now } = params;
+  const oldest = s.oldestReady.get({ subscription, now });
+  if (oldest === undefined) return [];
   const ids: number[] = [];
-  for (const head of s.heads.all({ subscription: params.subscription, now: params.now, max })) {
+  for (const head of groupHeads(db, subscription, oldest.group_id)) {
     if (ids.length >= max) break;
-    const run = s.run.all({ subscription: params.subscription, group: head.group_id, head: head.message_id, max: max - ids.length });
-    for (const row of run) {
-      if (row.available_at > params.now) break;
+    if (head.available_at > now || s.leased.get({ subscription, group: head.group_id, now }) !== undefined) continue;
+    for (const row of s.run.all({ subscription, group: head.group_id, head: head.message_id, max: max - ids.length })) {
+      if (row.available_at > now) break;
       ids.push(row.message_id);
     }
   }
