@@ -236,8 +236,10 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     extendLeases: extendAt(queue),
 
     redriveMessages: async (req, res) => {
-      const { max } = req.body as { max: number };
-      res.json(await queues.redrive(name(req), max));
+      const { max, to } = req.body as { max: number; to?: string };
+      // Moving dead letters into a queue is producing to it.
+      if (to !== undefined) principalOf(res).require('produce', 'queues', to);
+      res.json(await queues.redrive(name(req), max, to ?? null));
     },
 
     listTopics: async (_req, res) => {

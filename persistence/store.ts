@@ -294,6 +294,8 @@ export interface BrowsedMessage extends StoredMessage {
 /** A finished move of a dead-letter queue's messages back to their sources (an SQS message move task). */
 export interface MoveTask {
   handle: string;
+  /** The queue the dead letters went to; null: back to each one's source. */
+  destination: string | null;
   /** As asked for; null when not given. */
   maxPerSecond: number | null;
   moved: number;
@@ -414,7 +416,7 @@ export interface Store {
   /** Settles each delivery independently: one status per ref, in order. A queue's acked messages are deleted; a topic's stay. */
   settle(at: SubscriptionRef, refs: DeliveryRef[], settlement: Settlement, now: number): Promise<SettleStatus[]>;
   /** Moves up to `max` ready dead letters of `deadLetterQueue` back to their source queues. */
-  redrive(deadLetterQueue: string, max: number, now: number): Promise<RedriveResult>;
+  redrive(deadLetterQueue: string, max: number, now: number, to: string | null): Promise<RedriveResult>;
   /** Keeps a finished move task of dead-letter queue `queue` (its newest 10 are kept). */
   recordMoveTask(queue: string, task: MoveTask): Promise<void>;
   /** The newest move tasks of `queue` first, at most `max` (and 10). */

@@ -195,8 +195,9 @@ export class QueueService {
   }
 
   /** operation: redrive — `name` is the dead-letter queue. */
-  redrive(name: string, max: number): Promise<RedriveResult> {
-    return this.store.redrive(name, max, this.clock.now());
+  async redrive(name: string, max: number, to: string | null = null): Promise<RedriveResult> {
+    if (to === name) throw invalidField('/body/to', 'Dead letters cannot be redriven into the queue they are in.');
+    return this.store.redrive(name, max, this.clock.now(), to);
   }
 
   private async settle(

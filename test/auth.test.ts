@@ -251,6 +251,10 @@ describe('a key scoped to queues/a-*', () => {
     expectRefusal(dlq, 403, 'putQueue');
     expect((await t.http.get('/v1/queues/a-new').set(as)).status).toBe(404);
     expect((await t.http.put('/v1/queues/a-new').set(as).send({ maxDeliveries: 3, deadLetterQueue: 'a-dlq' })).status).toBe(201);
+    // Redriving into a queue is producing to it.
+    await t.http.put('/v1/queues/a-dlq').set(as).send({});
+    expectRefusal(await t.http.post('/v1/queues/a-dlq/redrive').set(as).send({ to: 'b' }), 403, 'redriveMessages');
+    expect((await t.http.post('/v1/queues/a-dlq/redrive').set(as).send({ to: 'a-new' })).status).toBe(200);
     const pusher = key('pusher', ['admin:push-subscriptions/*', 'produce:queues/a-*']);
     await withGateway([pusher], async (other) => {
       const put = (source: string) =>

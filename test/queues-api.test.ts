@@ -253,6 +253,23 @@ describe('dead letters', () => {
     expect(back).toMatchObject({ value: { order: 9 }, headers: { trace: 't9' }, deliveryCount: 1 });
   });
 
+  test('redrive with `to` moves the dead letters to another queue; not to their own, nor to one that does not exist', async () => {
+    await put('dlq');
+    await put('retry');
+    await put('q', { maxDeliveries: 1, deadLetterQueue: 'dlq' });
+    await produce('q', [{ value: 'x', headers: { a: '1' } }]);
+    const [m] = leased(await fetchFrom('q'));
+    await settle('nack', 'q', { receipts: [m.receipt] });
+    expect(leased(await fetchFrom('q'))).toEqual([]);
+    for (const [to, status, code] of [['dlq', 422, 'validation_failed'], ['nowhere', 404, 'queue_not_found']] as const) {
+      const res = await call('redriveMessages', t.http.post('/v1/queues/dlq/redrive').send({ to }));
+      expect({ to, status: res.status, code: res.body.code }).toEqual({ to, status, code });
+    }
+    expect((await call('redriveMessages', t.http.post('/v1/queues/dlq/redrive').send({ to: 'retry' }))).body).toEqual({ redriven: 1, remaining: 0 });
+    expect(leased(await fetchFrom('retry'))[0]).toMatchObject({ value: 'x', headers: { a: '1' }, deliveryCount: 1 });
+    expect(leased(await fetchFrom('q'))).toEqual([]);
+  });
+
   test('a dead letter keeps its headers and gains its source and delivery count', async () => {
     await put('dlq');
     await put('q', { maxDeliveries: 1, deadLetterQueue: 'dlq' });

@@ -78,7 +78,7 @@ describe('dead letters and move tasks', () => {
     await expect(sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle: 'nonsense' }))).rejects.toMatchObject({ name: 'InvalidParameterValue' });
   });
 
-  test('a move task needs a dead-letter queue that exists; another destination is not supported', async () => {
+  test('a move task needs a dead-letter queue that exists, and a destination that exists', async () => {
     await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn('orders') }))).rejects.toMatchObject({
       name: 'InvalidParameterValue',
       message: expect.stringContaining('Source queue must be configured as a Dead Letter Queue.'),
@@ -87,10 +87,26 @@ describe('dead letters and move tasks', () => {
       name: 'ResourceNotFoundException',
       $metadata: { httpStatusCode: 404 },
     });
-    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn('orders-dlq'), DestinationArn: arn('orders') }))).rejects.toMatchObject({
-      name: 'UnsupportedOperation',
+    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn('orders-dlq'), DestinationArn: arn('nowhere') }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+      message: "The resource that you specified for the DestinationArn parameter doesn't exist.",
     });
     expect((await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: arn('orders-dlq') }))).Results).toEqual([]);
+  });
+
+  test('a move task with a DestinationArn moves the dead letters to that queue instead of their source', async () => {
+    const retry = await createQueue('orders-retry');
+    await sqs.send(new SendMessageCommand({ QueueUrl: source, MessageBody: 'poison' }));
+    for (let i = 0; i < 2; i++) {
+      expect(await receive(source)).toHaveLength(1);
+      g.t.clock.advance(1000);
+    }
+    expect(await receive(source)).toEqual([]);
+    await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn('orders-dlq'), DestinationArn: arn('orders-retry') }));
+    expect((await receive(retry)).map((m) => m.Body)).toEqual(['poison']);
+    expect(await receive(source)).toEqual([]);
+    const [task] = (await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: arn('orders-dlq') }))).Results ?? [];
+    expect(task).toMatchObject({ Status: 'COMPLETED', DestinationArn: arn('orders-retry'), ApproximateNumberOfMessagesMoved: 1 });
   });
 });
 

@@ -196,12 +196,13 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
 
     test('move tasks are kept in the store, newest first, the newest 10 per queue', async () => {
       for (let i = 0; i < 12; i++) {
-        await store.recordMoveTask('q', { handle: `h${i}`, maxPerSecond: i === 11 ? null : 5, moved: i, toMove: i + 1, startedAt: T0 + i });
+        await store.recordMoveTask('q', { handle: `h${i}`, destination: i === 11 ? 'elsewhere' : null, maxPerSecond: i === 11 ? null : 5, moved: i, toMove: i + 1, startedAt: T0 + i });
       }
       const reopened = await harness.reopen();
       const tasks = await reopened.moveTasks('q', 100);
       expect(tasks.map((task) => task.handle)).toEqual(['h11', 'h10', 'h9', 'h8', 'h7', 'h6', 'h5', 'h4', 'h3', 'h2']);
-      expect(tasks[0]).toEqual({ handle: 'h11', maxPerSecond: null, moved: 11, toMove: 12, startedAt: T0 + 11 });
+      expect(tasks[0]).toEqual({ handle: 'h11', destination: 'elsewhere', maxPerSecond: null, moved: 11, toMove: 12, startedAt: T0 + 11 });
+      expect(tasks[1].destination).toBeNull();
       expect(await reopened.moveTasks('q', 1)).toHaveLength(1);
       await expectCode(reopened.moveTasks('missing', 1), 'queue_not_found');
     });
@@ -319,7 +320,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       await store.produce('q', [message('x', { headers: { trace: 't' } })], opts());
       await claim(1, T0);
       expect(await claim(1, T0 + 1000)).toEqual([]);
-      expect(await store.redrive('dlq', 10, T0 + 1000)).toEqual({ redriven: 1, remaining: 0 });
+      expect(await store.redrive('dlq', 10, T0 + 1000, null)).toEqual({ redriven: 1, remaining: 0 });
       const [back] = await claim(1, T0 + 1000);
       expect(back.message.value.toString()).toBe('x');
       expect(back.message.headers).toEqual({ trace: 't' });
@@ -329,7 +330,25 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
     test('redrive leaves messages without a living source', async () => {
       await store.putQueue('dlq', settings(), T0);
       await store.produce('dlq', [message('orphan')], opts());
-      expect(await store.redrive('dlq', 10, T0)).toEqual({ redriven: 0, remaining: 1 });
+      expect(await store.redrive('dlq', 10, T0, null)).toEqual({ redriven: 0, remaining: 1 });
+    });
+
+    test('redrive to a named queue moves every ready dead letter there, source or not, without the dead-letter headers', async () => {
+      await store.putQueue('dlq', settings(), T0);
+      await store.putQueue('elsewhere', settings(), T0);
+      await store.putQueue('q', settings({ maxDeliveries: 1, deadLetterQueue: 'dlq' }), T0);
+      await store.produce('dlq', [message('orphan', { group: 'g' })], opts());
+      await store.produce('q', [message('x', { headers: { trace: 't' } })], opts());
+      await claim(1, T0);
+      expect(await claim(1, T0 + 1000)).toEqual([]);
+      expect(await store.redrive('dlq', 10, T0 + 1000, 'elsewhere')).toEqual({ redriven: 2, remaining: 0 });
+      const moved = await claimFrom('elsewhere', 10, T0 + 1000, 1000);
+      expect(moved.map((l) => [l.message.value.toString(), l.message.headers, l.message.group, l.deliveryCount])).toEqual([
+        ['orphan', {}, 'g', 1],
+        ['x', { trace: 't' }, null, 1],
+      ]);
+      expect((await store.queueStats('q', T0 + 1000)).ready).toBe(0);
+      await expectCode(store.redrive('dlq', 10, T0, 'missing'), 'queue_not_found');
     });
 
     test('purge deletes every message, leased or not', async () => {
@@ -380,7 +399,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       expect(await claim(1, T0 + 1000)).toEqual([]);
       expect((await store.queueStats('dlq', T0 + 1000)).ready).toBe(2);
       await store.produce('q', [message('y')], opts(T0 + 1000));
-      expect(await store.redrive('dlq', 10, T0 + 1000)).toMatchObject({ redriven: 1 });
+      expect(await store.redrive('dlq', 10, T0 + 1000, null)).toMatchObject({ redriven: 1 });
       expect((await store.queueStats('q', T0 + 1000)).ready).toBe(2);
     });
 

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { GatewayError } from '../../queue/errors';
 import type { SqsAction, SqsCall, SqsDeps } from './context';
 import { invalidParameter, missingParameter, SqsError } from './errors';
-import { nameFromArn } from './queueNames';
+import { nameFromArn, queueArn } from './queueNames';
 
 /**
  * Message move tasks (dead-letter redrive), over /v1's redrive: a task moves
@@ -13,8 +13,8 @@ import { nameFromArn } from './queueNames';
  */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-const sourceNotFound = (): SqsError =>
-  new SqsError('ResourceNotFoundException', "The resource that you specified for the SourceArn parameter doesn't exist.");
+const notFound = (parameter: string): SqsError =>
+  new SqsError('ResourceNotFoundException', `The resource that you specified for the ${parameter} parameter doesn't exist.`);
 
 /** The queue a SourceArn names, once the caller may do `action` on it. */
 function sourceOf(call: SqsCall, action: 'admin' | null): string {
@@ -22,6 +22,16 @@ function sourceOf(call: SqsCall, action: 'admin' | null): string {
   const name = nameFromArn(arn);
   if (name === null) throw invalidParameter('SourceArn', arn, 'Must be the ARN of a queue.');
   call.principal.require(action, 'queues', name);
+  return name;
+}
+
+/** The queue a DestinationArn names, once the caller may produce to it; null when there is none (back to the sources). */
+function destinationOf(call: SqsCall): string | null {
+  if (!call.input.has('DestinationArn')) return null;
+  const arn = call.input.string('DestinationArn');
+  const name = nameFromArn(arn);
+  if (name === null) throw invalidParameter('DestinationArn', arn, 'Must be the ARN of a queue.');
+  call.principal.require('produce', 'queues', name);
   return name;
 }
 
@@ -42,12 +52,12 @@ function sourceOfHandle(handle: string): string {
 
 export function moveTaskActions(deps: SqsDeps): Record<string, SqsAction> {
   const { queues } = deps;
-  /** How many dead letters wait; ResourceNotFoundException when the queue does not exist. */
-  const ready = async (name: string): Promise<number> => {
+  /** How many messages wait in the queue `parameter` names; ResourceNotFoundException when there is no such queue. */
+  const ready = async (name: string, parameter = 'SourceArn'): Promise<number> => {
     try {
       return (await queues.get(name)).stats.ready;
     } catch (error) {
-      if (error instanceof GatewayError && error.code === 'queue_not_found') throw sourceNotFound();
+      if (error instanceof GatewayError && error.code === 'queue_not_found') throw notFound(parameter);
       throw error;
     }
   };
@@ -55,9 +65,8 @@ export function moveTaskActions(deps: SqsDeps): Record<string, SqsAction> {
   return {
     async StartMessageMoveTask(call) {
       const source = sourceOf(call, 'admin');
-      if (call.input.has('DestinationArn')) {
-        throw new SqsError('UnsupportedOperation', 'mqgate moves dead letters back to their source queues only: leave DestinationArn out.');
-      }
+      const destination = destinationOf(call);
+      if (destination !== null) await ready(destination, 'DestinationArn');
       const maxPerSecond = call.input.integer('MaxNumberOfMessagesPerSecond', 1, 500);
       const toMove = await ready(source);
       if (!(await queues.list()).some((queue) => queue.deadLetterQueue === source)) {
@@ -67,12 +76,12 @@ export function moveTaskActions(deps: SqsDeps): Record<string, SqsAction> {
       let moved = 0;
       // Batch after batch until none is left that can go back: leased ones and those whose source is gone stay.
       for (;;) {
-        const { redriven } = await queues.redrive(source, deps.limits.maxBatchMessages);
+        const { redriven } = await queues.redrive(source, deps.limits.maxBatchMessages, destination);
         moved += redriven;
         if (redriven === 0) break;
       }
       const handle = taskHandle(source);
-      await queues.recordMoveTask(source, { handle, maxPerSecond: maxPerSecond ?? null, moved, toMove, startedAt });
+      await queues.recordMoveTask(source, { handle, destination, maxPerSecond: maxPerSecond ?? null, moved, toMove, startedAt });
       return { TaskHandle: handle };
     },
 
@@ -85,6 +94,7 @@ export function moveTaskActions(deps: SqsDeps): Record<string, SqsAction> {
         Results: tasks.map((task) => ({
           Status: 'COMPLETED',
           SourceArn: call.input.string('SourceArn'),
+          ...(task.destination === null ? {} : { DestinationArn: queueArn(task.destination) }),
           ...(task.maxPerSecond === null ? {} : { MaxNumberOfMessagesPerSecond: task.maxPerSecond }),
           ApproximateNumberOfMessagesMoved: task.moved,
           ApproximateNumberOfMessagesToMove: task.toMove,

@@ -8,6 +8,7 @@ const KEPT = 10;
 
 interface Row {
   handle: string;
+  destination: string | null;
   max_per_second: number | null;
   moved: number;
   to_move: number;
@@ -15,15 +16,16 @@ interface Row {
 }
 
 const statements = prepared((db) => ({
-  insert: db.prepare<[number, string, number | null, number, number, number]>(
-    'INSERT INTO move_tasks (topic_id, handle, max_per_second, moved, to_move, started_at) VALUES (?, ?, ?, ?, ?, ?)',
+  insert: db.prepare<[number, string, string | null, number | null, number, number, number]>(
+    `INSERT INTO move_tasks (topic_id, handle, destination, max_per_second, moved, to_move, started_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
   ),
   // The oldest beyond the newest KEPT go, so the table stays small whatever the number of redrives.
   trim: db.prepare<[number, number, number]>(
     'DELETE FROM move_tasks WHERE topic_id = ? AND id <= (SELECT id FROM move_tasks WHERE topic_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)',
   ),
   newest: db.prepare<[number, number], Row>(
-    'SELECT handle, max_per_second, moved, to_move, started_at FROM move_tasks WHERE topic_id = ? ORDER BY id DESC LIMIT ?',
+    'SELECT handle, destination, max_per_second, moved, to_move, started_at FROM move_tasks WHERE topic_id = ? ORDER BY id DESC LIMIT ?',
   ),
 }));
 
@@ -31,7 +33,7 @@ const statements = prepared((db) => ({
 export function recordMoveTask(db: Database, queue: string, task: MoveTask): void {
   const { topicId } = loadQueueRow(db, queue);
   const s = statements(db);
-  s.insert.run(topicId, task.handle, task.maxPerSecond, task.moved, task.toMove, task.startedAt);
+  s.insert.run(topicId, task.handle, task.destination, task.maxPerSecond, task.moved, task.toMove, task.startedAt);
   s.trim.run(topicId, topicId, KEPT);
 }
 
@@ -40,5 +42,12 @@ export function moveTasks(db: Database, queue: string, max: number): MoveTask[] 
   const { topicId } = loadQueueRow(db, queue);
   return statements(db)
     .newest.all(topicId, Math.min(max, KEPT))
-    .map((row) => ({ handle: row.handle, maxPerSecond: row.max_per_second, moved: row.moved, toMove: row.to_move, startedAt: row.started_at }));
+    .map((row) => ({
+      handle: row.handle,
+      destination: row.destination,
+      maxPerSecond: row.max_per_second,
+      moved: row.moved,
+      toMove: row.to_move,
+      startedAt: row.started_at,
+    }));
 }

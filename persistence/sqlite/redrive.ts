@@ -5,7 +5,7 @@ import { DEAD_LETTER_MESSAGE_HEADER, DEAD_LETTER_SOURCE_HEADER, DELIVERY_COUNT_H
 import type { WriteContext } from './groupCommit';
 import { loadMessages } from './messageRow';
 import { prepared } from './prepared';
-import { findQueueRow, findSubscriptionRow, loadQueueRow, queueTarget } from './queueRow';
+import { findQueueRow, findSubscriptionRow, loadQueueRow, type QueueRow, queueTarget } from './queueRow';
 import { removeMessages } from './removeMessages';
 
 const statements = prepared((db) => ({
@@ -26,20 +26,24 @@ const statements = prepared((db) => ({
 /** Puts one dead letter back where it came from; false when that is not possible (it then stays). */
 type Redeliver = (message: StoredMessage, headers: Record<string, string>) => boolean;
 
+/** Appends dead letters to a queue as new messages. */
+function appendTo(db: Database, context: WriteContext, queue: QueueRow, now: number): Redeliver {
+  return (message, headers) => {
+    const { key, contentType, value, group } = message;
+    append(db, context, queueTarget(queue), [{ key, headers, contentType, value, group, delayMs: 0, partition: 0, idempotencyKey: null }], {
+      now,
+      idempotencyWindowMs: 0,
+    });
+    return true;
+  };
+}
+
 /** How to redrive to a source: a queue gets the message appended; a topic subscription gets its topic message again. */
 function redeliverTo(db: Database, context: WriteContext, source: string, now: number): Redeliver | null {
   const slash = source.indexOf('/');
   if (slash < 0) {
     const queue = findQueueRow(db, source);
-    if (queue === null) return null;
-    return (message, headers) => {
-      const { key, contentType, value, group } = message;
-      append(db, context, queueTarget(queue), [{ key, headers, contentType, value, group, delayMs: 0, partition: 0, idempotencyKey: null }], {
-        now,
-        idempotencyWindowMs: 0,
-      });
-      return true;
-    };
+    return queue === null ? null : appendTo(db, context, queue, now);
   }
   const subscription = findSubscriptionRow(db, source.slice(0, slash), source.slice(slash + 1));
   if (subscription === null) return null;
@@ -57,6 +61,8 @@ function redeliverTo(db: Database, context: WriteContext, source: string, now: n
  * count and without the dead-letter headers; or, for a topic subscription, by
  * delivering the topic's message to it again. Leased dead letters, ones
  * without a source, and ones whose source (or topic message) is gone stay.
+ * With `to`, every ready dead letter goes to that queue instead, as a new
+ * message (`queue_not_found` if there is none).
  */
 export function redrive(
   db: Database,
@@ -64,9 +70,11 @@ export function redrive(
   deadLetterQueue: string,
   max: number,
   now: number,
+  to: string | null,
 ): RedriveResult {
   const dlq = loadQueueRow(db, deadLetterQueue);
   const s = statements(db);
+  const destination = to === null ? null : appendTo(db, context, loadQueueRow(db, to), now);
   const targets = new Map<string, Redeliver | null>();
   const redriven: number[] = [];
   for (const message of loadMessages(db, s.ready.all(dlq.subscriptionId, now, max) as number[])) {
@@ -76,6 +84,11 @@ export function redrive(
       [DEAD_LETTER_MESSAGE_HEADER]: _id,
       ...headers
     } = message.headers;
+    if (destination !== null) {
+      destination(message, headers);
+      redriven.push(Number(message.id));
+      continue;
+    }
     if (source === undefined) continue;
     if (!targets.has(source)) targets.set(source, redeliverTo(db, context, source, now));
     if (targets.get(source)?.(message, headers) === true) redriven.push(Number(message.id));

@@ -164,8 +164,8 @@ export class SqliteStore implements Store {
     return this.writes.run((context) => settle(this.db, context, at, refs, settlement, now));
   }
 
-  redrive(deadLetterQueue: string, max: number, now: number): Promise<RedriveResult> {
-    return this.writes.run((context) => redrive(this.db, context, deadLetterQueue, max, now));
+  redrive(deadLetterQueue: string, max: number, now: number, to: string | null): Promise<RedriveResult> {
+    return this.writes.run((context) => redrive(this.db, context, deadLetterQueue, max, now, to));
   }
 
   deadLetterLease(

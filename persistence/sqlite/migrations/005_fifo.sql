@@ -31,6 +31,7 @@ CREATE TABLE move_tasks (
   id               INTEGER PRIMARY KEY AUTOINCREMENT,
   topic_id         INTEGER NOT NULL REFERENCES topics (id) ON DELETE CASCADE,
   handle           TEXT NOT NULL UNIQUE,
+  destination      TEXT,                  -- NULL: back to each message's source
   max_per_second   INTEGER,
   moved            INTEGER NOT NULL,
   to_move          INTEGER NOT NULL,
