@@ -12,19 +12,17 @@ import {
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { type SqsGateway, sqsGateway } from './support/sqsGateway';
+import { type SqsGateway, sqsGatewayPerTest } from './support/sqsGateway';
 
 /** Dead letters and their redrive, and FIFO queues, through the official AWS SDK against a running gateway. */
 
 let g: SqsGateway;
 let sqs: SQSClient;
 
-beforeEach(async () => {
-  g = await sqsGateway();
+sqsGatewayPerTest((gateway) => {
+  g = gateway;
   sqs = g.client();
 });
-
-afterEach(() => g.close());
 
 const arn = (name: string): string => `arn:aws:sqs:us-east-1:000000000000:${name}`;
 

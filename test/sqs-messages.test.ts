@@ -12,7 +12,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { md5OfAttributes, md5OfBody } from '../api/sqs/md5';
-import { type SqsGateway, sqsGateway } from './support/sqsGateway';
+import { type SqsGateway, sqsGatewayPerTest } from './support/sqsGateway';
 
 /** The message actions through the official AWS SDK (MD5 checks on) against a running gateway, and /v1 on the same queues. */
 
@@ -20,13 +20,11 @@ let g: SqsGateway;
 let sqs: SQSClient;
 let url: string;
 
-beforeEach(async () => {
-  g = await sqsGateway();
+sqsGatewayPerTest(async (gateway) => {
+  g = gateway;
   sqs = g.client();
   url = (await sqs.send(new CreateQueueCommand({ QueueName: 'orders', Attributes: { VisibilityTimeout: '30' } }))).QueueUrl as string;
 });
-
-afterEach(() => g.close());
 
 const receive = async (input: Partial<ReceiveMessageCommandInput> = {}): Promise<Message[]> =>
   (await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, ...input }))).Messages ?? [];

@@ -12,19 +12,17 @@ import {
   TagQueueCommand,
   UntagQueueCommand,
 } from '@aws-sdk/client-sqs';
-import { type SqsGateway, sqsGateway } from './support/sqsGateway';
+import { type SqsGateway, sqsGatewayPerTest } from './support/sqsGateway';
 
 /** The queue actions through the official AWS SDK against a running gateway; the same queues as /v1 sees them. */
 
 let g: SqsGateway;
 let sqs: SQSClient;
 
-beforeEach(async () => {
-  g = await sqsGateway();
+sqsGatewayPerTest((gateway) => {
+  g = gateway;
   sqs = g.client();
 });
-
-afterEach(() => g.close());
 
 const create = async (name: string, Attributes?: Record<string, string>, tags?: Record<string, string>): Promise<string> =>
   (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes, tags }))).QueueUrl as string;

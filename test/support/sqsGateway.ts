@@ -41,6 +41,19 @@ export async function sqsGateway(options: TestGatewayOptions = {}): Promise<SqsG
   };
 }
 
+/**
+ * A fresh gateway around each test of the file: `started` gets it (and
+ * whatever the file sets up on it) before the test, and it is closed after.
+ */
+export function sqsGatewayPerTest(started: (gateway: SqsGateway) => Promise<void> | void): void {
+  let gateway: SqsGateway | undefined;
+  beforeEach(async () => {
+    gateway = await sqsGateway();
+    await started(gateway);
+  });
+  afterEach(() => gateway?.close());
+}
+
 /** A key with SQS credentials: its id is the access key id, its SQS secret the secret access key. */
 export function sqsKey(name: string, scopes: string[]): { record: ApiKey; credentials: { accessKeyId: string; secretAccessKey: string } } {
   const { id, hash } = generateKey();
