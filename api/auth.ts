@@ -97,6 +97,17 @@ export function admit(principal: Principal, rates: RateLimiter, res: Response): 
   }
 }
 
+/** Runs a read; one that may wait (`waitMs` > 0) holds one of the caller's long-poll slots meanwhile (`too_many_long_polls`). */
+export async function asLongPoll<T>(rates: RateLimiter, principal: Principal, waitMs: number, read: () => Promise<T>): Promise<T> {
+  if (waitMs <= 0) return read();
+  const release = rates.holdLongPoll(principal.id, principal.key?.limits ?? {});
+  try {
+    return await read();
+  } finally {
+    release();
+  }
+}
+
 /**
  * Runs before the body is read: who the caller is (401), whether its scopes
  * allow this operation on this resource (403), and whether it is within its

@@ -9,9 +9,10 @@ import type { SubscriptionInput, SubscriptionService } from '../queue/subscripti
 import type { Position, TopicProduceInput, TopicService } from '../queue/topicService';
 import { GatewayError } from '../queue/errors';
 import type { Limits } from '../queue/limits';
-import { type AuthOptions, principalOf } from './auth';
+import { asLongPoll, type AuthOptions, principalOf } from './auth';
 import type { Action, ResourceKind } from './scopes';
 import { sendMessages } from './messagesJson';
+import { requestSignal } from './requestSignal';
 import type { Spec } from './spec';
 import type { Activity } from './activity';
 import type { Metrics } from './metrics';
@@ -83,15 +84,6 @@ function validated(res: Response): ValidatedParameters {
   return res.locals.validated as ValidatedParameters;
 }
 
-/** Aborts when the client goes away before the response is written, or the server shuts down. */
-function requestSignal(res: Response, shutdown: AbortSignal): AbortSignal {
-  const gone = new AbortController();
-  res.on('close', () => {
-    if (!res.writableFinished) gone.abort();
-  });
-  return AbortSignal.any([gone.signal, shutdown]);
-}
-
 /**
  * Beyond the operation's own scope (api/auth.ts): naming a dead-letter queue
  * needs produce on it, and a push subscription needs consume on its source.
@@ -114,17 +106,8 @@ function visible<T extends { name: string }>(res: Response, action: Action | nul
 /** One handler per operationId of openapi.yaml; bodies arrive validated against it. */
 export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
   const { queues, topics, groups, subscriptions, push } = deps;
-  /** Runs a fetch; one that may wait holds one of the caller's long-poll slots meanwhile. */
-  const waiting = async <T>(res: Response, waitMs: number, fetch: () => Promise<T>): Promise<T> => {
-    if (waitMs <= 0) return fetch();
-    const principal = principalOf(res);
-    const release = deps.auth.rates.holdLongPoll(principal.id, principal.key?.limits ?? {});
-    try {
-      return await fetch();
-    } finally {
-      release();
-    }
-  };
+  const waiting = <T>(res: Response, waitMs: number, fetch: () => Promise<T>): Promise<T> =>
+    asLongPoll(deps.auth.rates, principalOf(res), waitMs, fetch);
   const name = (req: Request): string => req.params.queue as string;
   const topic = (req: Request): string => req.params.topic as string;
   const partition = (res: Response): number => validated(res).params.partition as number;

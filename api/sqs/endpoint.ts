@@ -1,7 +1,8 @@
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import { GatewayError } from '../../queue/errors';
 import { admit, EVERYONE, Principal } from '../auth';
 import type { Handler } from '../handlers';
+import { requestSignal } from '../requestSignal';
 import type { SqsAction, SqsDeps } from './context';
 import { fromGatewayError, SQS_ERRORS, SqsError } from './errors';
 import { moveTaskActions } from './moveTasks';
@@ -37,15 +38,6 @@ function authenticate(req: Request, body: Buffer, deps: SqsDeps): Principal {
 /** The raw body: only application/x-amz-json-1.0 is read, as bytes (api/app.ts refuses other types); none is `{}`. */
 function bodyOf(req: Request): Buffer {
   return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-}
-
-/** Aborts when the client goes away before the answer is written, or the server shuts down. */
-function requestSignal(res: Response, shutdown: AbortSignal): AbortSignal {
-  const gone = new AbortController();
-  res.on('close', () => {
-    if (!res.writableFinished) gone.abort();
-  });
-  return AbortSignal.any([gone.signal, shutdown]);
 }
 
 /** Any failure as the SQS error a client sees. */

@@ -7,6 +7,7 @@ import { queueOf, type SqsAction, type SqsCall, type SqsDeps } from './context';
 import { invalidParameter, missingParameter, SqsError } from './errors';
 import { md5OfAttributes, md5OfBody } from './md5';
 import { DEDUPLICATION_ID_HEADER, fromHeaders, selectAttributes, TRACE_HEADER } from './messageAttributes';
+import { asLongPoll } from '../auth';
 import type { Input } from './protocol';
 import { sequenceNumber } from './sendActions';
 
@@ -81,17 +82,6 @@ function visibilityChange(input: Input): VisibilityChange {
 export function receiveActions(deps: SqsDeps): Record<string, SqsAction> {
   const { queues, limits } = deps;
 
-  /** Runs a receive that may wait, holding one of the caller's long-poll slots as /v1 fetches do. */
-  const waiting = async <T>(call: SqsCall, waitMs: number, receive: () => Promise<T>): Promise<T> => {
-    if (waitMs <= 0) return receive();
-    const release = deps.auth.rates.holdLongPoll(call.principal.id, call.principal.key?.limits ?? {});
-    try {
-      return await receive();
-    } finally {
-      release();
-    }
-  };
-
   /**
    * Deletes (acks) messages by handle. A stale handle of a standard queue
    * deletes nothing and succeeds, as in SQS; a FIFO queue says it expired.
@@ -163,7 +153,8 @@ export function receiveActions(deps: SqsDeps): Record<string, SqsAction> {
       // The server's long-poll cap may be below SQS's 20 s: a receive may always return early.
       const waitMs = Math.min(waitSeconds === undefined ? queue.receiveWaitMs : waitSeconds * 1000, limits.maxWaitMs);
       const request = { max, waitMs, ...(visibilitySeconds === undefined ? {} : { visibilityTimeoutMs: visibilitySeconds * 1000 }) };
-      const messages = await waiting(call, waitMs, () => queues.fetch({ queue: name }, request, call.signal));
+      // A receive that waits holds one of the caller's long-poll slots, as a /v1 fetch does.
+      const messages = await asLongPoll(deps.auth.rates, call.principal, waitMs, () => queues.fetch({ queue: name }, request, call.signal));
       if (messages.length === 0) return {};
       return { Messages: messages.map((message) => received(message, queue, systemNames, attributeNames)) };
     },
