@@ -26,7 +26,7 @@ export type Handler = (req: Request, res: Response) => Promise<void> | void;
 /** What the handlers need: the queue semantics behind an interface, and the contract text. */
 export interface HandlerDeps {
   /** Everything the SQS face uses, and the /v1 operations it does not. */
-  queues: SqsDeps['queues'] & Pick<QueueService, 'produceRaw' | 'browse'>;
+  queues: SqsDeps['queues'] & Pick<QueueService, 'list' | 'produceRaw' | 'browse'>;
   topics: Pick<
     TopicService,
     'put' | 'get' | 'list' | 'delete' | 'produce' | 'produceRaw' | 'read' | 'offsetForTimestamp'

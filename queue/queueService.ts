@@ -70,14 +70,17 @@ export class QueueService {
 
   /** operation: putQueue — fields left out take their defaults. */
   async put(name: string, input: Partial<QueueSettings>): Promise<{ queue: QueueView; created: boolean }> {
-    const settings = { ...defaultQueueSettings(this.limits), ...input };
-    if (settings.deadLetterQueue === name) {
-      throw invalidField('/body/deadLetterQueue', 'A queue cannot be its own dead-letter queue.');
-    }
-    checkDeadLetterPolicy(settings);
-    checkAtMost('/body/maxMessageBytes', settings.maxMessageBytes, this.limits.maxMessageBytes);
-    const { queue, created } = await this.store.putQueue(name, settings, this.clock.now());
+    const { queue, created } = await this.save(name, { ...defaultQueueSettings(this.limits), ...input });
     return { queue: await this.view(queue), created };
+  }
+
+  /**
+   * Changes some settings of an existing queue and keeps the others (SQS's
+   * SetQueueAttributes and tags); `change` sees the current ones.
+   */
+  async update(name: string, change: (current: QueueSettings) => Partial<QueueSettings>): Promise<void> {
+    const current = settingsOf(await this.record(name));
+    await this.save(name, { ...current, ...change(current) });
   }
 
   async get(name: string): Promise<QueueView> {
@@ -86,13 +89,17 @@ export class QueueService {
 
   /** A queue's settings without its stats, for a face that needs them on every send or receive (SQS). */
   async settings(name: string): Promise<QueueSettingsView> {
-    const { subscriptionId: _internal, ...settings } = await this.record(name);
-    return settings;
+    return withoutId(await this.record(name));
   }
 
   async list(): Promise<QueueView[]> {
     const records = await this.store.listQueues();
     return Promise.all(records.map((record) => this.view(record)));
+  }
+
+  /** Every queue's settings without stats: counting a queue's messages walks its backlog, a list of names need not. */
+  async listSettings(): Promise<QueueSettingsView[]> {
+    return (await this.store.listQueues()).map(withoutId);
   }
 
   delete(name: string): Promise<void> {
@@ -228,19 +235,6 @@ export class QueueService {
     return this.store.moveTasks(queue, max);
   }
 
-  /** operation: tag — sets these tags, keeping the others. */
-  async tag(name: string, tags: Record<string, string>): Promise<void> {
-    const queue = await this.record(name);
-    await this.store.putQueue(name, { ...settingsOf(queue), tags: { ...queue.tags, ...tags } }, this.clock.now());
-  }
-
-  /** operation: untag — removes these tags, if present. */
-  async untag(name: string, keys: string[]): Promise<void> {
-    const queue = await this.record(name);
-    const tags = Object.fromEntries(Object.entries(queue.tags).filter(([key]) => !keys.includes(key)));
-    await this.store.putQueue(name, { ...settingsOf(queue), tags }, this.clock.now());
-  }
-
   /**
    * Stores a checked batch. A queue with content-based deduplication keys a
    * message without an idempotency key by the SHA-256 of its value; a FIFO
@@ -264,15 +258,30 @@ export class QueueService {
     return queue;
   }
 
+  /** Checked as a PUT is, then stored. */
+  private save(name: string, settings: QueueSettings): Promise<{ queue: QueueRecord; created: boolean }> {
+    if (settings.deadLetterQueue === name) {
+      throw invalidField('/body/deadLetterQueue', 'A queue cannot be its own dead-letter queue.');
+    }
+    checkDeadLetterPolicy(settings);
+    checkAtMost('/body/maxMessageBytes', settings.maxMessageBytes, this.limits.maxMessageBytes);
+    return this.store.putQueue(name, settings, this.clock.now());
+  }
+
   private async view(record: QueueRecord): Promise<QueueView> {
-    const { subscriptionId: _internal, ...settings } = record;
-    return { ...settings, stats: await this.store.queueStats(record.name, this.clock.now()) };
+    return { ...withoutId(record), stats: await this.store.queueStats(record.name, this.clock.now()) };
   }
 }
 
 /** A message's key under content-based deduplication. */
 function contentKey(value: Buffer): string {
   return `sha256:${createHash('sha256').update(value).digest('hex')}`;
+}
+
+/** A queue's record as callers see it: the subscription id stays inside. */
+function withoutId(record: QueueRecord): QueueSettingsView {
+  const { subscriptionId: _internal, ...view } = record;
+  return view;
 }
 
 /** The settings of a queue as its record holds them. */

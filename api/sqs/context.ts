@@ -13,7 +13,7 @@ export interface SqsDeps {
     | 'put'
     | 'get'
     | 'settings'
-    | 'list'
+    | 'listSettings'
     | 'delete'
     | 'purge'
     | 'produce'
@@ -22,8 +22,7 @@ export interface SqsDeps {
     | 'nack'
     | 'extend'
     | 'redrive'
-    | 'tag'
-    | 'untag'
+    | 'update'
     | 'recordMoveTask'
     | 'moveTasks'
   >;

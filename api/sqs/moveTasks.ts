@@ -69,7 +69,7 @@ export function moveTaskActions(deps: SqsDeps): Record<string, SqsAction> {
       if (destination !== null) await ready(destination, 'DestinationArn');
       const maxPerSecond = call.input.integer('MaxNumberOfMessagesPerSecond', 1, 500);
       const toMove = await ready(source);
-      if (!(await queues.list()).some((queue) => queue.deadLetterQueue === source)) {
+      if (!(await queues.listSettings()).some((queue) => queue.deadLetterQueue === source)) {
         throw invalidParameter('SourceArn', call.input.string('SourceArn'), 'Source queue must be configured as a Dead Letter Queue.');
       }
       const startedAt = deps.wallClock();

@@ -7,12 +7,6 @@ import { isSqsText } from './messageAttributes';
 import { attributesOf, differingAttribute, settingsFrom } from './queueAttributes';
 import { checkNewQueueName, queueUrl } from './queueNames';
 
-/** The settings a queue's view holds, to change some and put them all back. */
-function settingsOf(queue: QueueView): QueueSettings {
-  const { name: _name, createdAt: _created, updatedAt: _updated, stats: _stats, ...settings } = queue;
-  return settings;
-}
-
 /** FIFO-only settings on a standard queue are attributes such a queue does not have. */
 function checkFifoSettings(settings: Partial<QueueSettings>): void {
   if (settings.ordering !== 'fifo' && settings.contentBasedDeduplication === true) {
@@ -103,7 +97,7 @@ export function queueActions(deps: SqsDeps): Record<string, SqsAction> {
       const maxResults = call.input.integer('MaxResults', 1, MAX_LISTED);
       const token = call.input.optionalString('NextToken');
       const after = token === undefined ? null : afterToken(token);
-      const names = (await queues.list())
+      const names = (await queues.listSettings())
         .map((queue) => queue.name)
         .filter((name) => name.startsWith(prefix) && (after === null || name > after) && call.principal.can(null, 'queues', name))
         .sort();
@@ -132,9 +126,10 @@ export function queueActions(deps: SqsDeps): Record<string, SqsAction> {
       if (attributes === undefined) throw missingParameter('Attributes');
       const changes = settingsFrom(attributes, false);
       requireDeadLetterAccess(call, changes);
-      const settings = { ...settingsOf(await queues.get(name)), ...changes };
-      checkFifoSettings(settings);
-      await queues.put(name, settings);
+      await queues.update(name, (current) => {
+        checkFifoSettings({ ...current, ...changes });
+        return changes;
+      });
       return {};
     },
 
@@ -148,7 +143,7 @@ export function queueActions(deps: SqsDeps): Record<string, SqsAction> {
       const tags = call.input.stringMap('Tags');
       if (tags === undefined) throw missingParameter('Tags');
       checkTags(tags, 'Tags');
-      await queues.tag(name, tags);
+      await queues.update(name, (current) => ({ tags: { ...current.tags, ...tags } }));
       return {};
     },
 
@@ -156,7 +151,7 @@ export function queueActions(deps: SqsDeps): Record<string, SqsAction> {
       const name = queueOf(call, 'admin');
       const keys = call.input.stringList('TagKeys');
       if (keys === undefined) throw missingParameter('TagKeys');
-      await queues.untag(name, keys);
+      await queues.update(name, (current) => ({ tags: Object.fromEntries(Object.entries(current.tags).filter(([key]) => !keys.includes(key))) }));
       return {};
     },
 
