@@ -62,13 +62,13 @@ function bodyParsers(op: SpecOperation, limits: Limits): RequestHandler[] {
     'application/json' in content || '*/*' in content
       ? [express.json({ limit: limits.maxBatchBytes, type: 'application/json', verify: countBytes })]
       : [];
-  // Other listed types (the SQS face's application/x-amz-json-1.0) arrive as bytes: the operation parses them its own way.
-  const rawTypes = Object.keys(content).filter((type) => type !== 'application/json');
   if ('*/*' in content) {
     parsers.push(
       express.raw({ limit: limits.maxBatchBytes, type: (req) => !(req as Request).is('application/json'), verify: countBytes }),
     );
   } else {
+    // Other listed types (the SQS face's application/x-amz-json-1.0) arrive as bytes: the operation parses them its own way.
+    const rawTypes = Object.keys(content).filter((type) => type !== 'application/json');
     if (rawTypes.length > 0) parsers.push(express.raw({ limit: limits.maxBatchBytes, type: rawTypes, verify: countBytes }));
     const accepted = Object.keys(content);
     parsers.push((req, _res, next) => {

@@ -94,6 +94,7 @@ function text(env: string, flag: string, expected: string): SettingSpec {
 }
 
 const HOST_PATTERN = '^(\\*\\.)?[A-Za-z0-9.-]+(:\\d{1,5})?$|^\\[[0-9A-Fa-f:.]+\\](:\\d{1,5})?$';
+const HOST = new RegExp(HOST_PATTERN);
 
 /**
  * Every setting: its config-file key (the property name), environment
@@ -216,7 +217,7 @@ function check(values: Map<Setting, Given>): void {
     const validate = validators.get(setting);
     if (validate === undefined || validate(value)) continue;
     const hosts = setting === 'pushAllowedHosts' && Array.isArray(value) ? (value as unknown[]) : [];
-    const badHost = hosts.find((h) => typeof h !== 'string' || !new RegExp(HOST_PATTERN).test(h));
+    const badHost = hosts.find((h) => typeof h !== 'string' || !HOST.test(h));
     problems.push(
       badHost === undefined
         ? `${from} must be ${SETTINGS[setting].expected}; got '${shown}'.`

@@ -24,7 +24,7 @@ function checkJson(message: Omit<NewMessage, 'bytes'>, pointer: string): void {
   }
 }
 
-const RESERVED_HEADER_PREFIX = 'mqgate-';
+export const RESERVED_HEADER_PREFIX = 'mqgate-';
 
 /**
  * Who produces: a client of /v1, or the SQS face, which keeps what SQS says

@@ -143,9 +143,16 @@ const FROM_GATEWAY: Record<ErrorCode, SqsErrorName> = {
   internal_error: 'InternalError',
 };
 
+const NO_SUCH_QUEUE = 'The specified queue does not exist.';
+
+/** QueueDoesNotExist, in SQS's words. */
+export function queueDoesNotExist(): SqsError {
+  return new SqsError('QueueDoesNotExist', NO_SUCH_QUEUE);
+}
+
 /** SQS's own words where it always says the same thing; an internal error is described to nobody. */
 const FIXED_MESSAGES: Partial<Record<SqsErrorName, string>> = {
-  QueueDoesNotExist: 'The specified queue does not exist.',
+  QueueDoesNotExist: NO_SUCH_QUEUE,
   InternalError: 'We encountered an internal error. Please try again.',
 };
 

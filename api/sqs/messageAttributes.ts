@@ -1,4 +1,4 @@
-import { SQS_HEADER_PREFIX } from '../../queue/produceRequest';
+import { RESERVED_HEADER_PREFIX, SQS_HEADER_PREFIX } from '../../queue/produceRequest';
 import { invalidParameter, SqsError } from './errors';
 import type { AttributeValue } from './md5';
 import type { Input } from './protocol';
@@ -18,7 +18,6 @@ const TYPE_HEADER_PREFIX = `${SQS_HEADER_PREFIX}type-`;
 export const DEDUPLICATION_ID_HEADER = `${SQS_HEADER_PREFIX}deduplication-id`;
 export const TRACE_HEADER = `${SQS_HEADER_PREFIX}trace-header`;
 
-const RESERVED_PREFIX = 'mqgate-';
 const MAX_ATTRIBUTES = 10;
 const NAME = /^[A-Za-z0-9_.-]{1,256}$/;
 const DATA_TYPE = /^(String|Number|Binary)(\.[^\s]{1,250})?$/;
@@ -43,8 +42,8 @@ function checkName(name: string): void {
       `Message (user) attribute name '${name}' is invalid. An attribute name can contain A-Z, a-z, 0-9, underscore (_), hyphen (-), and period (.), must not start or end with a period or contain two periods in a row, and must not start with AWS. or Amazon.`,
     );
   }
-  if (name.toLowerCase().startsWith(RESERVED_PREFIX)) {
-    throw new SqsError('InvalidParameterValue', `Message (user) attribute name '${name}' is reserved: names starting with '${RESERVED_PREFIX}' belong to the gateway.`);
+  if (name.toLowerCase().startsWith(RESERVED_HEADER_PREFIX)) {
+    throw new SqsError('InvalidParameterValue', `Message (user) attribute name '${name}' is reserved: names starting with '${RESERVED_HEADER_PREFIX}' belong to the gateway.`);
   }
 }
 
@@ -117,7 +116,7 @@ export function toHeaders(attributes: Record<string, AttributeValue>): Record<st
 export function fromHeaders(headers: Record<string, string>): Record<string, AttributeValue> {
   return Object.fromEntries(
     Object.entries(headers).flatMap(([name, value]): Array<[string, AttributeValue]> => {
-      if (name.toLowerCase().startsWith(RESERVED_PREFIX) || !isAttributeName(name) || value === '') return [];
+      if (name.toLowerCase().startsWith(RESERVED_HEADER_PREFIX) || !isAttributeName(name) || value === '') return [];
       const dataType = headers[`${TYPE_HEADER_PREFIX}${name}`] ?? 'String';
       return [[name, dataType.startsWith('Binary') ? { DataType: dataType, BinaryValue: value } : { DataType: dataType, StringValue: value }]];
     }),

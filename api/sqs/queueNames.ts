@@ -1,4 +1,4 @@
-import { SqsError } from './errors';
+import { queueDoesNotExist, SqsError } from './errors';
 
 /**
  * How SQS names a queue: a URL for most actions, an ARN for redrive policies
@@ -17,8 +17,6 @@ export function queueArn(name: string): string {
   return `arn:aws:sqs:${REGION}:${ACCOUNT_ID}:${name}`;
 }
 
-const doesNotExist = (): SqsError => new SqsError('QueueDoesNotExist', 'The specified queue does not exist.');
-
 /** The queue a QueueUrl names: its last path segment (any host, as SQS clients build URLs their own way). */
 export function nameFromUrl(url: string): string {
   let path: string;
@@ -29,7 +27,7 @@ export function nameFromUrl(url: string): string {
     path = url;
   }
   const name = decodeSegment(path.replace(/\/+$/, '').split('/').pop() ?? '');
-  if (name === null || name === '') throw doesNotExist();
+  if (name === null || name === '') throw queueDoesNotExist();
   return name;
 }
 

@@ -79,16 +79,21 @@ const statements = prepared((db) => ({
  */
 function* groupHeads(db: Database, subscription: number, start: string | null): Generator<Head> {
   const s = statements(db);
-  const nullHead = s.nullHead.get({ subscription });
-  if (start === null && nullHead !== undefined) yield nullHead;
-  let head = start === null ? s.firstHead.get({ subscription }) : s.headFrom.get({ subscription, group: start });
-  for (; head !== undefined; head = s.nextHead.get({ subscription, group: head.group_id as string })) yield head;
-  if (start === null) return;
-  if (nullHead !== undefined) yield nullHead;
-  for (head = s.firstHead.get({ subscription }); head !== undefined && head.group_id !== start; ) {
-    yield head;
-    head = s.nextHead.get({ subscription, group: head.group_id as string });
+  // The named groups from `first` on, in order, up to (not including) the group `end`.
+  function* from(first: Head | undefined, end: string | null): Generator<Head> {
+    for (let head = first; head !== undefined && head.group_id !== end; head = s.nextHead.get({ subscription, group: head.group_id as string })) {
+      yield head;
+    }
   }
+  const nullHead = s.nullHead.get({ subscription });
+  if (start === null) {
+    if (nullHead !== undefined) yield nullHead;
+    yield* from(s.firstHead.get({ subscription }), null);
+    return;
+  }
+  yield* from(s.headFrom.get({ subscription, group: start }), null);
+  if (nullHead !== undefined) yield nullHead;
+  yield* from(s.firstHead.get({ subscription }), start);
 }
 
 /** FIFO: the ready runs at the heads of the groups that may go, up to `max` rows in all. */
