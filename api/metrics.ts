@@ -114,7 +114,7 @@ export class Metrics implements MessageEvents {
   });
   private readonly commitSeconds = new Histogram({
     name: 'mqgate_store_commit_duration_seconds',
-    help: 'Time of one store commit, BEGIN to COMMIT, the fsync included.',
+    help: 'Time of one store commit, from BEGIN until it is durable (in FULL, the fsync of the log included).',
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });

@@ -20,10 +20,15 @@ afterEach(async () => {
   await disposeTestGateway(t);
 });
 
-/** Sends bytes as they are and returns everything the server answers until it closes. */
+/**
+ * Sends bytes as they are and returns everything the server answers until it
+ * closes. The client does not half-close: node's server would end the
+ * connection at the client's FIN, before answers still being written (a
+ * write's answer waits for its fsync).
+ */
 function raw(bytes: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.end(bytes));
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(bytes));
     let text = '';
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {

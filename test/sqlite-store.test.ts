@@ -60,6 +60,79 @@ describe('sqlite backend', () => {
     expect((await store.queueStats('q', T0)).ready).toBe(2);
   });
 
+  /** The fsyncs asked of the OS from now on, each held until released: which file, and how to let it go through. */
+  function holdFsyncs(): { held: Array<{ file: string; release: (error?: NodeJS.ErrnoException) => void }>; restore: () => void } {
+    const real = fs.fsync;
+    const held: Array<{ file: string; release: (error?: NodeJS.ErrnoException) => void }> = [];
+    const spy = jest.spyOn(fs, 'fsync').mockImplementation((fd: number, callback: fs.NoParamCallback) => {
+      held.push({
+        file: fs.readlinkSync(`/proc/self/fd/${fd}`),
+        release: (error) => (error === undefined ? real(fd, callback) : callback(error)),
+      });
+    });
+    return { held, restore: () => spy.mockRestore() };
+  }
+
+  /** Lets the event loop turn until `done()` or 20 turns have passed (a commit runs on setImmediate). */
+  async function turns(done: () => boolean): Promise<void> {
+    for (let i = 0; i < 20 && !done(); i += 1) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  test('FULL: a write is answered only once its fsync of the log returns, and a read of it waits for that fsync too', async () => {
+    const fsyncs = holdFsyncs();
+    try {
+      const answered: string[] = [];
+      const write = store.produce('q', [message('a')], opts).then(() => answered.push('produce'));
+      await turns(() => fsyncs.held.length > 0);
+      expect(fsyncs.held.map((sync) => sync.file)).toEqual([fs.realpathSync(path.join(dataDir, `${DATABASE_FILE}-wal`))]);
+      // Committed, not yet on disk: nothing that shows it is answered.
+      const read = store.queueStats('q', T0).then((stats) => answered.push(`stats ready=${stats.ready}`));
+      const second = store.produce('q', [message('b')], opts).then(() => answered.push('second produce'));
+      await turns(() => false);
+      expect(answered).toEqual([]);
+      // One fsync at a time: the second produce committed meanwhile and waits for the next.
+      expect(fsyncs.held).toHaveLength(1);
+      fsyncs.held[0].release();
+      await Promise.all([write, read]);
+      expect(answered).toEqual(['produce', 'stats ready=1']);
+      await turns(() => fsyncs.held.length > 1);
+      expect(answered).toHaveLength(2);
+      fsyncs.held[1].release();
+      await second;
+      expect(answered).toEqual(['produce', 'stats ready=1', 'second produce']);
+    } finally {
+      fsyncs.restore();
+    }
+  });
+
+  test('FULL: a failed fsync fails the writes it was to make durable with storage_unavailable; the next fsync serves the next writes', async () => {
+    const fsyncs = holdFsyncs();
+    try {
+      const failed = store.produce('q', [message('a')], opts);
+      await turns(() => fsyncs.held.length > 0);
+      fsyncs.held[0].release(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+      await expect(failed).rejects.toMatchObject({ code: 'storage_unavailable' });
+      const next = store.produce('q', [message('b')], opts);
+      await turns(() => fsyncs.held.length > 1);
+      fsyncs.held[1].release();
+      await expect(next).resolves.toHaveLength(1);
+    } finally {
+      fsyncs.restore();
+    }
+  });
+
+  test('NORMAL: writes are answered without an fsync of their own', async () => {
+    await store.close();
+    store = new SqliteStore({ dataDir, synchronous: 'NORMAL' });
+    const fsyncs = holdFsyncs();
+    try {
+      await store.produce('q', [message('a')], opts);
+      expect(fsyncs.held).toEqual([]);
+    } finally {
+      fsyncs.restore();
+    }
+  });
+
   test('the database is in WAL mode with numbered migrations recorded and STRICT tables', async () => {
     await store.close();
     const db = new Database(path.join(dataDir, DATABASE_FILE), { readonly: true });

@@ -1,5 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
+import { GatewayError } from '../../queue/errors';
 import { interpretError } from './interpretError';
+import type { FileSync } from './walSync';
 
 /** What a unit of work may do besides writing: announce queues whose messages became ready. */
 export interface WriteContext {
@@ -14,24 +16,42 @@ interface Pending {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/** Someone waiting for commits up to number `upTo` to be on disk. */
+interface Waiter {
+  upTo: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 export interface CommitStats {
   commits: number;
   operations: number;
 }
 
-/** Told of each commit: how long BEGIN to COMMIT took (the fsync included) and how many writes it carried. */
+/** Told of each commit: how long BEGIN to durable took (the fsync included) and how many writes it carried. */
 export type CommitObserver = (seconds: number, operations: number) => void;
 
 /**
  * Group commit: every write requested during one turn of the event loop runs
- * in one transaction with one fsync. Each unit runs in its own savepoint, so
- * one that fails is rolled back alone and the others still commit. A unit's
- * promise settles only after the commit, so a resolved write is durable.
+ * in one transaction. Each unit runs in its own savepoint, so one that fails
+ * is rolled back alone and the others still commit. A unit's promise settles
+ * only after the commit is durable.
+ *
+ * With a `file` to sync (synchronous=FULL), COMMIT only writes the log and
+ * the fsync runs off the event loop: while it runs, the next requests are
+ * parsed and committed, and one fsync makes every commit before it durable
+ * (at most one is in flight). Without one (NORMAL), a commit is as durable as
+ * it will get when COMMIT returns.
  */
 export class GroupCommit {
   private pending: Pending[] = [];
   private scheduled = false;
   readonly stats: CommitStats = { commits: 0, operations: 0 };
+  /** Commits are numbered from 1; every one up to `synced` is on disk. */
+  private synced = 0;
+  private syncing = false;
+  /** In commit order, so in `upTo` order. */
+  private waiters: Waiter[] = [];
   // Prepared once: every write runs these, and exec() would parse them each time.
   private readonly control: Record<'begin' | 'commit' | 'savepoint' | 'release' | 'rollbackTo', Statement>;
 
@@ -39,6 +59,7 @@ export class GroupCommit {
     private readonly db: Database,
     private readonly onReady: (queues: Set<string>) => void,
     private readonly onCommit: CommitObserver,
+    private readonly file: FileSync | null,
   ) {
     this.control = {
       begin: db.prepare('BEGIN IMMEDIATE'),
@@ -78,13 +99,65 @@ export class GroupCommit {
     }
     this.stats.commits += 1;
     this.stats.operations += batch.length;
-    this.onCommit((performance.now() - started) / 1000, batch.length);
-    batch.forEach((unit, i) => {
-      const outcome = outcomes[i];
-      if (outcome.ok) unit.resolve(outcome.value);
-      else unit.reject(outcome.error);
-    });
     if (ready.size > 0) this.onReady(ready);
+    this.durable(this.stats.commits).then(
+      () => {
+        this.onCommit((performance.now() - started) / 1000, batch.length);
+        batch.forEach((unit, i) => {
+          const outcome = outcomes[i];
+          if (outcome.ok) unit.resolve(outcome.value);
+          else unit.reject(outcome.error);
+        });
+      },
+      (failure: unknown) => {
+        for (const unit of batch) unit.reject(failure);
+      },
+    );
+  }
+
+  /**
+   * Resolves once every commit made so far is on disk: a read waits for it
+   * before it answers, so that it never shows a write that a power loss could
+   * still take back.
+   */
+  settled(): Promise<void> {
+    return this.durable(this.stats.commits);
+  }
+
+  private durable(commit: number): Promise<void> {
+    const file = this.file;
+    if (file === null || commit <= this.synced) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ upTo: commit, resolve, reject });
+      this.startSync(file);
+    });
+  }
+
+  private startSync(file: FileSync): void {
+    if (this.syncing || this.waiters.length === 0) return;
+    this.syncing = true;
+    const covers = this.stats.commits;
+    const finish = (failure: GatewayError | null): void => {
+      this.syncing = false;
+      if (failure === null) this.synced = covers;
+      const due = this.waiters.filter((waiter) => waiter.upTo <= covers);
+      this.waiters = this.waiters.filter((waiter) => waiter.upTo > covers);
+      for (const waiter of due) {
+        if (failure === null) waiter.resolve();
+        else waiter.reject(failure);
+      }
+      this.startSync(file);
+    };
+    file.sync().then(
+      () => finish(null),
+      (error: unknown) =>
+        finish(
+          // Committed but perhaps not on disk: the client must not take it as kept, nor as lost.
+          new GatewayError('storage_unavailable', 'The store could not confirm the write on disk; it may or may not have been kept.', {
+            cause: error,
+          }),
+        ),
+    );
   }
 
   private runUnit(unit: Pending, ready: Set<string>): Outcome {
