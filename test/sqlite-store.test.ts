@@ -90,7 +90,7 @@ describe('sqlite backend', () => {
       const second = store.produce('q', [message('b')], opts).then(() => answered.push('second produce'));
       await turns(() => false);
       expect(answered).toEqual([]);
-      // One fsync at a time: the second produce committed meanwhile and waits for the next.
+      // One fsync at a time: the second produce waits for this one to end before it commits (the read saw one message).
       expect(fsyncs.held).toHaveLength(1);
       fsyncs.held[0].release();
       await Promise.all([write, read]);

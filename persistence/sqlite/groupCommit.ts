@@ -39,8 +39,8 @@ export type CommitObserver = (seconds: number, operations: number) => void;
  *
  * With a `file` to sync (synchronous=FULL), COMMIT only writes the log and
  * the fsync runs off the event loop: while it runs, the next requests are
- * parsed and committed, and one fsync makes every commit before it durable
- * (at most one is in flight). Without one (NORMAL), a commit is as durable as
+ * parsed and their writes wait, to be committed together once it ends and
+ * made durable by the next (one fsync is in flight at a time). Without one (NORMAL), a commit is as durable as
  * it will get when COMMIT returns.
  */
 export class GroupCommit {
@@ -73,17 +73,23 @@ export class GroupCommit {
   run<T>(work: (context: WriteContext) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.schedule();
     });
   }
 
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
   private flush(): void {
+    this.scheduled = false;
+    // While an fsync is in flight, writes wait for it and then commit together (it schedules them):
+    // their own fsync could not start any sooner, and one commit writes each shared page once.
+    if (this.syncing) return;
     const batch = this.pending;
     this.pending = [];
-    this.scheduled = false;
     const ready = new Set<string>();
     let outcomes: Outcome[];
     const started = performance.now();
@@ -146,6 +152,7 @@ export class GroupCommit {
         if (failure === null) waiter.resolve();
         else waiter.reject(failure);
       }
+      if (this.pending.length > 0) this.schedule();
       this.startSync(file);
     };
     file.sync().then(
