@@ -57,9 +57,9 @@ export function untilListening(
  * a core to itself while the load generator uses the bench process's. The
  * script must listen on 127.0.0.1 and print a line containing
  * `listening on http://127.0.0.1:PORT` (stdout or stderr). `work` gets that
- * URL; the server is then stopped with SIGTERM and must exit with code 0.
+ * URL and the server's pid; the server is then stopped with SIGTERM and must exit with code 0.
  */
-export async function withChildServer<T>(script: string, args: string[], work: (url: string) => Promise<T>): Promise<T> {
+export async function withChildServer<T>(script: string, args: string[], work: (url: string, pid: number) => Promise<T>): Promise<T> {
   const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
   const failure = (why: string): Error => new Error(`${script} ${why}; its last output:\n${tail}`);
@@ -90,7 +90,9 @@ export async function withChildServer<T>(script: string, args: string[], work: (
 
   let result: T;
   try {
-    result = await work(await listening);
+    const url = await listening;
+    if (child.pid === undefined) throw failure('has no pid');
+    result = await work(url, child.pid);
   } catch (error) {
     // The first failure is the one worth reporting; the server only has to go.
     await stop();

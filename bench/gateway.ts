@@ -8,11 +8,11 @@ import { withTempDir } from './tempDir';
 /** The compiled gateway, next to dist/bench/ in dist/api/. */
 const GATEWAY_MAIN = path.join(__dirname, '..', 'api', 'main.js');
 
-/** Runs `work` against the real gateway (`node dist/api/main.js`) in its own process, storing in `dataDir`. */
+/** Runs `work` against the real gateway (`node dist/api/main.js`) in its own process (`pid`), storing in `dataDir`. */
 export function withGateway<T>(
   dataDir: string,
   synchronous: 'FULL' | 'NORMAL',
-  work: (url: string) => Promise<T>,
+  work: (url: string, pid: number) => Promise<T>,
 ): Promise<T> {
   const args = ['--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--synchronous', synchronous];
   return withChildServer(GATEWAY_MAIN, args, work);

@@ -8,6 +8,9 @@ export type Step = (loop: number) => Promise<number | 'exhausted'>;
 export interface LoopRun {
   /** Messages handled per second until the time was up (or a loop found nothing left). */
   rate: number;
+  /** Messages handled until the time was up, and the seconds that took. */
+  handled: number;
+  seconds: number;
   exhausted: boolean;
 }
 
@@ -42,5 +45,6 @@ export async function runLoops(loops: number, seconds: number, step: Step): Prom
   progress.stopped = true;
   const end = { handled: progress.handled, at: performance.now() };
   await running;
-  return { rate: (end.handled * 1000) / (end.at - start), exhausted: progress.exhausted };
+  const elapsed = (end.at - start) / 1000;
+  return { rate: end.handled / elapsed, handled: end.handled, seconds: elapsed, exhausted: progress.exhausted };
 }

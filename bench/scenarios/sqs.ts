@@ -8,6 +8,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { withChildServer } from '../child';
+import { CpuMeter, type CpuUse } from '../cpuMeter';
 import { withGateway } from '../gateway';
 import { runLoops } from '../loops';
 import { atLeast, type Row } from '../report';
@@ -31,13 +32,17 @@ const BODY = 'x'.repeat(1024);
  */
 const BACKLOG = 50_000;
 
-/** One queue of an SQS endpoint as the bench drives it: the same SDK client and calls for both. */
+/**
+ * One queue of an SQS endpoint as the bench drives it: the same SDK client
+ * and calls for both; `meter` measures the CPU of its measured runs.
+ */
 interface Endpoint {
   sqs: SQSClient;
   queueUrl: string;
+  meter: CpuMeter;
 }
 
-async function endpoint(url: string, queue: string): Promise<Endpoint> {
+async function endpoint(url: string, pid: number, queue: string): Promise<Endpoint> {
   const sqs = new SQSClient({
     endpoint: url,
     region: 'us-east-1',
@@ -47,7 +52,7 @@ async function endpoint(url: string, queue: string): Promise<Endpoint> {
   });
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: queue }));
   if (QueueUrl === undefined) throw new Error(`${url}: CreateQueue answered no QueueUrl`);
-  return { sqs, queueUrl: QueueUrl };
+  return { sqs, queueUrl: QueueUrl, meter: new CpuMeter(pid) };
 }
 
 const ENTRIES = Array.from({ length: BATCH }, (_, i) => ({ Id: `m${i}`, MessageBody: BODY }));
@@ -61,7 +66,7 @@ async function sendBatch({ sqs, queueUrl }: Endpoint): Promise<number> {
 
 /** SendMessageBatch of 10 × 1 KB from 16 clients: messages per second. */
 function sendSide(endpoint: Endpoint): Side {
-  return async (seconds) => (await runLoops(CLIENTS, seconds, () => sendBatch(endpoint))).rate;
+  return async (seconds) => (await endpoint.meter.during(() => runLoops(CLIENTS, seconds, () => sendBatch(endpoint)))).rate;
 }
 
 /** Sends (unmeasured) until BACKLOG messages wait. */
@@ -86,19 +91,31 @@ async function topUp(endpoint: Endpoint): Promise<void> {
  * the start of each round. An empty receive would end the run early.
  */
 function receiveSide(endpoint: Endpoint): Side {
-  const { sqs, queueUrl } = endpoint;
+  const { sqs, queueUrl, meter } = endpoint;
   return async (seconds) => {
     await topUp(endpoint);
-    const run = await runLoops(CLIENTS, seconds, async () => {
+    const step = async (): Promise<number | 'exhausted'> => {
       const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: BATCH, WaitTimeSeconds: 0 }));
       if (Messages.length === 0) return 'exhausted';
       const Entries = Messages.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle }));
       const { Failed = [] } = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries }));
       if (Failed.length > 0) throw new Error(`DeleteMessageBatch failed ${Failed.length}: ${JSON.stringify(Failed[0])}`);
       return Messages.length;
-    });
-    return run.rate;
+    };
+    return (await meter.during(() => runLoops(CLIENTS, seconds, step))).rate;
   };
+}
+
+/** What the CPU did in one comparison: which side waited on what. */
+function cpuNote(gateway: CpuUse, emulator: CpuUse): string {
+  const micros = (value: number): string => `${value.toFixed(0)} µs`;
+  const cores = (value: number): string => `${(value * 100).toFixed(0)}%`;
+  return (
+    `CPU per message (all measured rounds): mqgate ${micros(gateway.serverPerMessage)}, local-aws-sqs ${micros(emulator.serverPerMessage)};` +
+    ` the SDK client ${micros(gateway.clientPerMessage)} against mqgate, ${micros(emulator.clientPerMessage)} against local-aws-sqs.` +
+    ` Share of a core: mqgate ${cores(gateway.serverCores)} with its client at ${cores(gateway.clientCores)},` +
+    ` local-aws-sqs ${cores(emulator.serverCores)} with its client at ${cores(emulator.clientCores)}`
+  );
 }
 
 /**
@@ -108,14 +125,14 @@ function receiveSide(endpoint: Endpoint): Side {
  * messages in memory.
  */
 export async function sqs(timing: RoundTiming): Promise<Row[]> {
-  return withChildServer(EMULATOR, [], (emulatorUrl) =>
+  return withChildServer(EMULATOR, [], (emulatorUrl, emulatorPid) =>
     withTempDir('sqs', (dir) =>
-      withGateway(dir, 'FULL', async (gatewayUrl) => {
+      withGateway(dir, 'FULL', async (gatewayUrl, gatewayPid) => {
         const sides = [
-          await endpoint(emulatorUrl, SEND_QUEUE),
-          await endpoint(gatewayUrl, SEND_QUEUE),
-          await endpoint(emulatorUrl, RECEIVE_QUEUE),
-          await endpoint(gatewayUrl, RECEIVE_QUEUE),
+          await endpoint(emulatorUrl, emulatorPid, SEND_QUEUE),
+          await endpoint(gatewayUrl, gatewayPid, SEND_QUEUE),
+          await endpoint(emulatorUrl, emulatorPid, RECEIVE_QUEUE),
+          await endpoint(gatewayUrl, gatewayPid, RECEIVE_QUEUE),
         ];
         try {
           const send = await alternate(timing, sendSide(sides[0]), sendSide(sides[1]));
@@ -125,14 +142,28 @@ export async function sqs(timing: RoundTiming): Promise<Row[]> {
               ' mqgate: synchronous=FULL, its own process',
           ];
           return [
-            alternatingRow({ scenario: `(i) SQS SendMessageBatch ${BATCH}x1KB`, resultUnit: 'msg/s', baselineUnit: 'msg/s', target: atLeast(1.5), notes }, timing, send),
+            alternatingRow(
+              {
+                scenario: `(i) SQS SendMessageBatch ${BATCH}x1KB`,
+                resultUnit: 'msg/s',
+                baselineUnit: 'msg/s',
+                target: atLeast(1.5),
+                notes: [...notes, cpuNote(sides[1].meter.use(), sides[0].meter.use())],
+              },
+              timing,
+              send,
+            ),
             alternatingRow(
               {
                 scenario: `(i) SQS ReceiveMessage ${BATCH} + DeleteMessageBatch, ${BACKLOG.toLocaleString('en-US')} waiting`,
                 resultUnit: 'msg/s',
                 baselineUnit: 'msg/s',
                 target: atLeast(1.5),
-                notes: [...notes, `each receive round starts with ${BACKLOG.toLocaleString('en-US')} messages waiting (sent before the round, unmeasured)`],
+                notes: [
+                  ...notes,
+                  `each receive round starts with ${BACKLOG.toLocaleString('en-US')} messages waiting (sent before the round, unmeasured)`,
+                  cpuNote(sides[3].meter.use(), sides[2].meter.use()),
+                ],
               },
               timing,
               receive,
