@@ -57,7 +57,8 @@ export function untilListening(
  * a core to itself while the load generator uses the bench process's. The
  * script must listen on 127.0.0.1 and print a line containing
  * `listening on http://127.0.0.1:PORT` (stdout or stderr). `work` gets that
- * URL and the server's pid; the server is then stopped with SIGTERM and must exit with code 0.
+ * URL and the server's pid; the server is then stopped with SIGTERM and must
+ * exit with code 0.
  */
 export async function withChildServer<T>(script: string, args: string[], work: (url: string, pid: number) => Promise<T>): Promise<T> {
   const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -60,10 +60,16 @@ describe('sqlite backend', () => {
     expect((await store.queueStats('q', T0)).ready).toBe(2);
   });
 
-  /** The fsyncs asked of the OS from now on, each held until released: which file, and how to let it go through. */
-  function holdFsyncs(): { held: Array<{ file: string; release: (error?: NodeJS.ErrnoException) => void }>; restore: () => void } {
+  /** An fsync asked of the OS, held: of which file, and how to let it go through (or fail it). */
+  interface HeldFsync {
+    file: string;
+    release: (error?: NodeJS.ErrnoException) => void;
+  }
+
+  /** The fsyncs asked of the OS from now on, each held until released. */
+  function holdFsyncs(): { held: HeldFsync[]; restore: () => void } {
     const real = fs.fsync;
-    const held: Array<{ file: string; release: (error?: NodeJS.ErrnoException) => void }> = [];
+    const held: HeldFsync[] = [];
     const spy = jest.spyOn(fs, 'fsync').mockImplementation((fd: number, callback: fs.NoParamCallback) => {
       held.push({
         file: fs.readlinkSync(`/proc/self/fd/${fd}`),

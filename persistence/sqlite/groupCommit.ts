@@ -40,8 +40,8 @@ export type CommitObserver = (seconds: number, operations: number) => void;
  * With a `file` to sync (synchronous=FULL), COMMIT only writes the log and
  * the fsync runs off the event loop: while it runs, the next requests are
  * parsed and their writes wait, to be committed together once it ends and
- * made durable by the next (one fsync is in flight at a time). Without one (NORMAL), a commit is as durable as
- * it will get when COMMIT returns.
+ * made durable by the next (one fsync is in flight at a time). Without one
+ * (NORMAL), a commit is as durable as it will get when COMMIT returns.
  */
 export class GroupCommit {
   private pending: Pending[] = [];
