@@ -25,7 +25,7 @@ export interface CpuUse {
 
 /**
  * What the server (process `pid`) and the load generator spent on the CPU
- * during measured runs, summed over every run it was given: which of the two
+ * during the runs it was given, summed over them: which of the two
  * a rate was bound by, and what a message costs each of them. (The steps
  * still in flight when a run's time is up are in the CPU times, not in the
  * messages: 16 requests in thousands.)

@@ -111,7 +111,7 @@ function cpuNote(gateway: CpuUse, emulator: CpuUse): string {
   const micros = (value: number): string => `${value.toFixed(0)} µs`;
   const cores = (value: number): string => `${(value * 100).toFixed(0)}%`;
   return (
-    `CPU per message (all measured rounds): mqgate ${micros(gateway.serverPerMessage)}, local-aws-sqs ${micros(emulator.serverPerMessage)};` +
+    `CPU per message (every round, warm-up included): mqgate ${micros(gateway.serverPerMessage)}, local-aws-sqs ${micros(emulator.serverPerMessage)};` +
     ` the SDK client ${micros(gateway.clientPerMessage)} against mqgate, ${micros(emulator.clientPerMessage)} against local-aws-sqs.` +
     ` Share of a core: mqgate ${cores(gateway.serverCores)} with its client at ${cores(gateway.clientCores)},` +
     ` local-aws-sqs ${cores(emulator.serverCores)} with its client at ${cores(emulator.clientCores)}`
