@@ -9,8 +9,9 @@ import {
 } from '@aws-sdk/client-sqs';
 import { withChildServer } from '../child';
 import { CpuMeter, type CpuUse } from '../cpuMeter';
+import { LoopDelay } from '../loopDelay';
 import { withGateway } from '../gateway';
-import { runLoops } from '../loops';
+import { type LoopRun, runLoops } from '../loops';
 import { atLeast, type Row } from '../report';
 import { alternate, alternatingRow, type Side } from '../rounds';
 import type { RoundTiming } from '../settings';
@@ -34,15 +35,23 @@ const BACKLOG = 50_000;
 
 /**
  * One queue of an SQS endpoint as the bench drives it: the same SDK client
- * and calls for both; `meter` measures the CPU of its measured runs.
+ * and calls for both; `meter` measures the CPU of its runs and `delay` (the
+ * gateway's only) its event loop.
  */
 interface Endpoint {
   sqs: SQSClient;
   queueUrl: string;
   meter: CpuMeter;
+  delay: LoopDelay | null;
 }
 
-async function endpoint(url: string, pid: number, queue: string): Promise<Endpoint> {
+/** Runs `run` under the endpoint's meters. */
+async function measured(endpoint: Endpoint, run: () => Promise<LoopRun>): Promise<number> {
+  const metered = (): Promise<LoopRun> => endpoint.meter.during(run);
+  return (await (endpoint.delay === null ? metered() : endpoint.delay.during(metered))).rate;
+}
+
+async function endpoint(url: string, pid: number, queue: string, delay: LoopDelay | null): Promise<Endpoint> {
   const sqs = new SQSClient({
     endpoint: url,
     region: 'us-east-1',
@@ -52,7 +61,7 @@ async function endpoint(url: string, pid: number, queue: string): Promise<Endpoi
   });
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: queue }));
   if (QueueUrl === undefined) throw new Error(`${url}: CreateQueue answered no QueueUrl`);
-  return { sqs, queueUrl: QueueUrl, meter: new CpuMeter(pid) };
+  return { sqs, queueUrl: QueueUrl, meter: new CpuMeter(pid), delay };
 }
 
 const ENTRIES = Array.from({ length: BATCH }, (_, i) => ({ Id: `m${i}`, MessageBody: BODY }));
@@ -66,7 +75,7 @@ async function sendBatch({ sqs, queueUrl }: Endpoint): Promise<number> {
 
 /** SendMessageBatch of 10 × 1 KB from 16 clients: messages per second. */
 function sendSide(endpoint: Endpoint): Side {
-  return async (seconds) => (await endpoint.meter.during(() => runLoops(CLIENTS, seconds, () => sendBatch(endpoint)))).rate;
+  return (seconds) => measured(endpoint, () => runLoops(CLIENTS, seconds, () => sendBatch(endpoint)));
 }
 
 /** Sends (unmeasured) until BACKLOG messages wait. */
@@ -91,7 +100,7 @@ async function topUp(endpoint: Endpoint): Promise<void> {
  * the start of each round. An empty receive would end the run early.
  */
 function receiveSide(endpoint: Endpoint): Side {
-  const { sqs, queueUrl, meter } = endpoint;
+  const { sqs, queueUrl } = endpoint;
   return async (seconds) => {
     await topUp(endpoint);
     const step = async (): Promise<number | 'exhausted'> => {
@@ -102,7 +111,7 @@ function receiveSide(endpoint: Endpoint): Side {
       if (Failed.length > 0) throw new Error(`DeleteMessageBatch failed ${Failed.length}: ${JSON.stringify(Failed[0])}`);
       return Messages.length;
     };
-    return (await meter.during(() => runLoops(CLIENTS, seconds, step))).rate;
+    return measured(endpoint, () => runLoops(CLIENTS, seconds, step));
   };
 }
 
@@ -128,11 +137,13 @@ export async function sqs(timing: RoundTiming): Promise<Row[]> {
   return withChildServer(EMULATOR, [], (emulatorUrl, emulatorPid) =>
     withTempDir('sqs', (dir) =>
       withGateway(dir, 'FULL', async (gatewayUrl, gatewayPid) => {
+        const sendDelay = new LoopDelay(gatewayUrl);
+        const receiveDelay = new LoopDelay(gatewayUrl);
         const sides = [
-          await endpoint(emulatorUrl, emulatorPid, SEND_QUEUE),
-          await endpoint(gatewayUrl, gatewayPid, SEND_QUEUE),
-          await endpoint(emulatorUrl, emulatorPid, RECEIVE_QUEUE),
-          await endpoint(gatewayUrl, gatewayPid, RECEIVE_QUEUE),
+          await endpoint(emulatorUrl, emulatorPid, SEND_QUEUE, null),
+          await endpoint(gatewayUrl, gatewayPid, SEND_QUEUE, sendDelay),
+          await endpoint(emulatorUrl, emulatorPid, RECEIVE_QUEUE, null),
+          await endpoint(gatewayUrl, gatewayPid, RECEIVE_QUEUE, receiveDelay),
         ];
         try {
           const send = await alternate(timing, sendSide(sides[0]), sendSide(sides[1]));
@@ -148,7 +159,7 @@ export async function sqs(timing: RoundTiming): Promise<Row[]> {
                 resultUnit: 'msg/s',
                 baselineUnit: 'msg/s',
                 target: atLeast(1.5),
-                notes: [...notes, cpuNote(sides[1].meter.use(), sides[0].meter.use())],
+                notes: [...notes, cpuNote(sides[1].meter.use(), sides[0].meter.use()), sendDelay.note()],
               },
               timing,
               send,
@@ -163,6 +174,7 @@ export async function sqs(timing: RoundTiming): Promise<Row[]> {
                   ...notes,
                   `each receive round starts with ${BACKLOG.toLocaleString('en-US')} messages waiting (sent before the round, unmeasured)`,
                   cpuNote(sides[3].meter.use(), sides[2].meter.use()),
+                  receiveDelay.note(),
                 ],
               },
               timing,
