@@ -111,17 +111,16 @@ describe('sqlite backend', () => {
     }
   });
 
-  test('FULL: a failed fsync fails the writes it was to make durable with storage_unavailable; the next fsync serves the next writes', async () => {
+  test('FULL: a failed fsync fails the writes it covered with storage_unavailable, and every read and write after it, with no fsync that could hide it', async () => {
     const fsyncs = holdFsyncs();
     try {
       const failed = store.produce('q', [message('a')], opts);
       await turns(() => fsyncs.held.length > 0);
       fsyncs.held[0].release(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
       await expect(failed).rejects.toMatchObject({ code: 'storage_unavailable' });
-      const next = store.produce('q', [message('b')], opts);
-      await turns(() => fsyncs.held.length > 1);
-      fsyncs.held[1].release();
-      await expect(next).resolves.toHaveLength(1);
+      await expect(store.produce('q', [message('b')], opts)).rejects.toMatchObject({ code: 'storage_unavailable' });
+      await expect(store.queueStats('q', T0)).rejects.toMatchObject({ code: 'storage_unavailable' });
+      expect(fsyncs.held).toHaveLength(1);
     } finally {
       fsyncs.restore();
     }

@@ -16,9 +16,8 @@ interface Pending {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/** Someone waiting for commits up to number `upTo` to be on disk. */
+/** Someone waiting for the fsync in flight: it covers every commit made before it started. */
 interface Waiter {
-  upTo: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -40,8 +39,11 @@ export type CommitObserver = (seconds: number, operations: number) => void;
  * With a `file` to sync (synchronous=FULL), COMMIT only writes the log and
  * the fsync runs off the event loop: while it runs, the next requests are
  * parsed and their writes wait, to be committed together once it ends and
- * made durable by the next (one fsync is in flight at a time). Without one
- * (NORMAL), a commit is as durable as it will get when COMMIT returns.
+ * made durable by the next (one fsync is in flight at a time). A failed
+ * fsync is final: after it, a page it was to write may be lost whatever
+ * later fsyncs say, so every read and write is refused until a restart
+ * recovers the log. Without a file (NORMAL), a commit is as durable as it
+ * will get when COMMIT returns.
  */
 export class GroupCommit {
   private pending: Pending[] = [];
@@ -50,8 +52,10 @@ export class GroupCommit {
   /** Commits are numbered from 1; every one up to `synced` is on disk. */
   private synced = 0;
   private syncing = false;
-  /** In commit order, so in `upTo` order. */
+  /** Nothing commits while an fsync is in flight, so it covers everything they wait for. */
   private waiters: Waiter[] = [];
+  /** Set by a failed fsync, for good. */
+  private failure: GatewayError | null = null;
   // Prepared once: every write runs these, and exec() would parse them each time.
   private readonly control: Record<'begin' | 'commit' | 'savepoint' | 'release' | 'rollbackTo', Statement>;
 
@@ -78,7 +82,8 @@ export class GroupCommit {
   }
 
   private schedule(): void {
-    if (this.scheduled) return;
+    // During an fsync its end schedules the writes held meanwhile.
+    if (this.scheduled || this.syncing) return;
     this.scheduled = true;
     setImmediate(() => this.flush());
   }
@@ -90,6 +95,11 @@ export class GroupCommit {
     if (this.syncing) return;
     const batch = this.pending;
     this.pending = [];
+    if (this.failure !== null) {
+      const refused = new GatewayError('storage_unavailable', 'The store failed to write to disk and takes no writes until restarted; nothing was written.');
+      for (const unit of batch) unit.reject(refused);
+      return;
+    }
     const ready = new Set<string>();
     let outcomes: Outcome[];
     const started = performance.now();
@@ -132,38 +142,40 @@ export class GroupCommit {
 
   private durable(commit: number): Promise<void> {
     const file = this.file;
+    if (this.failure !== null) return Promise.reject(this.failure);
     if (file === null || commit <= this.synced) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ upTo: commit, resolve, reject });
+      this.waiters.push({ resolve, reject });
       this.startSync(file);
     });
   }
 
   private startSync(file: FileSync): void {
-    if (this.syncing || this.waiters.length === 0) return;
+    if (this.syncing) return;
     this.syncing = true;
     const covers = this.stats.commits;
-    const finish = (failure: GatewayError | null): void => {
+    const finish = (): void => {
       this.syncing = false;
-      if (failure === null) this.synced = covers;
-      const due = this.waiters.filter((waiter) => waiter.upTo <= covers);
-      this.waiters = this.waiters.filter((waiter) => waiter.upTo > covers);
-      for (const waiter of due) {
-        if (failure === null) waiter.resolve();
-        else waiter.reject(failure);
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const waiter of waiters) {
+        if (this.failure === null) waiter.resolve();
+        else waiter.reject(this.failure);
       }
       if (this.pending.length > 0) this.schedule();
-      this.startSync(file);
     };
     file.sync().then(
-      () => finish(null),
-      (error: unknown) =>
-        finish(
-          // Committed but perhaps not on disk: the client must not take it as kept, nor as lost.
-          new GatewayError('storage_unavailable', 'The store could not confirm the write on disk; it may or may not have been kept.', {
-            cause: error,
-          }),
-        ),
+      () => {
+        this.synced = covers;
+        finish();
+      },
+      (error: unknown) => {
+        // Committed but perhaps not on disk: the client must not take it as kept, nor as lost.
+        this.failure = new GatewayError('storage_unavailable', 'The store could not confirm the write on disk; it may or may not have been kept.', {
+          cause: error,
+        });
+        finish();
+      },
     );
   }
 

@@ -369,9 +369,12 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    // Let writes already requested commit before the connection goes.
-    await this.writes.run(() => undefined);
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    // Let writes already requested commit before the connection goes; after a failed fsync none can.
+    const drained = await this.writes.run(() => undefined).then(
+      () => true,
+      () => false,
+    );
+    if (drained) this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.wal?.close();
     this.db.close();
   }
