@@ -96,6 +96,8 @@ describe('sqlite backend', () => {
       const second = store.produce('q', [message('b')], opts).then(() => answered.push('second produce'));
       await turns(() => false);
       expect(answered).toEqual([]);
+      // Settings are read as committed, without the wait.
+      expect((await store.getQueue('q'))?.name).toBe('q');
       // One fsync at a time: the second produce waits for this one to end before it commits (the read saw one message).
       expect(fsyncs.held).toHaveLength(1);
       fsyncs.held[0].release();

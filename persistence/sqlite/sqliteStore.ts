@@ -135,14 +135,14 @@ export class SqliteStore implements Store {
   }
 
   getQueue(name: string): Promise<QueueRecord | null> {
-    return this.read(() => {
+    return this.readNow(() => {
       const row = findQueueRow(this.db, name);
       return row === null ? null : toQueueRecord(this.db, row);
     });
   }
 
   listQueues(): Promise<QueueRecord[]> {
-    return this.read(() => allQueueRows(this.db).map((row) => toQueueRecord(this.db, row)));
+    return this.readNow(() => allQueueRows(this.db).map((row) => toQueueRecord(this.db, row)));
   }
 
   // A deleted source wakes whoever waits on its log (long-polls, push runners): they find it gone.
@@ -235,7 +235,7 @@ export class SqliteStore implements Store {
   }
 
   nextAvailableAt(at: SubscriptionRef, now: number): Promise<number | null> {
-    return this.read(() => nextAvailableAt(this.db, at, now));
+    return this.readNow(() => nextAvailableAt(this.db, at, now));
   }
 
   putSubscription(
@@ -249,7 +249,7 @@ export class SqliteStore implements Store {
   }
 
   getSubscription(topic: string, subscription: string): Promise<SubscriptionRecord | null> {
-    return this.read(() => {
+    return this.readNow(() => {
       loadTopicRow(this.db, topic);
       const row = findSubscriptionRow(this.db, topic, subscription);
       return row === null ? null : toSubscriptionRecord(row);
@@ -257,7 +257,7 @@ export class SqliteStore implements Store {
   }
 
   listSubscriptions(topic: string): Promise<SubscriptionRecord[]> {
-    return this.read(() => {
+    return this.readNow(() => {
       loadTopicRow(this.db, topic);
       return topicSubscriptionRows(this.db, topic).map(toSubscriptionRecord);
     });
@@ -279,14 +279,14 @@ export class SqliteStore implements Store {
   }
 
   getTopic(name: string): Promise<TopicRecord | null> {
-    return this.read(() => {
+    return this.readNow(() => {
       const row = findTopicRow(this.db, name);
       return row === null ? null : toTopicRecord(row);
     });
   }
 
   listTopics(): Promise<TopicRecord[]> {
-    return this.read(() => allTopicRows(this.db).map(toTopicRecord));
+    return this.readNow(() => allTopicRows(this.db).map(toTopicRecord));
   }
 
   deleteTopic(name: string): Promise<void> {
@@ -379,11 +379,20 @@ export class SqliteStore implements Store {
     this.db.close();
   }
 
-  /** Runs `work` now and answers once what it saw is durable. */
+  /** Reads messages, offsets or counts: runs `work` now and answers once what it saw is durable. */
   private read<T>(work: () => T): Promise<T> {
+    return this.readNow(work).then((value) => this.writes.settled().then(() => value));
+  }
+
+  /**
+   * Reads settings (of queues, topics, subscriptions) or the next time a
+   * message comes due, as committed: no wait for an fsync on the paths that
+   * read a queue's settings before they produce or fetch, whose own write is
+   * made durable after anything it saw.
+   */
+  private readNow<T>(work: () => T): Promise<T> {
     try {
-      const value = work();
-      return this.writes.settled().then(() => value);
+      return Promise.resolve(work());
     } catch (error) {
       return Promise.reject(interpretError(error));
     }
