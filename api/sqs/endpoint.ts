@@ -1,7 +1,7 @@
 import type { Request } from 'express';
-import { GatewayError } from '../../queue/errors';
 import { admit, EVERYONE, Principal } from '../auth';
 import type { Handler } from '../handlers';
+import { toGatewayError } from '../problem';
 import { requestSignal } from '../requestSignal';
 import type { SqsAction, SqsDeps } from './context';
 import { fromGatewayError, SQS_ERRORS, SqsError } from './errors';
@@ -43,8 +43,7 @@ function bodyOf(req: Request): Buffer {
 /** Any failure as the SQS error a client sees. */
 function toSqsError(error: unknown, onInternalError: SqsDeps['onInternalError']): SqsError {
   if (error instanceof SqsError) return error;
-  const gatewayError =
-    error instanceof GatewayError ? error : new GatewayError('internal_error', 'An internal error occurred.', { cause: error });
+  const gatewayError = toGatewayError(error);
   const sqsError = fromGatewayError(gatewayError);
   // As problemMiddleware does for /v1: whatever the server (not the client) caused goes to the log.
   if (SQS_ERRORS[sqsError.sqsName].status >= 500) onInternalError(gatewayError);
@@ -77,7 +76,10 @@ export function sqsEndpoint(deps: SqsDeps): Handler {
         input: Input.parse(body),
         principal,
         origin: `${req.protocol}://${req.get('Host') ?? 'localhost'}`,
-        signal: requestSignal(res, deps.shutdown),
+        // Built only for the action that waits (ReceiveMessage): it hooks the response and the shutdown.
+        get signal() {
+          return requestSignal(res, deps.shutdown);
+        },
       });
       sendResult(res, result);
     } catch (error) {

@@ -16,22 +16,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const notFound = (parameter: string): SqsError =>
   new SqsError('ResourceNotFoundException', `The resource that you specified for the ${parameter} parameter doesn't exist.`);
 
-/** The queue a SourceArn names, once the caller may do `action` on it. */
-function sourceOf(call: SqsCall, action: 'admin' | null): string {
-  const arn = call.input.string('SourceArn');
+/** The queue an ARN parameter names, once the caller may do `action` on it. */
+function queueOfArn(call: SqsCall, parameter: 'SourceArn' | 'DestinationArn', action: 'admin' | 'produce' | null): string {
+  const arn = call.input.string(parameter);
   const name = nameFromArn(arn);
-  if (name === null) throw invalidParameter('SourceArn', arn, 'Must be the ARN of a queue.');
+  if (name === null) throw invalidParameter(parameter, arn, 'Must be the ARN of a queue.');
   call.principal.require(action, 'queues', name);
-  return name;
-}
-
-/** The queue a DestinationArn names, once the caller may produce to it; null when there is none (back to the sources). */
-function destinationOf(call: SqsCall): string | null {
-  if (!call.input.has('DestinationArn')) return null;
-  const arn = call.input.string('DestinationArn');
-  const name = nameFromArn(arn);
-  if (name === null) throw invalidParameter('DestinationArn', arn, 'Must be the ARN of a queue.');
-  call.principal.require('produce', 'queues', name);
   return name;
 }
 
@@ -52,10 +42,10 @@ function sourceOfHandle(handle: string): string {
 
 export function moveTaskActions(deps: SqsDeps): Record<string, SqsAction> {
   const { queues } = deps;
-  /** How many messages wait in the queue `parameter` names; ResourceNotFoundException when there is no such queue. */
-  const ready = async (name: string, parameter = 'SourceArn'): Promise<number> => {
+  /** `lookup` of the queue `parameter` names; ResourceNotFoundException when there is no such queue. */
+  const found = async <T>(parameter: string, lookup: () => Promise<T>): Promise<T> => {
     try {
-      return (await queues.get(name)).stats.ready;
+      return await lookup();
     } catch (error) {
       if (error instanceof GatewayError && error.code === 'queue_not_found') throw notFound(parameter);
       throw error;
@@ -64,11 +54,12 @@ export function moveTaskActions(deps: SqsDeps): Record<string, SqsAction> {
 
   return {
     async StartMessageMoveTask(call) {
-      const source = sourceOf(call, 'admin');
-      const destination = destinationOf(call);
-      if (destination !== null) await ready(destination, 'DestinationArn');
+      const source = queueOfArn(call, 'SourceArn', 'admin');
+      // Without one, back to the sources; with one, the caller must be able to produce to it.
+      const destination = call.input.has('DestinationArn') ? queueOfArn(call, 'DestinationArn', 'produce') : null;
+      if (destination !== null) await found('DestinationArn', () => queues.settings(destination));
       const maxPerSecond = call.input.integer('MaxNumberOfMessagesPerSecond', 1, 500);
-      const toMove = await ready(source);
+      const toMove = (await found('SourceArn', () => queues.get(source))).stats.ready;
       if (!(await queues.listSettings()).some((queue) => queue.deadLetterQueue === source)) {
         throw invalidParameter('SourceArn', call.input.string('SourceArn'), 'Source queue must be configured as a Dead Letter Queue.');
       }
@@ -86,9 +77,9 @@ export function moveTaskActions(deps: SqsDeps): Record<string, SqsAction> {
     },
 
     async ListMessageMoveTasks(call) {
-      const source = sourceOf(call, null);
+      const source = queueOfArn(call, 'SourceArn', null);
       const max = call.input.integer('MaxResults', 1, 10) ?? 1;
-      await ready(source);
+      await found('SourceArn', () => queues.settings(source));
       const tasks = await queues.moveTasks(source, max);
       return {
         Results: tasks.map((task) => ({

@@ -1,6 +1,6 @@
 import type { QueueSettings } from '../../persistence/store';
 import { GatewayError } from '../../queue/errors';
-import type { QueueView } from '../../queue/queueService';
+import type { QueueSettingsView } from '../../queue/queueService';
 import { queueOf, type SqsAction, type SqsCall, type SqsDeps } from './context';
 import { invalidParameter, missingParameter, SqsError } from './errors';
 import { isSqsText } from './messageAttributes';
@@ -52,9 +52,9 @@ const MAX_LISTED = 1000;
 /** The queue actions: create, find, list, attributes, purge, delete, tags. */
 export function queueActions(deps: SqsDeps): Record<string, SqsAction> {
   const { queues } = deps;
-  const existing = async (name: string): Promise<QueueView | null> => {
+  const existing = async (name: string): Promise<QueueSettingsView | null> => {
     try {
-      return await queues.get(name);
+      return await queues.settings(name);
     } catch (error) {
       if (error instanceof GatewayError && error.code === 'queue_not_found') return null;
       throw error;
@@ -87,7 +87,7 @@ export function queueActions(deps: SqsDeps): Record<string, SqsAction> {
     async GetQueueUrl(call) {
       const name = call.input.string('QueueName');
       call.principal.require(null, 'queues', name);
-      await queues.get(name);
+      await queues.settings(name);
       return { QueueUrl: queueUrl(call.origin, name) };
     },
 
@@ -156,7 +156,7 @@ export function queueActions(deps: SqsDeps): Record<string, SqsAction> {
     },
 
     async ListQueueTags(call) {
-      const queue = await queues.get(queueOf(call, null));
+      const queue = await queues.settings(queueOf(call, null));
       return { Tags: queue.tags };
     },
   };

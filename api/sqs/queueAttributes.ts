@@ -1,5 +1,5 @@
 import type { QueueSettings } from '../../persistence/store';
-import type { QueueView } from '../../queue/queueService';
+import type { QueueSettingsView, QueueView } from '../../queue/queueService';
 import { SqsError } from './errors';
 import { nameFromArn, queueArn } from './queueNames';
 
@@ -131,7 +131,7 @@ export function settingsFrom(attributes: Record<string, string>, creating: boole
 }
 
 /** The first attribute whose value differs from the queue's (CreateQueue of an existing queue), or null. */
-export function differingAttribute(queue: QueueView, attributes: Record<string, string>): string | null {
+export function differingAttribute(queue: QueueSettingsView, attributes: Record<string, string>): string | null {
   for (const [name, value] of Object.entries(attributes)) {
     const wanted = Object.entries(parseOne(name, value, true)) as Array<[keyof QueueSettings, unknown]>;
     if (wanted.some(([field, setting]) => queue[field] !== setting)) return name;

@@ -38,11 +38,11 @@ function pick(all: Record<string, string>, names: string[]): Record<string, stri
   return Object.fromEntries(Object.entries(all).filter(([name]) => names.includes(name)));
 }
 
-/** A leased message as ReceiveMessage returns it, with the attributes asked for and their MD5. */
+/** A leased message as ReceiveMessage returns it, with the attributes asked for (most receives ask for none) and their MD5. */
 function received(message: LeasedMessage, queue: QueueSettingsView, systemNames: string[], attributeNames: string[]): object {
   const body = bodyOf(message);
-  const system = pick(systemAttributes(message, queue), systemNames);
-  const attributes = selectAttributes(fromHeaders(message.headers), attributeNames);
+  const system = systemNames.length === 0 ? {} : pick(systemAttributes(message, queue), systemNames);
+  const attributes = attributeNames.length === 0 ? {} : selectAttributes(fromHeaders(message.headers), attributeNames);
   const hasAttributes = Object.keys(attributes).length > 0;
   return {
     MessageId: message.id,
@@ -54,13 +54,6 @@ function received(message: LeasedMessage, queue: QueueSettingsView, systemNames:
   };
 }
 
-/** A receipt handle that is not one of ours at all (a stale one of ours is another matter). */
-function checkHandle(handle: string): void {
-  if (decodeReceipt(handle) === null) {
-    throw new SqsError('ReceiptHandleIsInvalid', `The input receipt handle "${handle}" is not a valid receipt handle.`);
-  }
-}
-
 const visibilityUnavailable = (handle: string): SqsError =>
   invalidParameter('ReceiptHandle', handle, 'Message does not exist or is not available for visibility timeout change.');
 
@@ -70,9 +63,17 @@ interface VisibilityChange {
   seconds: number;
 }
 
-function visibilityChange(input: Input): VisibilityChange {
+/** The receipt handle of an entry: refused if it is not one of ours at all (a stale one of ours is another matter). */
+function handleOf(input: Input): string {
   const handle = input.string('ReceiptHandle');
-  checkHandle(handle);
+  if (decodeReceipt(handle) === null) {
+    throw new SqsError('ReceiptHandleIsInvalid', `The input receipt handle "${handle}" is not a valid receipt handle.`);
+  }
+  return handle;
+}
+
+function visibilityChange(input: Input): VisibilityChange {
+  const handle = handleOf(input);
   const seconds = input.integer('VisibilityTimeout', 0, MAX_VISIBILITY_SECONDS);
   if (seconds === undefined) throw missingParameter('VisibilityTimeout');
   return { handle, seconds };
@@ -131,12 +132,6 @@ export function receiveActions(deps: SqsDeps): Record<string, SqsAction> {
       return error === null ? { ok: {} } : { failed: error };
     });
     return batchResult(entries, outcomes);
-  };
-
-  const handleOf = (input: Input): string => {
-    const handle = input.string('ReceiptHandle');
-    checkHandle(handle);
-    return handle;
   };
 
   return {
