@@ -132,6 +132,7 @@ export function claim(db: Database, context: WriteContext, from: SubscriptionRef
     if (wanted <= 0) break;
     const claimed = claimRows(db, row, params, wanted);
     if (claimed.length === 0) break;
+    const before = leases.length;
     const byId = new Map(claimed.map((c) => [c.message_id, c]));
     // In id order, which is log order (and a group's order): RETURNING gives none.
     for (const message of loadMessages(db, [...byId.keys()])) {
@@ -142,6 +143,8 @@ export function claim(db: Database, context: WriteContext, from: SubscriptionRef
         leases.push({ message, deliveryCount, firstDeliveredAt });
       }
     }
+    // A pass that dead-lettered nothing took all that was ready (or all that was wanted): another would find nothing.
+    if (leases.length - before === claimed.length) break;
   }
   return { subscriptionId: row.subscriptionId, leases };
 }
