@@ -39,27 +39,35 @@ function installed(name: string): string {
   return path.dirname(require.resolve(`${name}/package.json`));
 }
 
+// Each page is read once per process: its files do not change while it runs.
+let docs: Page | undefined;
+let dashboard: Page | undefined;
+
 /** /docs: Swagger UI from the swagger-ui-dist package, rendering /openapi.yaml. */
 export function docsPage(): Page {
+  if (docs !== undefined) return docs;
   const ui = installed('swagger-ui-dist');
-  return page(packagePath('api', 'pages', 'docs.html'), {
+  docs = page(packagePath('api', 'pages', 'docs.html'), {
     'swagger-ui.css': path.join(ui, 'swagger-ui.css'),
     'swagger-ui-bundle.js': path.join(ui, 'swagger-ui-bundle.js'),
     'favicon-32x32.png': path.join(ui, 'favicon-32x32.png'),
     'docs.js': packagePath('api', 'pages', 'docs.js'),
   });
+  return docs;
 }
 
 /** /ui: the dashboard, every file of api/pages/ui, and uPlot for its chart. */
 export function dashboardPage(): Page {
+  if (dashboard !== undefined) return dashboard;
   const dir = packagePath('api', 'pages', 'ui');
   const own = fs.readdirSync(dir).filter((name) => name !== 'index.html');
   const uplot = path.join(installed('uplot'), 'dist');
-  return page(path.join(dir, 'index.html'), {
+  dashboard = page(path.join(dir, 'index.html'), {
     ...Object.fromEntries(own.map((name) => [name, path.join(dir, name)])),
     'uPlot.iife.min.js': path.join(uplot, 'uPlot.iife.min.js'),
     'uPlot.min.css': path.join(uplot, 'uPlot.min.css'),
   });
+  return dashboard;
 }
 
 /** operationIds getDocs / getDashboard: the page itself. */
