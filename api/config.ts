@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import Ajv2020 from 'ajv/dist/2020';
+import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import YAML from 'yaml';
 import { DEFAULT_LIMITS, type Limits } from '../queue/limits';
 import type { ApiKey, KeyLimits } from './keys';
@@ -66,6 +66,8 @@ interface SettingSpec {
   schema: Record<string, unknown>;
   /** What a good value looks like, for the message about a bad one. */
   expected: string;
+  /** For a list: what a good item looks like, for the message naming a bad one. */
+  item?: string;
   /** A value from an environment variable or a flag (always text) as the schema's type; text that cannot be is kept, and refused. */
   parse: (text: string) => unknown;
 }
@@ -94,7 +96,6 @@ function text(env: string, flag: string, expected: string): SettingSpec {
 }
 
 const HOST_PATTERN = '^(\\*\\.)?[A-Za-z0-9.-]+(:\\d{1,5})?$|^\\[[0-9A-Fa-f:.]+\\](:\\d{1,5})?$';
-const HOST = new RegExp(HOST_PATTERN);
 
 /**
  * Every setting: its config-file key (the property name), environment
@@ -112,6 +113,7 @@ const SETTINGS = {
     flag: 'push-allowed-hosts',
     schema: { type: 'array', items: { type: 'string', pattern: HOST_PATTERN } },
     expected: 'a list of hosts, host:port pairs or *.domain patterns',
+    item: 'a host, host:port or *.domain',
     parse: (value: string) => value.split(',').map((h) => h.trim()).filter((h) => h !== ''),
   },
   maxMessageBytes: integer('MQGATE_MAX_MESSAGE_BYTES', 'max-message-bytes', 1, 256 * 1024 * 1024),
@@ -147,7 +149,10 @@ export function sourcesOf(setting: Setting): { env: string; flag: string } {
 }
 
 const ajv = new Ajv2020({ allErrors: true, allowUnionTypes: true });
-const validators = new Map(SETTING_NAMES.map((setting) => [setting, ajv.compile(SETTINGS[setting].schema)]));
+const validators = Object.fromEntries(SETTING_NAMES.map((setting) => [setting, ajv.compile(SETTINGS[setting].schema)])) as Record<
+  Setting,
+  ValidateFunction
+>;
 
 /** A value as given, and where: `--port`, `MQGATE_PORT` or `port in mqgate.yaml`, for the message if it is bad. */
 interface Given {
@@ -214,14 +219,15 @@ function given(argv: string[], env: NodeJS.ProcessEnv): Map<Setting, Given> {
 function check(values: Map<Setting, Given>): void {
   const problems: string[] = [];
   for (const [setting, { value, from, shown }] of values) {
-    const validate = validators.get(setting);
-    if (validate === undefined || validate(value)) continue;
-    const hosts = setting === 'pushAllowedHosts' && Array.isArray(value) ? (value as unknown[]) : [];
-    const badHost = hosts.find((h) => typeof h !== 'string' || !HOST.test(h));
+    const validate = validators[setting];
+    if (validate(value)) continue;
+    // ajv stops at the first error: for a list with a bad item, its path is the item's index.
+    const index = /^\/(\d+)$/.exec(validate.errors?.[0]?.instancePath ?? '');
+    const { expected, item }: SettingSpec = SETTINGS[setting];
     problems.push(
-      badHost === undefined
-        ? `${from} must be ${SETTINGS[setting].expected}; got '${shown}'.`
-        : `${from}: '${String(badHost)}' is not a host, host:port or *.domain.`,
+      item === undefined || index === null || !Array.isArray(value)
+        ? `${from} must be ${expected}; got '${shown}'.`
+        : `${from}: '${String(value[Number(index[1])])}' is not ${item}.`,
     );
   }
   if (problems.length > 0) throw new ConfigError(problems.join('\n'));

@@ -38,9 +38,9 @@ function checkedUrl(raw: string): string {
   return raw;
 }
 
-/** One line on stderr, never a stack: a gateway problem as `error: <code>: <detail>`. */
+/** One line on stderr, never a stack: a gateway problem as `error: <code>: <detail>` (a CliError's message). */
 function report(error: unknown): void {
-  const line = error instanceof CliError ? `${error.code}: ${error.detail}` : error instanceof Error ? error.message : String(error);
+  const line = error instanceof Error ? error.message : String(error);
   process.stderr.write(`error: ${line}\n`);
 }
 
