@@ -5,7 +5,7 @@ import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import YAML from 'yaml';
 import { DEFAULT_LIMITS, type Limits } from '../queue/limits';
 import type { ApiKey, KeyLimits } from './keys';
-import { parseKeys, readKeysFile } from './keysFile';
+import { checkKeys, parseKeys, readKeysFile } from './keysFile';
 import { LOG_LEVELS, type LogLevel } from './logging';
 
 /** Everything the gateway reads at start; nothing reads process.env anywhere else. */
@@ -243,7 +243,7 @@ function loadKeys(file: Given | undefined, inline: Given | undefined): ApiKey[] 
     const fromFile = file === undefined ? [] : readKeysFile(file.value as string);
     const listed = inline?.value;
     const fromInline =
-      inline === undefined ? [] : parseKeys(typeof listed === 'string' ? listed : JSON.stringify({ keys: listed }), inline.from);
+      inline === undefined ? [] : typeof listed === 'string' ? parseKeys(listed, inline.from) : checkKeys({ keys: listed }, inline.from);
     const keys = [...fromFile, ...fromInline];
     const ids = keys.map((key) => key.id);
     const repeated = ids.find((id, i) => ids.indexOf(id) !== i);

@@ -72,6 +72,11 @@ export function parseKeys(text: string, source: string): ApiKey[] {
   } catch (error) {
     throw new Error(`${source} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
   }
+  return checkKeys(document, source);
+}
+
+/** Checks a keys document already parsed (`{ keys: [...] }`); `source` names it in the error. Throws Error with every bad field. */
+export function checkKeys(document: unknown, source: string): ApiKey[] {
   if (!validate(document)) throw new Error(`${source}: ${describe(validate.errors ?? [])}`);
   return document.keys.map((key) => ({ ...key, scopes: key.scopes.map(parseScope), limits: key.limits ?? {} }));
 }

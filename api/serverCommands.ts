@@ -8,7 +8,7 @@ import { systemClock } from '../queue/clock';
 import { GatewayError } from '../queue/errors';
 import { ConfigError, isLoopback, loadConfig } from './config';
 import { generateKey, generateSqsSecret } from './keys';
-import { appendKey, parseKeys } from './keysFile';
+import { appendKey, checkKeys } from './keysFile';
 import { createLogger, stderr } from './logging';
 import { startGateway } from './server';
 
@@ -78,7 +78,7 @@ function printNewKey(options: CreateKeyOptions): void {
   const sqsSecret = options.sqs === true ? generateSqsSecret() : undefined;
   const entry = { id, name: options.name, hash, scopes: options.scope, ...(sqsSecret === undefined ? {} : { sqsSecret }) };
   // The same checks the server makes at start, so a bad scope fails here.
-  parseKeys(JSON.stringify({ keys: [entry] }), 'the new key');
+  checkKeys({ keys: [entry] }, 'the new key');
   if (options.keysFile === undefined) {
     process.stderr.write('Add this entry under `keys:` in the keys file (MQGATE_KEYS_FILE), or to MQGATE_KEYS:\n');
     process.stderr.write(YAML.stringify([entry]));

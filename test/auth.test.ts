@@ -2,7 +2,7 @@ import type { Response } from 'supertest';
 import { accessOf } from '../api/auth';
 import { RESOURCE_KINDS } from '../api/scopes';
 import { type ApiKey, generateKey } from '../api/keys';
-import { parseKeys } from '../api/keysFile';
+import { checkKeys } from '../api/keysFile';
 import { loadSpec, type SpecOperation } from '../api/spec';
 import { expectSpecResponse } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
@@ -17,7 +17,7 @@ interface Key {
 
 function key(name: string, scopes: string[], limits: ApiKey['limits'] = {}): Key {
   const { key: token, id, hash } = generateKey();
-  const [record] = parseKeys(JSON.stringify({ keys: [{ id, name, hash, scopes, limits }] }), name);
+  const [record] = checkKeys({ keys: [{ id, name, hash, scopes, limits }] }, name);
   return { token, record };
 }
 

@@ -1,5 +1,5 @@
 import { generateKey } from '../api/keys';
-import { parseKeys } from '../api/keysFile';
+import { checkKeys } from '../api/keysFile';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
 
 let t: TestGateway;
@@ -45,7 +45,7 @@ test('a request without an id, or with one that is not a plain token, gets a new
 
 test('the caller is logged by key id; the key itself never', async () => {
   const { key, id, hash } = generateKey();
-  const keys = parseKeys(JSON.stringify({ keys: [{ id, name: 'ops', hash, scopes: ['*:*'] }] }), 'test');
+  const keys = checkKeys({ keys: [{ id, name: 'ops', hash, scopes: ['*:*'] }] }, 'test');
   t = testGateway({ keys });
   await t.http.put('/v1/queues/q').set('Authorization', `Bearer ${key}`).send({});
   await t.http.get('/v1/queues/q').set('Authorization', 'Bearer mqg_000000000000_wrong');

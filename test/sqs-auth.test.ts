@@ -11,7 +11,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { generateKey } from '../api/keys';
-import { parseKeys } from '../api/keysFile';
+import { checkKeys } from '../api/keysFile';
 import { packagePath } from '../persistence/packagePath';
 import { killChildGateways, startChildGateway } from './support/childGateway';
 import { type SqsGateway, sqsGateway, sqsKey } from './support/sqsGateway';
@@ -25,7 +25,7 @@ const limited = sqsKey('limited', ['*:*']);
 limited.record.limits = { requestsPerSecond: 2 };
 const bearerOnly = (() => {
   const { id, hash } = generateKey();
-  return parseKeys(JSON.stringify({ keys: [{ id, name: 'bearer-only', hash, scopes: ['*:*'] }] }), 'bearer-only')[0];
+  return checkKeys({ keys: [{ id, name: 'bearer-only', hash, scopes: ['*:*'] }] }, 'bearer-only')[0];
 })();
 
 let g: SqsGateway;

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type ApiKey, generateKey, generateSqsSecret } from '../../api/keys';
-import { parseKeys } from '../../api/keysFile';
+import { checkKeys } from '../../api/keysFile';
 import { disposeTestGateway, type TestGateway, type TestGatewayOptions, testGateway } from './testGateway';
 
 /**
@@ -58,6 +58,6 @@ export function sqsGatewayPerTest(started: (gateway: SqsGateway) => Promise<void
 export function sqsKey(name: string, scopes: string[]): { record: ApiKey; credentials: { accessKeyId: string; secretAccessKey: string } } {
   const { id, hash } = generateKey();
   const sqsSecret = generateSqsSecret();
-  const [record] = parseKeys(JSON.stringify({ keys: [{ id, name, hash, scopes, sqsSecret }] }), name);
+  const [record] = checkKeys({ keys: [{ id, name, hash, scopes, sqsSecret }] }, name);
   return { record, credentials: { accessKeyId: id, secretAccessKey: sqsSecret } };
 }
