@@ -57,6 +57,21 @@ export function outcomeOf<T>(check: () => T): { ok: T } | { failed: SqsError } {
   }
 }
 
+/**
+ * Every entry's outcome once those that passed their checks are acted on
+ * together (`act` answers one outcome per item, in order); those that failed
+ * keep their failure.
+ */
+export async function actOnChecked<T>(
+  checked: Array<{ ok: T } | { failed: SqsError }>,
+  act: (items: T[]) => Promise<EntryOutcome[]>,
+): Promise<EntryOutcome[]> {
+  const items = checked.flatMap((outcome) => ('ok' in outcome ? [outcome.ok] : []));
+  const outcomes = items.length === 0 ? [] : await act(items);
+  let next = 0;
+  return checked.map((outcome) => ('ok' in outcome ? outcomes[next++] : outcome));
+}
+
 /** `{Successful, Failed}` in entry order; SQS leaves out an empty Failed. */
 export function batchResult(entries: BatchEntry[], outcomes: EntryOutcome[]): object {
   const successful: object[] = [];

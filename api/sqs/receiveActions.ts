@@ -2,7 +2,7 @@ import type { SubscriptionRef } from '../../persistence/store';
 import { RawJson } from '../../queue/messages';
 import type { LeasedMessage, QueueSettingsView, ReceiptResult } from '../../queue/queueService';
 import { decodeReceipt } from '../../queue/receipts';
-import { batchEntries, batchResult, type EntryOutcome, outcomeOf } from './batches';
+import { actOnChecked, batchEntries, batchResult, type EntryOutcome, outcomeOf } from './batches';
 import { queueOf, type SqsAction, type SqsCall, type SqsDeps } from './context';
 import { invalidParameter, missingParameter, SqsError } from './errors';
 import { md5OfAttributes, md5OfBody } from './md5';
@@ -123,14 +123,9 @@ export function receiveActions(deps: SqsDeps): Record<string, SqsAction> {
     const name = queueOf(call, 'consume');
     const entries = batchEntries(call.input, entryType);
     const checked = entries.map((entry) => outcomeOf(() => read(entry.input)));
-    const items = checked.flatMap((outcome) => ('ok' in outcome ? [outcome.ok] : []));
-    const errors = items.length === 0 ? [] : await settle(name, items);
-    let next = 0;
-    const outcomes = checked.map((outcome): EntryOutcome => {
-      if (!('ok' in outcome)) return outcome;
-      const error = errors[next++];
-      return error === null ? { ok: {} } : { failed: error };
-    });
+    const outcomes = await actOnChecked(checked, async (items) =>
+      (await settle(name, items)).map((error): EntryOutcome => (error === null ? { ok: {} } : { failed: error })),
+    );
     return batchResult(entries, outcomes);
   };
 

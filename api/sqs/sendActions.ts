@@ -1,7 +1,7 @@
 import type { Limits } from '../../queue/limits';
 import type { ProduceInput } from '../../queue/messages';
 import type { QueueSettingsView } from '../../queue/queueService';
-import { batchEntries, batchResult, type EntryOutcome, outcomeOf } from './batches';
+import { actOnChecked, batchEntries, batchResult, outcomeOf } from './batches';
 import { queueOf, type SqsAction, type SqsDeps } from './context';
 import { invalidParameter, missingParameter, SqsError } from './errors';
 import { md5OfAttributes, md5OfBody } from './md5';
@@ -122,15 +122,14 @@ export function sendActions(deps: SqsDeps): Record<string, SqsAction> {
       const entries = batchEntries(call.input, 'SendMessageBatchRequestEntry');
       const queue = await queues.settings(name);
       const checked = entries.map((entry) => outcomeOf(() => outgoing(entry.input, queue, limits)));
-      const sends = checked.flatMap((outcome) => ('ok' in outcome ? [outcome.ok] : []));
-      // SQS caps a whole batch at the size of one message.
-      const total = sends.reduce((sum, send) => sum + send.bytes, 0);
-      if (total > limits.maxMessageBytes) {
-        throw new SqsError('BatchRequestTooLong', `Batch requests cannot be longer than ${limits.maxMessageBytes} bytes. You have sent ${total} bytes.`);
-      }
-      const sent = sends.length === 0 ? [] : await produce(name, queue, sends);
-      let next = 0;
-      const outcomes = checked.map((outcome): EntryOutcome => ('ok' in outcome ? { ok: sent[next++] } : outcome));
+      const outcomes = await actOnChecked(checked, async (sends) => {
+        // SQS caps a whole batch at the size of one message.
+        const total = sends.reduce((sum, send) => sum + send.bytes, 0);
+        if (total > limits.maxMessageBytes) {
+          throw new SqsError('BatchRequestTooLong', `Batch requests cannot be longer than ${limits.maxMessageBytes} bytes. You have sent ${total} bytes.`);
+        }
+        return (await produce(name, queue, sends)).map((sent) => ({ ok: sent }));
+      });
       return batchResult(entries, outcomes);
     },
   };
