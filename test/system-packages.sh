@@ -1,0 +1,26 @@
+#!/bin/sh
+# Run by `npm test` before the suite: the browser tests drive Debian's Chromium
+# and the metrics test runs promtool (Debian's prometheus package). npm cannot
+# install either, so what is missing is installed with apt-get here, once; a
+# machine that has both skips this in an instant. Without root (and no
+# password-less sudo) the missing packages are named and the run fails: the
+# tests that need them would fail anyway, and must never be skipped.
+set -eu
+missing=""
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=""
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  as_root="sudo -n"
+else
+  echo "npm test needs the Debian packages:$missing. Install them as root: apt-get install -y$missing" >&2
+  exit 1
+fi
+echo "npm test: installing the Debian packages the tests need:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+$as_root apt-get update -qq
+# shellcheck disable=SC2086 # one word per package
+$as_root apt-get install -y -qq --no-install-recommends $missing >/dev/null
