@@ -2,19 +2,21 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { GatewayError } from '../queue/errors';
 import type { ApiKey, KeyRing } from './keys';
 import type { RateLimiter } from './rateLimits';
-import { type Action, type ResourceKind, grants } from './scopes';
+import { type Action, METRICS_SCOPE, type ResourceKind, grants } from './scopes';
 import type { SpecOperation } from './spec';
 
 /**
  * What an operation needs, from its `x-mqgate-access` in openapi.yaml:
  * `public` (no key ever), `health` (a key only with `healthAuth: key`),
- * `signed` (the operation authenticates its caller itself, from a signature
+ * `metrics` (once the server has keys, a key with the `metrics` scope, or
+ * `admin:*` / `*:*`: what counts every resource names them all), `signed` (the operation authenticates its caller itself, from a signature
  * over the whole request: the SQS face's AWS SigV4), or
  * `<action|any> <kind>/<{param}|*>`, e.g. `produce queues/{queue}`, `any queues/*`.
  */
 export type Access =
   | { kind: 'public' }
   | { kind: 'health' }
+  | { kind: 'metrics' }
   | { kind: 'signed' }
   | { kind: 'scoped'; action: Action | null; resource: ResourceKind; param: string | null };
 
@@ -22,7 +24,7 @@ const SCOPED = /^(produce|consume|admin|any) (queues|topics|push-subscriptions)\
 
 export function accessOf(op: SpecOperation): Access {
   const text = op.operation['x-mqgate-access'];
-  if (text === 'public' || text === 'health' || text === 'signed') return { kind: text };
+  if (text === 'public' || text === 'health' || text === 'metrics' || text === 'signed') return { kind: text };
   const match = SCOPED.exec(text ?? '');
   if (match === null) throw new Error(`openapi.yaml: ${op.operation.operationId}: x-mqgate-access '${text}' is not understood`);
   const [, action, resource, param] = match;
@@ -57,6 +59,13 @@ export class Principal {
       const what = name === null ? kind : `${kind}/${name}`;
       throw new GatewayError('forbidden', `This key has no ${action ?? 'scope'} access to ${what}.`);
     }
+  }
+}
+
+/** Throws `forbidden` unless the caller may read what counts every resource (`/metrics`, `/v1/activity`). */
+function requireObserver(principal: Principal): void {
+  if (principal.key !== null && !principal.key.scopes.some((scope) => scope.observes)) {
+    throw new GatewayError('forbidden', `This key has no ${METRICS_SCOPE} scope (nor admin:*), which /metrics and /v1/activity need.`);
   }
 }
 
@@ -131,6 +140,8 @@ export function authorize(op: SpecOperation, options: AuthOptions): RequestHandl
     res.locals.principal = principal;
     if (access.kind === 'scoped') {
       principal.require(access.action, access.resource, access.param === null ? null : (req.params[access.param] as string));
+    } else if (access.kind === 'metrics') {
+      requireObserver(principal);
     }
     admit(principal, options.rates, res);
     next();

@@ -21,7 +21,7 @@ export interface Parameter {
 
 export interface Operation {
   operationId: string;
-  /** Who may call it: `public`, `health`, or `<produce|consume|admin|any> <kind>/<{param}|*>` (api/auth.ts). */
+  /** Who may call it: `public`, `health`, `metrics`, `signed`, or `<produce|consume|admin|any> <kind>/<{param}|*>` (api/auth.ts). */
   'x-mqgate-access'?: string;
   parameters?: Array<Parameter | Reference>;
   requestBody?: { required?: boolean; content: Record<string, { schema?: JsonSchema }> };

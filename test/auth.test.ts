@@ -290,12 +290,52 @@ describe('a key scoped to queues/a-*', () => {
     expect((await t.http.get('/healthz').set(as)).status).toBe(200);
     expectRefusal(await t.http.get('/readyz'), 401, 'getReady');
     expect((await t.http.get('/readyz').set(as)).status).toBe(200);
-    // Metrics and the dashboard's rates are operational figures over every queue: health access, not a queue's scope.
-    for (const [path, operationId] of [['/metrics', 'getMetrics'], ['/v1/activity', 'getActivity']] as const) {
-      expectRefusal(await t.http.get(path), 401, operationId);
-      expect((await t.http.get(path).set(as)).status).toBe(200);
-    }
     expect((await t.http.get('/openapi.yaml')).status).toBe(200);
+  });
+});
+
+describe('/metrics and /v1/activity name or count every resource: with keys, only a metrics (or admin:*) key reads them', () => {
+  const OBSERVERS = [['/metrics', 'getMetrics'], ['/v1/activity', 'getActivity']] as const;
+  const scraper = key('scraper', ['metrics']);
+  const admin = key('all-admin', ['admin:*']);
+  const narrow = key('narrow', ['*:queues/a-*', '*:topics/*', '*:push-subscriptions/*']);
+  const queueAdmin = key('queue-admin', ['admin:queues/*']);
+
+  test.each(['open', 'key'] as const)('healthAuth %s: no key or a bad one 401, a key without the scope 403, metrics / admin:* / *:* 200', async (healthAuth) => {
+    const t = testGateway({ keys: [ADMIN, scraper, admin, narrow, queueAdmin].map((k) => k.record), healthAuth });
+    try {
+      await createFixture(t);
+      expect((await t.http.get('/healthz')).status).toBe(healthAuth === 'open' ? 200 : 401);
+      for (const [path, operationId] of OBSERVERS) {
+        expectRefusal(await t.http.get(path), 401, operationId);
+        expectRefusal(await send(t, { method: 'get', path }, `${scraper.token}x`), 401, operationId);
+        for (const refused of [narrow, queueAdmin]) {
+          const res = await send(t, { method: 'get', path }, refused.token);
+          expectRefusal(res, 403, operationId);
+          expect(res.text).not.toContain('a-q');
+        }
+        for (const allowed of [scraper, admin, ADMIN]) {
+          const res = await send(t, { method: 'get', path }, allowed.token);
+          expect({ path, key: allowed.record.name, status: res.status }).toEqual({ path, key: allowed.record.name, status: 200 });
+          expectSpecResponse(res, operationId);
+        }
+      }
+      expect((await send(t, { method: 'get', path: '/metrics' }, scraper.token)).text).toContain('queue="a-q"');
+      // The scraper's key reads figures and nothing else: not even the list of queue names.
+      expectRefusal(await send(t, { method: 'get', path: '/v1/queues' }, scraper.token), 403, 'listQueues');
+      expectRefusal(await send(t, { method: 'get', path: '/v1/queues/a-q' }, scraper.token), 403, 'getQueue');
+    } finally {
+      await disposeTestGateway(t);
+    }
+  });
+
+  test('without keys (loopback only) both stay open', async () => {
+    const t = testGateway();
+    try {
+      for (const [path, operationId] of OBSERVERS) expectSpecResponse(await t.http.get(path).expect(200), operationId);
+    } finally {
+      await disposeTestGateway(t);
+    }
   });
 });
 
