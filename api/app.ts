@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import getRawBody from 'raw-body';
@@ -24,6 +25,16 @@ export function toExpressPath(path: string): string {
 /** Records the body's size for the key's byte rate (api/auth.ts). */
 function countBytes(_req: IncomingMessage, res: ServerResponse, body: Buffer): void {
   (res as Response).locals.bodyBytes = body.length;
+}
+
+/**
+ * Counts a JSON body, and refuses one that is not UTF-8 before it is decoded:
+ * the decoder would turn bad bytes inside a string into U+FFFD, and a
+ * gateway must store what it was sent or nothing (a JSON text is UTF-8, RFC 8259).
+ */
+function checkJsonBytes(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+  countBytes(req, res, body);
+  if (!isUtf8(body)) throw new GatewayError('malformed_json', 'The request body is not valid UTF-8, so it is not JSON; nothing was stored.');
 }
 
 /**
@@ -60,7 +71,8 @@ function bodyParsers(op: SpecOperation, limits: Limits): RequestHandler[] {
   // JSON only where the operation takes it: the SQS face signs its bodies, so it must get them as bytes, whatever they claim to be.
   const parsers: RequestHandler[] =
     'application/json' in content || '*/*' in content
-      ? [express.json({ limit: limits.maxBatchBytes, type: 'application/json', verify: countBytes })]
+      ? // Not strict: `null` or `[]` is JSON of the wrong type, which validation names, not a parse error.
+        [express.json({ limit: limits.maxBatchBytes, type: 'application/json', strict: false, verify: checkJsonBytes })]
       : [];
   if ('*/*' in content) {
     parsers.push(

@@ -19,7 +19,7 @@ import type { Metrics } from './metrics';
 import { type Page, serveAsset, servePage } from './pages';
 import type { SqsDeps } from './sqs/context';
 import { sqsEndpoint } from './sqs/endpoint';
-import type { ValidatedParameters } from './validation';
+import { headerText, MESSAGE_HEADER_PREFIX, type ValidatedParameters } from './validation';
 
 export type Handler = (req: Request, res: Response) => Promise<void> | void;
 
@@ -53,16 +53,14 @@ interface ReceiptsBody {
   receipts: string[];
 }
 
-const HEADER_PREFIX = 'mqgate-header-';
-
 /** Request headers that a raw produce keeps as message headers. */
 function rawHeaders(req: Request): Record<string, string> {
   const headers: Record<string, string> = {};
-  const soapAction = req.get('SOAPAction');
+  const soapAction = headerText(req, 'SOAPAction');
   if (soapAction !== undefined) headers.SOAPAction = soapAction;
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (name.startsWith(HEADER_PREFIX) && typeof value === 'string' && name.length > HEADER_PREFIX.length) {
-      headers[name.slice(HEADER_PREFIX.length)] = value;
+  for (const name of Object.keys(req.headers)) {
+    if (name.startsWith(MESSAGE_HEADER_PREFIX) && name.length > MESSAGE_HEADER_PREFIX.length) {
+      headers[name.slice(MESSAGE_HEADER_PREFIX.length)] = headerText(req, name) as string;
     }
   }
   return headers;
@@ -75,7 +73,7 @@ function rawBody(req: Request, key: string | null): RawMessage {
     contentType: req.get('Content-Type') ?? 'application/octet-stream',
     headers: rawHeaders(req),
     key,
-    group: req.get('Mqgate-Group') ?? null,
+    group: headerText(req, 'Mqgate-Group') ?? null,
   };
 }
 
@@ -114,7 +112,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
   const group = (req: Request): string => req.params.group as string;
   const subscription = (req: Request) => ({ topic: topic(req), subscription: req.params.subscription as string });
   const pushName = (req: Request): string => req.params.push as string;
-  const idempotencyKey = (req: Request): string | null => req.get('Idempotency-Key') ?? null;
+  const idempotencyKey = (req: Request): string | null => headerText(req, 'Idempotency-Key') ?? null;
   const queue = (req: Request): SubscriptionRef => ({ queue: name(req) });
   // fetch, ack, nack and extend work alike on a queue and on a topic's queue subscription.
   const fetchFrom =

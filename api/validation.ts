@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import type { Request } from 'express';
@@ -101,6 +102,52 @@ function fail(code: 'invalid_name' | 'validation_failed', what: string, errors: 
   throw new GatewayError(code, `${what}: ${describe(errors)}.`, { errors });
 }
 
+/** Request headers a raw produce keeps as message headers, by this prefix (api/handlers.ts). */
+export const MESSAGE_HEADER_PREFIX = 'mqgate-header-';
+/** Other request headers whose values become message data. */
+const DATA_HEADERS = new Set(['soapaction', 'mqgate-group']);
+
+/**
+ * A header's value as text: node reads header bytes as latin1, so a client's
+ * UTF-8 (`é` as two bytes) is decoded here, as the client meant it. The
+ * validator has already refused values that are not UTF-8.
+ */
+export function headerText(req: Request, name: string): string | undefined {
+  const value = req.get(name);
+  return value === undefined ? undefined : Buffer.from(value, 'latin1').toString('utf8');
+}
+
+/** Whether a query component's percent-escapes spell UTF-8 (a multi-byte character is always one run of escapes). */
+function escapesUtf8(component: string): boolean {
+  try {
+    for (const run of component.match(/(?:%[0-9A-Fa-f]{2})+/g) ?? []) decodeURIComponent(run);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Query parameters and data-carrying headers that are not UTF-8. Decoding
+ * would turn them into U+FFFD silently (a message key with them would be
+ * stored altered), so they are refused instead.
+ */
+function notUtf8(req: Request, headerParams: Set<string>): FieldError[] {
+  const errors: FieldError[] = [];
+  const query = req.originalUrl.split('?', 2)[1] ?? '';
+  for (const component of query.split('&')) {
+    const [name] = component.split('=', 1);
+    if (!escapesUtf8(component)) errors.push({ pointer: `/query/${escapesUtf8(name) ? decodeURIComponent(name) : name}`, detail: 'is not valid UTF-8' });
+  }
+  for (const [name, value] of Object.entries(req.headers)) {
+    const carriesData = headerParams.has(name) || DATA_HEADERS.has(name) || name.startsWith(MESSAGE_HEADER_PREFIX);
+    if (carriesData && typeof value === 'string' && !isUtf8(Buffer.from(value, 'latin1'))) {
+      errors.push({ pointer: `/headers/${name}`, detail: 'is not valid UTF-8' });
+    }
+  }
+  return errors;
+}
+
 function buildValidator(op: SpecOperation, compileParameters: Compile, compileBody: Compile): RequestValidator {
   if (op.parameters.some((p) => p.in === 'cookie')) {
     throw new Error(`openapi.yaml: ${op.operation.operationId}: cookie parameters are not supported`);
@@ -110,6 +157,7 @@ function buildValidator(op: SpecOperation, compileParameters: Compile, compileBo
   const path = compileParameters(parametersSchema(at('path'), (p) => p.name));
   const query = compileParameters(parametersSchema(at('query'), (p) => p.name));
   // Header names are case-insensitive; node gives them in lower case.
+  const headerParams = new Set(at('header').map((p) => p.name.toLowerCase()));
   const headers = compileParameters(parametersSchema(at('header'), (p) => p.name.toLowerCase()));
   const bodySchema = op.operation.requestBody?.content['application/json']?.schema;
   const body = bodySchema === undefined ? null : compileBody(bodySchema);
@@ -123,6 +171,8 @@ function buildValidator(op: SpecOperation, compileParameters: Compile, compileBo
       const aboutNames = errors.every((e) => names.has(e.pointer.split('/')[2] ?? ''));
       fail(aboutNames ? 'invalid_name' : 'validation_failed', 'Invalid path', errors);
     }
+    const undecodable = notUtf8(req, headerParams);
+    if (undecodable.length > 0) fail('validation_failed', 'Invalid encoding', undecodable);
     const queryValues: Record<string, unknown> = { ...(req.query as Record<string, unknown>) };
     if (!query(queryValues)) fail('validation_failed', 'Invalid query', fieldErrors('/query', query.errors));
     if (!headers({ ...req.headers })) fail('validation_failed', 'Invalid header', fieldErrors('/headers', headers.errors));

@@ -71,6 +71,35 @@ test('malformed JSON → 400 malformed_json', async () => {
   await expectNothingStored();
 });
 
+test('JSON of the wrong type (null, a list, a number) → 422 validation_failed naming the body, not malformed_json', async () => {
+  for (const body of ['null', '[]', '7', '"messages"']) {
+    const res = await expectProblem(
+      t.http.post('/v1/queues/q/messages').set('Content-Type', 'application/json').send(body),
+      422,
+      'validation_failed',
+    );
+    expect({ body, errors: res.body.errors }).toEqual({ body, errors: [{ pointer: '/body', detail: 'must be object' }] });
+  }
+  await expectProblem(t.http.put('/v1/queues/q').set('Content-Type', 'application/json').send('null'), 422, 'validation_failed');
+  await expectNothingStored();
+});
+
+describe('text in headers and the query', () => {
+  const rawProduce = (path: string) => t.http.post(path).set('Content-Type', 'text/plain');
+
+  test('UTF-8 in the headers and the query that become message data is kept as the client wrote it (bytes that are not UTF-8: http-edges.test.ts)', async () => {
+    // node's client writes header text as UTF-8 bytes.
+    await t.http.put('/v1/topics/t').send({});
+    const stored = await rawProduce('/v1/topics/t/messages?key=caf%C3%A9')
+      .set('Mqgate-Header-City', 'Zürich')
+      .set('SOAPAction', '"urn:Bestellung-Größe"')
+      .send('x');
+    expect(stored.status).toBe(201);
+    const read = await t.http.get('/v1/topics/t/partitions/0/messages?offset=earliest');
+    expect(read.body.messages[0]).toMatchObject({ key: 'café', headers: { city: 'Zürich', SOAPAction: '"urn:Bestellung-Größe"' } });
+  });
+});
+
 test('wrong field types → 422 validation_failed with a pointer to each', async () => {
   const res = await expectProblem(t.http.put('/v1/queues/q').send({ visibilityTimeoutMs: '10', delayMs: -1 }), 422, 'validation_failed');
   expect(res.body.errors.map((e: { pointer: string }) => e.pointer).sort()).toEqual(['/body/delayMs', '/body/visibilityTimeoutMs']);

@@ -26,7 +26,7 @@ afterEach(async () => {
  * connection at the client's FIN, before answers still being written (a
  * write's answer waits for its fsync).
  */
-function raw(bytes: string): Promise<string> {
+function raw(bytes: string | Buffer): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1', () => socket.write(bytes));
     let text = '';
@@ -42,6 +42,55 @@ function raw(bytes: string): Promise<string> {
 async function ready(): Promise<number> {
   return ((await t.http.get('/v1/queues/q')).body as { stats: { ready: number } }).stats.ready;
 }
+
+describe('bytes that are not UTF-8 are refused, never stored altered', () => {
+  const BAD = Buffer.from([0xff, 0xfe]);
+  /** A request as bytes: the head's lines, then the body (a string is UTF-8; a Buffer as it is). */
+  const request = (head: Array<string | Buffer>, body: Array<string | Buffer>): Buffer => {
+    const bytes = Buffer.concat(body.map((part) => Buffer.from(part)));
+    const lines = [...head, 'Host: 127.0.0.1', 'Connection: close', `Content-Length: ${bytes.length}`, '', ''];
+    return Buffer.concat([...lines.flatMap((line) => [Buffer.from(line), Buffer.from('\r\n')]).slice(0, -1), bytes]);
+  };
+  const problem = (answer: string): { status: number; code: string; errors?: unknown } => {
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { status: number; code: string; errors?: unknown };
+    return { status: Number(answer.split(' ')[1]), code: body.code, ...(body.errors === undefined ? {} : { errors: body.errors }) };
+  };
+
+  test('inside a JSON string (a value, a text value, a header, a key, an idempotency key) → 400 malformed_json', async () => {
+    const json = ['POST /v1/queues/q/messages HTTP/1.1', 'Content-Type: application/json'];
+    for (const body of [
+      ['{"messages":[{"value":"', BAD, '"}]}'],
+      ['{"messages":[{"value":"', BAD, '","valueEncoding":"text"}]}'],
+      ['{"messages":[{"value":"ok","headers":{"h":"', BAD, '"}}]}'],
+      ['{"messages":[{"value":"ok","headers":{"', BAD, '":"v"}}]}'],
+      ['{"messages":[{"value":"ok","key":"k', BAD, '"}]}'],
+      ['{"messages":[{"value":"ok","idempotencyKey":"', BAD, '"}]}'],
+    ]) {
+      const answer = await raw(request(json, body));
+      expect({ body: body.join(''), ...problem(answer) }).toEqual({ body: body.join(''), status: 400, code: 'malformed_json' });
+      expect(answer).toContain('not valid UTF-8');
+    }
+    expect(await ready()).toBe(1);
+  });
+
+  test('in a header or query parameter that becomes message data → 422 validation_failed pointing at it', async () => {
+    await t.http.put('/v1/topics/t').send({});
+    const rawProduce = (path: string, header: Array<string | Buffer>): Buffer =>
+      request([`POST ${path} HTTP/1.1`, 'Content-Type: text/plain', Buffer.concat(header.map((part) => Buffer.from(part)))], ['x']);
+    const cases: Array<[Buffer, string]> = [
+      [rawProduce('/v1/queues/q/messages', ['Mqgate-Header-Source: shop', BAD]), '/headers/mqgate-header-source'],
+      [rawProduce('/v1/queues/q/messages', ['SOAPAction: "urn:', BAD, '"']), '/headers/soapaction'],
+      [rawProduce('/v1/queues/q/messages', ['Mqgate-Group: ', BAD]), '/headers/mqgate-group'],
+      [rawProduce('/v1/queues/q/messages', ['Idempotency-Key: ', BAD]), '/headers/idempotency-key'],
+      [rawProduce('/v1/topics/t/messages?key=%FF%FE', ['X-Any: 1']), '/query/key'],
+    ];
+    for (const [bytes, pointer] of cases) {
+      expect(problem(await raw(bytes))).toEqual({ status: 422, code: 'validation_failed', errors: [{ pointer, detail: 'is not valid UTF-8' }] });
+    }
+    expect(await ready()).toBe(1);
+    expect(((await t.http.get('/v1/topics/t')).body as { stats: { partitions: Array<{ endOffset: number }> } }).stats.partitions[0].endOffset).toBe(0);
+  });
+});
 
 test('HTTP the parser refuses is answered with problem+json, never node bare answer', async () => {
   const garbled = await raw('GET /v1/queues HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n');

@@ -10,7 +10,7 @@ beforeEach(() => {
 
 afterEach(() => disposeTestGateway(t));
 
-const post = (target: string | null, body: string, contentType = 'application/x-amz-json-1.0') => {
+const post = (target: string | null, body: string | Buffer, contentType = 'application/x-amz-json-1.0') => {
   const request = t.http.post('/').set('Content-Type', contentType);
   return (target === null ? request : request.set('X-Amz-Target', target)).send(body);
 };
@@ -47,6 +47,13 @@ test('a body that is not a JSON object, or members of the wrong type, are refuse
   });
   expect(sqsError(await post('AmazonSQS.GetQueueUrl', ''))).toMatchObject({ status: 400, queryError: 'MissingParameter;Sender' });
   expect(t.internalErrors).toEqual([]);
+});
+
+test('a body that is not UTF-8 is a SerializationException, and no message is stored with its bytes replaced', async () => {
+  await t.http.put('/v1/queues/q').send({});
+  const body = Buffer.concat([Buffer.from('{"QueueUrl":"/000000000000/q","MessageBody":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+  expect(sqsError(await post('AmazonSQS.SendMessage', body))).toMatchObject({ status: 400, queryError: 'SerializationException;Sender' });
+  expect((await t.http.get('/v1/queues/q')).body).toMatchObject({ stats: { produced: 0 } });
 });
 
 test('another content type is refused before any action runs: the body is signed as bytes, so it is never parsed as JSON', async () => {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import crypto from 'node:crypto';
 import type { Response } from 'express';
 import { invalidParameter, missingParameter, SQS_ERRORS, SqsError } from './errors';
@@ -31,6 +32,8 @@ export class Input {
 
   /** The request body: a JSON object (the SDK sends `{}` for an empty input). */
   static parse(body: Buffer): Input {
+    // Decoding would replace bad bytes with U+FFFD, changing a message body: refuse them instead.
+    if (!isUtf8(body)) throw new SqsError('SerializationException', 'The request body is not valid UTF-8.');
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.length === 0 ? '{}' : body.toString('utf8'));
