@@ -52,7 +52,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const shutdown = new AbortController();
   const app = createApp({
     ...services,
-    spec: loadSpec(),
+    spec: loadSpec(config.limits),
     shutdown: shutdown.signal,
     ready: () => store.checkReady(),
     logger: options.logger,

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import YAML from 'yaml';
 import { packagePath } from '../persistence/packagePath';
+import { DEFAULT_LIMITS, type Limits } from '../queue/limits';
 
 export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -50,7 +51,7 @@ export interface SpecOperation {
 
 export interface Spec {
   document: OpenApiDocument;
-  /** The file's text, served as-is by getOpenApi. */
+  /** The document's text, served by getOpenApi: the file's, with this server's limits. */
   text: string;
   operations: SpecOperation[];
 }
@@ -67,9 +68,41 @@ function resolveParameter(document: OpenApiDocument, parameter: Parameter | Refe
   return resolved;
 }
 
-/** Loads openapi.yaml, the single source of every route and request schema. */
-export function loadSpec(file = packagePath('openapi.yaml')): Spec {
-  const text = fs.readFileSync(file, 'utf8');
+/** The vendor keyword that names the server limit a schema's `maximum` is. */
+export const LIMIT_KEYWORD = 'x-mqgate-limit';
+
+/**
+ * Sets every `maximum` marked `x-mqgate-limit: <limit>` to this server's
+ * value of that limit (and a default above it down to it), so the document a
+ * client or SDK reads states the bounds the server enforces. Formatting and
+ * comments survive; an unchanged document keeps its text.
+ */
+function withLimits(text: string, limits: Limits): string {
+  const document = YAML.parseDocument(text);
+  let changed = false;
+  YAML.visit(document, {
+    Map(_key, node) {
+      const limit = node.get(LIMIT_KEYWORD);
+      if (typeof limit !== 'string') return;
+      if (!(limit in limits)) throw new Error(`openapi.yaml: ${LIMIT_KEYWORD} names no limit '${limit}'`);
+      const value = limits[limit as keyof Limits];
+      if (node.get('maximum') !== value) {
+        node.set('maximum', value);
+        changed = true;
+      }
+      const fallback = node.get('default');
+      if (typeof fallback === 'number' && fallback > value) node.set('default', value);
+    },
+  });
+  return changed ? document.toString() : text;
+}
+
+/**
+ * Loads openapi.yaml, the single source of every route and request schema,
+ * with this server's limits as the maximums it states.
+ */
+export function loadSpec(limits: Limits = DEFAULT_LIMITS): Spec {
+  const text = withLimits(fs.readFileSync(packagePath('openapi.yaml'), 'utf8'), limits);
   const document = YAML.parse(text) as OpenApiDocument;
   const operations: SpecOperation[] = [];
   for (const [path, item] of Object.entries(document.paths)) {

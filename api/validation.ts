@@ -3,7 +3,7 @@ import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020'
 import addFormats from 'ajv-formats';
 import type { Request } from 'express';
 import { type FieldError, GatewayError } from '../queue/errors';
-import type { JsonSchema, Parameter, Spec, SpecOperation } from './spec';
+import { type JsonSchema, LIMIT_KEYWORD, type Parameter, type Spec, type SpecOperation } from './spec';
 
 const COMPONENTS_ID = 'mqgate:components';
 const COMPONENT_REF = '#/components/schemas/';
@@ -66,6 +66,8 @@ export function createSchemaCompiler(spec: Spec, options: { coerceTypes?: boolea
     coerceTypes: options.coerceTypes ?? false,
   });
   addFormats(ajv);
+  // Marks a `maximum` that is a server limit (api/spec.ts sets it); nothing more to check.
+  ajv.addKeyword(LIMIT_KEYWORD);
   ajv.addSchema({ $id: COMPONENTS_ID, $defs: rewriteRefs(spec.document.components.schemas) });
   return (schema) => ajv.compile(rewriteRefs(schema) as JsonSchema);
 }

@@ -74,7 +74,11 @@ export function invalidField(pointer: string, detail: string): GatewayError {
   return new GatewayError('validation_failed', detail, { errors: [{ pointer, detail }] });
 }
 
-/** A configurable limit the spec cannot state: `validation_failed` when `value` is above it. */
+/**
+ * A configurable limit: `validation_failed` when `value` is above it. The
+ * served spec states the same bound (x-mqgate-limit), so /v1 requests over it
+ * are refused by validation first; this is where other callers (the SQS face) meet it.
+ */
 export function checkAtMost(pointer: string, value: number, limit: number): void {
   if (value > limit) throw invalidField(pointer, `${pointer.split('/').at(-1)} may be at most ${limit}.`);
 }

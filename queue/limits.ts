@@ -23,9 +23,10 @@ export const DEFAULT_LIMITS: Limits = {
 };
 
 /**
- * A fetch's `max` within the server's batch limit: asking for more is not an
- * error (a fetch may always return fewer), so a lowered limit never breaks
- * clients that send, or default to, a larger `max`.
+ * A fetch's `max` within the server's batch limit. /v1 refuses a larger `max`
+ * by validation (the served spec states the limit); the SQS face's fixed
+ * ceiling of 10 is not an error where the limit is lowered below it, as a
+ * fetch may always return fewer.
  */
 export function atMostBatch(max: number, limits: Limits): number {
   return Math.min(max, limits.maxBatchMessages);

@@ -1,4 +1,5 @@
 import type { Response, Test } from 'supertest';
+import YAML from 'yaml';
 import { loadSpec } from '../api/spec';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
 
@@ -198,6 +199,42 @@ test('receipts that are not ours → per-receipt unknown / receipt_unknown, othe
 test('waitMs over the limit → 422 validation_failed', async () => {
   const res = await expectProblem(t.http.post('/v1/queues/q/fetch').send({ waitMs: 3001 }), 422, 'validation_failed');
   expect(res.body.errors[0].pointer).toBe('/body/waitMs');
+});
+
+test('every configured bound is the maximum the served openapi.yaml states, and every request over one is refused alike', async () => {
+  const served = YAML.parse((await t.http.get('/openapi.yaml')).text) as unknown;
+  const marked: Array<{ limit: string; maximum: unknown }> = [];
+  const walk = (node: unknown): void => {
+    if (node === null || typeof node !== 'object') return;
+    const record = node as Record<string, unknown>;
+    if (typeof record['x-mqgate-limit'] === 'string') marked.push({ limit: record['x-mqgate-limit'], maximum: record.maximum });
+    Object.values(record).forEach(walk);
+  };
+  walk(served);
+  expect(new Set(marked.map((m) => m.limit))).toEqual(new Set(['maxBatchMessages', 'maxWaitMs', 'maxMessageBytes']));
+  for (const { limit, maximum } of marked) expect({ limit, maximum }).toEqual({ limit, maximum: LIMITS[limit as keyof typeof LIMITS] });
+
+  await t.http.put('/v1/topics/t').send({});
+  await t.http.put('/v1/topics/t/subscriptions/s').send({});
+  await t.http.put('/v1/topics/t/groups/g').send({});
+  const over: Array<[Test, string]> = [
+    [t.http.post('/v1/queues/q/fetch').send({ max: 6 }), '/body/max'],
+    [t.http.post('/v1/topics/t/subscriptions/s/fetch').send({ max: 6 }), '/body/max'],
+    [t.http.post('/v1/topics/t/groups/g/fetch').send({ max: 6 }), '/body/max'],
+    [t.http.post('/v1/topics/t/groups/g/fetch').send({ waitMs: 3001 }), '/body/waitMs'],
+    [t.http.get('/v1/topics/t/partitions/0/messages?max=6'), '/query/max'],
+    [t.http.get('/v1/topics/t/partitions/0/messages?waitMs=3001'), '/query/waitMs'],
+    [t.http.get('/v1/queues/q/messages?max=6'), '/query/max'],
+    [t.http.put('/v1/topics/t').send({ maxMessageBytes: 1001 }), '/body/maxMessageBytes'],
+  ];
+  for (const [pending, pointer] of over) {
+    const res = await expectProblem(pending, 422, 'validation_failed');
+    expect(res.body.errors.map((e: { pointer: string }) => e.pointer)).toEqual([pointer]);
+  }
+  // At the bound, and by default (the spec's default of 100 is lowered to the limit of 5), they work.
+  expect((await t.http.post('/v1/queues/q/fetch').send({ max: 5 })).status).toBe(200);
+  expect((await t.http.get('/v1/topics/t/partitions/0/messages?max=5&waitMs=0')).status).toBe(200);
+  expect((await t.http.get('/v1/queues/q/messages')).status).toBe(200);
 });
 
 test('a dead-letter queue that does not exist → 422 dead_letter_queue_not_found', async () => {

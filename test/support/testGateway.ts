@@ -95,7 +95,7 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
   };
   const app = createApp({
     ...services,
-    spec: loadSpec(),
+    spec: loadSpec(limits),
     shutdown: shutdown.signal,
     limits,
     auth,
