@@ -129,21 +129,38 @@ function escapesUtf8(component: string): boolean {
   }
 }
 
+/** What of a request an operation reads as text: its query parameters, and the headers that become message data. */
+interface TextInputs {
+  query: Set<string>;
+  headers: (name: string) => boolean;
+}
+
+function textInputsOf(op: SpecOperation, at: (location: Parameter['in']) => Parameter[]): TextInputs {
+  const declared = new Set(at('header').map((p) => p.name.toLowerCase()));
+  // A raw produce (any content type) keeps chosen request headers as message headers (api/handlers.ts).
+  const raw = '*/*' in (op.operation.requestBody?.content ?? {});
+  return {
+    query: new Set(at('query').map((p) => p.name)),
+    headers: (name) => declared.has(name) || (raw && (DATA_HEADERS.has(name) || name.startsWith(MESSAGE_HEADER_PREFIX))),
+  };
+}
+
 /**
- * Query parameters and data-carrying headers that are not UTF-8. Decoding
- * would turn them into U+FFFD silently (a message key with them would be
- * stored altered), so they are refused instead.
+ * Query parameters and headers the operation reads that are not UTF-8.
+ * Decoding would turn them into U+FFFD silently (a message key with them
+ * would be stored altered), so they are refused instead. What the operation
+ * does not read is left alone, as any unknown parameter is.
  */
-function notUtf8(req: Request, headerParams: Set<string>): FieldError[] {
+function notUtf8(req: Request, reads: TextInputs): FieldError[] {
   const errors: FieldError[] = [];
   const query = req.originalUrl.split('?', 2)[1] ?? '';
   for (const component of query.split('&')) {
     const [name] = component.split('=', 1);
-    if (!escapesUtf8(component)) errors.push({ pointer: `/query/${escapesUtf8(name) ? decodeURIComponent(name) : name}`, detail: 'is not valid UTF-8' });
+    const decoded = escapesUtf8(name) ? decodeURIComponent(name.replace(/\+/g, ' ')) : name;
+    if (reads.query.has(decoded) && !escapesUtf8(component)) errors.push({ pointer: `/query/${decoded}`, detail: 'is not valid UTF-8' });
   }
   for (const [name, value] of Object.entries(req.headers)) {
-    const carriesData = headerParams.has(name) || DATA_HEADERS.has(name) || name.startsWith(MESSAGE_HEADER_PREFIX);
-    if (carriesData && typeof value === 'string' && !isUtf8(Buffer.from(value, 'latin1'))) {
+    if (reads.headers(name) && typeof value === 'string' && !isUtf8(Buffer.from(value, 'latin1'))) {
       errors.push({ pointer: `/headers/${name}`, detail: 'is not valid UTF-8' });
     }
   }
@@ -159,7 +176,7 @@ function buildValidator(op: SpecOperation, compileParameters: Compile, compileBo
   const path = compileParameters(parametersSchema(at('path'), (p) => p.name));
   const query = compileParameters(parametersSchema(at('query'), (p) => p.name));
   // Header names are case-insensitive; node gives them in lower case.
-  const headerParams = new Set(at('header').map((p) => p.name.toLowerCase()));
+  const reads = textInputsOf(op, at);
   const headers = compileParameters(parametersSchema(at('header'), (p) => p.name.toLowerCase()));
   const bodySchema = op.operation.requestBody?.content['application/json']?.schema;
   const body = bodySchema === undefined ? null : compileBody(bodySchema);
@@ -173,7 +190,7 @@ function buildValidator(op: SpecOperation, compileParameters: Compile, compileBo
       const aboutNames = errors.every((e) => names.has(e.pointer.split('/')[2] ?? ''));
       fail(aboutNames ? 'invalid_name' : 'validation_failed', 'Invalid path', errors);
     }
-    const undecodable = notUtf8(req, headerParams);
+    const undecodable = notUtf8(req, reads);
     if (undecodable.length > 0) fail('validation_failed', 'Invalid encoding', undecodable);
     const queryValues: Record<string, unknown> = { ...(req.query as Record<string, unknown>) };
     if (!query(queryValues)) fail('validation_failed', 'Invalid query', fieldErrors('/query', query.errors));

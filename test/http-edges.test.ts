@@ -130,13 +130,18 @@ test('numbers past what the store holds exactly, and repeated partitions in a se
   expect(t.internalErrors).toEqual([]);
 });
 
-test('a fetch may ask for more than the batch limit and gets at most the limit', async () => {
+test('a fetch asking for more than the batch limit is refused, not clamped; a default above a lowered limit becomes the limit', async () => {
   const small = testGateway({ limits: { maxBatchMessages: 2 } });
   try {
     await small.http.put('/v1/queues/q').send({});
     await small.http.post('/v1/queues/q/messages').send({ messages: [{ value: 1 }, { value: 2 }] });
     await small.http.post('/v1/queues/q/messages').send({ messages: [{ value: 3 }] });
-    const res = await small.http.post('/v1/queues/q/fetch').send({ max: 10 });
+    const refused = await small.http.post('/v1/queues/q/fetch').send({ max: 10 });
+    expect({ status: refused.status, body: refused.body as object }).toMatchObject({
+      status: 422,
+      body: { code: 'validation_failed', errors: [{ pointer: '/body/max', detail: 'must be <= 2' }] },
+    });
+    const res = await small.http.post('/v1/queues/q/fetch').send({ max: 2 });
     expect(res.status).toBe(200);
     expect((res.body as { messages: unknown[] }).messages).toHaveLength(2);
     await small.http.put('/v1/topics/t').send({});

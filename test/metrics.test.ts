@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { generateKey } from '../api/keys';
 import { MAX_NAMES } from '../api/metrics';
 import { parseScope } from '../api/scopes';
@@ -28,11 +30,16 @@ function parse(text: string): Sample[] {
     });
 }
 
-async function scrape(): Promise<Sample[]> {
+/** The exposition text of one GET /metrics. */
+async function scrapeText(): Promise<string> {
   const res = await call('getMetrics', t.http.get('/metrics'));
   expect(res.status).toBe(200);
   expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
-  return parse(res.text);
+  return res.text;
+}
+
+async function scrape(): Promise<Sample[]> {
+  return parse(await scrapeText());
 }
 
 /** The value of the one sample with this name and (at least) these labels; undefined when there is none. */
@@ -44,6 +51,30 @@ function valueOf(samples: Sample[], name: string, labels: Record<string, string>
 
 const produce = (path: string, count: number) =>
   t.http.post(`${path}/messages`).send({ messages: Array.from({ length: count }, (_, i) => ({ value: i, key: `k${i}` })) });
+
+/** Debian's promtool (package prometheus): the linter Prometheus itself applies to an exposition. */
+const PROMTOOL = '/usr/bin/promtool';
+
+/** What `promtool check metrics` makes of an exposition: its exit status and everything it printed. */
+function promtoolCheck(text: string): { status: number | null; printed: string } {
+  // A missing promtool fails the test rather than skipping it, so an exposition never linted cannot pass as green.
+  if (!fs.existsSync(PROMTOOL)) throw new Error(`${PROMTOOL} is missing: the metrics lint needs promtool (apt-get install prometheus).`);
+  const result = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  if (result.error !== undefined) throw result.error;
+  return { status: result.status, printed: result.stdout + result.stderr };
+}
+
+/** Families declared by a `# TYPE` line of the exposition whose name starts with `prefix`. */
+function families(text: string, prefix: string): string[] {
+  return [...text.matchAll(/^# TYPE (\S+) \S+$/gm)].map((m) => m[1]).filter((name) => name.startsWith(prefix));
+}
+
+/** The sum of every sample with this name, whatever its labels. */
+const total = (samples: Sample[], name: string) => samples.filter((s) => s.name === name).reduce((sum, s) => sum + s.value, 0);
+
+/** A family's samples: its own name, or a histogram's series. */
+const ofFamily = (samples: Sample[], family: string) =>
+  samples.filter((s) => [family, `${family}_bucket`, `${family}_sum`, `${family}_count`].includes(s.name));
 
 test('messages produced, delivered and acked per queue and topic; depth, dead letters, lag and requests from one scrape', async () => {
   t = testGateway();
@@ -101,6 +132,51 @@ test('messages produced, delivered and acked per queue and topic; depth, dead le
   expect(valueOf(samples, 'process_resident_memory_bytes')).toBeGreaterThan(0);
 });
 
+test('promtool check metrics passes, without a word, a scrape in which every mqgate family has series', async () => {
+  t = testGateway();
+  const receiver = await startReceiver(() => t.clock.now());
+  try {
+    await t.http.put('/v1/queues/dead').send({});
+    await t.http.put('/v1/queues/orders').send({ maxDeliveries: 1, deadLetterQueue: 'dead' });
+    await produce('/v1/queues/orders', 4);
+    const [acked, nacked] = (await t.http.post('/v1/queues/orders/fetch').send({ max: 2 })).body.messages as Array<{ receipt: string }>;
+    await t.http.post('/v1/queues/orders/ack').send({ receipts: [acked.receipt] });
+    await t.http.post('/v1/queues/orders/nack').send({ receipts: [nacked.receipt] });
+    // The nacked message has had its one delivery: this fetch dead-letters it and leases the next.
+    await t.http.post('/v1/queues/orders/fetch').send({ max: 1 });
+
+    await t.http.put('/v1/topics/events').send({ partitions: 2 });
+    await produce('/v1/topics/events', 6);
+    await t.http.put('/v1/topics/events/groups/ledger').send({ resetPolicy: 'earliest' });
+    await t.http.post('/v1/topics/events/groups/ledger/fetch').send({ max: 2 });
+    await t.http.post('/v1/topics/events/groups/ledger/commit').send({});
+
+    await t.http.put('/v1/queues/hooks').send({});
+    await t.http.put('/v1/push-subscriptions/relay').send({ source: { queue: 'hooks' }, url: `${receiver.url}/in` });
+    await produce('/v1/queues/hooks', 1);
+    await polled(async () => (await t.http.get('/v1/push-subscriptions/relay')).body.status.delivered === 1);
+
+    // Errors too: a missing queue, a body the spec refuses, a path no route has.
+    expect((await t.http.get('/v1/queues/nowhere')).status).toBe(404);
+    expect((await t.http.put('/v1/queues/orders').send({ maxDeliveries: 'many' })).status).toBe(422);
+    expect((await t.http.get('/nowhere')).status).toBe(404);
+
+    const text = await scrapeText();
+    const samples = parse(text);
+    for (const state of ['ready', 'in_flight']) expect(valueOf(samples, 'mqgate_queue_messages', { queue: 'orders', state })).toBe(1);
+    expect(valueOf(samples, 'mqgate_queue_messages_dead_lettered_total', { queue: 'orders' })).toBe(1);
+    expect(total(samples, 'mqgate_group_lag')).toBe(4);
+    expect(valueOf(samples, 'mqgate_push_delivered_total', { push: 'relay' })).toBe(1);
+    expect(families(text, 'mqgate_').filter((family) => ofFamily(samples, family).length === 0)).toEqual([]);
+    // The runtime's counts stay, by type, under gauge names: the receiver's listening socket is one handle and one resource.
+    for (const name of ['nodejs_active_handles', 'nodejs_active_resources']) expect(total(samples, name)).toBeGreaterThan(0);
+
+    expect(promtoolCheck(text)).toEqual({ status: 0, printed: '' });
+  } finally {
+    await receiver.close();
+  }
+});
+
 test('a deleted queue leaves the depth gauges; totals from the store survive a restart', async () => {
   t = testGateway();
   await t.http.put('/v1/queues/gone').send({});
@@ -152,13 +228,20 @@ test(`label values stay bounded: past ${MAX_NAMES} names, the rest are summed un
   expect(valueOf(samples, 'mqgate_messages_produced_total', { name: '_other' })).toBe(2);
 });
 
-test('/metrics answers as /healthz does: anyone, or with healthAuth key only a valid key', async () => {
-  const { key, id, hash } = generateKey();
-  t = testGateway({ keys: [{ id, name: 'ops', hash, scopes: [parseScope('consume:queues/x')], limits: {} }], healthAuth: 'key' });
+test('/metrics with keys needs the metrics scope: no key 401, a queue-scoped key 403, a metrics key 200 (the full matrix: auth.test.ts)', async () => {
+  const queueKey = generateKey();
+  const scraperKey = generateKey();
+  t = testGateway({
+    keys: [
+      { id: queueKey.id, name: 'ops', hash: queueKey.hash, scopes: [parseScope('consume:queues/x')], limits: {} },
+      { id: scraperKey.id, name: 'scraper', hash: scraperKey.hash, scopes: [parseScope('metrics')], limits: {} },
+    ],
+  });
   const refused = await call('getMetrics', t.http.get('/metrics'));
-  expect(refused.status).toBe(401);
-  expect(refused.body.code).toBe('unauthorized');
-  expect((await call('getMetrics', t.http.get('/metrics').set('Authorization', `Bearer ${key}`))).status).toBe(200);
+  expect({ status: refused.status, code: refused.body.code }).toEqual({ status: 401, code: 'unauthorized' });
+  const lacking = await call('getMetrics', t.http.get('/metrics').set('Authorization', `Bearer ${queueKey.key}`));
+  expect({ status: lacking.status, code: lacking.body.code }).toEqual({ status: 403, code: 'forbidden' });
+  expect((await call('getMetrics', t.http.get('/metrics').set('Authorization', `Bearer ${scraperKey.key}`))).status).toBe(200);
 });
 
 test('activity: messages produced and delivered per interval, oldest first, on the test clock', async () => {
