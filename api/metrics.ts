@@ -34,6 +34,15 @@ class BoundedNames {
   }
 }
 
+/**
+ * prom-client's default gauges that carry a counter's `_total` suffix, which
+ * `promtool check metrics` refuses (prom-client has no option to rename or
+ * leave them out: prometheus/client_js#283). The same counts stay, by type,
+ * in `nodejs_active_handles`, `nodejs_active_requests` and
+ * `nodejs_active_resources`; their `sum()` is the total.
+ */
+const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** Totals since start, for the dashboard's rates (api/activity.ts). */
@@ -127,6 +136,7 @@ export class Metrics implements MessageEvents {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    for (const name of MISNAMED_DEFAULT_GAUGES) this.registry.removeSingleMetric(name);
   }
 
   /** Counts each request once its answer is sent or its connection gone. */
