@@ -8,6 +8,7 @@ import { authorize } from './auth';
 import { createHandlers, type HandlerDeps } from './handlers';
 import { type Logger, requestLog } from './logging';
 import type { Metrics } from './metrics';
+import { type BrowserPolicy, browserGuard } from './origins';
 import { problemMiddleware } from './problem';
 import type { SpecOperation } from './spec';
 import { compileValidators } from './validation';
@@ -15,6 +16,7 @@ import { compileValidators } from './validation';
 export interface AppDeps extends HandlerDeps {
   logger: Logger;
   metrics: Pick<Metrics, 'render' | 'requestMetrics'>;
+  browsers: BrowserPolicy;
 }
 
 /** `/v1/queues/{queue}` → `/v1/queues/:queue` */
@@ -108,6 +110,7 @@ export function createApp(deps: AppDeps): express.Express {
   Object.defineProperty(app.request, 'fresh', { get: () => false });
   app.use(requestLog(deps.logger));
   app.use(deps.metrics.requestMetrics());
+  app.use(browserGuard(deps.browsers));
   const handlers = createHandlers(deps);
   const validators = compileValidators(deps.spec);
   const byPath = new Map<string, SpecOperation[]>();

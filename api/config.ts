@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import { DEFAULT_LIMITS, type Limits } from '../queue/limits';
 import type { ApiKey, KeyLimits } from './keys';
 import { checkKeys, parseKeys, readKeysFile } from './keysFile';
+import { DEFAULT_TIMEOUTS } from './listen';
 import { LOG_LEVELS, type LogLevel } from './logging';
 
 /** Everything the gateway reads at start; nothing reads process.env anywhere else. */
@@ -24,6 +25,29 @@ export interface Config {
   synchronous: 'FULL' | 'NORMAL';
   /** Longest a graceful shutdown waits for in-flight requests. MQGATE_SHUTDOWN_TIMEOUT_MS. Default 10000. */
   shutdownTimeoutMs: number;
+  /**
+   * Longest a request may take to arrive whole, headers and body (a long-poll's
+   * wait comes after, and is not counted): 408 request_timeout past it.
+   * MQGATE_REQUEST_TIMEOUT_MS / --request-timeout-ms. Default 30000.
+   */
+  requestTimeoutMs: number;
+  /** Longest a request's headers may take to arrive; at most requestTimeoutMs. MQGATE_HEADERS_TIMEOUT_MS / --headers-timeout-ms. Default 10000. */
+  headersTimeoutMs: number;
+  /**
+   * Names a browser may call this gateway by (the Host header, port aside)
+   * while it has no keys, besides localhost, 127.0.0.1, [::1] and the listen
+   * address: a page whose name resolves to 127.0.0.1 (DNS rebinding) is
+   * refused with 403 host_not_allowed. `*` turns the check off.
+   * MQGATE_ALLOWED_HOSTS / --allowed-hosts. Default none.
+   */
+  allowedHosts: string[];
+  /**
+   * Origins (`https://app.example.com`) whose pages may call the gateway from
+   * a browser: CORS preflights answered, and their requests that change state
+   * let in. A cross-site request from any other origin that changes state is
+   * 403 origin_not_allowed. MQGATE_CORS_ORIGINS / --cors-origins. Default none.
+   */
+  corsOrigins: string[];
   /**
    * Hosts push subscriptions may deliver to (comma-separated: `hooks.example.com`,
    * `*.example.com`, `10.0.0.5:8443`); null (unset or empty): any host.
@@ -96,6 +120,21 @@ function text(env: string, flag: string, expected: string): SettingSpec {
 }
 
 const HOST_PATTERN = '^(\\*\\.)?[A-Za-z0-9.-]+(:\\d{1,5})?$|^\\[[0-9A-Fa-f:.]+\\](:\\d{1,5})?$';
+/** A host name or address without a port, or a `*.domain` pattern. */
+const NAME_PATTERN = '^(\\*\\.)?[A-Za-z0-9.-]+$|^\\[[0-9A-Fa-f:.]+\\]$';
+const ORIGIN_PATTERN = '^https?://([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(:\\d{1,5})?$';
+
+/** A comma-separated list (elsewhere), or a list in the file, of items matching `pattern`. */
+function list(env: string, flag: string, pattern: string, expected: string, item: string): SettingSpec {
+  return {
+    env,
+    flag,
+    schema: { type: 'array', items: { type: 'string', pattern } },
+    expected,
+    item,
+    parse: (value) => value.split(',').map((h) => h.trim()).filter((h) => h !== ''),
+  };
+}
 
 /**
  * Every setting: its config-file key (the property name), environment
@@ -108,14 +147,11 @@ const SETTINGS = {
   dataDir: text('MQGATE_DATA_DIR', 'data-dir', 'a directory (it must not be empty)'),
   synchronous: oneOf('MQGATE_SYNCHRONOUS', 'synchronous', ['FULL', 'NORMAL'], (value) => value.toUpperCase()),
   shutdownTimeoutMs: integer('MQGATE_SHUTDOWN_TIMEOUT_MS', 'shutdown-timeout-ms', 0, 600_000),
-  pushAllowedHosts: {
-    env: 'MQGATE_PUSH_ALLOWED_HOSTS',
-    flag: 'push-allowed-hosts',
-    schema: { type: 'array', items: { type: 'string', pattern: HOST_PATTERN } },
-    expected: 'a list of hosts, host:port pairs or *.domain patterns',
-    item: 'a host, host:port or *.domain',
-    parse: (value: string) => value.split(',').map((h) => h.trim()).filter((h) => h !== ''),
-  },
+  requestTimeoutMs: integer('MQGATE_REQUEST_TIMEOUT_MS', 'request-timeout-ms', 100, 3_600_000),
+  headersTimeoutMs: integer('MQGATE_HEADERS_TIMEOUT_MS', 'headers-timeout-ms', 100, 3_600_000),
+  allowedHosts: list('MQGATE_ALLOWED_HOSTS', 'allowed-hosts', `^\\*$|${NAME_PATTERN}`, 'a list of host names, *.domain patterns, or *', 'a host name or *.domain'),
+  corsOrigins: list('MQGATE_CORS_ORIGINS', 'cors-origins', ORIGIN_PATTERN, 'a list of origins (scheme://host[:port])', 'an origin: http(s)://host[:port], no path'),
+  pushAllowedHosts: list('MQGATE_PUSH_ALLOWED_HOSTS', 'push-allowed-hosts', HOST_PATTERN, 'a list of hosts, host:port pairs or *.domain patterns', 'a host, host:port or *.domain'),
   maxMessageBytes: integer('MQGATE_MAX_MESSAGE_BYTES', 'max-message-bytes', 1, 256 * 1024 * 1024),
   maxBatchMessages: integer('MQGATE_MAX_BATCH_MESSAGES', 'max-batch-messages', 1, 100_000),
   maxBatchBytes: integer('MQGATE_MAX_BATCH_BYTES', 'max-batch-bytes', 1, 1024 * 1024 * 1024),
@@ -275,6 +311,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     );
   }
   const allowed = read<string[]>('pushAllowedHosts', []);
+  const requestTimeoutMs = read('requestTimeoutMs', DEFAULT_TIMEOUTS.requestMs);
+  const headersTimeoutMs = read('headersTimeoutMs', Math.min(DEFAULT_TIMEOUTS.headersMs, requestTimeoutMs));
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError(`the headers timeout (${headersTimeoutMs} ms) must not be longer than the request timeout (${requestTimeoutMs} ms), which includes it.`);
+  }
   const d = DEFAULT_LIMITS;
   return {
     host,
@@ -282,6 +323,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     dataDir: path.resolve(read('dataDir', './data')),
     synchronous: read('synchronous', 'FULL'),
     shutdownTimeoutMs: read('shutdownTimeoutMs', 10_000),
+    requestTimeoutMs,
+    headersTimeoutMs,
+    allowedHosts: read('allowedHosts', []),
+    corsOrigins: read('corsOrigins', []),
     pushAllowedHosts: allowed.length === 0 ? null : allowed,
     keys,
     allowUnauthenticated,

@@ -89,13 +89,33 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, exchang
   });
 }
 
+/** How long a request may take to arrive (Config.requestTimeoutMs, headersTimeoutMs). */
+export interface RequestTimeouts {
+  /** Headers and body, from the first byte; a long-poll's wait starts after, so it is not counted. */
+  requestMs: number;
+  headersMs: number;
+}
+
+/** Node's defaults (5 minutes for a request) hold a stalled upload's connection and memory far too long. */
+export const DEFAULT_TIMEOUTS: RequestTimeouts = { requestMs: 30_000, headersMs: 10_000 };
+
 /**
  * The gateway's HTTP server: express for requests, and problem+json (never
- * node's bare answers) for what fails before express sees a request.
+ * node's bare answers) for what fails before express sees a request,
+ * `408 request_timeout` for a request that stalls among them.
  */
-export function listen(app: Express, port: number, host: string): Promise<Server> {
-  // A request without Host is still one we can answer (node would answer it with a bare 400).
-  const server = createServer({ requireHostHeader: false }, app);
+export function listen(app: Express, port: number, host: string, timeouts: RequestTimeouts = DEFAULT_TIMEOUTS): Promise<Server> {
+  const server = createServer(
+    {
+      // A request without Host is still one we can answer (node would answer it with a bare 400).
+      requireHostHeader: false,
+      requestTimeout: timeouts.requestMs,
+      headersTimeout: timeouts.headersMs,
+      // How often node looks for stalled requests (30 s by default): a tenth of the shorter timeout, so one is answered soon after it is due.
+      connectionsCheckingInterval: Math.max(10, Math.ceil(Math.min(timeouts.requestMs, timeouts.headersMs) / 10)),
+    },
+    app,
+  );
   const exchanges = new WeakMap<Duplex, Set<Exchange>>();
   // Node reports every later chunk of a refused connection again: only the first is answered.
   const refused = new WeakSet<Duplex>();

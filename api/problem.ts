@@ -37,6 +37,8 @@ export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   quota_exceeded: { status: 429, title: 'Quota exceeded' },
   unauthorized: { status: 401, title: 'Unauthorized' },
   forbidden: { status: 403, title: 'Forbidden' },
+  host_not_allowed: { status: 403, title: 'Host not allowed' },
+  origin_not_allowed: { status: 403, title: 'Origin not allowed' },
   rate_limited: { status: 429, title: 'Rate limited' },
   too_many_long_polls: { status: 429, title: 'Too many long-polls' },
   storage_unavailable: { status: 503, title: 'Storage unavailable' },

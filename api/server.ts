@@ -50,6 +50,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   });
   const activity = new Activity(options.clock, () => metrics.counted());
   const shutdown = new AbortController();
+  const keys = new KeyRing(config.keys);
   const app = createApp({
     ...services,
     spec: loadSpec(config.limits),
@@ -57,8 +58,9 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     ready: () => store.checkReady(),
     logger: options.logger,
     limits: config.limits,
+    browsers: { open: () => keys.empty, listenHost: config.host, allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins },
     auth: {
-      keys: new KeyRing(config.keys),
+      keys,
       healthAuth: config.healthAuth,
       rates: new RateLimiter(options.clock, config.keyLimits),
     },
@@ -74,7 +76,10 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   });
   const stopActivity = activity.start();
   await services.dispatcher.start();
-  const server: Server = await listen(app, config.port, config.host);
+  const server: Server = await listen(app, config.port, config.host, {
+    requestMs: config.requestTimeoutMs,
+    headersMs: config.headersTimeoutMs,
+  });
   // Requests not yet answered; shutdown waits for them, then drops keep-alive sockets.
   let inFlight = 0;
   let drained: (() => void) | null = null;

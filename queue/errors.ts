@@ -37,6 +37,8 @@ export type ErrorCode =
   | 'quota_exceeded'
   | 'unauthorized'
   | 'forbidden'
+  | 'host_not_allowed'
+  | 'origin_not_allowed'
   | 'rate_limited'
   | 'too_many_long_polls'
   | 'storage_unavailable'

@@ -35,8 +35,28 @@ test('push targets: a comma-separated allow-list of hosts, host:port pairs and s
   expect(loadConfig(['--push-allowed-hosts', ''], { MQGATE_PUSH_ALLOWED_HOSTS: 'a.example' }).pushAllowedHosts).toBeNull();
 });
 
+test('browsers and slow requests: allowed Host names, CORS origins, request and header timeouts', () => {
+  expect(loadConfig([], {})).toMatchObject({ allowedHosts: [], corsOrigins: [], requestTimeoutMs: 30_000, headersTimeoutMs: 10_000 });
+  expect(
+    loadConfig(['--cors-origins', 'https://ops.example.com, http://[::1]:3000', '--request-timeout-ms', '5000'], {
+      MQGATE_ALLOWED_HOSTS: 'mq.internal,*.corp.example',
+    }),
+  ).toMatchObject({
+    allowedHosts: ['mq.internal', '*.corp.example'],
+    corsOrigins: ['https://ops.example.com', 'http://[::1]:3000'],
+    requestTimeoutMs: 5000,
+    // The headers arrive within the request: their timeout follows a shorter request timeout down.
+    headersTimeoutMs: 5000,
+  });
+  expect(loadConfig([], { MQGATE_ALLOWED_HOSTS: '*' }).allowedHosts).toEqual(['*']);
+});
+
 test.each([
   [['--push-allowed-hosts', 'https://hooks.example.com/'], {}, /'https:\/\/hooks.example.com\/' is not a host/],
+  [['--cors-origins', 'https://ops.example.com/'], {}, /--cors-origins: 'https:\/\/ops.example.com\/' is not an origin/],
+  [['--allowed-hosts', 'mq.internal:8080'], {}, /--allowed-hosts: 'mq.internal:8080' is not a host name/],
+  [['--headers-timeout-ms', '60000'], {}, /headers timeout \(60000 ms\) must not be longer than the request timeout \(30000 ms\)/],
+  [['--request-timeout-ms', '50'], {}, /--request-timeout-ms must be a whole number from 100/],
   [['--port', '70000'], {}, /--port must be a whole number from 0 to 65535; got '70000'/],
   [[], { MQGATE_PORT: 'eighty' }, /MQGATE_PORT/],
   [['--synchronous', 'OFF'], {}, /--synchronous must be one of FULL, NORMAL; got 'OFF'/],

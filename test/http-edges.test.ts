@@ -93,22 +93,78 @@ describe('bytes that are not UTF-8 are refused, never stored altered', () => {
 });
 
 test('HTTP the parser refuses is answered with problem+json, never node bare answer', async () => {
-  const garbled = await raw('GET /v1/queues HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n');
+  const garbled = await raw('GET /v1/queues HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n');
   expect(garbled).toMatch(/^HTTP\/1.1 400 Bad Request\r\nContent-Type: application\/problem\+json/);
   expect(garbled).toContain('"code":"bad_request"');
-  const big = await raw(`GET /v1/queues HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+  const big = await raw(`GET /v1/queues HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
   expect(big).toMatch(/^HTTP\/1.1 431 [^\r]*\r\nContent-Type: application\/problem\+json[\s\S]*"code":"headers_too_large"/);
-  const expect417 = await raw('GET /v1/queues HTTP/1.1\r\nHost: x\r\nExpect: bogus\r\n\r\n');
+  const expect417 = await raw('GET /v1/queues HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: bogus\r\n\r\n');
   expect(expect417).toMatch(/^HTTP\/1.1 417 [\s\S]*"code":"expectation_failed"/);
   expect((await raw('GET /v1/queues HTTP/1.1\r\nConnection: close\r\n\r\n')).startsWith('HTTP/1.1 200 OK')).toBe(true);
 });
 
+describe('a request that stalls is answered 408 request_timeout, and a long-poll is not a stalled request', () => {
+  let slow: Server;
+  let slowPort: number;
+  beforeEach(async () => {
+    slow = await listen(t.app, 0, '127.0.0.1', { requestMs: 400, headersMs: 200 });
+    slowPort = (slow.address() as AddressInfo).port;
+  });
+  afterEach(() => {
+    slow.close();
+  });
+  /** Sends bytes and never more; resolves with all the server answers once it closes the connection. */
+  const stall = (bytes: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const socket = net.connect(slowPort, '127.0.0.1', () => socket.write(bytes));
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+  const TIMED_OUT = /^HTTP\/1.1 408 Request Timeout\r\nContent-Type: application\/problem\+json[\s\S]*"code":"request_timeout"/;
+
+  test('a body that stops arriving, and headers that never end', async () => {
+    const body = await stall('POST /v1/queues/q/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\nab');
+    expect(body).toMatch(TIMED_OUT);
+    expect(await stall('POST /v1/queues/q/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Ty')).toMatch(TIMED_OUT);
+    expect(await ready()).toBe(1);
+    expect(t.internalErrors).toEqual([]);
+  });
+
+  test('a fetch waiting longer than the request timeout is answered when a message comes', async () => {
+    await t.http.put('/v1/queues/empty').send({});
+    const waiting = new Promise<string>((resolve, reject) => {
+      const body = JSON.stringify({ waitMs: 20_000 });
+      const socket = net.connect(slowPort, '127.0.0.1', () =>
+        socket.write(`POST /v1/queues/empty/fetch HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`),
+      );
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    // A stalled request on another connection times out: the request timeout has passed for the waiting fetch too.
+    expect(await stall('POST /v1/queues/q/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\n')).toMatch(TIMED_OUT);
+    await t.http.post('/v1/queues/empty/messages').send({ messages: [{ value: 'late' }] });
+    const answer = await waiting;
+    expect(answer).toMatch(/^HTTP\/1.1 200 OK/);
+    expect(answer).toContain('"value":"late"');
+  });
+});
+
 test('a broken body on an operation that takes none is refused before the operation runs', async () => {
-  const purge = await raw('POST /v1/queues/q/purge HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n');
+  const purge = await raw('POST /v1/queues/q/purge HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n');
   expect(purge).toMatch(/^HTTP\/1.1 400 [\s\S]*"code":"bad_request"/);
   expect(await ready()).toBe(1);
   // Bytes after a whole request are a second, broken request: the first is answered first, then the problem.
-  const deleted = await raw('DELETE /v1/queues/q HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n{}');
+  const deleted = await raw('DELETE /v1/queues/q HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n{}');
   expect(deleted).toMatch(/^HTTP\/1.1 204 No Content[\s\S]*HTTP\/1.1 400 Bad Request[\s\S]*"code":"bad_request"/);
 });
 
@@ -165,8 +221,8 @@ test('a produce past a queue quota is 429 quota_exceeded with Retry-After, nothi
 test('pipelined: a whole request still in progress is answered before the problem of a broken one after it', async () => {
   const body = JSON.stringify({ waitMs: 300 });
   const answer = await raw(
-    `POST /v1/queues/q/fetch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
-      'POST /v1/queues/q/messages HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n',
+    `POST /v1/queues/q/fetch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
+      'POST /v1/queues/q/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n',
   );
   expect(answer).toMatch(/^HTTP\/1.1 200 OK[\s\S]*"value":"kept"[\s\S]*HTTP\/1.1 400 Bad Request[\s\S]*"code":"bad_request"/);
   expect(await ready()).toBe(0);
@@ -174,6 +230,6 @@ test('pipelined: a whole request still in progress is answered before the proble
 });
 
 test('after a HEAD, a broken request on the same connection still gets its problem body', async () => {
-  const answer = await raw('HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/queues HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n');
+  const answer = await raw('HEAD /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /v1/queues HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n');
   expect(answer).toMatch(/^HTTP\/1.1 200 OK[\s\S]*HTTP\/1.1 400 Bad Request[\s\S]*\r\n\r\n\{"type":"urn:mqgate:problem:bad_request"/);
 });

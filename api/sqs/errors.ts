@@ -136,6 +136,8 @@ const FROM_GATEWAY: Record<ErrorCode, SqsErrorName> = {
   quota_exceeded: 'OverLimit',
   unauthorized: 'MissingAuthenticationToken',
   forbidden: 'AccessDenied',
+  host_not_allowed: 'AccessDenied',
+  origin_not_allowed: 'AccessDenied',
   rate_limited: 'RequestThrottled',
   too_many_long_polls: 'RequestThrottled',
   storage_unavailable: 'ServiceUnavailable',

@@ -58,6 +58,9 @@ export interface TestGatewayOptions {
   healthAuth?: 'open' | 'key';
   /** Cap on the database file, to run out of space on purpose. */
   maxStorageBytes?: number;
+  /** Host names and CORS origins the browser guard lets in (api/origins.ts); none by default, as in the gateway. */
+  allowedHosts?: string[];
+  corsOrigins?: string[];
 }
 
 /** The real app over a real SQLite file in a temp dir, with a manual clock; push deliveries run. */
@@ -99,6 +102,7 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
     shutdown: shutdown.signal,
     limits,
     auth,
+    browsers: { open: () => auth.keys.empty, listenHost: '127.0.0.1', allowedHosts: options.allowedHosts ?? [], corsOrigins: options.corsOrigins ?? [] },
     ready: () => store.checkReady(),
     logger,
     onInternalError: (error) => internalErrors.push(error),
