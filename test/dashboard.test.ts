@@ -1,14 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { loadConfig } from '../api/config';
 import { generateKey } from '../api/keys';
-import { createLogger } from '../api/logging';
-import { type Gateway, startGateway } from '../api/server';
 import { packagePath } from '../persistence/packagePath';
-import { systemClock } from '../queue/clock';
-import { expectText, launchChromium } from './support/browser';
-import { tempDir } from './support/testGateway';
+import { expectText, launchChromium, startLiveGateway, stopLiveGateways, watchProblems } from './support/browser';
+import { startReceiver } from './support/receiver';
 
 // Chromium starts in a second or two and the page waits for the gateway's first 5 s activity sample.
 jest.setTimeout(60_000);
@@ -48,32 +44,6 @@ async function browse(url: string, queue: string, max: number): Promise<Browsed[
   return (await call<{ messages: Browsed[] }>(url, 'GET', `/v1/queues/${queue}/messages?max=${max}`)).messages;
 }
 
-interface Running {
-  url: string;
-  gateway: Gateway;
-  dataDir: string;
-  /** What the gateway logged at warn and above, and its internal errors: a test expects none. */
-  problems: string[];
-}
-
-const running: Running[] = [];
-
-/** A real gateway on a free loopback port with the real clock, as `mqgate serve` starts it. */
-async function start(extraArgs: string[] = []): Promise<Running> {
-  const dataDir = tempDir('mqgate-dashboard-');
-  const config = loadConfig(['--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs], {});
-  const problems: string[] = [];
-  const gateway = await startGateway(config, {
-    clock: systemClock,
-    logger: createLogger(config.logLevel, { write: (line: string) => problems.push(line) }),
-    onInternalError: (error) => problems.push(error.message),
-    onBackgroundError: (error) => problems.push(String(error)),
-  });
-  const started = { url: gateway.url, gateway, dataDir, problems };
-  running.push(started);
-  return started;
-}
-
 /** One API call that must succeed; its JSON answer. */
 async function call<T>(url: string, method: string, route: string, body?: unknown, key?: string): Promise<T> {
   const headers: Record<string, string> = {};
@@ -103,40 +73,26 @@ afterAll(async () => {
   await browser?.close();
 });
 
-afterEach(async () => {
-  for (const { gateway, dataDir, problems } of running.splice(0)) {
-    await gateway.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    expect(problems).toEqual([]);
-  }
-});
+afterEach(stopLiveGateways);
 
 interface Dashboard {
   page: Page;
-  /** Script errors, failed requests and missing page files; a test expects none. */
-  failures: string[];
+  /** What went wrong in the page so far (watchProblems). */
+  problems: (refusals?: number[]) => string[];
 }
 
 async function openDashboard(url: string): Promise<Dashboard> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.setDefaultTimeout(10_000);
-  const failures: string[] = [];
-  page.on('pageerror', (error) => failures.push(error.message));
-  // A reload cancels the refresh in flight: that is not a failure.
-  page.on('requestfailed', (request) => {
-    const reason = request.failure()?.errorText;
-    if (reason !== 'net::ERR_ABORTED') failures.push(`${request.url()}: ${reason}`);
-  });
-  page.on('response', (response) => {
-    if (response.url().startsWith(`${url}/ui`) && !response.ok()) failures.push(`${response.url()}: ${response.status()}`);
-  });
+  const problems = watchProblems(page, url);
   await page.goto(`${url}/ui`);
-  return { page, failures };
+  return { page, problems };
 }
 
-async function closeDashboard({ page, failures }: Dashboard): Promise<void> {
+/** Closes the page, which must have had no problem but the API's answers with the statuses in `refusals`. */
+async function closeDashboard({ page, problems }: Dashboard, refusals: number[] = []): Promise<void> {
   await page.close();
-  expect(failures).toEqual([]);
+  expect(problems(refusals)).toEqual([]);
 }
 
 /** Rows of a dead-letter queue's list, by message id, in the order shown. */
@@ -145,7 +101,7 @@ async function listedIds(dlq: Locator): Promise<(string | null)[]> {
 }
 
 test('the dashboard shows queues, dead letters, topics with group lag and the activity chart, and redrives', async () => {
-  const { url } = await start();
+  const { url } = await startLiveGateway();
   // orders: five messages; two are leased and nacked, so their second delivery (maxDeliveries 1) dead-letters them.
   // Of those two, order 0 is JSON and the other five bytes of binary.
   await call(url, 'PUT', '/v1/queues/orders-dlq', {});
@@ -248,45 +204,69 @@ test('the dashboard shows queues, dead letters, topics with group lag and the ac
   await closeDashboard(dashboard);
 });
 
-test('with API keys the page asks for one, then uses the key typed in for the rest of the tab', async () => {
+/** The note of each panel, shown instead of its figures. */
+const PANEL_NOTES = ['activity-note', 'queues-note', 'dead-letters-note', 'topics-note'];
+
+/** Every panel shows `note` instead of its figures. */
+async function expectNotes(page: Page, note: string): Promise<void> {
+  for (const testid of PANEL_NOTES) await expectText(page.getByTestId(testid), note);
+}
+
+test('with API keys and none entered, every panel asks for one and shows no figure; a refused key is said in each; the key typed in is used for the rest of the tab', async () => {
   const { key, id, hash } = generateKey();
   const keys = JSON.stringify({ keys: [{ id, name: 'dashboard', hash, scopes: ['*:*'] }] });
-  const { url } = await start(['--keys', keys]);
+  const { url } = await startLiveGateway(['--keys', keys]);
   await call(url, 'PUT', '/v1/queues/payments', {}, key);
 
   const dashboard = await openDashboard(url);
   const { page } = dashboard;
   await expectText(page.getByTestId('status'), 'This gateway needs an API key.');
+  await expectNotes(page, 'Not shown until an API key is entered above.');
+  // No "0 produced, 0 consumed", no empty table: not one figure on the page, as none was read.
+  expect(await page.locator('main').innerText()).not.toMatch(/\d/);
   expect(await page.getByTestId('queue-row').count()).toBe(0);
 
-  await page.getByTestId('api-key').fill('mqg_000000000000_not-a-key');
+  const refused = 'mqg_000000000000_not-a-key';
+  await page.getByTestId('api-key').fill(refused);
   await page.getByTestId('use-key').click();
   await expectText(page.getByTestId('status'), 'This API key was not accepted.');
+  await expectNotes(page, 'Not shown: the API key was not accepted. Enter another above.');
 
   await page.getByTestId('api-key').fill(key);
   await page.getByTestId('use-key').click();
-  await expectText(page.locator('[data-testid=queue-row][data-queue=payments]').getByTestId('ready'), '0');
+  const payments = page.locator('[data-testid=queue-row][data-queue=payments]');
+  await expectText(payments.getByTestId('ready'), '0');
+  await page.getByTestId('queues-note').waitFor({ state: 'hidden' });
   await page.reload();
-  await expectText(page.locator('[data-testid=queue-row][data-queue=payments]').getByTestId('ready'), '0');
-  await closeDashboard(dashboard);
+  await expectText(payments.getByTestId('ready'), '0');
+
+  // A key refused after one that worked leaves none of that key's figures in view.
+  await page.getByTestId('api-key').fill(refused);
+  await page.getByTestId('use-key').click();
+  await expectNotes(page, 'Not shown: the API key was not accepted. Enter another above.');
+  expect(await page.getByTestId('queues').isVisible()).toBe(false);
+  await closeDashboard(dashboard, [401]);
 });
 
-/** `max` messages in `queue` (maxDeliveries 1), all leased, nacked and fetched again: each becomes a dead letter. */
-async function deadLetterAll(url: string, queue: string, messages: unknown[], key?: string): Promise<void> {
-  const leased = await call<Leased>(url, 'POST', `/v1/queues/${queue}/fetch`, { max: messages.length }, key);
+/**
+ * All `messages` in the queue or queue subscription at `path` (maxDeliveries 1), leased, nacked
+ * and fetched again: each becomes a dead letter.
+ */
+async function deadLetterAll(url: string, path: string, messages: unknown[], key?: string): Promise<void> {
+  const leased = await call<Leased>(url, 'POST', `${path}/fetch`, { max: messages.length }, key);
   expect(leased.messages).toHaveLength(messages.length);
-  await call(url, 'POST', `/v1/queues/${queue}/nack`, { receipts: leased.messages.map((m) => m.receipt), delayMs: 0 }, key);
-  expect((await call<Leased>(url, 'POST', `/v1/queues/${queue}/fetch`, { max: messages.length }, key)).messages).toEqual([]);
+  await call(url, 'POST', `${path}/nack`, { receipts: leased.messages.map((m) => m.receipt), delayMs: 0 }, key);
+  expect((await call<Leased>(url, 'POST', `${path}/fetch`, { max: messages.length }, key)).messages).toEqual([]);
 }
 
 test('a dead-letter queue longer than a page lists its oldest 20 and says how many more, with long values cut', async () => {
-  const { url } = await start();
+  const { url } = await startLiveGateway();
   await call(url, 'PUT', '/v1/queues/jobs-dlq', {});
   await call(url, 'PUT', '/v1/queues/jobs', { deadLetterQueue: 'jobs-dlq', maxDeliveries: 1 });
   // Text over two lines and 200 characters: the preview is one line of 120, the last an ellipsis.
   const messages = Array.from({ length: 25 }, (_, i) => ({ value: `job ${i}\n${'x'.repeat(200)}`, valueEncoding: 'text' }));
   await call(url, 'POST', '/v1/queues/jobs/messages', { messages });
-  await deadLetterAll(url, 'jobs', messages);
+  await deadLetterAll(url, '/v1/queues/jobs', messages);
   expect((await queueNamed(url, 'jobs-dlq')).stats.ready).toBe(25);
   const oldest = await browse(url, 'jobs-dlq', 20);
 
@@ -299,7 +279,7 @@ test('a dead-letter queue longer than a page lists its oldest 20 and says how ma
   await closeDashboard(dashboard);
 });
 
-test('a key that may redrive but not consume a dead-letter queue, and has no topic scope, sees its counts and why its messages are not listed', async () => {
+test('a key that may redrive but not consume a dead-letter queue, with no topic, push or metrics scope, sees its counts and why its messages, topics and rates are not shown', async () => {
   const full = generateKey();
   const admin = generateKey();
   const keys = JSON.stringify({
@@ -308,12 +288,17 @@ test('a key that may redrive but not consume a dead-letter queue, and has no top
       { id: admin.id, name: 'operator', hash: admin.hash, scopes: ['admin:queues/*'] },
     ],
   });
-  const { url } = await start(['--keys', keys]);
+  const { url } = await startLiveGateway(['--keys', keys]);
   await call(url, 'PUT', '/v1/queues/mail-dlq', {}, full.key);
   await call(url, 'PUT', '/v1/queues/mail', { deadLetterQueue: 'mail-dlq', maxDeliveries: 1 }, full.key);
   const messages = [{ value: { to: 'a@example.com' } }];
   await call(url, 'POST', '/v1/queues/mail/messages', { messages }, full.key);
-  await deadLetterAll(url, 'mail', messages, full.key);
+  await deadLetterAll(url, '/v1/queues/mail', messages, full.key);
+  // bills-dlq is named by a push subscription alone, which this key may not list: for this key it is just a queue.
+  await call(url, 'PUT', '/v1/queues/bills-dlq', {}, full.key);
+  await call(url, 'PUT', '/v1/queues/bills', {}, full.key);
+  const push = { source: { queue: 'bills' }, url: 'http://127.0.0.1:9/bills', deadLetterQueue: 'bills-dlq' };
+  await call(url, 'PUT', '/v1/push-subscriptions/bills-service', push, full.key);
 
   const dashboard = await openDashboard(url);
   const { page } = dashboard;
@@ -323,8 +308,79 @@ test('a key that may redrive but not consume a dead-letter queue, and has no top
   await expectText(dead.getByTestId('ready'), '1');
   await expectText(dead.getByTestId('dead-letters-error'), 'Messages: This key has no consume access to queues/mail-dlq.');
   expect(await dead.getByTestId('redrive').isDisabled()).toBe(false);
-  // The rest of the page still refreshes, the topics it may not list shown as none.
+  // The rest of the page still refreshes; the topics and the rates say why they are not shown.
   await expectText(page.locator('[data-testid=queue-row][data-queue=mail]').getByTestId('dead-lettered'), '1');
-  await page.locator('#topics-empty').waitFor({ state: 'visible' });
+  await expectText(page.locator('[data-testid=queue-row][data-queue=bills-dlq]').getByTestId('name'), 'bills-dlq');
+  expect(await page.getByTestId('dlq').getByTestId('name').allTextContents()).toEqual(['mail-dlq']);
+  await expectText(page.getByTestId('topics-note'), 'This key has no scope access to topics.');
+  await expectText(page.getByTestId('activity-note'), 'This key has no metrics scope (nor admin:*), which /metrics and /v1/activity need.');
+  expect(await page.getByTestId('activity-produced').isVisible()).toBe(false);
+  await closeDashboard(dashboard, [401, 403]);
+});
+
+test('a dead-letter queue named only by a push subscription, or only by a queue subscription, is listed with its dead letters', async () => {
+  const { url } = await startLiveGateway();
+  // As in the README's walkthrough, billing-dlq is named by push subscription billing-service alone.
+  // Its target answers 400, which dead-letters a message at its first attempt.
+  const target = await startReceiver(Date.now, () => ({ status: 400 }));
+  try {
+    await call(url, 'PUT', '/v1/queues/billing-dlq', {});
+    await call(url, 'PUT', '/v1/queues/billing', {});
+    const push = { source: { queue: 'billing' }, url: `${target.url}/billing.asmx`, deadLetterQueue: 'billing-dlq' };
+    await call(url, 'PUT', '/v1/push-subscriptions/billing-service', push);
+    await call(url, 'POST', '/v1/queues/billing/messages', { messages: [{ value: { invoice: 4711 } }] });
+    // audit-dlq is named by queue subscription events/audit alone.
+    await call(url, 'PUT', '/v1/queues/audit-dlq', {});
+    await call(url, 'PUT', '/v1/topics/events', { partitions: 1 });
+    await call(url, 'PUT', '/v1/topics/events/subscriptions/audit', { deadLetterQueue: 'audit-dlq', maxDeliveries: 1 });
+    const events = [{ value: { event: 1 } }];
+    await call(url, 'POST', '/v1/topics/events/messages', { messages: events });
+    await deadLetterAll(url, '/v1/topics/events/subscriptions/audit', events);
+    const { queues } = await call<{ queues: { deadLetterQueue: string | null }[] }>(url, 'GET', '/v1/queues');
+    expect(queues.map((q) => q.deadLetterQueue)).toEqual([null, null, null]);
+
+    const dashboard = await openDashboard(url);
+    const { page } = dashboard;
+    const billing = page.locator('[data-testid=dlq][data-queue=billing-dlq]');
+    await expectText(billing.getByTestId('sources'), 'push subscription billing-service');
+    // The push subscription dead-letters in the background: once the page shows it there, the API says which message it is.
+    await expectText(billing.getByTestId('ready'), '1');
+    const [refused] = await browse(url, 'billing-dlq', 20);
+    const refusedRow = billing.locator(`[data-testid=dead-letter][data-id="${refused.id}"]`);
+    await expectText(refusedRow.getByTestId('source'), 'billing');
+    await expectText(refusedRow.getByTestId('value'), '{"invoice":4711}');
+    expect(await listedIds(billing)).toEqual([refused.id]);
+    expect(target.received.map((r) => r.path)).toEqual(['/billing.asmx']);
+
+    const audit = page.locator('[data-testid=dlq][data-queue=audit-dlq]');
+    await expectText(audit.getByTestId('sources'), 'queue subscription events/audit');
+    const [died] = await browse(url, 'audit-dlq', 20);
+    const diedRow = audit.locator(`[data-testid=dead-letter][data-id="${died.id}"]`);
+    await expectText(diedRow.getByTestId('source'), 'events/audit');
+    await expectText(diedRow.getByTestId('deliveries'), '1');
+    await expectText(diedRow.getByTestId('value'), '{"event":1}');
+    expect(await listedIds(audit)).toEqual([died.id]);
+
+    // Those two, and no other queue, are dead-letter queues.
+    expect(await page.getByTestId('dlq').getByTestId('name').allTextContents()).toEqual(['audit-dlq', 'billing-dlq']);
+    await closeDashboard(dashboard);
+  } finally {
+    await target.close();
+  }
+});
+
+test('the dashboard has an icon of its own: the browser asks the gateway for no /favicon.ico', async () => {
+  const { url } = await startLiveGateway();
+  const dashboard = await openDashboard(url);
+  const { page } = dashboard;
+  await expectText(page.getByTestId('queues-note'), 'No queues.');
+  // Chromium asks for a page's icon as soon as the page has loaded, before the first refresh has been drawn.
+  // Without an icon of its own that is /favicon.ico, whose 404 shows only as a console error.
+  expect(dashboard.problems()).toEqual([]);
+  const icon = await page.locator('link[rel=icon]').getAttribute('href');
+  expect(icon).toMatch(/^data:image\/svg\+xml,/);
+  // An image the browser can draw, not only an attribute. (A string: the tests are compiled without the DOM's types.)
+  const width = await page.evaluate(`(async () => { const image = new Image(); image.src = ${JSON.stringify(icon)}; await image.decode(); return image.naturalWidth; })()`);
+  expect(width).toBeGreaterThan(0);
   await closeDashboard(dashboard);
 });

@@ -1,8 +1,12 @@
 import fs from 'node:fs';
 import { parseScope } from '../api/scopes';
 import { packagePath } from '../persistence/packagePath';
+import { expectText, launchChromium, startLiveGateway, stopLiveGateways, watchProblems } from './support/browser';
 import { call } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
+
+// Chromium starts in a second or two.
+jest.setTimeout(60_000);
 
 let t: TestGateway;
 
@@ -10,6 +14,7 @@ beforeEach(() => {
   t = testGateway();
 });
 afterEach(() => disposeTestGateway(t));
+afterEach(stopLiveGateways);
 
 test('/docs is Swagger UI for /openapi.yaml, and every file the page loads is served from the gateway itself', async () => {
   const page = await call('getDocs', t.http.get('/docs'));
@@ -48,4 +53,36 @@ test('the pages need no key even when the gateway has keys: the page asks for on
     expect({ path, status: (await t.http.get(path)).status }).toEqual({ path, status: 200 });
   }
   expect((await t.http.get('/v1/queues')).status).toBe(401);
+});
+
+test('"Try it out" on /docs calls the gateway that served the page, and shows its answer', async () => {
+  const { url } = await startLiveGateway();
+  const put = await fetch(`${url}/v1/queues/orders`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
+  expect(put.status).toBe(201);
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(10_000);
+    const problems = watchProblems(page, url);
+    await page.goto(`${url}/docs`);
+    const operation = page.locator('#operations-queues-listQueues');
+    await operation.locator('.opblock-summary-control').click();
+    await operation.getByRole('button', { name: 'Try it out' }).click();
+    // Wherever the page sends it: a spec whose server is some other address sends it there.
+    const [request] = await Promise.all([
+      page.waitForRequest((r) => r.url().endsWith('/v1/queues')),
+      operation.getByRole('button', { name: 'Execute' }).click(),
+    ]);
+    expect(request.url()).toBe(`${url}/v1/queues`);
+    const answer = operation.locator('.live-responses-table .response');
+    await expectText(answer.locator('.response-col_status'), '200');
+    await expectText(operation.locator('.request-url pre'), `${url}/v1/queues`);
+    const listed = (await (await fetch(`${url}/v1/queues`)).json()) as { queues: { name: string }[] };
+    expect(listed.queues.map((q) => q.name)).toEqual(['orders']);
+    const shown: unknown = JSON.parse((await answer.locator('.highlight-code pre').textContent()) ?? '');
+    expect(shown).toEqual(listed);
+    expect(problems()).toEqual([]);
+  } finally {
+    await browser.close();
+  }
 });

@@ -37,15 +37,25 @@ async function api(method, path, body) {
 
 const pathOf = (...names) => names.map(encodeURIComponent).join('/');
 
-/** A list of queues or topics; a key with no scope on that kind at all (403) sees an empty one, not a broken page. */
-const listOf = (kind) =>
-  api('GET', `/v1/${kind}`).then(
-    (body) => body[kind],
+/**
+ * A GET's answer (or one field of it), or the ApiError the gateway answered
+ * with instead: a panel the key may not see (403) says so, the others still
+ * show. A gateway that cannot be reached at all still throws.
+ */
+const read = (path, field) =>
+  api('GET', path).then(
+    (body) => (field === undefined ? body : body[field]),
     (error) => {
-      if (error instanceof ApiError && error.status === 403) return [];
+      if (error instanceof ApiError) return error;
       throw error;
     },
   );
+
+/** The items of a list read, none when the gateway would not give it: a key without the scope (403), a topic deleted since it was listed (404). */
+const listed = (reading) => (reading instanceof ApiError ? [] : reading);
+
+/** Reads one thing for each item, all at once. */
+const each = (items, reading) => Promise.all(items.map(reading));
 
 /** An element with attributes (data-* included) and children; strings become text nodes. */
 function el(tag, attributes = {}, ...children) {
@@ -70,14 +80,47 @@ function age(ms) {
   return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
 }
 
-/** Fills a table body (or a container), showing its "none" note when there is nothing. */
-function fill(container, empty, nodes) {
-  container.replaceChildren(...nodes);
-  empty.hidden = nodes.length > 0;
+/**
+ * A panel of the page: its figures (#name), or its note (#name-note)
+ * instead of them. `empty` is the note when there is nothing to show.
+ */
+class Panel {
+  constructor(name, empty) {
+    this.figures = $(name);
+    this.note = $(`${name}-note`);
+    this.empty = empty;
+  }
+
+  /** Fills `list` (the figures, or an element inside them) with `nodes`; the "none" note when there are none. */
+  fill(list, nodes) {
+    list.replaceChildren(...nodes);
+    this.say(nodes.length > 0 ? null : this.empty, false);
+  }
+
+  /** Shows the figures (`text` null) or, instead of them, the note. */
+  say(text, isError) {
+    this.figures.hidden = text !== null;
+    this.note.hidden = text === null;
+    this.note.textContent = text ?? '';
+    this.note.classList.toggle('error', isError);
+  }
+
+  /** The figures drawn from what was read, or, when the gateway refused the read, its reason. */
+  show(reading, draw) {
+    if (reading instanceof ApiError) this.say(reading.message, true);
+    else draw(reading);
+  }
 }
 
-function renderQueues(queues) {
-  const rows = queues.map((q) =>
+const panels = {
+  activity: new Panel('activity', 'No figures yet: the first interval ends 5 s after the gateway starts.'),
+  queues: new Panel('queues', 'No queues.'),
+  deadLetters: new Panel('dead-letters', 'Nothing names a dead-letter queue.'),
+  topics: new Panel('topics', 'No topics.'),
+};
+
+function queueRows(queues) {
+  return queues.map((q) =>
     el(
       'tr',
       { 'data-testid': 'queue-row', 'data-queue': q.name },
@@ -90,14 +133,23 @@ function renderQueues(queues) {
       el('td', { class: 'num', 'data-testid': 'oldest-ready' }, age(q.stats.oldestReadyAgeMs)),
     ),
   );
-  fill($('queue-rows'), $('queues-empty'), rows);
 }
 
-/** Each dead-letter queue with the queues that name it; the API has no other mark for one. */
-function deadLetterQueues(queues) {
+/**
+ * Each dead-letter queue with what names it: the API has no other mark for
+ * one. Queues, queue subscriptions and push subscriptions each have a
+ * `deadLetterQueue`; a queue subscription is named as its dead letters name
+ * their source, `topic/subscription`.
+ */
+function deadLetterQueues(queues, subscriptions, pushes) {
+  const namers = [
+    ...queues.map((q) => [q.deadLetterQueue, q.name]),
+    ...subscriptions.map((s) => [s.deadLetterQueue, `queue subscription ${s.topic}/${s.name}`]),
+    ...pushes.map((p) => [p.deadLetterQueue, `push subscription ${p.name}`]),
+  ];
   const sources = new Map();
-  for (const q of queues) {
-    if (q.deadLetterQueue !== null) sources.set(q.deadLetterQueue, [...(sources.get(q.deadLetterQueue) ?? []), q.name]);
+  for (const [dlq, namer] of namers) {
+    if (dlq !== null) sources.set(dlq, [...(sources.get(dlq) ?? []), namer]);
   }
   return queues.filter((q) => sources.has(q.name)).map((q) => ({ queue: q, sources: sources.get(q.name) }));
 }
@@ -251,6 +303,12 @@ function chartWidth() {
 }
 
 function renderActivity(activity) {
+  if (activity.samples.length === 0) {
+    panels.activity.say(panels.activity.empty, false);
+    return;
+  }
+  // Shown before uPlot measures the chart's width: a hidden element has none.
+  panels.activity.say(null, false);
   const perSecond = 1000 / activity.intervalMs;
   const samples = activity.samples;
   const times = samples.map((s) => s.at / 1000);
@@ -284,12 +342,13 @@ function renderActivity(activity) {
       $('chart'),
     );
   } else {
+    // The window may have been resized while the chart was hidden, and a hidden chart measured no width.
+    chart.setSize({ width: chartWidth(), height: CHART_HEIGHT });
     chart.setData(data);
   }
   const sum = (key) => samples.reduce((total, s) => total + s[key], 0);
   $('activity-produced').textContent = count(sum('produced'));
   $('activity-consumed').textContent = count(sum('consumed'));
-  $('activity-empty').hidden = samples.length > 0;
 }
 
 function setStatus(text, isError) {
@@ -305,31 +364,46 @@ function notify(text, isError) {
   notice.hidden = false;
 }
 
+/**
+ * The gateway has keys and refuses the page's, or its lack of one (401).
+ * That is about the key, not about one panel: every panel asks for a key
+ * instead of showing figures, none of which could be read.
+ */
+function askForKey() {
+  const given = sessionStorage.getItem(KEY_ITEM) !== null;
+  setStatus(given ? 'This API key was not accepted.' : 'This gateway needs an API key.', true);
+  const note = given ? 'Not shown: the API key was not accepted. Enter another above.' : 'Not shown until an API key is entered above.';
+  for (const panel of Object.values(panels)) panel.say(note, given);
+}
+
 async function refresh() {
   try {
-    const [queues, topics, activity] = await Promise.all([listOf('queues'), listOf('topics'), api('GET', '/v1/activity')]);
-    const dlqs = deadLetterQueues(queues);
-    // A key may see a topic or a queue without the consume scope its groups or messages need:
-    // that one says so, the rest still shows.
-    const [groups, pages] = await Promise.all([
-      Promise.all(topics.map((t) => api('GET', `/v1/topics/${pathOf(t.name)}/groups`).then((r) => r.groups, (error) => error))),
-      Promise.all(
-        dlqs.map(({ queue }) =>
-          api('GET', `/v1/queues/${pathOf(queue.name)}/messages?max=${DEAD_LETTER_PAGE}`).then((r) => r.messages, (error) => error),
-        ),
-      ),
+    const [queues, topics, pushes, activity] = await Promise.all([
+      read('/v1/queues', 'queues'),
+      read('/v1/topics', 'topics'),
+      read('/v1/push-subscriptions', 'pushSubscriptions'),
+      read('/v1/activity'),
     ]);
-    renderQueues(queues);
-    fill($('dead-letters'), $('dead-letters-empty'), dlqs.map((dlq, i) => renderDeadLetterQueue(dlq, pages[i])));
-    fill($('topics'), $('topics-empty'), topics.map((t, i) => renderTopic(t, groups[i])));
-    renderActivity(activity);
+    if ([queues, topics, pushes, activity].some((reading) => reading instanceof ApiError && reading.status === 401)) {
+      askForKey();
+      return;
+    }
+    // A key may see a topic without the consume scope its groups and queue subscriptions need:
+    // that topic says so, and its subscriptions name no dead-letter queue here.
+    const [groups, subscriptions] = await Promise.all([
+      each(listed(topics), (t) => read(`/v1/topics/${pathOf(t.name)}/groups`, 'groups')),
+      each(listed(topics), (t) => read(`/v1/topics/${pathOf(t.name)}/subscriptions`, 'subscriptions')),
+    ]);
+    const dlqs = deadLetterQueues(listed(queues), subscriptions.flatMap(listed), listed(pushes));
+    // Likewise a dead-letter queue without the consume scope its messages need.
+    const pages = await each(dlqs, ({ queue }) => read(`/v1/queues/${pathOf(queue.name)}/messages?max=${DEAD_LETTER_PAGE}`, 'messages'));
+    panels.queues.show(queues, (list) => panels.queues.fill($('queue-rows'), queueRows(list)));
+    panels.deadLetters.show(queues, () => panels.deadLetters.fill($('dead-letters'), dlqs.map((dlq, i) => renderDeadLetterQueue(dlq, pages[i]))));
+    panels.topics.show(topics, (list) => panels.topics.fill($('topics'), list.map((t, i) => renderTopic(t, groups[i]))));
+    panels.activity.show(activity, renderActivity);
     setStatus(`Updated ${new Date().toLocaleTimeString()}`, false);
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) {
-      setStatus(sessionStorage.getItem(KEY_ITEM) ? 'This API key was not accepted.' : 'This gateway needs an API key.', true);
-    } else {
-      setStatus(`Could not refresh: ${error.message}`, true);
-    }
+    setStatus(`Could not refresh: ${error.message}`, true);
   }
 }
 
