@@ -26,9 +26,9 @@ afterEach(async () => {
  * connection at the client's FIN, before answers still being written (a
  * write's answer waits for its fsync).
  */
-function raw(bytes: string | Buffer): Promise<string> {
+function raw(bytes: string | Buffer, to = port): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(bytes));
+    const socket = net.connect(to, '127.0.0.1', () => socket.write(bytes));
     let text = '';
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
@@ -114,17 +114,7 @@ describe('a request that stalls is answered 408 request_timeout, and a long-poll
     slow.close();
   });
   /** Sends bytes and never more; resolves with all the server answers once it closes the connection. */
-  const stall = (bytes: string): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const socket = net.connect(slowPort, '127.0.0.1', () => socket.write(bytes));
-      let text = '';
-      socket.setEncoding('utf8');
-      socket.on('data', (chunk: string) => {
-        text += chunk;
-      });
-      socket.on('close', () => resolve(text));
-      socket.on('error', reject);
-    });
+  const stall = (bytes: string): Promise<string> => raw(bytes, slowPort);
   const TIMED_OUT = /^HTTP\/1.1 408 Request Timeout\r\nContent-Type: application\/problem\+json[\s\S]*"code":"request_timeout"/;
 
   test('a body that stops arriving, and headers that never end', async () => {
@@ -137,19 +127,11 @@ describe('a request that stalls is answered 408 request_timeout, and a long-poll
 
   test('a fetch waiting longer than the request timeout is answered when a message comes', async () => {
     await t.http.put('/v1/queues/empty').send({});
-    const waiting = new Promise<string>((resolve, reject) => {
-      const body = JSON.stringify({ waitMs: 20_000 });
-      const socket = net.connect(slowPort, '127.0.0.1', () =>
-        socket.write(`POST /v1/queues/empty/fetch HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`),
-      );
-      let text = '';
-      socket.setEncoding('utf8');
-      socket.on('data', (chunk: string) => {
-        text += chunk;
-      });
-      socket.on('close', () => resolve(text));
-      socket.on('error', reject);
-    });
+    const body = JSON.stringify({ waitMs: 20_000 });
+    const waiting = raw(
+      `POST /v1/queues/empty/fetch HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      slowPort,
+    );
     // A stalled request on another connection times out: the request timeout has passed for the waiting fetch too.
     expect(await stall('POST /v1/queues/q/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\n')).toMatch(TIMED_OUT);
     await t.http.post('/v1/queues/empty/messages').send({ messages: [{ value: 'late' }] });
