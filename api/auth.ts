@@ -9,8 +9,9 @@ import type { SpecOperation } from './spec';
  * What an operation needs, from its `x-mqgate-access` in openapi.yaml:
  * `public` (no key ever), `health` (a key only with `healthAuth: key`),
  * `metrics` (once the server has keys, a key with the `metrics` scope, or
- * `admin:*` / `*:*`: what counts every resource names them all), `signed` (the operation authenticates its caller itself, from a signature
- * over the whole request: the SQS face's AWS SigV4), or
+ * `admin:*` / `*:*`: what counts every resource names them all), `signed`
+ * (the operation authenticates its caller itself, from a signature over the
+ * whole request: the SQS face's AWS SigV4), or
  * `<action|any> <kind>/<{param}|*>`, e.g. `produce queues/{queue}`, `any queues/*`.
  */
 export type Access =

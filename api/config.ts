@@ -65,7 +65,11 @@ export interface Config {
   keys: ApiKey[];
   /** Lets the gateway listen beyond loopback without keys. MQGATE_ALLOW_UNAUTHENTICATED / --allow-unauthenticated. Default false. */
   allowUnauthenticated: boolean;
-  /** `open`: /healthz and /readyz answer anyone; `key`: any valid key (/metrics always needs the `metrics` scope once there are keys). MQGATE_HEALTH_AUTH / --health-auth. Default open. */
+  /**
+   * `open`: /healthz and /readyz answer anyone; `key`: any valid key. (/metrics
+   * and /v1/activity need the `metrics` scope whenever there are keys.)
+   * MQGATE_HEALTH_AUTH / --health-auth. Default open.
+   */
   healthAuth: 'open' | 'key';
   /**
    * Per-key limits unless a key sets its own; null: none. MQGATE_KEY_REQUESTS_PER_SECOND,

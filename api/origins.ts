@@ -20,7 +20,12 @@ export interface BrowserPolicy {
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 const WILDCARD_ADDRESSES = new Set(['0.0.0.0', '::', '[::]']);
-/** Methods that change nothing, which a browser may send anywhere without asking: they get answers, never refusals. */
+/**
+ * Methods that change nothing: a page of another origin may send them and is
+ * answered (its browser keeps the answer from it unless CORS allows). A
+ * preflight (OPTIONS) from such a page is refused, though, so the browser
+ * sends nothing after it.
+ */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const CORS_METHODS = 'GET, HEAD, PUT, POST, DELETE';
 /** Headers a page may read from a cross-origin answer beyond the CORS-safelisted ones. */
