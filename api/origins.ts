@@ -30,8 +30,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const CORS_METHODS = 'GET, HEAD, PUT, POST, DELETE';
 /** Headers a page may read from a cross-origin answer beyond the CORS-safelisted ones. */
 const EXPOSED_HEADERS = 'Retry-After, WWW-Authenticate, X-Request-Id';
-/** A list of header names, as a preflight's Access-Control-Request-Headers carries them. */
-const HEADER_LIST = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*,\s*[!#$%&'*+.^_`|~0-9A-Za-z-]+)*$/;
+/** A list of header names (RFC 9110 tokens; the quote and backtick escaped), as a preflight's Access-Control-Request-Headers carries them. */
+const HEADER_LIST = /^[!#$%&\x27*+.^_\x60|~0-9A-Za-z-]+(\s*,\s*[!#$%&\x27*+.^_\x60|~0-9A-Za-z-]+)*$/;
 const PREFLIGHT_MAX_AGE_SECONDS = '600';
 
 /** The host name of a Host header, port aside, in lower case: `[::1]:8080` → `[::1]`. */
