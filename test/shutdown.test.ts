@@ -13,7 +13,7 @@ function slowProduce(url: string, queue: string): { finish: () => void; answer: 
   const body = JSON.stringify({ messages: [{ value: 'sent during shutdown' }] });
   const socket = net.connect(Number(port), hostname);
   socket.write(
-    `POST /v1/queues/${queue}/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+    `POST /v1/queues/${queue}/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
       `Content-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
   );
   let text = '';
