@@ -238,7 +238,7 @@ export interface Lease {
   firstDeliveredAt: number;
 }
 
-/** Identifies one delivery of one message: what a receipt decodes to. */
+/** Identifies one delivery of one message: what a receipt names (and its signature covers). */
 export interface DeliveryRef {
   /** The subscription the receipt was issued by; a ref of another one is `unknown`. */
   subscriptionId: number;
@@ -509,6 +509,13 @@ export interface Store {
 
   /** Retention: removes expired messages and idempotency keys, bounded by `budget`. */
   sweep(options: SweepOptions): Promise<SweepResult>;
+
+  /**
+   * The key receipts are signed with: random bytes made with the store, the
+   * same for every process over it, kept across restarts. The store only
+   * keeps it; what it signs, and how, is queue/receipts.ts's rule.
+   */
+  receiptSecret(): Promise<Buffer>;
 
   /** Called after a commit that made messages of `queue` ready. Returns an unsubscribe function. */
   onAvailable(listener: (queue: string) => void): () => void;

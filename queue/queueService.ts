@@ -21,7 +21,7 @@ import { countWhere, type MessageEvents, targetOf } from './events';
 import { atMostBatch, defaultQueueSettings, type Limits } from './limits';
 import { type DeliveredMessage, type ProduceInput, toDelivered } from './messages';
 import { batchMessages, type Producer, type RawMessage, rawMessage } from './produceRequest';
-import { decodeReceipt, encodeReceipt } from './receipts';
+import { decodeReceipt, encodeReceipt, storedReceiptSecret } from './receipts';
 import type { Wakeups } from './wakeups';
 
 export type QueueSettingsView = Omit<QueueRecord, 'subscriptionId'>;
@@ -59,6 +59,8 @@ export interface ReceiptResult {
  * own; everything lives in the store, so any process can serve any request.
  */
 export class QueueService {
+  /** The key receipts are signed and checked with: the store's, so any process over it honours them. */
+  private readonly receiptSecret: () => Promise<Buffer>;
 
   constructor(
     private readonly store: Store,
@@ -66,7 +68,9 @@ export class QueueService {
     private readonly limits: Limits,
     private readonly wakeups: Wakeups,
     private readonly events: MessageEvents,
-  ) {}
+  ) {
+    this.receiptSecret = storedReceiptSecret(store);
+  }
 
   /** operation: putQueue — fields left out take their defaults. */
   async put(name: string, input: Partial<QueueSettings>): Promise<{ queue: QueueView; created: boolean }> {
@@ -131,6 +135,8 @@ export class QueueService {
     checkAtMost('/body/waitMs', request.waitMs, this.limits.maxWaitMs);
     const deadline = this.clock.now() + request.waitMs;
     const max = atMostBatch(request.max, this.limits);
+    // Before the claim: leases are not taken when their receipts could not be signed.
+    const secret = await this.receiptSecret();
     const { subscriptionId, leases } = await this.claimWhenReady(from, max, request.visibilityTimeoutMs ?? null, deadline, signal);
     const refs = leases.map((lease) => ({ subscriptionId, messageId: lease.message.id, deliveryCount: lease.deliveryCount }));
     if (signal.aborted) {
@@ -140,7 +146,7 @@ export class QueueService {
     this.events.delivered(targetOf(from), leases.length);
     return leases.map(({ message, deliveryCount, firstDeliveredAt }, i) => ({
       ...toDelivered(message),
-      receipt: encodeReceipt(refs[i]),
+      receipt: encodeReceipt(refs[i], secret),
       deliveryCount,
       firstDeliveredAt,
     }));
@@ -195,6 +201,17 @@ export class QueueService {
     return this.settle(at, receipts, (now) => ({ kind: 'extend', leaseUntil: now + visibilityTimeoutMs }));
   }
 
+  /**
+   * Whether a string is a receipt this store signed, whatever became of its
+   * delivery: for a face that tells a forged receipt from a stale one (SQS
+   * answers ReceiptHandleIsInvalid to the first only). The check itself is
+   * synchronous, so a batch can fail each entry on its own.
+   */
+  async receiptCheck(): Promise<(receipt: string) => boolean> {
+    const secret = await this.receiptSecret();
+    return (receipt) => decodeReceipt(receipt, secret) !== null;
+  }
+
   /** operations: browseQueue, browseSubscription — a page of unsettled messages after `after`, leasing nothing. */
   async browse(at: SubscriptionRef, after: number, max: number): Promise<BrowsedView[]> {
     const messages = await this.store.browse(at, { afterId: after, max: atMostBatch(max, this.limits), now: this.clock.now() });
@@ -212,7 +229,9 @@ export class QueueService {
     receipts: string[],
     settlement: (now: number) => Settlement,
   ): Promise<ReceiptResult[]> {
-    const refs = receipts.map(decodeReceipt);
+    // Checked before the store is asked: a forged or altered receipt reaches no lease.
+    const secret = await this.receiptSecret();
+    const refs = receipts.map((receipt) => decodeReceipt(receipt, secret));
     const known = refs.filter((ref) => ref !== null);
     const now = this.clock.now();
     const statuses = await this.store.settle(at, known, settlement(now), now);

@@ -150,10 +150,11 @@ describe('sqlite backend', () => {
       { version: 3, name: '003_push_subscriptions.sql' },
       { version: 4, name: '004_quotas.sql' },
       { version: 5, name: '005_fifo.sql' },
+      { version: 6, name: '006_receipt_secret.sql' },
     ]);
     const strict = db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND strict = 1 ORDER BY name").pluck().all();
     expect(strict).toEqual(
-      expect.arrayContaining(['consumer_groups', 'deliveries', 'group_members', 'group_offsets', 'idempotency_keys', 'messages', 'partitions', 'queue_tags', 'subscriptions', 'topics']),
+      expect.arrayContaining(['consumer_groups', 'deliveries', 'group_members', 'group_offsets', 'idempotency_keys', 'messages', 'partitions', 'queue_tags', 'receipt_secret', 'subscriptions', 'topics']),
     );
     db.close();
     store = new SqliteStore({ dataDir, synchronous: 'FULL' });
@@ -173,6 +174,25 @@ describe('sqlite backend', () => {
     await store.putQueue('q', settings({ maxStoredMessages: 4 }), T0);
     await store.produce('q', [message('d')], opts);
     await expect(store.produce('q', [message('e')], opts)).rejects.toMatchObject({ code: 'quota_exceeded' });
+  });
+
+  test('a database from before migration 006 gets a receipt secret when this code first opens it', async () => {
+    await store.close();
+    // The database as the release before 006 left it.
+    const db = new Database(path.join(dataDir, DATABASE_FILE));
+    db.exec('DROP TABLE receipt_secret; DELETE FROM schema_migrations WHERE version = 6;');
+    db.close();
+    store = new SqliteStore({ dataDir, synchronous: 'FULL' });
+    expect((await store.receiptSecret()).length).toBe(32);
+  });
+
+  test('a second store open over the same file has the same receipt secret as the first', async () => {
+    const second = new SqliteStore({ dataDir, synchronous: 'FULL' });
+    try {
+      expect(await second.receiptSecret()).toEqual(await store.receiptSecret());
+    } finally {
+      await second.close();
+    }
   });
 
   test('claim and settle are index lookups, whatever the backlog or the number in flight', async () => {

@@ -207,6 +207,18 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       await expectCode(reopened.moveTasks('missing', 1), 'queue_not_found');
     });
 
+    test('the receipt secret is at least 32 bytes, kept across a reopen, and its own to each store', async () => {
+      const secret = await store.receiptSecret();
+      expect(secret.length).toBeGreaterThanOrEqual(32);
+      expect(await (await harness.reopen()).receiptSecret()).toEqual(secret);
+      const other = await open();
+      try {
+        expect(await other.store.receiptSecret()).not.toEqual(secret);
+      } finally {
+        await other.cleanup();
+      }
+    });
+
     test('produce to a missing queue stores nothing', async () => {
       await expectCode(store.produce('missing', [message('x')], opts()), 'queue_not_found');
     });

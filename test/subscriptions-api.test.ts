@@ -5,6 +5,7 @@ import { call } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
 
 interface Leased {
+  id: string;
   receipt: string;
   value: number;
   deliveryCount: number;
@@ -131,6 +132,22 @@ test('subscriptions and their leases survive a restart', async () => {
   expect((await call('listSubscriptions', t.http.get('/v1/topics/orders/subscriptions'))).body.subscriptions).toHaveLength(1);
   expect(await stats('kept')).toMatchObject({ ready: 1, inFlight: 1 });
   expect((await settle('kept', 'ack', { receipts: [first.receipt] })).body.results[0].status).toBe('acked');
+});
+
+test("a subscription's receipts are signed: one altered, or built by hand from the real ids, settles nothing", async () => {
+  await putSub('billing', { visibilityTimeoutMs: 60_000 });
+  await produce([1]);
+  const [leased] = await fetchFrom('billing');
+  // The subscription's id is not shown by the API: read as the store keeps it.
+  const db = new Database(path.join(t.dataDir, DATABASE_FILE), { readonly: true });
+  const subscriptionId = db.prepare("SELECT id FROM subscriptions WHERE name = 'billing'").pluck().get() as number;
+  db.close();
+  const guessed = Buffer.from(`${subscriptionId}.${leased.id}.${leased.deliveryCount}`).toString('base64url');
+  const altered = `${leased.receipt.slice(0, -1)}${leased.receipt.endsWith('A') ? 'B' : 'A'}`;
+  const results = (await settle('billing', 'ack', { receipts: [guessed, altered] })).body.results;
+  expect(results.map((r: { status: string }) => r.status)).toEqual(['unknown', 'unknown']);
+  expect(await stats('billing')).toMatchObject({ inFlight: 1, acked: 0 });
+  expect((await settle('billing', 'ack', { receipts: [leased.receipt] })).body.results[0].status).toBe('acked');
 });
 
 test('unknown subscriptions and bad settings get their problem codes', async () => {

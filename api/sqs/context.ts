@@ -21,6 +21,7 @@ export interface SqsDeps {
     | 'ack'
     | 'nack'
     | 'extend'
+    | 'receiptCheck'
     | 'redrive'
     | 'update'
     | 'recordMoveTask'

@@ -1,7 +1,6 @@
 import type { SubscriptionRef } from '../../persistence/store';
 import { RawJson } from '../../queue/messages';
 import type { LeasedMessage, QueueSettingsView, ReceiptResult } from '../../queue/queueService';
-import { decodeReceipt } from '../../queue/receipts';
 import { actOnChecked, batchEntries, batchResult, type EntryOutcome, outcomeOf } from './batches';
 import { queueOf, type SqsAction, type SqsCall, type SqsDeps } from './context';
 import { invalidParameter, missingParameter, SqsError } from './errors';
@@ -63,17 +62,23 @@ interface VisibilityChange {
   seconds: number;
 }
 
-/** The receipt handle of an entry: refused if it is not one of ours at all (a stale one of ours is another matter). */
-function handleOf(input: Input): string {
+/** Whether a handle is a receipt the store signed (QueueService.receiptCheck). */
+type ReceiptCheck = (handle: string) => boolean;
+
+/**
+ * The receipt handle of an entry: refused if it is not one of ours at all,
+ * forged or altered (a stale one of ours is another matter).
+ */
+function handleOf(input: Input, isReceipt: ReceiptCheck): string {
   const handle = input.string('ReceiptHandle');
-  if (decodeReceipt(handle) === null) {
+  if (!isReceipt(handle)) {
     throw new SqsError('ReceiptHandleIsInvalid', `The input receipt handle "${handle}" is not a valid receipt handle.`);
   }
   return handle;
 }
 
-function visibilityChange(input: Input): VisibilityChange {
-  const handle = handleOf(input);
+function visibilityChange(input: Input, isReceipt: ReceiptCheck): VisibilityChange {
+  const handle = handleOf(input, isReceipt);
   const seconds = input.integer('VisibilityTimeout', 0, MAX_VISIBILITY_SECONDS);
   if (seconds === undefined) throw missingParameter('VisibilityTimeout');
   return { handle, seconds };
@@ -117,12 +122,13 @@ export function receiveActions(deps: SqsDeps): Record<string, SqsAction> {
   const settleBatch = async <T>(
     call: SqsCall,
     entryType: string,
-    read: (input: Input) => T,
+    read: (input: Input, isReceipt: ReceiptCheck) => T,
     settle: (name: string, items: T[]) => Promise<Array<SqsError | null>>,
   ): Promise<object> => {
     const name = queueOf(call, 'consume');
     const entries = batchEntries(call.input, entryType);
-    const checked = entries.map((entry) => outcomeOf(() => read(entry.input)));
+    const isReceipt = await queues.receiptCheck();
+    const checked = entries.map((entry) => outcomeOf(() => read(entry.input, isReceipt)));
     const outcomes = await actOnChecked(checked, async (items) =>
       (await settle(name, items)).map((error): EntryOutcome => (error === null ? { ok: {} } : { failed: error })),
     );
@@ -151,7 +157,7 @@ export function receiveActions(deps: SqsDeps): Record<string, SqsAction> {
 
     async DeleteMessage(call) {
       const name = queueOf(call, 'consume');
-      const [error] = await remove(name, [handleOf(call.input)]);
+      const [error] = await remove(name, [handleOf(call.input, await queues.receiptCheck())]);
       if (error !== null) throw error;
       return {};
     },
@@ -160,7 +166,7 @@ export function receiveActions(deps: SqsDeps): Record<string, SqsAction> {
 
     async ChangeMessageVisibility(call) {
       const name = queueOf(call, 'consume');
-      const [error] = await changeVisibility(name, [visibilityChange(call.input)]);
+      const [error] = await changeVisibility(name, [visibilityChange(call.input, await queues.receiptCheck())]);
       if (error !== null) throw error;
       return {};
     },

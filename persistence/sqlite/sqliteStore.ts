@@ -65,6 +65,7 @@ import { migrate } from './migrate';
 import { nextAvailableAt } from './nextAvailableAt';
 import { purgeQueue } from './purgeQueue';
 import { putQueue } from './putQueue';
+import { createReceiptSecret, receiptSecret } from './receiptSecret';
 import { produce } from './produce';
 import { allQueueRows, findQueueRow, findSubscriptionRow, toQueueRecord, toSubscriptionRecord, topicSubscriptionRows } from './queueRow';
 import { queueStats } from './queueStats';
@@ -113,6 +114,10 @@ export class SqliteStore implements Store {
     }
     migrate(this.db);
     rewindPositions(this.db);
+    // No fsync of its own: a receipt signed with the secret leaves only after
+    // its claim commits, and (with FULL) that commit's fsync of the log
+    // covers this earlier write too.
+    createReceiptSecret(this.db);
     // The log exists by now: the migrations' first read created it.
     this.wal = options.synchronous === 'FULL' ? walSync(path.join(options.dataDir, `${DATABASE_FILE}-wal`)) : null;
     this.writes = new GroupCommit(
@@ -357,6 +362,10 @@ export class SqliteStore implements Store {
 
   sweep(options: SweepOptions): Promise<SweepResult> {
     return this.writes.run(() => sweep(this.db, options));
+  }
+
+  receiptSecret(): Promise<Buffer> {
+    return this.readNow(() => receiptSecret(this.db));
   }
 
   onAvailable(listener: (queue: string) => void): () => void {

@@ -1,4 +1,3 @@
-import { decodeReceipt, encodeReceipt } from '../../queue/receipts';
 import type { CredentialForgery, Forgery, Resolver, Role } from './fuzzJson';
 
 interface Member {
@@ -12,6 +11,9 @@ interface Receipt {
   /** `queue/<name>` or `subscription/<topic>/<name>`. */
   source: string;
   receipt: string;
+  /** The delivery it names, as the fetch showed it. */
+  messageId: string;
+  deliveryCount: number;
 }
 
 /** Most receipts and members remembered: enough for variety, old ones age out (and become forgeries of a kind). */
@@ -35,20 +37,38 @@ function remember<T>(list: T[], item: T): void {
   if (list.length > REMEMBERED) list.shift();
 }
 
-function forge(receipt: string, forgery: Forgery): string {
-  const ref = decodeReceipt(receipt);
-  const bump = (change: (r: NonNullable<typeof ref>) => NonNullable<typeof ref>): string => (ref === null ? `${receipt}x` : encodeReceipt(change(ref)));
+/** A receipt of the old, unsigned format (base64url of `subscription.message.count`): what a guess looks like. */
+function unsigned(subscriptionId: number, messageId: string, deliveryCount: number): string {
+  return Buffer.from(`${subscriptionId}.${messageId}.${deliveryCount}`).toString('base64url');
+}
+
+/** One character changed: the receipt's signature no longer matches what it names. */
+function altered(receipt: string): string {
+  return `${receipt.startsWith('A') ? 'B' : 'A'}${receipt.slice(1)}`;
+}
+
+/**
+ * Receipts are signed, so the test cannot name a delivery it was not given.
+ * A forgery of another delivery is a real receipt of that delivery, handed
+ * out earlier (stale, or of another message or source: the store's fencing
+ * answers); with none remembered, the receipt altered (the signature check
+ * answers).
+ */
+function forge(chosen: Receipt, remembered: Receipt[], forgery: Forgery): string {
+  const { receipt } = chosen;
+  const sameMessage = (r: Receipt): boolean => r.source === chosen.source && r.messageId === chosen.messageId;
+  const other = (matches: (r: Receipt) => boolean): string => remembered.find(matches)?.receipt ?? altered(receipt);
   switch (forgery) {
     case 'none':
       return receipt;
     case 'nextDelivery':
-      return bump((r) => ({ ...r, deliveryCount: r.deliveryCount + 1 }));
+      return other((r) => sameMessage(r) && r.deliveryCount > chosen.deliveryCount);
     case 'previousDelivery':
-      return bump((r) => ({ ...r, deliveryCount: r.deliveryCount - 1 }));
+      return other((r) => sameMessage(r) && r.deliveryCount < chosen.deliveryCount);
     case 'otherMessage':
-      return bump((r) => ({ ...r, messageId: String(Number(r.messageId) + 1) }));
+      return other((r) => r.source === chosen.source && r.messageId !== chosen.messageId);
     case 'otherSubscription':
-      return bump((r) => ({ ...r, subscriptionId: r.subscriptionId + 1 }));
+      return other((r) => r.source !== chosen.source);
     case 'truncated':
       return receipt.slice(0, -1) || 'x';
     case 'swapCase':
@@ -56,9 +76,9 @@ function forge(receipt: string, forgery: Forgery): string {
     case 'padded':
       return `${receipt}==`;
     case 'maxDigits':
-      return Buffer.from('999999999999999.999999999999999.999999999').toString('base64url');
+      return unsigned(999_999_999_999_999, '999999999999999', 999_999_999);
     case 'notBase64':
-      return ref === null ? `${receipt}!` : `${ref.subscriptionId}.${ref.messageId}.${ref.deliveryCount}`;
+      return `${receipt}!`;
   }
 }
 
@@ -102,7 +122,7 @@ export class LiveState {
     const scope: Scope = {};
     return {
       name: (role, pick) => this.name(scope, role, pick),
-      receipt: (pick, forgery) => forge(this.receipt(scope, pick), forgery),
+      receipt: (pick, forgery) => forge(this.receipt(scope, pick), this.receipts, forgery),
       generation: (pick, offBy) => ((scope.member ?? pickFrom(this.members, pick))?.generation ?? 0) + offBy,
       credential: (_pick, forgery) => this.credential(forgery),
     };
@@ -170,12 +190,13 @@ export class LiveState {
     }
   }
 
-  /** Mostly a receipt of the source the request names, sometimes one of another. */
-  private receipt(scope: Scope, pick: number): string {
+  /** Mostly a receipt of the source the request names, sometimes one of another; before any, a guessed one. */
+  private receipt(scope: Scope, pick: number): Receipt {
     const source = scope.subscription !== undefined ? `subscription/${scope.topic}/${scope.subscription}` : `queue/${scope.queue}`;
     const own = this.receipts.filter((r) => r.source === source);
     const chosen = pick % 4 !== 0 && own.length > 0 ? pickFrom(own, pick) : pickFrom(this.receipts, pick);
-    return chosen?.receipt ?? encodeReceipt({ subscriptionId: 1, messageId: String(pick % 1000), deliveryCount: 1 });
+    const messageId = String(pick % 1000);
+    return chosen ?? { source, receipt: unsigned(1, messageId, 1), messageId, deliveryCount: 1 };
   }
 
   private rememberGroup(topic: string, group: string): void {
@@ -244,9 +265,13 @@ export class LiveState {
   }
 
   private learnReceipts(source: string, body: unknown): void {
-    const messages = (body as { messages?: Array<{ receipt?: unknown }> } | null)?.messages;
+    const messages = (body as { messages?: Array<{ receipt?: unknown; id?: unknown; deliveryCount?: unknown }> } | null)?.messages;
     if (!Array.isArray(messages)) return;
-    for (const message of messages) if (typeof message.receipt === 'string') remember(this.receipts, { source, receipt: message.receipt });
+    for (const { receipt, id, deliveryCount } of messages) {
+      if (typeof receipt === 'string' && typeof id === 'string' && typeof deliveryCount === 'number') {
+        remember(this.receipts, { source, receipt, messageId: id, deliveryCount });
+      }
+    }
   }
 
   private learnMember(topic: string, group: string, body: unknown): void {
