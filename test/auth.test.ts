@@ -4,7 +4,7 @@ import { RESOURCE_KINDS } from '../api/scopes';
 import { type ApiKey, generateKey } from '../api/keys';
 import { checkKeys } from '../api/keysFile';
 import { loadSpec, type SpecOperation } from '../api/spec';
-import { expectSpecResponse } from './support/specResponses';
+import { expectSpecResponse, until } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
 
 const spec = loadSpec();
@@ -392,7 +392,7 @@ describe('per-key limits', () => {
       await t.http.put('/v1/queues/a-empty').set(as).send({});
       const fetch = (waitMs: number) => t.http.post('/v1/queues/a-empty/fetch').set(as).send({ waitMs });
       const waiting = fetch(10_000).then((res) => res);
-      for (let i = 0; i < 200 && t.wakeups.waiting === 0; i++) await new Promise((resolve) => setImmediate(resolve));
+      await until(() => t.wakeups.waiting > 0);
       expect(t.wakeups.waiting).toBe(1);
       const refused = await fetch(1000);
       expect(refused.status).toBe(429);

@@ -1,5 +1,5 @@
 import type { Response } from 'supertest';
-import { call } from './support/specResponses';
+import { call, until } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
 
 interface Fetched {
@@ -189,7 +189,7 @@ test('a simple fetch is refused while the group has members', async () => {
 test('a waiting group fetch is woken by a produce', async () => {
   await putTopic({ partitions: 2 });
   const pending = t.http.post(`${groupPath('live')}/fetch`).send({ waitMs: 10_000 }).then((res) => res);
-  for (let i = 0; i < 1000 && t.wakeups.waiting === 0; i++) await new Promise((resolve) => setImmediate(resolve));
+  await until(() => t.wakeups.waiting > 0);
   expect(t.wakeups.waiting).toBe(1);
   await produceRange(0, 1);
   expect(((await pending).body as Fetched).messages.map((m) => m.value)).toEqual([0]);

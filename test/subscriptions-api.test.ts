@@ -1,7 +1,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DATABASE_FILE } from '../persistence/sqlite/sqliteStore';
-import { call } from './support/specResponses';
+import { call, until } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
 
 interface Leased {
@@ -117,7 +117,7 @@ test('retention removes expired messages from every subscription too', async () 
 test('a waiting subscription fetch is woken by a produce to the topic', async () => {
   await putSub('live');
   const pending = t.http.post(`${sub('live')}/fetch`).send({ waitMs: 10_000 }).then((res) => res);
-  for (let i = 0; i < 1000 && t.wakeups.waiting === 0; i++) await new Promise((resolve) => setImmediate(resolve));
+  await until(() => t.wakeups.waiting > 0);
   expect(t.wakeups.waiting).toBe(1);
   await produce([42]);
   expect((await pending).body.messages.map((m: Leased) => m.value)).toEqual([42]);

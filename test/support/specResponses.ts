@@ -53,8 +53,13 @@ export async function call(operationId: string, pending: PromiseLike<Response>):
   return res;
 }
 
+/** How long `until` waits for its condition before the test fails. */
+const UNTIL_MS = 10_000;
+
 /** Lets the event loop turn until `condition` holds: no timers, so the manual clock stays where it is. */
 export async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
+  // Bounded by time, not by turns: under load (a slow fsync, a busy second core) a long-poll takes thousands of turns to start.
+  const deadline = Date.now() + UNTIL_MS;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
   expect(condition()).toBe(true);
 }
