@@ -1,6 +1,8 @@
 import type { Response, Test } from 'supertest';
 import YAML from 'yaml';
+import { PROBLEMS } from '../api/problem';
 import { loadSpec } from '../api/spec';
+import type { ErrorCode } from '../queue/errors';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
 
 const LIMITS = { maxMessageBytes: 1000, maxBatchMessages: 5, maxBatchBytes: 20_000, maxWaitMs: 3000 };
@@ -15,12 +17,12 @@ beforeEach(async () => {
 
 afterEach(() => disposeTestGateway(t));
 
-/** Every error is problem+json with the documented fields, a listed code, and no internal error behind it. */
-async function expectProblem(pending: Test, status: number, code: string): Promise<Response> {
+/** Every error is problem+json with the documented fields, a listed code and its title, and no internal error behind it. */
+async function expectProblem(pending: Test, status: number, code: ErrorCode): Promise<Response> {
   const res = await pending;
   expect({ status: res.status, code: res.body.code }).toEqual({ status, code });
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ type: `urn:mqgate:problem:${code}`, status, title: expect.any(String) });
+  expect(res.body).toMatchObject({ type: `urn:mqgate:problem:${code}`, status, title: PROBLEMS[code].title });
   expect(typeof res.body.detail).toBe('string');
   expect(problemCodes).toContain(code);
   expect(t.internalErrors).toEqual([]);

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Response } from 'supertest';
+import type { QueueStats } from '../persistence/store';
 import { call, until, expectSpecResponse } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
 
@@ -179,23 +180,36 @@ describe('produce', () => {
 });
 
 describe('leases', () => {
-  test('a lease expires after the visibility timeout: redelivered with a new count, the old receipt refused', async () => {
+  test('a lease expires after the visibility timeout: redelivered with a new count, the old receipt refused and settling nothing', async () => {
     await put('q', { visibilityTimeoutMs: 10_000 });
     await produce('q', [{ value: 'job' }]);
     const [first] = leased(await fetchFrom('q', { visibilityTimeoutMs: 1000 }));
     expect(first.deliveryCount).toBe(1);
-    t.clock.advance(999);
-    expect(leased(await fetchFrom('q'))).toEqual([]);
-    t.clock.advance(1);
-    const [second] = leased(await fetchFrom('q'));
+    /** The next delivery, once the current 1 s lease is over and not before. */
+    const redelivered = async (): Promise<Leased> => {
+      t.clock.advance(999);
+      expect(leased(await fetchFrom('q'))).toEqual([]);
+      t.clock.advance(1);
+      const [next] = leased(await fetchFrom('q', { visibilityTimeoutMs: 1000 }));
+      return next;
+    };
+    const second = await redelivered();
     expect(second.deliveryCount).toBe(2);
     expect(second.receipt).not.toBe(first.receipt);
-    const acked = await settle('ack', 'q', { receipts: [first.receipt, second.receipt] });
-    expect(acked.body.results).toEqual([
-      { receipt: first.receipt, status: 'expired', code: 'receipt_expired' },
-      { receipt: second.receipt, status: 'acked' },
-    ]);
-    expect((await call('getQueue', t.http.get('/v1/queues/q'))).body.stats).toMatchObject({ ready: 0, inFlight: 0, acked: 1 });
+    const stats = async (): Promise<QueueStats> => ((await call('getQueue', t.http.get('/v1/queues/q'))).body as { stats: QueueStats }).stats;
+    // The old receipt alone: beside the live one, the live one's own ack would hide what the old one did.
+    const refused = [{ receipt: first.receipt, status: 'expired', code: 'receipt_expired' }];
+    for (const action of ['ack', 'nack'] as const) {
+      expect((await settle(action, 'q', { receipts: [first.receipt] })).body.results).toEqual(refused);
+      expect(await stats()).toMatchObject({ ready: 0, inFlight: 1, acked: 0 });
+    }
+    expect((await settle('extend', 'q', { receipts: [first.receipt], visibilityTimeoutMs: 60_000 })).body.results).toEqual(refused);
+    // The second lease ends when its own fetch said: the refused extend did not move it.
+    const third = await redelivered();
+    expect(third.deliveryCount).toBe(3);
+    const acked = await settle('ack', 'q', { receipts: [third.receipt] });
+    expect(acked.body.results).toEqual([{ receipt: third.receipt, status: 'acked' }]);
+    expect(await stats()).toMatchObject({ ready: 0, inFlight: 0, acked: 1 });
   });
 
   test('a receipt whose lease ran out is refused even before anyone else got the message', async () => {

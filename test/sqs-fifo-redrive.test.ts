@@ -12,6 +12,7 @@ import {
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
+import type { QueueStats } from '../persistence/store';
 import { type SqsGateway, sqsGatewayPerTest } from './support/sqsGateway';
 
 /** Dead letters and their redrive, and FIFO queues, through the official AWS SDK against a running gateway. */
@@ -55,23 +56,28 @@ describe('dead letters and move tasks', () => {
     expect(dead.Body).toBe('poison');
     expect(dead.MessageAttributes).toEqual({ n: { DataType: 'Number', StringValue: '1' } });
 
+    // The gateway dates a move task by the wall clock (deps.wallClock in api/sqs/moveTasks.ts), not by the test's
+    // manual one: its start is known only to lie between these two readings.
+    const beforeStart = Date.now();
     const { TaskHandle } = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn('orders-dlq'), MaxNumberOfMessagesPerSecond: 10 }));
-    expect(TaskHandle).toEqual(expect.any(String));
+    const afterStart = Date.now();
     const tasks = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: arn('orders-dlq'), MaxResults: 10 }));
-    expect(tasks.Results).toEqual([
-      {
-        Status: 'COMPLETED',
-        SourceArn: arn('orders-dlq'),
-        MaxNumberOfMessagesPerSecond: 10,
-        ApproximateNumberOfMessagesMoved: 1,
-        ApproximateNumberOfMessagesToMove: 1,
-        StartedTimestamp: expect.any(Number),
-      },
-    ]);
+    expect(tasks.Results).toHaveLength(1);
+    const [{ StartedTimestamp, ...task }] = tasks.Results ?? [];
+    expect(task).toEqual({
+      Status: 'COMPLETED',
+      SourceArn: arn('orders-dlq'),
+      MaxNumberOfMessagesPerSecond: 10,
+      ApproximateNumberOfMessagesMoved: 1,
+      ApproximateNumberOfMessagesToMove: 1,
+    });
+    expect(StartedTimestamp).toBeGreaterThanOrEqual(beforeStart);
+    expect(StartedTimestamp).toBeLessThanOrEqual(afterStart);
     const [back] = await receive(source, { MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['ApproximateReceiveCount'] });
     expect(back.Body).toBe('poison');
     expect(back.Attributes).toEqual({ ApproximateReceiveCount: '1' });
     expect(back.MessageAttributes).toEqual({ n: { DataType: 'Number', StringValue: '1' } });
+    // The handle is one the gateway made (a made-up one is invalid, a missing one a MissingParameter), and its task is over.
     await expect(sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     await expect(sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle: 'nonsense' }))).rejects.toMatchObject({ name: 'InvalidParameterValue' });
   });
@@ -178,14 +184,19 @@ describe('FIFO queues', () => {
     ).rejects.toMatchObject({ name: 'InvalidParameterValue' });
   });
 
-  test('a stale handle of a FIFO queue is refused as expired', async () => {
+  test('a stale handle of a FIFO queue is refused as expired, and deletes nothing', async () => {
     await sendTo('one', 'g', 'd');
     const [message] = await receive(url, { VisibilityTimeout: 1 });
     g.t.clock.advance(1000);
-    await receive(url);
+    const [again] = await receive(url);
+    const stats = async (): Promise<QueueStats> => ((await g.t.http.get('/v1/queues/jobs.fifo')).body as { stats: QueueStats }).stats;
+    // The stale handle alone: beside the live one, the live one's delete would hide what it did.
     await expect(sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle }))).rejects.toMatchObject({
       name: 'InvalidParameterValue',
       message: expect.stringContaining('The receipt handle has expired.'),
     });
+    expect(await stats()).toMatchObject({ ready: 0, inFlight: 1, acked: 0 });
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: again.ReceiptHandle }));
+    expect(await stats()).toMatchObject({ ready: 0, inFlight: 0, acked: 1 });
   });
 });

@@ -12,6 +12,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { md5OfAttributes, md5OfBody } from '../api/sqs/md5';
+import type { QueueStats } from '../persistence/store';
+import { until } from './support/specResponses';
 import { type SqsGateway, sqsGatewayPerTest } from './support/sqsGateway';
 
 /** The message actions through the official AWS SDK (MD5 checks on) against a running gateway, and /v1 on the same queues. */
@@ -30,6 +32,9 @@ const receive = async (input: Partial<ReceiveMessageCommandInput> = {}): Promise
   (await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, ...input }))).Messages ?? [];
 
 const send = (MessageBody: string, extra: object = {}) => sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody, ...extra }));
+
+/** The queue's counts, as /v1 shows them: what a call through SQS did to the store, whatever it answered. */
+const stats = async (): Promise<QueueStats> => ((await g.t.http.get('/v1/queues/orders')).body as { stats: QueueStats }).stats;
 
 describe('MD5s', () => {
   test('match the AWS-recorded vectors', () => {
@@ -163,23 +168,38 @@ describe('send and receive', () => {
 describe('leases', () => {
   test('a long-poll waiting on an empty queue is woken by a send', async () => {
     const waiting = receive({ WaitTimeSeconds: 20 });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The send must come once the receive waits: sent sooner, the receive's first claim would find it and no wake-up be needed.
+    await until(() => g.t.wakeups.waiting === 1);
     await g.client().send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'wake up' }));
     expect((await waiting).map((m) => m.Body)).toEqual(['wake up']);
   });
 
-  test('a message comes back after its visibility timeout, counting receives; DeleteMessage ends it', async () => {
+  test('a message comes back after its visibility timeout, counting receives; a stale handle changes nothing; DeleteMessage ends it', async () => {
     await send('again');
     const [first] = await receive({ VisibilityTimeout: 2 });
     expect(await receive()).toEqual([]);
     g.t.clock.advance(2000);
-    const [second] = await receive({ MessageSystemAttributeNames: ['ApproximateReceiveCount', 'ApproximateFirstReceiveTimestamp'] });
+    const [second] = await receive({ VisibilityTimeout: 2, MessageSystemAttributeNames: ['ApproximateReceiveCount', 'ApproximateFirstReceiveTimestamp'] });
     expect(second.MessageId).toBe(first.MessageId);
     expect(second.ReceiptHandle).not.toBe(first.ReceiptHandle);
     expect(second.Attributes).toEqual({ ApproximateReceiveCount: '2', ApproximateFirstReceiveTimestamp: String(g.t.clock.now() - 2000) });
-    // The old handle is stale: as in SQS, deleting with it succeeds and deletes nothing.
+    // The old handle is stale, and used alone (beside the live one, the live one's delete would hide what it did).
+    // As in SQS, deleting with it succeeds and deletes nothing.
     await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: first.ReceiptHandle }));
-    await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: second.ReceiptHandle }));
+    expect(await stats()).toMatchObject({ ready: 0, inFlight: 1, acked: 0 });
+    // Nor can it change the visibility: neither free the message (0) nor hold it longer.
+    for (const VisibilityTimeout of [0, 60]) {
+      await expect(sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: first.ReceiptHandle, VisibilityTimeout }))).rejects.toMatchObject({
+        name: 'InvalidParameterValue',
+      });
+    }
+    expect(await stats()).toMatchObject({ ready: 0, inFlight: 1, acked: 0 });
+    // The second lease ends when its receive said, so the message comes back then.
+    g.t.clock.advance(2000);
+    const [third] = await receive();
+    expect(third.MessageId).toBe(first.MessageId);
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: third.ReceiptHandle }));
+    expect(await stats()).toMatchObject({ ready: 0, inFlight: 0, acked: 1 });
     g.t.clock.advance(60_000);
     expect(await receive()).toEqual([]);
     await expect(sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: 'garbage' }))).rejects.toMatchObject({
@@ -235,8 +255,7 @@ describe('leases', () => {
     );
     expect(deleted.Successful).toEqual([{ Id: 'a' }, { Id: 'c' }]);
     expect(deleted.Failed).toEqual([expect.objectContaining({ Id: 'bad', Code: 'ReceiptHandleIsInvalid' })]);
-    const queue = (await g.t.http.get('/v1/queues/orders')).body as { stats: { ready: number; inFlight: number } };
-    expect(queue.stats).toMatchObject({ ready: 0, inFlight: 1 });
+    expect(await stats()).toMatchObject({ ready: 0, inFlight: 1 });
   });
 });
 
@@ -267,7 +286,7 @@ describe('interop with /v1', () => {
     expect(message.Body).toBe('{"order":4711}');
     expect(message.MessageAttributes).toEqual({ source: { DataType: 'String', StringValue: 'shop' } });
     await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle }));
-    expect((await g.t.http.get('/v1/queues/orders')).body.stats).toMatchObject({ ready: 0, inFlight: 0, acked: 1 });
+    expect(await stats()).toMatchObject({ ready: 0, inFlight: 0, acked: 1 });
   });
 
   test('/v1 cannot forge the headers the SQS face keeps for itself', async () => {

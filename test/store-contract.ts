@@ -1,5 +1,5 @@
 import { GatewayError } from '../queue/errors';
-import type { DeliveryRef, NewMessage, QueueSettings, Store, TopicSettings } from '../persistence/store';
+import type { DeliveryRef, NewMessage, QueueSettings, SettleStatus, Settlement, Store, TopicSettings } from '../persistence/store';
 
 /**
  * The contract every store backend must pass. A backend is done when
@@ -191,7 +191,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       expect(put.queue).toMatchObject({ ordering: 'fifo', contentBasedDeduplication: true, receiveWaitMs: 20_000, tags: { team: 'a', env: 'x' } });
       const again = await store.putQueue('t', settings({ ordering: 'fifo', contentBasedDeduplication: true, receiveWaitMs: 20_000, tags: { team: 'b' } }), T0 + 1);
       expect(again.queue.tags).toEqual({ team: 'b' });
-      expect((await harness.reopen()).getQueue('t')).resolves.toMatchObject({ tags: { team: 'b' }, ordering: 'fifo' });
+      await expect((await harness.reopen()).getQueue('t')).resolves.toMatchObject({ tags: { team: 'b' }, ordering: 'fifo' });
     });
 
     test('move tasks are kept in the store, newest first, the newest 10 per queue', async () => {
@@ -273,6 +273,28 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       expect(await store.settle({ queue: 'q' }, [b.ref], { kind: 'ack' }, T0 + 1000)).toEqual(['expired']);
       expect(await store.settle({ queue: 'q' }, [{ ...b.ref, deliveryCount: 7 }], { kind: 'ack' }, T0)).toEqual(['unknown']);
     });
+
+    // Each kind of settlement with the stale ref alone: beside the live ref, the live one's own settlement
+    // would hide what the stale one did (an ack that deleted the message, a nack that freed it).
+    const staleSettlements: Array<{ settlement: Settlement; done: SettleStatus }> = [
+      { settlement: { kind: 'ack' }, done: 'acked' },
+      { settlement: { kind: 'nack', availableAt: T0 + 1000 }, done: 'nacked' },
+      { settlement: { kind: 'extend', leaseUntil: T0 + 60_000 }, done: 'extended' },
+    ];
+    test.each(staleSettlements)(
+      'a stale ref alone ($settlement.kind) changes nothing: the live lease holds until its own end, and its ref settles it',
+      async ({ settlement, done }) => {
+        await store.produce('q', [message('a')], opts());
+        const [stale] = await claim();
+        const [live] = await claim(1, T0 + 1000);
+        expect(await store.settle({ queue: 'q' }, [stale.ref], settlement, T0 + 1000)).toEqual(['expired']);
+        const state = async (now: number) => (await store.browse({ queue: 'q' }, { afterId: 0, max: 10, now })).map((m) => [m.state, m.deliveryCount]);
+        // The second delivery's lease, as its claim made it: to T0 + 2000, not freed, not moved.
+        expect(await state(T0 + 1999)).toEqual([['leased', 2]]);
+        expect(await state(T0 + 2000)).toEqual([['ready', 2]]);
+        expect(await store.settle({ queue: 'q' }, [live.ref], settlement, T0 + 1000)).toEqual([done]);
+      },
+    );
 
     test('a ref issued by another queue is unknown here and leaves that queue alone', async () => {
       await store.putQueue('other', settings(), T0);

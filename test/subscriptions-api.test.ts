@@ -32,6 +32,15 @@ const settle = (name: string, action: 'ack' | 'nack' | 'extend', body: object) =
 const stats = async (name: string) => (await call('getSubscription', t.http.get(sub(name)))).body.stats;
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+/** Every value the topic's three partitions hold, from their start: what any reader of the log can still see. */
+const retainedValues = async (): Promise<number[]> => {
+  const values: number[] = [];
+  for (const partition of [0, 1, 2]) {
+    const read = await call('readPartition', t.http.get(`/v1/topics/orders/partitions/${partition}/messages`).query({ max: 1000 }));
+    values.push(...(read.body.messages as Array<{ value: number }>).map((m) => m.value));
+  }
+  return sorted(values);
+};
 
 test('two queue subscriptions each receive every message once, acked independently, bodies stored once', async () => {
   expect((await putSub('billing')).status).toBe(201);
@@ -61,8 +70,7 @@ test('two queue subscriptions each receive every message once, acked independent
   expect(foreign.body.results[0]).toMatchObject({ status: 'unknown', code: 'receipt_unknown' });
 
   // Acked messages stay in the topic for its other readers, and are stored once.
-  const read = await call('readPartition', t.http.get('/v1/topics/orders/partitions/0/messages').query({ max: 1000 }));
-  expect(read.body.messages.length).toBeGreaterThan(0);
+  expect(await retainedValues()).toEqual(range(0, 100));
   const db = new Database(path.join(t.dataDir, DATABASE_FILE), { readonly: true });
   expect(db.prepare('SELECT COUNT(*) FROM messages').pluck().get()).toBe(100);
   db.close();
@@ -104,14 +112,34 @@ test('retention removes expired messages from every subscription too', async () 
   await produce(range(10, 40));
   await call('putTopic', t.http.put('/v1/topics/orders').send({ partitions: 3, retentionBytes: 4 }));
   await t.store.sweep({ now: t.clock.now(), budget: 1000, idempotencyWindowMs: 1 });
-  const retained: number[] = [];
-  for (const partition of [0, 1, 2]) {
-    const read = await call('readPartition', t.http.get(`/v1/topics/orders/partitions/${partition}/messages`));
-    retained.push(...read.body.messages.map((m: { value: number }) => m.value));
-  }
+  const retained = await retainedValues();
   expect(retained.length).toBeLessThan(30);
-  expect(sorted((await fetchFrom('slow')).map((m) => m.value))).toEqual(sorted(retained));
+  expect(sorted((await fetchFrom('slow')).map((m) => m.value))).toEqual(retained);
   expect((await stats('slow')).ready).toBe(0);
+});
+
+test('a stale receipt alone settles nothing: the message stays leased until the live lease ends, and is acked once', async () => {
+  await putSub('billing', { visibilityTimeoutMs: 1000 });
+  await produce([1]);
+  const [first] = await fetchFrom('billing');
+  t.clock.advance(1000);
+  const [second] = await fetchFrom('billing');
+  expect(second.deliveryCount).toBe(2);
+  // The old receipt alone: beside the live one, the live one's own ack would hide what the old one did.
+  const refused = [{ receipt: first.receipt, status: 'expired', code: 'receipt_expired' }];
+  for (const action of ['ack', 'nack'] as const) {
+    expect((await settle('billing', action, { receipts: [first.receipt] })).body.results).toEqual(refused);
+    expect(await stats('billing')).toMatchObject({ ready: 0, inFlight: 1, acked: 0 });
+  }
+  expect((await settle('billing', 'extend', { receipts: [first.receipt], visibilityTimeoutMs: 60_000 })).body.results).toEqual(refused);
+  // The second lease ends when its fetch said: the refused extend did not move it.
+  t.clock.advance(999);
+  expect(await fetchFrom('billing')).toEqual([]);
+  t.clock.advance(1);
+  const [third] = await fetchFrom('billing');
+  expect(third.deliveryCount).toBe(3);
+  expect((await settle('billing', 'ack', { receipts: [third.receipt] })).body.results).toEqual([{ receipt: third.receipt, status: 'acked' }]);
+  expect(await stats('billing')).toMatchObject({ ready: 0, inFlight: 0, acked: 1 });
 });
 
 test('a waiting subscription fetch is woken by a produce to the topic', async () => {
