@@ -7,6 +7,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // Tests spawn the compiled gateway: build it from the current sources first.
+  globalSetup: '<rootDir>/test/globalSetup.ts',
   transform: { '^.+\\.ts$': 'ts-jest' },
   testTimeout: 30000,
 };

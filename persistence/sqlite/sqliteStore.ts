@@ -60,7 +60,7 @@ import { claim } from './claim';
 import { deleteQueue } from './deleteQueue';
 import { type CommitObserver, type CommitStats, GroupCommit } from './groupCommit';
 import { interpretError } from './interpretError';
-import { type FileSync, walSync } from './walSync';
+import { type FileSync, type Fsync, walSync } from './walSync';
 import { migrate } from './migrate';
 import { nextAvailableAt } from './nextAvailableAt';
 import { purgeQueue } from './purgeQueue';
@@ -84,6 +84,11 @@ export interface SqliteStoreOptions {
   maxDatabaseBytes?: number;
   /** Told of each commit's duration and size (metrics). */
   onCommit?: CommitObserver;
+  /**
+   * Runs the fsync of the log (FULL). Default: fs.fsync. Tests pass one that
+   * holds it, to check that no answer leaves before its commit is on disk.
+   */
+  fsync?: Fsync;
 }
 
 export const DATABASE_FILE = 'mqgate.db';
@@ -119,7 +124,7 @@ export class SqliteStore implements Store {
     // covers this earlier write too.
     createReceiptSecret(this.db);
     // The log exists by now: the migrations' first read created it.
-    this.wal = options.synchronous === 'FULL' ? walSync(path.join(options.dataDir, `${DATABASE_FILE}-wal`)) : null;
+    this.wal = options.synchronous === 'FULL' ? walSync(path.join(options.dataDir, `${DATABASE_FILE}-wal`), options.fsync) : null;
     this.writes = new GroupCommit(
       this.db,
       (queues) => {

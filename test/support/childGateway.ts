@@ -17,7 +17,7 @@ export function killChildGateways(): void {
 }
 
 /**
- * Runs the compiled gateway (`npm test` builds it first) as a child process on
+ * Runs the compiled gateway (jest's globalSetup builds it first, test/globalSetup.ts) as a child process on
  * a free port, and resolves once it logs that it listens.
  */
 export function startChildGateway(dataDir: string, extraArgs: string[] = []): Promise<ChildGateway> {

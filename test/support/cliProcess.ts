@@ -75,7 +75,7 @@ function start(command: string, args: string[], options: CliOptions): CliProcess
   };
 }
 
-/** Runs the compiled CLI (`npm test` builds it first), `node dist/api/main.js <args>`, as a user would. */
+/** Runs the compiled CLI (jest's globalSetup builds it first, test/globalSetup.ts), `node dist/api/main.js <args>`, as a user would. */
 export function spawnCli(args: string[], options: CliOptions): CliProcess {
   return start(process.execPath, [MAIN, ...args], options);
 }

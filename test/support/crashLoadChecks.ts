@@ -1,8 +1,8 @@
 import type { GatewayClient } from './crashLoadHttp';
 import { problemCode } from './crashLoadHttp';
-import type { GroupLedger, LeasedMessage, Ledger } from './crashLoadLedger';
+import type { GroupLedger, Ledger } from './crashLoadLedger';
 import type { StoreSnapshot } from './crashLoadStore';
-import { QUEUE, TOPIC, type WorkerContext, recordDelivery, settleLeases } from './crashLoadWorkers';
+import { TOPIC, type WorkerContext, leaseMessages, settleLeases } from './crashLoadWorkers';
 
 /** (4) The files are consistent as the crash left them. */
 function checkIntegrity(ledger: Ledger, store: StoreSnapshot, when: string): void {
@@ -11,17 +11,17 @@ function checkIntegrity(ledger: Ledger, store: StoreSnapshot, when: string): voi
 }
 
 /**
- * (1) and (2) for the queue: every 2xx-produced message is still stored, or
+ * (1) and (2) for the queues: every 2xx-produced message is still stored, or
  * an ack of it returned `acked` (or got no answer, and so may have taken
  * effect); a message whose ack returned `acked` is not stored; and nothing is
  * stored that was never produced.
  */
-function checkQueue(ledger: Ledger, store: StoreSnapshot, when: string): void {
+function checkQueues(ledger: Ledger, store: StoreSnapshot, when: string): void {
   const { queue } = ledger;
   const stored = new Set<string>();
-  for (const [id, value] of store.queue) {
+  for (const [id, value] of store.queues) {
     stored.add(value);
-    if (!queue.attempted.has(value)) ledger.violation(`${when}: queue holds '${value}', which was never produced`);
+    if (!queue.attempted.has(value)) ledger.violation(`${when}: a queue holds '${value}', which was never produced`);
     ledger.queueId(value, id, when);
     const acked = queue.acked.get(value);
     if (acked !== undefined) {
@@ -61,7 +61,7 @@ function checkTopic(ledger: Ledger, store: StoreSnapshot, when: string): void {
 /** Every check of the files a crash (or the final shutdown) left. */
 export function checkStore(ledger: Ledger, store: StoreSnapshot, when: string): void {
   checkIntegrity(ledger, store, when);
-  checkQueue(ledger, store, when);
+  checkQueues(ledger, store, when);
   checkTopic(ledger, store, when);
 }
 
@@ -103,8 +103,8 @@ interface QueueView {
   stats: { ready: number; inFlight: number; delayed: number };
 }
 
-async function queueBacklog(client: GatewayClient): Promise<number | null> {
-  const outcome = await client.send('GET', `/v1/queues/${QUEUE}`);
+async function queueBacklog(client: GatewayClient, queue: string): Promise<number | null> {
+  const outcome = await client.send('GET', `/v1/queues/${queue}`);
   if (!outcome.answered || outcome.status !== 200) return null;
   const { stats } = outcome.body as QueueView;
   return stats.ready + stats.inFlight + stats.delayed;
@@ -115,20 +115,14 @@ const DRAIN_WAIT_MS = 5000;
 const DRAIN_IDLE_FETCHES = 3;
 
 /** Leases a batch for a minute and acks it; returns how many messages came. */
-async function drainOnce(ctx: WorkerContext): Promise<number | null> {
-  const request = { max: 1000, waitMs: DRAIN_WAIT_MS, visibilityTimeoutMs: 60_000 };
-  const outcome = await ctx.client.send('POST', `/v1/queues/${QUEUE}/fetch`, request);
-  if (!outcome.answered || outcome.status !== 200) {
-    ctx.ledger.violation(`drain: fetch failed: ${outcome.answered ? outcome.status : outcome.error}`);
+async function drainOnce(ctx: WorkerContext, queue: string): Promise<number | null> {
+  const leases = await leaseMessages(ctx, queue, { max: 1000, waitMs: DRAIN_WAIT_MS, visibilityTimeoutMs: 60_000 });
+  if (leases === null) {
+    ctx.ledger.violation(`drain: a fetch from ${queue} got no answer, or a wrong one`);
     return null;
   }
-  const leased: Array<{ value: string; message: LeasedMessage }> = [];
-  for (const message of (outcome.body as { messages: LeasedMessage[] }).messages) {
-    const value = recordDelivery(ctx, message);
-    if (value !== null) leased.push({ value, message });
-  }
-  if (leased.length > 0) await settleLeases(ctx, leased, 'ack');
-  return leased.length;
+  if (leases.leased.length > 0) await settleLeases(ctx, leases, 'ack');
+  return leases.leased.length;
 }
 
 /**
@@ -137,14 +131,14 @@ async function drainOnce(ctx: WorkerContext): Promise<number | null> {
  * empty. Every message that was ever promised then has an ack that returned
  * `acked`, or one that got no answer and took effect.
  */
-export async function drainQueue(ctx: WorkerContext, maxFetches: number): Promise<void> {
+export async function drainQueue(ctx: WorkerContext, queue: string, maxFetches: number): Promise<void> {
   let idle = 0;
   for (let i = 0; i < maxFetches && idle < DRAIN_IDLE_FETCHES; i += 1) {
-    const backlog = await queueBacklog(ctx.client);
+    const backlog = await queueBacklog(ctx.client, queue);
     if (backlog === 0) return;
-    const drained = await drainOnce(ctx);
+    const drained = await drainOnce(ctx, queue);
     if (drained === null) return;
     idle = drained === 0 ? idle + 1 : 0;
   }
-  ctx.ledger.violation(`drain: the queue still has ${String(await queueBacklog(ctx.client))} messages no fetch returns`);
+  ctx.ledger.violation(`drain: ${queue} still has ${String(await queueBacklog(ctx.client, queue))} messages no fetch returns`);
 }

@@ -34,7 +34,7 @@ export interface ProduceResult {
   duplicate: boolean;
 }
 
-/** Queue messages: produced, leased, acked. Values are unique strings, so a value names a message. */
+/** Messages of every queue: produced, leased, acked. Values are unique strings, so a value names a message. */
 export class QueueLedger {
   /** Every value ever sent in a produce, answered or not. */
   readonly attempted = new Set<string>();
@@ -95,9 +95,17 @@ export class Ledger {
   readonly topic = new TopicLedger();
   readonly groups: GroupLedger[];
   readonly violations: string[] = [];
+  /** Messages whose produce was answered 201. */
   producedMessages = 0;
+  /** Receipts answered `acked`. */
   acks = 0;
+  /** Receipts answered `nacked`. */
+  nacks = 0;
+  /** Receipts settled after their lease ran out while their message was leased again, answered `expired`. */
+  staleSettles = 0;
   inFlightAtKills = 0;
+  /** Time the rounds ran their load before the kill, in all. */
+  loadMs = 0;
 
   constructor(groupNames: string[]) {
     this.groups = groupNames.map((name) => new GroupLedger(name));
@@ -107,10 +115,6 @@ export class Ledger {
     const group = this.groups.find((g) => g.name === name);
     if (group === undefined) throw new Error(`no group ${name} in the ledger`);
     return group;
-  }
-
-  get commits(): number {
-    return this.groups.reduce((sum, g) => sum + g.commits, 0);
   }
 
   violation(what: string): void {

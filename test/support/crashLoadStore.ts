@@ -8,8 +8,8 @@ export interface StoreSnapshot {
   integrity: string;
   /** Rows of `PRAGMA foreign_key_check`: rows pointing at parents that do not exist. */
   foreignKeyViolations: number;
-  /** The queue's messages: message id → value. */
-  queue: Map<string, string>;
+  /** The messages of the queues read: message id → value (both unique across queues). */
+  queues: Map<string, string>;
   /** The topic's messages: `<partition>:<offset>` → value. */
   topic: Map<string, string>;
 }
@@ -29,20 +29,27 @@ const MESSAGES = `SELECT m.id AS id, m.partition AS partition, m.offset AS offse
                     FROM messages m JOIN topics t ON t.id = m.topic_id WHERE t.name = ?`;
 
 /**
- * Opens the database read-only, as the crash left it (the WAL is read, not
- * checkpointed, so the next gateway recovers exactly these files), checks it
- * and reads the messages of the harness's queue and topic. Closed before the
- * next gateway starts.
+ * Opens the database as a crash left it, read-only: the WAL is read, never
+ * checkpointed nor removed (a read-write connection's close would do both),
+ * so the next gateway has to recover exactly these files.
  */
-export function readStore(dataDir: string, queue: string, topic: string): StoreSnapshot {
-  const db = new Database(path.join(dataDir, DATABASE_FILE), { readonly: true, fileMustExist: true });
+export function openAsLeft(dataDir: string): Database.Database {
+  return new Database(path.join(dataDir, DATABASE_FILE), { readonly: true, fileMustExist: true });
+}
+
+/**
+ * Checks the database as the crash left it and reads the messages of the
+ * harness's queues and topic. Closed before the next gateway starts.
+ */
+export function readStore(dataDir: string, queues: string[], topic: string): StoreSnapshot {
+  const db = openAsLeft(dataDir);
   try {
     const integrity = (db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');
     const foreignKeyViolations = (db.pragma('foreign_key_check') as unknown[]).length;
     const read = db.prepare<[string], MessageRow>(MESSAGES);
-    const queueRows = new Map(read.all(queue).map((r) => [String(r.id), r.value.toString('utf8')]));
+    const queueRows = new Map(queues.flatMap((queue) => read.all(queue)).map((r) => [String(r.id), r.value.toString('utf8')]));
     const topicRows = new Map(read.all(topic).map((r) => [`${r.partition}:${r.offset}`, r.value.toString('utf8')]));
-    return { integrity, foreignKeyViolations, queue: queueRows, topic: topicRows };
+    return { integrity, foreignKeyViolations, queues: queueRows, topic: topicRows };
   } finally {
     db.close();
   }

@@ -1,9 +1,20 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { GatewayClient, Outcome } from './crashLoadHttp';
 import { problemCode } from './crashLoadHttp';
 import type { GroupLedger, LeasedMessage, Ledger, LogMessage, PendingProduce, ProduceResult } from './crashLoadLedger';
 import { type Rng, rngFor } from './crashLoadRandom';
 
 export const QUEUE = 'work';
+/**
+ * One queue for each worker that outlives its leases, used by it alone. On
+ * QUEUE the messages of a lease that ran out go behind the backlog (a fetch
+ * leases the oldest available first), so they are leased again long after
+ * the old receipt was settled, which then never meets a live lease. Here they
+ * are the only ready messages, and the worker's next fetch leases them again.
+ */
+export const HELD_QUEUES = ['held-0', 'held-1'];
+/** Every queue of the run, to create, check and drain. */
+export const QUEUES = [QUEUE, ...HELD_QUEUES];
 export const TOPIC = 'events';
 export const PARTITIONS = 4;
 /** Read as a simple consumer (no members), committing with `{}`. */
@@ -99,12 +110,17 @@ function recordTopicProduce(ctx: WorkerContext, request: PendingProduce, results
   });
 }
 
-/** A batch of 1–20 text messages with values no other message has. */
-async function produceToQueue(ctx: WorkerContext): Promise<void> {
-  const values = Array.from({ length: ctx.rng.int(1, 20) }, () => unique(ctx, 'q'));
+/** A batch of text messages with values no other message has. */
+async function produceQueueBatch(ctx: WorkerContext, queue: string, count: number): Promise<void> {
+  const values = Array.from({ length: count }, () => unique(ctx, 'q'));
   for (const value of values) ctx.ledger.queue.attempted.add(value);
   const body = { messages: values.map((value) => ({ value, valueEncoding: 'text' })) };
-  await sendProduce(ctx, 'queue', { path: `/v1/queues/${QUEUE}/messages`, idempotencyKey: unique(ctx, 'qp'), body, values }, false);
+  await sendProduce(ctx, 'queue', { path: `/v1/queues/${queue}/messages`, idempotencyKey: unique(ctx, 'qp'), body, values }, false);
+}
+
+/** 1–20 messages to the work queue. */
+function produceToQueue(ctx: WorkerContext): Promise<void> {
+  return produceQueueBatch(ctx, QUEUE, ctx.rng.int(1, 20));
 }
 
 /** A batch spread by key (Kafka's partitioner) or sent to an explicit partition. */
@@ -123,12 +139,12 @@ async function produceToTopic(ctx: WorkerContext): Promise<void> {
 // ---------------------------------------------------------------- queue consumers
 
 /** A lease handed out: checked against every earlier lease and ack of its message. */
-export function recordDelivery(ctx: WorkerContext, message: LeasedMessage): string | null {
+function recordDelivery(ctx: WorkerContext, from: string, message: LeasedMessage): string | null {
   const { queue } = ctx.ledger;
-  const value = asString(ctx, message.value, `fetch from ${QUEUE}`);
+  const value = asString(ctx, message.value, `fetch from ${from}`);
   if (value === null) return null;
-  if (!queue.attempted.has(value)) ctx.ledger.violation(`fetch delivered '${value}', which was never produced`);
-  ctx.ledger.queueId(value, message.id, 'fetch');
+  if (!queue.attempted.has(value)) ctx.ledger.violation(`fetch from ${from} delivered '${value}', which was never produced`);
+  ctx.ledger.queueId(value, message.id, `fetch from ${from}`);
   const lease = `${message.id}.${message.deliveryCount}`;
   if (queue.leases.has(lease)) ctx.ledger.violation(`'${value}' delivered twice as delivery ${message.deliveryCount}: two leases at once`);
   queue.leases.add(lease);
@@ -145,6 +161,28 @@ export function recordDelivery(ctx: WorkerContext, message: LeasedMessage): stri
   return value;
 }
 
+/** Leased messages of one queue. */
+export interface Leases {
+  queue: string;
+  leased: Array<{ value: string; message: LeasedMessage }>;
+}
+
+/** Fetches from a queue and records every delivery; null if the fetch got no answer, or a wrong one (a violation). */
+export async function leaseMessages(
+  ctx: WorkerContext,
+  queue: string,
+  request: { max: number; waitMs: number; visibilityTimeoutMs: number },
+): Promise<Leases | null> {
+  const outcome = await ctx.client.send('POST', `/v1/queues/${queue}/fetch`, request);
+  if (!outcome.answered || !expectStatus(ctx, outcome, 200, `fetch from ${queue}`)) return null;
+  const leased: Leases['leased'] = [];
+  for (const message of (outcome.body as { messages: LeasedMessage[] }).messages) {
+    const value = recordDelivery(ctx, queue, message);
+    if (value !== null) leased.push({ value, message });
+  }
+  return { queue, leased };
+}
+
 /** An ack answered `acked`: that lease was the live one, and the message is gone for good. */
 function recordAck(ctx: WorkerContext, value: string, deliveryCount: number): void {
   const { queue } = ctx.ledger;
@@ -158,49 +196,102 @@ function recordAck(ctx: WorkerContext, value: string, deliveryCount: number): vo
   ctx.ledger.acks += 1;
 }
 
-/** Acks (or nacks) each leased message; an unanswered ack leaves its messages in doubt. */
-export async function settleLeases(
-  ctx: WorkerContext,
-  leased: Array<{ value: string; message: LeasedMessage }>,
-  kind: 'ack' | 'nack',
-): Promise<void> {
+/**
+ * Acks (or nacks) leased messages. Returns each receipt's status; none if
+ * the answer was wrong (a violation), null if it was lost to the kill.
+ */
+async function sendSettle(ctx: WorkerContext, { queue, leased }: Leases, kind: 'ack' | 'nack'): Promise<string[] | null> {
   const receipts = leased.map((l) => l.message.receipt);
   const body = kind === 'ack' ? { receipts } : { receipts, delayMs: 0 };
-  const outcome = await ctx.client.send('POST', `/v1/queues/${QUEUE}/${kind}`, body);
-  if (!outcome.answered) {
+  const outcome = await ctx.client.send('POST', `/v1/queues/${queue}/${kind}`, body);
+  if (!outcome.answered) return null;
+  if (!expectStatus(ctx, outcome, 200, `${kind} on ${queue}`)) return [];
+  const results = (outcome.body as { results: Array<{ status: string }> }).results;
+  if (results.length === leased.length) return results.map((r) => r.status);
+  ctx.ledger.violation(`${kind} on ${queue}: ${leased.length} receipts, ${results.length} results`);
+  return [];
+}
+
+/** Acks (or nacks) leases that may still be live; an unanswered ack leaves its messages in doubt. */
+export async function settleLeases(ctx: WorkerContext, leases: Leases, kind: 'ack' | 'nack'): Promise<void> {
+  const statuses = await sendSettle(ctx, leases, kind);
+  const { leased } = leases;
+  if (statuses === null) {
     if (kind === 'ack') for (const { value } of leased) ctx.ledger.queue.ackInDoubt.add(value);
     return;
   }
-  if (!expectStatus(ctx, outcome, 200, `${kind} on ${QUEUE}`)) return;
-  const results = (outcome.body as { results: Array<{ status: string }> }).results;
-  if (results.length !== leased.length) {
-    ctx.ledger.violation(`${kind} on ${QUEUE}: ${leased.length} receipts, ${results.length} results`);
-    return;
-  }
-  const honoured = kind === 'ack' ? 'acked' : 'nacked';
-  results.forEach(({ status }, i) => {
-    if (status === honoured && kind === 'ack') recordAck(ctx, leased[i].value, leased[i].message.deliveryCount);
-    else if (status !== honoured && status !== 'expired' && status !== 'unknown') {
-      ctx.ledger.violation(`${kind} of '${leased[i].value}' answered '${status}'`);
+  statuses.forEach((status, i) => {
+    if (status === 'acked' && kind === 'ack') recordAck(ctx, leased[i].value, leased[i].message.deliveryCount);
+    else if (status === 'nacked' && kind === 'nack') ctx.ledger.nacks += 1;
+    // A lease may run out before a slow settle arrives, and a message acked meanwhile is unknown.
+    else if (status !== 'expired' && status !== 'unknown') ctx.ledger.violation(`${kind} of '${leased[i].value}' answered '${status}'`);
+  });
+}
+
+/**
+ * Acks (or nacks) leases that ran out before the request was sent, while
+ * `relet` (the same messages leased again) is live. Each must be answered
+ * `expired` and change nothing: an ack that deleted the live lease's message
+ * leaves it gone with no `acked` answer (the live ack then finds it
+ * `unknown`), which the store checks find. A lost answer leaves nothing in
+ * doubt: a receipt whose lease is over can take no effect.
+ */
+async function settleStale(ctx: WorkerContext, stale: Leases, relet: Leases, kind: 'ack' | 'nack'): Promise<void> {
+  const statuses = await sendSettle(ctx, stale, kind);
+  if (statuses === null) return;
+  const live = new Set(relet.leased.map((l) => l.value));
+  statuses.forEach((status, i) => {
+    const { value, message } = stale.leased[i];
+    if (status !== 'expired') {
+      ctx.ledger.violation(`${kind} of '${value}' (delivery ${message.deliveryCount}) sent after its lease ran out answered '${status}'`);
+      return;
     }
+    // Counted only when it met a live lease of a later delivery: that is what tests the fence.
+    if (live.has(value)) ctx.ledger.staleSettles += 1;
   });
 }
 
 /** Leases a few messages for a short while, then mostly acks, sometimes nacks, sometimes lets the lease run out. */
 async function consumeQueue(ctx: WorkerContext): Promise<void> {
-  const request = { max: ctx.rng.int(1, 20), waitMs: 100, visibilityTimeoutMs: ctx.rng.int(200, 1500) };
-  const outcome = await ctx.client.send('POST', `/v1/queues/${QUEUE}/fetch`, request);
-  if (!outcome.answered || !expectStatus(ctx, outcome, 200, `fetch from ${QUEUE}`)) return;
-  const leased: Array<{ value: string; message: LeasedMessage }> = [];
-  for (const message of (outcome.body as { messages: LeasedMessage[] }).messages) {
-    const value = recordDelivery(ctx, message);
-    if (value !== null) leased.push({ value, message });
-  }
-  if (leased.length === 0) return;
+  const leases = await leaseMessages(ctx, QUEUE, { max: ctx.rng.int(1, 20), waitMs: 100, visibilityTimeoutMs: ctx.rng.int(200, 1500) });
+  if (leases === null || leases.leased.length === 0) return;
   const choice = ctx.rng.next();
-  if (choice < 0.75) await settleLeases(ctx, leased, 'ack');
-  else if (choice < 0.87) await settleLeases(ctx, leased, 'nack');
+  if (choice < 0.75) await settleLeases(ctx, leases, 'ack');
+  else if (choice < 0.87) await settleLeases(ctx, leases, 'nack');
   // Otherwise the lease runs out and the messages come back: redelivery, also across restarts.
+}
+
+/** Short, so that a round outlives many leases. */
+const HELD_LEASE_MS = { min: 50, max: 200 };
+/**
+ * Waited past a lease's end. The gateway started the lease before its
+ * answer arrived here (on the same clock), and a timer may fire a
+ * millisecond early: this much later the lease is over by the gateway's clock too.
+ */
+const PAST_LEASE_MS = 20;
+/** Long enough that the relet leases are live when the stale receipts and then their own acks arrive. */
+const RELET_LEASE_MS = 1000;
+
+/**
+ * A worker that outlives its leases, on a queue of its own: produces a few
+ * messages, leases them briefly, waits past the lease, leases them again,
+ * then settles the old receipts (each must be `expired`, and change nothing)
+ * and acks the live leases.
+ */
+function holdPastLease(queue: string): (ctx: WorkerContext) => Promise<void> {
+  return async (ctx) => {
+    await produceQueueBatch(ctx, queue, ctx.rng.int(1, 10));
+    const leaseMs = ctx.rng.int(HELD_LEASE_MS.min, HELD_LEASE_MS.max);
+    const stale = await leaseMessages(ctx, queue, { max: 10, waitMs: 0, visibilityTimeoutMs: leaseMs });
+    if (stale === null || stale.leased.length === 0) return;
+    await delay(leaseMs + PAST_LEASE_MS);
+    if (ctx.stopping()) return;
+    const relet = await leaseMessages(ctx, queue, { max: 100, waitMs: 0, visibilityTimeoutMs: RELET_LEASE_MS });
+    if (relet === null) return;
+    // Mostly acks: a stale ack that took effect loses a message, which the store checks see.
+    await settleStale(ctx, stale, relet, ctx.rng.chance(0.7) ? 'ack' : 'nack');
+    if (relet.leased.length > 0) await settleLeases(ctx, relet, 'ack');
+  };
 }
 
 // ---------------------------------------------------------------- consumer groups
@@ -347,6 +438,7 @@ function steps(): Step[] {
     produceToQueue,
     consumeQueue,
     consumeQueue,
+    ...HELD_QUEUES.map(holdPastLease),
     produceToTopic,
     produceToTopic,
     consumeSimple,

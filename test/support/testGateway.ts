@@ -13,6 +13,7 @@ import { dashboardPage, docsPage, type Page } from '../../api/pages';
 import { RateLimiter } from '../../api/rateLimits';
 import { loadSpec } from '../../api/spec';
 import { SqliteStore } from '../../persistence/sqlite/sqliteStore';
+import type { Fsync } from '../../persistence/sqlite/walSync';
 import type { GatewayError } from '../../queue/errors';
 import { DEFAULT_LIMITS, type Limits } from '../../queue/limits';
 import { createServices, type Services } from '../../queue/services';
@@ -61,6 +62,8 @@ export interface TestGatewayOptions {
   /** Host names and CORS origins the browser guard lets in (api/origins.ts); none by default, as in the gateway. */
   allowedHosts?: string[];
   corsOrigins?: string[];
+  /** The store's fsync of its log (default: fs.fsync); a test holds it to see what waits for it. */
+  fsync?: Fsync;
 }
 
 /** The real app over a real SQLite file in a temp dir, with a manual clock; push deliveries run. */
@@ -72,6 +75,7 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
     dataDir,
     synchronous: 'FULL',
     maxDatabaseBytes: options.maxStorageBytes,
+    fsync: options.fsync,
     onCommit: (seconds, operations) => metrics.observeCommit(seconds, operations),
   });
   const limits = { ...DEFAULT_LIMITS, ...options.limits };

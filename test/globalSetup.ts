@@ -1,0 +1,13 @@
+import { execFileSync } from 'node:child_process';
+import { packagePath } from '../persistence/packagePath';
+
+/**
+ * Builds dist/ before any test runs, however jest is started (`npm test` or
+ * `npx jest test/crash-load.test.ts`): the crash, durability, push and CLI
+ * tests spawn the compiled gateway, dist/api/main.js, and must run the
+ * sources as they are now. `tsc -b` is incremental: when nothing changed it
+ * only reads its build info. A build error fails the run before any test.
+ */
+export default function globalSetup(): void {
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', packagePath('tsconfig.build.json')], { stdio: 'inherit' });
+}
