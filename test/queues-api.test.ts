@@ -320,6 +320,17 @@ describe('FIFO queues', () => {
     expect(retried[0].firstDeliveredAt).toBe(first[1].firstDeliveredAt);
   });
 
+  test('ordering fifo: a nacked head waits while a later message of its batch is still in flight, as in SQS', async () => {
+    await put('jobs', { ordering: 'fifo' });
+    await produce('jobs', ['a1', 'a2'].map((value) => ({ value, valueEncoding: 'text' as const, group: 'a' })));
+    const [a1, a2] = leased(await fetchFrom('jobs', { max: 2 }));
+    await settle('nack', 'jobs', { receipts: [a1.receipt] });
+    // a1 is ready again, but a2 of the same batch is leased: the group may not go.
+    expect(leased(await fetchFrom('jobs', { max: 10 }))).toEqual([]);
+    await settle('ack', 'jobs', { receipts: [a2.receipt] });
+    expect(leased(await fetchFrom('jobs', { max: 10 })).map((m) => [m.value, m.deliveryCount])).toEqual([['a1', 2]]);
+  });
+
   test('content-based deduplication, remembered 5 minutes on a FIFO queue', async () => {
     await put('orders.fifo', { ordering: 'fifo', contentBasedDeduplication: true });
     const once = await produce('orders.fifo', [{ value: { order: 1 }, group: 'g' }]);
