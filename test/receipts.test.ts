@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
-  CreateQueueCommand,
   DeleteMessageBatchCommand,
   DeleteMessageCommand,
   type Message,
@@ -12,7 +11,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { decodeReceipt, encodeReceipt } from '../queue/receipts';
 import { call } from './support/specResponses';
-import { type SqsGateway, sqsGatewayPerTest } from './support/sqsGateway';
+import { ordersQueuePerTest, type SqsGateway } from './support/sqsGateway';
 import { disposeTestGateway, tempDir, type TestGateway, testGateway } from './support/testGateway';
 
 /**
@@ -194,10 +193,8 @@ describe('receipt handles over SQS', () => {
   let sqs: SQSClient;
   let url: string;
 
-  sqsGatewayPerTest(async (gateway) => {
-    g = gateway;
-    sqs = g.client();
-    url = (await sqs.send(new CreateQueueCommand({ QueueName: 'orders', Attributes: { VisibilityTimeout: '30' } }))).QueueUrl as string;
+  ordersQueuePerTest((queue) => {
+    ({ g, sqs, url } = queue);
   });
 
   const receive = async (): Promise<Message[]> => (await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }))).Messages ?? [];

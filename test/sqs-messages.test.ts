@@ -1,7 +1,6 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
-  CreateQueueCommand,
   DeleteMessageBatchCommand,
   DeleteMessageCommand,
   type Message,
@@ -14,7 +13,7 @@ import {
 import { md5OfAttributes, md5OfBody } from '../api/sqs/md5';
 import type { QueueStats } from '../persistence/store';
 import { until } from './support/specResponses';
-import { type SqsGateway, sqsGatewayPerTest } from './support/sqsGateway';
+import { ordersQueuePerTest, type SqsGateway } from './support/sqsGateway';
 
 /** The message actions through the official AWS SDK (MD5 checks on) against a running gateway, and /v1 on the same queues. */
 
@@ -22,10 +21,8 @@ let g: SqsGateway;
 let sqs: SQSClient;
 let url: string;
 
-sqsGatewayPerTest(async (gateway) => {
-  g = gateway;
-  sqs = g.client();
-  url = (await sqs.send(new CreateQueueCommand({ QueueName: 'orders', Attributes: { VisibilityTimeout: '30' } }))).QueueUrl as string;
+ordersQueuePerTest((queue) => {
+  ({ g, sqs, url } = queue);
 });
 
 const receive = async (input: Partial<ReceiveMessageCommandInput> = {}): Promise<Message[]> =>

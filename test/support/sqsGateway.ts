@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type ApiKey, generateKey, generateSqsSecret } from '../../api/keys';
 import { checkKeys } from '../../api/keysFile';
 import { disposeTestGateway, type TestGateway, type TestGatewayOptions, testGateway } from './testGateway';
@@ -52,6 +52,22 @@ export function sqsGatewayPerTest(started: (gateway: SqsGateway) => Promise<void
     await started(gateway);
   });
   afterEach(() => gateway?.close());
+}
+
+/** The queue most SQS tests work on: `orders` (30 s visibility), made through the SDK, and the client that made it. */
+export interface OrdersQueue {
+  g: SqsGateway;
+  sqs: SQSClient;
+  url: string;
+}
+
+/** A gateway per test (sqsGatewayPerTest) with its `orders` queue. */
+export function ordersQueuePerTest(started: (queue: OrdersQueue) => void): void {
+  sqsGatewayPerTest(async (g) => {
+    const sqs = g.client();
+    const url = (await sqs.send(new CreateQueueCommand({ QueueName: 'orders', Attributes: { VisibilityTimeout: '30' } }))).QueueUrl as string;
+    started({ g, sqs, url });
+  });
 }
 
 /** A key with SQS credentials: its id is the access key id, its SQS secret the secret access key. */
