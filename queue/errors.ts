@@ -77,9 +77,9 @@ export function invalidField(pointer: string, detail: string): GatewayError {
 }
 
 /**
- * A configurable limit: `validation_failed` when `value` is above it. The
- * served spec states the same bound (x-mqgate-limit), so /v1 requests over it
- * are refused by validation first; this is where other callers (the SQS face) meet it.
+ * A configurable limit: `validation_failed` when `value` is above it. /v1
+ * requests meet the same bound in validation (the served spec states it:
+ * x-mqgate-limit); this is for the operations the SQS face shares.
  */
 export function checkAtMost(pointer: string, value: number, limit: number): void {
   if (value > limit) throw invalidField(pointer, `${pointer.split('/').at(-1)} may be at most ${limit}.`);

@@ -8,9 +8,7 @@ import type {
   Store,
 } from '../persistence/store';
 import type { Clock } from './clock';
-import { checkAtMost } from './errors';
 import type { MessageEvents } from './events';
-import { atMostBatch, type Limits } from './limits';
 import { type DeliveredMessage, toDelivered } from './messages';
 import type { Wakeups } from './wakeups';
 
@@ -55,7 +53,6 @@ export class GroupService {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
-    private readonly limits: Limits,
     private readonly wakeups: Wakeups,
     private readonly events: MessageEvents,
   ) {}
@@ -94,15 +91,13 @@ export class GroupService {
    * member is its heartbeat.
    */
   async fetch(topic: string, group: string, request: GroupFetchRequest, signal: AbortSignal): Promise<GroupFetchResult> {
-    checkAtMost('/body/waitMs', request.waitMs, this.limits.maxWaitMs);
-    const max = atMostBatch(request.max, this.limits);
     const deadline = this.clock.now() + request.waitMs;
     const resets: OffsetReset[] = [];
     for (;;) {
       const since = this.wakeups.version(topic);
       const fetched = await this.store.fetchGroup(topic, group, {
         memberId: request.memberId ?? null,
-        max,
+        max: request.max,
         maxBytes: request.maxBytes,
         now: this.clock.now(),
         defaults: DEFAULT_GROUP_SETTINGS,

@@ -214,7 +214,7 @@ export class QueueService {
 
   /** operations: browseQueue, browseSubscription — a page of unsettled messages after `after`, leasing nothing. */
   async browse(at: SubscriptionRef, after: number, max: number): Promise<BrowsedView[]> {
-    const messages = await this.store.browse(at, { afterId: after, max: atMostBatch(max, this.limits), now: this.clock.now() });
+    const messages = await this.store.browse(at, { afterId: after, max, now: this.clock.now() });
     return messages.map((message) => ({ ...toDelivered(message), deliveryCount: message.deliveryCount, state: message.state }));
   }
 

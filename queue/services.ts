@@ -52,7 +52,7 @@ export function createServices(store: Store, options: ServiceOptions): Services 
     wakeups,
     queues,
     topics: new TopicService(store, clock, limits, wakeups, events),
-    groups: new GroupService(store, clock, limits, wakeups, events),
+    groups: new GroupService(store, clock, wakeups, events),
     subscriptions: new SubscriptionService(store, clock),
     push: new PushService(store, clock, dispatcher, options.targets),
     dispatcher,

@@ -1,8 +1,8 @@
 import type { AppendResult, PartitionInfo, Store, TopicMessage, TopicRecord, TopicSettings } from '../persistence/store';
 import type { Clock } from './clock';
-import { checkAtMost, GatewayError } from './errors';
+import { GatewayError } from './errors';
 import { countWhere, type MessageEvents } from './events';
-import { atMostBatch, type Limits } from './limits';
+import type { Limits } from './limits';
 import { type DeliveredMessage, type ProduceInput, toDelivered } from './messages';
 import { partitionForKey } from './partitioner';
 import { batchMessages, type RawMessage, rawMessage } from './produceRequest';
@@ -62,7 +62,6 @@ export class TopicService {
   /** operation: putTopic — fields left out take their defaults; partitions may only grow. */
   async put(name: string, input: Partial<TopicSettings>): Promise<{ topic: TopicView; created: boolean }> {
     const settings = { ...defaultTopicSettings(this.limits), ...input };
-    checkAtMost('/body/maxMessageBytes', settings.maxMessageBytes, this.limits.maxMessageBytes);
     const { topic, created } = await this.store.putTopic(name, settings, this.clock.now());
     return { topic: await this.view(topic), created };
   }
@@ -121,13 +120,11 @@ export class TopicService {
    * message, woken by the commit that appends it.
    */
   async read(name: string, partition: number, request: ReadRequest, signal: AbortSignal): Promise<ReadResult> {
-    checkAtMost('/query/waitMs', request.waitMs, this.limits.maxWaitMs);
     const offset = await this.resolve(name, partition, request.offset);
     const deadline = this.clock.now() + request.waitMs;
-    const max = atMostBatch(request.max, this.limits);
     for (;;) {
       const since = this.wakeups.version(name);
-      const read = await this.store.readPartition(name, partition, { offset, max, maxBytes: request.maxBytes });
+      const read = await this.store.readPartition(name, partition, { offset, max: request.max, maxBytes: request.maxBytes });
       const last = read.messages.at(-1);
       if (last !== undefined || this.clock.now() >= deadline || signal.aborted) {
         return {
