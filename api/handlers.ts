@@ -19,7 +19,7 @@ import type { Metrics } from './metrics';
 import { type Page, serveAsset, servePage } from './pages';
 import type { SqsDeps } from './sqs/context';
 import { sqsEndpoint } from './sqs/endpoint';
-import { headerText, MESSAGE_HEADER_PREFIX, type ValidatedParameters } from './validation';
+import { headerText, MESSAGE_HEADER_PREFIX, utf8Of, type ValidatedParameters } from './validation';
 
 export type Handler = (req: Request, res: Response) => Promise<void> | void;
 
@@ -58,9 +58,9 @@ function rawHeaders(req: Request): Record<string, string> {
   const headers: Record<string, string> = {};
   const soapAction = headerText(req, 'SOAPAction');
   if (soapAction !== undefined) headers.SOAPAction = soapAction;
-  for (const name of Object.keys(req.headers)) {
-    if (name.startsWith(MESSAGE_HEADER_PREFIX) && name.length > MESSAGE_HEADER_PREFIX.length) {
-      headers[name.slice(MESSAGE_HEADER_PREFIX.length)] = headerText(req, name) as string;
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (name.startsWith(MESSAGE_HEADER_PREFIX) && typeof value === 'string' && name.length > MESSAGE_HEADER_PREFIX.length) {
+      headers[name.slice(MESSAGE_HEADER_PREFIX.length)] = utf8Of(value);
     }
   }
   return headers;

@@ -8,8 +8,8 @@ import { GatewayError } from '../queue/errors';
  * read the answers; without keys nothing else would stop either.
  */
 export interface BrowserPolicy {
-  /** Whether the gateway has no API keys: only then is the Host checked (a key is never sent by a browser on its own). */
-  open: () => boolean;
+  /** Whether the gateway has no API keys (they are read at start): only then is the Host checked (a key is never sent by a browser on its own). */
+  open: boolean;
   /** The address the gateway listens on; accepted as a Host unless it is a wildcard. */
   listenHost: string;
   /** Further Host names (port aside) accepted while open; `*.domain` matches subdomains, `*` turns the check off. */
@@ -88,7 +88,7 @@ export function browserGuard(policy: BrowserPolicy): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const host = req.get('Host');
     // A request without Host is no browser's (every browser sends one).
-    if (policy.open() && host !== undefined && !names.some((pattern) => nameMatches(pattern, hostName(host)))) {
+    if (policy.open && host !== undefined && !names.some((pattern) => nameMatches(pattern, hostName(host)))) {
       throw new GatewayError(
         'host_not_allowed',
         `This gateway has no API keys, so it answers only to its own names, not '${hostName(host)}'; add the name to --allowed-hosts to use it.`,

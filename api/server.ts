@@ -50,7 +50,6 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   });
   const activity = new Activity(options.clock, () => metrics.counted());
   const shutdown = new AbortController();
-  const keys = new KeyRing(config.keys);
   const app = createApp({
     ...services,
     spec: loadSpec(config.limits),
@@ -58,9 +57,9 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     ready: () => store.checkReady(),
     logger: options.logger,
     limits: config.limits,
-    browsers: { open: () => keys.empty, listenHost: config.host, allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins },
+    browsers: { open: config.keys.length === 0, listenHost: config.host, allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins },
     auth: {
-      keys,
+      keys: new KeyRing(config.keys),
       healthAuth: config.healthAuth,
       rates: new RateLimiter(options.clock, config.keyLimits),
     },

@@ -75,9 +75,10 @@ export const LIMIT_KEYWORD = 'x-mqgate-limit';
  * Sets every `maximum` marked `x-mqgate-limit: <limit>` to this server's
  * value of that limit (and a default above it down to it), so the document a
  * client or SDK reads states the bounds the server enforces. Formatting and
- * comments survive; an unchanged document keeps its text.
+ * comments survive; an unchanged document keeps its text. Parsed once: the
+ * text to serve and the document to build routes from.
  */
-function withLimits(text: string, limits: Limits): string {
+function withLimits(text: string, limits: Limits): Pick<Spec, 'document' | 'text'> {
   const document = YAML.parseDocument(text);
   let changed = false;
   YAML.visit(document, {
@@ -94,7 +95,7 @@ function withLimits(text: string, limits: Limits): string {
       if (typeof fallback === 'number' && fallback > value) node.set('default', value);
     },
   });
-  return changed ? document.toString() : text;
+  return { document: document.toJS() as OpenApiDocument, text: changed ? document.toString() : text };
 }
 
 /**
@@ -102,8 +103,7 @@ function withLimits(text: string, limits: Limits): string {
  * with this server's limits as the maximums it states.
  */
 export function loadSpec(limits: Limits = DEFAULT_LIMITS): Spec {
-  const text = withLimits(fs.readFileSync(packagePath('openapi.yaml'), 'utf8'), limits);
-  const document = YAML.parse(text) as OpenApiDocument;
+  const { document, text } = withLimits(fs.readFileSync(packagePath('openapi.yaml'), 'utf8'), limits);
   const operations: SpecOperation[] = [];
   for (const [path, item] of Object.entries(document.paths)) {
     for (const method of HTTP_METHODS) {

@@ -116,7 +116,17 @@ const DATA_HEADERS = new Set(['soapaction', 'mqgate-group']);
  */
 export function headerText(req: Request, name: string): string | undefined {
   const value = req.get(name);
-  return value === undefined ? undefined : Buffer.from(value, 'latin1').toString('utf8');
+  return value === undefined ? undefined : utf8Of(value);
+}
+
+/** A header value's bytes as the client sent them: node reads them as latin1. */
+function headerBytes(value: string): Buffer {
+  return Buffer.from(value, 'latin1');
+}
+
+/** A header value decoded as UTF-8. */
+export function utf8Of(value: string): string {
+  return headerBytes(value).toString('utf8');
 }
 
 /** Whether a query component's percent-escapes spell UTF-8 (a multi-byte character is always one run of escapes). */
@@ -160,7 +170,7 @@ function notUtf8(req: Request, reads: TextInputs): FieldError[] {
     if (reads.query.has(decoded) && !escapesUtf8(component)) errors.push({ pointer: `/query/${decoded}`, detail: 'is not valid UTF-8' });
   }
   for (const [name, value] of Object.entries(req.headers)) {
-    if (reads.headers(name) && typeof value === 'string' && !isUtf8(Buffer.from(value, 'latin1'))) {
+    if (reads.headers(name) && typeof value === 'string' && !isUtf8(headerBytes(value))) {
       errors.push({ pointer: `/headers/${name}`, detail: 'is not valid UTF-8' });
     }
   }

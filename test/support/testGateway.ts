@@ -106,7 +106,7 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
     shutdown: shutdown.signal,
     limits,
     auth,
-    browsers: { open: () => auth.keys.empty, listenHost: '127.0.0.1', allowedHosts: options.allowedHosts ?? [], corsOrigins: options.corsOrigins ?? [] },
+    browsers: { open: auth.keys.empty, listenHost: '127.0.0.1', allowedHosts: options.allowedHosts ?? [], corsOrigins: options.corsOrigins ?? [] },
     ready: () => store.checkReady(),
     logger,
     onInternalError: (error) => internalErrors.push(error),
