@@ -21,6 +21,7 @@ export const FUZZ_LIMITS: Limits = {
   maxBatchMessages: 50,
   maxBatchBytes: 128 * 1024,
   maxWaitMs: 20_000,
+  maxReplyWaitMs: 20_000,
   idempotencyWindowMs: 24 * 60 * 60 * 1000,
 };
 
