@@ -59,7 +59,8 @@ interface ReceiptsBody {
 /** Request headers that a raw produce keeps as message headers. */
 function rawHeaders(req: Request): Record<string, string> {
   const headers: Record<string, string> = {};
-  const soapAction = headerText(req, 'SOAPAction') ?? soap12Action(req);
+  // SOAP 1.2's action is its content type's parameter, whatever a SOAPAction header says.
+  const soapAction = soap12Action(req) ?? headerText(req, 'SOAPAction');
   if (soapAction !== undefined) headers.SOAPAction = soapAction;
   for (const [name, value] of Object.entries(req.headers)) {
     if (name.startsWith(MESSAGE_HEADER_PREFIX) && typeof value === 'string' && name.length > MESSAGE_HEADER_PREFIX.length) {

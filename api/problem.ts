@@ -51,6 +51,9 @@ export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   internal_error: { status: 500, title: 'Internal error' },
 };
 
+/** 5xx answers that are outcomes the caller asked for, not failures of the gateway: not reported as internal errors. */
+const OUTCOMES: ReadonlySet<ErrorCode> = new Set(['reply_timeout', 'not_ready']);
+
 /** Seconds a client should wait before retrying a 503 or 429 that does not say otherwise. */
 const RETRY_AFTER_SECONDS = 1;
 
@@ -129,7 +132,7 @@ export function problemMiddleware(onInternalError: (error: GatewayError) => void
       return;
     }
     const gatewayError = toGatewayError(error);
-    if (PROBLEMS[gatewayError.code].status >= 500) onInternalError(gatewayError);
+    if (PROBLEMS[gatewayError.code].status >= 500 && !OUTCOMES.has(gatewayError.code)) onInternalError(gatewayError);
     sendProblem(res, gatewayError, req.originalUrl);
   };
 }

@@ -62,11 +62,13 @@ export class Replies {
     const message = await this.queues.produceRequest(queue, raw, headers, { correlationId, deadline });
     const reply = await this.awaitReply(correlationId, deadline, signal);
     if (reply !== null) {
-      this.settle(this.store.forgetReply(correlationId));
+      // Not awaited: the caller's answer does not wait for this write; a failure is logged, and the row swept later.
+      this.store.forgetReply(correlationId).catch(this.onError);
       return { message, correlationId, reply };
     }
     if (signal.aborted) {
-      this.settle(this.store.abandonReply(correlationId, this.clock.now()));
+      // Awaited: once the caller is told, a reply is refused (and if it went, nobody waits for this).
+      await this.store.abandonReply(correlationId, this.clock.now());
       throw new GatewayError('not_ready', `The gateway stopped waiting for the reply; the request (message ${message.id}) stays in queue '${queue}'.`);
     }
     throw new GatewayError(
@@ -113,10 +115,5 @@ export class Replies {
       }
       await wait.woken;
     }
-  }
-
-  /** Book-keeping the caller's answer does not wait for. */
-  private settle(work: Promise<void>): void {
-    work.catch(this.onError);
   }
 }
