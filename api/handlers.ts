@@ -22,6 +22,7 @@ import { sqsEndpoint } from './sqs/endpoint';
 import { headerText, MESSAGE_HEADER_PREFIX, utf8Of, type ValidatedParameters } from './validation';
 import { type ProducedAt, sendAccepted, soap12Action, soapAnswerOf } from './soap';
 import type { Replies } from '../queue/replies';
+import { isSendable } from '../queue/push/delivery';
 
 export type Handler = (req: Request, res: Response) => Promise<void> | void;
 
@@ -227,7 +228,10 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       const { message, correlationId, reply } = await waiting(res, timeoutMs, request);
       res.status(reply.status);
       // Byte for byte: header values as the replier's bytes (node takes latin1 strings), the content type unaltered.
-      for (const [header, value] of Object.entries(reply.headers)) res.setHeader(header, Buffer.from(value).toString('latin1'));
+      for (const [header, value] of Object.entries(reply.headers)) {
+        const bytes = Buffer.from(value).toString('latin1');
+        if (isSendable(header, bytes)) res.setHeader(header, bytes);
+      }
       res.setHeader('Mqgate-Correlation-Id', correlationId);
       res.setHeader('Mqgate-Message-Id', message.id);
       res.setHeader('Content-Type', reply.contentType);

@@ -94,6 +94,18 @@ test('a reply may set the status: a fault reaches the caller as a 500 with the c
   expect(res.text).toBe(fault);
 });
 
+test('reply headers that would describe the body or the connection are not passed on', async () => {
+  const { answer: caller } = await waitingCaller();
+  const request = await fetchOne();
+  const headers = { 'Mqgate-Header-Content-Length': '1', 'Mqgate-Header-Transfer-Encoding': 'chunked', 'Mqgate-Header-Connection': 'close', 'Mqgate-Header-Kept': 'yes' };
+  await reply(request.headers['mqgate-reply-to'], RESPONSE, headers);
+  const res = await caller;
+  expect(res.text).toBe(RESPONSE);
+  expect(res.headers['content-length']).toBe(String(Buffer.byteLength(RESPONSE)));
+  expect(res.headers['transfer-encoding']).toBeUndefined();
+  expect(res.headers.kept).toBe('yes');
+});
+
 test('the first of two replies wins; the second is refused with 409 reply_already_given', async () => {
   const { answer: caller } = await waitingCaller();
   const { headers } = await fetchOne();
