@@ -4,6 +4,7 @@ import { type ApiKey, generateKey } from '../api/keys';
 import { checkKeys } from '../api/keysFile';
 import { REPLY_KEEP_MS } from '../queue/replies';
 import { call, until } from './support/specResponses';
+import { startReceiver } from './support/receiver';
 import { sqsGateway } from './support/sqsGateway';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
 
@@ -211,6 +212,26 @@ test('a request survives a restart of the gateway: its message is still queued w
   expect(request.value).toBe(REQUEST);
   expect(request.headers['mqgate-reply-to']).toMatch(/^\/v1\/queues\/quotes\/replies\//);
   expect((await reply(request.headers['mqgate-reply-to'], RESPONSE)).body.code).toBe('reply_expired');
+});
+
+test("a push subscription's receiver replies: the caller gets its answer", async () => {
+  const replies: Array<Promise<Response>> = [];
+  const receiver = await startReceiver(
+    () => t.clock.now(),
+    (request) => {
+      replies.push(reply(request.headers['mqgate-reply-to'] as string, `a quote for ${request.body.toString()}`));
+      return { status: 204 };
+    },
+  );
+  try {
+    await call('putPushSubscription', t.http.put('/v1/push-subscriptions/quotes').send({ source: { queue: 'quotes' }, url: `${receiver.url}/quote` }));
+    const res = await call('sendRequest', t.http.post('/v1/queues/quotes/requests').type('text/plain').send('tea'));
+    expect(res.text).toBe('a quote for tea');
+    expect(receiver.received.map((r) => r.headers['mqgate-correlation-id'])).toEqual([res.headers['mqgate-correlation-id']]);
+    expect((await Promise.all(replies)).map((r) => r.status)).toEqual([204]);
+  } finally {
+    await receiver.close();
+  }
 });
 
 test('an SQS consumer sees the reply address as message attributes and replies over HTTP', async () => {
