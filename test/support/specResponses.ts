@@ -16,11 +16,14 @@ interface ResponseObject {
 function responseSchema(operationId: string, status: number, contentType: string): { type: string; validate: ValidateFunction } | null {
   const op = spec.operations.find((o) => o.operation.operationId === operationId);
   if (op === undefined) throw new Error(`no operation ${operationId} in openapi.yaml`);
-  let response = op.operation.responses[String(status)] as ResponseObject | undefined;
+  // A SOAP caller's answers (XML, or a 202 without a body) are the operation's x-mqgate-soap-responses, where it has one for the status.
+  const soap = /^(text\/xml|application\/soap\+xml)/.test(contentType) || (status === 202 && contentType === '');
+  const soapResponse = soap ? op.operation['x-mqgate-soap-responses']?.[String(status)] : undefined;
+  let response = (soapResponse ?? op.operation.responses[String(status)]) as ResponseObject | undefined;
   if (response === undefined) throw new Error(`${operationId} does not document status ${status}`);
   if (response.$ref !== undefined) {
-    const name = response.$ref.replace('#/components/responses/', '');
-    response = spec.document.components.responses?.[name] as ResponseObject | undefined;
+    const [section, name] = response.$ref.replace('#/components/', '').split('/') as ['responses' | 'x-mqgate-soap-responses', string];
+    response = spec.document.components[section]?.[name] as ResponseObject | undefined;
   }
   const entries = Object.entries(response?.content ?? {});
   const entry = entries.find(([type]) => contentType.startsWith(type)) ?? entries[0];
