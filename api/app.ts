@@ -123,8 +123,11 @@ export function createApp(deps: AppDeps): express.Express {
       const handler = handlers[operationId];
       const validate = validators.get(operationId);
       if (handler === undefined || validate === undefined) throw new Error(`no handler for operation ${operationId}`);
+      // Whether a SOAP caller of this operation is answered in SOAP (api/soap.ts): as openapi.yaml documents.
+      const soap = op.operation['x-mqgate-soap-responses'] !== undefined;
       const named: RequestHandler = (_req, res, next) => {
         res.locals.operationId = operationId;
+        res.locals.soap = soap;
         next();
       };
       route[op.method](named, authorize(op, deps.auth), ...bodyParsers(op, deps.limits), (req: Request, res: Response, next: NextFunction) => {

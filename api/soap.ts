@@ -34,15 +34,20 @@ function contentTypeOf(req: Request): { type: string; parameters: Record<string,
 }
 
 /** The SOAP version a request speaks, whatever it asks for back; null when it is not SOAP. */
-export function soapVersionOf(req: Request): SoapVersion | null {
+function soapVersionOf(req: Request): SoapVersion | null {
   const type = contentTypeOf(req)?.type;
   if (type === 'application/soap+xml') return '1.2';
   if (type === 'text/xml' && req.headers.soapaction !== undefined) return '1.1';
   return null;
 }
 
-/** The SOAP version to answer a request in: null for a request that is not SOAP, or asks for JSON. */
+/**
+ * The SOAP version to answer a request in: null for a request that is not
+ * SOAP, asks for JSON, or is not for an operation that answers SOAP callers
+ * (produce and request–reply; their `x-mqgate-soap-responses`).
+ */
 export function soapAnswerOf(req: Request): SoapVersion | null {
+  if (req.res?.locals.soap !== true) return null;
   const version = soapVersionOf(req);
   if (version === null) return null;
   return req.accepts([ENVELOPE[version].contentType.split(';')[0], 'application/json']) === 'application/json' ? null : version;

@@ -107,14 +107,18 @@ test('reply headers that would describe the body or the connection are not passe
   expect(res.headers.kept).toBe('yes');
 });
 
-test('the first of two replies wins; the second is refused with 409 reply_already_given', async () => {
+test('the first of two replies wins: the second is refused, 409 reply_already_given while the first waits for the caller', async () => {
   const { answer: caller } = await waitingCaller();
   const { headers } = await fetchOne();
-  const [first, second] = await Promise.all([reply(headers['mqgate-reply-to'], 'first'), reply(headers['mqgate-reply-to'], 'second')]);
-  expect(first.status).toBe(204);
-  expect(second.status).toBe(409);
-  expect(second.body.code).toBe('reply_already_given');
+  const id = headers['mqgate-correlation-id'];
+  // In the store, both before the caller reads: the second is refused as already replied.
+  const answer = (text: string) => ({ status: 200, contentType: 'text/plain', headers: {}, body: Buffer.from(text) });
+  const outcomes = await Promise.all([t.store.putReply('quotes', id, answer('first'), t.clock.now()), t.store.putReply('quotes', id, answer('second'), t.clock.now())]);
+  expect(outcomes).toEqual(['stored', 'replied']);
   expect((await caller).text).toBe('first');
+  // Over HTTP, after the caller has its reply (then the request is done: 404), or before (409): refused either way.
+  const late = await reply(headers['mqgate-reply-to'], 'third');
+  expect(['reply_already_given', 'reply_not_found']).toContain(late.body.code);
 });
 
 test('no reply in time: a reply_timeout fault (the caller is SOAP), the request stays queued, a late reply is refused (410, then 404 once swept)', async () => {

@@ -124,8 +124,10 @@ describe.each(VERSIONS)('SOAP $version', (soap) => {
     expect(res.text).toContain('<mq:error pointer="/headers/mqgate-header-mqgate-source">');
   });
 
-  test('an operation that takes JSON only is a fault carrying unsupported_media_type', async () => {
-    expectFault(await post(soap, '/v1/queues/q/fetch'), soap, 'unsupported_media_type', 415);
+  test('operations other than produce and request–reply answer problem+json, SOAP request or not', async () => {
+    const res = await call('fetchMessages', post(soap, '/v1/queues/q/fetch'));
+    expect(res.status).toBe(415);
+    expect(res.headers['content-type']).toContain('application/problem+json');
   });
 
   test('no key, a bad key and a key without scope are faults: unauthorized, unauthorized, forbidden', async () => {
