@@ -71,15 +71,15 @@ function bodyParsers(op: SpecOperation, limits: Limits): RequestHandler[] {
   const content = op.operation.requestBody?.content;
   if (content === undefined) return [discardBody(limits)];
   // JSON only where the operation takes it: the SQS face signs its bodies, so it must get them as bytes, whatever they claim to be.
-  const parsers: RequestHandler[] =
-    'application/json' in content || '*/*' in content
-      ? // Not strict: `null` or `[]` is JSON of the wrong type, which validation names, not a parse error.
-        [express.json({ limit: limits.maxBatchBytes, type: 'application/json', strict: false, verify: checkJsonBytes })]
-      : [];
+  const json = 'application/json' in content;
+  const parsers: RequestHandler[] = json
+    ? // Not strict: `null` or `[]` is JSON of the wrong type, which validation names, not a parse error.
+      [express.json({ limit: limits.maxBatchBytes, type: 'application/json', strict: false, verify: checkJsonBytes })]
+    : [];
   if ('*/*' in content) {
-    parsers.push(
-      express.raw({ limit: limits.maxBatchBytes, type: (req) => !(req as Request).is('application/json'), verify: countBytes }),
-    );
+    // Any other type as bytes; where JSON is not listed (a request–reply's request or reply), JSON too.
+    const raw = json ? (req: Request) => !req.is('application/json') : () => true;
+    parsers.push(express.raw({ limit: limits.maxBatchBytes, type: (req) => raw(req as Request), verify: countBytes }));
   } else {
     // Other listed types (the SQS face's application/x-amz-json-1.0) arrive as bytes: the operation parses them its own way.
     const rawTypes = Object.keys(content).filter((type) => type !== 'application/json');
@@ -123,8 +123,11 @@ export function createApp(deps: AppDeps): express.Express {
       const handler = handlers[operationId];
       const validate = validators.get(operationId);
       if (handler === undefined || validate === undefined) throw new Error(`no handler for operation ${operationId}`);
+      // Whether a SOAP caller of this operation is answered in SOAP (api/soap.ts): as openapi.yaml documents.
+      const soap = op.operation['x-mqgate-soap-responses'] !== undefined;
       const named: RequestHandler = (_req, res, next) => {
         res.locals.operationId = operationId;
+        res.locals.soap = soap;
         next();
       };
       route[op.method](named, authorize(op, deps.auth), ...bodyParsers(op, deps.limits), (req: Request, res: Response, next: NextFunction) => {

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { GroupSettings, PushSource, QueueSettings, SubscriptionRef, TopicSettings } from '../persistence/store';
+import type { AppendResult, GroupSettings, PushSource, QueueSettings, SubscriptionRef, TopicSettings } from '../persistence/store';
 import type { CommitInput, GroupFetchRequest, GroupService, SeekInput } from '../queue/groupService';
 import type { ProduceInput } from '../queue/messages';
 import type { PushInput, PushService } from '../queue/push/pushService';
@@ -20,6 +20,9 @@ import { type Page, serveAsset, servePage } from './pages';
 import type { SqsDeps } from './sqs/context';
 import { sqsEndpoint } from './sqs/endpoint';
 import { headerText, MESSAGE_HEADER_PREFIX, utf8Of, type ValidatedParameters } from './validation';
+import { type ProducedAt, sendAccepted, soap12Action, soapAnswerOf } from './soap';
+import type { Replies } from '../queue/replies';
+import { isSendable } from '../queue/push/delivery';
 
 export type Handler = (req: Request, res: Response) => Promise<void> | void;
 
@@ -31,6 +34,7 @@ export interface HandlerDeps {
     TopicService,
     'put' | 'get' | 'list' | 'delete' | 'produce' | 'produceRaw' | 'read' | 'offsetForTimestamp'
   >;
+  replies: Pick<Replies, 'request' | 'reply'>;
   groups: Pick<GroupService, 'put' | 'describe' | 'list' | 'delete' | 'join' | 'leave' | 'fetch' | 'commit' | 'seek'>;
   subscriptions: Pick<SubscriptionService, 'put' | 'get' | 'list' | 'delete'>;
   push: Pick<PushService, 'put' | 'get' | 'list' | 'delete' | 'pause' | 'resume'>;
@@ -56,7 +60,8 @@ interface ReceiptsBody {
 /** Request headers that a raw produce keeps as message headers. */
 function rawHeaders(req: Request): Record<string, string> {
   const headers: Record<string, string> = {};
-  const soapAction = headerText(req, 'SOAPAction');
+  // SOAP 1.2's action is its content type's parameter, whatever a SOAPAction header says.
+  const soapAction = soap12Action(req) ?? headerText(req, 'SOAPAction');
   if (soapAction !== undefined) headers.SOAPAction = soapAction;
   for (const [name, value] of Object.entries(req.headers)) {
     if (name.startsWith(MESSAGE_HEADER_PREFIX) && typeof value === 'string' && name.length > MESSAGE_HEADER_PREFIX.length) {
@@ -75,6 +80,13 @@ function rawBody(req: Request, key: string | null): RawMessage {
     key,
     group: headerText(req, 'Mqgate-Group') ?? null,
   };
+}
+
+/** A raw produce's answer: 201 and JSON, or to a SOAP caller 202 (or 200 and an envelope with `soapAnswer=envelope`). */
+function sendProduced(req: Request, res: Response, at: ProducedAt, result: AppendResult): void {
+  const soap = soapAnswerOf(req);
+  if (soap === null) res.status(201).json({ messages: [result] });
+  else sendAccepted(res, soap, (validated(res).query as { soapAnswer: 'accepted' | 'envelope' }).soapAnswer, at, result);
 }
 
 /** Path and query parameters as the validator coerced them (numbers are numbers). */
@@ -103,7 +115,7 @@ function visible<T extends { name: string }>(res: Response, action: Action | nul
 
 /** One handler per operationId of openapi.yaml; bodies arrive validated against it. */
 export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
-  const { queues, topics, groups, subscriptions, push } = deps;
+  const { queues, replies, topics, groups, subscriptions, push } = deps;
   const waiting = <T>(res: Response, waitMs: number, fetch: () => Promise<T>): Promise<T> =>
     asLongPoll(deps.auth.rates, principalOf(res), waitMs, fetch);
   const name = (req: Request): string => req.params.queue as string;
@@ -203,11 +215,39 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     produceMessages: async (req, res) => {
       const key = idempotencyKey(req);
       if (Buffer.isBuffer(req.body)) {
-        res.status(201).json({ messages: [await queues.produceRaw(name(req), rawBody(req, null), key)] });
+        sendProduced(req, res, { queue: name(req) }, await queues.produceRaw(name(req), rawBody(req, null), key));
         return;
       }
       const { messages } = req.body as { messages: ProduceInput[] };
       res.status(201).json({ messages: await queues.produce(name(req), messages, key) });
+    },
+
+    sendRequest: async (req, res) => {
+      const { timeoutMs } = validated(res).query as { timeoutMs: number };
+      const request = () => replies.request(name(req), rawBody(req, null), timeoutMs, requestSignal(res, deps.shutdown));
+      const { message, correlationId, reply } = await waiting(res, timeoutMs, request);
+      res.status(reply.status);
+      // Byte for byte: header values as the replier's bytes (node takes latin1 strings), the content type unaltered.
+      for (const [header, value] of Object.entries(reply.headers)) {
+        const bytes = Buffer.from(value).toString('latin1');
+        if (isSendable(header, bytes)) res.setHeader(header, bytes);
+      }
+      res.setHeader('Mqgate-Correlation-Id', correlationId);
+      res.setHeader('Mqgate-Message-Id', message.id);
+      res.setHeader('Content-Type', reply.contentType);
+      res.end(reply.body);
+    },
+
+    sendReply: async (req, res) => {
+      // Validated: a whole number from 200 to 599 when given.
+      const status = Number(req.get('Mqgate-Status') ?? 200);
+      await replies.reply(name(req), req.params.correlationId as string, {
+        status,
+        contentType: req.get('Content-Type') ?? 'application/octet-stream',
+        headers: rawHeaders(req),
+        body: req.body as Buffer,
+      });
+      res.status(204).end();
     },
 
     fetchMessages: fetchFrom(queue),
@@ -246,7 +286,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       if (Buffer.isBuffer(req.body)) {
         const { key: messageKey, partition: target } = validated(res).query as { key?: string; partition?: number };
         const result = await topics.produceRaw(topic(req), rawBody(req, messageKey ?? null), key, target);
-        res.status(201).json({ messages: [result] });
+        sendProduced(req, res, { topic: topic(req) }, result);
         return;
       }
       const { messages } = req.body as { messages: TopicProduceInput[] };

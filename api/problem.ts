@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { type ErrorCode, GatewayError } from '../queue/errors';
+import { sendFault, soapAnswerOf } from './soap';
 
 /** The one table from error code to HTTP status and title. */
 export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
@@ -43,8 +44,15 @@ export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   too_many_long_polls: { status: 429, title: 'Too many long-polls' },
   storage_unavailable: { status: 503, title: 'Storage unavailable' },
   not_ready: { status: 503, title: 'Not ready' },
+  reply_timeout: { status: 504, title: 'Reply timeout' },
+  reply_not_found: { status: 404, title: 'Reply not found' },
+  reply_already_given: { status: 409, title: 'Reply already given' },
+  reply_expired: { status: 410, title: 'Reply expired' },
   internal_error: { status: 500, title: 'Internal error' },
 };
+
+/** 5xx answers that are outcomes the caller asked for, not failures of the gateway: not reported as internal errors. */
+const OUTCOMES: ReadonlySet<ErrorCode> = new Set(['reply_timeout', 'not_ready']);
 
 /** Seconds a client should wait before retrying a 503 or 429 that does not say otherwise. */
 const RETRY_AFTER_SECONDS = 1;
@@ -101,11 +109,15 @@ export function problemBody(error: GatewayError, instance: string | null): strin
   });
 }
 
+/** A failure as problem+json, or to a SOAP caller as a fault (api/soap.ts); `Retry-After` and `WWW-Authenticate` either way. */
 export function sendProblem(res: Response, error: GatewayError, instance: string): void {
-  const { status } = PROBLEMS[error.code];
+  const problem = PROBLEMS[error.code];
+  const { status } = problem;
   if (status === 503 || status === 429) res.set('Retry-After', String(error.retryAfterSeconds ?? RETRY_AFTER_SECONDS));
   if (status === 401) res.set('WWW-Authenticate', 'Bearer realm="mqgate"');
-  res.status(status).type('application/problem+json').send(problemBody(error, instance));
+  const soap = soapAnswerOf(res.req);
+  if (soap !== null) sendFault(res, soap, error, problem);
+  else res.status(status).type('application/problem+json').send(problemBody(error, instance));
 }
 
 /**
@@ -120,7 +132,7 @@ export function problemMiddleware(onInternalError: (error: GatewayError) => void
       return;
     }
     const gatewayError = toGatewayError(error);
-    if (PROBLEMS[gatewayError.code].status >= 500) onInternalError(gatewayError);
+    if (PROBLEMS[gatewayError.code].status >= 500 && !OUTCOMES.has(gatewayError.code)) onInternalError(gatewayError);
     sendProblem(res, gatewayError, req.originalUrl);
   };
 }

@@ -27,6 +27,8 @@ export interface Operation {
   parameters?: Array<Parameter | Reference>;
   requestBody?: { required?: boolean; content: Record<string, { schema?: JsonSchema }> };
   responses: Record<string, unknown>;
+  /** The answers to a SOAP caller, where they differ from `responses` (api/soap.ts). */
+  'x-mqgate-soap-responses'?: Record<string, unknown>;
 }
 
 export type PathItem = { parameters?: Array<Parameter | Reference> } & Partial<Record<HttpMethod, Operation>>;
@@ -38,6 +40,8 @@ export interface OpenApiDocument {
     schemas: Record<string, JsonSchema>;
     parameters?: Record<string, Parameter>;
     responses?: Record<string, unknown>;
+    /** The answers to SOAP callers that operations' x-mqgate-soap-responses refer to. */
+    'x-mqgate-soap-responses'?: Record<string, unknown>;
   };
 }
 

@@ -61,9 +61,9 @@ export class JsonClient {
 }
 
 /**
- * POSTs of ready-made bodies with ready-made headers to one URL, over
- * keep-alive sockets, ignoring what a 2xx answer says: a plain HTTP client
- * calling a webhook, as the baseline of push delivery.
+ * POSTs of ready-made bodies with ready-made headers to one URL (or paths
+ * under it), over keep-alive sockets: a plain HTTP client calling a webhook,
+ * as the baseline of push delivery, or a service, as request–reply's.
  */
 export class Poster {
   private readonly agent: http.Agent;
@@ -75,10 +75,11 @@ export class Poster {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   }
 
-  /** Resolves once a 2xx answer has arrived whole; anything else rejects. */
-  async post(headers: http.OutgoingHttpHeaders, body: Buffer): Promise<void> {
-    const { status, text } = await exchange(this.url, 'POST', this.agent, headers, body);
-    if (!isSuccess(status)) throw new Error(`POST ${this.url}: HTTP ${status} ${text}`);
+  /** Resolves with the body of a 2xx answer once it has arrived whole; anything else rejects. */
+  async post(headers: http.OutgoingHttpHeaders, body: Buffer, path = ''): Promise<string> {
+    const { status, text } = await exchange(`${this.url}${path}`, 'POST', this.agent, headers, body);
+    if (!isSuccess(status)) throw new Error(`POST ${this.url}${path}: HTTP ${status} ${text}`);
+    return text;
   }
 
   close(): void {

@@ -7,6 +7,7 @@ import { produceBatch } from './scenarios/produceBatch';
 import { produceSingle } from './scenarios/produceSingle';
 import { push } from './scenarios/push';
 import { replayRead } from './scenarios/replayRead';
+import { requestReply } from './scenarios/requestReply';
 import { sqs } from './scenarios/sqs';
 import { type BenchSettings, readSettings } from './settings';
 
@@ -35,6 +36,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'keyed', label: '(f) keyed produce to 12 partitions vs queue produce', run: single(keyedProduce) },
   { name: 'push', label: '(g) push delivery vs a plain HTTP client, (h) its latency vs produce', run: push },
   { name: 'sqs', label: '(i) the SQS face vs local-aws-sqs: send, receive + delete', run: sqs },
+  { name: 'request-reply', label: '(j) request–reply round trip vs calling the service directly', run: requestReply },
 ];
 
 /** The scenarios BENCH_ONLY names, in run order; all without it. */
@@ -66,7 +68,7 @@ function chosen(only: string[] | null): Scenario[] {
  *   BENCH_BACKLOG          ready messages of (d)'s large queue, default 1,000,000
  *   BENCH_BACKLOG_SAMPLES  messages fetched and acked per queue size in (d), default 4000
  *   BENCH_ONLY             comma-separated scenarios to run, e.g. `push` or `consume,push`
- *                          (produce-single, produce-batch, consume, backlog, replay, keyed, push, sqs); default all
+ *                          (produce-single, produce-batch, consume, backlog, replay, keyed, push, sqs, request-reply); default all
  */
 async function main(): Promise<void> {
   const settings = readSettings(process.env);

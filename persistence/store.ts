@@ -263,6 +263,30 @@ export interface ProduceOptions {
   contentKey?: (value: Buffer) => string;
 }
 
+/** A request whose caller waits for a reply (request–reply). */
+export interface PendingReply {
+  /** Unguessable: it is the reply address. */
+  correlationId: string;
+  /** A reply at or after this time is refused (`expired`). */
+  deadline: number;
+}
+
+/** A consumer's reply to a request: what its caller is answered with, byte for byte. */
+export interface Reply {
+  /** The HTTP status the caller gets. */
+  status: number;
+  contentType: string;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/**
+ * What became of a reply: stored for the caller; `unknown` (no such request of
+ * that queue, or its caller already has a reply and went); `replied` (a reply
+ * is already waiting for the caller); `expired` (its caller stopped waiting).
+ */
+export type ReplyOutcome = 'stored' | 'unknown' | 'replied' | 'expired';
+
 export interface ClaimOptions {
   max: number;
   now: number;
@@ -313,6 +337,8 @@ export interface RedriveResult {
 export interface SweepOptions {
   now: number;
   idempotencyWindowMs: number;
+  /** Replies awaited with a deadline before this are forgotten: a late reply is then `unknown`, no longer `expired`. */
+  repliesBefore: number;
   /** Most messages, and most idempotency keys, removed by one call. */
   budget: number;
 }
@@ -320,6 +346,7 @@ export interface SweepOptions {
 export interface SweepResult {
   expiredMessages: number;
   expiredKeys: number;
+  expiredReplies: number;
 }
 
 /** What a push subscription delivers: a queue, a queue subscription of a topic, or a consumer group of a topic. */
@@ -408,6 +435,16 @@ export interface Store {
    * fetch or ack costs one round trip to a remote or threaded backend.
    */
   produce(queue: string, messages: NewMessage[], options: ProduceOptions): Promise<AppendResult[]>;
+  /** Produces one message as `produce` does, and makes its reply awaited, in one transaction. */
+  produceRequest(queue: string, message: NewMessage, pending: PendingReply, options: ProduceOptions): Promise<AppendResult>;
+  /** Stores the reply to a request of `queue`; the commit wakes `onReplied` listeners. */
+  putReply(queue: string, correlationId: string, reply: Reply, now: number): Promise<ReplyOutcome>;
+  /** The reply to a request, once given; null before. */
+  findReply(correlationId: string): Promise<Reply | null>;
+  /** The caller has its reply: the request is done. */
+  forgetReply(correlationId: string): Promise<void>;
+  /** The caller stopped waiting: a reply from `now` on is `expired`. */
+  abandonReply(correlationId: string, now: number): Promise<void>;
   /**
    * Leases up to `max` ready messages. A message that comes up for a delivery
    * beyond the queue's maxDeliveries is moved to its dead-letter queue instead.
@@ -519,6 +556,8 @@ export interface Store {
 
   /** Called after a commit that made messages of `queue` ready. Returns an unsubscribe function. */
   onAvailable(listener: (queue: string) => void): () => void;
+  /** Called after a commit that stored the reply to `correlationId`. Returns an unsubscribe function. */
+  onReplied(listener: (correlationId: string) => void): () => void;
   /** Resolves once a write commits and the schema is current; rejects with the reason (storage_unavailable, not_ready) otherwise. */
   checkReady(): Promise<void>;
   close(): Promise<void>;

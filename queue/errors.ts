@@ -43,6 +43,10 @@ export type ErrorCode =
   | 'too_many_long_polls'
   | 'storage_unavailable'
   | 'not_ready'
+  | 'reply_timeout'
+  | 'reply_not_found'
+  | 'reply_already_given'
+  | 'reply_expired'
   | 'internal_error';
 
 /** A field-level reason attached to `validation_failed`. */

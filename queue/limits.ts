@@ -10,6 +10,8 @@ export interface Limits {
   maxBatchBytes: number;
   /** Longest long-poll a fetch may ask for. Default 20000 ms. */
   maxWaitMs: number;
+  /** Longest a request–reply caller may wait for its reply (`timeoutMs`). Default 60000 ms. */
+  maxReplyWaitMs: number;
   /** How long an idempotency key is remembered. Default 24 h. */
   idempotencyWindowMs: number;
 }
@@ -19,6 +21,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxBatchMessages: 1000,
   maxBatchBytes: 10 * 1024 * 1024,
   maxWaitMs: 20_000,
+  maxReplyWaitMs: 60_000,
   idempotencyWindowMs: 24 * 60 * 60 * 1000,
 };
 

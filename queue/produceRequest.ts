@@ -87,7 +87,7 @@ export function batchMessages(inputs: ProduceInput[], requestKey: string | null,
 }
 
 /** The one message of a raw produce request. */
-export function rawMessage(raw: RawMessage, requestKey: string | null, limits: Limits): NewMessage {
+export function rawMessage(raw: RawMessage, requestKey: string | null, limits: Limits, gatewayHeaders: Record<string, string> = {}): NewMessage {
   const message = {
     key: raw.key,
     headers: raw.headers,
@@ -99,5 +99,6 @@ export function rawMessage(raw: RawMessage, requestKey: string | null, limits: L
   };
   checkJson(message, '/body');
   checkHeaders(message.headers, (name) => `/headers/mqgate-header-${name}`);
-  return sized(message, limits);
+  // The gateway's own headers (a request's reply address) join after the client's are checked, and count toward the size.
+  return sized({ ...message, headers: { ...message.headers, ...gatewayHeaders } }, limits);
 }

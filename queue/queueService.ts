@@ -6,6 +6,8 @@ import type {
   ClaimResult,
   DeliveryRef,
   NewMessage,
+  PendingReply,
+  ProduceOptions,
   QueueRecord,
   QueueSettings,
   QueueStats,
@@ -122,6 +124,16 @@ export class QueueService {
   /** operation: produce with a non-JSON body — one message, bytes and content type as sent. */
   async produceRaw(name: string, raw: RawMessage, requestKey: string | null): Promise<AppendResult> {
     const [result] = await this.append(name, [rawMessage(raw, requestKey, this.limits)]);
+    return result;
+  }
+
+  /**
+   * operation: request — a raw produce whose message carries the gateway's
+   * `headers` (its reply address), committed with the reply it awaits.
+   */
+  async produceRequest(name: string, raw: RawMessage, headers: Record<string, string>, pending: PendingReply): Promise<AppendResult> {
+    const result = await this.store.produceRequest(name, rawMessage(raw, null, this.limits, headers), pending, this.produceOptions());
+    this.events.produced({ kind: 'queue', name }, 1);
     return result;
   }
 
@@ -261,14 +273,18 @@ export class QueueService {
    * from the queue row it reads anyway.
    */
   private async append(name: string, messages: NewMessage[]): Promise<AppendResult[]> {
-    const results = await this.store.produce(name, messages, {
+    const results = await this.store.produce(name, messages, this.produceOptions());
+    this.events.produced({ kind: 'queue', name }, countWhere(results, (r) => !r.duplicate));
+    return results;
+  }
+
+  private produceOptions(): ProduceOptions {
+    return {
       now: this.clock.now(),
       idempotencyWindowMs: this.limits.idempotencyWindowMs,
       fifoIdempotencyWindowMs: FIFO_DEDUPLICATION_WINDOW_MS,
       contentKey,
-    });
-    this.events.produced({ kind: 'queue', name }, countWhere(results, (r) => !r.duplicate));
-    return results;
+    };
   }
 
   private async record(name: string): Promise<QueueRecord> {

@@ -1,10 +1,11 @@
 import type { Store } from '../persistence/store';
 import type { Clock } from './clock';
+import { REPLY_KEEP_MS } from './replies';
 
 export interface RetentionOptions {
   /** Pause between sweeps when the previous one finished its work. */
   intervalMs: number;
-  /** Most messages (and idempotency keys) removed per sweep. */
+  /** Most messages (and idempotency keys, and forgotten replies) removed per sweep. */
   budget: number;
   idempotencyWindowMs: number;
 }
@@ -23,8 +24,9 @@ export function startRetention(store: Store, clock: Clock, options: RetentionOpt
         now: clock.now(),
         budget: options.budget,
         idempotencyWindowMs: options.idempotencyWindowMs,
+        repliesBefore: clock.now() - REPLY_KEEP_MS,
       });
-      busy = result.expiredMessages >= options.budget || result.expiredKeys >= options.budget;
+      busy = Math.max(result.expiredMessages, result.expiredKeys, result.expiredReplies) >= options.budget;
     } catch {
       // A failed sweep (disk full, store closing) is retried on the next tick.
     }

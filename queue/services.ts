@@ -7,6 +7,7 @@ import { PushDispatcher } from './push/dispatcher';
 import { PushService } from './push/pushService';
 import type { TargetPolicy } from './push/targets';
 import { QueueService } from './queueService';
+import { Replies } from './replies';
 import { SubscriptionService } from './subscriptionService';
 import { TopicService } from './topicService';
 import { Wakeups } from './wakeups';
@@ -27,6 +28,8 @@ export interface Services {
   /** One registry of long-poll waiters for every kind of read. */
   wakeups: Wakeups;
   queues: QueueService;
+  /** Request–reply over queues. */
+  replies: Replies;
   topics: TopicService;
   groups: GroupService;
   subscriptions: SubscriptionService;
@@ -51,6 +54,7 @@ export function createServices(store: Store, options: ServiceOptions): Services 
   return {
     wakeups,
     queues,
+    replies: new Replies(store, clock, limits, queues, options.onError),
     topics: new TopicService(store, clock, limits, wakeups, events),
     groups: new GroupService(store, clock, wakeups, events),
     subscriptions: new SubscriptionService(store, clock),

@@ -1,5 +1,6 @@
 import type { Store } from '../persistence/store';
 import type { Clock } from './clock';
+import { Waiters } from './waiters';
 
 /**
  * In-process wake-ups for long-polls. Each queue has a version that the store
@@ -9,12 +10,10 @@ import type { Clock } from './clock';
  */
 export class Wakeups {
   private readonly versions = new Map<string, number>();
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters: Waiters;
 
-  constructor(
-    store: Store,
-    private readonly clock: Clock,
-  ) {
+  constructor(store: Store, clock: Clock) {
+    this.waiters = new Waiters(clock);
     store.onAvailable((queue) => this.bump(queue));
   }
 
@@ -24,38 +23,17 @@ export class Wakeups {
 
   /** Resolves once `queue` moved past version `since`, the clock reaches `until`, or `signal` aborts. */
   wait(queue: string, since: number, until: number, signal: AbortSignal): Promise<void> {
-    if (this.version(queue) !== since || signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      let waiting = this.waiters.get(queue);
-      if (waiting === undefined) {
-        waiting = new Set();
-        this.waiters.set(queue, waiting);
-      }
-      const set = waiting;
-      const cancelTimer = Number.isFinite(until) ? this.clock.schedule(until, () => done()) : () => undefined;
-      const done = (): void => {
-        cancelTimer();
-        set.delete(done);
-        if (set.size === 0 && this.waiters.get(queue) === set) this.waiters.delete(queue);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      set.add(done);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    if (this.version(queue) !== since) return Promise.resolve();
+    return this.waiters.wait(queue, until, signal).woken;
   }
 
   /** How many fetches are waiting right now, across all queues. */
   get waiting(): number {
-    let count = 0;
-    for (const set of this.waiters.values()) count += set.size;
-    return count;
+    return this.waiters.size;
   }
 
   private bump(queue: string): void {
     this.versions.set(queue, this.version(queue) + 1);
-    const waiting = this.waiters.get(queue);
-    if (waiting === undefined) return;
-    for (const done of [...waiting]) done();
+    this.waiters.wake(queue);
   }
 }

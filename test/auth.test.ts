@@ -27,6 +27,8 @@ const SECRET_VALUE = 'only-for-a-keys';
 
 interface Fixture {
   memberId: string;
+  /** The reply address of a request–reply call that waits (on queue a-rr) until a reply, or the end of the test. */
+  replyTo: string;
 }
 
 /** Resources every operation below works on, created with the all-powerful key. */
@@ -46,13 +48,29 @@ async function createFixture(t: TestGateway): Promise<Fixture> {
   const joined = ok(await t.http.post('/v1/topics/a-t/groups/g/members').set(as).send({}));
   ok(await t.http.put('/v1/push-subscriptions/a-p').set(as).send({ source: { queue: 'a-dlq' }, url: 'http://127.0.0.1:9/' }));
   ok(await t.http.post('/v1/push-subscriptions/a-p/pause').set(as));
-  return { memberId: (joined.body as { memberId: string }).memberId };
+  ok(await t.http.put('/v1/queues/a-rr').set(as).send({}));
+  // Answered by sendReply's call, or else by the gateway stopping at the end of the test.
+  void t.http.post('/v1/queues/a-rr/requests?timeoutMs=60000').set(as).type('text/plain').send('ping').then(() => undefined);
+  await until(() => t.replies.waiting === 1);
+  const [request] = ok(await t.http.get('/v1/queues/a-rr/messages').set(as)).body.messages as Array<{ headers: Record<string, string> }>;
+  return { memberId: (joined.body as { memberId: string }).memberId, replyTo: request.headers['mqgate-reply-to'] };
 }
 
 interface Call {
   method: 'get' | 'put' | 'post' | 'delete';
   path: string;
-  body?: object;
+  body?: object | string;
+  /** For a call that waits for another (a request for its reply): what makes it succeed, run meanwhile. */
+  meanwhile?: (t: TestGateway) => Promise<void>;
+}
+
+/** Replies, as the all-powerful key, to the request–reply call that waits on queue a-q. */
+async function answerRequest(t: TestGateway): Promise<void> {
+  const as = { Authorization: `Bearer ${ADMIN.token}` };
+  await until(() => t.replies.waiting === 2);
+  const { messages } = (await t.http.get('/v1/queues/a-q/messages').set(as)).body as { messages: Array<{ headers: Record<string, string> }> };
+  const replyTo = messages.map((m) => m.headers['mqgate-reply-to']).find((to) => to !== undefined) as string;
+  expect((await t.http.post(replyTo).set(as).type('text/plain').send('pong')).status).toBe(204);
 }
 
 /** A request each operation answers with a 2xx when the caller may make it. */
@@ -67,6 +85,8 @@ function successfulCall(operationId: string, fixture: Fixture): Call {
     deleteQueue: { method: 'delete', path: '/v1/queues/a-q' },
     purgeQueue: { method: 'post', path: '/v1/queues/a-q/purge' },
     produceMessages: { method: 'post', path: '/v1/queues/a-q/messages', body: { messages: [{ value: 1 }] } },
+    sendRequest: { method: 'post', path: '/v1/queues/a-q/requests', body: 'ping', meanwhile: answerRequest },
+    sendReply: { method: 'post', path: fixture.replyTo, body: 'pong' },
     fetchMessages: { method: 'post', path: '/v1/queues/a-q/fetch', body: {} },
     browseQueue: { method: 'get', path: '/v1/queues/a-q/messages' },
     ackMessages: { method: 'post', path: '/v1/queues/a-q/ack', body: receipts },
@@ -188,7 +208,7 @@ describe('authorization matrix: every scoped operation', () => {
       } else {
         expectRefusal(other, 403, operationId);
       }
-      const res = await send(t, call, right.token);
+      const [res] = await Promise.all([send(t, call, right.token), call.meanwhile?.(t)]);
       expect(res.status).toBeGreaterThanOrEqual(200);
       expect(res.status).toBeLessThan(300);
       expectSpecResponse(res, operationId);
@@ -239,7 +259,7 @@ describe('a key scoped to queues/a-*', () => {
       expect(existing.text.replaceAll('/b', '/c')).toBe(missing.text);
     }
     const listed = await t.http.get('/v1/queues').set(as);
-    expect((listed.body as { queues: Array<{ name: string }> }).queues.map((q) => q.name)).toEqual(['a-dlq', 'a-q']);
+    expect((listed.body as { queues: Array<{ name: string }> }).queues.map((q) => q.name)).toEqual(['a-dlq', 'a-q', 'a-rr']);
     expect(listed.text).not.toContain(SECRET_VALUE);
     expect((await t.http.post('/v1/queues/b/fetch').set('Authorization', `Bearer ${ADMIN.token}`).send({})).body).toMatchObject({
       messages: [{ value: SECRET_VALUE }],

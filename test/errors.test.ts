@@ -5,7 +5,7 @@ import { loadSpec } from '../api/spec';
 import type { ErrorCode } from '../queue/errors';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
 
-const LIMITS = { maxMessageBytes: 1000, maxBatchMessages: 5, maxBatchBytes: 20_000, maxWaitMs: 3000 };
+const LIMITS = { maxMessageBytes: 1000, maxBatchMessages: 5, maxBatchBytes: 20_000, maxWaitMs: 3000, maxReplyWaitMs: 4000 };
 const problemCodes = (loadSpec().document.components.schemas.ProblemCode as { enum: string[] }).enum;
 
 let t: TestGateway;
@@ -213,7 +213,7 @@ test('every configured bound is the maximum the served openapi.yaml states, and 
     Object.values(record).forEach(walk);
   };
   walk(served);
-  expect(new Set(marked.map((m) => m.limit))).toEqual(new Set(['maxBatchMessages', 'maxWaitMs', 'maxMessageBytes']));
+  expect(new Set(marked.map((m) => m.limit))).toEqual(new Set(['maxBatchMessages', 'maxWaitMs', 'maxMessageBytes', 'maxReplyWaitMs']));
   for (const { limit, maximum } of marked) expect({ limit, maximum }).toEqual({ limit, maximum: LIMITS[limit as keyof typeof LIMITS] });
 
   await t.http.put('/v1/topics/t').send({});
@@ -228,6 +228,7 @@ test('every configured bound is the maximum the served openapi.yaml states, and 
     [t.http.get('/v1/topics/t/partitions/0/messages?waitMs=3001'), '/query/waitMs'],
     [t.http.get('/v1/queues/q/messages?max=6'), '/query/max'],
     [t.http.put('/v1/topics/t').send({ maxMessageBytes: 1001 }), '/body/maxMessageBytes'],
+    [t.http.post('/v1/queues/q/requests?timeoutMs=4001').type('text/plain').send('ping'), '/query/timeoutMs'],
   ];
   for (const [pending, pointer] of over) {
     const res = await expectProblem(pending, 422, 'validation_failed');

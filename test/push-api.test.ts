@@ -187,6 +187,8 @@ describe('delivery', () => {
         .post('/v1/queues/orders/messages')
         .set('Content-Type', 'text/xml; charset=utf-8')
         .set('SOAPAction', '"http://example.org/orders/PlaceOrder"')
+        // The JSON answer, for the message's id and offset.
+        .set('Accept', 'application/json')
         .send(Buffer.from(SOAP_ENVELOPE)),
     );
     await eventually(() => receiver.received.length === 3);

@@ -419,7 +419,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       await store.produceTopic('t', [at(0, 'aaaa'), at(1, 'bbbb')], opts());
       await expectCode(store.produceTopic('t', [at(1, 'ccc')], opts()), 'quota_exceeded');
       await store.produceTopic('t', [at(1, 'cc')], opts(T0 + 500));
-      await store.sweep({ now: T0 + 1200, budget: 100, idempotencyWindowMs: WINDOW });
+      await store.sweep({ now: T0 + 1200, budget: 100, idempotencyWindowMs: WINDOW, repliesBefore: 0 });
       await store.produceTopic('t', [at(0, 'dddddddd')], opts(T0 + 1200));
       expect((await store.topicPartitions('t')).map((p) => p.bytes)).toEqual([8, 2]);
     });
@@ -478,14 +478,14 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       await store.putQueue('q', settings({ retentionMs: 10_000 }), T0);
       await store.produce('q', ['a', 'b', 'c'].map((v) => message(v)), opts(T0));
       await store.produce('q', [message('young')], opts(T0 + 5000));
-      expect(await store.sweep({ now: T0 + 10_001, budget: 2, idempotencyWindowMs: WINDOW })).toMatchObject({ expiredMessages: 2 });
-      expect(await store.sweep({ now: T0 + 10_001, budget: 10, idempotencyWindowMs: WINDOW })).toMatchObject({ expiredMessages: 1 });
+      expect(await store.sweep({ now: T0 + 10_001, budget: 2, idempotencyWindowMs: WINDOW, repliesBefore: 0 })).toMatchObject({ expiredMessages: 2 });
+      expect(await store.sweep({ now: T0 + 10_001, budget: 10, idempotencyWindowMs: WINDOW, repliesBefore: 0 })).toMatchObject({ expiredMessages: 1 });
       expect(values(await claim(10, T0 + 10_001))).toEqual(['young']);
     });
 
     test('sweep forgets idempotency keys past the window', async () => {
       await store.produce('q', [message('a', { idempotencyKey: 'k' })], opts(T0));
-      expect(await store.sweep({ now: T0 + WINDOW + 1, budget: 10, idempotencyWindowMs: WINDOW })).toMatchObject({ expiredKeys: 1 });
+      expect(await store.sweep({ now: T0 + WINDOW + 1, budget: 10, idempotencyWindowMs: WINDOW, repliesBefore: 0 })).toMatchObject({ expiredKeys: 1 });
     });
 
     test('topics: partitions grow, never shrink, and share the namespace with queues', async () => {
@@ -529,7 +529,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       await store.produceTopic('t', [{ ...message('cc'), partition: 0 }], opts(T0 + 20));
       expect(await store.offsetForTimestamp('t', 0, T0 + 5)).toBe(1);
       expect(await store.offsetForTimestamp('t', 0, T0 + 21)).toBe(3);
-      await store.sweep({ now: T0 + 20, budget: 10, idempotencyWindowMs: WINDOW });
+      await store.sweep({ now: T0 + 20, budget: 10, idempotencyWindowMs: WINDOW, repliesBefore: 0 });
       expect((await store.topicPartitions('t'))[0]).toEqual({ partition: 0, startOffset: 1, endOffset: 3, bytes: 4 });
       await store.deleteTopic('t');
       expect(await store.getTopic('t')).toBeNull();

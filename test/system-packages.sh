@@ -1,14 +1,17 @@
 #!/bin/sh
-# Run by `npm test` before the suite: the browser tests drive Debian's Chromium
-# and the metrics test runs promtool (Debian's prometheus package). npm cannot
-# install either, so what is missing is installed with apt-get here, once; a
-# machine that has both skips this in an instant. Without root (and no
-# password-less sudo) the missing packages are named and the run fails: the
-# tests that need them would fail anyway, and must never be skipped.
+# Run by `npm test` before the suite: the browser tests drive Debian's Chromium,
+# the metrics test runs promtool (Debian's prometheus package), and the SOAP
+# client test drives Python's zeep (python3-zeep, for Debian's /usr/bin/python3,
+# whatever `python3` on PATH is). npm cannot install any of them, so what is
+# missing is installed with apt-get here, once; a machine that has them all
+# skips this in an instant. Without root (and no password-less sudo) the
+# missing packages are named and the run fails: the tests that need them would
+# fail anyway, and must never be skipped.
 set -eu
 missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
+/usr/bin/python3 -c 'import zeep' >/dev/null 2>&1 || missing="$missing python3-zeep"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then

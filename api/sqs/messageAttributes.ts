@@ -1,4 +1,5 @@
 import { RESERVED_HEADER_PREFIX, SQS_HEADER_PREFIX } from '../../queue/produceRequest';
+import { CORRELATION_ID_HEADER, REPLY_TO_HEADER } from '../../queue/replies';
 import { invalidParameter, SqsError } from './errors';
 import type { AttributeValue } from './md5';
 import type { Input } from './protocol';
@@ -11,13 +12,16 @@ import type { Input } from './protocol';
  *   of the same name too (a Binary value in base64), and the DataType is kept
  *   in the gateway's header `mqgate-sqs-type-<name>`;
  * - a header produced through /v1 is a `String` attribute when its name is a
- *   valid attribute name; `mqgate-…` headers are never attributes.
+ *   valid attribute name; `mqgate-…` headers are never attributes, except a
+ *   request's reply address and correlation id (queue/replies.ts), so that an
+ *   SQS consumer can reply. A sender cannot set them: the names are reserved.
  */
 const TYPE_HEADER_PREFIX = `${SQS_HEADER_PREFIX}type-`;
 /** The gateway's own headers of a message sent through SQS: system attributes kept with it. */
 export const DEDUPLICATION_ID_HEADER = `${SQS_HEADER_PREFIX}deduplication-id`;
 export const TRACE_HEADER = `${SQS_HEADER_PREFIX}trace-header`;
 
+const REPLY_HEADERS = new Set([REPLY_TO_HEADER, CORRELATION_ID_HEADER]);
 const MAX_ATTRIBUTES = 10;
 const NAME = /^[A-Za-z0-9_.-]{1,256}$/;
 const DATA_TYPE = /^(String|Number|Binary)(\.[^\s]{1,250})?$/;
@@ -116,7 +120,7 @@ export function toHeaders(attributes: Record<string, AttributeValue>): Record<st
 export function fromHeaders(headers: Record<string, string>): Record<string, AttributeValue> {
   return Object.fromEntries(
     Object.entries(headers).flatMap(([name, value]): Array<[string, AttributeValue]> => {
-      if (name.toLowerCase().startsWith(RESERVED_HEADER_PREFIX) || !isAttributeName(name) || value === '') return [];
+      if ((name.toLowerCase().startsWith(RESERVED_HEADER_PREFIX) && !REPLY_HEADERS.has(name)) || !isAttributeName(name) || value === '') return [];
       const dataType = headers[`${TYPE_HEADER_PREFIX}${name}`] ?? 'String';
       return [[name, dataType.startsWith('Binary') ? { DataType: dataType, BinaryValue: value } : { DataType: dataType, StringValue: value }]];
     }),

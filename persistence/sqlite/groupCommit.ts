@@ -3,9 +3,18 @@ import { GatewayError } from '../../queue/errors';
 import { interpretError } from './interpretError';
 import type { FileSync } from './walSync';
 
-/** What a unit of work may do besides writing: announce queues whose messages became ready. */
+/** What a unit of work may do besides writing: announce what its commit changed for those who wait. */
 export interface WriteContext {
+  /** Messages of `queue` became ready. */
   notify(queue: string): void;
+  /** The reply to the request `correlationId` was stored. */
+  replied(correlationId: string): void;
+}
+
+/** What one commit announced (WriteContext), for the store's listeners. */
+export interface Announced {
+  queues: Set<string>;
+  replies: Set<string>;
 }
 
 interface Pending {
@@ -61,7 +70,7 @@ export class GroupCommit {
 
   constructor(
     private readonly db: Database,
-    private readonly onReady: (queues: Set<string>) => void,
+    private readonly onReady: (announced: Announced) => void,
     private readonly onCommit: CommitObserver,
     private readonly file: FileSync | null,
   ) {
@@ -100,7 +109,7 @@ export class GroupCommit {
       for (const unit of batch) unit.reject(refused);
       return;
     }
-    const ready = new Set<string>();
+    const ready: Announced = { queues: new Set(), replies: new Set() };
     let outcomes: Outcome[];
     const started = performance.now();
     try {
@@ -115,7 +124,7 @@ export class GroupCommit {
     }
     this.stats.commits += 1;
     this.stats.operations += batch.length;
-    if (ready.size > 0) this.onReady(ready);
+    if (ready.queues.size > 0 || ready.replies.size > 0) this.onReady(ready);
     this.durable(this.stats.commits).then(
       () => {
         this.onCommit((performance.now() - started) / 1000, batch.length);
@@ -179,13 +188,15 @@ export class GroupCommit {
     );
   }
 
-  private runUnit(unit: Pending, ready: Set<string>): Outcome {
-    const notified: string[] = [];
+  private runUnit(unit: Pending, ready: Announced): Outcome {
+    const queues: string[] = [];
+    const replies: string[] = [];
     this.control.savepoint.run();
     try {
-      const value = unit.work({ notify: (queue) => notified.push(queue) });
+      const value = unit.work({ notify: (queue) => queues.push(queue), replied: (id) => replies.push(id) });
       this.control.release.run();
-      for (const queue of notified) ready.add(queue);
+      for (const queue of queues) ready.queues.add(queue);
+      for (const id of replies) ready.replies.add(id);
       return { ok: true, value };
     } catch (error) {
       // On some errors (a full disk among them) SQLite ends the whole

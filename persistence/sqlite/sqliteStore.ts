@@ -10,7 +10,10 @@ import type {
   ClaimResult,
   DeliveryRef,
   NewMessage,
+  PendingReply,
   ProduceOptions,
+  Reply,
+  ReplyOutcome,
   QueueRecord,
   QueueSettings,
   QueueStats,
@@ -65,6 +68,7 @@ import { migrate } from './migrate';
 import { nextAvailableAt } from './nextAvailableAt';
 import { purgeQueue } from './purgeQueue';
 import { putQueue } from './putQueue';
+import { abandonReply, findReply, forgetReply, produceRequest, putReply } from './replies';
 import { createReceiptSecret, receiptSecret } from './receiptSecret';
 import { produce } from './produce';
 import { allQueueRows, findQueueRow, findSubscriptionRow, toQueueRecord, toSubscriptionRecord, topicSubscriptionRows } from './queueRow';
@@ -103,6 +107,7 @@ export class SqliteStore implements Store {
   /** The log's fsync, run after COMMIT off the event loop (FULL); null for NORMAL. */
   private readonly wal: FileSync | null;
   private readonly listeners = new Set<(queue: string) => void>();
+  private readonly replyListeners = new Set<(correlationId: string) => void>();
 
   constructor(options: SqliteStoreOptions) {
     fs.mkdirSync(options.dataDir, { recursive: true });
@@ -127,8 +132,9 @@ export class SqliteStore implements Store {
     this.wal = options.synchronous === 'FULL' ? walSync(path.join(options.dataDir, `${DATABASE_FILE}-wal`), options.fsync) : null;
     this.writes = new GroupCommit(
       this.db,
-      (queues) => {
+      ({ queues, replies }) => {
         for (const queue of queues) for (const listener of this.listeners) listener(queue);
+        for (const id of replies) for (const listener of this.replyListeners) listener(id);
       },
       options.onCommit ?? (() => undefined),
       this.wal,
@@ -173,6 +179,26 @@ export class SqliteStore implements Store {
 
   produce(queue: string, messages: NewMessage[], options: ProduceOptions): Promise<AppendResult[]> {
     return this.writes.run((context) => produce(this.db, context, queue, messages, options));
+  }
+
+  produceRequest(queue: string, message: NewMessage, pending: PendingReply, options: ProduceOptions): Promise<AppendResult> {
+    return this.writes.run((context) => produceRequest(this.db, context, queue, message, pending, options));
+  }
+
+  putReply(queue: string, correlationId: string, reply: Reply, now: number): Promise<ReplyOutcome> {
+    return this.writes.run((context) => putReply(this.db, context, queue, correlationId, reply, now));
+  }
+
+  findReply(correlationId: string): Promise<Reply | null> {
+    return this.read(() => findReply(this.db, correlationId));
+  }
+
+  forgetReply(correlationId: string): Promise<void> {
+    return this.writes.run(() => forgetReply(this.db, correlationId));
+  }
+
+  abandonReply(correlationId: string, now: number): Promise<void> {
+    return this.writes.run(() => abandonReply(this.db, correlationId, now));
   }
 
   claim(from: SubscriptionRef, options: ClaimOptions): Promise<ClaimResult> {
@@ -376,6 +402,11 @@ export class SqliteStore implements Store {
   onAvailable(listener: (queue: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  onReplied(listener: (correlationId: string) => void): () => void {
+    this.replyListeners.add(listener);
+    return () => this.replyListeners.delete(listener);
   }
 
   checkReady(): Promise<void> {

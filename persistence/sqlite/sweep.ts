@@ -35,6 +35,11 @@ const statements = prepared((db) => ({
     `SELECT id, timestamp, length(value) AS bytes FROM messages
       WHERE topic_id = ? AND partition = ? ORDER BY offset LIMIT ?`,
   ),
+  // By deadline: a bounded range of replies_by_deadline, never a scan.
+  expireReplies: db.prepare<[number, number]>(
+    `DELETE FROM replies WHERE correlation_id IN
+       (SELECT correlation_id FROM replies WHERE deadline < ? ORDER BY deadline LIMIT ?)`,
+  ),
   expireKeys: db.prepare<[number, number]>(
     `DELETE FROM idempotency_keys WHERE (topic_id, key) IN
        (SELECT topic_id, key FROM idempotency_keys WHERE timestamp < ? LIMIT ?)`,
@@ -62,8 +67,8 @@ function expiredHead(
 /**
  * operation: sweep — retention. Deletes queue messages older than their
  * queue's retention (acknowledged or not, as SQS does), topic messages past
- * their topic's age or per-partition size limit, and idempotency keys past the
- * window, oldest first and at most `budget` of each per call, so no tick holds
+ * their topic's age or per-partition size limit, idempotency keys past the
+ * window, and replies awaited until before `repliesBefore`, oldest first and at most `budget` of each per call, so no tick holds
  * the write lock long.
  */
 export function sweep(db: Database, options: SweepOptions): SweepResult {
@@ -89,5 +94,6 @@ export function sweep(db: Database, options: SweepOptions): SweepResult {
     expiredMessages += expired.length;
   }
   const expiredKeys = s.expireKeys.run(options.now - options.idempotencyWindowMs, options.budget).changes;
-  return { expiredMessages, expiredKeys };
+  const expiredReplies = s.expireReplies.run(options.repliesBefore, options.budget).changes;
+  return { expiredMessages, expiredKeys, expiredReplies };
 }

@@ -39,7 +39,8 @@ const RESERVED = new Set([
   'upgrade',
 ]);
 
-function isSendable(name: string, value: string): boolean {
+/** Whether a message header may go out as an HTTP header: one HTTP can carry, that describes neither the body nor the connection. */
+export function isSendable(name: string, value: string): boolean {
   if (RESERVED.has(name.toLowerCase())) return false;
   try {
     http.validateHeaderName(name);

@@ -194,7 +194,7 @@ class Campaign {
       findings.push({ kind: 'connection closed without an answer', detail: exchange.error ?? '' });
     }
     if (exchange.garbage > 0) findings.push({ kind: 'bytes that are not an HTTP response', detail: `${exchange.garbage} bytes` });
-    if (!exchange.responses.some((r) => r.status < 300)) {
+    if (!exchange.responses.some((r) => r.status < 300 || this.target.oracle.storedAnyway(r))) {
       const changed = DatabaseWatch.changed(before, this.target.db.fingerprint());
       const bare = exchange.responses.length > 0 && exchange.responses.every((r) => r.headers['content-type'] === undefined);
       const how = exchange.responses.length === 0 ? 'an unanswered request' : bare ? "a request node's HTTP layer answered with a bare 4xx" : 'a rejected request';

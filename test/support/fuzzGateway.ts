@@ -21,6 +21,7 @@ export const FUZZ_LIMITS: Limits = {
   maxBatchMessages: 50,
   maxBatchBytes: 128 * 1024,
   maxWaitMs: 20_000,
+  maxReplyWaitMs: 20_000,
   idempotencyWindowMs: 24 * 60 * 60 * 1000,
 };
 
@@ -128,10 +129,10 @@ export class FuzzTarget {
     };
   }
 
-  /** A request that waits on the manual clock (a long-poll) waits forever: move the clock past any waitMs. */
+  /** A request that waits on the manual clock (a long-poll, a request–reply call) waits forever: move the clock past any wait. */
   private endLongPolls(waited: number): void {
-    if (waited < 3 || this.gateway.wakeups.waiting === 0) return;
-    this.gateway.clock.advance(FUZZ_LIMITS.maxWaitMs + 1);
+    if (waited < 3 || this.gateway.wakeups.waiting + this.gateway.replies.waiting === 0) return;
+    this.gateway.clock.advance(Math.max(FUZZ_LIMITS.maxWaitMs, FUZZ_LIMITS.maxReplyWaitMs) + 1);
     this.clockMoves += 1;
   }
 

@@ -41,6 +41,12 @@ const LEAKS: RegExp[] = [
   /\[object Object\]/,
 ];
 
+/** A SOAP envelope (text/xml or application/soap+xml), or a SOAP caller's 202 without a body. */
+function isSoapAnswer(response: ParsedResponse): boolean {
+  const contentType = response.headers['content-type'];
+  return contentType === undefined ? response.status === 202 : /^(text\/xml|application\/soap\+xml)/.test(contentType);
+}
+
 function decode(segment: string): string | null {
   try {
     return decodeURIComponent(segment);
@@ -92,6 +98,8 @@ export class Oracle {
   /** Everything wrong with one response to `request`, routed to `route` (null: no operation). */
   check(request: WireRequest, route: RouteMatch | null, response: ParsedResponse): Finding[] {
     const { method, target } = request;
+    const soapResponses = route?.op.operation['x-mqgate-soap-responses'];
+    if (soapResponses !== undefined && isSoapAnswer(response) && String(response.status) in soapResponses) return this.checkSoap(target, response);
     const findings: Finding[] = [];
     const { status } = response;
     // An error without any content type is node's own answer (a malformed request, or bytes past one): no route's.
@@ -100,7 +108,7 @@ export class Oracle {
       return [{ kind: `bare ${status} without application/problem+json`, detail: `no content type, ${body}: node's own answer, not the gateway's problem+json` }];
     }
     // The answer is in every example already: these details stay empty.
-    if (status >= 500) findings.push({ kind: `${status} server error`, detail: '', about: 'operation' });
+    if (status >= 500 && !this.storedAnyway(response)) findings.push({ kind: `${status} server error`, detail: '', about: 'operation' });
     else if (route !== null && !this.documents(route.op, status)) {
       findings.push({ kind: `status ${status} not documented for ${route.op.operation.operationId}`, detail: `documented: ${Object.keys(route.op.operation.responses).join(', ')}`, about: 'operation' });
     }
@@ -143,6 +151,39 @@ export class Oracle {
     }
     const leak = leakIn(error === null ? [] : [String(error.message)], target);
     if (leak !== null) findings.push({ kind: `SQS ${status} leaks internals`, detail: leak });
+    return findings;
+  }
+
+  /**
+   * A failure that reports a change it made: `reply_timeout`, whose request
+   * was stored and stays queued (as problem+json, or a SOAP fault).
+   */
+  storedAnyway(response: ParsedResponse): boolean {
+    const text = response.body.toString('utf8');
+    return response.status === 504 ? parseObject(response.body)?.code === 'reply_timeout' : text.includes('<mq:code>reply_timeout</mq:code>');
+  }
+
+  /**
+   * An answer to a SOAP caller (api/soap.ts), of a status the operation's
+   * x-mqgate-soap-responses documents: a 202 without a body; a fault whose
+   * mq:problem carries a ProblemCode with its documented status, never
+   * internal_error, and no internals.
+   */
+  private checkSoap(target: string, response: ParsedResponse): Finding[] {
+    const { status } = response;
+    const text = response.body.toString('utf8');
+    if (status === 202) return response.body.length === 0 ? [] : [{ kind: 'SOAP 202 with a body', detail: preview(response.body), about: 'operation' }];
+    if (status !== 500) return [];
+    const problem = /<mq:code>(\w+)<\/mq:code><mq:status>(\d{3})<\/mq:status>/.exec(text);
+    if (problem === null) return [{ kind: 'SOAP fault without mq:problem', detail: preview(response.body), about: 'operation' }];
+    const [, code, problemStatus] = problem;
+    const findings: Finding[] = [];
+    if (code === 'internal_error') findings.push({ kind: 'SOAP fault internal_error', detail: '', about: 'operation' });
+    if (!this.problemCodes.has(code)) findings.push({ kind: `SOAP fault code ${code} is not in ProblemCode`, detail: preview(response.body) });
+    const expected = this.codeStatus.get(code);
+    if (expected !== undefined && expected !== Number(problemStatus)) findings.push({ kind: `SOAP fault ${code} with status ${problemStatus}, documented ${expected}`, detail: preview(response.body) });
+    const leak = leakIn([text], target);
+    if (leak !== null) findings.push({ kind: `SOAP fault ${code} leaks internals`, detail: leak });
     return findings;
   }
 

@@ -12,19 +12,24 @@ interface ResponseObject {
   content?: Record<string, { schema?: JsonSchema }>;
 }
 
-function responseSchema(operationId: string, status: number): { type: string; validate: ValidateFunction } | null {
+/** The documented content of a response: of the response's own content type where several are documented (SOAP or JSON), else the first. */
+function responseSchema(operationId: string, status: number, contentType: string): { type: string; validate: ValidateFunction } | null {
   const op = spec.operations.find((o) => o.operation.operationId === operationId);
   if (op === undefined) throw new Error(`no operation ${operationId} in openapi.yaml`);
-  let response = op.operation.responses[String(status)] as ResponseObject | undefined;
+  // A SOAP caller's answers (XML, or a 202 without a body) are the operation's x-mqgate-soap-responses, where it has one for the status.
+  const soap = /^(text\/xml|application\/soap\+xml)/.test(contentType) || (status === 202 && contentType === '');
+  const soapResponse = soap ? op.operation['x-mqgate-soap-responses']?.[String(status)] : undefined;
+  let response = (soapResponse ?? op.operation.responses[String(status)]) as ResponseObject | undefined;
   if (response === undefined) throw new Error(`${operationId} does not document status ${status}`);
   if (response.$ref !== undefined) {
-    const name = response.$ref.replace('#/components/responses/', '');
-    response = spec.document.components.responses?.[name] as ResponseObject | undefined;
+    const [section, name] = response.$ref.replace('#/components/', '').split('/') as ['responses' | 'x-mqgate-soap-responses', string];
+    response = spec.document.components[section]?.[name] as ResponseObject | undefined;
   }
-  const [entry] = Object.entries(response?.content ?? {});
+  const entries = Object.entries(response?.content ?? {});
+  const entry = entries.find(([type]) => contentType.startsWith(type)) ?? entries[0];
   if (entry === undefined) return null;
   const [type, { schema }] = entry;
-  const key = `${operationId} ${status}`;
+  const key = `${operationId} ${status} ${type}`;
   if (!cache.has(key)) cache.set(key, schema === undefined ? null : compile(schema));
   const validate = cache.get(key);
   return validate === null || validate === undefined ? null : { type, validate };
@@ -32,7 +37,7 @@ function responseSchema(operationId: string, status: number): { type: string; va
 
 /** Fails unless the response's status, content type and body are what openapi.yaml documents. */
 export function expectSpecResponse(res: Response, operationId: string): void {
-  const documented = responseSchema(operationId, res.status);
+  const documented = responseSchema(operationId, res.status, String(res.headers['content-type'] ?? ''));
   if (documented === null) return;
   if (documented.type !== '*/*') expect(res.headers['content-type']).toContain(documented.type);
   if (documented.type.endsWith('json')) return validateBody(documented.validate, operationId, res.status, res.body);
