@@ -5,6 +5,7 @@ import getRawBody from 'raw-body';
 import type { Limits } from '../queue/limits';
 import { GatewayError } from '../queue/errors';
 import { authorize } from './auth';
+import { BodyBudget, budgeted } from './bodyBudget';
 import { createHandlers, type HandlerDeps } from './handlers';
 import { type Logger, requestLog } from './logging';
 import type { Metrics } from './metrics';
@@ -112,6 +113,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(deps.metrics.requestMetrics());
   app.use(browserGuard(deps.browsers));
   const handlers = createHandlers(deps);
+  const budget = new BodyBudget(deps.limits.maxBodyBytesInFlight);
   const validators = compileValidators(deps.spec);
   const byPath = new Map<string, SpecOperation[]>();
   for (const op of deps.spec.operations) byPath.set(op.path, [...(byPath.get(op.path) ?? []), op]);
@@ -130,7 +132,8 @@ export function createApp(deps: AppDeps): express.Express {
         res.locals.soap = soap;
         next();
       };
-      route[op.method](named, authorize(op, deps.auth), ...bodyParsers(op, deps.limits), (req: Request, res: Response, next: NextFunction) => {
+      // The budget right before the parser: it counts every chunk the parser reads.
+      route[op.method](named, authorize(op, deps.auth), budgeted(budget, deps.limits.maxBatchBytes), ...bodyParsers(op, deps.limits), (req: Request, res: Response, next: NextFunction) => {
         res.locals.validated = validate(req);
         next();
       }, handler);

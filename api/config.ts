@@ -54,7 +54,7 @@ export interface Config {
    * MQGATE_PUSH_ALLOWED_HOSTS / --push-allowed-hosts.
    */
   pushAllowedHosts: string[] | null;
-  /** MQGATE_MAX_MESSAGE_BYTES, MQGATE_MAX_BATCH_MESSAGES, MQGATE_MAX_BATCH_BYTES, MQGATE_MAX_WAIT_MS, MQGATE_MAX_REPLY_WAIT_MS, MQGATE_IDEMPOTENCY_WINDOW_MS. */
+  /** MQGATE_MAX_MESSAGE_BYTES, MQGATE_MAX_BATCH_MESSAGES, MQGATE_MAX_BATCH_BYTES, MQGATE_MAX_WAIT_MS, MQGATE_MAX_REPLY_WAIT_MS, MQGATE_MAX_BODY_BYTES_IN_FLIGHT, MQGATE_IDEMPOTENCY_WINDOW_MS. */
   limits: Limits;
   /**
    * API keys (hashes and scopes) from the keys file (MQGATE_KEYS_FILE /
@@ -161,6 +161,7 @@ const SETTINGS = {
   maxBatchBytes: integer('MQGATE_MAX_BATCH_BYTES', 'max-batch-bytes', 1, 1024 * 1024 * 1024),
   maxWaitMs: integer('MQGATE_MAX_WAIT_MS', 'max-wait-ms', 0, 3_600_000),
   maxReplyWaitMs: integer('MQGATE_MAX_REPLY_WAIT_MS', 'max-reply-wait-ms', 0, 3_600_000),
+  maxBodyBytesInFlight: integer('MQGATE_MAX_BODY_BYTES_IN_FLIGHT', 'max-body-bytes-in-flight', 1, 2 ** 40),
   idempotencyWindowMs: integer('MQGATE_IDEMPOTENCY_WINDOW_MS', 'idempotency-window-ms', 0, 30 * 24 * 3_600_000),
   keysFile: text('MQGATE_KEYS_FILE', 'keys-file', 'a file name'),
   keys: {
@@ -350,6 +351,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       maxBatchBytes: read('maxBatchBytes', d.maxBatchBytes),
       maxWaitMs: read('maxWaitMs', d.maxWaitMs),
       maxReplyWaitMs: read('maxReplyWaitMs', d.maxReplyWaitMs),
+      maxBodyBytesInFlight: read('maxBodyBytesInFlight', d.maxBodyBytesInFlight),
       idempotencyWindowMs: read('idempotencyWindowMs', d.idempotencyWindowMs),
     },
   };

@@ -44,6 +44,7 @@ export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   too_many_long_polls: { status: 429, title: 'Too many long-polls' },
   storage_unavailable: { status: 503, title: 'Storage unavailable' },
   not_ready: { status: 503, title: 'Not ready' },
+  overloaded: { status: 503, title: 'Overloaded' },
   reply_timeout: { status: 504, title: 'Reply timeout' },
   reply_not_found: { status: 404, title: 'Reply not found' },
   reply_already_given: { status: 409, title: 'Reply already given' },

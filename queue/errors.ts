@@ -43,6 +43,7 @@ export type ErrorCode =
   | 'too_many_long_polls'
   | 'storage_unavailable'
   | 'not_ready'
+  | 'overloaded'
   | 'reply_timeout'
   | 'reply_not_found'
   | 'reply_already_given'

@@ -12,6 +12,8 @@ export interface Limits {
   maxWaitMs: number;
   /** Longest a request–reply caller may wait for its reply (`timeoutMs`). Default 60000 ms. */
   maxReplyWaitMs: number;
+  /** Request body bytes held at once across all connections; past it a request is refused `overloaded`. Default 256 MiB. */
+  maxBodyBytesInFlight: number;
   /** How long an idempotency key is remembered. Default 24 h. */
   idempotencyWindowMs: number;
 }
@@ -22,6 +24,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxBatchBytes: 10 * 1024 * 1024,
   maxWaitMs: 20_000,
   maxReplyWaitMs: 60_000,
+  maxBodyBytesInFlight: 256 * 1024 * 1024,
   idempotencyWindowMs: 24 * 60 * 60 * 1000,
 };
 

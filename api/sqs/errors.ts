@@ -142,6 +142,7 @@ const FROM_GATEWAY: Record<ErrorCode, SqsErrorName> = {
   too_many_long_polls: 'RequestThrottled',
   storage_unavailable: 'ServiceUnavailable',
   not_ready: 'ServiceUnavailable',
+  overloaded: 'ServiceUnavailable',
   // Request–reply is not an SQS action: these never arise there.
   reply_timeout: 'ServiceUnavailable',
   reply_not_found: 'InvalidParameterValue',

@@ -22,6 +22,7 @@ export const FUZZ_LIMITS: Limits = {
   maxBatchBytes: 128 * 1024,
   maxWaitMs: 20_000,
   maxReplyWaitMs: 20_000,
+  maxBodyBytesInFlight: 256 * 1024 * 1024,
   idempotencyWindowMs: 24 * 60 * 60 * 1000,
 };
 
