@@ -59,6 +59,31 @@ function discardBody(limits: Limits): RequestHandler {
   };
 }
 
+/**
+ * A body that would be one message (any type but JSON, where an operation
+ * takes raw bodies) and declares more bytes than the largest message (but no
+ * more than a batch) is refused before it is read.
+ */
+function rawMessageLimit(op: SpecOperation, limits: Limits): RequestHandler[] {
+  const content = op.operation.requestBody?.content ?? {};
+  if (!('*/*' in content)) return [];
+  const json = 'application/json' in content;
+  return [
+    (req, res, next) => {
+      const declared = Number(req.headers['content-length'] ?? 0);
+      // Past the batch limit the parser refuses it unread as payload_too_large.
+      const oneMessage = declared > limits.maxMessageBytes && declared <= limits.maxBatchBytes;
+      if (oneMessage && !(json && req.is('application/json'))) {
+        // The body is left unread: the connection goes with the answer.
+        res.set('Connection', 'close');
+        next(new GatewayError('message_too_large', `The body is ${declared} bytes; the server accepts messages of at most ${limits.maxMessageBytes}.`));
+        return;
+      }
+      next();
+    },
+  ];
+}
+
 function hasBody(req: Request): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
@@ -133,7 +158,7 @@ export function createApp(deps: AppDeps): express.Express {
         next();
       };
       // The budget right before the parser: it counts every chunk the parser reads.
-      route[op.method](named, authorize(op, deps.auth), budgeted(budget, deps.limits.maxBatchBytes), ...bodyParsers(op, deps.limits), (req: Request, res: Response, next: NextFunction) => {
+      route[op.method](named, authorize(op, deps.auth), ...rawMessageLimit(op, deps.limits), budgeted(budget, deps.limits.maxBatchBytes), ...bodyParsers(op, deps.limits), (req: Request, res: Response, next: NextFunction) => {
         res.locals.validated = validate(req);
         next();
       }, handler);

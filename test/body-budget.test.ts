@@ -91,6 +91,16 @@ test('a chunked body is refused as soon as its bytes pass the budget, and nothin
   expect((await t.http.post('/v1/queues/q/messages').type('text/plain').send('after')).status).toBe(201);
 });
 
+test('a raw body declaring more than the largest message is refused 413 before a byte of it is sent', async () => {
+  const early = upload(head(2 * 1024 * 1024));
+  const answer = await early.answer;
+  expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+  expect(answer).toContain('"code":"message_too_large"');
+  // A JSON batch is not one message: its limit is the batch's.
+  const batch = await t.http.post('/v1/queues/q/messages').send({ messages: [{ value: 'x'.repeat(1000) }] });
+  expect(batch.status).toBe(201);
+});
+
 test('a body longer than the server reads at all is refused 413 as before, taking nothing from the budget', async () => {
   await disposeTestGateway(t);
   t = testGateway({ limits: { maxBodyBytesInFlight: BUDGET, maxBatchBytes: 32 * 1024 } });
@@ -119,12 +129,13 @@ test('many concurrent large uploads to a gateway process: memory stays within th
     const url = new URL(gateway.url);
     await fetch(`${gateway.url}/v1/queues/big`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
     const before = residentKiB(pid, 'VmRSS');
+    // Read whole before they are refused: JSON (a raw body this large is refused unread), and not JSON at all.
     const body = Buffer.alloc(8 * 1024 * 1024, 'x');
     const agent = new http.Agent({ maxSockets: 100 });
     const send = (): Promise<number> =>
       new Promise((resolve, reject) => {
         const req = http.request(
-          { host: url.hostname, port: url.port, method: 'POST', path: '/v1/queues/big/messages', agent, headers: { 'content-type': 'application/octet-stream', 'content-length': body.length } },
+          { host: url.hostname, port: url.port, method: 'POST', path: '/v1/queues/big/messages', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
           (res) => {
             res.resume();
             res.on('end', () => resolve(res.statusCode ?? 0));
@@ -149,8 +160,8 @@ test('many concurrent large uploads to a gateway process: memory stays within th
     const peak = residentKiB(pid, 'VmHWM');
     // The budget plus a fixed allowance for buffers in flight and the heap's own growth.
     expect((peak - before) * 1024).toBeLessThan(budget + 96 * 1024 * 1024);
-    // Each is over the 1 MiB message limit (413) or refused for the budget (503): none stored, none lost.
-    expect(statuses.filter((s) => s !== 413 && s !== 503 && s !== -1)).toEqual([]);
+    // Each is read and refused as malformed (400), or refused for the budget unread (503): none stored, none lost.
+    expect(statuses.filter((s) => s !== 400 && s !== 503 && s !== -1)).toEqual([]);
     expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(0);
     expect(health.length).toBeGreaterThan(0);
     expect(health.every((s) => s === 200)).toBe(true);
