@@ -15,6 +15,7 @@ import { sendMessages } from './messagesJson';
 import { requestSignal } from './requestSignal';
 import type { Spec } from './spec';
 import type { Activity } from './activity';
+import type { Handler } from './handler';
 import type { Metrics } from './metrics';
 import { type Page, serveAsset, servePage } from './pages';
 import type { SqsDeps } from './sqs/context';
@@ -23,8 +24,6 @@ import { headerText, MESSAGE_HEADER_PREFIX, utf8Of, type ValidatedParameters } f
 import { type ProducedAt, sendAccepted, soap12Action, soapAnswerOf } from './soap';
 import type { Replies } from '../queue/replies';
 import { isSendable } from '../queue/push/delivery';
-
-export type Handler = (req: Request, res: Response) => Promise<void> | void;
 
 /** What the handlers need: the queue semantics behind an interface, and the contract text. */
 export interface HandlerDeps {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { packagePath } from '../persistence/packagePath';
 import { GatewayError } from '../queue/errors';
-import type { Handler } from './handlers';
+import type { Handler } from './handler';
 
 interface File {
   body: Buffer;

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { admit, EVERYONE, Principal } from '../auth';
-import type { Handler } from '../handlers';
+import type { Handler } from '../handler';
 import { toGatewayError } from '../problem';
 import { requestSignal } from '../requestSignal';
 import type { SqsAction, SqsDeps } from './context';
