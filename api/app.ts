@@ -59,29 +59,58 @@ function discardBody(limits: Limits): RequestHandler {
   };
 }
 
+/** The largest message the queue or topic a request produces to takes (its maxMessageBytes). */
+type TargetLimit = (req: Request) => Promise<{ name: string; maxMessageBytes: number }>;
+
+/** Bodies up to this size are read before their target's own limit is checked: reading them costs less than the lookup. */
+const LOOKUP_ABOVE_BYTES = 64 * 1024;
+
 /**
  * A body that would be one message (any type but JSON, where an operation
- * takes raw bodies) and declares more bytes than the largest message (but no
- * more than a batch) is refused before it is read.
+ * takes raw bodies) and declares more bytes than the largest message (the
+ * server's, or over 64 KiB its queue's or topic's), but no more than a batch
+ * (the parser refuses those unread), is refused before it is read.
  */
-function rawMessageLimit(op: SpecOperation, limits: Limits): RequestHandler[] {
+function rawMessageLimit(op: SpecOperation, limits: Limits, target: TargetLimit | undefined): RequestHandler[] {
   const content = op.operation.requestBody?.content ?? {};
   if (!('*/*' in content)) return [];
   const json = 'application/json' in content;
+  const refuse = (res: Response, next: NextFunction, declared: number, limit: number, of: string): void => {
+    // The body is left unread: the connection goes with the answer.
+    res.set('Connection', 'close');
+    next(new GatewayError('message_too_large', `The body is ${declared} bytes; ${of} accepts messages of at most ${limit}.`));
+  };
   return [
     (req, res, next) => {
       const declared = Number(req.headers['content-length'] ?? 0);
-      // Past the batch limit the parser refuses it unread as payload_too_large.
-      const oneMessage = declared > limits.maxMessageBytes && declared <= limits.maxBatchBytes;
-      if (oneMessage && !(json && req.is('application/json'))) {
-        // The body is left unread: the connection goes with the answer.
-        res.set('Connection', 'close');
-        next(new GatewayError('message_too_large', `The body is ${declared} bytes; the server accepts messages of at most ${limits.maxMessageBytes}.`));
+      if (declared > limits.maxBatchBytes || (json && req.is('application/json'))) {
+        next();
         return;
       }
-      next();
+      if (declared > limits.maxMessageBytes) {
+        refuse(res, next, declared, limits.maxMessageBytes, 'the server');
+        return;
+      }
+      if (target === undefined || declared <= LOOKUP_ABOVE_BYTES) {
+        next();
+        return;
+      }
+      target(req).then(({ name, maxMessageBytes }) => {
+        if (declared > maxMessageBytes) refuse(res, next, declared, maxMessageBytes, `'${name}'`);
+        else next();
+      }, next);
     },
   ];
+}
+
+/** Where a raw body is one message of a queue or topic: how to find that target's limit. */
+function targetLimits(deps: AppDeps): Record<string, TargetLimit> {
+  const queue: TargetLimit = (req) => deps.queues.settings(req.params.queue as string);
+  return {
+    produceMessages: queue,
+    sendRequest: queue,
+    produceToTopic: (req) => deps.topics.settings(req.params.topic as string),
+  };
 }
 
 function hasBody(req: Request): boolean {
@@ -139,6 +168,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(browserGuard(deps.browsers));
   const handlers = createHandlers(deps);
   const budget = new BodyBudget(deps.limits.maxBodyBytesInFlight);
+  const targets = targetLimits(deps);
   const validators = compileValidators(deps.spec);
   const byPath = new Map<string, SpecOperation[]>();
   for (const op of deps.spec.operations) byPath.set(op.path, [...(byPath.get(op.path) ?? []), op]);
@@ -158,7 +188,7 @@ export function createApp(deps: AppDeps): express.Express {
         next();
       };
       // The budget right before the parser: it counts every chunk the parser reads.
-      route[op.method](named, authorize(op, deps.auth), ...rawMessageLimit(op, deps.limits), budgeted(budget, deps.limits.maxBatchBytes), ...bodyParsers(op, deps.limits), (req: Request, res: Response, next: NextFunction) => {
+      route[op.method](named, authorize(op, deps.auth), ...rawMessageLimit(op, deps.limits, targets[operationId]), budgeted(budget, deps.limits.maxBatchBytes), ...bodyParsers(op, deps.limits), (req: Request, res: Response, next: NextFunction) => {
         res.locals.validated = validate(req);
         next();
       }, handler);

@@ -2,8 +2,9 @@ import type { RequestHandler } from 'express';
 import { GatewayError } from '../queue/errors';
 
 /**
- * The request body bytes the gateway holds at once, across all connections:
- * a body is held from the moment it is read until its request is answered.
+ * The memory request bodies take at once, across all connections: a body is
+ * held from the moment it is read until its request is answered (a JSON one
+ * counts three times its size, for its text while it is parsed).
  * Past `max`, a request is refused `503 overloaded` (with `Retry-After`)
  * without reading its body: one that declares its length is refused before
  * a byte is read, a chunked one as soon as its bytes would pass the budget.
@@ -35,18 +36,25 @@ export class BodyBudget {
 }
 
 /**
+ * What a body of `bytes` costs while it is parsed: a JSON body is held as
+ * bytes, then as a string of twice as many (UTF-16) while JSON.parse reads it.
+ */
+const JSON_COST = 3;
+
+/**
  * Runs right before an operation's body parser, so that it sees every chunk
  * the parser reads. `largest` is the most the parser reads: a longer declared
  * body is refused by the parser unread (413), so it takes nothing here.
  */
 export function budgeted(budget: BodyBudget, largest: number): RequestHandler {
   return (req, res, next) => {
+    const cost = req.is('application/json') ? JSON_COST : 1;
     let held = 0;
     res.once('close', () => budget.give(held));
     const declared = req.headers['content-length'];
     if (declared !== undefined) {
-      const bytes = Number(declared);
-      if (!(bytes <= largest)) {
+      const bytes = Number(declared) * cost;
+      if (!(Number(declared) <= largest)) {
         next();
         return;
       }
@@ -65,8 +73,8 @@ export function budgeted(budget: BodyBudget, largest: number): RequestHandler {
       return;
     }
     const count = (chunk: Buffer): void => {
-      if (budget.take(chunk.length)) {
-        held += chunk.length;
+      if (budget.take(chunk.length * cost)) {
+        held += chunk.length * cost;
         return;
       }
       req.off('data', count);

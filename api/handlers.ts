@@ -31,7 +31,7 @@ export interface HandlerDeps {
   queues: SqsDeps['queues'] & Pick<QueueService, 'list' | 'produceRaw' | 'browse'>;
   topics: Pick<
     TopicService,
-    'put' | 'get' | 'list' | 'delete' | 'produce' | 'produceRaw' | 'read' | 'offsetForTimestamp'
+    'put' | 'get' | 'settings' | 'list' | 'delete' | 'produce' | 'produceRaw' | 'read' | 'offsetForTimestamp'
   >;
   replies: Pick<Replies, 'request' | 'reply'>;
   groups: Pick<GroupService, 'put' | 'describe' | 'list' | 'delete' | 'join' | 'leave' | 'fetch' | 'commit' | 'seek'>;

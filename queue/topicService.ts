@@ -70,6 +70,11 @@ export class TopicService {
     return this.view(await this.record(name));
   }
 
+  /** A topic's settings without its partitions' stats. */
+  settings(name: string): Promise<TopicRecord> {
+    return this.record(name);
+  }
+
   async list(): Promise<TopicView[]> {
     return Promise.all((await this.store.listTopics()).map((topic) => this.view(topic)));
   }

@@ -45,9 +45,9 @@ function upload(head: string): { socket: net.Socket; answer: Promise<string> } {
   return { socket, answer };
 }
 
-function head(length: number | 'chunked'): string {
+function head(length: number | 'chunked', path = '/v1/queues/q/messages'): string {
   const framing = length === 'chunked' ? 'Transfer-Encoding: chunked' : `Content-Length: ${length}`;
-  return `POST /v1/queues/q/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n${framing}\r\n\r\n`;
+  return `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n${framing}\r\n\r\n`;
 }
 
 async function stored(): Promise<number> {
@@ -99,6 +99,19 @@ test('a raw body declaring more than the largest message is refused 413 before a
   // A JSON batch is not one message: its limit is the batch's.
   const batch = await t.http.post('/v1/queues/q/messages').send({ messages: [{ value: 'x'.repeat(1000) }] });
   expect(batch.status).toBe(201);
+});
+
+test("a raw body over its queue's or topic's own limit, or to one that does not exist, is refused before it is sent", async () => {
+  await t.http.put('/v1/queues/small').send({ maxMessageBytes: 70_000 });
+  await t.http.put('/v1/topics/events').send({ maxMessageBytes: 70_000 });
+  for (const path of ['/v1/queues/small/messages', '/v1/queues/small/requests', '/v1/topics/events/messages']) {
+    const answer = await upload(head(80 * 1024, path)).answer;
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer).toMatch(/accepts messages of at most 70000[^]*"code":"message_too_large"/);
+  }
+  const missing = await upload(head(80 * 1024, '/v1/queues/ghost/messages')).answer;
+  expect(missing).toMatch(/^HTTP\/1\.1 404 [^]*"code":"queue_not_found"/);
+  expect((await t.http.post('/v1/queues/small/messages').type('application/octet-stream').send(Buffer.alloc(60 * 1024))).status).toBe(201);
 });
 
 test('a body longer than the server reads at all is refused 413 as before, taking nothing from the budget', async () => {
