@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { CLAIM, FIFO_NEXT_HEAD } from '../persistence/sqlite/claim';
+import { GroupCommit } from '../persistence/sqlite/groupCommit';
 import { LIVE_LEASE } from '../persistence/sqlite/settle';
 import { DATABASE_FILE, SqliteStore } from '../persistence/sqlite/sqliteStore';
 import { describeStoreContract, message, settings } from './store-contract';
@@ -41,9 +42,12 @@ describe('sqlite backend', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  test('concurrent writes share one transaction (group commit)', async () => {
+  test.each(['FULL', 'NORMAL'] as const)('%s: concurrent writes share one transaction (group commit), and no other commit follows', async (synchronous) => {
+    await store.close();
+    store = new SqliteStore({ dataDir, synchronous });
     const before = store.commitStats;
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.produce('q', [message(`m${i}`)], opts)));
+    await turns(() => false);
     const after = store.commitStats;
     expect(after.operations - before.operations).toBe(50);
     expect(after.commits - before.commits).toBe(1);
@@ -113,16 +117,48 @@ describe('sqlite backend', () => {
     }
   });
 
-  test('FULL: a failed fsync fails the writes it covered with storage_unavailable, and every read and write after it, with no fsync that could hide it', async () => {
+  test('FULL: a failed fsync fails the writes it covered (kept or not, unknown) and every read and write after it (nothing written) with storage_unavailable, with no fsync that could hide it', async () => {
     const fsyncs = holdFsyncs();
     try {
       const failed = store.produce('q', [message('a')], opts);
       await turns(() => fsyncs.held.length > 0);
-      fsyncs.held[0].release(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
-      await expect(failed).rejects.toMatchObject({ code: 'storage_unavailable' });
-      await expect(store.produce('q', [message('b')], opts)).rejects.toMatchObject({ code: 'storage_unavailable' });
+      const eio = Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+      fsyncs.held[0].release(eio);
+      await expect(failed).rejects.toMatchObject({ code: 'storage_unavailable', message: expect.stringMatching(/may or may not have been kept/), cause: eio });
+      const refused = { code: 'storage_unavailable', message: expect.stringMatching(/nothing was written/) };
+      await expect(store.produce('q', [message('b')], opts)).rejects.toMatchObject(refused);
       await expect(store.queueStats('q', T0)).rejects.toMatchObject({ code: 'storage_unavailable' });
       expect(fsyncs.held).toHaveLength(1);
+    } finally {
+      fsyncs.restore();
+    }
+    // Restarted, the store has the write whose fsync failed (the OS still had it) and none of the one it refused.
+    await store.close();
+    store = new SqliteStore({ dataDir, synchronous: 'FULL' });
+    const kept = await store.browse({ queue: 'q' }, { afterId: 0, max: 10, now: T0 });
+    expect(kept.map((m) => m.value.toString())).toEqual(['a']);
+  });
+
+  test('FULL: a write asked for while a commit is announced (by an onAvailable listener) waits for an fsync of its own, not the one already due', async () => {
+    await store.putQueue('echo', settings(), T0);
+    const fsyncs = holdFsyncs();
+    try {
+      const answered: string[] = [];
+      let echo: Promise<unknown> | undefined;
+      const off = store.onAvailable((queue) => {
+        if (queue === 'q') echo ??= store.produce('echo', [message('echo')], opts).then(() => answered.push('echo'));
+      });
+      const first = store.produce('q', [message('a')], opts).then(() => answered.push('a'));
+      await turns(() => fsyncs.held.length > 0);
+      fsyncs.held[0].release();
+      await first;
+      // The echo committed after the fsync that answered 'a' began: that fsync does not cover it.
+      await turns(() => fsyncs.held.length > 1);
+      expect(answered).toEqual(['a']);
+      fsyncs.held[1].release();
+      await echo;
+      expect(answered).toEqual(['a', 'echo']);
+      off();
     } finally {
       fsyncs.restore();
     }
@@ -229,5 +265,24 @@ describe('sqlite backend', () => {
     const db = new Database(path.join(dataDir, DATABASE_FILE), { readonly: true });
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     db.close();
+  });
+
+  test('a COMMIT that fails fails every write of its batch, stores none of them, and the next batch commits on the same connection', async () => {
+    const db = new Database(path.join(dataDir, 'commit-failure.db'));
+    db.pragma('foreign_keys = ON');
+    db.exec(`CREATE TABLE parent (id INTEGER PRIMARY KEY);
+             CREATE TABLE child (parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)`);
+    const writes = new GroupCommit(db, () => undefined, () => undefined, null);
+    const insert = (sql: string) => () => db.prepare(sql).run();
+    try {
+      // A deferred foreign key is checked by COMMIT, which fails and leaves the transaction open, as SQLite does after some failed COMMITs (SQLITE_BUSY).
+      const batch = await Promise.allSettled([writes.run(insert('INSERT INTO parent (id) VALUES (1)')), writes.run(insert('INSERT INTO child (parent) VALUES (2)'))]);
+      expect(batch.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+      await writes.run(insert('INSERT INTO parent (id) VALUES (3)'));
+      expect(db.prepare('SELECT id FROM parent').pluck().all()).toEqual([3]);
+      expect(db.prepare('SELECT count(*) FROM child').pluck().get()).toBe(0);
+    } finally {
+      db.close();
+    }
   });
 });

@@ -55,9 +55,9 @@ export const message = (text: string, overrides: Partial<NewMessage> = {}): NewM
   ...overrides,
 });
 
-async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
+async function expectCode(promise: Promise<unknown>, code: string, detail?: RegExp): Promise<void> {
   await expect(promise).rejects.toBeInstanceOf(GatewayError);
-  await expect(promise).rejects.toMatchObject({ code });
+  await expect(promise).rejects.toMatchObject(detail === undefined ? { code } : { code, message: expect.stringMatching(detail) });
 }
 
 export function describeStoreContract(backend: string, open: () => Promise<StoreHarness>): void {
@@ -704,6 +704,186 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       expect((await store.produce('q', [message('again', { idempotencyKey: 'k' })], opts()))[0].duplicate).toBe(true);
       const read = await store.readPartition('t', 2, { offset: 0, max: 10, maxBytes: 1000 });
       expect(read.messages.map((m) => m.value.toString())).toEqual(['kept']);
+    });
+
+    test('FIFO: one claim leases at most max messages, over all the groups it takes from', async () => {
+      await store.putQueue('f', settings({ ordering: 'fifo' }), T0);
+      const g = (text: string, group: string) => message(text, { group });
+      await store.produce('f', [g('a1', 'a'), g('b1', 'b'), g('b2', 'b'), g('b3', 'b')], opts());
+      expect(values(await claimFrom('f', 2, T0, 1000))).toEqual(['a1', 'b1']);
+    });
+
+    test("FIFO: a group's batch ends at its first message that is not ready: none behind it goes first", async () => {
+      await store.putQueue('f', settings({ ordering: 'fifo' }), T0);
+      await store.produce('f', ['g1', 'g2', 'g3'].map((text) => message(text, { group: 'g' })), opts());
+      const [g1, g2, g3] = await claimFrom('f', 10, T0, 1000);
+      await store.settle({ queue: 'f' }, [g1.ref, g3.ref], { kind: 'nack', availableAt: T0 }, T0);
+      await store.settle({ queue: 'f' }, [g2.ref], { kind: 'nack', availableAt: T0 + 5000 }, T0);
+      // g3 is ready, but g2 before it is not: g3 waits for it.
+      expect(values(await claimFrom('f', 10, T0, 1000))).toEqual(['g1']);
+      expect(values(await claimFrom('f', 10, T0 + 5000, 1000))).toEqual(['g1', 'g2', 'g3']);
+    });
+
+    test('a claim that dead-letters messages on its way goes on until it holds max leases, and takes no more', async () => {
+      await store.putQueue('dlq', settings(), T0);
+      await store.putQueue('q', settings({ maxDeliveries: 1, deadLetterQueue: 'dlq' }), T0);
+      // At T0 + 1000 the order is p1 p2 p3 a p4 p5 b c d e, each p on its second delivery.
+      const later = (text: string) => message(text, { delayMs: 1000 });
+      await store.produce('q', [message('p1'), message('p2'), message('p3'), later('a'), message('p4'), message('p5'), ...['b', 'c', 'd', 'e'].map(later)], opts());
+      expect(values(await claim(10))).toEqual(['p1', 'p2', 'p3', 'p4', 'p5']);
+      expect(values(await claim(4, T0 + 1000))).toEqual(['a', 'b', 'c', 'd']);
+      expect(values(await claimFrom('dlq', 10, T0 + 1000, 1000))).toEqual(['p1', 'p2', 'p3', 'p4', 'p5']);
+      expect(values(await claim(10, T0 + 1000))).toEqual(['e']);
+    });
+
+    test('a claim with a zero lease takes each ready message once, and they are ready again at once', async () => {
+      await store.produce('q', [message('a'), message('b')], opts());
+      const deliveries = async () => (await claim(10, T0, 0)).map((l) => [l.message.value.toString(), l.deliveryCount]);
+      expect(await deliveries()).toEqual([['a', 1], ['b', 1]]);
+      expect(await deliveries()).toEqual([['a', 2], ['b', 2]]);
+    });
+
+    test('a ref another subscription of the topic issued is unknown here, though message and count match, and renews or dead-letters nothing', async () => {
+      await store.putQueue('dlq', settings(), T0);
+      await store.putTopic('t', topicSettings(), T0);
+      const subscription = { visibilityTimeoutMs: 1000, maxDeliveries: null, deadLetterQueue: null };
+      await store.putSubscription('t', 'one', subscription, false, T0);
+      await store.putSubscription('t', 'two', subscription, false, T0);
+      await store.produceTopic('t', [{ ...message('m'), partition: 0 }], opts());
+      const take = async (name: string): Promise<DeliveryRef> => {
+        const { subscriptionId, leases } = await store.claim({ topic: 't', subscription: name }, { max: 1, now: T0, visibilityTimeoutMs: null });
+        return { subscriptionId, messageId: leases[0].message.id, deliveryCount: leases[0].deliveryCount };
+      };
+      const one = await take('one');
+      const two = await take('two');
+      const atTwo = { topic: 't', subscription: 'two' };
+      expect(await store.renewLease(atTwo, one, T0 + 5000, T0)).toBeNull();
+      expect(await store.deadLetterLease(atTwo, one, 'dlq', {}, T0)).toBe(false);
+      for (const { settlement } of staleSettlements) expect(await store.settle(atTwo, [one], settlement, T0)).toEqual(['unknown']);
+      // Each lease is as its claim made it: its own ref settles it.
+      expect(await store.settle(atTwo, [two], { kind: 'ack' }, T0)).toEqual(['acked']);
+      expect(await store.settle({ topic: 't', subscription: 'one' }, [one], { kind: 'ack' }, T0)).toEqual(['acked']);
+      expect((await store.queueStats('dlq', T0)).ready).toBe(0);
+    });
+
+    test('onAvailable is told only of commits that made messages ready: not of acks, extends, delayed or stale nacks, nor duplicates', async () => {
+      await store.putTopic('t', topicSettings(), T0);
+      const keyed = { ...message('k', { idempotencyKey: 'k' }), partition: 0 };
+      await store.produceTopic('t', [keyed], opts());
+      await store.produce('q', [message('a'), message('b'), message('c', { idempotencyKey: 'c' })], opts());
+      const [a, b, c] = await claim();
+      const seen: string[] = [];
+      const off = store.onAvailable((name) => seen.push(name));
+      await store.produceTopic('t', [keyed], opts());
+      await store.produce('q', [message('c', { idempotencyKey: 'c' })], opts());
+      await store.settle({ queue: 'q' }, [a.ref], { kind: 'ack' }, T0);
+      await store.settle({ queue: 'q' }, [b.ref], { kind: 'extend', leaseUntil: T0 + 5000 }, T0);
+      await store.settle({ queue: 'q' }, [c.ref], { kind: 'nack', availableAt: T0 + 500 }, T0);
+      expect(await store.settle({ queue: 'q' }, [a.ref, c.ref], { kind: 'nack', availableAt: T0 }, T0)).toEqual(['unknown', 'expired']);
+      expect(seen).toEqual([]);
+      await store.settle({ queue: 'q' }, [b.ref], { kind: 'nack', availableAt: T0 }, T0);
+      expect(seen).toEqual(['q']);
+      off();
+    });
+
+    test('maxMessageBytes is the largest size taken; the first message over it fails the produce, and the problem says which and by how much', async () => {
+      await store.putQueue('q', settings({ maxMessageBytes: 10 }), T0);
+      await store.produce('q', [message('x'.repeat(10))], opts());
+      await expectCode(store.produce('q', [message('y'.repeat(11)), message('small')], opts()), 'message_too_large', /Message 0 is 11 bytes; 'q' accepts at most 10/);
+      expect(values(await claim())).toEqual(['x'.repeat(10)]);
+    });
+
+    test('a standard queue remembers idempotency keys for the idempotency window, a FIFO queue for the FIFO window', async () => {
+      await store.putQueue('f', settings({ ordering: 'fifo' }), T0);
+      const windows = (now: number) => ({ ...opts(now), fifoIdempotencyWindowMs: 1000 });
+      const duplicate = async (queue: string, now: number) => (await store.produce(queue, [message('x', { idempotencyKey: 'k' })], windows(now)))[0].duplicate;
+      expect([await duplicate('q', T0), await duplicate('f', T0)]).toEqual([false, false]);
+      expect([await duplicate('q', T0 + 5000), await duplicate('f', T0 + 5000)]).toEqual([true, false]);
+    });
+
+    test('refused produces say what was refused: the missing partition, or the quota with what is stored and what did not fit', async () => {
+      await store.putTopic('t', topicSettings({ maxStoredBytes: 10 }), T0);
+      await expectCode(store.produceTopic('t', [{ ...message('x'), partition: 2 }], opts()), 'partition_not_found', /'t' has no partition 2/);
+      await store.produceTopic('t', [{ ...message('aaaaaaaa'), partition: 0 }], opts());
+      await expectCode(store.produceTopic('t', [{ ...message('bbb'), partition: 0 }], opts()), 'quota_exceeded', /'t' stores 8 of at most 10 bytes; 3 more/);
+      await store.putQueue('q', settings({ maxStoredMessages: 2 }), T0);
+      await store.produce('q', [message('a')], opts());
+      await expectCode(store.produce('q', [message('b'), message('c')], opts()), 'quota_exceeded', /'q' stores 1 of at most 2 messages; 2 more/);
+    });
+
+    /** What a simple consumer (no member id) of group g on topic t gets from one fetch. */
+    const fetchValues = async (max: number, maxBytes: number): Promise<string[]> => {
+      const fetched = await store.fetchGroup('t', 'g', { memberId: null, max, maxBytes, now: T0, defaults: { resetPolicy: 'earliest', sessionTimeoutMs: 1000 } });
+      return values(fetched.messages.map((m) => ({ message: m })));
+    };
+    const at = (partition: number, text: string) => ({ ...message(text), partition });
+
+    test('a group fetch gives each partition an even share of max first, and returns no more than max', async () => {
+      await store.putTopic('t', topicSettings({ partitions: 2 }), T0);
+      await store.produceTopic('t', ['a0', 'b0', 'a1', 'b1', 'a2', 'b2'].map((text, i) => at(i % 2, text)), opts());
+      expect(await fetchValues(2, 1000)).toEqual(['a0', 'b0']);
+      expect(await fetchValues(3, 1000)).toEqual(['a1', 'a2', 'b1']);
+    });
+
+    test('a group fetch keeps within maxBytes over all its partitions; only the first message may go past it', async () => {
+      await store.putTopic('t', topicSettings({ partitions: 3 }), T0);
+      await store.produceTopic('t', [at(0, 'aaaa'), at(1, 'bbbbbb'), at(1, 'bb'), at(2, 'cc')], opts());
+      // 4 + 6 bytes fill the 10: the rest of partition 1 and all of partition 2 wait.
+      expect(await fetchValues(10, 10)).toEqual(['aaaa', 'bbbbbb']);
+      expect(await fetchValues(10, 1)).toEqual(['bb']);
+      expect(await fetchValues(10, 10)).toEqual(['cc']);
+    });
+
+    test('a commit behind what the fetches read moves the committed offset, not the fetches: the next fetch reads on', async () => {
+      await store.putTopic('t', topicSettings(), T0);
+      await store.produceTopic('t', ['a', 'b', 'c'].map((text) => at(0, text)), opts());
+      expect(await fetchValues(10, 1000)).toEqual(['a', 'b', 'c']);
+      await store.commitGroup('t', 'g', { memberId: null, generation: null, offsets: [{ partition: 0, offset: 1 }] }, T0);
+      expect((await store.describeGroup('t', 'g', T0)).partitions[0]).toMatchObject({ committed: 1, lag: 2 });
+      expect(await fetchValues(10, 1000)).toEqual([]);
+    });
+
+    test('a seek to an offset that retention removed puts the group at the oldest offset kept', async () => {
+      await store.putTopic('t', topicSettings({ retentionBytes: 4 }), T0);
+      for (const text of ['aa', 'bb', 'cc']) await store.produceTopic('t', [at(0, text)], opts());
+      await store.sweep({ now: T0, budget: 10, idempotencyWindowMs: WINDOW, repliesBefore: 0 });
+      expect(await fetchValues(10, 1000)).toEqual(['bb', 'cc']);
+      expect(await store.seekGroup('t', 'g', { to: 'offset', offset: 0 }, [0], T0)).toEqual([{ partition: 0, offset: 1 }]);
+      expect((await store.describeGroup('t', 'g', T0)).partitions[0].committed).toBe(1);
+      expect(await fetchValues(10, 1000)).toEqual(['bb', 'cc']);
+    });
+
+    test('refused group fetches and commits say why', async () => {
+      const defaults = { resetPolicy: 'earliest' as const, sessionTimeoutMs: 1000 };
+      await store.putTopic('t', topicSettings({ partitions: 2 }), T0);
+      await store.produceTopic('t', [at(0, 'a')], opts());
+      await fetchValues(10, 1000);
+      const simple = (partition: number, offset: number) => ({ memberId: null, generation: null, offsets: [{ partition, offset }] });
+      await expectCode(store.commitGroup('t', 'g', simple(2, 0), T0), 'partition_not_found', /Topic 't' has no partition 2/);
+      await expectCode(store.commitGroup('t', 'g', simple(0, 5), T0), 'offset_out_of_range', /Offset 5 is past the end \(1\) of partition 0/);
+      const first = await store.joinGroup('t', 'g', 'a', T0, defaults);
+      const second = await store.joinGroup('t', 'g', 'b', T0, defaults);
+      expect(second.partitions).toEqual([1]);
+      await expectCode(fetchValues(10, 1000), 'group_has_members', /Group 'g' has members/);
+      await expectCode(store.commitGroup('t', 'g', simple(0, 1), T0), 'group_has_members', /Group 'g' has members/);
+      const member = (generation: number, partition: number) => ({ memberId: 'a', generation, offsets: [{ partition, offset: 0 }] });
+      const stale = new RegExp(`Generation ${first.generation} is over; group 'g' is in generation ${second.generation}`);
+      await expectCode(store.commitGroup('t', 'g', member(first.generation, 0), T0), 'stale_generation', stale);
+      await expectCode(store.commitGroup('t', 'g', member(second.generation, 1), T0), 'stale_generation', /Partition 1 is not assigned to 'a'/);
+      expect((await store.describeGroup('t', 'g', T0)).partitions.map((p) => p.committed)).toEqual([0, 0]);
+    });
+
+    test('onReplied is told of a stored reply once its commit is done, and not of a reply refused', async () => {
+      await store.produceRequest('q', message('question'), { correlationId: 'c1', deadline: T0 + 1000 }, opts());
+      const seen: string[] = [];
+      const off = store.onReplied((correlationId) => seen.push(correlationId));
+      const reply = { status: 200, contentType: 'text/plain', headers: { h: 'v' }, body: Buffer.from('answer') };
+      expect(await store.putReply('q', 'c1', reply, T0)).toBe('stored');
+      expect(seen).toEqual(['c1']);
+      expect([await store.putReply('q', 'c1', reply, T0), await store.putReply('q', 'c2', reply, T0)]).toEqual(['replied', 'unknown']);
+      expect(seen).toEqual(['c1']);
+      expect(await store.findReply('c1')).toEqual(reply);
+      off();
     });
   });
 }
