@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { GatewayError } from '../queue/errors';
 import type { ApiKey, KeyRing } from './keys';
 import type { RateLimiter } from './rateLimits';
-import { type Action, METRICS_SCOPE, type ResourceKind, grants } from './scopes';
+import { type Action, METRICS_SCOPE, type ResourceKind, grants, grantsEvery } from './scopes';
 import type { SpecOperation } from './spec';
 
 /**
@@ -52,6 +52,12 @@ export class Principal {
   /** Whether this caller may do `action` (null: anything) on `kind/name` (null: on some resource of the kind). */
   can(action: Action | null, kind: ResourceKind, name: string | null): boolean {
     return this.key === null || grants(this.key.scopes, action, kind, name);
+  }
+
+  /** Which names of `kind` a list shows this caller: null when every one. */
+  visibility(action: Action | null, kind: ResourceKind): ((name: string) => boolean) | null {
+    if (this.key === null || grantsEvery(this.key.scopes, action, kind)) return null;
+    return (name) => this.can(action, kind, name);
   }
 
   /** Throws `forbidden`, the same answer whether or not the resource exists. */

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { AppendResult, GroupSettings, PushSource, QueueSettings, SubscriptionRef, TopicSettings } from '../persistence/store';
+import type { AppendResult, GroupSettings, Listed, PageRequest, PushSource, QueueSettings, SubscriptionRef, TopicSettings } from '../persistence/store';
 import type { CommitInput, GroupFetchRequest, GroupService, SeekInput } from '../queue/groupService';
 import type { ProduceInput } from '../queue/messages';
 import type { PushInput, PushService } from '../queue/push/pushService';
@@ -7,7 +7,9 @@ import type { RawMessage } from '../queue/produceRequest';
 import type { FetchRequest, QueueService } from '../queue/queueService';
 import type { SubscriptionInput, SubscriptionService } from '../queue/subscriptionService';
 import type { Position, TopicProduceInput, TopicService } from '../queue/topicService';
-import { GatewayError } from '../queue/errors';
+import { GatewayError, invalidField } from '../queue/errors';
+import type { ListRequest } from '../queue/pages';
+import { afterCursor, cursorOf } from './cursor';
 import type { Limits } from '../queue/limits';
 import { asLongPoll, type AuthOptions, principalOf } from './auth';
 import type { Action, ResourceKind } from './scopes';
@@ -107,9 +109,23 @@ function requireReferences(res: Response, body: { deadLetterQueue?: string | nul
 }
 
 /** A list as the caller may see it: the items whose GET it may make (`action` null: any scope will do). */
-function visible<T extends { name: string }>(res: Response, action: Action | null, kind: ResourceKind, items: T[]): T[] {
-  const principal = principalOf(res);
-  return items.filter((item) => principal.can(action, kind, item.name));
+/** The page a list request asks for: `limit`, `cursor` and `prefix`, validated against the spec. */
+function pageRequest(res: Response): PageRequest {
+  const { limit, cursor, prefix } = validated(res).query as { limit: number; cursor?: string; prefix: string };
+  if (cursor === undefined) return { after: null, prefix, limit };
+  const after = afterCursor(cursor);
+  if (after === null) throw invalidField('/query/cursor', 'is not a cursor this gateway gave');
+  return { after, prefix, limit };
+}
+
+/** A list request for the names of `kind` the caller may see (by `action`; null: any). */
+function visibleRequest(res: Response, action: Action | null, kind: ResourceKind): ListRequest {
+  return { ...pageRequest(res), visible: principalOf(res).visibility(action, kind) };
+}
+
+/** A page as list operations answer: its items under `key`, and the cursor of the next page. */
+function sendPage<T>(res: Response, key: string, { items, next }: Listed<T>): void {
+  res.json({ [key]: items, nextCursor: cursorOf(next) });
 }
 
 /** One handler per operationId of openapi.yaml; bodies arrive validated against it. */
@@ -189,7 +205,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     getDashboardAsset: serveAsset(deps.pages.dashboard),
 
     listQueues: async (_req, res) => {
-      res.json({ queues: visible(res, null, 'queues', await queues.list()) });
+      sendPage(res, 'queues', await queues.list(visibleRequest(res, null, 'queues')));
     },
 
     putQueue: async (req, res) => {
@@ -263,7 +279,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     },
 
     listTopics: async (_req, res) => {
-      res.json({ topics: visible(res, null, 'topics', await topics.list()) });
+      sendPage(res, 'topics', await topics.list(visibleRequest(res, null, 'topics')));
     },
 
     putTopic: async (req, res) => {
@@ -307,7 +323,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     },
 
     listGroups: async (req, res) => {
-      res.json({ groups: await groups.list(topic(req)) });
+      sendPage(res, 'groups', await groups.list(topic(req), pageRequest(res)));
     },
 
     putGroup: async (req, res) => {
@@ -348,7 +364,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     },
 
     listSubscriptions: async (req, res) => {
-      res.json({ subscriptions: await subscriptions.list(topic(req)) });
+      sendPage(res, 'subscriptions', await subscriptions.list(topic(req), pageRequest(res)));
     },
 
     putSubscription: async (req, res) => {
@@ -376,7 +392,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     extendSubscription: extendAt(subscription),
 
     listPushSubscriptions: async (_req, res) => {
-      res.json({ pushSubscriptions: visible(res, 'admin', 'push-subscriptions', await push.list()) });
+      sendPage(res, 'pushSubscriptions', await push.list(visibleRequest(res, 'admin', 'push-subscriptions')));
     },
 
     putPushSubscription: async (req, res) => {

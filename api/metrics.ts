@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { MessageEvents, Target } from '../queue/events';
+import type { GroupDescription } from '../persistence/store';
 import type { GroupService } from '../queue/groupService';
 import type { PushService } from '../queue/push/pushService';
 import type { QueueService } from '../queue/queueService';
@@ -16,8 +17,11 @@ export interface MetricsSources {
 
 /**
  * Most distinct values of a name label (queue, topic, group, push
- * subscription) one metric reports; the rest are summed under `_other`, so a
- * deployment with very many queues cannot blow up a Prometheus server.
+ * subscription) one metric reports, so a deployment with very many queues
+ * cannot blow up a Prometheus server. Counted events past it are summed under
+ * `_other`; the store's figures (depths, lag, push status) are read for the
+ * first MAX_NAMES names only, so a scrape costs what it shows, whatever the
+ * number of queues.
  */
 export const MAX_NAMES = 500;
 const OTHER = '_other';
@@ -32,6 +36,18 @@ class BoundedNames {
     this.keys.add(key);
     return shown;
   }
+}
+
+/** The groups of the first topics, MAX_NAMES of them at most in all. */
+async function firstGroups(groups: MetricsSources['groups'], topics: { name: string }[]): Promise<{ topic: string; group: GroupDescription }[]> {
+  const found: { topic: string; group: GroupDescription }[] = [];
+  for (const { name: topic } of topics) {
+    const limit = MAX_NAMES - found.length;
+    if (limit === 0) break;
+    const page = await groups.list(topic, { after: null, prefix: '', limit });
+    found.push(...page.items.map((group) => ({ topic, group })));
+  }
+  return found;
 }
 
 /**
@@ -178,38 +194,31 @@ export class Metrics implements MessageEvents {
 
   /** The exposition text, with the store's figures read now. */
   async render(sources: MetricsSources): Promise<{ contentType: string; text: string }> {
-    const [queues, topics, pushes] = await Promise.all([sources.queues.list(), sources.topics.list(), sources.push.list()]);
-    const groups = await Promise.all(topics.map((topic) => sources.groups.list(topic.name)));
+    const first = { after: null, prefix: '', limit: MAX_NAMES, visible: null };
+    const [queues, topics, pushes] = await Promise.all([sources.queues.list(first), sources.topics.list(first), sources.push.list(first)]);
+    const groups = await firstGroups(sources.groups, topics.items);
     // Everything is set in one synchronous stretch, so two scrapes never see each other's half.
     for (const metric of [this.deadLettered, this.depth, this.oldestReady, this.topicEnd, this.lag, this.pushBacklog]) metric.reset();
     for (const metric of [this.pushAttempts, this.pushFailures, this.pushDelivered, this.pushDeadLettered]) metric.reset();
-    const queueNames = new BoundedNames();
-    for (const { name, stats } of queues) {
-      const queue = queueNames.label(name);
+    for (const { name: queue, stats } of queues.items) {
       this.deadLettered.inc({ queue }, stats.deadLettered);
-      this.depth.inc({ queue, state: 'ready' }, stats.ready);
-      this.depth.inc({ queue, state: 'in_flight' }, stats.inFlight);
-      this.depth.inc({ queue, state: 'delayed' }, stats.delayed);
-      if (queue !== OTHER) this.oldestReady.set({ queue }, (stats.oldestReadyAgeMs ?? 0) / 1000);
+      this.depth.set({ queue, state: 'ready' }, stats.ready);
+      this.depth.set({ queue, state: 'in_flight' }, stats.inFlight);
+      this.depth.set({ queue, state: 'delayed' }, stats.delayed);
+      this.oldestReady.set({ queue }, (stats.oldestReadyAgeMs ?? 0) / 1000);
     }
-    const topicNames = new BoundedNames();
-    const groupNames = new BoundedNames();
-    topics.forEach((topic, i) => {
-      const label = topicNames.label(topic.name);
-      for (const p of topic.stats.partitions) this.topicEnd.inc({ topic: label, partition: p.partition }, p.endOffset);
-      for (const group of groups[i]) {
-        const name = groupNames.label(`${topic.name}/${group.name}`, group.name);
-        for (const p of group.partitions) this.lag.inc({ topic: label, group: name, partition: p.partition }, p.lag);
-      }
-    });
-    const pushNames = new BoundedNames();
-    for (const { name, status } of pushes) {
-      const push = pushNames.label(name);
+    for (const topic of topics.items) {
+      for (const p of topic.stats.partitions) this.topicEnd.set({ topic: topic.name, partition: p.partition }, p.endOffset);
+    }
+    for (const { topic, group } of groups) {
+      for (const p of group.partitions) this.lag.set({ topic, group: group.name, partition: p.partition }, p.lag);
+    }
+    for (const { name: push, status } of pushes.items) {
       this.pushAttempts.inc({ push }, status.attempts);
       this.pushFailures.inc({ push }, status.failures);
       this.pushDelivered.inc({ push }, status.delivered);
       this.pushDeadLettered.inc({ push }, status.deadLettered);
-      this.pushBacklog.inc({ push }, status.backlog);
+      this.pushBacklog.set({ push }, status.backlog);
     }
     return { contentType: this.registry.contentType, text: await this.registry.metrics() };
   }

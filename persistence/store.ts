@@ -173,6 +173,21 @@ export interface CommitRequest {
   offsets: PartitionOffset[] | null;
 }
 
+/** One page of a list in name order: names after `after` that start with `prefix`, at most `limit`. */
+export interface PageRequest {
+  /** null: from the first name. */
+  after: string | null;
+  prefix: string;
+  limit: number;
+}
+
+/** A page of a list. */
+export interface Listed<T> {
+  items: T[];
+  /** The `after` of the next page; null when this page is the last. */
+  next: string | null;
+}
+
 export type SeekTarget =
   | { to: 'earliest' }
   | { to: 'latest' }
@@ -422,7 +437,7 @@ export interface Store {
   /** Creates the queue, or updates its settings; `created` says which. */
   putQueue(name: string, settings: QueueSettings, now: number): Promise<{ queue: QueueRecord; created: boolean }>;
   getQueue(name: string): Promise<QueueRecord | null>;
-  listQueues(): Promise<QueueRecord[]>;
+  listQueues(page: PageRequest): Promise<Listed<QueueRecord>>;
   /** Throws `queue_not_found`, or `queue_in_use` while another queue dead-letters into it. */
   deleteQueue(name: string): Promise<void>;
   /** Deletes every message of the queue; idempotency keys are kept. Returns how many. */
@@ -466,7 +481,7 @@ export interface Store {
   /** Creates the topic or updates it; `partitions_cannot_shrink`, or `name_in_use` by a queue. */
   putTopic(name: string, settings: TopicSettings, now: number): Promise<{ topic: TopicRecord; created: boolean }>;
   getTopic(name: string): Promise<TopicRecord | null>;
-  listTopics(): Promise<TopicRecord[]>;
+  listTopics(page: PageRequest): Promise<Listed<TopicRecord>>;
   /** Throws `topic_not_found`. */
   deleteTopic(name: string): Promise<void>;
   topicPartitions(name: string): Promise<PartitionInfo[]>;
@@ -490,7 +505,7 @@ export interface Store {
     now: number,
   ): Promise<{ subscription: SubscriptionRecord; created: boolean }>;
   getSubscription(topic: string, subscription: string): Promise<SubscriptionRecord | null>;
-  listSubscriptions(topic: string): Promise<SubscriptionRecord[]>;
+  listSubscriptions(topic: string, page: PageRequest): Promise<Listed<SubscriptionRecord>>;
   /** Throws `subscription_not_found`. */
   deleteSubscription(topic: string, subscription: string): Promise<void>;
   subscriptionStats(topic: string, subscription: string, now: number): Promise<QueueStats>;
@@ -499,7 +514,7 @@ export interface Store {
   putGroup(topic: string, group: string, settings: GroupSettings, now: number): Promise<{ group: GroupDescription; created: boolean }>;
   /** Throws `group_not_found`. Members past their session timeout are removed first. */
   describeGroup(topic: string, group: string, now: number): Promise<GroupDescription>;
-  listGroups(topic: string, now: number): Promise<GroupDescription[]>;
+  listGroups(topic: string, page: PageRequest, now: number): Promise<Listed<GroupDescription>>;
   deleteGroup(topic: string, group: string, now: number): Promise<void>;
   /** Adds (or keeps) a member; a new member starts a new generation. Creates the group with `defaults` (null: `group_not_found`). */
   joinGroup(topic: string, group: string, memberId: string, now: number, defaults: GroupSettings | null): Promise<GroupFetch>;
@@ -537,7 +552,7 @@ export interface Store {
     groupDefaults: GroupSettings,
   ): Promise<{ push: PushRecord; created: boolean }>;
   getPush(name: string): Promise<PushRecord | null>;
-  listPush(): Promise<PushRecord[]>;
+  listPush(page: PageRequest): Promise<Listed<PushRecord>>;
   /** Throws `push_subscription_not_found`. */
   deletePush(name: string): Promise<void>;
   setPushPaused(name: string, paused: boolean, now: number): Promise<PushRecord>;

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type {
   GroupDescription,
   GroupSettings,
+  Listed,
   OffsetReset,
+  PageRequest,
   PartitionOffset,
   SeekTarget,
   Store,
@@ -66,8 +68,8 @@ export class GroupService {
     return this.store.describeGroup(topic, group, this.clock.now());
   }
 
-  list(topic: string): Promise<GroupDescription[]> {
-    return this.store.listGroups(topic, this.clock.now());
+  list(topic: string, page: PageRequest): Promise<Listed<GroupDescription>> {
+    return this.store.listGroups(topic, page, this.clock.now());
   }
 
   delete(topic: string, group: string): Promise<void> {

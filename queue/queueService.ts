@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type {
   AppendResult,
+  Listed,
   MoveTask,
   BrowsedMessage,
   ClaimResult,
@@ -24,6 +25,7 @@ import { atMostBatch, defaultQueueSettings, type Limits } from './limits';
 import { type DeliveredMessage, type ProduceInput, toDelivered } from './messages';
 import { batchMessages, type Producer, type RawMessage, rawMessage } from './produceRequest';
 import { decodeReceipt, encodeReceipt, storedReceiptSecret } from './receipts';
+import { everyItem, type ListRequest, viewPage, visiblePage } from './pages';
 import type { Wakeups } from './wakeups';
 
 export type QueueSettingsView = Omit<QueueRecord, 'subscriptionId'>;
@@ -98,14 +100,21 @@ export class QueueService {
     return withoutId(await this.record(name));
   }
 
-  async list(): Promise<QueueView[]> {
-    const records = await this.store.listQueues();
-    return Promise.all(records.map((record) => this.view(record)));
+  /** A page of queues with their stats: the stats of the page's queues only. */
+  async list(request: ListRequest): Promise<Listed<QueueView>> {
+    return viewPage(await visiblePage((page) => this.store.listQueues(page), request), (record) => this.view(record));
   }
 
-  /** Every queue's settings without stats: counting a queue's messages walks its backlog, a list of names need not. */
-  async listSettings(): Promise<QueueSettingsView[]> {
-    return (await this.store.listQueues()).map(withoutId);
+  /** A page of queue names: a list without the stats. */
+  async names(request: ListRequest): Promise<Listed<string>> {
+    const { items, next } = await visiblePage((page) => this.store.listQueues(page), request);
+    return { items: items.map((queue) => queue.name), next };
+  }
+
+  /** Whether some queue dead-letters into `name`. */
+  async isDeadLetterQueue(name: string): Promise<boolean> {
+    for await (const queue of everyItem((page) => this.store.listQueues(page))) if (queue.deadLetterQueue === name) return true;
+    return false;
   }
 
   delete(name: string): Promise<void> {

@@ -1,6 +1,7 @@
-import type { QueueStats, Store, SubscriptionRecord, SubscriptionSettings } from '../persistence/store';
+import type { Listed, PageRequest, QueueStats, Store, SubscriptionRecord, SubscriptionSettings } from '../persistence/store';
 import type { Clock } from './clock';
 import { GatewayError } from './errors';
+import { viewPage } from './pages';
 import { checkDeadLetterPolicy } from './queueService';
 
 export type SubscriptionView = SubscriptionRecord & { stats: QueueStats };
@@ -43,8 +44,8 @@ export class SubscriptionService {
     return this.view(subscription);
   }
 
-  async list(topic: string): Promise<SubscriptionView[]> {
-    return Promise.all((await this.store.listSubscriptions(topic)).map((subscription) => this.view(subscription)));
+  async list(topic: string, page: PageRequest): Promise<Listed<SubscriptionView>> {
+    return viewPage(await this.store.listSubscriptions(topic, page), (subscription) => this.view(subscription));
   }
 
   delete(topic: string, name: string): Promise<void> {

@@ -1,9 +1,10 @@
-import type { AppendResult, PartitionInfo, Store, TopicMessage, TopicRecord, TopicSettings } from '../persistence/store';
+import type { AppendResult, Listed, PartitionInfo, Store, TopicMessage, TopicRecord, TopicSettings } from '../persistence/store';
 import type { Clock } from './clock';
 import { GatewayError } from './errors';
 import { countWhere, type MessageEvents } from './events';
 import type { Limits } from './limits';
 import { type DeliveredMessage, type ProduceInput, toDelivered } from './messages';
+import { type ListRequest, viewPage, visiblePage } from './pages';
 import { partitionForKey } from './partitioner';
 import { batchMessages, type RawMessage, rawMessage } from './produceRequest';
 import type { Wakeups } from './wakeups';
@@ -75,8 +76,8 @@ export class TopicService {
     return this.record(name);
   }
 
-  async list(): Promise<TopicView[]> {
-    return Promise.all((await this.store.listTopics()).map((topic) => this.view(topic)));
+  async list(request: ListRequest): Promise<Listed<TopicView>> {
+    return viewPage(await visiblePage((page) => this.store.listTopics(page), request), (topic) => this.view(topic));
   }
 
   delete(name: string): Promise<void> {

@@ -261,6 +261,10 @@ describe('a key scoped to queues/a-*', () => {
     const listed = await t.http.get('/v1/queues').set(as);
     expect((listed.body as { queues: Array<{ name: string }> }).queues.map((q) => q.name)).toEqual(['a-dlq', 'a-q', 'a-rr']);
     expect(listed.text).not.toContain(SECRET_VALUE);
+    const page = await t.http.get('/v1/queues?limit=2').set(as);
+    expect(page.body).toMatchObject({ queues: [{ name: 'a-dlq' }, { name: 'a-q' }], nextCursor: expect.any(String) });
+    const next = await t.http.get(`/v1/queues?limit=2&cursor=${encodeURIComponent(page.body.nextCursor as string)}`).set(as);
+    expect(next.body).toMatchObject({ queues: [{ name: 'a-rr' }], nextCursor: null });
     expect((await t.http.post('/v1/queues/b/fetch').set('Authorization', `Bearer ${ADMIN.token}`).send({})).body).toMatchObject({
       messages: [{ value: SECRET_VALUE }],
     });

@@ -316,3 +316,16 @@ test('every client command has help naming its options and the environment it re
     expect(overview.stdout).toMatch(new RegExp(`^  ${command} .*\\S`, 'm'));
   }
 });
+
+test('queues ls reads every page of a list longer than the API answers at once, and --prefix narrows it', async () => {
+  const names = Array.from({ length: 1003 }, (_, i) => `many-${String(i).padStart(4, '0')}`);
+  for (let i = 0; i < names.length; i += 50) {
+    await Promise.all(names.slice(i, i + 50).map(async (name) => expect((await http('PUT', `/v1/queues/${name}`, {})).status).toBe(201)));
+  }
+  const [all, narrowed] = await Promise.all([
+    runCli(['queues', 'ls', '--json', '--prefix', 'many-'], on),
+    runCli(['queues', 'ls', '--prefix', 'many-100'], on),
+  ]);
+  expect((JSON.parse(all.stdout) as { queues: Array<{ name: string }> }).queues.map((q) => q.name)).toEqual(names);
+  expect(lines(narrowed.stdout).map((line) => line.split(/\s+/)[0])).toEqual(['NAME', 'many-1000', 'many-1001', 'many-1002']);
+});

@@ -82,6 +82,84 @@ describe('queue lifecycle', () => {
   });
 });
 
+describe('lists page', () => {
+  const names = (res: Response) => (res.body as { queues: Array<{ name: string }> }).queues.map((q) => q.name);
+
+  test('through every queue by nextCursor, in name order, each page with its own stats', async () => {
+    const created = Array.from({ length: 23 }, (_, i) => `q${String(i).padStart(2, '0')}`);
+    for (const name of [...created].reverse()) await put(name);
+    await produce('q07', [{ value: 1 }, { value: 2 }]);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+      const res = await call('listQueues', t.http.get(`/v1/queues?limit=5${query}`));
+      expect(names(res).length).toBeLessThanOrEqual(5);
+      seen.push(...names(res));
+      if (names(res).includes('q07')) {
+        expect(res.body.queues.find((q: { name: string }) => q.name === 'q07').stats).toMatchObject({ ready: 2 });
+      }
+      cursor = res.body.nextCursor as string | null;
+      pages += 1;
+    } while (cursor !== null);
+    expect(seen).toEqual(created);
+    expect(pages).toBe(5);
+  });
+
+  test('100 by default, at most 1000; a prefix keeps names that start with it', async () => {
+    for (let i = 0; i < 101; i++) await put(`a${i}`);
+    await put('b1');
+    const first = await call('listQueues', t.http.get('/v1/queues'));
+    expect(names(first)).toHaveLength(100);
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const rest = await call('listQueues', t.http.get(`/v1/queues?cursor=${encodeURIComponent(first.body.nextCursor)}`));
+    expect(names(rest)).toEqual(['a99', 'b1']);
+    expect(rest.body.nextCursor).toBeNull();
+    expect(names(await call('listQueues', t.http.get('/v1/queues?prefix=a10')))).toEqual(['a10', 'a100']);
+    expect(names(await call('listQueues', t.http.get('/v1/queues?prefix=b')))).toEqual(['b1']);
+    expect((await call('listQueues', t.http.get('/v1/queues?prefix=c'))).body).toEqual({ queues: [], nextCursor: null });
+  });
+
+  test('a cursor the gateway did not give, a limit of 0 or over 1000: 422 on the parameter', async () => {
+    for (const [query, pointer] of [
+      ['cursor=not-a-cursor!', '/query/cursor'],
+      [`cursor=${Buffer.from('a').toString('base64')}=`, '/query/cursor'],
+      ['limit=0', '/query/limit'],
+      ['limit=1001', '/query/limit'],
+    ]) {
+      const res = await call('listQueues', t.http.get(`/v1/queues?${query}`));
+      expect(res.status).toBe(422);
+      expect(res.body).toMatchObject({ code: 'validation_failed', errors: [{ pointer: expect.stringMatching(`^${pointer}`) }] });
+    }
+  });
+
+  test('topics, groups, queue subscriptions and push subscriptions page alike', async () => {
+    for (const topic of ['t2', 't1']) await call('putTopic', t.http.put(`/v1/topics/${topic}`).send({}));
+    for (const group of ['g2', 'g1']) await call('putGroup', t.http.put(`/v1/topics/t1/groups/${group}`).send({}));
+    for (const sub of ['s2', 's1']) await call('putSubscription', t.http.put(`/v1/topics/t1/subscriptions/${sub}`).send({}));
+    await put('q');
+    for (const push of ['p2', 'p1']) {
+      await call('putPushSubscription', t.http.put(`/v1/push-subscriptions/${push}`).send({ source: { queue: 'q' }, url: 'http://127.0.0.1:9/' }));
+    }
+    const walk = async (operationId: string, path: string, key: string): Promise<string[][]> => {
+      const pages: string[][] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+        const res = await call(operationId, t.http.get(`${path}?limit=1${query}`));
+        pages.push((res.body[key] as Array<{ name: string }>).map((item) => item.name));
+        cursor = res.body.nextCursor as string | null;
+      } while (cursor !== null);
+      return pages;
+    };
+    expect(await walk('listTopics', '/v1/topics', 'topics')).toEqual([['t1'], ['t2']]);
+    expect(await walk('listGroups', '/v1/topics/t1/groups', 'groups')).toEqual([['g1'], ['g2']]);
+    expect(await walk('listSubscriptions', '/v1/topics/t1/subscriptions', 'subscriptions')).toEqual([['s1'], ['s2']]);
+    expect(await walk('listPushSubscriptions', '/v1/push-subscriptions', 'pushSubscriptions')).toEqual([['p1'], ['p2']]);
+  });
+});
+
 describe('produce', () => {
   test('JSON, text and base64 values with key and headers come back as produced', async () => {
     await put('q');

@@ -80,7 +80,7 @@ describe('CreateQueue', () => {
       name: 'MissingParameter',
       message: 'The request must contain the parameter QueueName.',
     });
-    expect((await g.t.http.get('/v1/queues')).body).toEqual({ queues: [] });
+    expect((await g.t.http.get('/v1/queues')).body).toEqual({ queues: [], nextCursor: null });
   });
 
   test('a FIFO queue: the .fifo name, FifoQueue and ContentBasedDeduplication', async () => {

@@ -16,6 +16,8 @@ export interface StoreHarness {
 const T0 = 1_700_000_000_000;
 const WINDOW = 60_000;
 const opts = (now = T0) => ({ now, idempotencyWindowMs: WINDOW });
+/** A page that holds every name a test makes. */
+const ALL = { after: null, prefix: '', limit: 1000 };
 
 export const settings = (overrides: Partial<QueueSettings> = {}): QueueSettings => ({
   visibilityTimeoutMs: 1000,
@@ -93,8 +95,43 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       expect(again.queue.createdAt).toBe(T0);
       const created = await store.putQueue('a', settings(), T0);
       expect(created.created).toBe(true);
-      expect((await store.listQueues()).map((q) => q.name)).toEqual(['a', 'q']);
+      expect((await store.listQueues(ALL)).items.map((q) => q.name)).toEqual(['a', 'q']);
       expect(await store.getQueue('missing')).toBeNull();
+    });
+
+    test('lists page by name: after a name, within a prefix, with the next page named only while one follows', async () => {
+      for (const name of ['q-1', 'q.2', 'qa', 'p', 'q-0']) await store.putQueue(name, settings(), T0);
+      const names = async (after: string | null, prefix: string, limit: number) => {
+        const { items, next } = await store.listQueues({ after, prefix, limit });
+        return { names: items.map((q) => q.name), next };
+      };
+      expect(await names(null, '', 2)).toEqual({ names: ['p', 'q'], next: 'q' });
+      expect(await names('q', '', 2)).toEqual({ names: ['q-0', 'q-1'], next: 'q-1' });
+      // Created and deleted between pages: the next page starts after the last name seen.
+      await store.putQueue('q-00', settings(), T0);
+      await store.deleteQueue('q.2');
+      expect(await names('q-1', '', 2)).toEqual({ names: ['qa'], next: null });
+      expect(await names(null, 'q-', 10)).toEqual({ names: ['q-0', 'q-00', 'q-1'], next: null });
+      expect(await names(null, 'q-', 3)).toEqual({ names: ['q-0', 'q-00', 'q-1'], next: null });
+      expect(await names(null, 'q-', 2)).toEqual({ names: ['q-0', 'q-00'], next: 'q-00' });
+      expect(await names('q-00', 'q-', 2)).toEqual({ names: ['q-1'], next: null });
+      expect(await names('a', 'q', 1)).toEqual({ names: ['q'], next: 'q' });
+      expect(await names(null, 'qb', 5)).toEqual({ names: [], next: null });
+      expect(await names('zz', '', 5)).toEqual({ names: [], next: null });
+      await store.putTopic('t', topicSettings(), T0);
+      await store.putTopic('s', topicSettings(), T0);
+      expect(await store.listTopics({ after: 's', prefix: '', limit: 5 })).toMatchObject({ items: [{ name: 't' }], next: null });
+      expect((await store.listQueues(ALL)).items.map((q) => q.name)).not.toContain('t');
+      await store.putGroup('t', 'g2', { resetPolicy: 'earliest', sessionTimeoutMs: 1000 }, T0);
+      await store.putGroup('t', 'g1', { resetPolicy: 'earliest', sessionTimeoutMs: 1000 }, T0);
+      expect(await store.listGroups('t', { after: null, prefix: 'g', limit: 1 }, T0)).toMatchObject({ items: [{ name: 'g1' }], next: 'g1' });
+      expect(await store.listGroups('t', { after: 'g1', prefix: 'g', limit: 1 }, T0)).toMatchObject({ items: [{ name: 'g2' }], next: null });
+      const subscription = { visibilityTimeoutMs: 1000, maxDeliveries: null, deadLetterQueue: null };
+      await store.putSubscription('t', 'b', subscription, false, T0);
+      await store.putSubscription('t', 'a', subscription, false, T0);
+      await store.putSubscription('s', 'a0', subscription, false, T0);
+      expect(await store.listSubscriptions('t', { after: null, prefix: '', limit: 1 })).toMatchObject({ items: [{ name: 'a' }], next: 'a' });
+      expect(await store.listSubscriptions('t', { after: 'a', prefix: '', limit: 1 })).toMatchObject({ items: [{ name: 'b' }], next: null });
     });
 
     test('a dead-letter queue must exist', async () => {
@@ -443,7 +480,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       await expectCode(store.deleteQueue('dlq'), 'queue_in_use');
       await store.deleteQueue('q');
       await store.deleteQueue('dlq');
-      expect(await store.listQueues()).toEqual([]);
+      expect(await store.listQueues(ALL)).toEqual({ items: [], next: null });
       await expectCode(store.deleteQueue('q'), 'queue_not_found');
     });
 
@@ -497,8 +534,8 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       await expectCode(store.putTopic('t', topicSettings({ partitions: 4 }), T0), 'partitions_cannot_shrink');
       await expectCode(store.putTopic('q', topicSettings(), T0), 'name_in_use');
       await expectCode(store.putQueue('t', settings(), T0), 'name_in_use');
-      expect((await store.listTopics()).map((x) => x.name)).toEqual(['t']);
-      expect((await store.listQueues()).map((x) => x.name)).toEqual(['q']);
+      expect((await store.listTopics(ALL)).items.map((x) => x.name)).toEqual(['t']);
+      expect((await store.listQueues(ALL)).items.map((x) => x.name)).toEqual(['q']);
     });
 
     test('topics: dense offsets per partition, reads by offset within the range only', async () => {
@@ -583,7 +620,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       expect((await store.describeGroup('t', 'g', T0 + 1100)).partitions[0].lag).toBe(2);
       await store.leaveGroup('t', 'g', 'a', T0 + 1100);
       await expectCode(store.leaveGroup('t', 'g', 'a', T0 + 1100), 'unknown_member');
-      expect((await store.listGroups('t', T0)).map((g) => g.name)).toEqual(['g']);
+      expect((await store.listGroups('t', ALL, T0)).items.map((g) => g.name)).toEqual(['g']);
       await store.deleteGroup('t', 'g', T0);
       await expectCode(store.describeGroup('t', 'g', T0), 'group_not_found');
     });
@@ -607,7 +644,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       expect(await store.settle({ topic: 't', subscription: 'old' }, old.refs, { kind: 'ack' }, T0)).toEqual(['acked', 'acked']);
       expect((await store.readPartition('t', 0, { offset: 0, max: 10, maxBytes: 1000 })).messages).toHaveLength(1);
       expect(await store.subscriptionStats('t', 'full', T0)).toMatchObject({ inFlight: 2, acked: 0 });
-      expect((await store.listSubscriptions('t')).map((s) => s.name)).toEqual(['full', 'late', 'old']);
+      expect((await store.listSubscriptions('t', ALL)).items.map((s) => s.name)).toEqual(['full', 'late', 'old']);
       await store.deleteSubscription('t', 'late');
       expect(await store.getSubscription('t', 'late')).toBeNull();
       await expectCode(store.claim({ topic: 't', subscription: 'late' }, { max: 1, now: T0, visibilityTimeoutMs: null }), 'subscription_not_found');
@@ -673,14 +710,14 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       expect((await store.describeGroup('t', 'new', T0)).resetPolicy).toBe('earliest');
       await store.putSubscription('t', 's', { visibilityTimeoutMs: 1000, maxDeliveries: null, deadLetterQueue: null }, false, T0);
       await store.putPush('s', { topic: 't', subscription: 's' }, push, null, T0, group);
-      expect((await store.listPush()).map((p) => [p.name, p.source])).toEqual([
+      expect((await store.listPush(ALL)).items.map((p) => [p.name, p.source])).toEqual([
         ['g', { topic: 't', group: 'new' }],
         ['p', { queue: 'q' }],
         ['s', { topic: 't', subscription: 's' }],
       ]);
       await store.deleteSubscription('t', 's');
       await store.deleteQueue('q');
-      expect((await store.listPush()).map((p) => p.name)).toEqual(['g']);
+      expect((await store.listPush(ALL)).items.map((p) => p.name)).toEqual(['g']);
       await store.deletePush('g');
       await expectCode(store.deletePush('g'), 'push_subscription_not_found');
       expect(await store.getPush('g')).toBeNull();

@@ -32,7 +32,11 @@ export interface ResourceGroup<R> {
 
 interface ListOptions extends Connection {
   json?: boolean;
+  prefix?: string;
 }
+
+/** The API's largest page: `ls` reads the whole list in as few calls as it can. */
+const LIST_PAGE = 1000;
 
 /** The `queues` or `topics` command group: ls, get, create (the API's idempotent PUT) and rm. */
 export function registerResourceCommands<R>(program: Command, cli: GatewayCommands, kind: ResourceGroup<R>): void {
@@ -41,12 +45,22 @@ export function registerResourceCommands<R>(program: Command, cli: GatewayComman
 
   cli
     .command(group, 'ls', `List ${plural} with their stats, a line each.`)
-    .option('--json', `print the API's answer ({"${plural}": [...]}) instead of a table`)
+    .option('--prefix <prefix>', `only ${plural} whose name starts with it`)
+    .option('--json', `print the list as JSON ({"${plural}": [...]}) instead of a table`)
     .action((options: ListOptions) =>
       cli.run(options, async (client) => {
-        const { body } = await client.json<Record<string, R[]>>('GET', `/v1/${plural}`);
-        if (options.json === true) printJsonLine(body);
-        else printTable([kind.header, ...body[plural].map((resource) => kind.row(resource))]);
+        const listed: R[] = [];
+        let cursor: string | null = null;
+        // Page after page: the API answers at most LIST_PAGE at a time.
+        do {
+          const query = new URLSearchParams({ limit: String(LIST_PAGE), prefix: options.prefix ?? '' });
+          if (cursor !== null) query.set('cursor', cursor);
+          const { body } = await client.json<Record<string, R[]> & { nextCursor: string | null }>('GET', `/v1/${plural}?${query}`);
+          listed.push(...body[plural]);
+          cursor = body.nextCursor;
+        } while (cursor !== null);
+        if (options.json === true) printJsonLine({ [plural]: listed });
+        else printTable([kind.header, ...listed.map((resource) => kind.row(resource))]);
       }),
     );
 

@@ -60,7 +60,7 @@ export function moveTaskActions(deps: SqsDeps): Record<string, SqsAction> {
       if (destination !== null) await found('DestinationArn', () => queues.settings(destination));
       const maxPerSecond = call.input.integer('MaxNumberOfMessagesPerSecond', 1, 500);
       const toMove = (await found('SourceArn', () => queues.get(source))).stats.ready;
-      if (!(await queues.listSettings()).some((queue) => queue.deadLetterQueue === source)) {
+      if (!(await queues.isDeadLetterQueue(source))) {
         throw invalidParameter('SourceArn', call.input.string('SourceArn'), 'Source queue must be configured as a Dead Letter Queue.');
       }
       const startedAt = deps.wallClock();

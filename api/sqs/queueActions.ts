@@ -6,6 +6,7 @@ import { invalidParameter, missingParameter, SqsError } from './errors';
 import { isSqsText } from './messageAttributes';
 import { attributesOf, differingAttribute, settingsFrom } from './queueAttributes';
 import { checkNewQueueName, queueUrl } from './queueNames';
+import { afterCursor, cursorOf } from '../cursor';
 
 /** FIFO-only settings on a standard queue are attributes such a queue does not have. */
 function checkFifoSettings(settings: Partial<QueueSettings>): void {
@@ -36,14 +37,10 @@ function checkTags(tags: Record<string, string>, parameter: string): void {
   }
 }
 
-/** ListQueues pages by name: the token is the last name of the page before. */
-function pageToken(name: string): string {
-  return Buffer.from(name, 'utf8').toString('base64url');
-}
-
+/** ListQueues pages by name, with the cursors of /v1's lists as tokens. */
 function afterToken(token: string): string {
-  const name = Buffer.from(token, 'base64url').toString('utf8');
-  if (name === '' || pageToken(name) !== token) throw invalidParameter('NextToken', token, 'Invalid NextToken value.');
+  const name = afterCursor(token);
+  if (name === null) throw invalidParameter('NextToken', token, 'Invalid NextToken value.');
   return name;
 }
 
@@ -97,15 +94,13 @@ export function queueActions(deps: SqsDeps): Record<string, SqsAction> {
       const maxResults = call.input.integer('MaxResults', 1, MAX_LISTED);
       const token = call.input.optionalString('NextToken');
       const after = token === undefined ? null : afterToken(token);
-      const names = (await queues.listSettings())
-        .map((queue) => queue.name)
-        .filter((name) => name.startsWith(prefix) && (after === null || name > after) && call.principal.can(null, 'queues', name))
-        .sort();
-      const page = names.slice(0, maxResults ?? MAX_LISTED);
-      const more = maxResults !== undefined && names.length > page.length;
+      const visible = call.principal.visibility(null, 'queues');
+      const page = await queues.names({ after, prefix, limit: maxResults ?? MAX_LISTED, visible });
+      // Without MaxResults, SQS answers one list and no token.
+      const nextToken = maxResults === undefined ? null : cursorOf(page.next);
       return {
-        ...(page.length === 0 ? {} : { QueueUrls: page.map((name) => queueUrl(call.origin, name)) }),
-        ...(more ? { NextToken: pageToken(page[page.length - 1]) } : {}),
+        ...(page.items.length === 0 ? {} : { QueueUrls: page.items.map((name) => queueUrl(call.origin, name)) }),
+        ...(nextToken === null ? {} : { NextToken: nextToken }),
       };
     },
 

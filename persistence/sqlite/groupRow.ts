@@ -1,7 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import { assignPartitions } from '../../queue/assignment';
 import { GatewayError } from '../../queue/errors';
-import type { GroupDescription, GroupSettings, OffsetReset, PartitionInfo } from '../store';
+import type { GroupDescription, GroupSettings, Listed, OffsetReset, PageRequest, PartitionInfo } from '../store';
+import { type PageParameters, pageClause, pageOf, pageParameters } from './page';
 import { prepared } from './prepared';
 import { topicPartitions } from './topicPartitions';
 import { loadTopicRow, type TopicRow } from './topicRow';
@@ -37,7 +38,7 @@ const statements = prepared((db) => ({
     `SELECT id, name, generation, reset_policy, session_timeout_ms, partitions_seen
        FROM consumer_groups WHERE topic_id = ? AND name = ?`,
   ),
-  names: db.prepare<[number]>('SELECT name FROM consumer_groups WHERE topic_id = ? ORDER BY name').pluck(),
+  names: db.prepare<[number, PageParameters]>(`SELECT name FROM consumer_groups WHERE topic_id = ? AND ${pageClause('name')}`).pluck(),
   insert: db.prepare<[number, string, string, number, number]>(
     `INSERT INTO consumer_groups (topic_id, name, reset_policy, session_timeout_ms, created_at) VALUES (?, ?, ?, ?, ?)`,
   ),
@@ -123,10 +124,6 @@ export function startGeneration(db: Database, groupId: number, partitions: numbe
 
 function configureGroup(db: Database, groupId: number, settings: GroupSettings): void {
   statements(db).configure.run(settings.resetPolicy, settings.sessionTimeoutMs, groupId);
-}
-
-function groupNames(db: Database, topicId: number): string[] {
-  return statements(db).names.all(topicId) as string[];
 }
 
 /** Committed offset and position per partition that has them. */
@@ -246,6 +243,8 @@ export function putGroup(
 }
 
 /** operation: listGroups */
-export function listGroups(db: Database, topic: string, now: number): GroupDescription[] {
-  return groupNames(db, loadTopicRow(db, topic).topicId).map((name) => describe(db, loadGroup(db, topic, name, now)));
+export function listGroups(db: Database, topic: string, page: PageRequest, now: number): Listed<GroupDescription> {
+  const names = statements(db).names.all(loadTopicRow(db, topic).topicId, pageParameters(page)) as string[];
+  const { items, next } = pageOf(names, page, (name) => name);
+  return { items: items.map((name) => describe(db, loadGroup(db, topic, name, now))), next };
 }

@@ -1,8 +1,9 @@
 import type { Database } from 'better-sqlite3';
 import { GatewayError } from '../../queue/errors';
 import { sourcePath } from '../../queue/push/source';
-import type { GroupSettings, PushOutcome, PushRecord, PushSettings, PushSource } from '../store';
+import type { GroupSettings, Listed, PageRequest, PushOutcome, PushRecord, PushSettings, PushSource } from '../store';
 import { ensureOffsets, loadGroup } from './groupRow';
+import { type PageParameters, pageClause, pageOf, pageParameters } from './page';
 import { prepared } from './prepared';
 import { deadLetterTopicOf, loadSubscription } from './queueRow';
 
@@ -43,7 +44,7 @@ const SELECT = `
 
 const statements = prepared((db) => ({
   byName: db.prepare<[string], RawPush>(`${SELECT} WHERE p.name = ?`),
-  all: db.prepare<[], RawPush>(`${SELECT} ORDER BY p.name`),
+  page: db.prepare<[PageParameters], RawPush>(`${SELECT} WHERE ${pageClause('p.name')}`),
   insert: db.prepare<[string, number | null, number | null, number | null, string, string | null, number, number]>(
     `INSERT INTO push_subscriptions (name, subscription_id, group_id, dead_letter_topic_id, settings, secret, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -116,8 +117,8 @@ export function findPush(db: Database, name: string): PushRecord | null {
   return raw === null ? null : toPushRecord(raw);
 }
 
-export function allPush(db: Database): PushRecord[] {
-  return statements(db).all.all().map(toPushRecord);
+export function pushPage(db: Database, page: PageRequest): Listed<PushRecord> {
+  return pageOf(statements(db).page.all(pageParameters(page)).map(toPushRecord), page, (push) => push.name);
 }
 
 /** The subscription or group a source names (a group is created if missing), or why it cannot be found. */

@@ -1,7 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import { GatewayError } from '../../queue/errors';
-import type { QueueRecord, SubscriptionRecord, SubscriptionRef } from '../store';
+import type { Listed, PageRequest, QueueRecord, SubscriptionRecord, SubscriptionRef } from '../store';
 import type { AppendTarget } from './append';
+import { type PageParameters, pageClause, pageOf, pageParameters } from './page';
 import { prepared } from './prepared';
 
 /** The name of the one queue subscription of a queue; user names cannot start with `$`. */
@@ -64,8 +65,9 @@ const TOPIC_SUBSCRIPTIONS = `${SELECT} WHERE t.kind = 'topic' AND t.name = ?`;
 const statements = prepared((db) => ({
   byName: db.prepare<[string], RawQueueRow>(`${QUEUES} AND t.name = ?`),
   all: db.prepare<[], RawQueueRow>(`${QUEUES} ORDER BY t.name`),
+  page: db.prepare<[PageParameters], RawQueueRow>(`${QUEUES} AND ${pageClause('t.name')}`),
   subscription: db.prepare<[string, string], RawQueueRow>(`${TOPIC_SUBSCRIPTIONS} AND s.name = ?`),
-  subscriptions: db.prepare<[string], RawQueueRow>(`${TOPIC_SUBSCRIPTIONS} ORDER BY s.name`),
+  subscriptions: db.prepare<[string, PageParameters], RawQueueRow>(`${TOPIC_SUBSCRIPTIONS} AND ${pageClause('s.name')}`),
   subscriptionIds: db.prepare<[number]>('SELECT id FROM subscriptions WHERE topic_id = ?').pluck(),
   // Apart from the row: produce, fetch and ack load rows and never need the tags.
   tags: db.prepare<[number], { key: string; value: string }>('SELECT key, value FROM queue_tags WHERE topic_id = ? ORDER BY key'),
@@ -138,8 +140,13 @@ export function loadSubscription(db: Database, ref: SubscriptionRef): QueueRow {
   return row;
 }
 
-export function topicSubscriptionRows(db: Database, topic: string): QueueRow[] {
-  return statements(db).subscriptions.all(topic).map(toQueueRow);
+export function queueRowPage(db: Database, page: PageRequest): Listed<QueueRow> {
+  return pageOf(statements(db).page.all(pageParameters(page)).map(toQueueRow), page, (row) => row.name);
+}
+
+export function subscriptionPage(db: Database, topic: string, page: PageRequest): Listed<SubscriptionRecord> {
+  const records = statements(db).subscriptions.all(topic, pageParameters(page)).map((raw) => toSubscriptionRecord(toQueueRow(raw)));
+  return pageOf(records, page, (record) => record.name);
 }
 
 /** Ids of every queue subscription of a topic, which each appended message gets a delivery row for. */

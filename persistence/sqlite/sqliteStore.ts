@@ -43,9 +43,11 @@ import type {
   PushRecord,
   PushSettings,
   PushSource,
+  Listed,
+  PageRequest,
 } from '../store';
 import { deadLetterLease, renewLease } from './leaseActions';
-import { allPush, deletePush, findPush, putPush, recordPush, setPushPaused } from './pushRow';
+import { pushPage, deletePush, findPush, putPush, recordPush, setPushPaused } from './pushRow';
 import { deleteSubscription, putSubscription } from './putSubscription';
 import { commitGroup, seekGroup } from './commitGroup';
 import { fetchGroup } from './fetchGroup';
@@ -58,7 +60,7 @@ import { readPartition } from './readPartition';
 import { browse } from './browse';
 import { moveTasks, recordMoveTask } from './moveTasks';
 import { topicPartitions } from './topicPartitions';
-import { allTopicRows, findTopicRow, loadTopicRow, toTopicRecord } from './topicRow';
+import { findTopicRow, topicRowPage, loadTopicRow, toTopicRecord } from './topicRow';
 import { claim } from './claim';
 import { deleteQueue } from './deleteQueue';
 import { type CommitObserver, type CommitStats, GroupCommit } from './groupCommit';
@@ -71,7 +73,8 @@ import { putQueue } from './putQueue';
 import { abandonReply, findReply, forgetReply, produceRequest, putReply } from './replies';
 import { createReceiptSecret, receiptSecret } from './receiptSecret';
 import { produce } from './produce';
-import { allQueueRows, findQueueRow, findSubscriptionRow, toQueueRecord, toSubscriptionRecord, topicSubscriptionRows } from './queueRow';
+import { findQueueRow, findSubscriptionRow, queueRowPage, subscriptionPage, toQueueRecord, toSubscriptionRecord } from './queueRow';
+import { mapPage } from './page';
 import { queueStats } from './queueStats';
 import { checkReady } from './checkReady';
 import { redrive } from './redrive';
@@ -157,8 +160,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  listQueues(): Promise<QueueRecord[]> {
-    return this.readNow(() => allQueueRows(this.db).map((row) => toQueueRecord(this.db, row)));
+  listQueues(page: PageRequest): Promise<Listed<QueueRecord>> {
+    return this.readNow(() => mapPage(queueRowPage(this.db, page), (row) => toQueueRecord(this.db, row)));
   }
 
   // A deleted source wakes whoever waits on its log (long-polls, push runners): they find it gone.
@@ -242,8 +245,8 @@ export class SqliteStore implements Store {
     return this.read(() => findPush(this.db, name));
   }
 
-  listPush(): Promise<PushRecord[]> {
-    return this.read(() => allPush(this.db));
+  listPush(page: PageRequest): Promise<Listed<PushRecord>> {
+    return this.read(() => pushPage(this.db, page));
   }
 
   deletePush(name: string): Promise<void> {
@@ -292,10 +295,10 @@ export class SqliteStore implements Store {
     });
   }
 
-  listSubscriptions(topic: string): Promise<SubscriptionRecord[]> {
+  listSubscriptions(topic: string, page: PageRequest): Promise<Listed<SubscriptionRecord>> {
     return this.readNow(() => {
       loadTopicRow(this.db, topic);
-      return topicSubscriptionRows(this.db, topic).map(toSubscriptionRecord);
+      return subscriptionPage(this.db, topic, page);
     });
   }
 
@@ -321,8 +324,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  listTopics(): Promise<TopicRecord[]> {
-    return this.readNow(() => allTopicRows(this.db).map(toTopicRecord));
+  listTopics(page: PageRequest): Promise<Listed<TopicRecord>> {
+    return this.readNow(() => mapPage(topicRowPage(this.db, page), toTopicRecord));
   }
 
   deleteTopic(name: string): Promise<void> {
@@ -357,8 +360,8 @@ export class SqliteStore implements Store {
     return this.writes.run(() => describe(this.db, loadGroup(this.db, topic, group, now)));
   }
 
-  listGroups(topic: string, now: number): Promise<GroupDescription[]> {
-    return this.writes.run(() => listGroups(this.db, topic, now));
+  listGroups(topic: string, page: PageRequest, now: number): Promise<Listed<GroupDescription>> {
+    return this.writes.run(() => listGroups(this.db, topic, page, now));
   }
 
   deleteGroup(topic: string, group: string, now: number): Promise<void> {

@@ -1,7 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import { GatewayError } from '../../queue/errors';
-import type { TopicRecord } from '../store';
+import type { Listed, PageRequest, TopicRecord } from '../store';
 import type { AppendTarget } from './append';
+import { type PageParameters, pageClause, pageOf, pageParameters } from './page';
 import { prepared } from './prepared';
 import { subscriptionIdsOf } from './queueRow';
 
@@ -29,7 +30,7 @@ const SELECT = `SELECT id, name, partitions, retention_ms, retention_bytes, max_
 
 const statements = prepared((db) => ({
   byName: db.prepare<[string], RawTopicRow>(`${SELECT} AND name = ?`),
-  all: db.prepare<[], RawTopicRow>(`${SELECT} ORDER BY name`),
+  page: db.prepare<[PageParameters], RawTopicRow>(`${SELECT} AND ${pageClause('name')}`),
   kind: db.prepare<[string]>('SELECT kind FROM topics WHERE name = ?').pluck(),
 }));
 
@@ -59,8 +60,8 @@ export function loadTopicRow(db: Database, name: string): TopicRow {
   return row;
 }
 
-export function allTopicRows(db: Database): TopicRow[] {
-  return statements(db).all.all().map(toTopicRow);
+export function topicRowPage(db: Database, page: PageRequest): Listed<TopicRow> {
+  return pageOf(statements(db).page.all(pageParameters(page)).map(toTopicRow), page, (row) => row.name);
 }
 
 export function toTopicRecord({ topicId: _id, ...record }: TopicRow): TopicRecord {

@@ -1,4 +1,5 @@
 import type { PushRecord } from '../../persistence/store';
+import { everyItem } from '../pages';
 import type { QueueService } from '../queueService';
 import type { Wakeups } from '../wakeups';
 import type { FeedItem, PushFeed } from './feed';
@@ -27,7 +28,7 @@ export class PushDispatcher {
   constructor(private readonly deps: DispatcherDeps) {}
 
   async start(): Promise<void> {
-    for (const push of await this.deps.store.listPush()) if (!push.paused) this.run(push);
+    for await (const push of everyItem((page) => this.deps.store.listPush(page))) if (!push.paused) this.run(push);
   }
 
   /** Brings the runner of `name` in line with the store: (re)started with the current settings, or stopped. */

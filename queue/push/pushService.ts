@@ -1,7 +1,8 @@
-import type { PushBackoff, PushCounters, PushRecord, PushSettings, PushSource, Store } from '../../persistence/store';
+import type { Listed, PushBackoff, PushCounters, PushRecord, PushSettings, PushSource, Store } from '../../persistence/store';
 import type { Clock } from '../clock';
 import { GatewayError, invalidField } from '../errors';
 import { DEFAULT_GROUP_SETTINGS } from '../groupService';
+import { type ListRequest, viewPage, visiblePage } from '../pages';
 import type { PushDispatcher } from './dispatcher';
 import { checkTarget, type TargetPolicy } from './targets';
 
@@ -75,8 +76,8 @@ export class PushService {
     return this.view(await this.record(name));
   }
 
-  async list(): Promise<PushView[]> {
-    return Promise.all((await this.store.listPush()).map((push) => this.view(push)));
+  async list(request: ListRequest): Promise<Listed<PushView>> {
+    return viewPage(await visiblePage((page) => this.store.listPush(page), request), (push) => this.view(push));
   }
 
   async delete(name: string): Promise<void> {
