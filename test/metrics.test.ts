@@ -4,6 +4,7 @@ import { generateKey } from '../api/keys';
 import { MAX_NAMES } from '../api/metrics';
 import { parseScope } from '../api/scopes';
 import { polled, type Receiver, startReceiver } from './support/receiver';
+import { settings } from './store-contract';
 import { call } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
 
@@ -218,7 +219,7 @@ test('push attempts and failures per push subscription', async () => {
   }
 });
 
-test(`label values stay bounded: past ${MAX_NAMES} names, the rest are summed under _other`, async () => {
+test(`label values of counted events stay bounded: past ${MAX_NAMES} names, the rest are summed under _other`, async () => {
   t = testGateway();
   for (let i = 0; i <= MAX_NAMES + 1; i++) t.metrics.produced({ kind: 'queue', name: `q${i}` }, 1);
   t.metrics.produced({ kind: 'queue', name: 'q0' }, 1);
@@ -226,6 +227,21 @@ test(`label values stay bounded: past ${MAX_NAMES} names, the rest are summed un
   expect(samples).toHaveLength(MAX_NAMES + 1);
   expect(valueOf(samples, 'mqgate_messages_produced_total', { name: 'q0' })).toBe(2);
   expect(valueOf(samples, 'mqgate_messages_produced_total', { name: '_other' })).toBe(2);
+});
+
+test(`the store's figures are read for the first ${MAX_NAMES} queues, topics and groups by name, whatever their number`, async () => {
+  t = testGateway();
+  const names = Array.from({ length: MAX_NAMES + 2 }, (_, i) => `q${String(i).padStart(4, '0')}`);
+  for (const name of names) await t.store.putQueue(name, settings(), 0);
+  await call('produceMessages', t.http.post(`/v1/queues/${names[MAX_NAMES - 1]}/messages`).send({ messages: [{ value: 1 }] }));
+  await call('produceMessages', t.http.post(`/v1/queues/${names[MAX_NAMES]}/messages`).send({ messages: [{ value: 1 }] }));
+  await call('putTopic', t.http.put('/v1/topics/t').send({ partitions: 1 }));
+  for (let i = 0; i <= MAX_NAMES; i++) await t.store.putGroup('t', `g${String(i).padStart(4, '0')}`, { resetPolicy: 'earliest', sessionTimeoutMs: 1000 }, 0);
+  const samples = await scrape();
+  const ready = samples.filter((s) => s.name === 'mqgate_queue_messages' && s.labels.state === 'ready');
+  expect(ready.map((s) => s.labels.queue)).toEqual(names.slice(0, MAX_NAMES));
+  expect(valueOf(samples, 'mqgate_queue_messages', { queue: names[MAX_NAMES - 1], state: 'ready' })).toBe(1);
+  expect(samples.filter((s) => s.name === 'mqgate_group_lag')).toHaveLength(MAX_NAMES);
 });
 
 test('/metrics with keys needs the metrics scope: no key 401, a queue-scoped key 403, a metrics key 200 (the full matrix: auth.test.ts)', async () => {
