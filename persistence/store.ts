@@ -198,6 +198,8 @@ export interface QueueStats {
   ready: number;
   inFlight: number;
   delayed: number;
+  /** Value bytes of the messages waiting, in every state (ready, in flight, delayed). */
+  bytes: number;
   oldestReadyAgeMs: number | null;
   produced: number;
   acked: number;

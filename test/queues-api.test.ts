@@ -64,7 +64,7 @@ describe('queue lifecycle', () => {
       delayMs: 0,
       retentionMs: 345_600_000,
       maxMessageBytes: 1_048_576,
-      stats: { ready: 0, inFlight: 0, delayed: 0, oldestReadyAgeMs: null, produced: 0, acked: 0, deadLettered: 0 },
+      stats: { ready: 0, inFlight: 0, delayed: 0, bytes: 0, oldestReadyAgeMs: null, produced: 0, acked: 0, deadLettered: 0 },
     });
   });
 

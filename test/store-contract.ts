@@ -492,6 +492,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
         ready: 1,
         inFlight: 1,
         delayed: 1,
+        bytes: 3,
         oldestReadyAgeMs: 300,
         produced: 3,
         acked: 0,

@@ -51,8 +51,9 @@ const statements = prepared((db) => ({
     `INSERT INTO messages (topic_id, partition, offset, timestamp, key, headers, content_type, value, group_id)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ),
-  insertDelivery: db.prepare<[number, number | bigint, number, string | null]>(
-    'INSERT INTO deliveries (subscription_id, message_id, available_at, group_id) VALUES (?, ?, ?, ?)',
+  // With the value's size, which the stats counters of migration 008 add up.
+  insertDelivery: db.prepare<[number, number | bigint, number, string | null, number]>(
+    'INSERT INTO deliveries (subscription_id, message_id, available_at, group_id, bytes) VALUES (?, ?, ?, ?, ?)',
   ),
   findKey: db.prepare<[number, string, number], IdempotencyRow>(
     `SELECT message_id, partition, offset, timestamp FROM idempotency_keys
@@ -128,7 +129,7 @@ export function append(
       message.group,
     ).lastInsertRowid;
     for (const subscriptionId of target.subscriptionIds) {
-      s.insertDelivery.run(subscriptionId, id, options.now + message.delayMs, message.group);
+      s.insertDelivery.run(subscriptionId, id, options.now + message.delayMs, message.group, message.value.length);
     }
     if (message.idempotencyKey !== null) {
       s.recordKey.run(target.topicId, message.idempotencyKey, id, message.partition, offset, head.timestamp);

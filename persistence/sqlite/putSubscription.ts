@@ -14,7 +14,8 @@ const statements = prepared((db) => ({
   ),
   // Delivery rows only: the bodies stay where they are, shared by every reader of the topic.
   backfill: db.prepare<[number | bigint, number, number]>(
-    'INSERT INTO deliveries (subscription_id, message_id, available_at) SELECT ?, id, ? FROM messages WHERE topic_id = ?',
+    `INSERT INTO deliveries (subscription_id, message_id, available_at, bytes)
+     SELECT ?, id, ?, length(value) FROM messages WHERE topic_id = ?`,
   ),
   delete: db.prepare<[number]>('DELETE FROM subscriptions WHERE id = ?'),
 }));

@@ -22,6 +22,9 @@ export interface QueueRow extends Omit<QueueRecord, 'tags'> {
   produced: number;
   acked: number;
   deadLettered: number;
+  /** Delivery rows of the subscription, in every state, and their value bytes (migration 008). */
+  waiting: number;
+  waitingBytes: number;
 }
 
 interface RawQueueRow {
@@ -44,6 +47,8 @@ interface RawQueueRow {
   delay_ms: number;
   acked: number;
   dead_lettered: number;
+  waiting: number;
+  waiting_bytes: number;
   ordering: 'standard' | 'fifo';
   content_based_deduplication: number;
   receive_wait_ms: number;
@@ -54,7 +59,7 @@ const SELECT = `
          t.max_stored_messages, t.max_stored_bytes,
          t.produced, t.created_at, t.updated_at,
          s.id AS subscription_id, s.visibility_timeout_ms, s.max_deliveries, s.dead_letter_topic_id,
-         d.name AS dead_letter_queue, s.delay_ms, s.acked, s.dead_lettered,
+         d.name AS dead_letter_queue, s.delay_ms, s.acked, s.dead_lettered, s.waiting, s.waiting_bytes,
          s.ordering, s.content_based_deduplication, s.receive_wait_ms
     FROM topics t
     JOIN subscriptions s ON s.topic_id = t.id
@@ -94,6 +99,8 @@ function toQueueRow(raw: RawQueueRow): QueueRow {
     produced: raw.produced,
     acked: raw.acked,
     deadLettered: raw.dead_lettered,
+    waiting: raw.waiting,
+    waitingBytes: raw.waiting_bytes,
     ordering: raw.ordering,
     contentBasedDeduplication: raw.content_based_deduplication === 1,
     receiveWaitMs: raw.receive_wait_ms,

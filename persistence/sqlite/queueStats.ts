@@ -3,37 +3,52 @@ import type { QueueStats, SubscriptionRef } from '../store';
 import { prepared } from './prepared';
 import { loadSubscription } from './queueRow';
 
-interface Depth {
-  ready: number;
+interface NotReady {
   in_flight: number;
   delayed: number;
-  oldest_ready: number | null;
 }
 
+interface Params {
+  subscription: number;
+  now: number;
+}
+
+// The rows not ready now: a range of deliveries_by_availability, as long as
+// what is in flight or delayed, whatever the backlog of ready rows.
+export const NOT_READY = `SELECT COALESCE(SUM(leased = 1), 0) AS in_flight, COALESCE(SUM(leased = 0), 0) AS delayed
+   FROM deliveries WHERE subscription_id = :subscription AND available_at > :now`;
+
+// The primary key in message_id order, past the rows not ready, stops at the
+// first ready one. `+available_at` keeps the planner off the availability
+// index, which would read every ready row and sort them by id.
+export const OLDEST_READY = `SELECT message_id FROM deliveries
+  WHERE subscription_id = :subscription AND +available_at <= :now ORDER BY message_id LIMIT 1`;
+
 const statements = prepared((db) => ({
-  // Counts walk the queue's slice of deliveries_by_availability: linear in the
-  // backlog, which is why stats are not on the produce/fetch/ack path.
-  depth: db.prepare<{ subscription: number; now: number }, Depth>(
-    `SELECT COALESCE(SUM(available_at <= :now), 0)                 AS ready,
-            COALESCE(SUM(available_at > :now AND leased = 1), 0)   AS in_flight,
-            COALESCE(SUM(available_at > :now AND leased = 0), 0)   AS delayed,
-            MIN(CASE WHEN available_at <= :now THEN message_id END) AS oldest_ready
-       FROM deliveries WHERE subscription_id = :subscription`,
-  ),
+  notReady: db.prepare<Params, NotReady>(NOT_READY),
+  oldestReady: db.prepare<Params>(OLDEST_READY).pluck(),
   timestamp: db.prepare<[number]>('SELECT timestamp FROM messages WHERE id = ?').pluck(),
 }));
 
-/** operation: queueStats */
+/**
+ * operation: queueStats — the subscription's counters (migration 008's
+ * triggers keep its rows and their bytes, every state) less the rows not
+ * ready now. A lease that ran out or a delay that ended is ready without a
+ * write: only the clock moved past its available_at.
+ */
 export function queueStats(db: Database, of: SubscriptionRef, now: number): QueueStats {
   const row = loadSubscription(db, of);
   const s = statements(db);
-  const depth = s.depth.get({ subscription: row.subscriptionId, now }) as Depth;
+  const params = { subscription: row.subscriptionId, now };
+  const notReady = s.notReady.get(params) as NotReady;
   // Message ids grow with time within a queue, so the smallest ready id is the oldest.
-  const oldest = depth.oldest_ready === null ? undefined : (s.timestamp.get(depth.oldest_ready) as number | undefined);
+  const oldestId = s.oldestReady.get(params) as number | undefined;
+  const oldest = oldestId === undefined ? undefined : (s.timestamp.get(oldestId) as number | undefined);
   return {
-    ready: depth.ready,
-    inFlight: depth.in_flight,
-    delayed: depth.delayed,
+    ready: row.waiting - notReady.in_flight - notReady.delayed,
+    inFlight: notReady.in_flight,
+    delayed: notReady.delayed,
+    bytes: row.waitingBytes,
     oldestReadyAgeMs: oldest === undefined ? null : Math.max(0, now - oldest),
     produced: row.produced,
     acked: row.acked,

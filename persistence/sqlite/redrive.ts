@@ -18,8 +18,8 @@ const statements = prepared((db) => ({
   remaining: db.prepare<[number]>('SELECT COUNT(*) FROM deliveries WHERE subscription_id = ?').pluck(),
   // The topic message is still there (retention may have taken it): deliver it to the subscription again.
   redeliver: db.prepare<[number, number, number, number]>(
-    `INSERT OR IGNORE INTO deliveries (subscription_id, message_id, available_at, group_id)
-     SELECT ?, id, ?, group_id FROM messages WHERE id = ? AND topic_id = ?`,
+    `INSERT OR IGNORE INTO deliveries (subscription_id, message_id, available_at, group_id, bytes)
+     SELECT ?, id, ?, group_id, length(value) FROM messages WHERE id = ? AND topic_id = ?`,
   ),
 }));
 
