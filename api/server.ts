@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SqliteStore } from '../persistence/sqlite/sqliteStore';
 import type { Clock } from '../queue/clock';
 import type { GatewayError } from '../queue/errors';
-import { startRetention } from '../queue/retention';
+import { PARTITIONS_PER_SWEEP, startRetention } from '../queue/retention';
 import { Activity } from './activity';
 import { createServices } from '../queue/services';
 import { createApp } from './app';
@@ -72,6 +72,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     intervalMs: 1000,
     budget: 1000,
     idempotencyWindowMs: config.limits.idempotencyWindowMs,
+    partitions: PARTITIONS_PER_SWEEP,
   });
   const stopActivity = activity.start();
   await services.dispatcher.start();

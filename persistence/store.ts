@@ -358,12 +358,22 @@ export interface SweepOptions {
   repliesBefore: number;
   /** Most messages, and most idempotency keys, removed by one call. */
   budget: number;
+  /**
+   * Most partitions (a queue has one) one call looks at, so a call costs the
+   * same with 100 queues or 100,000: a walk over all of them takes several
+   * calls, each going on where the one before stopped.
+   */
+  partitions: number;
+  /** Where the walk goes on: the `resumeAfter` of the call before; null: from the first partition. */
+  resumeAfter: string | null;
 }
 
 export interface SweepResult {
   expiredMessages: number;
   expiredKeys: number;
   expiredReplies: number;
+  /** Where the next call goes on; null when this one reached the last partition. Opaque. */
+  resumeAfter: string | null;
 }
 
 /** What a push subscription delivers: a queue, a queue subscription of a topic, or a consumer group of a topic. */

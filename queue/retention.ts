@@ -8,7 +8,16 @@ export interface RetentionOptions {
   /** Most messages (and idempotency keys, and forgotten replies) removed per sweep. */
   budget: number;
   idempotencyWindowMs: number;
+  /** Queues and topic partitions one sweep looks at (PARTITIONS_PER_SWEEP in the gateway). */
+  partitions: number;
 }
+
+/**
+ * Queues and topic partitions one sweep looks at: with 100,000 queues a pass
+ * over all of them takes 100 sweeps (100 s at the default interval), each as
+ * short as a sweep with 1,000 queues.
+ */
+export const PARTITIONS_PER_SWEEP = 1000;
 
 /**
  * Runs the store's bounded retention sweep on the clock: every `intervalMs`,
@@ -17,6 +26,7 @@ export interface RetentionOptions {
 export function startRetention(store: Store, clock: Clock, options: RetentionOptions): () => void {
   let cancel: (() => void) | null = null;
   let stopped = false;
+  let resumeAfter: string | null = null;
   const tick = async (): Promise<void> => {
     let busy = false;
     try {
@@ -25,7 +35,10 @@ export function startRetention(store: Store, clock: Clock, options: RetentionOpt
         budget: options.budget,
         idempotencyWindowMs: options.idempotencyWindowMs,
         repliesBefore: clock.now() - REPLY_KEEP_MS,
+        partitions: options.partitions,
+        resumeAfter,
       });
+      resumeAfter = result.resumeAfter;
       busy = Math.max(result.expiredMessages, result.expiredKeys, result.expiredReplies) >= options.budget;
     } catch {
       // A failed sweep (disk full, store closing) is retried on the next tick.

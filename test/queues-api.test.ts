@@ -575,7 +575,7 @@ describe('retention', () => {
     t.clock.advance(30_000);
     await produce('q', [{ value: 'young' }]);
     t.clock.advance(30_001);
-    await t.store.sweep({ now: t.clock.now(), budget: 100, idempotencyWindowMs: 60_000, repliesBefore: 0 });
+    await t.store.sweep({ now: t.clock.now(), budget: 100, idempotencyWindowMs: 60_000, repliesBefore: 0, partitions: 1000, resumeAfter: null });
     expect(leased(await fetchFrom('q', { max: 10 })).map((m) => m.value)).toEqual(['young']);
   });
 });

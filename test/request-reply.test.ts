@@ -139,10 +139,10 @@ test('no reply in time: a reply_timeout fault (the caller is SOAP), the request 
   expect(late.body.code).toBe('reply_expired');
 
   t.clock.advance(REPLY_KEEP_MS);
-  await t.store.sweep({ now: t.clock.now(), budget: 100, idempotencyWindowMs: 1, repliesBefore: t.clock.now() - REPLY_KEEP_MS });
+  await t.store.sweep({ now: t.clock.now(), budget: 100, idempotencyWindowMs: 1, repliesBefore: t.clock.now() - REPLY_KEEP_MS, partitions: 1000, resumeAfter: null });
   expect((await reply(request.headers['mqgate-reply-to'], RESPONSE)).body.code).toBe('reply_expired');
   t.clock.advance(1);
-  await t.store.sweep({ now: t.clock.now(), budget: 100, idempotencyWindowMs: 1, repliesBefore: t.clock.now() - REPLY_KEEP_MS });
+  await t.store.sweep({ now: t.clock.now(), budget: 100, idempotencyWindowMs: 1, repliesBefore: t.clock.now() - REPLY_KEEP_MS, partitions: 1000, resumeAfter: null });
   expect((await reply(request.headers['mqgate-reply-to'], RESPONSE)).body.code).toBe('reply_not_found');
 });
 

@@ -194,7 +194,7 @@ async function history(h: Harness, rng: Rng, log: string[]): Promise<Set<Event>>
       if (purged > 0) seen.add('purge');
     } else if (roll < 0.91) {
       log.push('sweep');
-      const result = await h.store.sweep({ now, idempotencyWindowMs: WINDOW, repliesBefore: now, budget: rng.int(1, 20) });
+      const result = await h.store.sweep({ now, idempotencyWindowMs: WINDOW, repliesBefore: now, budget: rng.int(1, 20), partitions: 1000, resumeAfter: null });
       outcome(JSON.stringify(result));
       if (result.expiredMessages > 0) seen.add('retention');
     } else if (roll < 0.95) {

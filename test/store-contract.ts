@@ -1,5 +1,5 @@
 import { GatewayError } from '../queue/errors';
-import type { DeliveryRef, NewMessage, QueueSettings, SettleStatus, Settlement, Store, TopicSettings } from '../persistence/store';
+import type { DeliveryRef, NewMessage, QueueSettings, SettleStatus, Settlement, Store, SweepOptions, TopicSettings } from '../persistence/store';
 
 /**
  * The contract every store backend must pass. A backend is done when
@@ -16,6 +16,16 @@ export interface StoreHarness {
 const T0 = 1_700_000_000_000;
 const WINDOW = 60_000;
 const opts = (now = T0) => ({ now, idempotencyWindowMs: WINDOW });
+/** A retention sweep at `now` that looks at every partition a test makes. */
+const sweepAt = (now: number, overrides: Partial<SweepOptions> = {}): SweepOptions => ({
+  now,
+  budget: 100,
+  idempotencyWindowMs: WINDOW,
+  repliesBefore: 0,
+  partitions: 1000,
+  resumeAfter: null,
+  ...overrides,
+});
 /** A page that holds every name a test makes. */
 const ALL = { after: null, prefix: '', limit: 1000 };
 
@@ -456,7 +466,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       await store.produceTopic('t', [at(0, 'aaaa'), at(1, 'bbbb')], opts());
       await expectCode(store.produceTopic('t', [at(1, 'ccc')], opts()), 'quota_exceeded');
       await store.produceTopic('t', [at(1, 'cc')], opts(T0 + 500));
-      await store.sweep({ now: T0 + 1200, budget: 100, idempotencyWindowMs: WINDOW, repliesBefore: 0 });
+      await store.sweep(sweepAt(T0 + 1200));
       await store.produceTopic('t', [at(0, 'dddddddd')], opts(T0 + 1200));
       expect((await store.topicPartitions('t')).map((p) => p.bytes)).toEqual([8, 2]);
     });
@@ -516,14 +526,39 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       await store.putQueue('q', settings({ retentionMs: 10_000 }), T0);
       await store.produce('q', ['a', 'b', 'c'].map((v) => message(v)), opts(T0));
       await store.produce('q', [message('young')], opts(T0 + 5000));
-      expect(await store.sweep({ now: T0 + 10_001, budget: 2, idempotencyWindowMs: WINDOW, repliesBefore: 0 })).toMatchObject({ expiredMessages: 2 });
-      expect(await store.sweep({ now: T0 + 10_001, budget: 10, idempotencyWindowMs: WINDOW, repliesBefore: 0 })).toMatchObject({ expiredMessages: 1 });
+      expect(await store.sweep(sweepAt(T0 + 10_001, { budget: 2 }))).toMatchObject({ expiredMessages: 2 });
+      expect(await store.sweep(sweepAt(T0 + 10_001, { budget: 10 }))).toMatchObject({ expiredMessages: 1 });
       expect(values(await claim(10, T0 + 10_001))).toEqual(['young']);
+    });
+
+    test('sweep looks at `partitions` queues and partitions a call, going on where the call before stopped', async () => {
+      for (const name of ['a1', 'a2', 'a3']) {
+        await store.putQueue(name, settings({ retentionMs: 10_000 }), T0);
+        await store.produce(name, [message(`${name}-old`)], opts(T0));
+      }
+      await store.produce('a3', [message('a3-old-2')], opts(T0));
+      await store.putTopic('t', topicSettings({ partitions: 2, retentionMs: 10_000 }), T0);
+      await store.produceTopic('t', [{ ...message('t-old'), partition: 1 }], opts(T0));
+      const now = T0 + 10_001;
+      // In creation order: q (kept 4 days), a1, then a2 and a3, then t's two partitions.
+      const first = await store.sweep(sweepAt(now, { partitions: 2 }));
+      expect(first).toMatchObject({ expiredMessages: 1, resumeAfter: expect.any(String) });
+      // Out of budget in a3: the next call starts with a3 again.
+      const second = await store.sweep(sweepAt(now, { partitions: 2, budget: 2, resumeAfter: first.resumeAfter }));
+      expect(second).toMatchObject({ expiredMessages: 2 });
+      const third = await store.sweep(sweepAt(now, { partitions: 2, resumeAfter: second.resumeAfter }));
+      expect(third).toMatchObject({ expiredMessages: 1, resumeAfter: expect.any(String) });
+      const fourth = await store.sweep(sweepAt(now, { partitions: 2, resumeAfter: third.resumeAfter }));
+      expect(fourth).toMatchObject({ expiredMessages: 1 });
+      // Past the last partition, the walk starts again from the first.
+      expect(fourth.resumeAfter).toBeNull();
+      for (const name of ['a1', 'a2', 'a3']) expect((await store.queueStats(name, now)).ready).toBe(0);
+      expect((await store.topicPartitions('t')).map((p) => p.startOffset)).toEqual([0, 1]);
     });
 
     test('sweep forgets idempotency keys past the window', async () => {
       await store.produce('q', [message('a', { idempotencyKey: 'k' })], opts(T0));
-      expect(await store.sweep({ now: T0 + WINDOW + 1, budget: 10, idempotencyWindowMs: WINDOW, repliesBefore: 0 })).toMatchObject({ expiredKeys: 1 });
+      expect(await store.sweep(sweepAt(T0 + WINDOW + 1, { budget: 10 }))).toMatchObject({ expiredKeys: 1 });
     });
 
     test('topics: partitions grow, never shrink, and share the namespace with queues', async () => {
@@ -567,7 +602,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
       await store.produceTopic('t', [{ ...message('cc'), partition: 0 }], opts(T0 + 20));
       expect(await store.offsetForTimestamp('t', 0, T0 + 5)).toBe(1);
       expect(await store.offsetForTimestamp('t', 0, T0 + 21)).toBe(3);
-      await store.sweep({ now: T0 + 20, budget: 10, idempotencyWindowMs: WINDOW, repliesBefore: 0 });
+      await store.sweep(sweepAt(T0 + 20, { budget: 10 }));
       expect((await store.topicPartitions('t'))[0]).toEqual({ partition: 0, startOffset: 1, endOffset: 3, bytes: 4 });
       await store.deleteTopic('t');
       expect(await store.getTopic('t')).toBeNull();
@@ -884,7 +919,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
     test('a seek to an offset that retention removed puts the group at the oldest offset kept', async () => {
       await store.putTopic('t', topicSettings({ retentionBytes: 4 }), T0);
       for (const text of ['aa', 'bb', 'cc']) await store.produceTopic('t', [at(0, text)], opts());
-      await store.sweep({ now: T0, budget: 10, idempotencyWindowMs: WINDOW, repliesBefore: 0 });
+      await store.sweep(sweepAt(T0, { budget: 10 }));
       expect(await fetchValues(10, 1000)).toEqual(['bb', 'cc']);
       expect(await store.seekGroup('t', 'g', { to: 'offset', offset: 0 }, [0], T0)).toEqual([{ partition: 0, offset: 1 }]);
       expect((await store.describeGroup('t', 'g', T0)).partitions[0].committed).toBe(1);

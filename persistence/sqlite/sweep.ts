@@ -2,8 +2,6 @@ import type { Database } from 'better-sqlite3';
 import type { SweepOptions, SweepResult } from '../store';
 import { deleteMessages } from './messageRow';
 import { prepared } from './prepared';
-import { allQueueRows } from './queueRow';
-import { removeMessages } from './removeMessages';
 
 interface PartitionRetention {
   topic_id: number;
@@ -25,12 +23,16 @@ const statements = prepared((db) => ({
     `DELETE FROM deliveries WHERE subscription_id IN (SELECT id FROM subscriptions WHERE topic_id = ?)
         AND message_id IN (SELECT value FROM json_each(?))`,
   ),
-  partitions: db.prepare<[], PartitionRetention>(
-    `SELECT t.id AS topic_id, p.partition, t.retention_ms, t.retention_bytes, p.bytes
-       FROM topics t JOIN partitions p ON p.topic_id = t.id
-      WHERE t.kind = 'topic' AND (t.retention_ms IS NOT NULL OR t.retention_bytes IS NOT NULL)`,
+  // Queues (one partition each, always with an age limit) and topics, in
+  // primary key order from where the last call stopped: a range of it, never
+  // a walk over every queue.
+  partitions: db.prepare<{ topic: number; partition: number; limit: number }, PartitionRetention>(
+    `SELECT p.topic_id, p.partition, t.retention_ms, t.retention_bytes, p.bytes
+       FROM partitions p JOIN topics t ON t.id = p.topic_id
+      WHERE (p.topic_id, p.partition) > (:topic, :partition)
+      ORDER BY p.topic_id, p.partition LIMIT :limit`,
   ),
-  // Oldest first along messages_by_offset: a bounded range read, never a scan.
+  // Oldest first along messages_by_offset, read lazily: a bounded range read, never a scan.
   oldest: db.prepare<[number, number, number], Oldest>(
     `SELECT id, timestamp, length(value) AS bytes FROM messages
       WHERE topic_id = ? AND partition = ? ORDER BY offset LIMIT ?`,
@@ -56,7 +58,7 @@ function expiredHead(
 ): number[] {
   const expired: number[] = [];
   let held = bytes;
-  for (const message of statements(db).oldest.all(at.topicId, at.partition, at.budget)) {
+  for (const message of statements(db).oldest.iterate(at.topicId, at.partition, at.budget)) {
     if (message.timestamp >= cutoff && held <= maxBytes) break;
     expired.push(message.id);
     held -= message.bytes;
@@ -64,36 +66,46 @@ function expiredHead(
   return expired;
 }
 
+/** `resumeAfter`: the last partition a call looked at. */
+function positionOf(resumeAfter: string | null): { topic: number; partition: number } {
+  if (resumeAfter === null) return { topic: 0, partition: -1 };
+  const [topic, partition] = resumeAfter.split(':').map(Number);
+  return { topic, partition };
+}
+
 /**
  * operation: sweep — retention. Deletes queue messages older than their
  * queue's retention (acknowledged or not, as SQS does), topic messages past
  * their topic's age or per-partition size limit, idempotency keys past the
- * window, and replies awaited until before `repliesBefore`, oldest first and at most `budget` of each per call, so no tick holds
- * the write lock long.
+ * window, and replies awaited until before `repliesBefore`, oldest first and
+ * at most `budget` of each per call, so no tick holds the write lock long.
+ * Messages are looked for in `partitions` partitions at most, after
+ * `resumeAfter`.
  */
 export function sweep(db: Database, options: SweepOptions): SweepResult {
   const s = statements(db);
   let expiredMessages = 0;
-  const budget = (): number => options.budget - expiredMessages;
-  for (const queue of allQueueRows(db)) {
-    if (budget() <= 0) break;
-    const at = { topicId: queue.topicId, partition: 0, budget: budget() };
-    const expired = expiredHead(db, at, options.now - queue.retentionMs, 0, Infinity);
-    removeMessages(db, queue, expired);
-    expiredMessages += expired.length;
-  }
-  for (const p of s.partitions.all()) {
-    if (budget() <= 0) break;
+  let resumeAfter = options.resumeAfter;
+  const slice = s.partitions.all({ ...positionOf(resumeAfter), limit: options.partitions });
+  // Past the last partition the walk starts again from the first.
+  let walked = slice.length < options.partitions;
+  for (const p of slice) {
+    const budget = options.budget - expiredMessages;
     const cutoff = p.retention_ms === null ? -Infinity : options.now - p.retention_ms;
-    const at = { topicId: p.topic_id, partition: p.partition, budget: budget() };
-    const expired = expiredHead(db, at, cutoff, p.bytes, p.retention_bytes ?? Infinity);
+    const expired = expiredHead(db, { topicId: p.topic_id, partition: p.partition, budget }, cutoff, p.bytes, p.retention_bytes ?? Infinity);
     if (expired.length > 0) {
       s.deliveries.run(p.topic_id, JSON.stringify(expired));
       deleteMessages(db, expired);
     }
     expiredMessages += expired.length;
+    // Out of budget, this partition may hold more: the next call starts with it.
+    if (expired.length === budget) {
+      walked = false;
+      break;
+    }
+    resumeAfter = `${p.topic_id}:${p.partition}`;
   }
   const expiredKeys = s.expireKeys.run(options.now - options.idempotencyWindowMs, options.budget).changes;
   const expiredReplies = s.expireReplies.run(options.repliesBefore, options.budget).changes;
-  return { expiredMessages, expiredKeys, expiredReplies };
+  return { expiredMessages, expiredKeys, expiredReplies, resumeAfter: walked ? null : resumeAfter };
 }

@@ -1,0 +1,39 @@
+import { startRetention } from '../queue/retention';
+import { message, settings } from './store-contract';
+import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
+
+let t: TestGateway;
+
+afterEach(() => disposeTestGateway(t));
+
+/** Waits, a turn of the loop at a time and at most 10 s, for an asynchronous condition. */
+async function eventually(condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+test('the retention loop walks the queues a slice per sweep, each sweep going on where the one before stopped', async () => {
+  t = testGateway();
+  const clock = t.clock;
+  const names = ['a', 'b', 'c'];
+  for (const name of names) {
+    await t.store.putQueue(name, settings({ retentionMs: 1000 }), clock.now());
+    await t.store.produce(name, [message(name)], { now: clock.now(), idempotencyWindowMs: 60_000 });
+  }
+  const ready = async (): Promise<number[]> => Promise.all(names.map(async (name) => (await t.store.queueStats(name, clock.now())).ready));
+  const stop = startRetention(t.store, clock, { intervalMs: 1000, budget: 100, idempotencyWindowMs: 60_000, partitions: 1 });
+  try {
+    // Every message is past its retention from the first sweep on; one queue is looked at per sweep.
+    clock.advance(1001);
+    await eventually(async () => (await ready()).join() === '0,1,1');
+    clock.advance(1000);
+    await eventually(async () => (await ready()).join() === '0,0,1');
+    clock.advance(1000);
+    await eventually(async () => (await ready()).join() === '0,0,0');
+  } finally {
+    stop();
+  }
+});
