@@ -30,7 +30,7 @@ import { isSendable } from '../queue/push/delivery';
 /** What the handlers need: the queue semantics behind an interface, and the contract text. */
 export interface HandlerDeps {
   /** Everything the SQS face uses, and the /v1 operations it does not. */
-  queues: SqsDeps['queues'] & Pick<QueueService, 'list' | 'produceRaw' | 'browse'>;
+  queues: SqsDeps['queues'] & Pick<QueueService, 'list' | 'top' | 'produceRaw' | 'browse'>;
   topics: Pick<
     TopicService,
     'put' | 'get' | 'settings' | 'list' | 'delete' | 'produce' | 'produceRaw' | 'read' | 'offsetForTimestamp'
@@ -205,7 +205,10 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     getDashboardAsset: serveAsset(deps.pages.dashboard),
 
     listQueues: async (_req, res) => {
-      sendPage(res, 'queues', await queues.list(visibleRequest(res, null, 'queues')));
+      const request = visibleRequest(res, null, 'queues');
+      if ((validated(res).query as { sort: 'name' | 'backlog' }).sort === 'name') sendPage(res, 'queues', await queues.list(request));
+      else if (request.after !== null) throw invalidField('/query/cursor', 'has no use with sort=backlog, which answers one page');
+      else sendPage(res, 'queues', { items: await queues.top(request), next: null });
     },
 
     putQueue: async (req, res) => {

@@ -450,6 +450,8 @@ export interface Store {
   putQueue(name: string, settings: QueueSettings, now: number): Promise<{ queue: QueueRecord; created: boolean }>;
   getQueue(name: string): Promise<QueueRecord | null>;
   listQueues(page: PageRequest): Promise<Listed<QueueRecord>>;
+  /** The `limit` queues whose names start with `prefix` with the most messages waiting (any state), most first, then the oldest queue first. */
+  topQueues(prefix: string, limit: number): Promise<QueueRecord[]>;
   /** Throws `queue_not_found`, or `queue_in_use` while another queue dead-letters into it. */
   deleteQueue(name: string): Promise<void>;
   /** Deletes every message of the queue; idempotency keys are kept. Returns how many. */

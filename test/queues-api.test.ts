@@ -134,6 +134,25 @@ describe('lists page', () => {
     }
   });
 
+  test('sort=backlog: the queues with the most messages waiting, in any state, then the oldest queue', async () => {
+    for (const name of ['empty-old', 'b-two', 'a-three', 'c-one', 'empty-new']) await put(name);
+    await produce('a-three', [{ value: 1 }, { value: 2 }, { value: 3, delayMs: 60_000 }]);
+    await produce('b-two', [{ value: 1 }, { value: 2 }]);
+    await produce('c-one', [{ value: 1 }]);
+    // Leased messages still wait: a-three keeps its place.
+    await fetchFrom('a-three', { max: 2 });
+    const top = await call('listQueues', t.http.get('/v1/queues?sort=backlog&limit=4'));
+    expect(names(top)).toEqual(['a-three', 'b-two', 'c-one', 'empty-old']);
+    expect(top.body.nextCursor).toBeNull();
+    expect(top.body.queues[0].stats).toMatchObject({ ready: 0, inFlight: 2, delayed: 1 });
+    expect(names(await call('listQueues', t.http.get('/v1/queues?sort=backlog&prefix=empty-')))).toEqual(['empty-old', 'empty-new']);
+    await produce('empty-new', [{ value: 1 }, { value: 2 }, { value: 3 }, { value: 4 }]);
+    expect(names(await call('listQueues', t.http.get('/v1/queues?sort=backlog&limit=2')))).toEqual(['empty-new', 'a-three']);
+    const cursor = (await call('listQueues', t.http.get('/v1/queues?limit=1'))).body.nextCursor as string;
+    const refused = await call('listQueues', t.http.get(`/v1/queues?sort=backlog&cursor=${encodeURIComponent(cursor)}`));
+    expect(refused.body).toMatchObject({ status: 422, code: 'validation_failed', errors: [{ pointer: '/query/cursor' }] });
+  });
+
   test('topics, groups, queue subscriptions and push subscriptions page alike', async () => {
     for (const topic of ['t2', 't1']) await call('putTopic', t.http.put(`/v1/topics/${topic}`).send({}));
     for (const group of ['g2', 'g1']) await call('putGroup', t.http.put(`/v1/topics/t1/groups/${group}`).send({}));

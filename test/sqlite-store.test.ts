@@ -189,6 +189,7 @@ describe('sqlite backend', () => {
       { version: 6, name: '006_receipt_secret.sql' },
       { version: 7, name: '007_replies.sql' },
       { version: 8, name: '008_stats_counters.sql' },
+      { version: 9, name: '009_backlog_order.sql' },
     ]);
     const strict = db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND strict = 1 ORDER BY name").pluck().all();
     expect(strict).toEqual(

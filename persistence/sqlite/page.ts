@@ -20,8 +20,13 @@ export interface PageParameters {
   limit: number;
 }
 
+/** The first text after every name that starts with `prefix`. */
+export function prefixEnd(prefix: string): string {
+  return prefix + LAST_CHARACTER;
+}
+
 export function pageParameters(page: PageRequest): PageParameters {
-  return { after: page.after ?? '', prefix: page.prefix, prefixEnd: page.prefix + LAST_CHARACTER, limit: page.limit + 1 };
+  return { after: page.after ?? '', prefix: page.prefix, prefixEnd: prefixEnd(page.prefix), limit: page.limit + 1 };
 }
 
 /** The page of rows a `pageClause` query returned. */

@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { GatewayError } from '../../queue/errors';
 import type { Listed, PageRequest, QueueRecord, SubscriptionRecord, SubscriptionRef } from '../store';
 import type { AppendTarget } from './append';
-import { type PageParameters, pageClause, pageOf, pageParameters } from './page';
+import { type PageParameters, pageClause, pageOf, pageParameters, prefixEnd } from './page';
 import { prepared } from './prepared';
 
 /** The name of the one queue subscription of a queue; user names cannot start with `$`. */
@@ -71,6 +71,10 @@ const statements = prepared((db) => ({
   byName: db.prepare<[string], RawQueueRow>(`${QUEUES} AND t.name = ?`),
   all: db.prepare<[], RawQueueRow>(`${QUEUES} ORDER BY t.name`),
   page: db.prepare<[PageParameters], RawQueueRow>(`${QUEUES} AND ${pageClause('t.name')}`),
+  // Down queues_by_backlog without a prefix; within one, a sort of the names it keeps.
+  top: db.prepare<[Omit<PageParameters, 'after'>], RawQueueRow>(
+    `${QUEUES} AND t.name >= :prefix AND t.name < :prefixEnd ORDER BY s.waiting DESC, s.topic_id LIMIT :limit`,
+  ),
   subscription: db.prepare<[string, string], RawQueueRow>(`${TOPIC_SUBSCRIPTIONS} AND s.name = ?`),
   subscriptions: db.prepare<[string, PageParameters], RawQueueRow>(`${TOPIC_SUBSCRIPTIONS} AND ${pageClause('s.name')}`),
   subscriptionIds: db.prepare<[number]>('SELECT id FROM subscriptions WHERE topic_id = ?').pluck(),
@@ -149,6 +153,11 @@ export function loadSubscription(db: Database, ref: SubscriptionRef): QueueRow {
 
 export function queueRowPage(db: Database, page: PageRequest): Listed<QueueRow> {
   return pageOf(statements(db).page.all(pageParameters(page)).map(toQueueRow), page, (row) => row.name);
+}
+
+/** The queues with the most messages waiting. */
+export function topQueueRows(db: Database, prefix: string, limit: number): QueueRow[] {
+  return statements(db).top.all({ prefix, prefixEnd: prefixEnd(prefix), limit }).map(toQueueRow);
 }
 
 export function subscriptionPage(db: Database, topic: string, page: PageRequest): Listed<SubscriptionRecord> {

@@ -73,7 +73,7 @@ import { putQueue } from './putQueue';
 import { abandonReply, findReply, forgetReply, produceRequest, putReply } from './replies';
 import { createReceiptSecret, receiptSecret } from './receiptSecret';
 import { produce } from './produce';
-import { findQueueRow, findSubscriptionRow, queueRowPage, subscriptionPage, toQueueRecord, toSubscriptionRecord } from './queueRow';
+import { findQueueRow, findSubscriptionRow, queueRowPage, subscriptionPage, topQueueRows, toQueueRecord, toSubscriptionRecord } from './queueRow';
 import { mapPage } from './page';
 import { queueStats } from './queueStats';
 import { checkReady } from './checkReady';
@@ -162,6 +162,10 @@ export class SqliteStore implements Store {
 
   listQueues(page: PageRequest): Promise<Listed<QueueRecord>> {
     return this.readNow(() => mapPage(queueRowPage(this.db, page), (row) => toQueueRecord(this.db, row)));
+  }
+
+  topQueues(prefix: string, limit: number): Promise<QueueRecord[]> {
+    return this.readNow(() => topQueueRows(this.db, prefix, limit).map((row) => toQueueRecord(this.db, row)));
   }
 
   // A deleted source wakes whoever waits on its log (long-polls, push runners): they find it gone.
