@@ -279,6 +279,30 @@ test('a dead-letter queue longer than a page lists its oldest 20 and says how ma
   await closeDashboard(dashboard);
 });
 
+test('of many queues the page shows the twenty with the most messages waiting, and a search finds the others by name', async () => {
+  const { url } = await startLiveGateway();
+  for (let i = 0; i < 30; i++) {
+    const name = `q${String(i).padStart(2, '0')}`;
+    await call(url, 'PUT', `/v1/queues/${name}`, {});
+    // q29 has the most: 30 messages; q00 the fewest: 1.
+    await call(url, 'POST', `/v1/queues/${name}/messages`, { messages: Array.from({ length: i + 1 }, (_, n) => ({ value: n })) });
+  }
+  await call(url, 'PUT', '/v1/queues/quiet-dlq', {});
+  await call(url, 'PUT', '/v1/queues/quiet', { deadLetterQueue: 'quiet-dlq', maxDeliveries: 3 });
+  const dashboard = await openDashboard(url);
+  const rows = dashboard.page.getByTestId('queue-row');
+  await expectText(rows.first().getByTestId('name'), 'q29');
+  const shown = async (): Promise<(string | null)[]> => Promise.all((await rows.all()).map((row) => row.getAttribute('data-queue')));
+  expect(await shown()).toEqual(Array.from({ length: 20 }, (_, i) => `q${29 - i}`));
+  await dashboard.page.getByTestId('search').fill('quiet');
+  await dashboard.page.getByTestId('use-search').click();
+  await expectText(rows.first().getByTestId('name'), 'quiet-dlq');
+  expect(await shown()).toEqual(['quiet-dlq', 'quiet']);
+  // The dead-letter queue named by a queue the page shows.
+  await expectText(dashboard.page.locator('[data-testid=dlq][data-queue=quiet-dlq]').getByTestId('sources'), 'quiet');
+  await closeDashboard(dashboard);
+});
+
 test('a key that may redrive but not consume a dead-letter queue, with no topic, push or metrics scope, sees its counts and why its messages, topics and rates are not shown', async () => {
   const full = generateKey();
   const admin = generateKey();

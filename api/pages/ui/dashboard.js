@@ -11,6 +11,14 @@ const MIN_CHART_SECONDS = 300;
 // The dead letters listed per dead-letter queue, oldest first, and how much of each value is shown.
 const DEAD_LETTER_PAGE = 20;
 const PREVIEW_CHARS = 120;
+// The page shows what it can read in a few calls, whatever the number of queues: the queues with
+// the most messages waiting, the first topics by name (both narrowed by the search box), their groups
+// and queue subscriptions, and the first push subscriptions.
+const SHOWN_QUEUES = 20;
+const SHOWN_TOPICS = 20;
+const SHOWN_PER_TOPIC = 50;
+const SHOWN_PUSHES = 100;
+const SEARCH_ITEM = 'mqgate.search';
 // Headers the gateway adds to a dead letter.
 const DEAD_LETTER_SOURCE = 'mqgate-dead-letter-source';
 const DELIVERY_COUNT = 'mqgate-delivery-count';
@@ -136,12 +144,12 @@ function queueRows(queues) {
 }
 
 /**
- * Each dead-letter queue with what names it: the API has no other mark for
- * one. Queues, queue subscriptions and push subscriptions each have a
- * `deadLetterQueue`; a queue subscription is named as its dead letters name
- * their source, `topic/subscription`.
+ * Each dead-letter queue named by what the page shows, with what names it:
+ * the API has no other mark for one. Queues, queue subscriptions and push
+ * subscriptions each have a `deadLetterQueue`; a queue subscription is named
+ * as its dead letters name their source, `topic/subscription`.
  */
-function deadLetterQueues(queues, subscriptions, pushes) {
+function deadLetterSources(queues, subscriptions, pushes) {
   const namers = [
     ...queues.map((q) => [q.deadLetterQueue, q.name]),
     ...subscriptions.map((s) => [s.deadLetterQueue, `queue subscription ${s.topic}/${s.name}`]),
@@ -151,7 +159,7 @@ function deadLetterQueues(queues, subscriptions, pushes) {
   for (const [dlq, namer] of namers) {
     if (dlq !== null) sources.set(dlq, [...(sources.get(dlq) ?? []), namer]);
   }
-  return queues.filter((q) => sources.has(q.name)).map((q) => ({ queue: q, sources: sources.get(q.name) }));
+  return sources;
 }
 
 /** Bytes of a padded base64 string, without decoding it. */
@@ -377,11 +385,12 @@ function askForKey() {
 }
 
 async function refresh() {
+  const prefix = encodeURIComponent(sessionStorage.getItem(SEARCH_ITEM) ?? '');
   try {
     const [queues, topics, pushes, activity] = await Promise.all([
-      read('/v1/queues', 'queues'),
-      read('/v1/topics', 'topics'),
-      read('/v1/push-subscriptions', 'pushSubscriptions'),
+      read(`/v1/queues?sort=backlog&limit=${SHOWN_QUEUES}&prefix=${prefix}`, 'queues'),
+      read(`/v1/topics?limit=${SHOWN_TOPICS}&prefix=${prefix}`, 'topics'),
+      read(`/v1/push-subscriptions?limit=${SHOWN_PUSHES}`, 'pushSubscriptions'),
       read('/v1/activity'),
     ]);
     if ([queues, topics, pushes, activity].some((reading) => reading instanceof ApiError && reading.status === 401)) {
@@ -391,10 +400,15 @@ async function refresh() {
     // A key may see a topic without the consume scope its groups and queue subscriptions need:
     // that topic says so, and its subscriptions name no dead-letter queue here.
     const [groups, subscriptions] = await Promise.all([
-      each(listed(topics), (t) => read(`/v1/topics/${pathOf(t.name)}/groups`, 'groups')),
-      each(listed(topics), (t) => read(`/v1/topics/${pathOf(t.name)}/subscriptions`, 'subscriptions')),
+      each(listed(topics), (t) => read(`/v1/topics/${pathOf(t.name)}/groups?limit=${SHOWN_PER_TOPIC}`, 'groups')),
+      each(listed(topics), (t) => read(`/v1/topics/${pathOf(t.name)}/subscriptions?limit=${SHOWN_PER_TOPIC}`, 'subscriptions')),
     ]);
-    const dlqs = deadLetterQueues(listed(queues), subscriptions.flatMap(listed), listed(pushes));
+    const sources = deadLetterSources(listed(queues), subscriptions.flatMap(listed), listed(pushes));
+    // A dead-letter queue need not be among the queues shown: it is read on its own (gone since: left out).
+    const shown = new Map(listed(queues).map((q) => [q.name, q]));
+    const dlqQueues = await each([...sources.keys()], (name) => (shown.has(name) ? shown.get(name) : read(`/v1/queues/${pathOf(name)}`)));
+    const dlqs = dlqQueues.filter((q) => !(q instanceof ApiError)).map((q) => ({ queue: q, sources: sources.get(q.name) }));
+    dlqs.sort((a, b) => (a.queue.name < b.queue.name ? -1 : 1));
     // Likewise a dead-letter queue without the consume scope its messages need.
     const pages = await each(dlqs, ({ queue }) => read(`/v1/queues/${pathOf(queue.name)}/messages?max=${DEAD_LETTER_PAGE}`, 'messages'));
     panels.queues.show(queues, (list) => panels.queues.fill($('queue-rows'), queueRows(list)));
@@ -429,6 +443,12 @@ async function redrive(queue, button) {
   refreshNow();
 }
 
+$('search').value = sessionStorage.getItem(SEARCH_ITEM) ?? '';
+$('search-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(SEARCH_ITEM, $('search').value.trim());
+  refreshNow();
+});
 $('api-key').value = sessionStorage.getItem(KEY_ITEM) ?? '';
 $('key-form').addEventListener('submit', (event) => {
   event.preventDefault();
