@@ -69,7 +69,6 @@ const TOPIC_SUBSCRIPTIONS = `${SELECT} WHERE t.kind = 'topic' AND t.name = ?`;
 
 const statements = prepared((db) => ({
   byName: db.prepare<[string], RawQueueRow>(`${QUEUES} AND t.name = ?`),
-  all: db.prepare<[], RawQueueRow>(`${QUEUES} ORDER BY t.name`),
   page: db.prepare<[PageParameters], RawQueueRow>(`${QUEUES} AND ${pageClause('t.name')}`),
   // Down queues_by_backlog without a prefix; within one, a sort of the names it keeps.
   top: db.prepare<[Omit<PageParameters, 'after'>], RawQueueRow>(
@@ -130,10 +129,6 @@ export function deadLetterTopicOf(db: Database, deadLetterQueue: string | null):
     throw new GatewayError('dead_letter_queue_not_found', `Dead-letter queue '${deadLetterQueue}' does not exist; create it first.`);
   }
   return target.topicId;
-}
-
-export function allQueueRows(db: Database): QueueRow[] {
-  return statements(db).all.all().map(toQueueRow);
 }
 
 export function findSubscriptionRow(db: Database, topic: string, subscription: string): QueueRow | null {
