@@ -309,14 +309,15 @@ describe('stats counters', () => {
     await h.store.produceTopic('t', [{ ...message('dddd'), partition: 0 }], options);
     await h.store.claim({ queue: 'q' }, { max: 1, now: T0, visibilityTimeoutMs: 1000 });
     await h.store.close();
-    // The database as the release before 008 left it.
+    // The database as the release before 008 left it (and so before 009, which indexes its counter).
     const db = new Database(path.join(h.dataDir, DATABASE_FILE));
-    db.exec(`DROP TRIGGER deliveries_count_insert;
+    db.exec(`DROP INDEX queues_by_backlog;
+             DROP TRIGGER deliveries_count_insert;
              DROP TRIGGER deliveries_count_delete;
              ALTER TABLE deliveries DROP COLUMN bytes;
              ALTER TABLE subscriptions DROP COLUMN waiting;
              ALTER TABLE subscriptions DROP COLUMN waiting_bytes;
-             DELETE FROM schema_migrations WHERE version = 8;`);
+             DELETE FROM schema_migrations WHERE version IN (8, 9);`);
     db.close();
     h.store = new SqliteStore({ dataDir: h.dataDir, synchronous: 'NORMAL' });
     expect(await h.store.queueStats('q', T0)).toMatchObject({ ready: 1, inFlight: 1, delayed: 1, bytes: 6 });
