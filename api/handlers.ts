@@ -108,7 +108,6 @@ function requireReferences(res: Response, body: { deadLetterQueue?: string | nul
   else principal.require('consume', 'topics', source.topic);
 }
 
-/** A list as the caller may see it: the items whose GET it may make (`action` null: any scope will do). */
 /** The page a list request asks for: `limit`, `cursor` and `prefix`, validated against the spec. */
 function pageRequest(res: Response): PageRequest {
   const { limit, cursor, prefix } = validated(res).query as { limit: number; cursor?: string; prefix: string };
@@ -118,7 +117,7 @@ function pageRequest(res: Response): PageRequest {
   return { after, prefix, limit };
 }
 
-/** A list request for the names of `kind` the caller may see (by `action`; null: any). */
+/** A list request for the names of `kind` the caller may see: those whose GET it may make (`action` null: any scope will do). */
 function visibleRequest(res: Response, action: Action | null, kind: ResourceKind): ListRequest {
   return { ...pageRequest(res), visible: principalOf(res).visibility(action, kind) };
 }
