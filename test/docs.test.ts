@@ -74,10 +74,10 @@ test('"Try it out" on /docs calls the gateway that served the page, and shows it
       operation.getByRole('button', { name: 'Execute' }).click(),
     ]);
     // Try it out fills in the parameters' defaults.
-    expect(request.url()).toBe(`${url}/v1/queues?limit=100`);
+    expect(request.url()).toBe(`${url}/v1/queues?limit=100&sort=name`);
     const answer = operation.locator('.live-responses-table .response');
     await expectText(answer.locator('.response-col_status'), '200');
-    await expectText(operation.locator('.request-url pre'), `${url}/v1/queues?limit=100`);
+    await expectText(operation.locator(".request-url pre"), `${url}/v1/queues?limit=100&sort=name`);
     const listed = (await (await fetch(`${url}/v1/queues`)).json()) as { queues: { name: string }[] };
     expect(listed.queues.map((q) => q.name)).toEqual(['orders']);
     const shown: unknown = JSON.parse((await answer.locator('.highlight-code pre').textContent()) ?? '');
