@@ -6,7 +6,16 @@ interface Exchange {
   text: string;
 }
 
-/** Sends one request over `agent` and resolves with the whole response, whatever its status. */
+/** Methods a browser sends again when the kept-alive connection it chose turns out closed: repeating them changes nothing. */
+const IDEMPOTENT = new Set(['GET', 'PUT']);
+
+/**
+ * Sends one request over `agent` and resolves with the whole response,
+ * whatever its status. An idempotent request sent on a kept-alive
+ * connection that the server closed as it went out (idle past the server's
+ * keep-alive timeout) is sent again, as node's documentation advises and as
+ * browsers do.
+ */
 function exchange(
   url: string,
   method: string,
@@ -15,17 +24,25 @@ function exchange(
   body: string | Buffer,
 ): Promise<Exchange> {
   return new Promise<Exchange>((resolve, reject) => {
+    let answered = false;
     const request = http.request(
       url,
       { method, agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
       (response) => {
+        answered = true;
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('error', reject);
         response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
       },
     );
-    request.on('error', reject);
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      if (!answered && request.reusedSocket && error.code === 'ECONNRESET' && IDEMPOTENT.has(method)) {
+        resolve(exchange(url, method, agent, headers, body));
+      } else {
+        reject(error);
+      }
+    });
     request.end(body);
   });
 }
@@ -87,20 +104,20 @@ export class Poster {
   }
 }
 
+/** Runs `use` with a JsonClient of `connections` fresh connections to `baseUrl`, closed afterwards. */
+export async function withClient<T>(baseUrl: string, connections: number, use: (client: JsonClient) => Promise<T>): Promise<T> {
+  const client = new JsonClient(baseUrl, connections);
+  try {
+    return await use(client);
+  } finally {
+    client.close();
+  }
+}
+
 /**
  * One request on a connection of its own, closed afterwards: for calls far
  * apart, where a kept-alive socket could meet the server's keep-alive timeout.
  */
-export async function requestOnce<T>(
-  baseUrl: string,
-  method: 'GET' | 'PUT' | 'POST',
-  path: string,
-  body = '',
-): Promise<T> {
-  const client = new JsonClient(baseUrl, 1);
-  try {
-    return await client.send<T>(method, path, body);
-  } finally {
-    client.close();
-  }
+export function requestOnce<T>(baseUrl: string, method: 'GET' | 'PUT' | 'POST', path: string, body = ''): Promise<T> {
+  return withClient(baseUrl, 1, (client) => client.send<T>(method, path, body));
 }

@@ -17,6 +17,19 @@ export interface LoopRun {
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * Runs `work` once for each index from 0 to `count` - 1, `workers` at a time,
+ * each worker taking the next index as soon as it is done with one: a fixed
+ * amount of work over a few connections, where runLoops runs for a time.
+ */
+export async function forEachIndex(count: number, workers: number, work: (index: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) await work(next++);
+  };
+  await Promise.all(Array.from({ length: workers }, worker));
+}
+
+/**
  * Runs `loops` concurrent loops of `step` (each told its number) for
  * `seconds`, for the request sequences autocannon cannot express. Counts what
  * the steps completed before the time was up: steps still in flight then are

@@ -1,4 +1,5 @@
 import type { JsonClient } from './httpClient';
+import { forEachIndex } from './loops';
 import { MESSAGE_BYTES, produceBody } from './payload';
 
 /** Prefills in the largest batches the default limits allow, so a prefill is over quickly. */
@@ -13,14 +14,7 @@ export const PREFILL_CONNECTIONS = 4;
  */
 export async function prefill(client: JsonClient, messagesPath: string, count: number): Promise<void> {
   const body = produceBody(PREFILL_BATCH, MESSAGE_BYTES);
-  let remaining = Math.ceil(count / PREFILL_BATCH);
-  const producer = async (): Promise<void> => {
-    while (remaining > 0) {
-      remaining -= 1;
-      await client.send('POST', messagesPath, body);
-    }
-  };
-  await Promise.all(Array.from({ length: PREFILL_CONNECTIONS }, producer));
+  await forEachIndex(Math.ceil(count / PREFILL_BATCH), PREFILL_CONNECTIONS, () => client.send('POST', messagesPath, body));
 }
 
 /**

@@ -3,6 +3,7 @@ import { formatTable, type Row } from './report';
 import { backlog } from './scenarios/backlog';
 import { consume } from './scenarios/consume';
 import { keyedProduce } from './scenarios/keyedProduce';
+import { manyQueues } from './scenarios/manyQueues';
 import { produceBatch } from './scenarios/produceBatch';
 import { produceSingle } from './scenarios/produceSingle';
 import { push } from './scenarios/push';
@@ -37,6 +38,11 @@ const SCENARIOS: Scenario[] = [
   { name: 'push', label: '(g) push delivery vs a plain HTTP client, (h) its latency vs produce', run: push },
   { name: 'sqs', label: '(i) the SQS face vs local-aws-sqs: send, receive + delete', run: sqs },
   { name: 'request-reply', label: '(j) request–reply round trip vs calling the service directly', run: requestReply },
+  {
+    name: 'many-queues',
+    label: '(k) 100,000 queues: creation, a healthz probe during lists/scrapes/dashboard/sweeps, produce–fetch–ack vs one queue',
+    run: manyQueues,
+  },
 ];
 
 /** The scenarios BENCH_ONLY names, in run order; all without it. */
@@ -59,16 +65,25 @@ function chosen(only: string[] | null): Scenario[] {
  * All but (d) and (h) measure baseline and result in alternating rounds and
  * report the median of the per-round ratios (rounds.ts): on a shared machine
  * one measurement of each side, one after the other, swings too much. (h)
- * times both of its figures on the same messages.
+ * times both of its figures on the same messages; (k)'s creation and health
+ * probe rows are timed once, its produce and fetch + ack rows alternate.
  *
- * Environment (settings.ts; the defaults take six to seven minutes on 2 cores):
- *   BENCH_ROUNDS           baseline/result round pairs of all but (d) and (h), default 5
+ * Environment (settings.ts). The defaults take six to seven minutes on 2 cores
+ * for all but many-queues; many-queues alone took 24 minutes on a busy 2-core
+ * machine with BENCH_BIG_BACKLOG=1,000,000 (11 of them the dashboard's
+ * refreshes), and its default of 10,000,000 adds a prefill of about 14 GB and
+ * far more time:
+ *   BENCH_ROUNDS           baseline/result round pairs of the alternating rows, default 5
  *   BENCH_SECONDS          measured seconds per round and side, default 5; (h) samples for twice that
  *   BENCH_WARMUP_SECONDS   unmeasured seconds of load on each side before its first round, default 2
  *   BENCH_BACKLOG          ready messages of (d)'s large queue, default 1,000,000
  *   BENCH_BACKLOG_SAMPLES  messages fetched and acked per queue size in (d), default 4000
+ *   BENCH_QUEUES           queues (k) creates besides its own two, default 100,000
+ *   BENCH_TOPICS           topics (k) creates, each with a consumer group, default 10,000
+ *   BENCH_BIG_BACKLOG      ready messages of (k)'s big queue, default 10,000,000
  *   BENCH_ONLY             comma-separated scenarios to run, e.g. `push` or `consume,push`
- *                          (produce-single, produce-batch, consume, backlog, replay, keyed, push, sqs, request-reply); default all
+ *                          (produce-single, produce-batch, consume, backlog, replay, keyed, push, sqs, request-reply,
+ *                          many-queues); default all
  */
 async function main(): Promise<void> {
   const settings = readSettings(process.env);
@@ -87,7 +102,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       '',
-      `mqgate bench:${only} all but (d) and (h) ${settings.rounds} alternating rounds of ${settings.seconds} s per side` +
+      `mqgate bench:${only} all but (d), (h) and (k)'s creation and healthz rows ${settings.rounds} alternating rounds of ${settings.seconds} s per side` +
         ` after ${settings.warmupSeconds} s warm-up (BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP_SECONDS);` +
         ` node ${process.version}, ${os.cpus().length} cores`,
       '',

@@ -2,12 +2,14 @@
  * Knobs of one bench run, read once from the environment so a quick run and the default one use the same code.
  *
  * All scenarios but (d) and (h) measure each side of their comparison in
- * alternating rounds (see rounds.ts): with the defaults that is 2 × 5 rounds
- * of 5 s plus the warm-ups per scenario; (h) samples for 2 × 5 s. The whole
- * `npm run bench` takes six to seven minutes on a 2-core machine.
+ * alternating rounds (see rounds.ts), (k) only for its produce and fetch +
+ * ack: with the defaults that is 2 × 5 rounds of 5 s plus the warm-ups per
+ * scenario; (h) samples for 2 × 5 s. The whole `npm run bench` takes six to
+ * seven minutes on a 2-core machine without (k), whose filling and probing
+ * take far longer (run.ts).
  */
 export interface BenchSettings {
-  /** Baseline/result round pairs of all scenarios but (d) and (h) (BENCH_ROUNDS, default 5): odd, so the median is one round pair. */
+  /** Baseline/result round pairs of the alternating rows (BENCH_ROUNDS, default 5): odd, so the median is one round pair. */
   rounds: number;
   /** Measured seconds of one round of one side (BENCH_SECONDS, default 5). */
   seconds: number;
@@ -20,6 +22,15 @@ export interface BenchSettings {
   backlog: number;
   /** Messages fetched and acked per queue size in scenario (d) (BENCH_BACKLOG_SAMPLES, default 4000). */
   backlogSamples: number;
+  /** Queues scenario (k) creates besides the two it works with (BENCH_QUEUES, default 100,000). */
+  queues: number;
+  /** Topics scenario (k) creates, each with one consumer group (BENCH_TOPICS, default 10,000). */
+  topics: number;
+  /**
+   * Ready messages of the big queue of scenario (k) (BENCH_BIG_BACKLOG, default
+   * 10,000,000): about 14 GB on disk, produced over HTTP before anything is measured.
+   */
+  bigBacklog: number;
   /** Names of the scenarios to run (BENCH_ONLY, comma-separated; run.ts lists them), or null for all. */
   only: string[] | null;
 }
@@ -49,6 +60,9 @@ export function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
     warmupSeconds: positive(env, 'BENCH_WARMUP_SECONDS', 2, false),
     backlog: positive(env, 'BENCH_BACKLOG', 1_000_000, true),
     backlogSamples: positive(env, 'BENCH_BACKLOG_SAMPLES', 4000, true),
+    queues: positive(env, 'BENCH_QUEUES', 100_000, true),
+    topics: positive(env, 'BENCH_TOPICS', 10_000, true),
+    bigBacklog: positive(env, 'BENCH_BIG_BACKLOG', 10_000_000, true),
     only: names(env, 'BENCH_ONLY'),
   };
 }

@@ -7,15 +7,20 @@ import { alternate, alternatingRow, type Side, tracked } from '../rounds';
 import type { RoundTiming } from '../settings';
 import { batchProduceSide } from './produceBatch';
 
-/** The queue the consumers take from. */
-const QUEUE = 'bench';
+/** Consumer loops over one queue, each fetching up to `batch` messages and acking them all. */
+export interface Consumers {
+  queue: string;
+  loops: number;
+  batch: number;
+}
+
+/** The consumers of (c). */
+const CONSUMERS: Consumers = { queue: 'bench', loops: 8, batch: 100 };
 /**
  * Where the baseline's produce rounds write: in the consumers' queue they
  * would decide how much the consumers find, not the prefill.
  */
 const PRODUCE_QUEUE = 'bench-produce';
-const BATCH = 100;
-const CONSUMERS = 8;
 /**
  * Ready messages at the start of a consume run, as a multiple of what the
  * latest produce round stored in the same time: a consumer as fast as the
@@ -32,22 +37,22 @@ interface AckResponse {
   results: Array<{ status: string }>;
 }
 
-/** What the consume side did around its measurements, for the notes. */
-interface ConsumeLog {
+/** What a consume side did around its measurements, for the notes. */
+export interface ConsumeLog {
   runs: number;
   drainedRuns: number;
   prefilled: number;
   prefillSeconds: number;
 }
 
-const FETCH_BODY = JSON.stringify({ max: BATCH, waitMs: 0 });
+export const emptyConsumeLog = (): ConsumeLog => ({ runs: 0, drainedRuns: 0, prefilled: 0, prefillSeconds: 0 });
 
-/** One step of a consumer: fetch up to 100 and ack every receipt; an empty fetch means the queue is drained. */
-async function fetchAndAck(client: JsonClient): Promise<number | 'exhausted'> {
-  const { messages } = await client.send<FetchResponse>('POST', `/v1/queues/${QUEUE}/fetch`, FETCH_BODY);
+/** One step of a consumer: fetch up to a batch and ack every receipt; an empty fetch means the queue is drained. */
+async function fetchAndAck(client: JsonClient, consumers: Consumers, fetchBody: string): Promise<number | 'exhausted'> {
+  const { messages } = await client.send<FetchResponse>('POST', `/v1/queues/${consumers.queue}/fetch`, fetchBody);
   if (messages.length === 0) return 'exhausted';
   const receipts = messages.map((message) => message.receipt);
-  const { results } = await client.send<AckResponse>('POST', `/v1/queues/${QUEUE}/ack`, JSON.stringify({ receipts }));
+  const { results } = await client.send<AckResponse>('POST', `/v1/queues/${consumers.queue}/ack`, JSON.stringify({ receipts }));
   // A message that was not acked would be delivered again and counted twice.
   const notAcked = results.filter((result) => result.status !== 'acked');
   if (notAcked.length > 0) throw new Error(`ack refused ${notAcked.length} receipts: ${JSON.stringify(notAcked[0])}`);
@@ -55,20 +60,20 @@ async function fetchAndAck(client: JsonClient): Promise<number | 'exhausted'> {
 }
 
 /**
- * The consume side: tops the queue up (unmeasured), then consumes for the
- * run's seconds. `produceRate` is the latest produce round's rate, which
- * sizes the top-up.
+ * The consume side: tops the queue up (unmeasured) to `ceiling()` messages
+ * per second times the run's seconds, then consumes for those seconds.
  */
-function consumeSide(url: string, produceRate: () => number, log: ConsumeLog): Side {
+export function consumeSide(url: string, consumers: Consumers, ceiling: () => number, log: ConsumeLog): Side {
+  const fetchBody = JSON.stringify({ max: consumers.batch, waitMs: 0 });
   return async (seconds) => {
     // New connections per run: the last run's sat idle through a produce round, past the keep-alive timeout.
-    const client = new JsonClient(url, Math.max(CONSUMERS, PREFILL_CONNECTIONS));
+    const client = new JsonClient(url, Math.max(consumers.loops, PREFILL_CONNECTIONS));
     try {
       const prefillStart = performance.now();
-      log.prefilled += await topUp(client, QUEUE, produceRate() * seconds * HEADROOM);
+      log.prefilled += await topUp(client, consumers.queue, ceiling() * seconds);
       log.prefillSeconds += (performance.now() - prefillStart) / 1000;
       // Acked messages per second; a drained queue ends the run early.
-      const { rate, exhausted } = await runLoops(CONSUMERS, seconds, () => fetchAndAck(client));
+      const { rate, exhausted } = await runLoops(consumers.loops, seconds, () => fetchAndAck(client, consumers, fetchBody));
       log.runs += 1;
       if (exhausted) log.drainedRuns += 1;
       return rate;
@@ -76,6 +81,13 @@ function consumeSide(url: string, produceRate: () => number, log: ConsumeLog): S
       client.close();
     }
   };
+}
+
+/** The note on how often a consume side found its queue empty. */
+export function drainedNote(log: ConsumeLog): string {
+  return log.drainedRuns === 0
+    ? 'the queue never ran dry'
+    : `the queue ran dry in ${log.drainedRuns} of ${log.runs} consume runs (warm-up included): those measured until it did (a fixed count)`;
 }
 
 /**
@@ -86,23 +98,21 @@ function consumeSide(url: string, produceRate: () => number, log: ConsumeLog): S
  * same machine load and the same database.
  */
 export async function consume(timing: RoundTiming): Promise<Row> {
-  const log: ConsumeLog = { runs: 0, drainedRuns: 0, prefilled: 0, prefillSeconds: 0 };
-  const alternation = await withFreshGateway([QUEUE, PRODUCE_QUEUE], (url) => {
+  const log = emptyConsumeLog();
+  const alternation = await withFreshGateway([CONSUMERS.queue, PRODUCE_QUEUE], (url) => {
     const produce = tracked(batchProduceSide(url, PRODUCE_QUEUE));
-    return alternate(timing, produce.side, consumeSide(url, produce.latest, log));
+    return alternate(timing, produce.side, consumeSide(url, CONSUMERS, () => produce.latest() * HEADROOM, log));
   });
   return alternatingRow(
     {
-      scenario: `(c) fetch+ack ${BATCH}, ${CONSUMERS} consumers`,
+      scenario: `(c) fetch+ack ${CONSUMERS.batch}, ${CONSUMERS.loops} consumers`,
       resultUnit: 'msg/s',
       baselineUnit: 'msg/s',
       target: atLeast(0.5),
       notes: [
         `baseline: the gateway's batch produce as in (b), into another queue of the same gateway process, taking turns with the consumers`,
         `before each consume run the queue was topped up to the latest produce round's rate x run time (${log.prefilled.toLocaleString('en-US')} x 1 KB in ${log.prefillSeconds.toFixed(1)} s in all)`,
-        log.drainedRuns === 0
-          ? 'the queue never ran dry'
-          : `the queue ran dry in ${log.drainedRuns} of ${log.runs} consume runs (warm-up included): those measured until it did (a fixed count)`,
+        drainedNote(log),
       ],
     },
     timing,
