@@ -8,12 +8,12 @@ export const PREFILL_BATCH = 1000;
 export const PREFILL_CONNECTIONS = 4;
 
 /**
- * Produces `count` messages of MESSAGE_BYTES (rounded up to whole batches of
+ * Produces `count` messages of `bytes` (rounded up to whole batches of
  * PREFILL_BATCH) with POST `messagesPath`, a queue's or a topic's messages,
  * over PREFILL_CONNECTIONS of `client`'s connections.
  */
-export async function prefill(client: JsonClient, messagesPath: string, count: number): Promise<void> {
-  const body = produceBody(PREFILL_BATCH, MESSAGE_BYTES);
+export async function prefill(client: JsonClient, messagesPath: string, count: number, bytes = MESSAGE_BYTES): Promise<void> {
+  const body = produceBody(PREFILL_BATCH, bytes);
   await forEachIndex(Math.ceil(count / PREFILL_BATCH), PREFILL_CONNECTIONS, () => client.send('POST', messagesPath, body));
 }
 

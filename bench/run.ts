@@ -10,6 +10,7 @@ import { push } from './scenarios/push';
 import { replayRead } from './scenarios/replayRead';
 import { requestReply } from './scenarios/requestReply';
 import { sqs } from './scenarios/sqs';
+import { uploads } from './scenarios/uploads';
 import { type BenchSettings, readSettings } from './settings';
 
 interface Scenario {
@@ -38,6 +39,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'push', label: '(g) push delivery vs a plain HTTP client, (h) its latency vs produce', run: push },
   { name: 'sqs', label: '(i) the SQS face vs local-aws-sqs: send, receive + delete', run: sqs },
   { name: 'request-reply', label: '(j) request–reply round trip vs calling the service directly', run: requestReply },
+  { name: 'uploads', label: '(l) 200 concurrent 10 MB produce bodies: memory against the body budget', run: single(uploads) },
   {
     name: 'many-queues',
     label: '(k) 100,000 queues: creation, a healthz probe during lists/scrapes/dashboard/sweeps, produce–fetch–ack vs one queue',
@@ -83,7 +85,7 @@ function chosen(only: string[] | null): Scenario[] {
  *   BENCH_BIG_BACKLOG      ready messages of (k)'s big queue, default 10,000,000
  *   BENCH_ONLY             comma-separated scenarios to run, e.g. `push` or `consume,push`
  *                          (produce-single, produce-batch, consume, backlog, replay, keyed, push, sqs, request-reply,
- *                          many-queues); default all
+ *                          uploads, many-queues); default all
  */
 async function main(): Promise<void> {
   const settings = readSettings(process.env);

@@ -25,7 +25,7 @@ import { atMostBatch, defaultQueueSettings, type Limits } from './limits';
 import { type DeliveredMessage, type ProduceInput, toDelivered } from './messages';
 import { batchMessages, type Producer, type RawMessage, rawMessage } from './produceRequest';
 import { decodeReceipt, encodeReceipt, storedReceiptSecret } from './receipts';
-import { everyItem, type ListRequest, MAX_NAMES_EXAMINED, viewPage, visiblePage } from './pages';
+import { everyItem, type ListRequest, MAX_NAMES_EXAMINED, viewPage, viewsOf, visiblePage } from './pages';
 import type { Wakeups } from './wakeups';
 
 export type QueueSettingsView = Omit<QueueRecord, 'subscriptionId'>;
@@ -113,7 +113,7 @@ export class QueueService {
   async top({ prefix, limit, visible }: Omit<ListRequest, 'after'>): Promise<QueueView[]> {
     const records = await this.store.topQueues(prefix, visible === null ? limit : MAX_NAMES_EXAMINED);
     const shown = visible === null ? records : records.filter((record) => visible(record.name)).slice(0, limit);
-    return Promise.all(shown.map((record) => this.view(record)));
+    return viewsOf(shown, (record) => this.view(record));
   }
 
   /** A page of queue names: a list without the stats. */

@@ -1,5 +1,5 @@
 import type { Listed, PageRequest } from '../persistence/store';
-import { everyItem, MAX_NAMES_EXAMINED, visiblePage } from '../queue/pages';
+import { everyItem, MAX_NAMES_EXAMINED, viewsOf, visiblePage } from '../queue/pages';
 
 /** A list in name order, paged as a store pages it. */
 function listOf(names: string[]): { list: (page: PageRequest) => Promise<Listed<{ name: string }>>; calls: PageRequest[] } {
@@ -61,4 +61,25 @@ test('everyItem walks a list to its end, page after page', async () => {
   for await (const item of everyItem(list)) walked.push(item.name);
   expect(walked).toEqual(names);
   expect(calls.map((call) => call.after)).toEqual([null, padded(999), padded(1999)]);
+});
+
+test('a page of views lets the event loop turn between its slices: a request that came meanwhile is not held up by the whole page', async () => {
+  const order: string[] = [];
+  const served = new Promise<void>((resolve) =>
+    setImmediate(() => {
+      order.push('other request');
+      resolve();
+    }),
+  );
+  const views = await viewsOf(
+    Array.from({ length: 250 }, (_, i) => i),
+    async (i) => {
+      if (i % 100 === 0) order.push(`view ${i}`);
+      return i * 2;
+    },
+  );
+  await served;
+  expect(views).toEqual(Array.from({ length: 250 }, (_, i) => i * 2));
+  expect(order[0]).toBe('view 0');
+  expect(order.indexOf('other request')).toBeLessThan(order.indexOf('view 200'));
 });

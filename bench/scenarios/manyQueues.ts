@@ -21,6 +21,8 @@ export type ManyQueuesSettings = Pick<BenchSettings, 'rounds' | 'seconds' | 'war
 const QUEUE = 'bench';
 /** The queue of BENCH_BIG_BACKLOG ready messages. */
 const BIG = 'big';
+/** The big queue's messages are small: 10,000,000 of 1 KB would be 14 GB of prefill; the count is what stats and sweeps meet. */
+const BIG_MESSAGE_BYTES = 100;
 /** The consumer group of every topic. */
 const GROUP = 'g';
 const queueName = (index: number): string => `q-${index}`;
@@ -42,8 +44,8 @@ const PAGE = 1000;
 const REPEATS = 20;
 /** The connections a browser opens to one host over HTTP/1.1: the dashboard's reads queue for them. */
 const BROWSER_CONNECTIONS = 6;
-/** The dead letters the dashboard reads per dead-letter queue (api/pages/ui/dashboard.js). */
-const DEAD_LETTER_PAGE = 20;
+/** What the dashboard reads (api/pages/ui/dashboard.js): its queues, topics, groups and subscriptions per topic, push subscriptions, dead letters per dead-letter queue. */
+const DASHBOARD = { queues: 20, topics: 20, perTopic: 50, pushes: 100, deadLetters: 20 };
 /** The gateway sweeps every second: three sweeps at least. */
 const SWEEP_SECONDS = 3;
 const PRODUCERS = 16;
@@ -106,32 +108,26 @@ async function fill(url: string, settings: ManyQueuesSettings): Promise<Filled> 
     progress(`created ${count(settings.topics)} topics with a group each in ${topicsSeconds.toFixed(1)} s`);
 
     const prefillStart = performance.now();
-    await prefill(client, `/v1/queues/${BIG}/messages`, settings.bigBacklog);
+    await prefill(client, `/v1/queues/${BIG}/messages`, settings.bigBacklog, BIG_MESSAGE_BYTES);
     const prefillSeconds = secondsSince(prefillStart);
     const bigBacklog = Math.ceil(settings.bigBacklog / PREFILL_BATCH) * PREFILL_BATCH;
-    progress(`produced ${count(bigBacklog)} x 1 KB into '${BIG}' in ${prefillSeconds.toFixed(1)} s`);
+    progress(`produced ${count(bigBacklog)} x ${BIG_MESSAGE_BYTES} B into '${BIG}' in ${prefillSeconds.toFixed(1)} s`);
     return { ...queues, topicsSeconds, bigBacklog, prefillSeconds };
   });
 }
 
-/** A page of GET /v1/queues: all queues today; with pagination, a cursor to the next page while there is one. */
-interface QueuePage {
-  queues: QueueView[];
-  nextCursor?: string | null;
-}
-
-/** Walks the queue list, PAGE at a time while the gateway pages it; returns the queues and pages it read. */
-async function walkQueues(client: JsonClient): Promise<{ listed: number; pages: number }> {
-  const walked = { listed: 0, pages: 0 };
-  let cursor: string | null | undefined = null;
+/** Walks the list at `path` (`queues` or `topics`), PAGE at a time, following nextCursor; calls `each` with every page's items. */
+async function walkList<T>(client: JsonClient, path: 'queues' | 'topics', each: (items: T[]) => void): Promise<number> {
+  let pages = 0;
+  let cursor: string | null = null;
   do {
-    const after = typeof cursor === 'string' ? `&cursor=${encodeURIComponent(cursor)}` : '';
-    const page: QueuePage = await client.send<QueuePage>('GET', `/v1/queues?limit=${PAGE}${after}`);
-    walked.listed += page.queues.length;
-    walked.pages += 1;
+    const after: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+    const page: Record<string, T[]> & { nextCursor: string | null } = await client.send('GET', `/v1/${path}?limit=${PAGE}${after}`);
+    each(page[path]);
+    pages += 1;
     cursor = page.nextCursor;
-  } while (typeof cursor === 'string');
-  return walked;
+  } while (cursor !== null);
+  return pages;
 }
 
 /** GET /metrics; returns the length of the scrape. */
@@ -152,27 +148,30 @@ const pathOf = (...names: string[]): string => names.map(encodeURIComponent).joi
  */
 async function refreshDashboard(client: JsonClient): Promise<number> {
   const [{ queues }, { topics }, { pushSubscriptions }] = await Promise.all([
-    client.send<{ queues: QueueView[] }>('GET', '/v1/queues'),
-    client.send<{ topics: TopicView[] }>('GET', '/v1/topics'),
-    client.send<{ pushSubscriptions: PushView[] }>('GET', '/v1/push-subscriptions'),
+    client.send<{ queues: QueueView[] }>('GET', `/v1/queues?sort=backlog&limit=${DASHBOARD.queues}`),
+    client.send<{ topics: TopicView[] }>('GET', `/v1/topics?limit=${DASHBOARD.topics}`),
+    client.send<{ pushSubscriptions: PushView[] }>('GET', `/v1/push-subscriptions?limit=${DASHBOARD.pushes}`),
     client.send('GET', '/v1/activity'),
   ]);
   const [, subscriptions] = await Promise.all([
-    Promise.all(topics.map((topic) => client.send('GET', `/v1/topics/${pathOf(topic.name)}/groups`))),
+    Promise.all(topics.map((topic) => client.send('GET', `/v1/topics/${pathOf(topic.name)}/groups?limit=${DASHBOARD.perTopic}`))),
     Promise.all(
       topics.map((topic) =>
-        client.send<{ subscriptions: SubscriptionView[] }>('GET', `/v1/topics/${pathOf(topic.name)}/subscriptions`),
+        client.send<{ subscriptions: SubscriptionView[] }>('GET', `/v1/topics/${pathOf(topic.name)}/subscriptions?limit=${DASHBOARD.perTopic}`),
       ),
     ),
   ]);
   const deadLetterNames = new Set(
-    [...queues, ...subscriptions.flatMap((each) => each.subscriptions), ...pushSubscriptions].map((source) => source.deadLetterQueue),
+    [...queues, ...subscriptions.flatMap((each) => each.subscriptions), ...pushSubscriptions].flatMap((source) => source.deadLetterQueue ?? []),
   );
-  const deadLetterQueues = queues.filter((queue) => deadLetterNames.has(queue.name));
+  // A dead-letter queue not among the queues shown is read on its own, then a page of its messages.
+  const shown = new Set(queues.map((queue) => queue.name));
+  const unshown = [...deadLetterNames].filter((name) => !shown.has(name));
+  await Promise.all(unshown.map((name) => client.send('GET', `/v1/queues/${pathOf(name)}`)));
   await Promise.all(
-    deadLetterQueues.map((queue) => client.send('GET', `/v1/queues/${pathOf(queue.name)}/messages?max=${DEAD_LETTER_PAGE}`)),
+    [...deadLetterNames].map((name) => client.send('GET', `/v1/queues/${pathOf(name)}/messages?max=${DASHBOARD.deadLetters}`)),
   );
-  return 4 + 2 * topics.length + deadLetterQueues.length;
+  return 4 + 2 * topics.length + unshown.length + deadLetterNames.size;
 }
 
 /** `times` times `request`, one after the other; resolves with the last answer. */
@@ -187,7 +186,10 @@ async function probedPhases(url: string, settings: ManyQueuesSettings, filled: F
   const allQueues = settings.queues + 2;
   await during('while walking the queue list', () =>
     withClient(url, 1, async (client) => {
-      const { listed, pages } = await walkQueues(client);
+      let listed = 0;
+      const pages = await walkList<QueueView>(client, 'queues', (queues) => {
+        listed += queues.length;
+      });
       // A walk that missed or repeated queues would not have read the list once.
       if (listed !== allQueues) throw new Error(`walked ${listed} queues, not the ${allQueues} there are`);
       return `GET /v1/queues?limit=${PAGE}, following nextCursor: ${count(listed)} queues in ${pages} page(s)`;
@@ -225,11 +227,11 @@ async function probedPhases(url: string, settings: ManyQueuesSettings, filled: F
 
 /** Messages the topics still hold: the ones the sweeps have not deleted. */
 async function retainedTopicMessages(client: JsonClient): Promise<number> {
-  const { topics } = await client.send<{ topics: TopicView[] }>('GET', '/v1/topics');
-  return topics.reduce(
-    (held, topic) => held + topic.stats.partitions.reduce((sum, partition) => sum + partition.endOffset - partition.startOffset, 0),
-    0,
-  );
+  let held = 0;
+  await walkList<TopicView>(client, 'topics', (topics) => {
+    for (const topic of topics) held += topic.stats.partitions.reduce((sum, partition) => sum + partition.endOffset - partition.startOffset, 0);
+  });
+  return held;
 }
 
 /** A row of the probe: the p99 of `latencies` against the issue's 50 ms. */
@@ -324,7 +326,7 @@ export async function manyQueues(settings: ManyQueuesSettings): Promise<Row[]> {
         target: atMost(LINEAR),
         notes: [
           `PUT /v1/queues/{name} with {}, ${CREATORS} in flight: all in ${filled.queuesSeconds.toFixed(1)} s (${count(Math.round(settings.queues / filled.queuesSeconds))} queues/s); each share timed by when its answers arrived`,
-          `then ${count(settings.topics)} topics (retention ${TOPIC_RETENTION_MS} ms) each with a consumer group in ${filled.topicsSeconds.toFixed(1)} s; then ${count(filled.bigBacklog)} x 1 KB into '${BIG}' in ${filled.prefillSeconds.toFixed(1)} s (${count(Math.round(filled.bigBacklog / filled.prefillSeconds))} msg/s)`,
+          `then ${count(settings.topics)} topics (retention ${TOPIC_RETENTION_MS} ms) each with a consumer group in ${filled.topicsSeconds.toFixed(1)} s; then ${count(filled.bigBacklog)} x ${BIG_MESSAGE_BYTES} B into '${BIG}' in ${filled.prefillSeconds.toFixed(1)} s (${count(Math.round(filled.bigBacklog / filled.prefillSeconds))} msg/s)`,
         ],
       };
       return [creation, ...probeRows(phases, retained, settings), ...(await compareWorkload(settings, url, beside))];
