@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
@@ -60,6 +60,11 @@ describe('the receipt format', () => {
   test('no string one character away from a receipt is one, spare bits of the last character included', () => {
     const altered = oneCharacterAway(encodeReceipt(ref, secret));
     expect(altered.filter((receipt) => decodeReceipt(receipt, secret) !== null)).toEqual([]);
+  });
+
+  test('a tag alone, even the right tag of an empty name under the secret, is no receipt', () => {
+    const tagOfNothing = createHmac('sha256', secret).update(Buffer.alloc(0)).digest().subarray(0, 16);
+    expect(decodeReceipt(tagOfNothing.toString('base64url'), secret)).toBeNull();
   });
 
   test('the old unsigned format is no receipt, nor is a real one padded, cut short or with a character added', () => {

@@ -117,6 +117,32 @@ describe('sqlite backend', () => {
     }
   });
 
+  test('FULL: a read of what is already on disk asks for no fsync of its own', async () => {
+    await store.produce('q', [message('a')], opts);
+    const fsyncs = holdFsyncs();
+    try {
+      const read = store.queueStats('q', T0);
+      await turns(() => fsyncs.held.length > 0);
+      expect(fsyncs.held).toHaveLength(0);
+      expect((await read).ready).toBe(1);
+    } finally {
+      for (const sync of fsyncs.held) sync.release();
+      fsyncs.restore();
+    }
+  });
+
+  test('each commit reports its own duration, from BEGIN until durable, in seconds', async () => {
+    await store.close();
+    const durations: number[] = [];
+    store = new SqliteStore({ dataDir, synchronous: 'FULL', onCommit: (seconds) => durations.push(seconds) });
+    const started = performance.now();
+    await store.produce('q', [message('a')], opts);
+    const elapsed = (performance.now() - started) / 1000;
+    expect(durations).toHaveLength(1);
+    expect(durations[0]).toBeGreaterThan(0);
+    expect(durations[0]).toBeLessThanOrEqual(elapsed);
+  });
+
   test('FULL: a failed fsync fails the writes it covered (kept or not, unknown) and every read and write after it (nothing written) with storage_unavailable, with no fsync that could hide it', async () => {
     const fsyncs = holdFsyncs();
     try {
