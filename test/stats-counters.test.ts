@@ -55,13 +55,33 @@ const SUBSCRIPTIONS = `SELECT s.id, t.kind, t.name AS topic, s.name FROM subscri
 
 /** A store over a temp dir, that can be closed and opened again, and a read-only connection beside it for recounts. */
 class Harness {
-  readonly dataDir = tempDir('mqgate-stats-');
+  dataDir = tempDir('mqgate-stats-');
   store = new SqliteStore({ dataDir: this.dataDir, synchronous: 'NORMAL' });
-  private readonly raw = new Database(path.join(this.dataDir, DATABASE_FILE), { readonly: true });
+  private raw = new Database(path.join(this.dataDir, DATABASE_FILE), { readonly: true });
+  /** Data dirs left behind by crashes, removed at the end. */
+  private readonly crashed: string[] = [];
 
   async restart(): Promise<void> {
     await this.store.close();
     this.store = new SqliteStore({ dataDir: this.dataDir, synchronous: 'NORMAL' });
+  }
+
+  /**
+   * A crash: the files as they are on disk this moment (the database and its
+   * log, no close, no checkpoint), as a SIGKILL leaves them, copied to a new
+   * data dir that the next store recovers from. The old store is let go.
+   */
+  async crash(): Promise<void> {
+    const copy = tempDir('mqgate-stats-crash-');
+    for (const file of [DATABASE_FILE, `${DATABASE_FILE}-wal`]) {
+      if (fs.existsSync(path.join(this.dataDir, file))) fs.copyFileSync(path.join(this.dataDir, file), path.join(copy, file));
+    }
+    this.raw.close();
+    await this.store.close();
+    this.crashed.push(this.dataDir);
+    this.dataDir = copy;
+    this.store = new SqliteStore({ dataDir: copy, synchronous: 'NORMAL' });
+    this.raw = new Database(path.join(copy, DATABASE_FILE), { readonly: true });
   }
 
   /** Every queue subscription's stats as the store gives them, beside a recount of its rows. */
@@ -86,7 +106,7 @@ class Harness {
   async dispose(): Promise<void> {
     this.raw.close();
     await this.store.close();
-    fs.rmSync(this.dataDir, { recursive: true, force: true });
+    for (const dir of [this.dataDir, ...this.crashed]) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -100,7 +120,7 @@ const REFS: Record<string, SubscriptionRef> = {
 };
 
 /** What a history did at least once, so that a run that never dead-letters (say) does not pass unnoticed. */
-type Event = 'delayed produce' | 'claim' | 'ack' | 'nack' | 'extend' | 'dead letter' | 'redrive' | 'purge' | 'retention' | 'restart' | 'cascade';
+type Event = 'delayed produce' | 'claim' | 'ack' | 'nack' | 'extend' | 'dead letter' | 'redrive' | 'purge' | 'retention' | 'restart' | 'crash' | 'cascade';
 
 /** One random history; returns what happened in it. */
 async function history(h: Harness, rng: Rng, log: string[]): Promise<Set<Event>> {
@@ -197,10 +217,14 @@ async function history(h: Harness, rng: Rng, log: string[]): Promise<Set<Event>>
       const result = await h.store.sweep({ now, idempotencyWindowMs: WINDOW, repliesBefore: now, budget: rng.int(1, 20), partitions: 1000, resumeAfter: null });
       outcome(JSON.stringify(result));
       if (result.expiredMessages > 0) seen.add('retention');
-    } else if (roll < 0.95) {
+    } else if (roll < 0.93) {
       log.push('restart');
       await h.restart();
       seen.add('restart');
+    } else if (roll < 0.95) {
+      log.push('crash');
+      await h.crash();
+      seen.add('crash');
     } else {
       // A subscription deleted with its rows (a cascade), or made again from the next message or from every retained one.
       if (s3) {
@@ -221,7 +245,7 @@ async function history(h: Harness, rng: Rng, log: string[]): Promise<Set<Event>>
   return seen;
 }
 
-const ALL_EVENTS: Event[] = ['delayed produce', 'claim', 'ack', 'nack', 'extend', 'dead letter', 'redrive', 'purge', 'retention', 'restart', 'cascade'];
+const ALL_EVENTS: Event[] = ['delayed produce', 'claim', 'ack', 'nack', 'extend', 'dead letter', 'redrive', 'purge', 'retention', 'restart', 'crash', 'cascade'];
 const envSeed = process.env.STATS_SEED;
 const seeds = envSeed === undefined || envSeed.trim() === '' ? [20_260_301, randomInt(1, 2 ** 31)] : [Number(envSeed) >>> 0];
 
