@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { CLAIM, FIFO_NEXT_HEAD } from '../persistence/sqlite/claim';
 import { GroupCommit } from '../persistence/sqlite/groupCommit';
+import { TOP_QUEUES } from '../persistence/sqlite/queueRow';
 import { LIVE_LEASE } from '../persistence/sqlite/settle';
 import { DATABASE_FILE, SqliteStore } from '../persistence/sqlite/sqliteStore';
 import { describeStoreContract, message, settings } from './store-contract';
@@ -274,6 +275,10 @@ describe('sqlite backend', () => {
     expect(fifoPlan).not.toMatch(/SCAN|TEMP B-TREE/);
     const settlePlan = plan(`DELETE FROM deliveries WHERE ${LIVE_LEASE}`, { subscription: 1, now: 5, refs: '[[1,1]]' });
     expect(settlePlan).toMatch(/SEARCH deliveries USING PRIMARY KEY \(subscription_id=\? AND message_id=\?\)/);
+    // The queues with the most waiting: down their index, however many queues there are; no sort of them all.
+    const topPlan = plan(TOP_QUEUES, { limit: 20 });
+    expect(topPlan).toMatch(/SCAN s USING INDEX queues_by_backlog/);
+    expect(topPlan).not.toMatch(/TEMP B-TREE|SCAN t/);
     db.close();
     store = new SqliteStore({ dataDir, synchronous: 'FULL' });
   });

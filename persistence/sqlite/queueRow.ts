@@ -54,7 +54,8 @@ interface RawQueueRow {
   receive_wait_ms: number;
 }
 
-const SELECT = `
+/** The rows, with `subscriptionIndex` (`INDEXED BY …`) naming the index the subscriptions are read by, if one must be. */
+const select = (subscriptionIndex = ''): string => `
   SELECT t.id AS topic_id, t.name, t.kind, s.name AS subscription_name, t.retention_ms, t.max_message_bytes,
          t.max_stored_messages, t.max_stored_bytes,
          t.produced, t.created_at, t.updated_at,
@@ -62,18 +63,23 @@ const SELECT = `
          d.name AS dead_letter_queue, s.delay_ms, s.acked, s.dead_lettered, s.waiting, s.waiting_bytes,
          s.ordering, s.content_based_deduplication, s.receive_wait_ms
     FROM topics t
-    JOIN subscriptions s ON s.topic_id = t.id
+    JOIN subscriptions s ${subscriptionIndex} ON s.topic_id = t.id
     LEFT JOIN topics d ON d.id = s.dead_letter_topic_id`;
-const QUEUES = `${SELECT} WHERE t.kind = 'queue' AND s.name = '${QUEUE_SUBSCRIPTION}'`;
+const SELECT = select();
+const IS_QUEUE = `t.kind = 'queue' AND s.name = '${QUEUE_SUBSCRIPTION}'`;
+const QUEUES = `${SELECT} WHERE ${IS_QUEUE}`;
+const BY_BACKLOG = 'ORDER BY s.waiting DESC, s.topic_id LIMIT :limit';
+export const TOP_QUEUES = `${select('INDEXED BY queues_by_backlog')} WHERE ${IS_QUEUE} ${BY_BACKLOG}`;
 const TOPIC_SUBSCRIPTIONS = `${SELECT} WHERE t.kind = 'topic' AND t.name = ?`;
 
 const statements = prepared((db) => ({
   byName: db.prepare<[string], RawQueueRow>(`${QUEUES} AND t.name = ?`),
   page: db.prepare<[PageParameters], RawQueueRow>(`${QUEUES} AND ${pageClause('t.name')}`),
-  // Down queues_by_backlog without a prefix; within one, a sort of the names it keeps.
-  top: db.prepare<[Omit<PageParameters, 'after'>], RawQueueRow>(
-    `${QUEUES} AND t.name >= :prefix AND t.name < :prefixEnd ORDER BY s.waiting DESC, s.topic_id LIMIT :limit`,
-  ),
+  // Down queues_by_backlog, named: without statistics (no ANALYZE) the
+  // planner would rather walk every name and sort.
+  top: db.prepare<[{ limit: number }], RawQueueRow>(TOP_QUEUES),
+  // Within a prefix, the names that have it, sorted.
+  topWithPrefix: db.prepare<[Omit<PageParameters, 'after'>], RawQueueRow>(`${QUEUES} AND t.name >= :prefix AND t.name < :prefixEnd ${BY_BACKLOG}`),
   subscription: db.prepare<[string, string], RawQueueRow>(`${TOPIC_SUBSCRIPTIONS} AND s.name = ?`),
   subscriptions: db.prepare<[string, PageParameters], RawQueueRow>(`${TOPIC_SUBSCRIPTIONS} AND ${pageClause('s.name')}`),
   subscriptionIds: db.prepare<[number]>('SELECT id FROM subscriptions WHERE topic_id = ?').pluck(),
@@ -152,7 +158,9 @@ export function queueRowPage(db: Database, page: PageRequest): Listed<QueueRow> 
 
 /** The queues with the most messages waiting. */
 export function topQueueRows(db: Database, prefix: string, limit: number): QueueRow[] {
-  return statements(db).top.all({ prefix, prefixEnd: prefixEnd(prefix), limit }).map(toQueueRow);
+  const s = statements(db);
+  const rows = prefix === '' ? s.top.all({ limit }) : s.topWithPrefix.all({ prefix, prefixEnd: prefixEnd(prefix), limit });
+  return rows.map(toQueueRow);
 }
 
 export function subscriptionPage(db: Database, topic: string, page: PageRequest): Listed<SubscriptionRecord> {
