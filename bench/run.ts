@@ -71,10 +71,9 @@ function chosen(only: string[] | null): Scenario[] {
  * probe rows are timed once, its produce and fetch + ack rows alternate.
  *
  * Environment (settings.ts). The defaults take six to seven minutes on 2 cores
- * for all but many-queues; many-queues alone took 24 minutes on a busy 2-core
- * machine with BENCH_BIG_BACKLOG=1,000,000 (11 of them the dashboard's
- * refreshes), and its default of 10,000,000 adds a prefill of about 14 GB and
- * far more time:
+ * for all but uploads and many-queues; uploads takes seconds, many-queues about
+ * 8 minutes at its defaults (5 of them producing its 10,000,000 messages, 3 GB
+ * of disk):
  *   BENCH_ROUNDS           baseline/result round pairs of the alternating rows, default 5
  *   BENCH_SECONDS          measured seconds per round and side, default 5; (h) samples for twice that
  *   BENCH_WARMUP_SECONDS   unmeasured seconds of load on each side before its first round, default 2
