@@ -16,6 +16,7 @@ export default {
     'persistence/sqlite/commitGroup.ts',
     'persistence/sqlite/groupCommit.ts',
     'queue/receipts.ts',
+    'queue/rules.ts',
   ],
   testRunner: 'jest',
   jest: { projectType: 'custom', configFile: 'test/mutation/jest.config.js', enableFindRelatedTests: false },

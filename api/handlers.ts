@@ -151,8 +151,8 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
   const browseAt =
     (ref: (req: Request) => SubscriptionRef): Handler =>
     async (req, res) => {
-      const { after, max } = validated(res).query as { after: number; max: number };
-      sendMessages(res, { messages: await queues.browse(ref(req), after, max) });
+      const { after, max } = validated(res).query as { after?: string; max: number };
+      sendMessages(res, { messages: await queues.browse(ref(req), after ?? null, max) });
     };
   const ackAt =
     (ref: (req: Request) => SubscriptionRef): Handler =>

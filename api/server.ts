@@ -4,6 +4,7 @@ import { SqliteStore } from '../persistence/sqlite/sqliteStore';
 import type { Clock } from '../queue/clock';
 import type { GatewayError } from '../queue/errors';
 import { PARTITIONS_PER_SWEEP, startRetention } from '../queue/retention';
+import { rules } from '../queue/rules';
 import { Activity } from './activity';
 import { createServices } from '../queue/services';
 import { createApp } from './app';
@@ -39,6 +40,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     synchronous: config.synchronous,
     maxDatabaseBytes: config.maxStorageBytes ?? undefined,
     onCommit: (seconds, operations) => metrics.observeCommit(seconds, operations),
+    rules,
   });
   const services = createServices(store, {
     clock: options.clock,
@@ -54,7 +56,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     ...services,
     spec: loadSpec(config.limits),
     shutdown: shutdown.signal,
-    ready: () => store.checkReady(),
+    ready: () => services.maintenance.checkReady(),
     logger: options.logger,
     limits: config.limits,
     browsers: { open: config.keys.length === 0, listenHost: config.host, allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins },
@@ -68,7 +70,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     activity,
     pages: { docs: docsPage(), dashboard: dashboardPage() },
   });
-  const stopRetention = startRetention(store, options.clock, {
+  const stopRetention = startRetention(services.maintenance, options.clock, {
     intervalMs: 1000,
     budget: 1000,
     idempotencyWindowMs: config.limits.idempotencyWindowMs,
@@ -111,7 +113,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       server.closeAllConnections();
       // Push attempts in progress finish within what is left of the bound; the rest is given back.
       await Promise.race([services.dispatcher.stop(), timeout()]);
-      await store.close();
+      await services.maintenance.close();
     },
   };
 }

@@ -4,7 +4,7 @@
  * synchronous underneath, so that a networked backend fits it unchanged and so
  * that concurrent writes can share one commit (group commit).
  *
- * Every backend must pass test/store-contract.ts.
+ * Every backend must pass test/store-contract/ (docs/architecture.md).
  */
 
 /** A queue subscription: a queue's own, or a named one of a topic. */
@@ -52,8 +52,8 @@ export interface SubscriptionRecord extends SubscriptionSettings {
 
 export interface QueueRecord extends QueueSettings {
   name: string;
-  /** Stable id of the queue's subscription; receipts are bound to it. */
-  subscriptionId: number;
+  /** The subscription id of the queue's own queue subscription: receipts are bound to it. Opaque. */
+  subscriptionId: string;
   createdAt: number;
   updatedAt: number;
 }
@@ -143,7 +143,13 @@ export interface OffsetReset {
   to: number;
 }
 
-export interface GroupFetchOptions {
+/** A consumer group: its topic and its name. */
+export interface GroupRef {
+  topic: string;
+  group: string;
+}
+
+export interface GroupFetchOptions extends GroupRef {
   /** The fetching member, or null for a simple consumer of all partitions (only while the group has no members). */
   memberId: string | null;
   max: number;
@@ -165,7 +171,8 @@ export interface PartitionOffset {
   offset: number;
 }
 
-export interface CommitRequest {
+export interface CommitRequest extends GroupRef {
+  now: number;
   /** With a member, `generation` must be the group's current one and the partitions its own. */
   memberId: string | null;
   generation: number | null;
@@ -257,8 +264,8 @@ export interface Lease {
 
 /** Identifies one delivery of one message: what a receipt names (and its signature covers). */
 export interface DeliveryRef {
-  /** The subscription the receipt was issued by; a ref of another one is `unknown`. */
-  subscriptionId: number;
+  /** The subscription id of the queue subscription that leased it; a ref of another one is `unknown`. */
+  subscriptionId: string;
   messageId: string;
   deliveryCount: number;
 }
@@ -312,14 +319,14 @@ export interface ClaimOptions {
 }
 
 export interface ClaimResult {
-  /** The queue's subscription, which receipts are bound to. */
-  subscriptionId: number;
+  /** The subscription id of the queue subscription, which receipts are bound to. */
+  subscriptionId: string;
   leases: Lease[];
 }
 
 export interface BrowseOptions {
-  /** Messages with a larger id than this (0: from the oldest). */
-  afterId: number;
+  /** The id of the last message of the page before (acked since or not); null: from the oldest. A string that is not one of this store's message ids is `position_invalid`. */
+  after: string | null;
   max: number;
   now: number;
 }
@@ -445,149 +452,194 @@ export interface PushOutcome {
   lastError: { status: number | null; error: string } | null;
 }
 
-export interface Store {
+/** A named queue subscription of a topic. */
+export interface SubscriptionName {
+  topic: string;
+  subscription: string;
+}
+
+/** The rules a backend applies inside its transactions. They are queue/'s decisions (queue/rules.ts), written once for every backend. */
+export interface StoreRules {
+  /** Rebalancing: which member reads which partitions, for a membership. */
+  assignPartitions(memberIds: string[], partitions: number): Map<string, number[]>;
+  /** Member expiry: a member last seen before the answer is removed at `now`. */
+  membersSeenBefore(now: number, sessionTimeoutMs: number): number;
+  /** The reset policy: where a partition with no usable committed offset starts. */
+  resetOffset(policy: GroupSettings['resetPolicy'], bounds: Pick<PartitionInfo, 'startOffset' | 'endOffset'>): number;
+  /** The dead-letter threshold: whether a message coming up for delivery `deliveryCount` goes to the dead-letter queue instead. */
+  deadLetters(deliveryCount: number, maxDeliveries: number | null): boolean;
+  /** FIFO: whether a message group may be delivered, given its oldest unsettled message and whether any of it is leased (a read, asked only when needed). */
+  fifoGroupMayGo(head: { availableAt: number; leased: () => boolean }, now: number): boolean;
+  /** Quotas: the cap an append of `adding` would break, if any. */
+  quotaBreach(
+    quota: Pick<QueueSettings, 'maxStoredMessages' | 'maxStoredBytes'>,
+    stored: { messages: number; bytes: number },
+    adding: { messages: number; bytes: number },
+  ): 'messages' | 'bytes' | null;
+  /** The deduplication window of a produce into a queue (or topic) of `ordering`. */
+  deduplicationWindowMs(ordering: QueueSettings['ordering'], options: ProduceOptions): number;
+}
+
+/**
+ * The store, by role: each service depends on the roles it uses. A call that
+ * takes more than one thing takes one parameter object; `now` is always a
+ * field of it. Refusals are StoreErrors (persistence/errors.ts).
+ */
+export interface QueueStore {
   /** Creates the queue, or updates its settings; `created` says which. */
-  putQueue(name: string, settings: QueueSettings, now: number): Promise<{ queue: QueueRecord; created: boolean }>;
+  putQueue(params: { name: string; settings: QueueSettings; now: number }): Promise<{ queue: QueueRecord; created: boolean }>;
   getQueue(name: string): Promise<QueueRecord | null>;
   listQueues(page: PageRequest): Promise<Listed<QueueRecord>>;
   /** The `limit` queues whose names start with `prefix` with the most messages waiting (any state), most first, then the oldest queue first. */
-  topQueues(prefix: string, limit: number): Promise<QueueRecord[]>;
-  /** Throws `queue_not_found`, or `queue_in_use` while another queue dead-letters into it. */
+  topQueues(params: { prefix: string; limit: number }): Promise<QueueRecord[]>;
+  /** `queue_not_found`, or `queue_in_use` while another queue dead-letters into it. */
   deleteQueue(name: string): Promise<void>;
   /** Deletes every message of the queue; idempotency keys are kept. Returns how many. */
   purgeQueue(name: string): Promise<number>;
-  queueStats(name: string, now: number): Promise<QueueStats>;
-
+  queueStats(params: { queue: string; now: number }): Promise<QueueStats>;
   /**
    * Appends all messages in one commit, or none: `message_too_large` when one
    * is over the queue's maxMessageBytes. Each is one store call, so a produce,
    * fetch or ack costs one round trip to a remote or threaded backend.
    */
-  produce(queue: string, messages: NewMessage[], options: ProduceOptions): Promise<AppendResult[]>;
+  produce(params: { queue: string; messages: NewMessage[] } & ProduceOptions): Promise<AppendResult[]>;
+  /** Moves up to `max` ready dead letters of `deadLetterQueue` back to their source queues (or all to `to`). */
+  redrive(params: { deadLetterQueue: string; max: number; to: string | null; now: number }): Promise<RedriveResult>;
+  /** Keeps a finished move task of dead-letter queue `queue` (its newest 10 are kept). */
+  recordMoveTask(params: { queue: string; task: MoveTask }): Promise<void>;
+  /** The newest move tasks of `queue` first, at most `max` (and 10). */
+  moveTasks(params: { queue: string; max: number }): Promise<MoveTask[]>;
+}
+
+/** Leases of a queue subscription (a queue's own, or a topic's): what fetch, ack, browse and push use. */
+export interface DeliveryStore {
+  /**
+   * Leases up to `max` ready messages. A message that comes up for a delivery
+   * beyond the queue's maxDeliveries is moved to its dead-letter queue instead.
+   */
+  claim(params: { from: SubscriptionRef } & ClaimOptions): Promise<ClaimResult>;
+  /** Settles each delivery independently: one status per ref, in order. A queue's acked messages are deleted; a topic's stay. */
+  settle(params: { at: SubscriptionRef; refs: DeliveryRef[]; settlement: Settlement; now: number }): Promise<SettleStatus[]>;
+  /** Up to `max` unsettled messages after `after`, oldest first; leases nothing. */
+  browse(params: { at: SubscriptionRef } & BrowseOptions): Promise<BrowsedMessage[]>;
+  /** The earliest moment after `now` at which a message of the queue becomes ready, if any. */
+  nextAvailableAt(params: { at: SubscriptionRef; now: number }): Promise<number | null>;
+  /** Moves one live lease to its dead-letter queue at once, with extra headers; false when the lease is over. */
+  deadLetterLease(params: {
+    at: SubscriptionRef;
+    ref: DeliveryRef;
+    deadLetterQueue: string;
+    headers: Record<string, string>;
+    now: number;
+  }): Promise<boolean>;
+  /** A new delivery of a leased message without letting it go: the count goes up and the lease ends at `leaseUntil`. Null when the lease is over. */
+  renewLease(params: { at: SubscriptionRef; ref: DeliveryRef; leaseUntil: number; now: number }): Promise<DeliveryRef | null>;
+}
+
+/** Request–reply over queues. */
+export interface ReplyStore {
   /** Produces one message as `produce` does, and makes its reply awaited, in one transaction. */
-  produceRequest(queue: string, message: NewMessage, pending: PendingReply, options: ProduceOptions): Promise<AppendResult>;
+  produceRequest(params: { queue: string; message: NewMessage; pending: PendingReply } & ProduceOptions): Promise<AppendResult>;
   /** Stores the reply to a request of `queue`; the commit wakes `onReplied` listeners. */
-  putReply(queue: string, correlationId: string, reply: Reply, now: number): Promise<ReplyOutcome>;
+  putReply(params: { queue: string; correlationId: string; reply: Reply; now: number }): Promise<ReplyOutcome>;
   /** The reply to a request, once given; null before. */
   findReply(correlationId: string): Promise<Reply | null>;
   /** The caller has its reply: the request is done. */
   forgetReply(correlationId: string): Promise<void>;
   /** The caller stopped waiting: a reply from `now` on is `expired`. */
-  abandonReply(correlationId: string, now: number): Promise<void>;
-  /**
-   * Leases up to `max` ready messages. A message that comes up for a delivery
-   * beyond the queue's maxDeliveries is moved to its dead-letter queue instead.
-   */
-  claim(from: SubscriptionRef, options: ClaimOptions): Promise<ClaimResult>;
-  /** Settles each delivery independently: one status per ref, in order. A queue's acked messages are deleted; a topic's stay. */
-  settle(at: SubscriptionRef, refs: DeliveryRef[], settlement: Settlement, now: number): Promise<SettleStatus[]>;
-  /** Moves up to `max` ready dead letters of `deadLetterQueue` back to their source queues. */
-  redrive(deadLetterQueue: string, max: number, now: number, to: string | null): Promise<RedriveResult>;
-  /** Keeps a finished move task of dead-letter queue `queue` (its newest 10 are kept). */
-  recordMoveTask(queue: string, task: MoveTask): Promise<void>;
-  /** The newest move tasks of `queue` first, at most `max` (and 10). */
-  moveTasks(queue: string, max: number): Promise<MoveTask[]>;
-  /** Up to `max` unsettled messages after `afterId`, oldest first; leases nothing. */
-  browse(at: SubscriptionRef, options: BrowseOptions): Promise<BrowsedMessage[]>;
-  /** The earliest moment after `now` at which a message of the queue becomes ready, if any. */
-  nextAvailableAt(at: SubscriptionRef, now: number): Promise<number | null>;
+  abandonReply(params: { correlationId: string; now: number }): Promise<void>;
+  /** Called after a commit that stored the reply to `correlationId`. Returns an unsubscribe function. */
+  onReplied(listener: (correlationId: string) => void): () => void;
+}
 
+export interface TopicStore {
   /** Creates the topic or updates it; `partitions_cannot_shrink`, or `name_in_use` by a queue. */
-  putTopic(name: string, settings: TopicSettings, now: number): Promise<{ topic: TopicRecord; created: boolean }>;
+  putTopic(params: { name: string; settings: TopicSettings; now: number }): Promise<{ topic: TopicRecord; created: boolean }>;
   getTopic(name: string): Promise<TopicRecord | null>;
   listTopics(page: PageRequest): Promise<Listed<TopicRecord>>;
-  /** Throws `topic_not_found`. */
+  /** `topic_not_found`. */
   deleteTopic(name: string): Promise<void>;
   topicPartitions(name: string): Promise<PartitionInfo[]>;
   /** Appends all messages in one commit, or none; `partition_not_found`, `message_too_large`. */
-  produceTopic(topic: string, messages: TopicMessage[], options: ProduceOptions): Promise<AppendResult[]>;
+  produceTopic(params: { topic: string; messages: TopicMessage[] } & ProduceOptions): Promise<AppendResult[]>;
   /** Reads a partition from an offset in [startOffset, endOffset], else `offset_out_of_range`. */
-  readPartition(topic: string, partition: number, options: ReadOptions): Promise<PartitionRead>;
+  readPartition(params: { topic: string; partition: number } & ReadOptions): Promise<PartitionRead>;
   /** The first offset whose timestamp is at or after `timestamp`; the end offset when there is none. */
-  offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number>;
+  offsetForTimestamp(params: { topic: string; partition: number; timestamp: number }): Promise<number>;
+}
 
-  /**
-   * Creates or updates a queue subscription of a topic: an independent work
-   * queue over the topic's messages (no copies). A new one starts with the
-   * next message, or with every retained one (`fromEarliest`).
-   */
+/** Queue subscriptions of topics: independent work queues over a topic's messages (no copies). */
+export interface SubscriptionStore {
+  /** Creates or updates one. A new one starts with the next message, or with every retained one (`fromEarliest`). */
   putSubscription(
-    topic: string,
-    subscription: string,
-    settings: SubscriptionSettings,
-    fromEarliest: boolean,
-    now: number,
+    params: SubscriptionName & { settings: SubscriptionSettings; fromEarliest: boolean; now: number },
   ): Promise<{ subscription: SubscriptionRecord; created: boolean }>;
-  getSubscription(topic: string, subscription: string): Promise<SubscriptionRecord | null>;
-  listSubscriptions(topic: string, page: PageRequest): Promise<Listed<SubscriptionRecord>>;
-  /** Throws `subscription_not_found`. */
-  deleteSubscription(topic: string, subscription: string): Promise<void>;
-  subscriptionStats(topic: string, subscription: string, now: number): Promise<QueueStats>;
+  getSubscription(params: SubscriptionName): Promise<SubscriptionRecord | null>;
+  listSubscriptions(params: { topic: string } & PageRequest): Promise<Listed<SubscriptionRecord>>;
+  /** `subscription_not_found`. */
+  deleteSubscription(params: SubscriptionName): Promise<void>;
+  subscriptionStats(params: SubscriptionName & { now: number }): Promise<QueueStats>;
+}
 
+/** Consumer groups of topics. Members past their session timeout are removed by any call on their group. */
+export interface GroupStore {
   /** Creates or updates a consumer group of a topic. */
-  putGroup(topic: string, group: string, settings: GroupSettings, now: number): Promise<{ group: GroupDescription; created: boolean }>;
-  /** Throws `group_not_found`. Members past their session timeout are removed first. */
-  describeGroup(topic: string, group: string, now: number): Promise<GroupDescription>;
-  listGroups(topic: string, page: PageRequest, now: number): Promise<Listed<GroupDescription>>;
-  deleteGroup(topic: string, group: string, now: number): Promise<void>;
+  putGroup(params: GroupRef & { settings: GroupSettings; now: number }): Promise<{ group: GroupDescription; created: boolean }>;
+  /** `group_not_found`. */
+  describeGroup(params: GroupRef & { now: number }): Promise<GroupDescription>;
+  listGroups(params: { topic: string; now: number } & PageRequest): Promise<Listed<GroupDescription>>;
+  deleteGroup(params: GroupRef & { now: number }): Promise<void>;
   /** Adds (or keeps) a member; a new member starts a new generation. Creates the group with `defaults` (null: `group_not_found`). */
-  joinGroup(topic: string, group: string, memberId: string, now: number, defaults: GroupSettings | null): Promise<GroupFetch>;
+  joinGroup(params: GroupRef & { memberId: string; now: number; defaults: GroupSettings | null }): Promise<GroupFetch>;
   /** Removes a member (`unknown_member` if it is not one); its partitions go to the others. */
-  leaveGroup(topic: string, group: string, memberId: string, now: number): Promise<void>;
+  leaveGroup(params: GroupRef & { memberId: string; now: number }): Promise<void>;
   /** Reads the fetcher's partitions from the group's positions and moves them on; a member's fetch is its heartbeat. */
-  fetchGroup(topic: string, group: string, options: GroupFetchOptions): Promise<GroupFetch>;
-  /** `stale_generation` for a member's commit from an older generation or for partitions not its own. */
-  commitGroup(topic: string, group: string, request: CommitRequest, now: number): Promise<{ generation: number; offsets: PartitionOffset[] }>;
+  fetchGroup(params: GroupFetchOptions): Promise<GroupFetch>;
+  /** `stale_generation` for a member's commit from an older generation, `partition_not_assigned` for partitions not its own. */
+  commitGroup(params: CommitRequest): Promise<{ generation: number; offsets: PartitionOffset[] }>;
   /** Moves committed offset and position of the chosen partitions (null: all). */
-  seekGroup(topic: string, group: string, target: SeekTarget, partitions: number[] | null, now: number): Promise<PartitionOffset[]>;
+  seekGroup(params: GroupRef & { target: SeekTarget; partitions: number[] | null; now: number }): Promise<PartitionOffset[]>;
+}
 
-  /** Moves one live lease to its subscription's dead-letter queue at once, with extra headers; false when the lease is over. */
-  deadLetterLease(
-    at: SubscriptionRef,
-    ref: DeliveryRef,
-    deadLetterQueue: string,
-    headers: Record<string, string>,
-    now: number,
-  ): Promise<boolean>;
-  /** A new delivery of a leased message without letting it go: the count goes up and the lease ends at `leaseUntil`. Null when the lease is over. */
-  renewLease(at: SubscriptionRef, ref: DeliveryRef, leaseUntil: number, now: number): Promise<DeliveryRef | null>;
-
+export interface PushStore {
   /**
    * Creates or updates a push subscription; its source must exist (a group is
    * created with `groupDefaults`), and cannot change. `source_cannot_change`,
    * `dead_letter_queue_not_found`.
    */
-  putPush(
-    name: string,
-    source: PushSource,
-    settings: PushSettings,
-    secret: string | null,
-    now: number,
-    groupDefaults: GroupSettings,
-  ): Promise<{ push: PushRecord; created: boolean }>;
+  putPush(params: {
+    name: string;
+    source: PushSource;
+    settings: PushSettings;
+    secret: string | null;
+    now: number;
+    groupDefaults: GroupSettings;
+  }): Promise<{ push: PushRecord; created: boolean }>;
   getPush(name: string): Promise<PushRecord | null>;
   listPush(page: PageRequest): Promise<Listed<PushRecord>>;
-  /** Throws `push_subscription_not_found`. */
+  /** `push_subscription_not_found`. */
   deletePush(name: string): Promise<void>;
-  setPushPaused(name: string, paused: boolean, now: number): Promise<PushRecord>;
+  setPushPaused(params: { name: string; paused: boolean; now: number }): Promise<PushRecord>;
   /** Adds attempts' results to the counters; a push subscription deleted meanwhile is ignored. */
-  recordPush(name: string, outcome: PushOutcome): Promise<void>;
+  recordPush(params: { name: string; outcome: PushOutcome }): Promise<void>;
+}
 
+/** What keeps the store running: retention, the receipt key, wake-ups, readiness. */
+export interface MaintenanceStore {
   /** Retention: removes expired messages and idempotency keys, bounded by `budget`. */
   sweep(options: SweepOptions): Promise<SweepResult>;
-
   /**
    * The key receipts are signed with: random bytes made with the store, the
    * same for every process over it, kept across restarts. The store only
    * keeps it; what it signs, and how, is queue/receipts.ts's rule.
    */
   receiptSecret(): Promise<Buffer>;
-
   /** Called after a commit that made messages of `queue` ready. Returns an unsubscribe function. */
   onAvailable(listener: (queue: string) => void): () => void;
-  /** Called after a commit that stored the reply to `correlationId`. Returns an unsubscribe function. */
-  onReplied(listener: (correlationId: string) => void): () => void;
   /** Resolves once a write commits and the schema is current; rejects with the reason (storage_unavailable, not_ready) otherwise. */
   checkReady(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Every role: what a backend implements. Every backend must pass test/store-contract/. */
+export type Store = QueueStore & DeliveryStore & ReplyStore & TopicStore & SubscriptionStore & GroupStore & PushStore & MaintenanceStore;

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type {
   GroupDescription,
   GroupSettings,
+  GroupStore,
   Listed,
   OffsetReset,
   PageRequest,
   PartitionOffset,
   SeekTarget,
-  Store,
 } from '../persistence/store';
 import type { Clock } from './clock';
 import type { MessageEvents } from './events';
@@ -53,7 +53,7 @@ export type SeekInput =
 export class GroupService {
 
   constructor(
-    private readonly store: Store,
+    private readonly store: GroupStore,
     private readonly clock: Clock,
     private readonly wakeups: Wakeups,
     private readonly events: MessageEvents,
@@ -61,30 +61,30 @@ export class GroupService {
 
   /** operation: putGroup — fields left out take the defaults. */
   put(topic: string, group: string, input: Partial<GroupSettings>): Promise<{ group: GroupDescription; created: boolean }> {
-    return this.store.putGroup(topic, group, { ...DEFAULT_GROUP_SETTINGS, ...input }, this.clock.now());
+    return this.store.putGroup({ topic, group, settings: { ...DEFAULT_GROUP_SETTINGS, ...input }, now: this.clock.now() });
   }
 
   describe(topic: string, group: string): Promise<GroupDescription> {
-    return this.store.describeGroup(topic, group, this.clock.now());
+    return this.store.describeGroup({ topic, group, now: this.clock.now() });
   }
 
   list(topic: string, page: PageRequest): Promise<Listed<GroupDescription>> {
-    return this.store.listGroups(topic, page, this.clock.now());
+    return this.store.listGroups({ topic, ...page, now: this.clock.now() });
   }
 
   delete(topic: string, group: string): Promise<void> {
-    return this.store.deleteGroup(topic, group, this.clock.now());
+    return this.store.deleteGroup({ topic, group, now: this.clock.now() });
   }
 
   /** operation: joinGroup — a fresh member id; the member's partitions come with it. */
   async join(topic: string, group: string): Promise<{ memberId: string; generation: number; partitions: number[] }> {
     const memberId = randomUUID();
-    const joined = await this.store.joinGroup(topic, group, memberId, this.clock.now(), DEFAULT_GROUP_SETTINGS);
+    const joined = await this.store.joinGroup({ topic, group, memberId, now: this.clock.now(), defaults: DEFAULT_GROUP_SETTINGS });
     return { memberId, generation: joined.generation, partitions: joined.partitions };
   }
 
   leave(topic: string, group: string, memberId: string): Promise<void> {
-    return this.store.leaveGroup(topic, group, memberId, this.clock.now());
+    return this.store.leaveGroup({ topic, group, memberId, now: this.clock.now() });
   }
 
   /**
@@ -97,7 +97,9 @@ export class GroupService {
     const resets: OffsetReset[] = [];
     for (;;) {
       const since = this.wakeups.version(topic);
-      const fetched = await this.store.fetchGroup(topic, group, {
+      const fetched = await this.store.fetchGroup({
+        topic,
+        group,
         memberId: request.memberId ?? null,
         max: request.max,
         maxBytes: request.maxBytes,
@@ -126,19 +128,21 @@ export class GroupService {
     group: string,
     input: CommitInput,
   ): Promise<{ memberId?: string; generation: number; offsets: PartitionOffset[] }> {
-    const committed = await this.store.commitGroup(
+    const committed = await this.store.commitGroup({
       topic,
       group,
-      { memberId: input.memberId ?? null, generation: input.generation ?? null, offsets: input.offsets ?? null },
-      this.clock.now(),
-    );
+      memberId: input.memberId ?? null,
+      generation: input.generation ?? null,
+      offsets: input.offsets ?? null,
+      now: this.clock.now(),
+    });
     return { ...(input.memberId === undefined ? {} : { memberId: input.memberId }), ...committed };
   }
 
   /** operation: seekGroup — replay from earliest, latest, an offset or a time. */
   async seek(topic: string, group: string, input: SeekInput): Promise<{ offsets: PartitionOffset[] }> {
     const { partitions, ...target } = input;
-    const offsets = await this.store.seekGroup(topic, group, target as SeekTarget, partitions ?? null, this.clock.now());
+    const offsets = await this.store.seekGroup({ topic, group, target: target as SeekTarget, partitions: partitions ?? null, now: this.clock.now() });
     return { offsets };
   }
 }

@@ -1,21 +1,24 @@
 import { createHash } from 'node:crypto';
 import type {
   AppendResult,
-  Listed,
-  MoveTask,
   BrowsedMessage,
   ClaimResult,
   DeliveryRef,
+  DeliveryStore,
+  Listed,
+  MaintenanceStore,
+  MoveTask,
   NewMessage,
   PendingReply,
   ProduceOptions,
   QueueRecord,
   QueueSettings,
   QueueStats,
+  QueueStore,
   RedriveResult,
+  ReplyStore,
   Settlement,
   SettleStatus,
-  Store,
   SubscriptionRef,
 } from '../persistence/store';
 import type { Clock } from './clock';
@@ -67,7 +70,7 @@ export class QueueService {
   private readonly receiptSecret: () => Promise<Buffer>;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: QueueStore & DeliveryStore & Pick<ReplyStore, 'produceRequest'> & Pick<MaintenanceStore, 'receiptSecret'>,
     private readonly clock: Clock,
     private readonly limits: Limits,
     private readonly wakeups: Wakeups,
@@ -111,7 +114,7 @@ export class QueueService {
    * MAX_NAMES_EXAMINED with the most.
    */
   async top({ prefix, limit, visible }: Omit<ListRequest, 'after'>): Promise<QueueView[]> {
-    const records = await this.store.topQueues(prefix, visible === null ? limit : MAX_NAMES_EXAMINED);
+    const records = await this.store.topQueues({ prefix, limit: visible === null ? limit : MAX_NAMES_EXAMINED });
     const shown = visible === null ? records : records.filter((record) => visible(record.name)).slice(0, limit);
     return viewsOf(shown, (record) => this.view(record));
   }
@@ -152,7 +155,7 @@ export class QueueService {
    * `headers` (its reply address), committed with the reply it awaits.
    */
   async produceRequest(name: string, raw: RawMessage, headers: Record<string, string>, pending: PendingReply): Promise<AppendResult> {
-    const result = await this.store.produceRequest(name, rawMessage(raw, null, this.limits, headers), pending, this.produceOptions());
+    const result = await this.store.produceRequest({ queue: name, message: rawMessage(raw, null, this.limits, headers), pending, ...this.produceOptions() });
     this.events.produced({ kind: 'queue', name }, 1);
     return result;
   }
@@ -200,9 +203,9 @@ export class QueueService {
     for (;;) {
       const since = this.wakeups.version(wakeupKey(from));
       const now = this.clock.now();
-      const claimed = await this.store.claim(from, { max, now, visibilityTimeoutMs });
+      const claimed = await this.store.claim({ from, max, now, visibilityTimeoutMs });
       if (claimed.leases.length > 0 || now >= deadline || signal.aborted) return claimed;
-      const next = await this.store.nextAvailableAt(from, now);
+      const next = await this.store.nextAvailableAt({ at: from, now });
       await this.wakeups.wait(wakeupKey(from), since, Math.min(deadline, next ?? deadline), signal);
       if (signal.aborted) return { subscriptionId: claimed.subscriptionId, leases: [] };
     }
@@ -212,7 +215,7 @@ export class QueueService {
   private async release(from: SubscriptionRef, refs: DeliveryRef[]): Promise<void> {
     if (refs.length === 0) return;
     const now = this.clock.now();
-    await this.store.settle(from, refs, { kind: 'nack', availableAt: now }, now);
+    await this.store.settle({ at: from, refs, settlement: { kind: 'nack', availableAt: now }, now });
   }
 
 
@@ -245,15 +248,15 @@ export class QueueService {
   }
 
   /** operations: browseQueue, browseSubscription — a page of unsettled messages after `after`, leasing nothing. */
-  async browse(at: SubscriptionRef, after: number, max: number): Promise<BrowsedView[]> {
-    const messages = await this.store.browse(at, { afterId: after, max, now: this.clock.now() });
+  async browse(at: SubscriptionRef, after: string | null, max: number): Promise<BrowsedView[]> {
+    const messages = await this.store.browse({ at, after, max, now: this.clock.now() });
     return messages.map((message) => ({ ...toDelivered(message), deliveryCount: message.deliveryCount, state: message.state }));
   }
 
   /** operation: redrive — `name` is the dead-letter queue. */
   async redrive(name: string, max: number, to: string | null = null): Promise<RedriveResult> {
     if (to === name) throw invalidField('/body/to', 'Dead letters cannot be redriven into the queue they are in.');
-    return this.store.redrive(name, max, this.clock.now(), to);
+    return this.store.redrive({ deadLetterQueue: name, max, to, now: this.clock.now() });
   }
 
   private async settle(
@@ -266,7 +269,7 @@ export class QueueService {
     const refs = receipts.map((receipt) => decodeReceipt(receipt, secret));
     const known = refs.filter((ref) => ref !== null);
     const now = this.clock.now();
-    const statuses = await this.store.settle(at, known, settlement(now), now);
+    const statuses = await this.store.settle({ at, refs: known, settlement: settlement(now), now });
     let next = 0;
     return receipts.map((receipt, i): ReceiptResult => {
       const status = refs[i] === null ? 'unknown' : statuses[next++];
@@ -278,12 +281,12 @@ export class QueueService {
 
   /** Keeps the record of a finished move of dead letters (SQS's message move tasks). */
   recordMoveTask(queue: string, task: MoveTask): Promise<void> {
-    return this.store.recordMoveTask(queue, task);
+    return this.store.recordMoveTask({ queue, task });
   }
 
   /** The newest move tasks of a dead-letter queue first. */
   moveTasks(queue: string, max: number): Promise<MoveTask[]> {
-    return this.store.moveTasks(queue, max);
+    return this.store.moveTasks({ queue, max });
   }
 
   /**
@@ -293,7 +296,7 @@ export class QueueService {
    * from the queue row it reads anyway.
    */
   private async append(name: string, messages: NewMessage[]): Promise<AppendResult[]> {
-    const results = await this.store.produce(name, messages, this.produceOptions());
+    const results = await this.store.produce({ queue: name, messages, ...this.produceOptions() });
     this.events.produced({ kind: 'queue', name }, countWhere(results, (r) => !r.duplicate));
     return results;
   }
@@ -320,11 +323,11 @@ export class QueueService {
     }
     checkDeadLetterPolicy(settings);
     checkAtMost('/body/maxMessageBytes', settings.maxMessageBytes, this.limits.maxMessageBytes);
-    return this.store.putQueue(name, settings, this.clock.now());
+    return this.store.putQueue({ name, settings, now: this.clock.now() });
   }
 
   private async view(record: QueueRecord): Promise<QueueView> {
-    return { ...withoutId(record), stats: await this.store.queueStats(record.name, this.clock.now()) };
+    return { ...withoutId(record), stats: await this.store.queueStats({ queue: record.name, now: this.clock.now() }) };
   }
 }
 

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { DeliveryRef, Store } from '../persistence/store';
+import type { DeliveryRef, MaintenanceStore } from '../persistence/store';
 
 /** The HMAC-SHA256 truncated to 128 bits: beyond guessing, and a receipt stays short. */
 const TAG_BYTES = 16;
@@ -33,14 +33,14 @@ export function decodeReceipt(receipt: string, secret: Buffer): DeliveryRef | nu
   if (!timingSafeEqual(bytes.subarray(0, TAG_BYTES), tagOf(delivery, secret))) return null;
   // Signed, so written by encodeReceipt: well formed.
   const [subscriptionId, messageId, deliveryCount] = delivery.toString('latin1').split('.');
-  return { subscriptionId: Number(subscriptionId), messageId, deliveryCount: Number(deliveryCount) };
+  return { subscriptionId, messageId, deliveryCount: Number(deliveryCount) };
 }
 
 /**
  * The store's receipt secret, read once: it never changes for the life of the
  * data. A failed read is not kept, so the next receipt asks the store again.
  */
-export function storedReceiptSecret(store: Pick<Store, 'receiptSecret'>): () => Promise<Buffer> {
+export function storedReceiptSecret(store: Pick<MaintenanceStore, 'receiptSecret'>): () => Promise<Buffer> {
   let secret: Promise<Buffer> | null = null;
   return () => {
     secret ??= store.receiptSecret().catch((error: unknown) => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AppendResult, Reply, Store } from '../persistence/store';
+import type { AppendResult, Reply, ReplyStore } from '../persistence/store';
 import type { Clock } from './clock';
 import { GatewayError } from './errors';
 import type { Limits } from './limits';
@@ -38,7 +38,7 @@ export class Replies {
   private readonly waiters: Waiters;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: ReplyStore,
     private readonly clock: Clock,
     private readonly limits: Limits,
     private readonly queues: Pick<QueueService, 'produceRequest'>,
@@ -68,7 +68,7 @@ export class Replies {
     }
     if (signal.aborted) {
       // Awaited: once the caller is told, a reply is refused (and if it went, nobody waits for this).
-      await this.store.abandonReply(correlationId, this.clock.now());
+      await this.store.abandonReply({ correlationId, now: this.clock.now() });
       throw new GatewayError('not_ready', `The gateway stopped waiting for the reply; the request (message ${message.id}) stays in queue '${queue}'.`);
     }
     throw new GatewayError(
@@ -82,7 +82,7 @@ export class Replies {
     if (reply.body.length > this.limits.maxMessageBytes) {
       throw new GatewayError('message_too_large', `The reply is ${reply.body.length} bytes; the server accepts at most ${this.limits.maxMessageBytes}.`);
     }
-    const outcome = await this.store.putReply(queue, correlationId, reply, this.clock.now());
+    const outcome = await this.store.putReply({ queue, correlationId, reply, now: this.clock.now() });
     switch (outcome) {
       case 'stored':
         return;

@@ -1,4 +1,4 @@
-import type { Store } from '../persistence/store';
+import type { MaintenanceStore } from '../persistence/store';
 import type { Clock } from './clock';
 import { REPLY_KEEP_MS } from './replies';
 
@@ -23,7 +23,7 @@ export const PARTITIONS_PER_SWEEP = 1000;
  * Runs the store's bounded retention sweep on the clock: every `intervalMs`,
  * or again at once while a sweep used its whole budget. Returns a stop function.
  */
-export function startRetention(store: Store, clock: Clock, options: RetentionOptions): () => void {
+export function startRetention(store: Pick<MaintenanceStore, 'sweep'>, clock: Clock, options: RetentionOptions): () => void {
   let cancel: (() => void) | null = null;
   let stopped = false;
   let resumeAfter: string | null = null;

@@ -1,4 +1,4 @@
-import type { Store } from '../persistence/store';
+import type { MaintenanceStore, Store } from '../persistence/store';
 import type { Clock } from './clock';
 import type { MessageEvents } from './events';
 import { GroupService } from './groupService';
@@ -8,6 +8,7 @@ import { PushService } from './push/pushService';
 import type { TargetPolicy } from './push/targets';
 import { QueueService } from './queueService';
 import { Replies } from './replies';
+import { speakingStore } from './storeErrors';
 import { SubscriptionService } from './subscriptionService';
 import { TopicService } from './topicService';
 import { Wakeups } from './wakeups';
@@ -25,6 +26,8 @@ export interface ServiceOptions {
 }
 
 export interface Services {
+  /** Retention, readiness and closing, with refusals as GatewayErrors. */
+  maintenance: MaintenanceStore;
   /** One registry of long-poll waiters for every kind of read. */
   wakeups: Wakeups;
   queues: QueueService;
@@ -38,8 +41,9 @@ export interface Services {
 }
 
 /** The semantics over one store, wired together. Push deliveries start with `dispatcher.start()`. */
-export function createServices(store: Store, options: ServiceOptions): Services {
+export function createServices(backend: Store, options: ServiceOptions): Services {
   const { clock, limits, events } = options;
+  const store = speakingStore(backend);
   const wakeups = new Wakeups(store, clock);
   const queues = new QueueService(store, clock, limits, wakeups, events);
   const dispatcher = new PushDispatcher({
@@ -52,6 +56,7 @@ export function createServices(store: Store, options: ServiceOptions): Services 
     onError: options.onError,
   });
   return {
+    maintenance: store,
     wakeups,
     queues,
     replies: new Replies(store, clock, limits, queues, options.onError),

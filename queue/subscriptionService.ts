@@ -1,4 +1,11 @@
-import type { Listed, PageRequest, QueueStats, Store, SubscriptionRecord, SubscriptionSettings } from '../persistence/store';
+import type {
+  Listed,
+  PageRequest,
+  QueueStats,
+  SubscriptionRecord,
+  SubscriptionSettings,
+  SubscriptionStore,
+} from '../persistence/store';
 import type { Clock } from './clock';
 import { GatewayError } from './errors';
 import { viewPage } from './pages';
@@ -25,7 +32,7 @@ export const DEFAULT_SUBSCRIPTION_SETTINGS: SubscriptionSettings = {
  */
 export class SubscriptionService {
   constructor(
-    private readonly store: Store,
+    private readonly store: SubscriptionStore,
     private readonly clock: Clock,
   ) {}
 
@@ -34,25 +41,25 @@ export class SubscriptionService {
     const { startAt, ...given } = input;
     const settings = { ...DEFAULT_SUBSCRIPTION_SETTINGS, ...given };
     checkDeadLetterPolicy(settings);
-    const { subscription, created } = await this.store.putSubscription(topic, name, settings, startAt === 'earliest', this.clock.now());
+    const { subscription, created } = await this.store.putSubscription({ topic, subscription: name, settings, fromEarliest: startAt === 'earliest', now: this.clock.now() });
     return { subscription: await this.view(subscription), created };
   }
 
   async get(topic: string, name: string): Promise<SubscriptionView> {
-    const subscription = await this.store.getSubscription(topic, name);
+    const subscription = await this.store.getSubscription({ topic, subscription: name });
     if (subscription === null) throw new GatewayError('subscription_not_found', `Topic '${topic}' has no subscription '${name}'.`);
     return this.view(subscription);
   }
 
   async list(topic: string, page: PageRequest): Promise<Listed<SubscriptionView>> {
-    return viewPage(await this.store.listSubscriptions(topic, page), (subscription) => this.view(subscription));
+    return viewPage(await this.store.listSubscriptions({ topic, ...page }), (subscription) => this.view(subscription));
   }
 
   delete(topic: string, name: string): Promise<void> {
-    return this.store.deleteSubscription(topic, name);
+    return this.store.deleteSubscription({ topic, subscription: name });
   }
 
   private async view(subscription: SubscriptionRecord): Promise<SubscriptionView> {
-    return { ...subscription, stats: await this.store.subscriptionStats(subscription.topic, subscription.name, this.clock.now()) };
+    return { ...subscription, stats: await this.store.subscriptionStats({ topic: subscription.topic, subscription: subscription.name, now: this.clock.now() }) };
   }
 }

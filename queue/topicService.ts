@@ -1,4 +1,4 @@
-import type { AppendResult, Listed, PartitionInfo, Store, TopicMessage, TopicRecord, TopicSettings } from '../persistence/store';
+import type { AppendResult, Listed, PartitionInfo, TopicMessage, TopicRecord, TopicSettings, TopicStore } from '../persistence/store';
 import type { Clock } from './clock';
 import { GatewayError } from './errors';
 import { countWhere, type MessageEvents } from './events';
@@ -53,7 +53,7 @@ export class TopicService {
   private readonly spread = new Map<string, number>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: TopicStore,
     private readonly clock: Clock,
     private readonly limits: Limits,
     private readonly wakeups: Wakeups,
@@ -63,7 +63,7 @@ export class TopicService {
   /** operation: putTopic — fields left out take their defaults; partitions may only grow. */
   async put(name: string, input: Partial<TopicSettings>): Promise<{ topic: TopicView; created: boolean }> {
     const settings = { ...defaultTopicSettings(this.limits), ...input };
-    const { topic, created } = await this.store.putTopic(name, settings, this.clock.now());
+    const { topic, created } = await this.store.putTopic({ name, settings, now: this.clock.now() });
     return { topic: await this.view(topic), created };
   }
 
@@ -112,7 +112,9 @@ export class TopicService {
   }
 
   private async append(name: string, messages: TopicMessage[]): Promise<AppendResult[]> {
-    const results = await this.store.produceTopic(name, messages, {
+    const results = await this.store.produceTopic({
+      topic: name,
+      messages,
       now: this.clock.now(),
       idempotencyWindowMs: this.limits.idempotencyWindowMs,
     });
@@ -130,7 +132,7 @@ export class TopicService {
     const deadline = this.clock.now() + request.waitMs;
     for (;;) {
       const since = this.wakeups.version(name);
-      const read = await this.store.readPartition(name, partition, { offset, max: request.max, maxBytes: request.maxBytes });
+      const read = await this.store.readPartition({ topic: name, partition, offset, max: request.max, maxBytes: request.maxBytes });
       const last = read.messages.at(-1);
       if (last !== undefined || this.clock.now() >= deadline || signal.aborted) {
         return {
@@ -147,7 +149,7 @@ export class TopicService {
 
   /** operation: offsetForTimestamp — the first offset at or after `timestamp` (the end offset if none). */
   offsetForTimestamp(name: string, partition: number, timestamp: number): Promise<number> {
-    return this.store.offsetForTimestamp(name, partition, timestamp);
+    return this.store.offsetForTimestamp({ topic: name, partition, timestamp });
   }
 
   private async resolve(name: string, partition: number, position: Position): Promise<number> {

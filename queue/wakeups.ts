@@ -1,4 +1,4 @@
-import type { Store } from '../persistence/store';
+import type { MaintenanceStore } from '../persistence/store';
 import type { Clock } from './clock';
 import { Waiters } from './waiters';
 
@@ -12,7 +12,7 @@ export class Wakeups {
   private readonly versions = new Map<string, number>();
   private readonly waiters: Waiters;
 
-  constructor(store: Store, clock: Clock) {
+  constructor(store: Pick<MaintenanceStore, 'onAvailable'>, clock: Clock) {
     this.waiters = new Waiters(clock);
     store.onAvailable((queue) => this.bump(queue));
   }

@@ -3,6 +3,7 @@ import type { Response } from 'supertest';
 import type { Fsync } from '../persistence/sqlite/walSync';
 import { call, until } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
+import { sqliteStoreOf } from './support/testStore';
 
 // A SIGKILL leaves the kernel's page cache to be written out, so the crash
 // tests cannot see an answer that left before the fsync of its commit. Here
@@ -69,7 +70,7 @@ let gate: FsyncGate;
 let receipt: string;
 
 beforeEach(async () => {
-  gate = new FsyncGate(() => t.store.commitStats.operations);
+  gate = new FsyncGate(() => sqliteStoreOf(t).commitStats.operations);
   t = testGateway({ fsync: gate.fsync });
   await call('putQueue', t.http.put('/v1/queues/q').send({}));
   await call('produceMessages', t.http.post('/v1/queues/q/messages').send({ messages: [{ value: 'to ack' }, { value: 'to fetch' }] }));

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { DATABASE_FILE } from '../persistence/sqlite/sqliteStore';
 import { call } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
+import { sqliteStoreOf } from './support/testStore';
 
 let t: TestGateway;
 
@@ -13,9 +14,9 @@ afterEach(() => disposeTestGateway(t));
 
 test('/healthz: the process is alive; /readyz: a write commits and the schema is current', async () => {
   expect((await call('getHealth', t.http.get('/healthz'))).body).toEqual({ status: 'ok' });
-  const commits = t.store.commitStats.commits;
+  const commits = sqliteStoreOf(t).commitStats.commits;
   expect((await call('getReady', t.http.get('/readyz'))).body).toEqual({ status: 'ready' });
-  expect(t.store.commitStats.commits).toBe(commits + 1);
+  expect(sqliteStoreOf(t).commitStats.commits).toBe(commits + 1);
 });
 
 test('/readyz is 503 not_ready with Retry-After while a migration is missing, and ready again once it is there', async () => {

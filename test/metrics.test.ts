@@ -4,9 +4,10 @@ import { generateKey } from '../api/keys';
 import { MAX_NAMES } from '../api/metrics';
 import { parseScope } from '../api/scopes';
 import { polled, type Receiver, startReceiver } from './support/receiver';
-import { settings } from './store-contract';
+import { settings } from './store-contract/fixtures';
 import { call } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
+import { sqliteStoreOf } from './support/testStore';
 
 let t: TestGateway;
 
@@ -99,7 +100,7 @@ test('messages produced, delivered and acked per queue and topic; depth, dead le
   await t.http.get('/v1/queues/nowhere');
 
   const samples = await scrape();
-  const { commits, operations } = t.store.commitStats;
+  const { commits, operations } = sqliteStoreOf(t).commitStats;
   const stats = (await t.http.get('/v1/queues/orders')).body.stats;
   const queue = { kind: 'queue', name: 'orders' };
   expect(valueOf(samples, 'mqgate_messages_produced_total', queue)).toBe(5);
@@ -232,11 +233,11 @@ test(`label values of counted events stay bounded: past ${MAX_NAMES} names, the 
 test(`the store's figures are read for the first ${MAX_NAMES} queues, topics and groups by name, whatever their number`, async () => {
   t = testGateway();
   const names = Array.from({ length: MAX_NAMES + 2 }, (_, i) => `q${String(i).padStart(4, '0')}`);
-  for (const name of names) await t.store.putQueue(name, settings(), 0);
+  for (const name of names) await t.store.putQueue({ name, settings: settings(), now: 0 });
   await call('produceMessages', t.http.post(`/v1/queues/${names[MAX_NAMES - 1]}/messages`).send({ messages: [{ value: 1 }] }));
   await call('produceMessages', t.http.post(`/v1/queues/${names[MAX_NAMES]}/messages`).send({ messages: [{ value: 1 }] }));
   await call('putTopic', t.http.put('/v1/topics/t').send({ partitions: 1 }));
-  for (let i = 0; i <= MAX_NAMES; i++) await t.store.putGroup('t', `g${String(i).padStart(4, '0')}`, { resetPolicy: 'earliest', sessionTimeoutMs: 1000 }, 0);
+  for (let i = 0; i <= MAX_NAMES; i++) await t.store.putGroup({ topic: 't', group: `g${String(i).padStart(4, '0')}`, settings: { resetPolicy: 'earliest', sessionTimeoutMs: 1000 }, now: 0 });
   const samples = await scrape();
   const ready = samples.filter((s) => s.name === 'mqgate_queue_messages' && s.labels.state === 'ready');
   expect(ready.map((s) => s.labels.queue)).toEqual(names.slice(0, MAX_NAMES));

@@ -4,6 +4,7 @@ import { packagePath } from '../persistence/packagePath';
 import { eventually, polled, type Receiver, startReceiver } from './support/receiver';
 import { call } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
+import { sqliteStoreOf } from './support/testStore';
 
 const SOAP_ENVELOPE = `<?xml version="1.0" encoding="utf-8"?>
 <soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">
@@ -595,17 +596,17 @@ test("a group source's dead letter is never refused for its size, and the group 
 test('a thousand idle push subscriptions do no work: each waits on a wake-up, and a produce wakes only its own', async () => {
   const n = 1000;
   const settings = { ...defaultQueueSettings(DEFAULT_LIMITS), maxMessageBytes: 1024 };
-  for (let i = 0; i < n; i++) await t.store.putQueue(`q${i}`, settings, t.clock.now());
+  for (let i = 0; i < n; i++) await t.store.putQueue({ name: `q${i}`, settings, now: t.clock.now() });
   for (let i = 0; i < n; i++) await t.push.put(`p${i}`, { source: { queue: `q${i}` }, url: `${receiver.url}/q${i}` });
   await eventually(() => t.wakeups.waiting === n);
-  const before = t.store.commitStats.operations;
+  const before = sqliteStoreOf(t).commitStats.operations;
   // Work while idle would run on the gateway's clock (a poll, a retry, a keep-alive): a day on the test's clock fires
   // every timer there is at once. A runner waiting with a timer would have left its wait by the time advance returns.
   t.clock.advance(24 * 60 * 60 * 1000);
   expect(t.wakeups.waiting).toBe(n);
   // Writes those timers asked for were requested before this one, so they are committed with it or before it.
-  await t.store.putQueue('after-a-day', settings, t.clock.now());
-  expect(t.store.commitStats.operations).toBe(before + 1);
+  await t.store.putQueue({ name: 'after-a-day', settings, now: t.clock.now() });
+  expect(sqliteStoreOf(t).commitStats.operations).toBe(before + 1);
   await produce('q500', [{ value: 1 }]);
   await eventually(() => receiver.received.length === 1);
   expect(receiver.received[0].path).toBe('/q500');

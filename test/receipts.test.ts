@@ -36,7 +36,7 @@ function lastBitFlipped(receipt: string): string {
 }
 
 /** The receipt format before signing: base64url of `subscription.message.count`, which anyone could build. */
-function unsignedReceipt(subscriptionId: number, messageId: string, deliveryCount: number): string {
+function unsignedReceipt(subscriptionId: string, messageId: string, deliveryCount: number): string {
   return Buffer.from(`${subscriptionId}.${messageId}.${deliveryCount}`).toString('base64url');
 }
 
@@ -49,7 +49,7 @@ function chunks<T>(items: T[], size: number): T[][] {
 
 describe('the receipt format', () => {
   const secret = randomBytes(32);
-  const ref = { subscriptionId: 3, messageId: '42', deliveryCount: 2 };
+  const ref = { subscriptionId: '3', messageId: '42', deliveryCount: 2 };
 
   test('a receipt names its delivery under the secret it was signed with, and under no other', () => {
     const receipt = encodeReceipt(ref, secret);
@@ -69,7 +69,7 @@ describe('the receipt format', () => {
 
   test('the old unsigned format is no receipt, nor is a real one padded, cut short or with a character added', () => {
     const receipt = encodeReceipt(ref, secret);
-    for (const forged of [unsignedReceipt(3, '42', 2), `${receipt}==`, `${receipt}A`, receipt.slice(0, -1), receipt.slice(0, 22), '']) {
+    for (const forged of [unsignedReceipt('3', '42', 2), `${receipt}==`, `${receipt}A`, receipt.slice(0, -1), receipt.slice(0, 22), '']) {
       expect(decodeReceipt(forged, secret)).toBeNull();
     }
   });
@@ -135,7 +135,7 @@ describe('receipts over /v1', () => {
     await api.produce('q', ['a']);
     const [a] = await api.fetch('q');
     const queue = await t.store.getQueue('q');
-    const guessed = unsignedReceipt(queue?.subscriptionId ?? 0, a.id, a.deliveryCount);
+    const guessed = unsignedReceipt(queue?.subscriptionId ?? '', a.id, a.deliveryCount);
     const extras = { ack: {}, nack: { delayMs: 0 }, extend: { visibilityTimeoutMs: 1000 } };
     for (const action of ['ack', 'nack', 'extend'] as const) {
       const results = await api.settle(action, 'q', { receipts: [guessed], ...extras[action] });
@@ -226,7 +226,7 @@ describe('receipt handles over SQS', () => {
     const queue = await g.t.store.getQueue('orders');
     const forged = [
       { Id: 'altered', ReceiptHandle: lastBitFlipped(b.ReceiptHandle ?? '') },
-      { Id: 'guessed', ReceiptHandle: unsignedReceipt(queue?.subscriptionId ?? 0, b.MessageId ?? '', 1) },
+      { Id: 'guessed', ReceiptHandle: unsignedReceipt(queue?.subscriptionId ?? '', b.MessageId ?? '', 1) },
     ];
     const invalid = forged.map(({ Id }) => expect.objectContaining({ Id, Code: 'ReceiptHandleIsInvalid', SenderFault: true }));
     const changed = await sqs.send(

@@ -113,7 +113,9 @@ test('the first of two replies wins: the second is refused, 409 reply_already_gi
   const id = headers['mqgate-correlation-id'];
   // In the store, both before the caller reads: the second is refused as already replied.
   const answer = (text: string) => ({ status: 200, contentType: 'text/plain', headers: {}, body: Buffer.from(text) });
-  const outcomes = await Promise.all([t.store.putReply('quotes', id, answer('first'), t.clock.now()), t.store.putReply('quotes', id, answer('second'), t.clock.now())]);
+  const outcomes = await Promise.all(
+    ['first', 'second'].map((text) => t.store.putReply({ queue: 'quotes', correlationId: id, reply: answer(text), now: t.clock.now() })),
+  );
   expect(outcomes).toEqual(['stored', 'replied']);
   expect((await caller).text).toBe('first');
   // Over HTTP, after the caller has its reply (then the request is done: 404), or before (409): refused either way.

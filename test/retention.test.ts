@@ -1,5 +1,5 @@
 import { startRetention } from '../queue/retention';
-import { message, settings } from './store-contract';
+import { message, settings } from './store-contract/fixtures';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
 
 let t: TestGateway;
@@ -20,10 +20,10 @@ test('the retention loop walks the queues a slice per sweep, each sweep going on
   const clock = t.clock;
   const names = ['a', 'b', 'c'];
   for (const name of names) {
-    await t.store.putQueue(name, settings({ retentionMs: 1000 }), clock.now());
-    await t.store.produce(name, [message(name)], { now: clock.now(), idempotencyWindowMs: 60_000 });
+    await t.store.putQueue({ name, settings: settings({ retentionMs: 1000 }), now: clock.now() });
+    await t.store.produce({ queue: name, messages: [message(name)], now: clock.now(), idempotencyWindowMs: 60_000 });
   }
-  const ready = async (): Promise<number[]> => Promise.all(names.map(async (name) => (await t.store.queueStats(name, clock.now())).ready));
+  const ready = async (): Promise<number[]> => Promise.all(names.map(async (name) => (await t.store.queueStats({ queue: name, now: clock.now() })).ready));
   const stop = startRetention(t.store, clock, { intervalMs: 1000, budget: 100, idempotencyWindowMs: 60_000, partitions: 1 });
   try {
     // Every message is past its retention from the first sweep on; one queue is looked at per sweep.

@@ -5,8 +5,9 @@ import Database from 'better-sqlite3';
 import { NOT_READY, OLDEST_READY } from '../persistence/sqlite/queueStats';
 import { DATABASE_FILE, SqliteStore } from '../persistence/sqlite/sqliteStore';
 import type { DeliveryRef, QueueStats, SubscriptionRef } from '../persistence/store';
+import { rules } from '../queue/rules';
 import { type Rng, rngFor } from './support/crashLoadRandom';
-import { message, settings, topicSettings } from './store-contract';
+import { inPartition, message, settings, SUBSCRIPTION, T0, topicSettings, WINDOW } from './store-contract/fixtures';
 import { tempDir } from './support/testGateway';
 
 /**
@@ -18,9 +19,7 @@ import { tempDir } from './support/testGateway';
  * STATS_SEED replays a history; without it one fixed and one fresh seed run.
  */
 
-const T0 = 1_700_000_000_000;
 const STEPS = 400;
-const WINDOW = 60_000;
 
 type Compared = Pick<QueueStats, 'ready' | 'inFlight' | 'delayed' | 'bytes' | 'oldestReadyAgeMs'>;
 
@@ -53,17 +52,20 @@ const RECOUNT = `
 
 const SUBSCRIPTIONS = `SELECT s.id, t.kind, t.name AS topic, s.name FROM subscriptions s JOIN topics t ON t.id = s.topic_id ORDER BY s.id`;
 
+/** A store over `dataDir`, with queue/'s rules; NORMAL, as no test here is about fsyncs. */
+const openStore = (dataDir: string): SqliteStore => new SqliteStore({ dataDir, synchronous: 'NORMAL', rules });
+
 /** A store over a temp dir, that can be closed and opened again, and a read-only connection beside it for recounts. */
 class Harness {
   dataDir = tempDir('mqgate-stats-');
-  store = new SqliteStore({ dataDir: this.dataDir, synchronous: 'NORMAL' });
+  store = openStore(this.dataDir);
   private raw = new Database(path.join(this.dataDir, DATABASE_FILE), { readonly: true });
   /** Data dirs left behind by crashes, removed at the end. */
   private readonly crashed: string[] = [];
 
   async restart(): Promise<void> {
     await this.store.close();
-    this.store = new SqliteStore({ dataDir: this.dataDir, synchronous: 'NORMAL' });
+    this.store = openStore(this.dataDir);
   }
 
   /**
@@ -80,7 +82,7 @@ class Harness {
     await this.store.close();
     this.crashed.push(this.dataDir);
     this.dataDir = copy;
-    this.store = new SqliteStore({ dataDir: copy, synchronous: 'NORMAL' });
+    this.store = openStore(copy);
     this.raw = new Database(path.join(copy, DATABASE_FILE), { readonly: true });
   }
 
@@ -97,7 +99,10 @@ class Harness {
         bytes: recount.bytes,
         oldestReadyAgeMs: recount.oldest_timestamp === null ? null : Math.max(0, now - recount.oldest_timestamp),
       };
-      const stats = row.kind === 'queue' ? await this.store.queueStats(row.topic, now) : await this.store.subscriptionStats(row.topic, row.name, now);
+      const stats =
+        row.kind === 'queue'
+          ? await this.store.queueStats({ queue: row.topic, now })
+          : await this.store.subscriptionStats({ topic: row.topic, subscription: row.name, now });
       const { ready, inFlight, delayed, bytes, oldestReadyAgeMs } = stats;
       expect({ at: `${row.topic}/${row.name}`, ready, inFlight, delayed, bytes, oldestReadyAgeMs }).toEqual({ at: `${row.topic}/${row.name}`, ...expected });
     }
@@ -145,11 +150,11 @@ async function history(h: Harness, rng: Rng, log: string[]): Promise<Set<Event>>
     return { name, refs };
   };
 
-  await h.store.putQueue('dlq', settings({ retentionMs: 40_000 }), now);
-  await h.store.putQueue('q', settings({ maxDeliveries: 1, deadLetterQueue: 'dlq', retentionMs: 25_000 }), now);
-  await h.store.putTopic('t', topicSettings({ partitions: 2, retentionMs: 15_000 }), now);
-  await h.store.putSubscription('t', 's1', { visibilityTimeoutMs: 1000, maxDeliveries: 1, deadLetterQueue: 'dlq' }, false, now);
-  await h.store.putSubscription('t', 's2', { visibilityTimeoutMs: 1000, maxDeliveries: null, deadLetterQueue: null }, false, now);
+  await h.store.putQueue({ name: 'dlq', settings: settings({ retentionMs: 40_000 }), now });
+  await h.store.putQueue({ name: 'q', settings: settings({ maxDeliveries: 1, deadLetterQueue: 'dlq', retentionMs: 25_000 }), now });
+  await h.store.putTopic({ name: 't', settings: topicSettings({ partitions: 2, retentionMs: 15_000 }), now });
+  await h.store.putSubscription({ topic: 't', subscription: 's1', settings: { ...SUBSCRIPTION, maxDeliveries: 1, deadLetterQueue: 'dlq' }, fromEarliest: false, now });
+  await h.store.putSubscription({ topic: 't', subscription: 's2', settings: SUBSCRIPTION, fromEarliest: false, now });
 
   for (let step = 0; step < STEPS; step += 1) {
     const roll = rng.next();
@@ -157,24 +162,26 @@ async function history(h: Harness, rng: Rng, log: string[]): Promise<Set<Event>>
       const delays = Array.from({ length: rng.int(1, 4) }, () => pick([null, 0, 0, rng.int(1, 4000)]));
       if (delays.some((delay) => delay !== null && delay > 0)) seen.add('delayed produce');
       log.push(`produce q ${JSON.stringify(delays)}`);
-      await h.store.produce('q', delays.map((delayMs) => message('', { value: value(), delayMs })), { now, idempotencyWindowMs: WINDOW });
+      await h.store.produce({ queue: 'q', messages: delays.map((delayMs) => message('', { value: value(), delayMs })), now, idempotencyWindowMs: WINDOW });
     } else if (roll < 0.24) {
       const count = rng.int(1, 4);
       log.push(`produce t ×${count}`);
       const messages = Array.from({ length: count }, () => ({ ...message('', { value: value() }), partition: rng.int(0, 1) }));
-      await h.store.produceTopic('t', messages, { now, idempotencyWindowMs: WINDOW });
+      await h.store.produceTopic({ topic: 't', messages, now, idempotencyWindowMs: WINDOW });
     } else if (roll < 0.4) {
       const name = pick(subscriptionNames());
       log.push(`claim ${name}`);
-      const before = (await h.store.queueStats('dlq', now)).produced;
-      const { subscriptionId, leases: got } = await h.store.claim(REFS[name], {
+      const dlqProduced = async () => (await h.store.queueStats({ queue: 'dlq', now })).produced;
+      const before = await dlqProduced();
+      const { subscriptionId, leases: got } = await h.store.claim({
+        from: REFS[name],
         max: rng.int(1, 4),
         now,
         visibilityTimeoutMs: pick([null, rng.int(200, 3000)]),
       });
       outcome(String(got.length));
       if (got.length > 0) seen.add('claim');
-      if ((await h.store.queueStats('dlq', now)).produced > before) seen.add('dead letter');
+      if ((await dlqProduced()) > before) seen.add('dead letter');
       const refs = got.map((lease) => ({ subscriptionId, messageId: lease.message.id, deliveryCount: lease.deliveryCount }));
       leasesOf(name).push(...refs);
     } else if (roll < 0.58) {
@@ -183,7 +190,7 @@ async function history(h: Harness, rng: Rng, log: string[]): Promise<Set<Event>>
       const at = now + pick([0, rng.int(1, 3000)]);
       const settlement = kind === 'ack' ? { kind } : kind === 'nack' ? { kind, availableAt: at } : { kind, leaseUntil: at + 1 };
       log.push(`${kind} ${name} ×${refs.length}`);
-      const statuses = await h.store.settle(REFS[name], refs, settlement, now);
+      const statuses = await h.store.settle({ at: REFS[name], refs, settlement, now });
       outcome(statuses.join(','));
       if (statuses.some((status) => status !== 'expired' && status !== 'unknown')) seen.add(kind);
     } else if (roll < 0.62) {
@@ -193,7 +200,7 @@ async function history(h: Harness, rng: Rng, log: string[]): Promise<Set<Event>>
       const name = pick(holding);
       const ref = leasesOf(name).pop() as DeliveryRef;
       log.push(`dead-letter lease ${name}`);
-      const moved = await h.store.deadLetterLease(REFS[name], ref, 'dlq', { reason: 'test' }, now);
+      const moved = await h.store.deadLetterLease({ at: REFS[name], ref, deadLetterQueue: 'dlq', headers: { reason: 'test' }, now });
       outcome(String(moved));
       if (moved) seen.add('dead letter');
     } else if (roll < 0.76) {
@@ -203,7 +210,7 @@ async function history(h: Harness, rng: Rng, log: string[]): Promise<Set<Event>>
     } else if (roll < 0.83) {
       const to = pick([null, null, 'q']);
       log.push(`redrive to ${to}`);
-      const result = await h.store.redrive('dlq', rng.int(1, 5), now, to);
+      const result = await h.store.redrive({ deadLetterQueue: 'dlq', max: rng.int(1, 5), to, now });
       outcome(JSON.stringify(result));
       if (result.redriven > 0) seen.add('redrive');
     } else if (roll < 0.86) {
@@ -229,13 +236,13 @@ async function history(h: Harness, rng: Rng, log: string[]): Promise<Set<Event>>
       // A subscription deleted with its rows (a cascade), or made again from the next message or from every retained one.
       if (s3) {
         log.push('delete t/s3');
-        const { ready, inFlight, delayed } = await h.store.subscriptionStats('t', 's3', now);
+        const { ready, inFlight, delayed } = await h.store.subscriptionStats({ topic: 't', subscription: 's3', now });
         if (ready + inFlight + delayed > 0) seen.add('cascade');
-        await h.store.deleteSubscription('t', 's3');
+        await h.store.deleteSubscription({ topic: 't', subscription: 's3' });
       } else {
         const fromEarliest = rng.chance(0.7);
         log.push(`put t/s3 fromEarliest=${fromEarliest}`);
-        await h.store.putSubscription('t', 's3', { visibilityTimeoutMs: 1500, maxDeliveries: 2, deadLetterQueue: 'dlq' }, fromEarliest, now);
+        await h.store.putSubscription({ topic: 't', subscription: 's3', settings: { visibilityTimeoutMs: 1500, maxDeliveries: 2, deadLetterQueue: 'dlq' }, fromEarliest, now });
       }
       s3 = !s3;
       leases.set('s3', []);
@@ -288,14 +295,14 @@ describe('stats counters', () => {
   });
 
   test('deleting a subscription, a queue or a topic fires the delete trigger for each row the cascade takes, and leaves the other counts right', async () => {
-    await h.store.putQueue('q', settings(), T0);
-    await h.store.putQueue('other', settings(), T0);
-    await h.store.putTopic('t', topicSettings(), T0);
-    for (const name of ['a', 'b']) await h.store.putSubscription('t', name, { visibilityTimeoutMs: 1000, maxDeliveries: null, deadLetterQueue: null }, false, T0);
+    await h.store.putQueue({ name: 'q', settings: settings(), now: T0 });
+    await h.store.putQueue({ name: 'other', settings: settings(), now: T0 });
+    await h.store.putTopic({ name: 't', settings: topicSettings(), now: T0 });
+    for (const subscription of ['a', 'b']) await h.store.putSubscription({ topic: 't', subscription, settings: SUBSCRIPTION, fromEarliest: false, now: T0 });
     const options = { now: T0, idempotencyWindowMs: WINDOW };
-    await h.store.produce('q', [message('one'), message('two')], options);
-    await h.store.produce('other', [message('kept')], options);
-    await h.store.produceTopic('t', [{ ...message('three'), partition: 0 }], options);
+    await h.store.produce({ queue: 'q', messages: [message('one'), message('two')], ...options });
+    await h.store.produce({ queue: 'other', messages: [message('kept')], ...options });
+    await h.store.produceTopic({ topic: 't', messages: [inPartition(0, 'three')], ...options });
     await h.store.close();
     // A connection of the test's own, with a log the counting trigger's twin writes to: SQLite fires
     // AFTER DELETE triggers for rows a cascade deletes, without recursive_triggers.
@@ -320,18 +327,18 @@ describe('stats counters', () => {
     db.prepare("DELETE FROM topics WHERE name = 't'").run();
     expect(db.prepare('SELECT count(*) FROM deleted WHERE subscription_id = ?').pluck().get(b)).toBe(1);
     db.close();
-    h.store = new SqliteStore({ dataDir: h.dataDir, synchronous: 'NORMAL' });
-    expect(await h.store.queueStats('other', T0)).toMatchObject({ ready: 1, bytes: 4 });
+    h.store = openStore(h.dataDir);
+    expect(await h.store.queueStats({ queue: 'other', now: T0 })).toMatchObject({ ready: 1, bytes: 4 });
   });
 
   test('migration 008 counts the rows and bytes a database already holds', async () => {
-    await h.store.putQueue('q', settings(), T0);
-    await h.store.putTopic('t', topicSettings(), T0);
-    await h.store.putSubscription('t', 's', { visibilityTimeoutMs: 1000, maxDeliveries: null, deadLetterQueue: null }, false, T0);
+    await h.store.putQueue({ name: 'q', settings: settings(), now: T0 });
+    await h.store.putTopic({ name: 't', settings: topicSettings(), now: T0 });
+    await h.store.putSubscription({ topic: 't', subscription: 's', settings: SUBSCRIPTION, fromEarliest: false, now: T0 });
     const options = { now: T0, idempotencyWindowMs: WINDOW };
-    await h.store.produce('q', [message('a'), message('bb', { delayMs: 500 }), message('ccc')], options);
-    await h.store.produceTopic('t', [{ ...message('dddd'), partition: 0 }], options);
-    await h.store.claim({ queue: 'q' }, { max: 1, now: T0, visibilityTimeoutMs: 1000 });
+    await h.store.produce({ queue: 'q', messages: [message('a'), message('bb', { delayMs: 500 }), message('ccc')], ...options });
+    await h.store.produceTopic({ topic: 't', messages: [inPartition(0, 'dddd')], ...options });
+    await h.store.claim({ from: { queue: 'q' }, max: 1, now: T0, visibilityTimeoutMs: 1000 });
     await h.store.close();
     // The database as the release before 008 left it (and so before 009, which indexes its counter).
     const db = new Database(path.join(h.dataDir, DATABASE_FILE));
@@ -343,16 +350,16 @@ describe('stats counters', () => {
              ALTER TABLE subscriptions DROP COLUMN waiting_bytes;
              DELETE FROM schema_migrations WHERE version IN (8, 9);`);
     db.close();
-    h.store = new SqliteStore({ dataDir: h.dataDir, synchronous: 'NORMAL' });
-    expect(await h.store.queueStats('q', T0)).toMatchObject({ ready: 1, inFlight: 1, delayed: 1, bytes: 6 });
-    expect(await h.store.subscriptionStats('t', 's', T0)).toMatchObject({ ready: 1, bytes: 4 });
+    h.store = openStore(h.dataDir);
+    expect(await h.store.queueStats({ queue: 'q', now: T0 })).toMatchObject({ ready: 1, inFlight: 1, delayed: 1, bytes: 6 });
+    expect(await h.store.subscriptionStats({ topic: 't', subscription: 's', now: T0 })).toMatchObject({ ready: 1, bytes: 4 });
     await h.compare(T0);
     await h.compare(T0 + 1000);
   });
 
   test('a delivery row inserted without its bytes is refused, even by an INSERT OR IGNORE', async () => {
-    await h.store.putQueue('q', settings(), T0);
-    await h.store.produce('q', [message('a')], { now: T0, idempotencyWindowMs: WINDOW });
+    await h.store.putQueue({ name: 'q', settings: settings(), now: T0 });
+    await h.store.produce({ queue: 'q', messages: [message('a')], now: T0, idempotencyWindowMs: WINDOW });
     await h.store.close();
     const db = new Database(path.join(h.dataDir, DATABASE_FILE));
     try {
@@ -362,7 +369,7 @@ describe('stats counters', () => {
       expect(db.prepare('SELECT count(*) FROM deliveries').pluck().get()).toBe(1);
     } finally {
       db.close();
-      h.store = new SqliteStore({ dataDir: h.dataDir, synchronous: 'NORMAL' });
+      h.store = openStore(h.dataDir);
     }
   });
 });

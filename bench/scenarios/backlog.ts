@@ -4,6 +4,7 @@ import type { NewMessage } from '../../persistence/store';
 import { systemClock } from '../../queue/clock';
 import { DEFAULT_LIMITS, defaultQueueSettings } from '../../queue/limits';
 import { QueueService } from '../../queue/queueService';
+import { rules } from '../../queue/rules';
 import { Wakeups } from '../../queue/wakeups';
 import { storedValueOfSize } from '../payload';
 import { atMost, type Row } from '../report';
@@ -44,7 +45,7 @@ async function produce(store: SqliteStore, count: number): Promise<void> {
   };
   const options = { now: Date.now(), idempotencyWindowMs: DEFAULT_LIMITS.idempotencyWindowMs };
   for (let left = count; left > 0; left -= SEED_BATCH) {
-    await store.produce(QUEUE, Array.from({ length: Math.min(SEED_BATCH, left) }, () => message), options);
+    await store.produce({ queue: QUEUE, messages: Array.from({ length: Math.min(SEED_BATCH, left) }, () => message), ...options });
   }
 }
 
@@ -54,14 +55,14 @@ async function produce(store: SqliteStore, count: number): Promise<void> {
  * the measurement is about.
  */
 async function openBacklog(dir: string, size: number): Promise<Backlog> {
-  const seeding = new SqliteStore({ dataDir: dir, synchronous: 'NORMAL' });
+  const seeding = new SqliteStore({ dataDir: dir, synchronous: 'NORMAL', rules });
   try {
-    await seeding.putQueue(QUEUE, defaultQueueSettings(DEFAULT_LIMITS), Date.now());
+    await seeding.putQueue({ name: QUEUE, settings: defaultQueueSettings(DEFAULT_LIMITS), now: Date.now() });
     await produce(seeding, size);
   } finally {
     await seeding.close();
   }
-  const store = new SqliteStore({ dataDir: dir, synchronous: 'FULL' });
+  const store = new SqliteStore({ dataDir: dir, synchronous: 'FULL', rules });
   return { size, store, queues: new QueueService(store, systemClock, DEFAULT_LIMITS, new Wakeups(store, systemClock), new Metrics()), rounds: [] };
 }
 

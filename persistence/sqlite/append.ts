@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import { GatewayError } from '../../queue/errors';
-import type { AppendResult, NewMessage, ProduceOptions } from '../store';
+import { StoreError } from '../errors';
+import type { AppendResult, NewMessage, ProduceOptions, StoreRules } from '../store';
 import type { WriteContext } from './groupCommit';
 import { prepared } from './prepared';
 
@@ -14,14 +14,11 @@ export interface AppendTarget {
   subscriptionIds: number[];
   /** A topic's readers may read a message at once; a queue's only once its delay has passed. */
   kind: 'queue' | 'topic';
-  /** The caps a client's produce must stay within; null for dead letters and redrives, which are never refused. */
-  quota: Quota | null;
+  /** The caps a client's produce must stay within, and the rule that applies them; null for dead letters and redrives, which are never refused. */
+  quota: { caps: Quota; breach: StoreRules['quotaBreach'] } | null;
 }
 
-export interface Quota {
-  maxStoredMessages: number | null;
-  maxStoredBytes: number | null;
-}
+export type Quota = Parameters<StoreRules['quotaBreach']>[0];
 
 interface IdempotencyRow {
   message_id: number;
@@ -93,7 +90,7 @@ export function append(
     if (head === undefined) {
       const row = s.head.get(target.topicId, partition);
       if (row === undefined) {
-        throw new GatewayError('partition_not_found', `'${target.name}' has no partition ${partition}.`);
+        throw new StoreError({ code: 'partition_not_found', topic: target.name, partition });
       }
       head = { next: row.next_offset, messages: 0, bytes: 0, timestamp: Math.max(options.now, row.last_timestamp) };
       heads.set(partition, head);
@@ -151,24 +148,15 @@ export function append(
 }
 
 /** Refuses the whole append (its unit rolls back) when it would take the target past a cap. */
-function checkQuota(db: Database, name: string, topicId: number, quota: Quota, heads: Map<number, Head>): void {
-  let messages = 0;
-  let bytes = 0;
+function checkQuota(db: Database, name: string, topicId: number, quota: NonNullable<AppendTarget['quota']>, heads: Map<number, Head>): void {
+  const adding = { messages: 0, bytes: 0 };
   for (const head of heads.values()) {
-    messages += head.messages;
-    bytes += head.bytes;
+    adding.messages += head.messages;
+    adding.bytes += head.bytes;
   }
   const stored = statements(db).stored.get(topicId) ?? { messages: 0, bytes: 0 };
-  if (quota.maxStoredMessages !== null && stored.messages + messages > quota.maxStoredMessages) {
-    throw new GatewayError(
-      'quota_exceeded',
-      `'${name}' stores ${stored.messages} of at most ${quota.maxStoredMessages} messages; ${messages} more do not fit.`,
-    );
-  }
-  if (quota.maxStoredBytes !== null && stored.bytes + bytes > quota.maxStoredBytes) {
-    throw new GatewayError(
-      'quota_exceeded',
-      `'${name}' stores ${stored.bytes} of at most ${quota.maxStoredBytes} bytes; ${bytes} more do not fit.`,
-    );
-  }
+  const unit = quota.breach(quota.caps, stored, adding);
+  if (unit === null) return;
+  const max = (unit === 'messages' ? quota.caps.maxStoredMessages : quota.caps.maxStoredBytes) as number;
+  throw new StoreError({ code: 'quota_exceeded', name, unit, stored: stored[unit], max, adding: adding[unit] });
 }

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { StoreError } from '../errors';
 import type { BrowsedMessage, BrowseOptions, SubscriptionRef } from '../store';
 import { type RawMessage, toStoredMessage } from './messageRow';
 import { prepared } from './prepared';
@@ -30,10 +31,17 @@ const statements = prepared((db) => ({
 export function browse(db: Database, at: SubscriptionRef, options: BrowseOptions): BrowsedMessage[] {
   const { subscriptionId } = loadSubscription(db, at);
   return statements(db)
-    .page.all(subscriptionId, options.afterId, options.max)
+    .page.all(subscriptionId, afterId(options.after), options.max)
     .map((row) => ({
       ...toStoredMessage(row),
       deliveryCount: row.delivery_count,
       state: row.available_at <= options.now ? 'ready' : row.leased === 1 ? 'leased' : 'delayed',
     }));
+}
+
+/** A message id is a row id: a decimal integer. `0` is taken for "from the oldest", as no message has it. */
+function afterId(after: string | null): number {
+  if (after === null) return 0;
+  if (!/^\d{1,15}$/.test(after)) throw new StoreError({ code: 'position_invalid', position: after });
+  return Number(after);
 }

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { GatewayError } from '../../queue/errors';
+import { StoreError } from '../errors';
 import { pendingMigrations } from './migrate';
 import { prepared } from './prepared';
 
@@ -12,5 +12,5 @@ const statements = prepared((db) => ({
 export function checkReady(db: Database): void {
   statements(db).probe.run();
   const pending = pendingMigrations(db);
-  if (pending > 0) throw new GatewayError('not_ready', `${pending} schema migration(s) are not applied.`);
+  if (pending > 0) throw new StoreError({ code: 'not_ready', pendingMigrations: pending });
 }

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { ClaimOptions, ClaimResult, Lease, SubscriptionRef } from '../store';
+import type { ClaimOptions, ClaimResult, Lease, StoreRules, SubscriptionRef } from '../store';
 import { deadLetter } from './deadLetter';
 import type { WriteContext } from './groupCommit';
 import { loadMessages } from './messageRow';
@@ -97,7 +97,7 @@ function* groupHeads(db: Database, subscription: number, start: string | null): 
 }
 
 /** FIFO: the ready runs at the heads of the groups that may go, up to `max` rows in all. */
-function claimFifo(db: Database, params: LeaseParams, max: number): ClaimedRow[] {
+function claimFifo(db: Database, rules: StoreRules, params: LeaseParams, max: number): ClaimedRow[] {
   const s = statements(db);
   const { subscription, now } = params;
   const oldest = s.oldestReady.get({ subscription, now });
@@ -105,7 +105,8 @@ function claimFifo(db: Database, params: LeaseParams, max: number): ClaimedRow[]
   const ids: number[] = [];
   for (const head of groupHeads(db, subscription, oldest.group_id)) {
     if (ids.length >= max) break;
-    if (head.available_at > now || s.leased.get({ subscription, group: head.group_id, now }) !== undefined) continue;
+    const leased = (): boolean => s.leased.get({ subscription, group: head.group_id, now }) !== undefined;
+    if (!rules.fifoGroupMayGo({ availableAt: head.available_at, leased }, now)) continue;
     for (const row of s.run.all({ subscription, group: head.group_id, head: head.message_id, max: max - ids.length })) {
       if (row.available_at > now) break;
       ids.push(row.message_id);
@@ -114,8 +115,8 @@ function claimFifo(db: Database, params: LeaseParams, max: number): ClaimedRow[]
   return ids.length === 0 ? [] : s.lease.all({ ...params, ids: JSON.stringify(ids) });
 }
 
-function claimRows(db: Database, row: QueueRow, params: LeaseParams, max: number): ClaimedRow[] {
-  return row.ordering === 'fifo' ? claimFifo(db, params, max) : statements(db).claim.all({ ...params, max });
+function claimRows(db: Database, rules: StoreRules, row: QueueRow, params: LeaseParams, max: number): ClaimedRow[] {
+  return row.ordering === 'fifo' ? claimFifo(db, rules, params, max) : statements(db).claim.all({ ...params, max });
 }
 
 /**
@@ -123,21 +124,21 @@ function claimRows(db: Database, row: QueueRow, params: LeaseParams, max: number
  * for delivery number maxDeliveries + 1 is dead-lettered instead, and the
  * claim goes on until it has `max` leases or nothing is ready.
  */
-export function claim(db: Database, context: WriteContext, from: SubscriptionRef, options: ClaimOptions): ClaimResult {
+export function claim(db: Database, context: WriteContext, rules: StoreRules, from: SubscriptionRef, options: ClaimOptions): ClaimResult {
   const row = loadSubscription(db, from);
   const leases: Lease[] = [];
   const params = { subscription: row.subscriptionId, now: options.now, leaseUntil: options.now + (options.visibilityTimeoutMs ?? row.visibilityTimeoutMs) };
   for (;;) {
     const wanted = options.max - leases.length;
     if (wanted <= 0) break;
-    const claimed = claimRows(db, row, params, wanted);
+    const claimed = claimRows(db, rules, row, params, wanted);
     if (claimed.length === 0) break;
     const before = leases.length;
     const byId = new Map(claimed.map((c) => [c.message_id, c]));
     // In id order, which is log order (and a group's order): RETURNING gives none.
     for (const message of loadMessages(db, [...byId.keys()])) {
       const { delivery_count: deliveryCount, first_leased_at: firstDeliveredAt } = byId.get(Number(message.id)) as ClaimedRow;
-      if (row.maxDeliveries !== null && deliveryCount > row.maxDeliveries) {
+      if (rules.deadLetters(deliveryCount, row.maxDeliveries)) {
         deadLetter(db, context, row, message, deliveryCount - 1, options.now);
       } else {
         leases.push({ message, deliveryCount, firstDeliveredAt });
@@ -146,5 +147,5 @@ export function claim(db: Database, context: WriteContext, from: SubscriptionRef
     // A pass that dead-lettered nothing took all that was ready (or all that was wanted): another would find nothing.
     if (leases.length - before === claimed.length) break;
   }
-  return { subscriptionId: row.subscriptionId, leases };
+  return { subscriptionId: String(row.subscriptionId), leases };
 }

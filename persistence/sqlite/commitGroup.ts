@@ -1,13 +1,13 @@
 import type { Database } from 'better-sqlite3';
-import { GatewayError } from '../../queue/errors';
-import type { CommitRequest, PartitionOffset, SeekTarget } from '../store';
+import { StoreError } from '../errors';
+import type { CommitRequest, GroupRef, PartitionOffset, SeekTarget, StoreRules } from '../store';
 import { ensureOffsets, groupOffsets, loadGroup, partitionBounds, setOffsets, touchMember } from './groupRow';
 import { offsetForTimestamp } from './offsetForTimestamp';
 
 function checkRange(topic: string, partition: number, offset: number, endOffset: number | undefined): void {
-  if (endOffset === undefined) throw new GatewayError('partition_not_found', `Topic '${topic}' has no partition ${partition}.`);
+  if (endOffset === undefined) throw new StoreError({ code: 'partition_not_found', topic, partition });
   if (offset > endOffset) {
-    throw new GatewayError('offset_out_of_range', `Offset ${offset} is past the end (${endOffset}) of partition ${partition} of '${topic}'.`);
+    throw new StoreError({ code: 'offset_out_of_range', topic, partition, offset, start: null, end: endOffset });
   }
 }
 
@@ -17,37 +17,29 @@ function checkRange(topic: string, partition: number, offset: number, endOffset:
  * a member that lost its partitions cannot move their offsets. Without
  * offsets, what the fetches delivered so far (the positions) is committed.
  */
-export function commitGroup(
-  db: Database,
-  topic: string,
-  name: string,
-  request: CommitRequest,
-  now: number,
-): { generation: number; offsets: PartitionOffset[] } {
-  const group = loadGroup(db, topic, name, now);
+export function commitGroup(db: Database, rules: StoreRules, request: CommitRequest): { generation: number; offsets: PartitionOffset[] } {
+  const { topic, group: name, now } = request;
+  const group = loadGroup(db, rules, topic, name, now);
   let owned = Array.from({ length: group.topic.partitions }, (_, p) => p);
   if (request.memberId === null && group.members.length > 0) {
     // As for a fetch: without a member id, a commit could move the members' offsets under them.
-    throw new GatewayError('group_has_members', `Group '${name}' has members; commit as one of them (memberId and generation).`);
+    throw new StoreError({ code: 'group_has_members', group: name, during: 'commit' });
   }
   if (request.memberId !== null) {
     if (request.generation !== group.generation) {
-      throw new GatewayError(
-        'stale_generation',
-        `Generation ${request.generation} is over; group '${name}' is in generation ${group.generation}. Fetch again (or join again) before committing.`,
-      );
+      throw new StoreError({ code: 'stale_generation', group: name, generation: request.generation, current: group.generation });
     }
     touchMember(db, group, request.memberId, now);
     owned = group.assignment.get(request.memberId) ?? [];
   }
   const info = partitionBounds(db, group);
-  ensureOffsets(db, group, owned, info);
+  ensureOffsets(db, rules, group, owned, info);
   const current = groupOffsets(db, group.id);
   const offsets = request.offsets ?? owned.map((partition) => ({ partition, offset: current.get(partition)?.position ?? 0 }));
   for (const { partition, offset } of offsets) {
     checkRange(topic, partition, offset, info.get(partition)?.endOffset);
     if (!owned.includes(partition)) {
-      throw new GatewayError('stale_generation', `Partition ${partition} is not assigned to '${request.memberId}' in generation ${group.generation}.`);
+      throw new StoreError({ code: 'partition_not_assigned', memberId: request.memberId, partition, generation: group.generation });
     }
   }
   for (const { partition, offset } of offsets) {
@@ -64,17 +56,14 @@ export function commitGroup(
  */
 export function seekGroup(
   db: Database,
-  topic: string,
-  name: string,
-  target: SeekTarget,
-  partitions: number[] | null,
-  now: number,
+  rules: StoreRules,
+  { topic, group: name, target, partitions, now }: GroupRef & { target: SeekTarget; partitions: number[] | null; now: number },
 ): PartitionOffset[] {
-  const group = loadGroup(db, topic, name, now);
+  const group = loadGroup(db, rules, topic, name, now);
   const info = partitionBounds(db, group);
   const chosen = partitions ?? [...info.keys()];
   for (const partition of chosen) checkRange(topic, partition, 0, info.get(partition)?.endOffset);
-  ensureOffsets(db, group, chosen, info);
+  ensureOffsets(db, rules, group, chosen, info);
   return chosen.map((partition) => {
     const bounds = info.get(partition) as { startOffset: number; endOffset: number };
     let offset: number;

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { GatewayError } from '../../queue/errors';
+import { StoreError } from '../errors';
 import { prepared } from './prepared';
 import { loadQueueRow } from './queueRow';
 
@@ -24,10 +24,7 @@ export function deleteQueue(db: Database, queue: string): void {
   const dependents = s.dependents.get(row.topicId, row.topicId, row.topicId) as number;
   // Not by name: the caller may have no access to them.
   if (dependents > 0) {
-    throw new GatewayError(
-      'queue_in_use',
-      `Queue '${queue}' is the dead-letter queue of ${dependents} other queue(s), subscription(s) or push subscription(s); change those first.`,
-    );
+    throw new StoreError({ code: 'queue_in_use', queue, dependents });
   }
   s.delete.run(row.topicId);
 }

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import { GatewayError } from '../../queue/errors';
-import type { GroupFetch, GroupFetchOptions, StoredMessage } from '../store';
+import { StoreError } from '../errors';
+import type { GroupFetch, GroupFetchOptions, StoreRules, StoredMessage } from '../store';
 import { ensureOffsets, groupOffsets, loadGroup, setOffsets, touchMember } from './groupRow';
 import { readRange } from './readPartition';
 
@@ -10,22 +10,20 @@ import { readRange } from './readPartition';
  * an even share of `max` first, and the positions move past what was read.
  * Nothing is committed: that is the client's commit.
  */
-export function fetchGroup(db: Database, topic: string, name: string, options: GroupFetchOptions): GroupFetch {
-  const group = loadGroup(db, topic, name, options.now, options.defaults);
+export function fetchGroup(db: Database, rules: StoreRules, options: GroupFetchOptions): GroupFetch {
+  const { topic, group: name } = options;
+  const group = loadGroup(db, rules, topic, name, options.now, options.defaults);
   let partitions: number[];
   if (options.memberId === null) {
     if (group.members.length > 0) {
-      throw new GatewayError(
-        'group_has_members',
-        `Group '${name}' has members; fetch as one of them (memberId) or use another group.`,
-      );
+      throw new StoreError({ code: 'group_has_members', group: name, during: 'fetch' });
     }
     partitions = Array.from({ length: group.topic.partitions }, (_, p) => p);
   } else {
     touchMember(db, group, options.memberId, options.now);
     partitions = group.assignment.get(options.memberId) ?? [];
   }
-  const resets = ensureOffsets(db, group, partitions);
+  const resets = ensureOffsets(db, rules, group, partitions);
   const offsets = groupOffsets(db, group.id);
   const messages: StoredMessage[] = [];
   let bytes = 0;

@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { GatewayError } from '../../queue/errors';
+import { StoreError } from '../errors';
 import { interpretError } from './interpretError';
 import type { FileSync } from './walSync';
 
@@ -64,7 +64,7 @@ export class GroupCommit {
   /** Nothing commits while an fsync is in flight, so it covers everything they wait for. */
   private waiters: Waiter[] = [];
   /** Set by a failed fsync, for good. */
-  private failure: GatewayError | null = null;
+  private failure: StoreError | null = null;
   // Prepared once: every write runs these, and exec() would parse them each time.
   private readonly control: Record<'begin' | 'commit' | 'savepoint' | 'release' | 'rollbackTo', Statement>;
 
@@ -105,7 +105,7 @@ export class GroupCommit {
     const batch = this.pending;
     this.pending = [];
     if (this.failure !== null) {
-      const refused = new GatewayError('storage_unavailable', 'The store failed to write to disk and takes no writes until restarted; nothing was written.');
+      const refused = new StoreError({ code: 'storage_unavailable', state: 'halted' });
       for (const unit of batch) unit.reject(refused);
       return;
     }
@@ -180,9 +180,7 @@ export class GroupCommit {
       },
       (error: unknown) => {
         // Committed but perhaps not on disk: the client must not take it as kept, nor as lost.
-        this.failure = new GatewayError('storage_unavailable', 'The store could not confirm the write on disk; it may or may not have been kept.', {
-          cause: error,
-        });
+        this.failure = new StoreError({ code: 'storage_unavailable', state: 'unconfirmed' }, { cause: error });
         finish();
       },
     );

@@ -1,7 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import { assignPartitions } from '../../queue/assignment';
-import { GatewayError } from '../../queue/errors';
-import type { GroupDescription, GroupSettings, Listed, OffsetReset, PageRequest, PartitionInfo } from '../store';
+import { StoreError } from '../errors';
+import type { GroupDescription, GroupSettings, Listed, OffsetReset, PageRequest, PartitionInfo, StoreRules } from '../store';
 import { type PageParameters, pageClause, pageOf, pageParameters } from './page';
 import { prepared } from './prepared';
 import { topicPartitions } from './topicPartitions';
@@ -75,7 +74,7 @@ function rawGroup(db: Database, topic: TopicRow, name: string, create: GroupSett
     s.insert.run(topic.topicId, name, create.resetPolicy, create.sessionTimeoutMs, now);
     raw = s.group.get(topic.topicId, name);
   }
-  if (raw === undefined) throw new GatewayError('group_not_found', `Topic '${topic.name}' has no consumer group '${name}'.`);
+  if (raw === undefined) throw new StoreError({ code: 'group_not_found', topic: topic.name, group: name });
   return raw;
 }
 
@@ -87,6 +86,7 @@ function rawGroup(db: Database, topic: TopicRow, name: string, create: GroupSett
  */
 export function loadGroup(
   db: Database,
+  rules: StoreRules,
   topicName: string,
   name: string,
   now: number,
@@ -95,7 +95,7 @@ export function loadGroup(
   const s = statements(db);
   const topic = loadTopicRow(db, topicName);
   const raw = rawGroup(db, topic, name, create, now);
-  const expired = s.expire.run(raw.id, now - raw.session_timeout_ms).changes;
+  const expired = s.expire.run(raw.id, rules.membersSeenBefore(now, raw.session_timeout_ms)).changes;
   let generation = raw.generation;
   if (expired > 0 || raw.partitions_seen !== topic.partitions) generation = startGeneration(db, raw.id, topic.partitions);
   const members = s.members.all(raw.id).map((m) => ({ memberId: m.member_id, joinedAt: m.joined_at, lastSeenAt: m.last_seen }));
@@ -107,7 +107,7 @@ export function loadGroup(
     resetPolicy: raw.reset_policy,
     sessionTimeoutMs: raw.session_timeout_ms,
     members,
-    assignment: assignPartitions(
+    assignment: rules.assignPartitions(
       members.map((m) => m.memberId),
       topic.partitions,
     ),
@@ -143,6 +143,7 @@ export function partitionBounds(db: Database, group: GroupState): Map<number, Pa
 
 export function ensureOffsets(
   db: Database,
+  rules: StoreRules,
   group: GroupState,
   partitions: number[],
   info: Map<number, PartitionInfo> = partitionBounds(db, group),
@@ -152,7 +153,7 @@ export function ensureOffsets(
   const resets: OffsetReset[] = [];
   for (const partition of partitions) {
     const bounds = info.get(partition) as PartitionInfo;
-    const start = group.resetPolicy === 'earliest' ? bounds.startOffset : bounds.endOffset;
+    const start = rules.resetOffset(group.resetPolicy, bounds);
     const offsets = current.get(partition);
     if (offsets === undefined) {
       s.insertOffset.run(group.id, partition, start, start);
@@ -173,7 +174,7 @@ export function setOffsets(db: Database, groupId: number, partition: number, com
 }
 
 /** The group as clients see it: per partition committed offset, end offset, lag and owner; members and theirs. */
-export function describe(db: Database, group: GroupState): GroupDescription {
+export function describe(db: Database, rules: StoreRules, group: GroupState): GroupDescription {
   const offsets = groupOffsets(db, group.id);
   const owners = new Map<number, string>();
   for (const [memberId, partitions] of group.assignment) for (const p of partitions) owners.set(p, memberId);
@@ -185,7 +186,7 @@ export function describe(db: Database, group: GroupState): GroupDescription {
     sessionTimeoutMs: group.sessionTimeoutMs,
     partitions: topicPartitions(db, group.topic.name).map((p) => {
       const committed = offsets.get(p.partition)?.committed ?? null;
-      const from = committed ?? (group.resetPolicy === 'earliest' ? p.startOffset : p.endOffset);
+      const from = committed ?? rules.resetOffset(group.resetPolicy, p);
       return { partition: p.partition, committed, endOffset: p.endOffset, lag: p.endOffset - from, memberId: owners.get(p.partition) ?? null };
     }),
     members: group.members.map((m) => ({ ...m, partitions: group.assignment.get(m.memberId) ?? [] })),
@@ -195,56 +196,54 @@ export function describe(db: Database, group: GroupState): GroupDescription {
 /** A member's heartbeat; `unknown_member` if it is not (or no longer) a member. */
 export function touchMember(db: Database, group: GroupState, memberId: string, now: number): void {
   if (statements(db).touchMember.run(now, group.id, memberId).changes === 0) {
-    throw new GatewayError(
-      'unknown_member',
-      `'${memberId}' is not a member of group '${group.name}' (it left or missed its session timeout); join again.`,
-    );
+    throw new StoreError({ code: 'unknown_member', group: group.name, memberId, during: 'heartbeat' });
   }
 }
 
 /** operation: joinGroup — a new member starts a new generation; a known one just heartbeats. */
-export function joinGroup(db: Database, topic: string, name: string, memberId: string, now: number, defaults: GroupSettings | null): GroupState {
-  const group = loadGroup(db, topic, name, now, defaults);
+export function joinGroup(db: Database, rules: StoreRules, topic: string, name: string, memberId: string, now: number, defaults: GroupSettings | null): GroupState {
+  const group = loadGroup(db, rules, topic, name, now, defaults);
   if (group.members.some((m) => m.memberId === memberId)) {
     touchMember(db, group, memberId, now);
     return group;
   }
   statements(db).addMember.run(group.id, memberId, now, now);
   startGeneration(db, group.id, group.topic.partitions);
-  return loadGroup(db, topic, name, now);
+  return loadGroup(db, rules, topic, name, now);
 }
 
 /** operation: leaveGroup — the member's partitions go to the others in a new generation. */
-export function leaveGroup(db: Database, topic: string, name: string, memberId: string, now: number): void {
-  const group = loadGroup(db, topic, name, now);
+export function leaveGroup(db: Database, rules: StoreRules, topic: string, name: string, memberId: string, now: number): void {
+  const group = loadGroup(db, rules, topic, name, now);
   if (statements(db).removeMember.run(group.id, memberId).changes === 0) {
-    throw new GatewayError('unknown_member', `'${memberId}' is not a member of group '${name}'.`);
+    throw new StoreError({ code: 'unknown_member', group: name, memberId, during: 'leave' });
   }
   startGeneration(db, group.id, group.topic.partitions);
 }
 
 /** operation: deleteGroup — its offsets and members with it. */
-export function deleteGroup(db: Database, topic: string, name: string, now: number): void {
-  statements(db).deleteGroup.run(loadGroup(db, topic, name, now).id);
+export function deleteGroup(db: Database, rules: StoreRules, topic: string, name: string, now: number): void {
+  statements(db).deleteGroup.run(loadGroup(db, rules, topic, name, now).id);
 }
 
 /** operation: putGroup — create with these settings, or change them. */
 export function putGroup(
   db: Database,
+  rules: StoreRules,
   topic: string,
   name: string,
   settings: GroupSettings,
   now: number,
 ): { group: GroupDescription; created: boolean } {
   const existed = statements(db).group.get(loadTopicRow(db, topic).topicId, name) !== undefined;
-  const group = loadGroup(db, topic, name, now, settings);
+  const group = loadGroup(db, rules, topic, name, now, settings);
   if (existed) configureGroup(db, group.id, settings);
-  return { group: describe(db, loadGroup(db, topic, name, now)), created: !existed };
+  return { group: describe(db, rules, loadGroup(db, rules, topic, name, now)), created: !existed };
 }
 
 /** operation: listGroups */
-export function listGroups(db: Database, topic: string, page: PageRequest, now: number): Listed<GroupDescription> {
+export function listGroups(db: Database, rules: StoreRules, topic: string, page: PageRequest, now: number): Listed<GroupDescription> {
   const names = statements(db).names.all(loadTopicRow(db, topic).topicId, pageParameters(page)) as string[];
   const { items, next } = pageOf(names, page, (name) => name);
-  return { items: items.map((name) => describe(db, loadGroup(db, topic, name, now))), next };
+  return { items: items.map((name) => describe(db, rules, loadGroup(db, rules, topic, name, now))), next };
 }

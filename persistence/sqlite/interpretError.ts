@@ -1,31 +1,27 @@
-import { GatewayError } from '../../queue/errors';
+import { StoreError } from '../errors';
 
 /**
- * Translates a SQLite failure into a GatewayError at the persistence boundary,
- * so that no driver text ever reaches a client. Anything unexpected becomes
- * `internal_error` with the original kept as `cause` for the logs.
+ * Translates a SQLite failure into a StoreError at the persistence boundary,
+ * so that no driver text ever reaches a client. Anything unexpected is
+ * returned as it is: a fault, which the gateway answers as `internal_error`
+ * and logs with the original.
  */
-export function interpretError(error: unknown): GatewayError {
-  if (error instanceof GatewayError) return error;
+export function interpretError(error: unknown): unknown {
+  if (error instanceof StoreError) return error;
   const code = sqliteCode(error);
-  if (code !== null) {
-    const primary = code.split('_').slice(0, 2).join('_');
-    switch (primary) {
-      case 'SQLITE_FULL':
-        return new GatewayError('storage_full', 'The store is out of space; nothing was written.', { cause: error });
-      case 'SQLITE_BUSY':
-      case 'SQLITE_LOCKED':
-      case 'SQLITE_READONLY':
-      case 'SQLITE_IOERR':
-      case 'SQLITE_CANTOPEN':
-        return new GatewayError('storage_unavailable', 'The store cannot write right now; nothing was written.', {
-          cause: error,
-        });
-      default:
-        break;
-    }
+  if (code === null) return error;
+  switch (code.split('_').slice(0, 2).join('_')) {
+    case 'SQLITE_FULL':
+      return new StoreError({ code: 'storage_full' }, { cause: error });
+    case 'SQLITE_BUSY':
+    case 'SQLITE_LOCKED':
+    case 'SQLITE_READONLY':
+    case 'SQLITE_IOERR':
+    case 'SQLITE_CANTOPEN':
+      return new StoreError({ code: 'storage_unavailable', state: 'refused' }, { cause: error });
+    default:
+      return error;
   }
-  return new GatewayError('internal_error', 'An internal error occurred.', { cause: error });
 }
 
 /**

@@ -25,7 +25,7 @@ const statements = prepared((db) => ({
 /** The subscription a ref is fenced in, with the fence's parameters; null for a ref another subscription issued. */
 function fence(db: Database, at: SubscriptionRef, ref: DeliveryRef, now: number): { row: QueueRow; params: Fence } | null {
   const row = loadSubscription(db, at);
-  if (ref.subscriptionId !== row.subscriptionId) return null;
+  if (ref.subscriptionId !== String(row.subscriptionId)) return null;
   return { row, params: { subscription: row.subscriptionId, now, refs: JSON.stringify([[Number(ref.messageId), ref.deliveryCount]]) } };
 }
 

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import { GatewayError } from '../../queue/errors';
-import type { AppendResult, NewMessage, ProduceOptions } from '../store';
+import { StoreError } from '../errors';
+import type { AppendResult, NewMessage, ProduceOptions, StoreRules } from '../store';
 import { append } from './append';
 import type { WriteContext } from './groupCommit';
 import { loadQueueRow, queueTarget } from './queueRow';
@@ -15,6 +15,7 @@ import { loadQueueRow, queueTarget } from './queueRow';
 export function produce(
   db: Database,
   context: WriteContext,
+  rules: StoreRules,
   queue: string,
   messages: NewMessage[],
   options: ProduceOptions,
@@ -27,17 +28,14 @@ export function produce(
     delayMs: message.delayMs ?? row.delayMs,
     idempotencyKey: message.idempotencyKey ?? (row.contentBasedDeduplication ? (options.contentKey?.(message.value) ?? null) : null),
   }));
-  const idempotencyWindowMs = row.ordering === 'fifo' ? (options.fifoIdempotencyWindowMs ?? options.idempotencyWindowMs) : options.idempotencyWindowMs;
-  return append(db, context, { ...queueTarget(row), quota: row }, appended, { now: options.now, idempotencyWindowMs });
+  const idempotencyWindowMs = rules.deduplicationWindowMs(row.ordering, options);
+  return append(db, context, { ...queueTarget(row), quota: { caps: row, breach: rules.quotaBreach } }, appended, { now: options.now, idempotencyWindowMs });
 }
 
 /** All or nothing: `message_too_large` for the first message over the limit. */
 export function checkSizes(messages: NewMessage[], maxMessageBytes: number, target: string): void {
   const tooLarge = messages.findIndex((message) => message.bytes > maxMessageBytes);
   if (tooLarge >= 0) {
-    throw new GatewayError(
-      'message_too_large',
-      `Message ${tooLarge} is ${messages[tooLarge].bytes} bytes; '${target}' accepts at most ${maxMessageBytes}.`,
-    );
+    throw new StoreError({ code: 'message_too_large', name: target, index: tooLarge, bytes: messages[tooLarge].bytes, max: maxMessageBytes });
   }
 }

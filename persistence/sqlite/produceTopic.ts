@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { AppendResult, ProduceOptions, TopicMessage } from '../store';
+import type { AppendResult, ProduceOptions, StoreRules, TopicMessage } from '../store';
 import { append } from './append';
 import type { WriteContext } from './groupCommit';
 import { checkSizes } from './produce';
@@ -9,6 +9,7 @@ import { loadTopicRow, topicTarget } from './topicRow';
 export function produceTopic(
   db: Database,
   context: WriteContext,
+  rules: StoreRules,
   topic: string,
   messages: TopicMessage[],
   options: ProduceOptions,
@@ -16,5 +17,5 @@ export function produceTopic(
   const row = loadTopicRow(db, topic);
   checkSizes(messages, row.maxMessageBytes, topic);
   const appended = messages.map(({ bytes: _bytes, ...message }) => ({ ...message, delayMs: 0 }));
-  return append(db, context, topicTarget(db, row), appended, options);
+  return append(db, context, topicTarget(db, row, { caps: row, breach: rules.quotaBreach }), appended, options);
 }

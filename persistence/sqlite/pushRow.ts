@@ -1,7 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import { GatewayError } from '../../queue/errors';
-import { sourcePath } from '../../queue/push/source';
-import type { GroupSettings, Listed, PageRequest, PushOutcome, PushRecord, PushSettings, PushSource } from '../store';
+import { StoreError } from '../errors';
+import type { GroupSettings, Listed, PageRequest, PushOutcome, PushRecord, PushSettings, PushSource, PushStore, StoreRules } from '../store';
 import { ensureOffsets, loadGroup } from './groupRow';
 import { type PageParameters, pageClause, pageOf, pageParameters } from './page';
 import { prepared } from './prepared';
@@ -79,6 +78,12 @@ function sourceOf(raw: RawPush): PushSource {
   return { topic: raw.source_topic, subscription: raw.subscription_name as string };
 }
 
+/** The same queue, queue subscription or consumer group. */
+function sameSource(a: PushSource, b: PushSource): boolean {
+  const fields = (source: PushSource): string => JSON.stringify(Object.entries(source).sort(([x], [y]) => x.localeCompare(y)));
+  return fields(a) === fields(b);
+}
+
 function toPushRecord(raw: RawPush): PushRecord {
   const settings = JSON.parse(raw.settings) as StoredSettings;
   return {
@@ -108,7 +113,7 @@ function findRaw(db: Database, name: string): RawPush | null {
 
 function loadRaw(db: Database, name: string): RawPush {
   const raw = findRaw(db, name);
-  if (raw === null) throw new GatewayError('push_subscription_not_found', `Push subscription '${name}' does not exist.`);
+  if (raw === null) throw new StoreError({ code: 'push_subscription_not_found', push: name });
   return raw;
 }
 
@@ -122,11 +127,11 @@ export function pushPage(db: Database, page: PageRequest): Listed<PushRecord> {
 }
 
 /** The subscription or group a source names (a group is created if missing), or why it cannot be found. */
-function sourceIds(db: Database, source: PushSource, now: number, groupDefaults: GroupSettings): [number | null, number | null] {
+function sourceIds(db: Database, rules: StoreRules, source: PushSource, now: number, groupDefaults: GroupSettings): [number | null, number | null] {
   if ('group' in source) {
-    const group = loadGroup(db, source.topic, source.group, now, groupDefaults);
+    const group = loadGroup(db, rules, source.topic, source.group, now, groupDefaults);
     // Offsets fixed now, not at the runner's first fetch: a group starting at `latest` delivers what comes after the PUT.
-    ensureOffsets(db, group, Array.from({ length: group.topic.partitions }, (_, p) => p));
+    ensureOffsets(db, rules, group, Array.from({ length: group.topic.partitions }, (_, p) => p));
     return [null, group.id];
   }
   return [loadSubscription(db, source).subscriptionId, null];
@@ -135,25 +140,19 @@ function sourceIds(db: Database, source: PushSource, now: number, groupDefaults:
 /** operation: putPush — create, or replace the settings of one with the same source. */
 export function putPush(
   db: Database,
-  name: string,
-  source: PushSource,
-  settings: PushSettings,
-  secret: string | null,
-  now: number,
-  groupDefaults: GroupSettings,
+  rules: StoreRules,
+  { name, source, settings, secret, now, groupDefaults }: Parameters<PushStore['putPush']>[0],
 ): { push: PushRecord; created: boolean } {
   const s = statements(db);
   const { deadLetterQueue, ...stored } = settings;
   const deadLetterTopicId = deadLetterTopicOf(db, deadLetterQueue);
   const existing = findRaw(db, name);
   if (existing === null) {
-    const [subscriptionId, groupId] = sourceIds(db, source, now, groupDefaults);
+    const [subscriptionId, groupId] = sourceIds(db, rules, source, now, groupDefaults);
     s.insert.run(name, subscriptionId, groupId, deadLetterTopicId, JSON.stringify(stored), secret, now, now);
   } else {
-    const current = sourcePath(sourceOf(existing));
-    if (current !== sourcePath(source)) {
-      throw new GatewayError('source_cannot_change', `Push subscription '${name}' delivers ${current}; delete it to deliver another source.`);
-    }
+    const current = sourceOf(existing);
+    if (!sameSource(current, source)) throw new StoreError({ code: 'source_cannot_change', push: name, source: current });
     s.update.run(deadLetterTopicId, JSON.stringify(stored), secret, now, existing.id);
   }
   return { push: toPushRecord(loadRaw(db, name)), created: existing === null };

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { GatewayError } from '../../queue/errors';
+import { StoreError } from '../errors';
 import type { TopicRecord, TopicSettings } from '../store';
 import { prepared } from './prepared';
 import { claimName, findTopicRow, loadTopicRow, toTopicRecord } from './topicRow';
@@ -59,10 +59,7 @@ export function putTopic(
     return { topic: toTopicRecord(loadTopicRow(db, name)), created: true };
   }
   if (settings.partitions < existing.partitions) {
-    throw new GatewayError(
-      'partitions_cannot_shrink',
-      `Topic '${name}' has ${existing.partitions} partitions; a topic's partitions may grow, never shrink.`,
-    );
+    throw new StoreError({ code: 'partitions_cannot_shrink', topic: name, partitions: existing.partitions });
   }
   if (!same(existing, settings)) {
     s.update.run(

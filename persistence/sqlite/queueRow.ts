@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { GatewayError } from '../../queue/errors';
+import { StoreError } from '../errors';
 import type { Listed, PageRequest, QueueRecord, SubscriptionRecord, SubscriptionRef } from '../store';
 import type { AppendTarget } from './append';
 import { type PageParameters, pageClause, pageOf, pageParameters, prefixEnd } from './page';
@@ -13,7 +13,9 @@ export const QUEUE_SUBSCRIPTION = '$queue';
  * (kind 'queue': acked messages are deleted) or one of a topic's (kind
  * 'topic': messages stay for the topic's other readers).
  */
-export interface QueueRow extends Omit<QueueRecord, 'tags'> {
+export interface QueueRow extends Omit<QueueRecord, 'tags' | 'subscriptionId'> {
+  /** The subscription id, as this backend keeps it: a row id. */
+  subscriptionId: number;
   kind: 'queue' | 'topic';
   /** The subscription's name within a topic; null for a queue's own. */
   subscription: string | null;
@@ -123,7 +125,7 @@ export function findQueueRow(db: Database, name: string): QueueRow | null {
 
 export function loadQueueRow(db: Database, name: string): QueueRow {
   const row = findQueueRow(db, name);
-  if (row === null) throw new GatewayError('queue_not_found', `Queue '${name}' does not exist.`);
+  if (row === null) throw new StoreError({ code: 'queue_not_found', queue: name });
   return row;
 }
 
@@ -132,7 +134,7 @@ export function deadLetterTopicOf(db: Database, deadLetterQueue: string | null):
   if (deadLetterQueue === null) return null;
   const target = findQueueRow(db, deadLetterQueue);
   if (target === null) {
-    throw new GatewayError('dead_letter_queue_not_found', `Dead-letter queue '${deadLetterQueue}' does not exist; create it first.`);
+    throw new StoreError({ code: 'dead_letter_queue_not_found', queue: deadLetterQueue });
   }
   return target.topicId;
 }
@@ -147,7 +149,7 @@ export function loadSubscription(db: Database, ref: SubscriptionRef): QueueRow {
   if ('queue' in ref) return loadQueueRow(db, ref.queue);
   const row = findSubscriptionRow(db, ref.topic, ref.subscription);
   if (row === null) {
-    throw new GatewayError('subscription_not_found', `Topic '${ref.topic}' has no subscription '${ref.subscription}'.`);
+    throw new StoreError({ code: 'subscription_not_found', topic: ref.topic, subscription: ref.subscription });
   }
   return row;
 }
@@ -177,7 +179,7 @@ export function subscriptionIdsOf(db: Database, topicId: number): number[] {
 export function toQueueRecord(db: Database, row: QueueRow): QueueRecord {
   return {
     name: row.name,
-    subscriptionId: row.subscriptionId,
+    subscriptionId: String(row.subscriptionId),
     visibilityTimeoutMs: row.visibilityTimeoutMs,
     maxDeliveries: row.maxDeliveries,
     deadLetterQueue: row.deadLetterQueue,

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { GatewayError } from '../../queue/errors';
+import { StoreError } from '../errors';
 import type { PartitionInfo, PartitionRead, ReadOptions, StoredMessage } from '../store';
 import { parseHeaders } from './messageRow';
 import { prepared } from './prepared';
@@ -28,7 +28,7 @@ function toMessage([id, partition, offset, timestamp, key, headers, contentType,
 export function loadPartition(db: Database, topic: string, partition: number): { topicId: number; info: PartitionInfo } {
   const { topicId } = loadTopicRow(db, topic);
   const info = partitionInfo(db, topicId, partition);
-  if (info === undefined) throw new GatewayError('partition_not_found', `Topic '${topic}' has no partition ${partition}.`);
+  if (info === undefined) throw new StoreError({ code: 'partition_not_found', topic, partition });
   return { topicId, info };
 }
 
@@ -41,10 +41,7 @@ export function loadPartition(db: Database, topic: string, partition: number): {
 export function readPartition(db: Database, topic: string, partition: number, options: ReadOptions): PartitionRead {
   const { topicId, info } = loadPartition(db, topic, partition);
   if (options.offset < info.startOffset || options.offset > info.endOffset) {
-    throw new GatewayError(
-      'offset_out_of_range',
-      `Offset ${options.offset} is outside partition ${partition} of '${topic}': readable offsets are ${info.startOffset} to ${info.endOffset}.`,
-    );
+    throw new StoreError({ code: 'offset_out_of_range', topic, partition, offset: options.offset, start: info.startOffset, end: info.endOffset });
   }
   return { messages: readRange(db, topicId, partition, options), startOffset: info.startOffset, endOffset: info.endOffset };
 }

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { AppendResult, NewMessage, PendingReply, ProduceOptions, Reply, ReplyOutcome } from '../store';
+import type { AppendResult, NewMessage, PendingReply, ProduceOptions, Reply, ReplyOutcome, StoreRules } from '../store';
 import type { WriteContext } from './groupCommit';
 import { prepared } from './prepared';
 import { produce } from './produce';
@@ -32,12 +32,13 @@ const statements = prepared((db) => ({
 export function produceRequest(
   db: Database,
   context: WriteContext,
+  rules: StoreRules,
   queue: string,
   message: NewMessage,
   pending: PendingReply,
   options: ProduceOptions,
 ): AppendResult {
-  const [result] = produce(db, context, queue, [message], options);
+  const [result] = produce(db, context, rules, queue, [message], options);
   statements(db).expect.run(pending.correlationId, loadQueueRow(db, queue).topicId, pending.deadline);
   return result;
 }

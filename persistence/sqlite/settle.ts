@@ -62,7 +62,7 @@ export function settle(
   const s = statements(db);
   const subscription = row.subscriptionId;
   // A ref of another subscription matches no row here: id 0 is never a message id.
-  const pairs = refs.map((ref) => [ref.subscriptionId === subscription ? Number(ref.messageId) : 0, ref.deliveryCount]);
+  const pairs = refs.map((ref) => [ref.subscriptionId === String(subscription) ? Number(ref.messageId) : 0, ref.deliveryCount]);
   const params = { subscription, now, refs: JSON.stringify(pairs) };
   const settled =
     settlement.kind === 'ack'

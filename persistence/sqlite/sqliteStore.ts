@@ -4,47 +4,32 @@ import Database from 'better-sqlite3';
 import type {
   AppendResult,
   BrowsedMessage,
-  BrowseOptions,
-  MoveTask,
-  ClaimOptions,
   ClaimResult,
-  DeliveryRef,
-  NewMessage,
-  PendingReply,
-  ProduceOptions,
-  Reply,
-  ReplyOutcome,
-  QueueRecord,
-  QueueSettings,
-  QueueStats,
-  RedriveResult,
-  Settlement,
-  SettleStatus,
-  Store,
-  SweepOptions,
-  SweepResult,
-  PartitionInfo,
-  PartitionRead,
-  ReadOptions,
-  TopicMessage,
-  TopicRecord,
-  TopicSettings,
   CommitRequest,
+  DeliveryRef,
   GroupDescription,
   GroupFetch,
   GroupFetchOptions,
-  GroupSettings,
-  PartitionOffset,
-  SeekTarget,
-  SubscriptionRecord,
-  SubscriptionRef,
-  SubscriptionSettings,
-  PushOutcome,
-  PushRecord,
-  PushSettings,
-  PushSource,
   Listed,
+  MoveTask,
   PageRequest,
+  PartitionInfo,
+  PartitionOffset,
+  PartitionRead,
+  PushRecord,
+  QueueRecord,
+  QueueStats,
+  RedriveResult,
+  Reply,
+  ReplyOutcome,
+  SettleStatus,
+  Store,
+  StoreRules,
+  SubscriptionName,
+  SubscriptionRecord,
+  SweepOptions,
+  SweepResult,
+  TopicRecord,
 } from '../store';
 import { deadLetterLease, renewLease } from './leaseActions';
 import { pushPage, deletePush, findPush, putPush, recordPush, setPushPaused } from './pushRow';
@@ -96,9 +81,14 @@ export interface SqliteStoreOptions {
    * holds it, to check that no answer leaves before its commit is on disk.
    */
   fsync?: Fsync;
+  /** The queue rules this backend applies (queue/rules.ts). */
+  rules: StoreRules;
 }
 
 export const DATABASE_FILE = 'mqgate.db';
+
+/** The parameter object of a store call. */
+type Params<K extends keyof Store> = Store[K] extends (params: infer P) => unknown ? P : never;
 
 /**
  * The SQLite backend: one connection in WAL mode; writes go through group
@@ -111,8 +101,10 @@ export class SqliteStore implements Store {
   private readonly wal: FileSync | null;
   private readonly listeners = new Set<(queue: string) => void>();
   private readonly replyListeners = new Set<(correlationId: string) => void>();
+  private readonly rules: StoreRules;
 
   constructor(options: SqliteStoreOptions) {
+    this.rules = options.rules;
     fs.mkdirSync(options.dataDir, { recursive: true });
     this.db = new Database(path.join(options.dataDir, DATABASE_FILE));
     this.db.pragma('journal_mode = WAL');
@@ -149,7 +141,7 @@ export class SqliteStore implements Store {
     return { ...this.writes.stats };
   }
 
-  putQueue(name: string, settings: QueueSettings, now: number): Promise<{ queue: QueueRecord; created: boolean }> {
+  putQueue({ name, settings, now }: Params<'putQueue'>): Promise<{ queue: QueueRecord; created: boolean }> {
     return this.writes.run(() => putQueue(this.db, name, settings, now));
   }
 
@@ -164,7 +156,7 @@ export class SqliteStore implements Store {
     return this.readNow(() => mapPage(queueRowPage(this.db, page), (row) => toQueueRecord(this.db, row)));
   }
 
-  topQueues(prefix: string, limit: number): Promise<QueueRecord[]> {
+  topQueues({ prefix, limit }: Params<'topQueues'>): Promise<QueueRecord[]> {
     return this.readNow(() => topQueueRows(this.db, prefix, limit).map((row) => toQueueRecord(this.db, row)));
   }
 
@@ -180,19 +172,19 @@ export class SqliteStore implements Store {
     return this.writes.run(() => purgeQueue(this.db, name));
   }
 
-  queueStats(name: string, now: number): Promise<QueueStats> {
-    return this.read(() => queueStats(this.db, { queue: name }, now));
+  queueStats({ queue, now }: Params<'queueStats'>): Promise<QueueStats> {
+    return this.read(() => queueStats(this.db, { queue }, now));
   }
 
-  produce(queue: string, messages: NewMessage[], options: ProduceOptions): Promise<AppendResult[]> {
-    return this.writes.run((context) => produce(this.db, context, queue, messages, options));
+  produce({ queue, messages, ...options }: Params<'produce'>): Promise<AppendResult[]> {
+    return this.writes.run((context) => produce(this.db, context, this.rules, queue, messages, options));
   }
 
-  produceRequest(queue: string, message: NewMessage, pending: PendingReply, options: ProduceOptions): Promise<AppendResult> {
-    return this.writes.run((context) => produceRequest(this.db, context, queue, message, pending, options));
+  produceRequest({ queue, message, pending, ...options }: Params<'produceRequest'>): Promise<AppendResult> {
+    return this.writes.run((context) => produceRequest(this.db, context, this.rules, queue, message, pending, options));
   }
 
-  putReply(queue: string, correlationId: string, reply: Reply, now: number): Promise<ReplyOutcome> {
+  putReply({ queue, correlationId, reply, now }: Params<'putReply'>): Promise<ReplyOutcome> {
     return this.writes.run((context) => putReply(this.db, context, queue, correlationId, reply, now));
   }
 
@@ -204,45 +196,32 @@ export class SqliteStore implements Store {
     return this.writes.run(() => forgetReply(this.db, correlationId));
   }
 
-  abandonReply(correlationId: string, now: number): Promise<void> {
+  abandonReply({ correlationId, now }: Params<'abandonReply'>): Promise<void> {
     return this.writes.run(() => abandonReply(this.db, correlationId, now));
   }
 
-  claim(from: SubscriptionRef, options: ClaimOptions): Promise<ClaimResult> {
-    return this.writes.run((context) => claim(this.db, context, from, options));
+  claim({ from, ...options }: Params<'claim'>): Promise<ClaimResult> {
+    return this.writes.run((context) => claim(this.db, context, this.rules, from, options));
   }
 
-  settle(at: SubscriptionRef, refs: DeliveryRef[], settlement: Settlement, now: number): Promise<SettleStatus[]> {
+  settle({ at, refs, settlement, now }: Params<'settle'>): Promise<SettleStatus[]> {
     return this.writes.run((context) => settle(this.db, context, at, refs, settlement, now));
   }
 
-  redrive(deadLetterQueue: string, max: number, now: number, to: string | null): Promise<RedriveResult> {
+  redrive({ deadLetterQueue, max, to, now }: Params<'redrive'>): Promise<RedriveResult> {
     return this.writes.run((context) => redrive(this.db, context, deadLetterQueue, max, now, to));
   }
 
-  deadLetterLease(
-    at: SubscriptionRef,
-    ref: DeliveryRef,
-    deadLetterQueue: string,
-    headers: Record<string, string>,
-    now: number,
-  ): Promise<boolean> {
+  deadLetterLease({ at, ref, deadLetterQueue, headers, now }: Params<'deadLetterLease'>): Promise<boolean> {
     return this.writes.run((context) => deadLetterLease(this.db, context, at, ref, { queue: deadLetterQueue, headers }, now));
   }
 
-  renewLease(at: SubscriptionRef, ref: DeliveryRef, leaseUntil: number, now: number): Promise<DeliveryRef | null> {
+  renewLease({ at, ref, leaseUntil, now }: Params<'renewLease'>): Promise<DeliveryRef | null> {
     return this.writes.run(() => renewLease(this.db, at, ref, leaseUntil, now));
   }
 
-  putPush(
-    name: string,
-    source: PushSource,
-    settings: PushSettings,
-    secret: string | null,
-    now: number,
-    groupDefaults: GroupSettings,
-  ): Promise<{ push: PushRecord; created: boolean }> {
-    return this.writes.run(() => putPush(this.db, name, source, settings, secret, now, groupDefaults));
+  putPush(params: Params<'putPush'>): Promise<{ push: PushRecord; created: boolean }> {
+    return this.writes.run(() => putPush(this.db, this.rules, params));
   }
 
   getPush(name: string): Promise<PushRecord | null> {
@@ -257,41 +236,35 @@ export class SqliteStore implements Store {
     return this.writes.run(() => deletePush(this.db, name));
   }
 
-  setPushPaused(name: string, paused: boolean, now: number): Promise<PushRecord> {
+  setPushPaused({ name, paused, now }: Params<'setPushPaused'>): Promise<PushRecord> {
     return this.writes.run(() => setPushPaused(this.db, name, paused, now));
   }
 
-  recordPush(name: string, outcome: PushOutcome): Promise<void> {
+  recordPush({ name, outcome }: Params<'recordPush'>): Promise<void> {
     return this.writes.run(() => recordPush(this.db, name, outcome));
   }
 
-  recordMoveTask(queue: string, task: MoveTask): Promise<void> {
+  recordMoveTask({ queue, task }: Params<'recordMoveTask'>): Promise<void> {
     return this.writes.run(() => recordMoveTask(this.db, queue, task));
   }
 
-  moveTasks(queue: string, max: number): Promise<MoveTask[]> {
+  moveTasks({ queue, max }: Params<'moveTasks'>): Promise<MoveTask[]> {
     return this.read(() => moveTasks(this.db, queue, max));
   }
 
-  browse(at: SubscriptionRef, options: BrowseOptions): Promise<BrowsedMessage[]> {
+  browse({ at, ...options }: Params<'browse'>): Promise<BrowsedMessage[]> {
     return this.read(() => browse(this.db, at, options));
   }
 
-  nextAvailableAt(at: SubscriptionRef, now: number): Promise<number | null> {
+  nextAvailableAt({ at, now }: Params<'nextAvailableAt'>): Promise<number | null> {
     return this.readNow(() => nextAvailableAt(this.db, at, now));
   }
 
-  putSubscription(
-    topic: string,
-    subscription: string,
-    settings: SubscriptionSettings,
-    fromEarliest: boolean,
-    now: number,
-  ): Promise<{ subscription: SubscriptionRecord; created: boolean }> {
+  putSubscription({ topic, subscription, settings, fromEarliest, now }: Params<'putSubscription'>): Promise<{ subscription: SubscriptionRecord; created: boolean }> {
     return this.writes.run(() => putSubscription(this.db, topic, subscription, settings, fromEarliest, now));
   }
 
-  getSubscription(topic: string, subscription: string): Promise<SubscriptionRecord | null> {
+  getSubscription({ topic, subscription }: SubscriptionName): Promise<SubscriptionRecord | null> {
     return this.readNow(() => {
       loadTopicRow(this.db, topic);
       const row = findSubscriptionRow(this.db, topic, subscription);
@@ -299,25 +272,25 @@ export class SqliteStore implements Store {
     });
   }
 
-  listSubscriptions(topic: string, page: PageRequest): Promise<Listed<SubscriptionRecord>> {
+  listSubscriptions({ topic, ...page }: Params<'listSubscriptions'>): Promise<Listed<SubscriptionRecord>> {
     return this.readNow(() => {
       loadTopicRow(this.db, topic);
       return subscriptionPage(this.db, topic, page);
     });
   }
 
-  deleteSubscription(topic: string, subscription: string): Promise<void> {
+  deleteSubscription({ topic, subscription }: SubscriptionName): Promise<void> {
     return this.writes.run((context) => {
       deleteSubscription(this.db, topic, subscription);
       context.notify(topic);
     });
   }
 
-  subscriptionStats(topic: string, subscription: string, now: number): Promise<QueueStats> {
+  subscriptionStats({ topic, subscription, now }: Params<'subscriptionStats'>): Promise<QueueStats> {
     return this.read(() => queueStats(this.db, { topic, subscription }, now));
   }
 
-  putTopic(name: string, settings: TopicSettings, now: number): Promise<{ topic: TopicRecord; created: boolean }> {
+  putTopic({ name, settings, now }: Params<'putTopic'>): Promise<{ topic: TopicRecord; created: boolean }> {
     return this.writes.run(() => putTopic(this.db, name, settings, now));
   }
 
@@ -343,59 +316,59 @@ export class SqliteStore implements Store {
     return this.read(() => topicPartitions(this.db, name));
   }
 
-  produceTopic(topic: string, messages: TopicMessage[], options: ProduceOptions): Promise<AppendResult[]> {
-    return this.writes.run((context) => produceTopic(this.db, context, topic, messages, options));
+  produceTopic({ topic, messages, ...options }: Params<'produceTopic'>): Promise<AppendResult[]> {
+    return this.writes.run((context) => produceTopic(this.db, context, this.rules, topic, messages, options));
   }
 
-  readPartition(topic: string, partition: number, options: ReadOptions): Promise<PartitionRead> {
+  readPartition({ topic, partition, ...options }: Params<'readPartition'>): Promise<PartitionRead> {
     return this.read(() => readPartition(this.db, topic, partition, options));
   }
 
-  offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number> {
+  offsetForTimestamp({ topic, partition, timestamp }: Params<'offsetForTimestamp'>): Promise<number> {
     return this.read(() => offsetForTimestamp(this.db, topic, partition, timestamp));
   }
 
   // Group reads go through the write path too: they remove members past their session timeout.
-  putGroup(topic: string, group: string, settings: GroupSettings, now: number): Promise<{ group: GroupDescription; created: boolean }> {
-    return this.writes.run(() => putGroup(this.db, topic, group, settings, now));
+  putGroup({ topic, group, settings, now }: Params<'putGroup'>): Promise<{ group: GroupDescription; created: boolean }> {
+    return this.writes.run(() => putGroup(this.db, this.rules, topic, group, settings, now));
   }
 
-  describeGroup(topic: string, group: string, now: number): Promise<GroupDescription> {
-    return this.writes.run(() => describe(this.db, loadGroup(this.db, topic, group, now)));
+  describeGroup({ topic, group, now }: Params<'describeGroup'>): Promise<GroupDescription> {
+    return this.writes.run(() => describe(this.db, this.rules, loadGroup(this.db, this.rules, topic, group, now)));
   }
 
-  listGroups(topic: string, page: PageRequest, now: number): Promise<Listed<GroupDescription>> {
-    return this.writes.run(() => listGroups(this.db, topic, page, now));
+  listGroups({ topic, now, ...page }: Params<'listGroups'>): Promise<Listed<GroupDescription>> {
+    return this.writes.run(() => listGroups(this.db, this.rules, topic, page, now));
   }
 
-  deleteGroup(topic: string, group: string, now: number): Promise<void> {
+  deleteGroup({ topic, group, now }: Params<'deleteGroup'>): Promise<void> {
     return this.writes.run((context) => {
-      deleteGroup(this.db, topic, group, now);
+      deleteGroup(this.db, this.rules, topic, group, now);
       context.notify(topic);
     });
   }
 
-  joinGroup(topic: string, group: string, memberId: string, now: number, defaults: GroupSettings | null): Promise<GroupFetch> {
+  joinGroup({ topic, group, memberId, now, defaults }: Params<'joinGroup'>): Promise<GroupFetch> {
     return this.writes.run(() => {
-      const state = joinGroup(this.db, topic, group, memberId, now, defaults);
+      const state = joinGroup(this.db, this.rules, topic, group, memberId, now, defaults);
       return { generation: state.generation, partitions: state.assignment.get(memberId) ?? [], messages: [], resets: [] };
     });
   }
 
-  leaveGroup(topic: string, group: string, memberId: string, now: number): Promise<void> {
-    return this.writes.run(() => leaveGroup(this.db, topic, group, memberId, now));
+  leaveGroup({ topic, group, memberId, now }: Params<'leaveGroup'>): Promise<void> {
+    return this.writes.run(() => leaveGroup(this.db, this.rules, topic, group, memberId, now));
   }
 
-  fetchGroup(topic: string, group: string, options: GroupFetchOptions): Promise<GroupFetch> {
-    return this.writes.run(() => fetchGroup(this.db, topic, group, options));
+  fetchGroup(options: GroupFetchOptions): Promise<GroupFetch> {
+    return this.writes.run(() => fetchGroup(this.db, this.rules, options));
   }
 
-  commitGroup(topic: string, group: string, request: CommitRequest, now: number): Promise<{ generation: number; offsets: PartitionOffset[] }> {
-    return this.writes.run(() => commitGroup(this.db, topic, group, request, now));
+  commitGroup(request: CommitRequest): Promise<{ generation: number; offsets: PartitionOffset[] }> {
+    return this.writes.run(() => commitGroup(this.db, this.rules, request));
   }
 
-  seekGroup(topic: string, group: string, target: SeekTarget, partitions: number[] | null, now: number): Promise<PartitionOffset[]> {
-    return this.writes.run(() => seekGroup(this.db, topic, group, target, partitions, now));
+  seekGroup(params: Params<'seekGroup'>): Promise<PartitionOffset[]> {
+    return this.writes.run(() => seekGroup(this.db, this.rules, params));
   }
 
   sweep(options: SweepOptions): Promise<SweepResult> {

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { GatewayError } from '../../queue/errors';
+import { StoreError } from '../errors';
 import type { Listed, PageRequest, TopicRecord } from '../store';
 import type { AppendTarget } from './append';
 import { type PageParameters, pageClause, pageOf, pageParameters } from './page';
@@ -56,7 +56,7 @@ export function findTopicRow(db: Database, name: string): TopicRow | null {
 
 export function loadTopicRow(db: Database, name: string): TopicRow {
   const row = findTopicRow(db, name);
-  if (row === null) throw new GatewayError('topic_not_found', `Topic '${name}' does not exist.`);
+  if (row === null) throw new StoreError({ code: 'topic_not_found', topic: name });
   return row;
 }
 
@@ -68,14 +68,9 @@ export function toTopicRecord({ topicId: _id, ...record }: TopicRow): TopicRecor
   return record;
 }
 
-export function topicTarget(db: Database, row: TopicRow): AppendTarget {
-  return {
-    name: row.name,
-    topicId: row.topicId,
-    subscriptionIds: subscriptionIdsOf(db, row.topicId),
-    kind: 'topic',
-    quota: row,
-  };
+/** A topic as a place to append to: every queue subscription of it gets a delivery row. */
+export function topicTarget(db: Database, row: TopicRow, quota: AppendTarget['quota']): AppendTarget {
+  return { name: row.name, topicId: row.topicId, subscriptionIds: subscriptionIdsOf(db, row.topicId), kind: 'topic', quota };
 }
 
 /**
@@ -83,8 +78,8 @@ export function topicTarget(db: Database, row: TopicRow): AppendTarget {
  * refuses a name already taken by the other kind.
  */
 export function claimName(db: Database, name: string, kind: 'queue' | 'topic'): void {
-  const existing = statements(db).kind.get(name) as string | undefined;
+  const existing = statements(db).kind.get(name) as 'queue' | 'topic' | undefined;
   if (existing !== undefined && existing !== kind) {
-    throw new GatewayError('name_in_use', `'${name}' is already the name of a ${existing}.`);
+    throw new StoreError({ code: 'name_in_use', name, usedBy: existing });
   }
 }

@@ -1,4 +1,4 @@
-import type { GroupFetch, StoredMessage, Store } from '../../persistence/store';
+import type { GroupFetch, GroupStore, QueueStore, StoredMessage } from '../../persistence/store';
 import type { Clock } from '../clock';
 import { GatewayError } from '../errors';
 import { DEFAULT_GROUP_SETTINGS } from '../groupService';
@@ -50,7 +50,7 @@ export class GroupFeed implements PushFeed<OffsetItem> {
   private membership: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: GroupStore & Pick<QueueStore, 'produce'>,
     private readonly clock: Clock,
     private readonly wakeups: Wakeups,
     private readonly topic: string,
@@ -93,11 +93,12 @@ export class GroupFeed implements PushFeed<OffsetItem> {
       [DEAD_LETTER_OFFSET_HEADER]: String(message.offset),
     };
     // Counted as no bytes: a dead letter is never refused for its size (as a queue's are not), or it could go nowhere.
-    await this.store.produce(
+    await this.store.produce({
       queue,
-      [{ key: message.key, headers: all, contentType: message.contentType, value: message.value, group: message.group, delayMs: 0, idempotencyKey: null, bytes: 0 }],
-      { now: this.clock.now(), idempotencyWindowMs: 0 },
-    );
+      messages: [{ key: message.key, headers: all, contentType: message.contentType, value: message.value, group: message.group, delayMs: 0, idempotencyKey: null, bytes: 0 }],
+      now: this.clock.now(),
+      idempotencyWindowMs: 0,
+    });
     await this.settled(item);
     return true;
   }
@@ -143,7 +144,9 @@ export class GroupFeed implements PushFeed<OffsetItem> {
     if (this.generation === null) await this.join();
     let fetched: GroupFetch;
     try {
-      fetched = await this.store.fetchGroup(this.topic, this.group, {
+      fetched = await this.store.fetchGroup({
+        topic: this.topic,
+        group: this.group,
         memberId: this.memberId,
         max,
         maxBytes: MAX_FETCH_BYTES,
@@ -162,14 +165,14 @@ export class GroupFeed implements PushFeed<OffsetItem> {
   private async join(): Promise<void> {
     // A member of the same name left from before a crash would keep its positions: leave, then join anew.
     await this.leave();
-    const joined = await this.store.joinGroup(this.topic, this.group, this.memberId, this.clock.now(), null);
+    const joined = await this.store.joinGroup({ topic: this.topic, group: this.group, memberId: this.memberId, now: this.clock.now(), defaults: null });
     await this.restart(joined.generation);
     this.heartbeat();
   }
 
   private async leave(): Promise<void> {
     try {
-      await this.store.leaveGroup(this.topic, this.group, this.memberId, this.clock.now());
+      await this.store.leaveGroup({ topic: this.topic, group: this.group, memberId: this.memberId, now: this.clock.now() });
     } catch (error) {
       if (!(error instanceof GatewayError && error.code === 'unknown_member')) throw error;
     }
@@ -180,7 +183,7 @@ export class GroupFeed implements PushFeed<OffsetItem> {
     // What was in flight commits nothing now, and a waiting fetch must read the rewound positions.
     if (this.generation !== null) this.startOver();
     this.generation = generation;
-    const described = await this.store.describeGroup(this.topic, this.group, this.clock.now());
+    const described = await this.store.describeGroup({ topic: this.topic, group: this.group, now: this.clock.now() });
     this.sessionTimeoutMs = described.sessionTimeoutMs;
     this.progress = new Map(
       described.partitions.map((p) => {
@@ -216,12 +219,14 @@ export class GroupFeed implements PushFeed<OffsetItem> {
     if (upTo <= progress.committed) return;
     progress.committed = upTo;
     try {
-      await this.store.commitGroup(
-        this.topic,
-        this.group,
-        { memberId: this.memberId, generation: item.generation, offsets: [{ partition, offset: upTo }] },
-        this.clock.now(),
-      );
+      await this.store.commitGroup({
+        topic: this.topic,
+        group: this.group,
+        memberId: this.memberId,
+        generation: item.generation,
+        offsets: [{ partition, offset: upTo }],
+        now: this.clock.now(),
+      });
     } catch (error) {
       if (!(error instanceof GatewayError && (error.code === 'stale_generation' || error.code === 'unknown_member'))) throw error;
       this.startOver();

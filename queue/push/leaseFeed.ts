@@ -1,4 +1,4 @@
-import type { DeliveryRef, StoredMessage, Store, SubscriptionRef } from '../../persistence/store';
+import type { DeliveryRef, DeliveryStore, StoredMessage, SubscriptionRef } from '../../persistence/store';
 import type { Clock } from '../clock';
 import type { QueueService } from '../queueService';
 import type { FeedItem, PushFeed } from './feed';
@@ -25,11 +25,11 @@ class LeaseItem implements FeedItem {
 export class LeaseFeed implements PushFeed<LeaseItem> {
   /** Deliveries that finish together are acked together. */
   private readonly acks = new TurnBatch<DeliveryRef>(async (refs) => {
-    await this.store.settle(this.from, refs, { kind: 'ack' }, this.clock.now());
+    await this.store.settle({ at: this.from, refs, settlement: { kind: 'ack' }, now: this.clock.now() });
   });
 
   constructor(
-    private readonly store: Store,
+    private readonly store: DeliveryStore,
     private readonly queues: Pick<QueueService, 'claimWhenReady'>,
     private readonly clock: Clock,
     private readonly from: SubscriptionRef,
@@ -49,11 +49,11 @@ export class LeaseFeed implements PushFeed<LeaseItem> {
   }
 
   deadLetter(item: LeaseItem, queue: string, headers: Record<string, string>): Promise<boolean> {
-    return this.store.deadLetterLease(this.from, item.ref, queue, headers, this.clock.now());
+    return this.store.deadLetterLease({ at: this.from, ref: item.ref, deadLetterQueue: queue, headers, now: this.clock.now() });
   }
 
   async retry(item: LeaseItem, until: number): Promise<boolean> {
-    const renewed = await this.store.renewLease(this.from, item.ref, until, this.clock.now());
+    const renewed = await this.store.renewLease({ at: this.from, ref: item.ref, leaseUntil: until, now: this.clock.now() });
     if (renewed === null) return false;
     item.ref = renewed;
     return true;
@@ -61,7 +61,12 @@ export class LeaseFeed implements PushFeed<LeaseItem> {
 
   async hold(items: LeaseItem[], until: number): Promise<LeaseItem[]> {
     if (items.length === 0) return [];
-    const statuses = await this.store.settle(this.from, items.map((item) => item.ref), { kind: 'extend', leaseUntil: until }, this.clock.now());
+    const statuses = await this.store.settle({
+      at: this.from,
+      refs: items.map((item) => item.ref),
+      settlement: { kind: 'extend', leaseUntil: until },
+      now: this.clock.now(),
+    });
     return items.filter((_, i) => statuses[i] !== 'extended');
   }
 
@@ -72,7 +77,7 @@ export class LeaseFeed implements PushFeed<LeaseItem> {
   async release(items: LeaseItem[]): Promise<void> {
     const now = this.clock.now();
     await Promise.all(
-      items.map((item) => this.store.settle(this.from, [item.ref], { kind: 'nack', availableAt: Math.min(now, item.message.timestamp) }, now)),
+      items.map((item) => this.store.settle({ at: this.from, refs: [item.ref], settlement: { kind: 'nack', availableAt: Math.min(now, item.message.timestamp) }, now })),
     );
   }
 

@@ -1,4 +1,15 @@
-import type { Listed, PushBackoff, PushCounters, PushRecord, PushSettings, PushSource, Store } from '../../persistence/store';
+import type {
+  GroupStore,
+  Listed,
+  PushBackoff,
+  PushCounters,
+  PushRecord,
+  PushSettings,
+  PushSource,
+  PushStore,
+  QueueStore,
+  SubscriptionStore,
+} from '../../persistence/store';
 import type { Clock } from '../clock';
 import { GatewayError, invalidField } from '../errors';
 import { DEFAULT_GROUP_SETTINGS } from '../groupService';
@@ -45,7 +56,7 @@ const DEFAULT_PUSH_SETTINGS: Omit<PushSettings, 'url'> = {
  */
 export class PushService {
   constructor(
-    private readonly store: Store,
+    private readonly store: PushStore & Pick<GroupStore, 'describeGroup'> & Pick<QueueStore, 'queueStats'> & Pick<SubscriptionStore, 'subscriptionStats'>,
     private readonly clock: Clock,
     private readonly dispatcher: PushDispatcher,
     private readonly targets: TargetPolicy,
@@ -67,7 +78,7 @@ export class PushService {
       throw invalidField('/body/deadLetterQueue', 'A queue cannot be the dead-letter queue of its own push subscription.');
     }
     const kept = secret === undefined ? ((await this.store.getPush(name))?.secret ?? null) : secret;
-    const { push, created } = await this.store.putPush(name, source, settings, kept, this.clock.now(), DEFAULT_GROUP_SETTINGS);
+    const { push, created } = await this.store.putPush({ name, source, settings, secret: kept, now: this.clock.now(), groupDefaults: DEFAULT_GROUP_SETTINGS });
     await this.dispatcher.sync(name);
     return { push: await this.view(push), created };
   }
@@ -96,7 +107,7 @@ export class PushService {
   }
 
   private async setPaused(name: string, paused: boolean): Promise<PushView> {
-    const push = await this.store.setPushPaused(name, paused, this.clock.now());
+    const push = await this.store.setPushPaused({ name, paused, now: this.clock.now() });
     await this.dispatcher.sync(name);
     return this.view(push);
   }
@@ -110,12 +121,12 @@ export class PushService {
   private async backlog(source: PushSource): Promise<number> {
     const now = this.clock.now();
     if ('group' in source) {
-      const group = await this.store.describeGroup(source.topic, source.group, now);
+      const group = await this.store.describeGroup({ ...source, now });
       return group.partitions.reduce((sum, p) => sum + p.lag, 0);
     }
     const stats = 'queue' in source
-      ? await this.store.queueStats(source.queue, now)
-      : await this.store.subscriptionStats(source.topic, source.subscription, now);
+      ? await this.store.queueStats({ queue: source.queue, now })
+      : await this.store.subscriptionStats({ ...source, now });
     return stats.ready + stats.delayed;
   }
 

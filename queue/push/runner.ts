@@ -1,4 +1,4 @@
-import type { PushOutcome, PushRecord, Store } from '../../persistence/store';
+import type { DeliveryStore, GroupStore, PushOutcome, PushRecord, PushStore, QueueStore } from '../../persistence/store';
 import type { Clock } from '../clock';
 import { GatewayError } from '../errors';
 import { backoffDelay } from './backoff';
@@ -18,7 +18,7 @@ const PUSH_STATUS_HEADER = 'mqgate-push-status';
 const PUSH_ERROR_HEADER = 'mqgate-push-error';
 
 export interface RunnerDeps {
-  store: Store;
+  store: PushStore & DeliveryStore & GroupStore & Pick<QueueStore, 'produce'>;
   clock: Clock;
   /** In [0, 1): the jitter of backoffs. */
   random: () => number;
@@ -80,7 +80,7 @@ export class PushRunner<I extends FeedItem> {
     private readonly deps: RunnerDeps,
   ) {
     this.agents = createAgents(push.concurrency);
-    this.outcomes = new TurnBatch((outcomes) => deps.store.recordPush(push.name, { ...sumOutcomes(outcomes), at: deps.clock.now() }));
+    this.outcomes = new TurnBatch((outcomes) => deps.store.recordPush({ name: push.name, outcome: { ...sumOutcomes(outcomes), at: deps.clock.now() } }));
     this.target = this.allowedTarget();
     this.done = this.loop();
   }

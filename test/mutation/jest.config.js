@@ -12,6 +12,7 @@ module.exports = {
     '**/test/sqlite-store.test.ts',
     '**/test/fsync-order.test.ts',
     '**/test/receipts.test.ts',
+    '**/test/rules.test.ts',
     '**/test/queues-api.test.ts',
     '**/test/groups-api.test.ts',
     '**/test/topics-api.test.ts',

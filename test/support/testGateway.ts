@@ -12,13 +12,14 @@ import { Metrics } from '../../api/metrics';
 import { dashboardPage, docsPage, type Page } from '../../api/pages';
 import { RateLimiter } from '../../api/rateLimits';
 import { loadSpec } from '../../api/spec';
-import { SqliteStore } from '../../persistence/sqlite/sqliteStore';
 import type { Fsync } from '../../persistence/sqlite/walSync';
+import type { Store } from '../../persistence/store';
 import type { GatewayError } from '../../queue/errors';
 import { DEFAULT_LIMITS, type Limits } from '../../queue/limits';
 import { createServices, type Services } from '../../queue/services';
 import type { TargetPolicy } from '../../queue/push/targets';
 import { ManualClock } from './manualClock';
+import { openTestStore } from './testStore';
 
 export type LogLine = Record<string, unknown>;
 
@@ -33,7 +34,8 @@ export interface TestGateway extends Services {
   app: Express;
   http: ReturnType<typeof request>;
   clock: ManualClock;
-  store: SqliteStore;
+  /** The backend itself, below queue/: its refusals are StoreErrors. */
+  store: Store;
   dataDir: string;
   internalErrors: GatewayError[];
   auth: AuthOptions;
@@ -71,10 +73,9 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
   const clock = new ManualClock();
   const dataDir = options.dataDir ?? tempDir();
   const metrics = new Metrics();
-  const store = new SqliteStore({
+  const store = openTestStore({
     dataDir,
-    synchronous: 'FULL',
-    maxDatabaseBytes: options.maxStorageBytes,
+    maxStorageBytes: options.maxStorageBytes,
     fsync: options.fsync,
     onCommit: (seconds, operations) => metrics.observeCommit(seconds, operations),
   });
@@ -107,7 +108,7 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
     limits,
     auth,
     browsers: { open: auth.keys.empty, listenHost: '127.0.0.1', allowedHosts: options.allowedHosts ?? [], corsOrigins: options.corsOrigins ?? [] },
-    ready: () => store.checkReady(),
+    ready: () => services.maintenance.checkReady(),
     logger,
     onInternalError: (error) => internalErrors.push(error),
     metrics,
@@ -126,7 +127,7 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
     dataDir,
     internalErrors,
     auth,
-    ready: () => store.checkReady(),
+    ready: () => services.maintenance.checkReady(),
     shutDown: () => shutdown.abort(),
     logs,
     backgroundErrors,
@@ -134,7 +135,7 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
       stopActivity();
       shutdown.abort();
       await services.dispatcher.stop();
-      await store.close();
+      await services.maintenance.close();
     },
   };
 }

@@ -1,0 +1,55 @@
+import type { StoreRules } from '../persistence/store';
+
+/**
+ * The queue rules a backend applies inside its transactions: written once
+ * here, tested once (test/rules.test.ts), and given to every backend when it
+ * is opened, so that SQLite and PostgreSQL decide alike.
+ */
+export const rules: StoreRules = {
+  /**
+   * The group assignor: partitions dealt round-robin over the members in
+   * member id order — balanced (sizes differ by at most one), one member per
+   * partition, and the same answer in every process for the same membership.
+   */
+  assignPartitions(memberIds, partitions) {
+    const members = [...memberIds].sort();
+    const assignment = new Map<string, number[]>(members.map((id) => [id, []]));
+    if (members.length === 0) return assignment;
+    for (let partition = 0; partition < partitions; partition++) {
+      assignment.get(members[partition % members.length])?.push(partition);
+    }
+    return assignment;
+  },
+
+  /** A member not seen for a whole session timeout is gone; one seen exactly then is still in. */
+  membersSeenBefore(now, sessionTimeoutMs) {
+    return now - sessionTimeoutMs;
+  },
+
+  /** `earliest`: the oldest retained message; `latest`: only what comes next (Kafka's auto.offset.reset). */
+  resetOffset(policy, bounds) {
+    return policy === 'earliest' ? bounds.startOffset : bounds.endOffset;
+  },
+
+  /** Deliveries 1 to maxDeliveries are made; the one after goes to the dead-letter queue (SQS's maxReceiveCount). */
+  deadLetters(deliveryCount, maxDeliveries) {
+    return maxDeliveries !== null && deliveryCount > maxDeliveries;
+  },
+
+  /** A message group goes when its oldest unsettled message is ready and none of it is leased: one batch in flight per group. */
+  fifoGroupMayGo(head, now) {
+    return head.availableAt <= now && !head.leased();
+  },
+
+  /** Checked after the append is counted, so a batch is refused whole; messages before bytes. */
+  quotaBreach(quota, stored, adding) {
+    if (quota.maxStoredMessages !== null && stored.messages + adding.messages > quota.maxStoredMessages) return 'messages';
+    if (quota.maxStoredBytes !== null && stored.bytes + adding.bytes > quota.maxStoredBytes) return 'bytes';
+    return null;
+  },
+
+  /** A FIFO queue remembers keys for its own window (SQS: 5 minutes) when one is given; others for the server's. */
+  deduplicationWindowMs(ordering, options) {
+    return ordering === 'fifo' ? (options.fifoIdempotencyWindowMs ?? options.idempotencyWindowMs) : options.idempotencyWindowMs;
+  },
+};
