@@ -31,6 +31,7 @@ COPY --from=build /app/package.json /app/openapi.yaml ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/persistence/sqlite/migrations ./persistence/sqlite/migrations
+COPY --from=build /app/persistence/postgres/migrations ./persistence/postgres/migrations
 COPY --from=build /app/api/pages ./api/pages
 RUN mkdir -p /data /etc/mqgate && chown node:node /data
 USER node

@@ -7,8 +7,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // Tests spawn the compiled gateway: build it from the current sources first.
+  // Tests spawn the compiled gateway: build it from the current sources first; and start the run's PostgreSQL server.
   globalSetup: '<rootDir>/test/globalSetup.ts',
+  globalTeardown: '<rootDir>/test/globalTeardown.ts',
   transform: { '^.+\\.ts$': 'ts-jest' },
   testTimeout: 30000,
 };

@@ -1,8 +1,10 @@
 #!/bin/sh
 # Run by `npm test` before the suite: the browser tests drive Debian's Chromium,
-# the metrics test runs promtool (Debian's prometheus package), and the SOAP
+# the metrics test runs promtool (Debian's prometheus package), the SOAP
 # client test drives Python's zeep (python3-zeep, for Debian's /usr/bin/python3,
-# whatever `python3` on PATH is). npm cannot install any of them, so what is
+# whatever `python3` on PATH is), and jest's globalSetup starts a throw-away
+# PostgreSQL server (initdb and postgres from Debian's postgresql; setpriv from
+# util-linux starts it). npm cannot install any of them, so what is
 # missing is installed with apt-get here, once; a machine that has them all
 # skips this in an instant. Without root (and no password-less sudo) the
 # missing packages are named and the run fails: the tests that need them would
@@ -12,6 +14,12 @@ missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
 /usr/bin/python3 -c 'import zeep' >/dev/null 2>&1 || missing="$missing python3-zeep"
+# pg_config alone proves nothing: Debian's comes with libpq-dev and names the bin dir without a server in it.
+pg_bin="$(pg_config --bindir 2>/dev/null || true)"
+if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
+fi
+command -v setpriv >/dev/null 2>&1 || missing="$missing util-linux"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -8,6 +8,7 @@ module.exports = {
   ...base,
   rootDir: '../..',
   globalSetup: undefined,
+  globalTeardown: undefined,
   testMatch: [
     '**/test/sqlite-store.test.ts',
     '**/test/fsync-order.test.ts',

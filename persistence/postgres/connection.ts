@@ -1,0 +1,257 @@
+import { Client, type ClientBase, type ClientConfig, type CustomTypesConfig, escapeIdentifier, Pool, type PoolClient, types } from 'pg';
+import { interpretError, isRetryable } from './interpretError';
+
+/**
+ * Connections to PostgreSQL: the pool every operation runs on, the
+ * transaction runner, and a listener of notifications that keeps itself
+ * connected. Every module of the backend takes `(tx, params)`, as the SQLite
+ * modules take `(db, params)`: `tx` is a `Queryable`, the connection of a
+ * `transaction`, or the pool itself for a single statement that is a
+ * transaction by itself (one round trip instead of BEGIN, it, COMMIT).
+ */
+
+/** What a module runs its statements on. */
+export type Queryable = Pick<ClientBase, 'query'>;
+
+export interface PostgresOptions {
+  /** postgres://user:password@host:port/database */
+  url: string;
+  /** Most connections open at once. Default 10. */
+  poolSize?: number;
+  /** How long a call waits for a connection (a free one, or a new one to be made) before it fails storage_unavailable. Default 5000. */
+  connectTimeoutMs?: number;
+  /** What the server's pg_stat_activity shows for these connections. Default 'mqgate'. */
+  applicationName?: string;
+}
+
+const DEFAULT_POOL_SIZE = 10;
+const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+/**
+ * TCP keepalive on every connection: a server that vanished without closing
+ * the connection (a failed host) is noticed by the kernel's probes instead of
+ * never.
+ */
+const KEEPALIVE_DELAY_MS = 10_000;
+
+/**
+ * bigint (int8) columns as numbers. Ids, times in ms, counts and sizes are
+ * all far below 2^53, and the gateway computes with numbers; the driver
+ * would give strings. A value that a number cannot hold exactly fails the
+ * query instead of coming back rounded.
+ */
+function parseInt8(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new RangeError(`bigint ${text} is beyond what a number holds exactly`);
+  return value;
+}
+
+const TYPES: CustomTypesConfig = {
+  getTypeParser: (id, format) => (id === types.builtins.INT8 && format !== 'binary' ? parseInt8 : types.getTypeParser(id, format)),
+};
+
+function connectionConfig(options: PostgresOptions): ClientConfig {
+  return {
+    connectionString: options.url,
+    application_name: options.applicationName ?? 'mqgate',
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    types: TYPES,
+  };
+}
+
+/** The pool every operation runs on; `pool.end()` closes it. */
+export function createPool(options: PostgresOptions): Pool {
+  const pool = new Pool({ ...connectionConfig(options), max: options.poolSize ?? DEFAULT_POOL_SIZE });
+  // An idle connection that breaks (a server restart, a failover) leaves the
+  // pool by itself and the next call opens a new one. The pool reports it as
+  // an 'error' event, which would end the process if nobody listened.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/** Runs of a transaction that hit a serialization failure or deadlock, before the error is given up. */
+const MAX_ATTEMPTS = 5;
+/** The wait before a retry is random, up to this doubled per attempt: two colliding transactions do not collide again in step. */
+const RETRY_JITTER_MS = 5;
+
+function retryDelay(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * RETRY_JITTER_MS * 2 ** (attempt - 1)));
+}
+
+/**
+ * A connection checked out of the pool has no 'error' listener of the
+ * pool's: a session the server ends reports the closed socket as an 'error'
+ * event after the failed query, which would end the process. The transaction
+ * listens while it holds the connection; one it destroys keeps the listener,
+ * for the event may come later still.
+ */
+const ignoreError = (): void => undefined;
+
+function release(client: PoolClient): void {
+  client.off('error', ignoreError);
+  client.release();
+}
+
+/**
+ * Ends a failed transaction: ROLLBACK and the connection goes back to the
+ * pool. A connection that cannot even roll back is broken: it is destroyed,
+ * and the answer is false.
+ */
+async function rollBack(client: PoolClient): Promise<boolean> {
+  try {
+    await client.query('ROLLBACK');
+    release(client);
+    return true;
+  } catch {
+    client.release(true);
+    return false;
+  }
+}
+
+/**
+ * Runs `work` in a transaction (BEGIN … COMMIT, READ COMMITTED) on a
+ * connection of the pool, and resolves with what it resolved with once
+ * COMMIT succeeded. A serialization failure or deadlock rolls back and runs
+ * `work` again, up to MAX_ATTEMPTS times: `work` must change nothing but
+ * through `tx`. Failures come out as interpretError makes them: the server
+ * cannot be reached or cannot write → storage_unavailable (`unconfirmed`
+ * when the connection broke after COMMIT was sent), no space → storage_full;
+ * what `work` threw (a StoreError refusing the call, a bug) unchanged.
+ */
+export async function transaction<T>(pool: Pool, work: (tx: PoolClient) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    let client: PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw interpretError(error, { commitSent: false, connectionLost: true });
+    }
+    client.on('error', ignoreError);
+    let commitSent = false;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      commitSent = true;
+      await client.query('COMMIT');
+      release(client);
+      return result;
+    } catch (error) {
+      // After a failed COMMIT the transaction is over already: ROLLBACK then only warns, and tells whether the connection lives.
+      const connectionLost = !(await rollBack(client));
+      if (!connectionLost && isRetryable(error) && attempt < MAX_ATTEMPTS) {
+        await retryDelay(attempt);
+        continue;
+      }
+      throw interpretError(error, { commitSent, connectionLost });
+    }
+  }
+}
+
+export interface ListenOptions {
+  url: string;
+  /** Channels to LISTEN on. */
+  channels: string[];
+  onNotification: (channel: string, payload: string) => void;
+  /**
+   * Called each time the listener is connected and listening: at first, and
+   * again after every reconnection. Notifications sent while it was
+   * disconnected are lost, so this is where a caller catches up (looks at
+   * the state it would have been notified of).
+   */
+  onListening?: () => void;
+  /** Called with what broke the connection, before each reconnection. */
+  onError?: (error: Error) => void;
+  applicationName?: string;
+  /** Between two reconnection attempts the wait doubles from this up to `maxRetryDelayMs`. Defaults 100 and 5000. */
+  retryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  /**
+   * A `SELECT 1` this often on the idle connection, with the same limit on its
+   * answer (and on connecting): a listener whose server went silent (a failed
+   * host, a partition) reconnects within about twice this, not when TCP
+   * gives up. Default 10000.
+   */
+  heartbeatMs?: number;
+}
+
+export interface Listener {
+  /** Stops listening and reconnecting; resolves once the connection is closed. */
+  close(): Promise<void>;
+}
+
+/**
+ * A dedicated connection that LISTENs on `channels` and stays connected by
+ * itself: when the connection breaks (the server restarted, an administrator
+ * ended the session, the heartbeat got no answer) it connects again with
+ * backoff, LISTENs again and calls `onListening`. Notifications are given as
+ * they come; none is given twice, and those sent while it was down are lost.
+ */
+export function listen(options: ListenOptions): Listener {
+  const baseDelay = options.retryDelayMs ?? 100;
+  const maxDelay = options.maxRetryDelayMs ?? 5000;
+  const heartbeatMs = options.heartbeatMs ?? 10_000;
+  let closed = false;
+  let current: Client | null = null;
+  let retry: NodeJS.Timeout | null = null;
+  let heartbeat: NodeJS.Timeout | null = null;
+  let delay = baseDelay;
+
+  const stopHeartbeat = (): void => {
+    if (heartbeat !== null) clearInterval(heartbeat);
+    heartbeat = null;
+  };
+
+  /** Drops a connection that failed and plans the next one; once per connection, whichever of its failures comes first. */
+  const lost = (client: Client, error: Error): void => {
+    if (client !== current) return;
+    current = null;
+    stopHeartbeat();
+    client.end().catch(() => undefined);
+    if (closed) return;
+    options.onError?.(error);
+    retry = setTimeout(connect, delay * (0.5 + Math.random() / 2));
+    delay = Math.min(delay * 2, maxDelay);
+  };
+
+  const connect = (): void => {
+    retry = null;
+    const client = new Client({
+      ...connectionConfig({ url: options.url, applicationName: options.applicationName, connectTimeoutMs: heartbeatMs }),
+      query_timeout: heartbeatMs,
+    });
+    current = client;
+    client.on('error', (error) => lost(client, error));
+    client.on('end', () => lost(client, new Error('the listening connection ended')));
+    client.on('notification', (message) => {
+      if (client === current) options.onNotification(message.channel, message.payload ?? '');
+    });
+    const start = async (): Promise<void> => {
+      await client.connect();
+      for (const channel of options.channels) await client.query(`LISTEN ${escapeIdentifier(channel)}`);
+    };
+    start().then(
+      () => {
+        if (client !== current) return;
+        delay = baseDelay;
+        heartbeat = setInterval(() => {
+          client.query('SELECT 1').catch((error: Error) => lost(client, error));
+        }, heartbeatMs);
+        options.onListening?.();
+      },
+      (error: Error) => lost(client, error),
+    );
+  };
+
+  connect();
+  return {
+    close: async () => {
+      closed = true;
+      if (retry !== null) clearTimeout(retry);
+      stopHeartbeat();
+      const client = current;
+      current = null;
+      await client?.end().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import { Client, escapeIdentifier } from 'pg';
+import { findServerBinaries, type PostgresServer, startPostgres } from './postgresServer';
+
+/**
+ * The PostgreSQL server of a jest run: started by test/globalSetup.ts and
+ * stopped by test/globalTeardown.ts, its URL handed to the test workers in
+ * MQGATE_TEST_PG_URL. A URL already set names a server to use instead (a
+ * developer's `npm run pg:server`, or any other): then nothing is started.
+ * Each test file makes a database of its own on it (`createTestDatabase`).
+ */
+export const URL_VARIABLE = 'MQGATE_TEST_PG_URL';
+
+/** globalSetup and globalTeardown share the jest process, not their modules: the server is kept on globalThis. */
+const KEPT = '__mqgateTestPostgres';
+type Keeper = typeof globalThis & { [KEPT]?: PostgresServer };
+
+export async function startTestServer(): Promise<void> {
+  if (process.env[URL_VARIABLE] !== undefined) return;
+  if (findServerBinaries() === null) {
+    // Never a skip: the tests of the PostgreSQL backend cannot run without a server, so the run fails.
+    throw new Error(
+      process.env.CI === 'true'
+        ? "PostgreSQL's server programs are missing on CI: test/system-packages.sh (npm test's pretest) installs the Debian package postgresql"
+        : `PostgreSQL's server programs are missing: install the Debian package (apt-get install postgresql), or set ${URL_VARIABLE} to a server's URL`,
+    );
+  }
+  const server = await startPostgres();
+  (globalThis as Keeper)[KEPT] = server;
+  process.env[URL_VARIABLE] = server.url;
+}
+
+export async function stopTestServer(): Promise<void> {
+  const keeper = globalThis as Keeper;
+  const server = keeper[KEPT];
+  if (server === undefined) return;
+  delete keeper[KEPT];
+  // Only the URL this run set: a watch run's next globalSetup then starts a server again.
+  delete process.env[URL_VARIABLE];
+  await server.stop();
+}
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  /** Drops the database, ending whatever sessions are still on it. */
+  drop(): Promise<void>;
+}
+
+async function onServer(serverUrl: string, statement: string): Promise<void> {
+  const admin = new Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(statement);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** A fresh, empty database with a random name on the run's server. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const serverUrl = process.env[URL_VARIABLE];
+  if (serverUrl === undefined) throw new Error(`${URL_VARIABLE} is not set: jest's globalSetup (test/globalSetup.ts) sets it`);
+  const name = `mqgate_test_${randomBytes(6).toString('hex')}`;
+  await onServer(serverUrl, `CREATE DATABASE ${escapeIdentifier(name)}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), name, drop: () => onServer(serverUrl, `DROP DATABASE IF EXISTS ${escapeIdentifier(name)} WITH (FORCE)`) };
+}
