@@ -18,6 +18,12 @@ export interface Config {
   /** Directory of the SQLite file (mqgate.db). MQGATE_DATA_DIR / --data-dir. Default ./data. */
   dataDir: string;
   /**
+   * A PostgreSQL URL (`postgres://user:password@host:port/database`) to keep
+   * everything there instead of in the SQLite file; dataDir and synchronous
+   * are then unused. MQGATE_STORE / --store. Default: none (SQLite).
+   */
+  store: string | null;
+  /**
    * FULL: every 2xx write is fsync'd (survives power loss). NORMAL: committed
    * but fsync'd at checkpoints (survives a process crash, not power loss).
    * MQGATE_SYNCHRONOUS / --synchronous. Default FULL.
@@ -149,6 +155,13 @@ const SETTINGS = {
   host: text('MQGATE_HOST', 'host', 'a host name or address (it must not be empty)'),
   port: integer('MQGATE_PORT', 'port', 0, 65535),
   dataDir: text('MQGATE_DATA_DIR', 'data-dir', 'a directory (it must not be empty)'),
+  store: {
+    env: 'MQGATE_STORE',
+    flag: 'store',
+    schema: { type: 'string', pattern: '^postgres(ql)?://\\S+$' },
+    expected: 'a postgres:// URL',
+    parse: (value: string) => value,
+  },
   synchronous: oneOf('MQGATE_SYNCHRONOUS', 'synchronous', ['FULL', 'NORMAL'], (value) => value.toUpperCase()),
   shutdownTimeoutMs: integer('MQGATE_SHUTDOWN_TIMEOUT_MS', 'shutdown-timeout-ms', 0, 600_000),
   requestTimeoutMs: integer('MQGATE_REQUEST_TIMEOUT_MS', 'request-timeout-ms', 100, 3_600_000),
@@ -327,6 +340,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     host,
     port: read('port', 8080),
     dataDir: path.resolve(read('dataDir', './data')),
+    store: read('store', null),
     synchronous: read('synchronous', 'FULL'),
     shutdownTimeoutMs: read('shutdownTimeoutMs', 10_000),
     requestTimeoutMs,

@@ -1,6 +1,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PostgresStore } from '../persistence/postgres/postgresStore';
 import { SqliteStore } from '../persistence/sqlite/sqliteStore';
+import type { Store } from '../persistence/store';
 import type { Clock } from '../queue/clock';
 import type { GatewayError } from '../queue/errors';
 import { PARTITIONS_PER_SWEEP, startRetention } from '../queue/retention';
@@ -35,13 +37,7 @@ export interface GatewayOptions {
 /** Wires store, semantics and HTTP together and listens. */
 export async function startGateway(config: Config, options: GatewayOptions): Promise<Gateway> {
   const metrics = new Metrics();
-  const store = new SqliteStore({
-    dataDir: config.dataDir,
-    synchronous: config.synchronous,
-    maxDatabaseBytes: config.maxStorageBytes ?? undefined,
-    onCommit: (seconds, operations) => metrics.observeCommit(seconds, operations),
-    rules,
-  });
+  const store = openStore(config, (seconds, operations) => metrics.observeCommit(seconds, operations));
   const services = createServices(store, {
     clock: options.clock,
     limits: config.limits,
@@ -50,6 +46,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     onError: options.onBackgroundError,
     events: metrics,
   });
+  // PostgreSQL is migrated at start, and a server that cannot be reached fails the start (SQLite's file was opened above).
+  if (config.store !== null) await services.maintenance.checkReady();
   const activity = new Activity(options.clock, () => metrics.counted());
   const shutdown = new AbortController();
   const app = createApp({
@@ -116,4 +114,16 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       await services.maintenance.close();
     },
   };
+}
+
+/** The store the configuration names: PostgreSQL at `store`, else the SQLite file in `dataDir`. */
+function openStore(config: Config, onCommit: (seconds: number, operations: number) => void): Store {
+  if (config.store !== null) return new PostgresStore({ url: config.store, rules, onCommit });
+  return new SqliteStore({
+    dataDir: config.dataDir,
+    synchronous: config.synchronous,
+    maxDatabaseBytes: config.maxStorageBytes ?? undefined,
+    onCommit,
+    rules,
+  });
 }

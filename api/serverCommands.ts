@@ -37,8 +37,7 @@ async function runGateway(argv: string[]): Promise<void> {
   });
   logger.info(
     {
-      dataDir: config.dataDir,
-      synchronous: config.synchronous,
+      ...(config.store === null ? { dataDir: config.dataDir, synchronous: config.synchronous } : { store: withoutPassword(config.store) }),
       pushAllowedHosts: config.pushAllowedHosts ?? 'any',
       keys: config.keys.length,
     },
@@ -111,4 +110,11 @@ export function createKey(options: CreateKeyOptions): void {
   } catch (error) {
     fail(new ConfigError((error as Error).message));
   }
+}
+
+/** A store URL fit for a log line: its password masked. */
+function withoutPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password !== '') parsed.password = '***';
+  return parsed.toString();
 }

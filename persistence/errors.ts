@@ -30,6 +30,8 @@ export type StoreFailure =
   | { code: 'message_too_large'; name: string; index: number; bytes: number; max: number }
   | { code: 'quota_exceeded'; name: string; unit: 'messages' | 'bytes'; stored: number; max: number; adding: number }
   | { code: 'storage_full' }
+  /** A text (a name, key or header) holds a character the store cannot keep: PostgreSQL's text holds no NUL (U+0000). */
+  | { code: 'text_unstorable' }
   /**
    * `refused`: nothing was written (the store is unreachable, busy or read-only);
    * `halted`: an earlier write failed to reach the disk and the store takes no more until restarted;

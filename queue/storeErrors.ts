@@ -71,6 +71,8 @@ export function gatewayErrorOf(failure: StoreFailure, cause: StoreError): Gatewa
         failure.code,
         `'${failure.name}' stores ${failure.stored} of at most ${failure.max} ${failure.unit}; ${failure.adding} more do not fit.`,
       );
+    case 'text_unstorable':
+      return error('bad_request', 'A name, key or header holds a character the store cannot keep (NUL, U+0000).');
     case 'storage_full':
       return error(failure.code, 'The store is out of space; nothing was written.');
     case 'storage_unavailable':

@@ -7,7 +7,7 @@ import { polled, type Receiver, startReceiver } from './support/receiver';
 import { settings } from './store-contract/fixtures';
 import { call } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
-import { sqliteStoreOf } from './support/testStore';
+import { commitStatsOf } from './support/testStore';
 
 let t: TestGateway;
 
@@ -100,7 +100,7 @@ test('messages produced, delivered and acked per queue and topic; depth, dead le
   await t.http.get('/v1/queues/nowhere');
 
   const samples = await scrape();
-  const { commits, operations } = sqliteStoreOf(t).commitStats;
+  const { commits, operations } = commitStatsOf(t);
   const stats = (await t.http.get('/v1/queues/orders')).body.stats;
   const queue = { kind: 'queue', name: 'orders' };
   expect(valueOf(samples, 'mqgate_messages_produced_total', queue)).toBe(5);

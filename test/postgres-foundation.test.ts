@@ -223,6 +223,12 @@ describe('failures as StoreErrors', () => {
     const division = await failure(db.query('SELECT 1 / 0'));
     expect(interpretError(division, { commitSent: false })).toBe(division);
   });
+
+  test('a NUL in text, which PostgreSQL cannot hold, is text_unstorable (a client error), not a fault', async () => {
+    const db = pool();
+    const nul = await failure(db.query('SELECT $1::text', ['a\u0000b']));
+    expect(storeFailure(interpretError(nul, { commitSent: false }))).toEqual({ code: 'text_unstorable' });
+  });
 });
 
 describe('values', () => {

@@ -70,6 +70,7 @@ const FAILURES: Array<[StoreFailure, GatewayError['code'], string]> = [
     "'q' stores 1 of at most 2 messages; 2 more do not fit.",
   ],
   [{ code: 'storage_full' }, 'storage_full', 'The store is out of space; nothing was written.'],
+  [{ code: 'text_unstorable' }, 'bad_request', 'A name, key or header holds a character the store cannot keep (NUL, U+0000).'],
   [{ code: 'storage_unavailable', state: 'refused' }, 'storage_unavailable', 'The store cannot write right now; nothing was written.'],
   [
     { code: 'storage_unavailable', state: 'halted' },
@@ -114,6 +115,7 @@ describe('store refusals as clients see them', () => {
       message_too_large: true,
       quota_exceeded: true,
       storage_full: true,
+      text_unstorable: true,
       storage_unavailable: true,
       not_ready: true,
     };

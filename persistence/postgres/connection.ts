@@ -22,6 +22,12 @@ export interface PostgresOptions {
   connectTimeoutMs?: number;
   /** What the server's pg_stat_activity shows for these connections. Default 'mqgate'. */
   applicationName?: string;
+  /**
+   * The schema mqgate's tables live in (created by the first migration run if
+   * missing); several gateways' data can share one database this way. Default:
+   * the server's search_path (`public`).
+   */
+  schema?: string;
 }
 
 const DEFAULT_POOL_SIZE = 10;
@@ -57,6 +63,8 @@ function connectionConfig(options: PostgresOptions): ClientConfig {
     keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
     connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     types: TYPES,
+    // Set when the session starts, so every statement of every connection names the same tables.
+    ...(options.schema === undefined ? {} : { options: `-c search_path=${escapeIdentifier(options.schema)}` }),
   };
 }
 

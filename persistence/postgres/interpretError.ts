@@ -59,7 +59,19 @@ const SOCKET_FAILURE = new Set([
 ]);
 
 /** SQLSTATEs the transaction runner retries (the transaction was rolled back, and may succeed when run again). */
-const RETRYABLE = new Set(['40001', '40P01']);
+/**
+ * 23503 foreign_key_violation too: the one way to hit it is a row that a
+ * concurrent transaction deleted between this one's lookup and its insert (a
+ * queue deleted under a produce that names it). Run again, the lookup finds
+ * it gone and the call is refused for what it is (queue_not_found, …).
+ */
+const RETRYABLE = new Set(['40001', '40P01', '23503']);
+
+/**
+ * 22021 character_not_in_repertoire, 22P05 untranslatable_character: text
+ * PostgreSQL cannot hold, a NUL (U+0000) above all, which SQLite keeps.
+ */
+const TEXT_UNSTORABLE = new Set(['22021', '22P05']);
 
 /** The SQLSTATE of an error the server sent; null for any other error. */
 function sqlStateOf(error: unknown): string | null {
@@ -93,6 +105,7 @@ export function interpretError(error: unknown, context: FailureContext): unknown
   const sqlState = sqlStateOf(error);
   if (sqlState !== null) {
     if (FULL.has(sqlState)) return new StoreError({ code: 'storage_full' }, { cause: error });
+    if (TEXT_UNSTORABLE.has(sqlState)) return new StoreError({ code: 'text_unstorable' }, { cause: error });
     if (REFUSED_BEFORE_ANYTHING.has(sqlState)) return new StoreError({ code: 'storage_unavailable', state: 'refused' }, { cause: error });
     if (UNAVAILABLE.has(sqlState) || CONNECTION_FAILURE.test(sqlState)) return unavailable(error, context);
     return error;

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { Pool } from 'pg';
+import { escapeIdentifier, type Pool } from 'pg';
 import { packagePath } from '../packagePath';
 import { type Queryable, transaction } from './connection';
 
@@ -43,9 +43,10 @@ export async function pendingMigrations(db: Queryable): Promise<number> {
  * inside the transaction, so it cannot use what refuses one (CREATE INDEX
  * CONCURRENTLY, ALTER TYPE … ADD VALUE before PostgreSQL 12).
  */
-export function migrate(pool: Pool): Promise<number[]> {
+export function migrate(pool: Pool, schema?: string): Promise<number[]> {
   return transaction(pool, async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK]);
+    if (schema !== undefined) await tx.query(`CREATE SCHEMA IF NOT EXISTS ${escapeIdentifier(schema)}`);
     await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version    integer PRIMARY KEY,
       name       text NOT NULL,

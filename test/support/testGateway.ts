@@ -19,7 +19,7 @@ import { DEFAULT_LIMITS, type Limits } from '../../queue/limits';
 import { createServices, type Services } from '../../queue/services';
 import type { TargetPolicy } from '../../queue/push/targets';
 import { ManualClock } from './manualClock';
-import { openTestStore } from './testStore';
+import { openTestStore, removeTestStore } from './testStore';
 
 export type LogLine = Record<string, unknown>;
 
@@ -143,5 +143,5 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
 /** Closes a test gateway and removes its data directory. */
 export async function disposeTestGateway(gateway: TestGateway): Promise<void> {
   await gateway.close();
-  fs.rmSync(gateway.dataDir, { recursive: true, force: true });
+  await removeTestStore(gateway.dataDir);
 }

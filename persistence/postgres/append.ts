@@ -1,0 +1,245 @@
+import { StoreError } from '../errors';
+import type { AppendResult, NewMessage, ProduceOptions, StoreRules } from '../store';
+import type { Queryable } from './connection';
+import type { WriteContext } from './writeContext';
+
+/** A message as append stores it: its partition and delay already decided. */
+export type AppendMessage = Omit<NewMessage, 'delayMs' | 'bytes' | 'partition'> & { delayMs: number; partition: number };
+
+/** Where appended messages go: a topic, and a delivery row per queue subscription of it. */
+export interface AppendTarget {
+  name: string;
+  topicId: number;
+  subscriptionIds: number[];
+  /** A topic's readers may read a message at once; a queue's only once its delay has passed. */
+  kind: 'queue' | 'topic';
+  /** The caps a client's produce must stay within, and the rule that applies them; null for dead letters and redrives, which are never refused. */
+  quota: { caps: Quota; breach: StoreRules['quotaBreach'] } | null;
+}
+
+export type Quota = Parameters<StoreRules['quotaBreach']>[0];
+
+interface LockedPartition {
+  partition: number;
+  next_offset: number;
+  last_timestamp: number;
+  messages: number;
+  bytes: number;
+}
+
+interface IdempotencyRow {
+  key: string;
+  message_id: number;
+  partition: number;
+  offset: number;
+  timestamp: number;
+}
+
+// One statement stores the whole append after its partitions are locked: the
+// messages, a delivery row per message and queue subscription, the
+// idempotency keys (replacing ones past their window, as SQLite's INSERT OR
+// REPLACE), the partitions' heads and totals, and the topic's produced count.
+// The deliveries triggers run at its end, so the subscriptions rows are
+// locked after the partitions and topic rows: acks, dead letters and sweeps
+// lock partitions before subscriptions too, and puts topics before
+// subscriptions, so none of them waits for an append in a circle.
+const STORE = `
+  WITH inserted AS (
+    INSERT INTO messages (topic_id, partition, "offset", timestamp, key, headers, content_type, value, group_id)
+    SELECT $1::bigint, * FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::text[])
+    RETURNING id, partition, "offset", timestamp, group_id, length(value) AS bytes
+  ), fresh AS (
+    SELECT i.*, a.available_at, a.idempotency_key FROM inserted i
+      JOIN unnest($2::int[], $3::bigint[], $10::bigint[], $11::text[]) AS a(partition, "offset", available_at, idempotency_key)
+     USING (partition, "offset")
+  ), delivered AS (
+    INSERT INTO deliveries (subscription_id, message_id, available_at, group_id, bytes)
+    SELECT s.id, f.id, f.available_at, f.group_id, f.bytes FROM fresh f CROSS JOIN unnest($12::bigint[]) AS s(id)
+  ), remembered AS (
+    INSERT INTO idempotency_keys (topic_id, key, message_id, partition, "offset", timestamp)
+    SELECT $1::bigint, f.idempotency_key, f.id, f.partition, f."offset", f.timestamp FROM fresh f WHERE f.idempotency_key IS NOT NULL
+    ON CONFLICT (topic_id, key) DO UPDATE
+       SET message_id = EXCLUDED.message_id, partition = EXCLUDED.partition, "offset" = EXCLUDED."offset", timestamp = EXCLUDED.timestamp
+  ), advanced AS (
+    UPDATE partitions p
+       SET next_offset = a.next_offset, messages = p.messages + a.messages, bytes = p.bytes + a.bytes, last_timestamp = a.last_timestamp
+      FROM unnest($13::int[], $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[]) AS a(partition, next_offset, messages, bytes, last_timestamp)
+     WHERE p.topic_id = $1::bigint AND p.partition = a.partition
+  ), counted AS (
+    UPDATE topics SET produced = produced + $18::bigint WHERE id = $1::bigint
+  )
+  SELECT id, partition, "offset" FROM inserted`;
+
+const STATEMENTS = {
+  // In partition order, so that appends locking the same partitions queue up instead of deadlocking.
+  lock: {
+    name: 'append-lock',
+    text: `SELECT partition, next_offset, last_timestamp, messages, bytes FROM partitions
+            WHERE topic_id = $1 AND ($3::boolean OR partition = ANY($2::int[])) ORDER BY partition FOR UPDATE`,
+  },
+  findKeys: {
+    name: 'append-findKeys',
+    text: `SELECT key, message_id, partition, "offset", timestamp FROM idempotency_keys
+            WHERE topic_id = $1 AND key = ANY($2::text[]) AND timestamp >= $3`,
+  },
+  store: { name: 'append-store', text: STORE },
+};
+
+/** A partition's head as this append moves it: the next offset, its timestamp, and what the append adds. */
+interface Head {
+  next: number;
+  timestamp: number;
+  messages: number;
+  bytes: number;
+}
+
+/** A message this append stores, where it goes. */
+interface Placed {
+  message: AppendMessage;
+  offset: number;
+  timestamp: number;
+}
+
+/** Each message's answer: an earlier message's stored result, or one of this append's messages (its first with the key, or itself). */
+type Answer = { earlier: AppendResult } | { placed: number; duplicate: boolean };
+
+/** Whether a quota caps anything: only then does the append need every partition's totals. */
+function capped(quota: AppendTarget['quota']): quota is NonNullable<AppendTarget['quota']> {
+  return quota !== null && (quota.caps.maxStoredMessages !== null || quota.caps.maxStoredBytes !== null);
+}
+
+/**
+ * operation: append — the one way messages enter a topic (produce, dead-letter,
+ * redrive). Offsets are dense per partition and timestamps never go backwards
+ * within one (a clock step back repeats the last timestamp). A repeated
+ * idempotency key inside the window returns the original result and stores
+ * nothing.
+ *
+ * The partitions rows are locked first (FOR UPDATE, in partition order): an
+ * append to a partition waits for the one before to commit, so offsets are
+ * assigned in commit order and a reader by offset never sees n + 1 before n.
+ * An append with idempotency keys, or under a quota cap, locks every
+ * partition of the topic: a key is unique across the topic's partitions and
+ * a quota spans them, so the key lookup and the stored totals must see what
+ * every other append to the topic committed, and none may commit meanwhile.
+ */
+export async function append(
+  tx: Queryable,
+  context: WriteContext,
+  target: AppendTarget,
+  messages: AppendMessage[],
+  options: ProduceOptions,
+): Promise<AppendResult[]> {
+  if (messages.length === 0) return [];
+  const keys = [...new Set(messages.flatMap((message) => (message.idempotencyKey === null ? [] : [message.idempotencyKey])))];
+  const { rows: locked } = await tx.query<LockedPartition>({
+    ...STATEMENTS.lock,
+    values: [target.topicId, [...new Set(messages.map((message) => message.partition))], keys.length > 0 || capped(target.quota)],
+  });
+  const seen = keys.length === 0 ? new Map<string, IdempotencyRow>() : await findKeys(tx, target.topicId, keys, options.now - options.idempotencyWindowMs);
+
+  const heads = new Map<number, Head>();
+  const headOf = (partition: number): Head => {
+    let head = heads.get(partition);
+    if (head === undefined) {
+      const row = locked.find((candidate) => candidate.partition === partition);
+      if (row === undefined) {
+        // A queue has its one partition for as long as it exists: none means it was deleted since it was loaded.
+        throw new StoreError(
+          target.kind === 'queue' ? { code: 'queue_not_found', queue: target.name } : { code: 'partition_not_found', topic: target.name, partition },
+        );
+      }
+      head = { next: row.next_offset, timestamp: Math.max(options.now, row.last_timestamp), messages: 0, bytes: 0 };
+      heads.set(partition, head);
+    }
+    return head;
+  };
+  const placed: Placed[] = [];
+  const placedByKey = new Map<string, number>();
+  const answers = messages.map((message): Answer => {
+    const key = message.idempotencyKey;
+    if (key !== null) {
+      const earlier = seen.get(key);
+      if (earlier !== undefined) {
+        return {
+          earlier: { id: String(earlier.message_id), partition: earlier.partition, offset: earlier.offset, timestamp: earlier.timestamp, duplicate: true },
+        };
+      }
+      const first = placedByKey.get(key);
+      if (first !== undefined) return { placed: first, duplicate: true };
+      placedByKey.set(key, placed.length);
+    }
+    const head = headOf(message.partition);
+    placed.push({ message, offset: head.next, timestamp: head.timestamp });
+    head.next += 1;
+    head.messages += 1;
+    head.bytes += message.value.length;
+    return { placed: placed.length - 1, duplicate: false };
+  });
+  if (placed.length > 0 && capped(target.quota)) checkQuota(target.name, target.quota, locked, heads);
+
+  const ids = placed.length === 0 ? new Map<string, number>() : await store(tx, target, placed, heads, options.now);
+  if (target.kind === 'topic' ? placed.length > 0 : placed.some(({ message }) => message.delayMs === 0)) context.notify(target.name);
+  return answers.map((answer): AppendResult => {
+    if ('earlier' in answer) return answer.earlier;
+    const { message, offset, timestamp } = placed[answer.placed];
+    const id = ids.get(`${message.partition}.${offset}`);
+    if (id === undefined) throw new Error(`append: no id returned for ${target.name} ${message.partition}.${offset}`);
+    return { id: String(id), partition: message.partition, offset, timestamp, duplicate: answer.duplicate };
+  });
+}
+
+/** The keys stored within the window, by key. */
+async function findKeys(tx: Queryable, topicId: number, keys: string[], since: number): Promise<Map<string, IdempotencyRow>> {
+  const { rows } = await tx.query<IdempotencyRow>({ ...STATEMENTS.findKeys, values: [topicId, keys, since] });
+  return new Map(rows.map((row) => [row.key, row]));
+}
+
+/** Stores the placed messages (STORE); the ids they got, by `partition.offset`. */
+async function store(tx: Queryable, target: AppendTarget, placed: Placed[], heads: Map<number, Head>, now: number): Promise<Map<string, number>> {
+  const column = <T>(pick: (entry: Placed) => T): T[] => placed.map(pick);
+  const partitions = [...heads.entries()];
+  const { rows } = await tx.query<{ id: number; partition: number; offset: number }>({
+    ...STATEMENTS.store,
+    values: [
+      target.topicId,
+      column((p) => p.message.partition),
+      column((p) => p.offset),
+      column((p) => p.timestamp),
+      column((p) => p.message.key),
+      column((p) => JSON.stringify(p.message.headers)),
+      column((p) => p.message.contentType),
+      column((p) => p.message.value),
+      column((p) => p.message.group),
+      column((p) => now + p.message.delayMs),
+      column((p) => p.message.idempotencyKey),
+      target.subscriptionIds,
+      partitions.map(([partition]) => partition),
+      partitions.map(([, head]) => head.next),
+      partitions.map(([, head]) => head.messages),
+      partitions.map(([, head]) => head.bytes),
+      partitions.map(([, head]) => head.timestamp),
+      placed.length,
+    ],
+  });
+  return new Map(rows.map((row) => [`${row.partition}.${row.offset}`, row.id]));
+}
+
+/** Refuses the whole append (its transaction rolls back) when it would take the target past a cap. */
+function checkQuota(name: string, quota: NonNullable<AppendTarget['quota']>, locked: LockedPartition[], heads: Map<number, Head>): void {
+  const adding = { messages: 0, bytes: 0 };
+  for (const head of heads.values()) {
+    adding.messages += head.messages;
+    adding.bytes += head.bytes;
+  }
+  // Every partition of the topic is locked under a cap: these are its totals.
+  const stored = { messages: 0, bytes: 0 };
+  for (const row of locked) {
+    stored.messages += row.messages;
+    stored.bytes += row.bytes;
+  }
+  const unit = quota.breach(quota.caps, stored, adding);
+  if (unit === null) return;
+  const max = (unit === 'messages' ? quota.caps.maxStoredMessages : quota.caps.maxStoredBytes) as number;
+  throw new StoreError({ code: 'quota_exceeded', name, unit, stored: stored[unit], max, adding: adding[unit] });
+}

@@ -1,0 +1,416 @@
+import type { Pool } from 'pg';
+import type {
+  AppendResult,
+  BrowsedMessage,
+  ClaimResult,
+  CommitRequest,
+  DeliveryRef,
+  GroupDescription,
+  GroupFetch,
+  GroupFetchOptions,
+  Listed,
+  MoveTask,
+  PageRequest,
+  PartitionInfo,
+  PartitionOffset,
+  PartitionRead,
+  PushRecord,
+  QueueRecord,
+  QueueStats,
+  RedriveResult,
+  Reply,
+  ReplyOutcome,
+  SettleStatus,
+  Store,
+  StoreRules,
+  SubscriptionName,
+  SubscriptionRecord,
+  SweepOptions,
+  SweepResult,
+  TopicRecord,
+} from '../store';
+import { browse } from './browse';
+import { checkReady } from './checkReady';
+import { claim } from './claim';
+import { commitGroup, seekGroup } from './commitGroup';
+import { createPool, type PostgresOptions, type Queryable, transaction } from './connection';
+import { deleteQueue } from './deleteQueue';
+import { deleteTopic } from './deleteTopic';
+import { fetchGroup } from './fetchGroup';
+import { deleteGroup, describe, joinGroup, leaveGroup, listGroups, loadGroup, putGroup } from './groupRow';
+import { interpretError } from './interpretError';
+import { deadLetterLease, renewLease } from './leaseActions';
+import { migrate } from './migrate';
+import { moveTasks, recordMoveTask } from './moveTasks';
+import { nextAvailableAt } from './nextAvailableAt';
+import { offsetForTimestamp } from './offsetForTimestamp';
+import { produce } from './produce';
+import { produceTopic } from './produceTopic';
+import { purgeQueue } from './purgeQueue';
+import { deletePush, findPush, pushPage, putPush, recordPush, setPushPaused } from './pushRow';
+import { putQueue } from './putQueue';
+import { deleteSubscription, putSubscription } from './putSubscription';
+import { putTopic } from './putTopic';
+import { findQueueRow, findSubscriptionRow, queueRowPage, subscriptionPage, topQueueRows, toQueueRecord, toSubscriptionRecord } from './queueRow';
+import { queueStats } from './queueStats';
+import { readPartition } from './readPartition';
+import { createReceiptSecret, receiptSecret } from './receiptSecret';
+import { redrive } from './redrive';
+import { abandonReply, findReply, forgetReply, produceRequest, putReply } from './replies';
+import { rewindPositions } from './rewindPositions';
+import { settle } from './settle';
+import { sweep } from './sweep';
+import { topicPartitions } from './topicPartitions';
+import { findTopicRow, loadTopicRow, toTopicRecord, topicRowPage } from './topicRow';
+import type { WriteContext } from './writeContext';
+
+export interface PostgresStoreOptions extends PostgresOptions {
+  /** The queue rules this backend applies (queue/rules.ts). */
+  rules: StoreRules;
+  /** Told of each transaction's duration, from BEGIN to the answer of COMMIT, in seconds (metrics). */
+  onCommit?: (seconds: number, operations: number) => void;
+}
+
+/** The parameter object of a store call. */
+type Params<K extends keyof Store> = Store[K] extends (params: infer P) => unknown ? P : never;
+
+/**
+ * The PostgreSQL backend: a pool of connections, one transaction per write
+ * call (READ COMMITTED; row locks serialize what must not interleave), reads
+ * on any pooled connection. Opening is lazy and retried: the store can be made
+ * while the server is down, and every call first waits for the schema to be
+ * current (migrations, advisory-locked) and the receipt secret to exist.
+ */
+export class PostgresStore implements Store {
+  private readonly pool: Pool;
+  private readonly rules: StoreRules;
+  private readonly schema: string | undefined;
+  private readonly onCommit: (seconds: number, operations: number) => void;
+  private readonly listeners = new Set<(queue: string) => void>();
+  private readonly replyListeners = new Set<(correlationId: string) => void>();
+  private readonly stats = { commits: 0, operations: 0 };
+  /** Settles once the database is ready for this code; a failed opening is forgotten, and the next call tries again. */
+  private opening: Promise<void> | null = null;
+
+  constructor(options: PostgresStoreOptions) {
+    this.pool = createPool(options);
+    this.rules = options.rules;
+    this.schema = options.schema;
+    this.onCommit = options.onCommit ?? (() => undefined);
+  }
+
+  /** How many transactions committed how many write calls: one each here (no group commit). */
+  get commitStats(): { commits: number; operations: number } {
+    return { ...this.stats };
+  }
+
+  putQueue({ name, settings, now }: Params<'putQueue'>): Promise<{ queue: QueueRecord; created: boolean }> {
+    return this.write((tx) => putQueue(tx, name, settings, now));
+  }
+
+  getQueue(name: string): Promise<QueueRecord | null> {
+    return this.read(async (db) => {
+      const row = await findQueueRow(db, name);
+      return row === null ? null : toQueueRecord(db, row);
+    });
+  }
+
+  listQueues(page: PageRequest): Promise<Listed<QueueRecord>> {
+    return this.read(async (db) => {
+      const { items, next } = await queueRowPage(db, page);
+      return { items: await Promise.all(items.map((row) => toQueueRecord(db, row))), next };
+    });
+  }
+
+  topQueues({ prefix, limit }: Params<'topQueues'>): Promise<QueueRecord[]> {
+    return this.read(async (db) => Promise.all((await topQueueRows(db, prefix, limit)).map((row) => toQueueRecord(db, row))));
+  }
+
+  // A deleted source wakes whoever waits on its log (long-polls, push runners): they find it gone.
+  deleteQueue(name: string): Promise<void> {
+    return this.write(async (tx, context) => {
+      await deleteQueue(tx, name);
+      context.notify(name);
+    });
+  }
+
+  purgeQueue(name: string): Promise<number> {
+    return this.write((tx) => purgeQueue(tx, name));
+  }
+
+  queueStats({ queue, now }: Params<'queueStats'>): Promise<QueueStats> {
+    return this.read((db) => queueStats(db, { queue }, now));
+  }
+
+  produce({ queue, messages, ...options }: Params<'produce'>): Promise<AppendResult[]> {
+    return this.write((tx, context) => produce(tx, context, this.rules, queue, messages, options));
+  }
+
+  produceRequest({ queue, message, pending, ...options }: Params<'produceRequest'>): Promise<AppendResult> {
+    return this.write((tx, context) => produceRequest(tx, context, this.rules, queue, message, pending, options));
+  }
+
+  putReply({ queue, correlationId, reply, now }: Params<'putReply'>): Promise<ReplyOutcome> {
+    return this.write((tx, context) => putReply(tx, context, queue, correlationId, reply, now));
+  }
+
+  findReply(correlationId: string): Promise<Reply | null> {
+    return this.read((db) => findReply(db, correlationId));
+  }
+
+  forgetReply(correlationId: string): Promise<void> {
+    return this.write((tx) => forgetReply(tx, correlationId));
+  }
+
+  abandonReply({ correlationId, now }: Params<'abandonReply'>): Promise<void> {
+    return this.write((tx) => abandonReply(tx, correlationId, now));
+  }
+
+  claim({ from, ...options }: Params<'claim'>): Promise<ClaimResult> {
+    return this.write((tx, context) => claim(tx, context, this.rules, from, options));
+  }
+
+  settle({ at, refs, settlement, now }: Params<'settle'>): Promise<SettleStatus[]> {
+    return this.write((tx, context) => settle(tx, context, at, refs, settlement, now));
+  }
+
+  redrive({ deadLetterQueue, max, to, now }: Params<'redrive'>): Promise<RedriveResult> {
+    return this.write((tx, context) => redrive(tx, context, deadLetterQueue, max, now, to));
+  }
+
+  deadLetterLease({ at, ref, deadLetterQueue, headers, now }: Params<'deadLetterLease'>): Promise<boolean> {
+    return this.write((tx, context) => deadLetterLease(tx, context, at, ref, { queue: deadLetterQueue, headers }, now));
+  }
+
+  renewLease({ at, ref, leaseUntil, now }: Params<'renewLease'>): Promise<DeliveryRef | null> {
+    return this.write((tx) => renewLease(tx, at, ref, leaseUntil, now));
+  }
+
+  putPush(params: Params<'putPush'>): Promise<{ push: PushRecord; created: boolean }> {
+    return this.write((tx) => putPush(tx, this.rules, params));
+  }
+
+  getPush(name: string): Promise<PushRecord | null> {
+    return this.read((db) => findPush(db, name));
+  }
+
+  listPush(page: PageRequest): Promise<Listed<PushRecord>> {
+    return this.read((db) => pushPage(db, page));
+  }
+
+  deletePush(name: string): Promise<void> {
+    return this.write((tx) => deletePush(tx, name));
+  }
+
+  setPushPaused({ name, paused, now }: Params<'setPushPaused'>): Promise<PushRecord> {
+    return this.write((tx) => setPushPaused(tx, name, paused, now));
+  }
+
+  recordPush({ name, outcome }: Params<'recordPush'>): Promise<void> {
+    return this.write((tx) => recordPush(tx, name, outcome));
+  }
+
+  recordMoveTask({ queue, task }: Params<'recordMoveTask'>): Promise<void> {
+    return this.write((tx) => recordMoveTask(tx, queue, task));
+  }
+
+  moveTasks({ queue, max }: Params<'moveTasks'>): Promise<MoveTask[]> {
+    return this.read((db) => moveTasks(db, queue, max));
+  }
+
+  browse({ at, ...options }: Params<'browse'>): Promise<BrowsedMessage[]> {
+    return this.read((db) => browse(db, at, options));
+  }
+
+  nextAvailableAt({ at, now }: Params<'nextAvailableAt'>): Promise<number | null> {
+    return this.read((db) => nextAvailableAt(db, at, now));
+  }
+
+  putSubscription({ topic, subscription, settings, fromEarliest, now }: Params<'putSubscription'>): Promise<{ subscription: SubscriptionRecord; created: boolean }> {
+    return this.write((tx) => putSubscription(tx, topic, subscription, settings, fromEarliest, now));
+  }
+
+  getSubscription({ topic, subscription }: SubscriptionName): Promise<SubscriptionRecord | null> {
+    return this.read(async (db) => {
+      await loadTopicRow(db, topic);
+      const row = await findSubscriptionRow(db, topic, subscription);
+      return row === null ? null : toSubscriptionRecord(row);
+    });
+  }
+
+  listSubscriptions({ topic, ...page }: Params<'listSubscriptions'>): Promise<Listed<SubscriptionRecord>> {
+    return this.read(async (db) => {
+      await loadTopicRow(db, topic);
+      return subscriptionPage(db, topic, page);
+    });
+  }
+
+  deleteSubscription({ topic, subscription }: SubscriptionName): Promise<void> {
+    return this.write(async (tx, context) => {
+      await deleteSubscription(tx, topic, subscription);
+      context.notify(topic);
+    });
+  }
+
+  subscriptionStats({ topic, subscription, now }: Params<'subscriptionStats'>): Promise<QueueStats> {
+    return this.read((db) => queueStats(db, { topic, subscription }, now));
+  }
+
+  putTopic({ name, settings, now }: Params<'putTopic'>): Promise<{ topic: TopicRecord; created: boolean }> {
+    return this.write((tx) => putTopic(tx, name, settings, now));
+  }
+
+  getTopic(name: string): Promise<TopicRecord | null> {
+    return this.read(async (db) => {
+      const row = await findTopicRow(db, name);
+      return row === null ? null : toTopicRecord(row);
+    });
+  }
+
+  listTopics(page: PageRequest): Promise<Listed<TopicRecord>> {
+    return this.read(async (db) => {
+      const { items, next } = await topicRowPage(db, page);
+      return { items: items.map(toTopicRecord), next };
+    });
+  }
+
+  deleteTopic(name: string): Promise<void> {
+    return this.write(async (tx, context) => {
+      await deleteTopic(tx, name);
+      context.notify(name);
+    });
+  }
+
+  topicPartitions(name: string): Promise<PartitionInfo[]> {
+    return this.read((db) => topicPartitions(db, name));
+  }
+
+  produceTopic({ topic, messages, ...options }: Params<'produceTopic'>): Promise<AppendResult[]> {
+    return this.write((tx, context) => produceTopic(tx, context, this.rules, topic, messages, options));
+  }
+
+  readPartition({ topic, partition, ...options }: Params<'readPartition'>): Promise<PartitionRead> {
+    return this.read((db) => readPartition(db, topic, partition, options));
+  }
+
+  offsetForTimestamp({ topic, partition, timestamp }: Params<'offsetForTimestamp'>): Promise<number> {
+    return this.read((db) => offsetForTimestamp(db, topic, partition, timestamp));
+  }
+
+  // Group reads are transactions too: they remove members past their session timeout.
+  putGroup({ topic, group, settings, now }: Params<'putGroup'>): Promise<{ group: GroupDescription; created: boolean }> {
+    return this.write((tx) => putGroup(tx, this.rules, topic, group, settings, now));
+  }
+
+  describeGroup({ topic, group, now }: Params<'describeGroup'>): Promise<GroupDescription> {
+    return this.write(async (tx) => describe(tx, this.rules, await loadGroup(tx, this.rules, topic, group, now)));
+  }
+
+  listGroups({ topic, now, ...page }: Params<'listGroups'>): Promise<Listed<GroupDescription>> {
+    return this.write((tx) => listGroups(tx, this.rules, topic, page, now));
+  }
+
+  deleteGroup({ topic, group, now }: Params<'deleteGroup'>): Promise<void> {
+    return this.write(async (tx, context) => {
+      await deleteGroup(tx, this.rules, topic, group, now);
+      context.notify(topic);
+    });
+  }
+
+  joinGroup({ topic, group, memberId, now, defaults }: Params<'joinGroup'>): Promise<GroupFetch> {
+    return this.write(async (tx) => {
+      const state = await joinGroup(tx, this.rules, topic, group, memberId, now, defaults);
+      return { generation: state.generation, partitions: state.assignment.get(memberId) ?? [], messages: [], resets: [] };
+    });
+  }
+
+  leaveGroup({ topic, group, memberId, now }: Params<'leaveGroup'>): Promise<void> {
+    return this.write((tx) => leaveGroup(tx, this.rules, topic, group, memberId, now));
+  }
+
+  fetchGroup(options: GroupFetchOptions): Promise<GroupFetch> {
+    return this.write((tx) => fetchGroup(tx, this.rules, options));
+  }
+
+  commitGroup(request: CommitRequest): Promise<{ generation: number; offsets: PartitionOffset[] }> {
+    return this.write((tx) => commitGroup(tx, this.rules, request));
+  }
+
+  seekGroup(params: Params<'seekGroup'>): Promise<PartitionOffset[]> {
+    return this.write((tx) => seekGroup(tx, this.rules, params));
+  }
+
+  sweep(options: SweepOptions): Promise<SweepResult> {
+    return this.write((tx) => sweep(tx, options));
+  }
+
+  receiptSecret(): Promise<Buffer> {
+    return this.read((db) => receiptSecret(db));
+  }
+
+  onAvailable(listener: (queue: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  onReplied(listener: (correlationId: string) => void): () => void {
+    this.replyListeners.add(listener);
+    return () => this.replyListeners.delete(listener);
+  }
+
+  checkReady(): Promise<void> {
+    return this.write((tx) => checkReady(tx));
+  }
+
+  async close(): Promise<void> {
+    // Calls in progress finish first: pool.end waits for every checked-out connection to come back.
+    await this.pool.end();
+  }
+
+  /** The database ready for this code: migrations applied, positions rewound, the receipt secret made. */
+  private opened(): Promise<void> {
+    this.opening ??= (async () => {
+      await migrate(this.pool, this.schema);
+      await transaction(this.pool, async (tx) => {
+        await rewindPositions(tx);
+        await createReceiptSecret(tx);
+      });
+    })().catch((error: unknown) => {
+      this.opening = null;
+      throw error;
+    });
+    return this.opening;
+  }
+
+  /**
+   * One transaction; once COMMIT is answered, the queues it made ready and the
+   * replies it stored are announced to this process's listeners.
+   */
+  private async write<T>(work: (tx: Queryable, context: WriteContext) => Promise<T>): Promise<T> {
+    await this.opened();
+    const started = performance.now();
+    let announced = { queues: new Set<string>(), replies: new Set<string>() };
+    const result = await transaction(this.pool, (tx) => {
+      // A retried transaction announces only what its last run did.
+      announced = { queues: new Set(), replies: new Set() };
+      const { queues, replies } = announced;
+      return work(tx, { notify: (queue) => queues.add(queue), replied: (id) => replies.add(id) });
+    });
+    this.stats.commits += 1;
+    this.stats.operations += 1;
+    this.onCommit((performance.now() - started) / 1000, 1);
+    for (const queue of announced.queues) for (const listener of this.listeners) listener(queue);
+    for (const id of announced.replies) for (const listener of this.replyListeners) listener(id);
+    return result;
+  }
+
+  /** A read on any pooled connection: what it sees is committed, and with synchronous_commit on, flushed. */
+  private async read<T>(work: (db: Queryable) => Promise<T>): Promise<T> {
+    await this.opened();
+    try {
+      return await work(this.pool);
+    } catch (error) {
+      throw interpretError(error, { commitSent: false });
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import type { QueueRecord, QueueSettings } from '../store';
+import type { Queryable } from './connection';
+import { QUEUE_SUBSCRIPTION, deadLetterTopicOf, loadQueueRow, toQueueRecord } from './queueRow';
+import { claimName } from './topicRow';
+
+const STATEMENTS = {
+  insertPartition: { name: 'putQueue-insertPartition', text: 'INSERT INTO partitions (topic_id, partition) VALUES ($1, 0)' },
+  insertSubscription: {
+    name: 'putQueue-insertSubscription',
+    text: `INSERT INTO subscriptions (topic_id, name, visibility_timeout_ms, max_deliveries, dead_letter_topic_id, delay_ms,
+                                      ordering, content_based_deduplication, receive_wait_ms)
+           VALUES ($1, '${QUEUE_SUBSCRIPTION}', $2, $3, $4, $5, $6, $7, $8)`,
+  },
+  updateTopic: {
+    name: 'putQueue-updateTopic',
+    text: `UPDATE topics SET retention_ms = $1, max_message_bytes = $2, max_stored_messages = $3, max_stored_bytes = $4, updated_at = $5
+            WHERE id = $6`,
+  },
+  updateSubscription: {
+    name: 'putQueue-updateSubscription',
+    text: `UPDATE subscriptions SET visibility_timeout_ms = $2, max_deliveries = $3, dead_letter_topic_id = $4, delay_ms = $5,
+                                    ordering = $6, content_based_deduplication = $7, receive_wait_ms = $8
+            WHERE id = $1`,
+  },
+  // The tags become exactly the given ones, in one statement each way.
+  clearTags: { name: 'putQueue-clearTags', text: 'DELETE FROM queue_tags WHERE topic_id = $1' },
+  insertTags: {
+    name: 'putQueue-insertTags',
+    text: 'INSERT INTO queue_tags (topic_id, key, value) SELECT $1, key, value FROM unnest($2::text[], $3::text[]) AS t (key, value)',
+  },
+};
+
+/** The subscription's settings as both statements take them after its id (or topic id): $2 to $8. */
+function subscriptionColumns(settings: QueueSettings, deadLetterTopicId: number | null): unknown[] {
+  return [
+    settings.visibilityTimeoutMs,
+    settings.maxDeliveries,
+    deadLetterTopicId,
+    settings.delayMs,
+    settings.ordering,
+    settings.contentBasedDeduplication,
+    settings.receiveWaitMs,
+  ];
+}
+
+/** A queue's tags become exactly `tags`. */
+async function replaceTags(tx: Queryable, topicId: number, tags: Record<string, string>): Promise<void> {
+  await tx.query({ ...STATEMENTS.clearTags, values: [topicId] });
+  const entries = Object.entries(tags);
+  if (entries.length === 0) return;
+  await tx.query({ ...STATEMENTS.insertTags, values: [topicId, entries.map(([key]) => key), entries.map(([, value]) => value)] });
+}
+
+function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+}
+
+function sameSettings(a: QueueSettings, b: QueueSettings): boolean {
+  return (
+    a.visibilityTimeoutMs === b.visibilityTimeoutMs &&
+    a.maxDeliveries === b.maxDeliveries &&
+    a.deadLetterQueue === b.deadLetterQueue &&
+    a.delayMs === b.delayMs &&
+    a.retentionMs === b.retentionMs &&
+    a.maxMessageBytes === b.maxMessageBytes &&
+    a.maxStoredMessages === b.maxStoredMessages &&
+    a.maxStoredBytes === b.maxStoredBytes &&
+    a.ordering === b.ordering &&
+    a.contentBasedDeduplication === b.contentBasedDeduplication &&
+    a.receiveWaitMs === b.receiveWaitMs &&
+    sameTags(a.tags, b.tags)
+  );
+}
+
+/**
+ * operation: putQueue — create, or update in place; an unchanged PUT changes
+ * nothing. The name is claimed first (claimName: inserted, or its row locked),
+ * so concurrent puts of one name never both create it and each compares with
+ * what the one before it committed.
+ */
+export async function putQueue(
+  tx: Queryable,
+  name: string,
+  settings: QueueSettings,
+  now: number,
+): Promise<{ queue: QueueRecord; created: boolean }> {
+  const { topicId, created } = await claimName(tx, name, 'queue', { ...settings, partitions: 1, retentionBytes: null }, now);
+  const deadLetterTopicId = await deadLetterTopicOf(tx, settings.deadLetterQueue);
+  if (created) {
+    await tx.query({ ...STATEMENTS.insertPartition, values: [topicId] });
+    await tx.query({ ...STATEMENTS.insertSubscription, values: [topicId, ...subscriptionColumns(settings, deadLetterTopicId)] });
+  } else {
+    const row = await loadQueueRow(tx, name);
+    const existing = await toQueueRecord(tx, row);
+    if (sameSettings(existing, settings)) return { queue: existing, created };
+    const { retentionMs, maxMessageBytes, maxStoredMessages, maxStoredBytes } = settings;
+    await tx.query({ ...STATEMENTS.updateTopic, values: [retentionMs, maxMessageBytes, maxStoredMessages, maxStoredBytes, now, topicId] });
+    await tx.query({ ...STATEMENTS.updateSubscription, values: [row.subscriptionId, ...subscriptionColumns(settings, deadLetterTopicId)] });
+  }
+  await replaceTags(tx, topicId, settings.tags);
+  return { queue: await toQueueRecord(tx, await loadQueueRow(tx, name)), created };
+}

@@ -1,0 +1,32 @@
+import { randomBytes } from 'node:crypto';
+import { PostgresStore } from '../persistence/postgres/postgresStore';
+import { rules } from '../queue/rules';
+import { describeStoreContract } from './store-contract';
+import { createTestDatabase, type TestDatabase } from './support/testPostgres';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(() => database.drop());
+
+/** A store in a schema of its own on this file's database, as the gateway opens it (queue/'s rules). */
+function openStore(schema: string): PostgresStore {
+  return new PostgresStore({ url: database.url, schema, rules, poolSize: 4 });
+}
+
+describeStoreContract('postgres', async () => {
+  const schema = `contract_${randomBytes(6).toString('hex')}`;
+  let store = openStore(schema);
+  return {
+    store,
+    async reopen() {
+      await store.close();
+      store = openStore(schema);
+      return store;
+    },
+    async cleanup() {
+      await store.close();
+    },
+  };
+});
