@@ -47,7 +47,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     events: metrics,
   });
   // PostgreSQL is migrated at start, and a server that cannot be reached fails the start (SQLite's file was opened above).
-  if (config.store !== null) await services.maintenance.checkReady();
+  const { store: storeUrl } = config;
+  if (storeUrl !== null) await services.maintenance.checkReady().catch((error: unknown) => Promise.reject(unusableStore(storeUrl, error)));
   const activity = new Activity(options.clock, () => metrics.counted());
   const shutdown = new AbortController();
   const app = createApp({
@@ -126,4 +127,13 @@ function openStore(config: Config, onCommit: (seconds: number, operations: numbe
     onCommit,
     rules,
   });
+}
+
+/** Why the PostgreSQL store cannot be used, naming the server (never the password) and the first cause. */
+function unusableStore(url: string, error: unknown): Error {
+  const { hostname, port, pathname } = new URL(url);
+  let cause = error;
+  while (cause instanceof Error && cause.cause !== undefined) cause = cause.cause;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new Error(`the PostgreSQL store at ${hostname}:${port || 5432}${pathname} cannot be used: ${reason}`, { cause: error });
 }

@@ -26,9 +26,15 @@ describe('dependencies point down: api → queue → persistence (docs/architect
     expect(pointingInto(imports, ['queue', 'api'])).toEqual([]);
   });
 
+  test('persistence/rows/, what every SQL backend shares, imports no backend', () => {
+    const imports = importsUnder('persistence/rows');
+    expect(imports.length).toBeGreaterThan(10);
+    expect(pointingInto(imports, ['queue', 'api', 'persistence/sqlite', 'persistence/postgres'])).toEqual([]);
+  });
+
   test('queue/ imports nothing from api/, and no backend', () => {
     const imports = importsUnder('queue');
     expect(imports.length).toBeGreaterThan(50);
-    expect(pointingInto(imports, ['api', 'persistence/sqlite'])).toEqual([]);
+    expect(pointingInto(imports, ['api', 'persistence/sqlite', 'persistence/postgres', 'persistence/rows'])).toEqual([]);
   });
 });

@@ -1,23 +1,8 @@
 import { StoreError } from '../errors';
-import type { AppendResult, NewMessage, ProduceOptions, StoreRules } from '../store';
+import { type AppendMessage, type AppendTarget, checkQuota } from '../rows/appendTarget';
+import type { AppendResult, ProduceOptions } from '../store';
 import type { Queryable } from './connection';
 import type { WriteContext } from './writeContext';
-
-/** A message as append stores it: its partition and delay already decided. */
-export type AppendMessage = Omit<NewMessage, 'delayMs' | 'bytes' | 'partition'> & { delayMs: number; partition: number };
-
-/** Where appended messages go: a topic, and a delivery row per queue subscription of it. */
-export interface AppendTarget {
-  name: string;
-  topicId: number;
-  subscriptionIds: number[];
-  /** A topic's readers may read a message at once; a queue's only once its delay has passed. */
-  kind: 'queue' | 'topic';
-  /** The caps a client's produce must stay within, and the rule that applies them; null for dead letters and redrives, which are never refused. */
-  quota: { caps: Quota; breach: StoreRules['quotaBreach'] } | null;
-}
-
-export type Quota = Parameters<StoreRules['quotaBreach']>[0];
 
 interface LockedPartition {
   partition: number;
@@ -176,7 +161,7 @@ export async function append(
     head.bytes += message.value.length;
     return { placed: placed.length - 1, duplicate: false };
   });
-  if (placed.length > 0 && capped(target.quota)) checkQuota(target.name, target.quota, locked, heads);
+  if (placed.length > 0 && capped(target.quota)) checkQuota(target.name, target.quota, storedIn(locked), heads.values());
 
   const ids = placed.length === 0 ? new Map<string, number>() : await store(tx, target, placed, heads, options.now);
   if (target.kind === 'topic' ? placed.length > 0 : placed.some(({ message }) => message.delayMs === 0)) context.notify(target.name);
@@ -225,21 +210,12 @@ async function store(tx: Queryable, target: AppendTarget, placed: Placed[], head
   return new Map(rows.map((row) => [`${row.partition}.${row.offset}`, row.id]));
 }
 
-/** Refuses the whole append (its transaction rolls back) when it would take the target past a cap. */
-function checkQuota(name: string, quota: NonNullable<AppendTarget['quota']>, locked: LockedPartition[], heads: Map<number, Head>): void {
-  const adding = { messages: 0, bytes: 0 };
-  for (const head of heads.values()) {
-    adding.messages += head.messages;
-    adding.bytes += head.bytes;
-  }
-  // Every partition of the topic is locked under a cap: these are its totals.
+/** What the locked partitions store: under a cap every partition of the topic is locked, so these are its totals. */
+function storedIn(locked: LockedPartition[]): { messages: number; bytes: number } {
   const stored = { messages: 0, bytes: 0 };
   for (const row of locked) {
     stored.messages += row.messages;
     stored.bytes += row.bytes;
   }
-  const unit = quota.breach(quota.caps, stored, adding);
-  if (unit === null) return;
-  const max = (unit === 'messages' ? quota.caps.maxStoredMessages : quota.caps.maxStoredBytes) as number;
-  throw new StoreError({ code: 'quota_exceeded', name, unit, stored: stored[unit], max, adding: adding[unit] });
+  return stored;
 }

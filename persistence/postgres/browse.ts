@@ -1,14 +1,8 @@
-import { StoreError } from '../errors';
+import { browseAfter, type RawBrowsedMessage, toBrowsedMessage } from '../rows/browsedMessage';
 import type { BrowsedMessage, BrowseOptions, SubscriptionRef } from '../store';
 import type { Queryable } from './connection';
-import { messageColumns, messageIdOf, type RawMessage, toStoredMessage } from './messageRow';
+import { messageColumns } from './messageRow';
 import { loadSubscription } from './queueRow';
-
-interface Row extends RawMessage {
-  delivery_count: number;
-  leased: boolean;
-  available_at: number;
-}
 
 const STATEMENTS = {
   // A range of the deliveries primary key (subscription_id, message_id), then
@@ -32,18 +26,6 @@ const STATEMENTS = {
  */
 export async function browse(db: Queryable, at: SubscriptionRef, options: BrowseOptions): Promise<BrowsedMessage[]> {
   const { subscriptionId } = await loadSubscription(db, at);
-  const { rows } = await db.query<Row>({ ...STATEMENTS.page, values: [subscriptionId, afterId(options.after), options.max] });
-  return rows.map((row) => ({
-    ...toStoredMessage(row),
-    deliveryCount: row.delivery_count,
-    state: row.available_at <= options.now ? 'ready' : row.leased ? 'leased' : 'delayed',
-  }));
-}
-
-/** `0` is taken for "from the oldest", as no message has it. */
-function afterId(after: string | null): number {
-  if (after === null) return 0;
-  const id = messageIdOf(after);
-  if (id === null) throw new StoreError({ code: 'position_invalid', position: after });
-  return id;
+  const { rows } = await db.query<RawBrowsedMessage>({ ...STATEMENTS.page, values: [subscriptionId, browseAfter(options.after), options.max] });
+  return rows.map((row) => toBrowsedMessage(row, options.now));
 }

@@ -1,8 +1,10 @@
+import { type RawMessage, toStoredMessage } from '../rows/messageRow';
+import type { QueueRow } from '../rows/queueRow';
 import type { ClaimOptions, ClaimResult, Lease, StoreRules, SubscriptionRef } from '../store';
 import type { Queryable } from './connection';
 import { deadLetter } from './deadLetter';
-import { messageColumns, type RawMessage, toStoredMessage } from './messageRow';
-import { loadSubscription, type QueueRow } from './queueRow';
+import { messageColumns } from './messageRow';
+import { loadSubscription } from './queueRow';
 import type { WriteContext } from './writeContext';
 
 /** FIFO: message groups looked at per round trip. */

@@ -1,15 +1,8 @@
-import { StoreError } from '../errors';
+import { commitOffsets, commitPartitions, seekOffset, seekPartitions } from '../rows/groupOffsets';
 import type { CommitRequest, GroupRef, PartitionOffset, SeekTarget, StoreRules } from '../store';
 import type { Queryable } from './connection';
 import { loadGroup, partitionBounds, setOffsets, touchMember, usableOffsets } from './groupRow';
 import { offsetForTimestamp } from './offsetForTimestamp';
-
-function checkRange(topic: string, partition: number, offset: number, endOffset: number | undefined): void {
-  if (endOffset === undefined) throw new StoreError({ code: 'partition_not_found', topic, partition });
-  if (offset > endOffset) {
-    throw new StoreError({ code: 'offset_out_of_range', topic, partition, offset, start: null, end: endOffset });
-  }
-}
 
 /**
  * operation: commitGroup — the Kafka-mode ack. A member's commit is fenced:
@@ -18,34 +11,13 @@ function checkRange(topic: string, partition: number, offset: number, endOffset:
  * offsets, what the fetches delivered so far (the positions) is committed.
  */
 export async function commitGroup(tx: Queryable, rules: StoreRules, request: CommitRequest): Promise<{ generation: number; offsets: PartitionOffset[] }> {
-  const { topic, group: name, now } = request;
-  const group = await loadGroup(tx, rules, topic, name, now);
-  let owned = Array.from({ length: group.topic.partitions }, (_, p) => p);
-  if (request.memberId === null && group.members.length > 0) {
-    // As for a fetch: without a member id, a commit could move the members' offsets under them.
-    throw new StoreError({ code: 'group_has_members', group: name, during: 'commit' });
-  }
-  if (request.memberId !== null) {
-    if (request.generation !== group.generation) {
-      throw new StoreError({ code: 'stale_generation', group: name, generation: request.generation, current: group.generation });
-    }
-    await touchMember(tx, group, request.memberId, now);
-    owned = group.assignment.get(request.memberId) ?? [];
-  }
+  const group = await loadGroup(tx, rules, request.topic, request.group, request.now);
+  const owned = commitPartitions(group, request);
+  if (request.memberId !== null) await touchMember(tx, group, request.memberId, request.now);
   const info = await partitionBounds(tx, group);
   const { offsets: current } = await usableOffsets(tx, rules, group, owned, info);
-  const offsets = request.offsets ?? owned.map((partition) => ({ partition, offset: current.get(partition)?.position ?? 0 }));
-  for (const { partition, offset } of offsets) {
-    checkRange(topic, partition, offset, info.get(partition)?.endOffset);
-    if (!owned.includes(partition)) {
-      throw new StoreError({ code: 'partition_not_assigned', memberId: request.memberId, partition, generation: group.generation });
-    }
-  }
-  await setOffsets(
-    tx,
-    group.id,
-    offsets.map(({ partition, offset }) => ({ partition, committed: offset, position: Math.max(current.get(partition)?.position ?? offset, offset) })),
-  );
+  const { offsets, writes } = commitOffsets(group, request, owned, info, current);
+  await setOffsets(tx, group.id, writes);
   return { generation: group.generation, offsets };
 }
 
@@ -61,28 +33,15 @@ export async function seekGroup(
 ): Promise<PartitionOffset[]> {
   const group = await loadGroup(tx, rules, topic, name, now);
   const info = await partitionBounds(tx, group);
-  const chosen = partitions ?? [...info.keys()];
-  for (const partition of chosen) checkRange(topic, partition, 0, info.get(partition)?.endOffset);
+  const chosen = seekPartitions(topic, partitions, info);
   await usableOffsets(tx, rules, group, chosen, info);
   const sought: PartitionOffset[] = [];
   for (const partition of chosen) {
     const bounds = info.get(partition) as { startOffset: number; endOffset: number };
-    let offset: number;
-    switch (target.to) {
-      case 'earliest':
-        offset = bounds.startOffset;
-        break;
-      case 'latest':
-        offset = bounds.endOffset;
-        break;
-      case 'offset':
-        checkRange(topic, partition, target.offset, bounds.endOffset);
-        offset = Math.max(target.offset, bounds.startOffset);
-        break;
-      case 'timestamp':
-        offset = await offsetForTimestamp(tx, topic, partition, target.timestamp);
-        break;
-    }
+    const offset =
+      target.to === 'timestamp'
+        ? await offsetForTimestamp(tx, topic, partition, target.timestamp)
+        : seekOffset(topic, partition, target, bounds);
     sought.push({ partition, offset });
   }
   await setOffsets(

@@ -1,40 +1,12 @@
 import { StoreError } from '../errors';
+import { repairOffsets } from '../rows/groupOffsets';
+import { describeGroup, type GroupOffsets, type GroupState, type PartitionGroupOffsets, type RawGroup, type RawMember, toGroupState, toMember } from '../rows/groupRow';
+import { pageOf } from '../rows/page';
 import type { GroupDescription, GroupSettings, Listed, OffsetReset, PageRequest, PartitionInfo, StoreRules } from '../store';
 import type { Queryable } from './connection';
-import { pageClause, pageOf, pageParameters } from './page';
+import { pageClause, pageParameters } from './page';
 import { topicPartitions } from './topicPartitions';
-import { loadTopicRow, type TopicRow } from './topicRow';
-
-/** A group as the group operations need it, after expired members were removed. */
-export interface GroupState extends GroupSettings {
-  id: number;
-  name: string;
-  topic: TopicRow;
-  generation: number;
-  /** Live members in id order, with joinedAt and lastSeenAt. */
-  members: Array<{ memberId: string; joinedAt: number; lastSeenAt: number }>;
-  assignment: Map<string, number[]>;
-}
-
-/** A partition's committed offset (the next message the group will read) and position (where its next fetch reads). */
-export interface GroupOffsets {
-  committed: number;
-  position: number;
-}
-
-/** Offsets to write for one partition. */
-export interface PartitionGroupOffsets extends GroupOffsets {
-  partition: number;
-}
-
-interface RawGroup {
-  id: number;
-  name: string;
-  generation: number;
-  reset_policy: 'earliest' | 'latest';
-  session_timeout_ms: number;
-  partitions_seen: number;
-}
+import { loadTopicRow } from './topicRow';
 
 const GROUP_COLUMNS = 'id, name, generation, reset_policy, session_timeout_ms, partitions_seen';
 
@@ -82,10 +54,8 @@ const SET_OFFSETS = `INSERT INTO group_offsets (group_id, partition, committed, 
                        FROM unnest($2::integer[], $3::bigint[], $4::bigint[]) AS o (partition, committed, position)
                          ON CONFLICT (group_id, partition) DO UPDATE SET committed = excluded.committed, position = excluded.position`;
 
-interface RawMember {
-  member_id: string;
-  joined_at: number;
-  last_seen: number;
+/** A member as MEMBERS lists it: whether the statement just removed it, too. */
+interface ListedMember extends RawMember {
   expired: boolean;
 }
 
@@ -128,28 +98,15 @@ async function openGroup(
   // Read once the lock is held: the transaction it waited for may have seen (and recorded) a newer partition count.
   const topic = await loadTopicRow(tx, topicName);
   if (raw === null) return null;
-  const { rows } = await tx.query<RawMember>({
+  const { rows } = await tx.query<ListedMember>({
     name: 'groupRow-members',
     text: MEMBERS,
     values: [raw.id, rules.membersSeenBefore(now, raw.session_timeout_ms)],
   });
-  const members = rows.filter((m) => !m.expired).map((m) => ({ memberId: m.member_id, joinedAt: m.joined_at, lastSeenAt: m.last_seen }));
+  const members = rows.filter((m) => !m.expired).map(toMember);
   let generation = raw.generation;
   if (members.length < rows.length || raw.partitions_seen !== topic.partitions) generation = await startGeneration(tx, raw.id, topic.partitions);
-  const group: GroupState = {
-    id: raw.id,
-    name: raw.name,
-    topic,
-    generation,
-    resetPolicy: raw.reset_policy,
-    sessionTimeoutMs: raw.session_timeout_ms,
-    members,
-    assignment: rules.assignPartitions(
-      members.map((m) => m.memberId),
-      topic.partitions,
-    ),
-  };
-  return { group, created };
+  return { group: toGroupState(rules, raw, topic, generation, members), created };
 }
 
 function groupNotFound(topic: string, group: string): StoreError {
@@ -194,12 +151,7 @@ export async function partitionBounds(db: Queryable, group: GroupState): Promise
   return new Map((await topicPartitions(db, group.topic.name)).map((p) => [p.partition, p]));
 }
 
-/**
- * Makes every given partition's offsets usable: a partition the group never
- * read starts where the reset policy says, and one whose committed offset fell
- * below the retention start is reset by the policy too. Returns what was reset,
- * and the group's offsets after.
- */
+/** Makes every given partition's offsets usable (repairOffsets). Returns what was reset, and the group's offsets after. */
 export async function usableOffsets(
   tx: Queryable,
   rules: StoreRules,
@@ -212,23 +164,11 @@ export async function usableOffsets(
   const resets: OffsetReset[] = [];
   const changed: PartitionGroupOffsets[] = [];
   for (const partition of partitions) {
-    const range = bounds.get(partition) as PartitionInfo;
-    const start = rules.resetOffset(group.resetPolicy, range);
-    const current = offsets.get(partition);
-    let next: GroupOffsets;
-    if (current === undefined) {
-      next = { committed: start, position: start };
-      resets.push({ partition, from: null, to: start });
-    } else if (current.committed < range.startOffset) {
-      next = { committed: start, position: start };
-      resets.push({ partition, from: current.committed, to: start });
-    } else if (current.position < range.startOffset) {
-      next = { committed: current.committed, position: current.committed };
-    } else {
-      continue;
-    }
-    offsets.set(partition, next);
-    changed.push({ partition, ...next });
+    const repair = repairOffsets(rules, group.resetPolicy, partition, bounds.get(partition) as PartitionInfo, offsets.get(partition));
+    if (repair === null) continue;
+    if (repair.reset !== null) resets.push(repair.reset);
+    offsets.set(partition, repair.offsets);
+    changed.push({ partition, ...repair.offsets });
   }
   await setOffsets(tx, group.id, changed);
   return { resets, offsets };
@@ -260,24 +200,9 @@ export async function setOffsets(tx: Queryable, groupId: number, offsets: Partit
   });
 }
 
-/** The group as clients see it: per partition committed offset, end offset, lag and owner; members and theirs. */
+/** The group as clients see it (describeGroup). */
 export async function describe(db: Queryable, rules: StoreRules, group: GroupState): Promise<GroupDescription> {
-  const offsets = await groupOffsets(db, group.id);
-  const owners = new Map<number, string>();
-  for (const [memberId, partitions] of group.assignment) for (const p of partitions) owners.set(p, memberId);
-  return {
-    name: group.name,
-    topic: group.topic.name,
-    generation: group.generation,
-    resetPolicy: group.resetPolicy,
-    sessionTimeoutMs: group.sessionTimeoutMs,
-    partitions: (await topicPartitions(db, group.topic.name)).map((p) => {
-      const committed = offsets.get(p.partition)?.committed ?? null;
-      const from = committed ?? rules.resetOffset(group.resetPolicy, p);
-      return { partition: p.partition, committed, endOffset: p.endOffset, lag: p.endOffset - from, memberId: owners.get(p.partition) ?? null };
-    }),
-    members: group.members.map((m) => ({ ...m, partitions: group.assignment.get(m.memberId) ?? [] })),
-  };
+  return describeGroup(rules, group, await groupOffsets(db, group.id), await topicPartitions(db, group.topic.name));
 }
 
 /** A member's heartbeat; `unknown_member` if it is not (or no longer) a member. */

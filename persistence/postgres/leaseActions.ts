@@ -1,8 +1,10 @@
+import { messageIdOf } from '../rows/messageRow';
+import type { QueueRow } from '../rows/queueRow';
 import type { DeliveryRef, SubscriptionRef } from '../store';
 import type { Queryable } from './connection';
 import { deadLetter } from './deadLetter';
-import { loadMessages, messageIdOf } from './messageRow';
-import { loadSubscription, type QueueRow } from './queueRow';
+import { loadMessages } from './messageRow';
+import { loadSubscription } from './queueRow';
 import { LIVE_LEASE } from './settle';
 import type { WriteContext } from './writeContext';
 

@@ -1,17 +1,6 @@
+import { type RawMessage, toStoredMessage } from '../rows/messageRow';
 import type { StoredMessage } from '../store';
 import type { Queryable } from './connection';
-
-export interface RawMessage {
-  id: number;
-  partition: number;
-  offset: number;
-  timestamp: number;
-  key: string | null;
-  headers: string;
-  content_type: string;
-  value: Buffer;
-  group_id: string | null;
-}
 
 /** The columns of a RawMessage, from `messages` as `alias`. */
 export const messageColumns = (alias: string): string =>
@@ -42,20 +31,6 @@ export async function loadMessages(db: Queryable, ids: number[]): Promise<Stored
   return rows.map(toStoredMessage);
 }
 
-export function toStoredMessage(raw: RawMessage): StoredMessage {
-  return {
-    id: String(raw.id),
-    partition: raw.partition,
-    offset: raw.offset,
-    timestamp: raw.timestamp,
-    key: raw.key,
-    headers: parseHeaders(raw.headers),
-    contentType: raw.content_type,
-    value: raw.value,
-    group: raw.group_id,
-  };
-}
-
 /**
  * Deletes messages and takes them and their bytes off their partitions'
  * totals, in one statement. A caller that also deletes delivery rows does
@@ -66,17 +41,4 @@ export function toStoredMessage(raw: RawMessage): StoredMessage {
  */
 export async function deleteMessages(tx: Queryable, ids: number[]): Promise<void> {
   await tx.query({ ...STATEMENTS.delete, values: [ids] });
-}
-
-/** Stored headers (a JSON object); most messages have none, and skip the parse. */
-export function parseHeaders(json: string): Record<string, string> {
-  return json === '{}' ? {} : (JSON.parse(json) as Record<string, string>);
-}
-
-/**
- * A message id as a client hands it back (in a receipt, a browse position):
- * the decimal row id, or null for text that cannot be one.
- */
-export function messageIdOf(text: string): number | null {
-  return /^\d{1,15}$/.test(text) ? Number(text) : null;
 }

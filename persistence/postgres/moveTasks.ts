@@ -1,18 +1,7 @@
+import { MOVE_TASKS_KEPT, type RawMoveTask, toMoveTask } from '../rows/moveTaskRow';
 import type { MoveTask } from '../store';
 import type { Queryable } from './connection';
 import { loadQueueRow } from './queueRow';
-
-/** Tasks kept per queue: ListMessageMoveTasks shows at most 10. */
-const KEPT = 10;
-
-interface Row {
-  handle: string;
-  destination: string | null;
-  max_per_second: number | null;
-  moved: number;
-  to_move: number;
-  started_at: number;
-}
 
 const STATEMENTS = {
   insert: {
@@ -20,7 +9,7 @@ const STATEMENTS = {
     text: `INSERT INTO move_tasks (topic_id, handle, destination, max_per_second, moved, to_move, started_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7)`,
   },
-  // The oldest beyond the newest KEPT go, so the table stays small whatever the number of redrives.
+  // The oldest beyond the newest MOVE_TASKS_KEPT go, so the table stays small whatever the number of redrives.
   trim: {
     name: 'moveTasks-trim',
     text: 'DELETE FROM move_tasks WHERE topic_id = $1 AND id <= (SELECT id FROM move_tasks WHERE topic_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)',
@@ -38,19 +27,12 @@ export async function recordMoveTask(tx: Queryable, queue: string, task: MoveTas
     ...STATEMENTS.insert,
     values: [topicId, task.handle, task.destination, task.maxPerSecond, task.moved, task.toMove, task.startedAt],
   });
-  await tx.query({ ...STATEMENTS.trim, values: [topicId, KEPT] });
+  await tx.query({ ...STATEMENTS.trim, values: [topicId, MOVE_TASKS_KEPT] });
 }
 
 /** operation: moveTasks — the newest first. */
 export async function moveTasks(db: Queryable, queue: string, max: number): Promise<MoveTask[]> {
   const { topicId } = await loadQueueRow(db, queue);
-  const { rows } = await db.query<Row>({ ...STATEMENTS.newest, values: [topicId, Math.min(max, KEPT)] });
-  return rows.map((row) => ({
-    handle: row.handle,
-    destination: row.destination,
-    maxPerSecond: row.max_per_second,
-    moved: row.moved,
-    toMove: row.to_move,
-    startedAt: row.started_at,
-  }));
+  const { rows } = await db.query<RawMoveTask>({ ...STATEMENTS.newest, values: [topicId, Math.min(max, MOVE_TASKS_KEPT)] });
+  return rows.map(toMoveTask);
 }

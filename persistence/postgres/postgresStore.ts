@@ -1,4 +1,6 @@
 import type { Pool } from 'pg';
+import { toSubscriptionRecord } from '../rows/queueRow';
+import { toTopicRecord } from '../rows/topicRow';
 import type {
   AppendResult,
   BrowsedMessage,
@@ -51,7 +53,7 @@ import { deletePush, findPush, pushPage, putPush, recordPush, setPushPaused } fr
 import { putQueue } from './putQueue';
 import { deleteSubscription, putSubscription } from './putSubscription';
 import { putTopic } from './putTopic';
-import { findQueueRow, findSubscriptionRow, queueRowPage, subscriptionPage, topQueueRows, toQueueRecord, toSubscriptionRecord } from './queueRow';
+import { findQueueRow, findSubscriptionRow, queueRecord, queueRowPage, subscriptionPage, topQueueRows } from './queueRow';
 import { queueStats } from './queueStats';
 import { readPartition } from './readPartition';
 import { createReceiptSecret, receiptSecret } from './receiptSecret';
@@ -61,7 +63,7 @@ import { rewindPositions } from './rewindPositions';
 import { settle } from './settle';
 import { sweep } from './sweep';
 import { topicPartitions } from './topicPartitions';
-import { findTopicRow, loadTopicRow, toTopicRecord, topicRowPage } from './topicRow';
+import { findTopicRow, loadTopicRow, topicRowPage } from './topicRow';
 import type { WriteContext } from './writeContext';
 
 export interface PostgresStoreOptions extends PostgresOptions {
@@ -111,19 +113,19 @@ export class PostgresStore implements Store {
   getQueue(name: string): Promise<QueueRecord | null> {
     return this.read(async (db) => {
       const row = await findQueueRow(db, name);
-      return row === null ? null : toQueueRecord(db, row);
+      return row === null ? null : queueRecord(db, row);
     });
   }
 
   listQueues(page: PageRequest): Promise<Listed<QueueRecord>> {
     return this.read(async (db) => {
       const { items, next } = await queueRowPage(db, page);
-      return { items: await Promise.all(items.map((row) => toQueueRecord(db, row))), next };
+      return { items: await Promise.all(items.map((row) => queueRecord(db, row))), next };
     });
   }
 
   topQueues({ prefix, limit }: Params<'topQueues'>): Promise<QueueRecord[]> {
-    return this.read(async (db) => Promise.all((await topQueueRows(db, prefix, limit)).map((row) => toQueueRecord(db, row))));
+    return this.read(async (db) => Promise.all((await topQueueRows(db, prefix, limit)).map((row) => queueRecord(db, row))));
   }
 
   // A deleted source wakes whoever waits on its log (long-polls, push runners): they find it gone.

@@ -1,8 +1,8 @@
-import { StoreError } from '../errors';
+import { queueAppend } from '../rows/producedMessages';
 import type { AppendResult, NewMessage, ProduceOptions, StoreRules } from '../store';
 import { append } from './append';
 import type { Queryable } from './connection';
-import { loadQueueRow, queueTarget } from './queueRow';
+import { loadQueueRow } from './queueRow';
 import type { WriteContext } from './writeContext';
 
 /**
@@ -21,22 +21,6 @@ export async function produce(
   messages: NewMessage[],
   options: ProduceOptions,
 ): Promise<AppendResult[]> {
-  const row = await loadQueueRow(tx, queue);
-  checkSizes(messages, row.maxMessageBytes, queue);
-  const appended = messages.map(({ bytes: _bytes, ...message }) => ({
-    ...message,
-    partition: 0,
-    delayMs: message.delayMs ?? row.delayMs,
-    idempotencyKey: message.idempotencyKey ?? (row.contentBasedDeduplication ? (options.contentKey?.(message.value) ?? null) : null),
-  }));
-  const idempotencyWindowMs = rules.deduplicationWindowMs(row.ordering, options);
-  return append(tx, context, { ...queueTarget(row), quota: { caps: row, breach: rules.quotaBreach } }, appended, { now: options.now, idempotencyWindowMs });
-}
-
-/** All or nothing: `message_too_large` for the first message over the limit. */
-export function checkSizes(messages: NewMessage[], maxMessageBytes: number, target: string): void {
-  const tooLarge = messages.findIndex((message) => message.bytes > maxMessageBytes);
-  if (tooLarge >= 0) {
-    throw new StoreError({ code: 'message_too_large', name: target, index: tooLarge, bytes: messages[tooLarge].bytes, max: maxMessageBytes });
-  }
+  const batch = queueAppend(rules, await loadQueueRow(tx, queue), queue, messages, options);
+  return append(tx, context, batch.target, batch.messages, batch.options);
 }

@@ -1,7 +1,7 @@
+import { topicAppend } from '../rows/producedMessages';
 import type { AppendResult, ProduceOptions, StoreRules, TopicMessage } from '../store';
 import { append } from './append';
 import type { Queryable } from './connection';
-import { checkSizes } from './produce';
 import { loadTopicRow, topicTarget } from './topicRow';
 import type { WriteContext } from './writeContext';
 
@@ -15,7 +15,6 @@ export async function produceTopic(
   options: ProduceOptions,
 ): Promise<AppendResult[]> {
   const row = await loadTopicRow(tx, topic);
-  checkSizes(messages, row.maxMessageBytes, topic);
-  const appended = messages.map(({ bytes: _bytes, ...message }) => ({ ...message, delayMs: 0 }));
-  return append(tx, context, await topicTarget(tx, row, { caps: row, breach: rules.quotaBreach }), appended, options);
+  const batch = topicAppend(rules, row, topic, messages);
+  return append(tx, context, await topicTarget(tx, row, batch.quota), batch.messages, options);
 }

@@ -1,33 +1,11 @@
 import { StoreError } from '../errors';
-import type { GroupSettings, Listed, PageRequest, PushOutcome, PushRecord, PushSettings, PushSource, PushStore, StoreRules } from '../store';
+import { pageOf } from '../rows/page';
+import { checkSameSource, type RawPush, storedSettings, toPushRecord } from '../rows/pushRow';
+import type { GroupSettings, Listed, PageRequest, PushOutcome, PushRecord, PushSource, PushStore, StoreRules } from '../store';
 import type { Queryable } from './connection';
 import { ensureOffsets, loadGroup } from './groupRow';
-import { pageClause, pageOf, pageParameters } from './page';
+import { pageClause, pageParameters } from './page';
 import { deadLetterTopicOf, loadSubscription } from './queueRow';
-
-interface RawPush {
-  id: number;
-  name: string;
-  settings: string;
-  secret: string | null;
-  paused: boolean;
-  delivered: number;
-  failures: number;
-  dead_lettered: number;
-  last_success_at: number | null;
-  last_error_at: number | null;
-  last_error_status: number | null;
-  last_error: string | null;
-  created_at: number;
-  updated_at: number;
-  source_topic: string;
-  source_kind: 'queue' | 'topic';
-  subscription_name: string | null;
-  group_name: string | null;
-  dead_letter_queue: string | null;
-}
-
-type StoredSettings = Omit<PushSettings, 'deadLetterQueue'>;
 
 const SELECT = `
   SELECT p.id, p.name, p.settings, p.secret, p.paused, p.delivered, p.failures, p.dead_lettered,
@@ -69,41 +47,6 @@ const STATEMENTS = {
             WHERE name = $1`,
   },
 };
-
-function sourceOf(raw: RawPush): PushSource {
-  if (raw.group_name !== null) return { topic: raw.source_topic, group: raw.group_name };
-  if (raw.source_kind === 'queue') return { queue: raw.source_topic };
-  return { topic: raw.source_topic, subscription: raw.subscription_name as string };
-}
-
-/** The same queue, queue subscription or consumer group. */
-function sameSource(a: PushSource, b: PushSource): boolean {
-  const fields = (source: PushSource): string => JSON.stringify(Object.entries(source).sort(([x], [y]) => x.localeCompare(y)));
-  return fields(a) === fields(b);
-}
-
-function toPushRecord(raw: RawPush): PushRecord {
-  const settings = JSON.parse(raw.settings) as StoredSettings;
-  return {
-    name: raw.name,
-    source: sourceOf(raw),
-    ...settings,
-    deadLetterQueue: raw.dead_letter_queue,
-    secret: raw.secret,
-    paused: raw.paused,
-    createdAt: raw.created_at,
-    updatedAt: raw.updated_at,
-    counters: {
-      delivered: raw.delivered,
-      attempts: raw.delivered + raw.failures,
-      failures: raw.failures,
-      deadLettered: raw.dead_lettered,
-      lastSuccessAt: raw.last_success_at,
-      lastErrorAt: raw.last_error_at,
-      lastError: raw.last_error === null ? null : { status: raw.last_error_status, error: raw.last_error },
-    },
-  };
-}
 
 async function findRaw(db: Queryable, statement: { name: string; text: string }, name: string): Promise<RawPush | null> {
   const { rows } = await db.query<RawPush>({ ...statement, values: [name] });
@@ -153,20 +96,19 @@ export async function putPush(
   rules: StoreRules,
   { name, source, settings, secret, now, groupDefaults }: Parameters<PushStore['putPush']>[0],
 ): Promise<{ push: PushRecord; created: boolean }> {
-  const { deadLetterQueue, ...stored } = settings;
-  const deadLetterTopicId = await deadLetterTopicOf(tx, deadLetterQueue);
+  const stored = storedSettings(settings);
+  const deadLetterTopicId = await deadLetterTopicOf(tx, stored.deadLetterQueue);
   for (;;) {
     const existing = await findRaw(tx, STATEMENTS.lockByName, name);
     if (existing !== null) {
-      const current = sourceOf(existing);
-      if (!sameSource(current, source)) throw new StoreError({ code: 'source_cannot_change', push: name, source: current });
-      await tx.query({ ...STATEMENTS.update, values: [existing.id, deadLetterTopicId, JSON.stringify(stored), secret, now] });
+      checkSameSource(name, existing, source);
+      await tx.query({ ...STATEMENTS.update, values: [existing.id, deadLetterTopicId, stored.json, secret, now] });
       return { push: await loadPush(tx, name), created: false };
     }
     const [subscriptionId, groupId] = await sourceIds(tx, rules, source, now, groupDefaults);
     const { rows } = await tx.query({
       ...STATEMENTS.insert,
-      values: [name, subscriptionId, groupId, deadLetterTopicId, JSON.stringify(stored), secret, now],
+      values: [name, subscriptionId, groupId, deadLetterTopicId, stored.json, secret, now],
     });
     if (rows.length > 0) return { push: await loadPush(tx, name), created: true };
     // Created meanwhile by another put, which committed: this one updates it.

@@ -1,6 +1,8 @@
+import { QUEUE_SUBSCRIPTION } from '../rows/queueRow';
+import { sameQueueSettings } from '../rows/settingsChange';
 import type { QueueRecord, QueueSettings } from '../store';
 import type { Queryable } from './connection';
-import { QUEUE_SUBSCRIPTION, deadLetterTopicOf, loadQueueRow, toQueueRecord } from './queueRow';
+import { deadLetterTopicOf, loadQueueRow, queueRecord } from './queueRow';
 import { claimName } from './topicRow';
 
 const STATEMENTS = {
@@ -51,28 +53,6 @@ async function replaceTags(tx: Queryable, topicId: number, tags: Record<string, 
   await tx.query({ ...STATEMENTS.insertTags, values: [topicId, entries.map(([key]) => key), entries.map(([, value]) => value)] });
 }
 
-function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
-}
-
-function sameSettings(a: QueueSettings, b: QueueSettings): boolean {
-  return (
-    a.visibilityTimeoutMs === b.visibilityTimeoutMs &&
-    a.maxDeliveries === b.maxDeliveries &&
-    a.deadLetterQueue === b.deadLetterQueue &&
-    a.delayMs === b.delayMs &&
-    a.retentionMs === b.retentionMs &&
-    a.maxMessageBytes === b.maxMessageBytes &&
-    a.maxStoredMessages === b.maxStoredMessages &&
-    a.maxStoredBytes === b.maxStoredBytes &&
-    a.ordering === b.ordering &&
-    a.contentBasedDeduplication === b.contentBasedDeduplication &&
-    a.receiveWaitMs === b.receiveWaitMs &&
-    sameTags(a.tags, b.tags)
-  );
-}
-
 /**
  * operation: putQueue — create, or update in place; an unchanged PUT changes
  * nothing. The name is claimed first (claimName: inserted, or its row locked),
@@ -92,12 +72,12 @@ export async function putQueue(
     await tx.query({ ...STATEMENTS.insertSubscription, values: [topicId, ...subscriptionColumns(settings, deadLetterTopicId)] });
   } else {
     const row = await loadQueueRow(tx, name);
-    const existing = await toQueueRecord(tx, row);
-    if (sameSettings(existing, settings)) return { queue: existing, created };
+    const existing = await queueRecord(tx, row);
+    if (sameQueueSettings(existing, settings)) return { queue: existing, created };
     const { retentionMs, maxMessageBytes, maxStoredMessages, maxStoredBytes } = settings;
     await tx.query({ ...STATEMENTS.updateTopic, values: [retentionMs, maxMessageBytes, maxStoredMessages, maxStoredBytes, now, topicId] });
     await tx.query({ ...STATEMENTS.updateSubscription, values: [row.subscriptionId, ...subscriptionColumns(settings, deadLetterTopicId)] });
   }
   await replaceTags(tx, topicId, settings.tags);
-  return { queue: await toQueueRecord(tx, await loadQueueRow(tx, name)), created };
+  return { queue: await queueRecord(tx, await loadQueueRow(tx, name)), created };
 }

@@ -1,7 +1,8 @@
 import { StoreError } from '../errors';
+import { toSubscriptionRecord } from '../rows/queueRow';
 import type { SubscriptionRecord, SubscriptionSettings } from '../store';
 import type { Queryable } from './connection';
-import { deadLetterTopicOf, findSubscriptionRow, loadSubscription, toSubscriptionRecord } from './queueRow';
+import { deadLetterTopicOf, findSubscriptionRow, loadSubscription } from './queueRow';
 
 const STATEMENTS = {
   // Appends hold the topic's row key-share locked from before they read its queue subscriptions until they commit

@@ -1,7 +1,8 @@
-import { StoreError } from '../errors';
+import { checkPartitionsGrow, sameTopicSettings } from '../rows/settingsChange';
+import { toTopicRecord } from '../rows/topicRow';
 import type { TopicRecord, TopicSettings } from '../store';
 import type { Queryable } from './connection';
-import { claimName, loadTopicRow, toTopicRecord } from './topicRow';
+import { claimName, loadTopicRow } from './topicRow';
 
 const STATEMENTS = {
   update: {
@@ -16,17 +17,6 @@ const STATEMENTS = {
     text: 'INSERT INTO partitions (topic_id, partition) SELECT $1, n FROM generate_series($2::integer, $3::integer - 1) AS n',
   },
 };
-
-function same(a: TopicSettings, b: TopicSettings): boolean {
-  return (
-    a.partitions === b.partitions &&
-    a.retentionMs === b.retentionMs &&
-    a.retentionBytes === b.retentionBytes &&
-    a.maxMessageBytes === b.maxMessageBytes &&
-    a.maxStoredMessages === b.maxStoredMessages &&
-    a.maxStoredBytes === b.maxStoredBytes
-  );
-}
 
 /**
  * operation: putTopic — create, or update in place; partitions may grow, never
@@ -45,10 +35,8 @@ export async function putTopic(
     await addPartitions(tx, topicId, 0, settings.partitions);
   } else {
     const existing = await loadTopicRow(tx, name);
-    if (settings.partitions < existing.partitions) {
-      throw new StoreError({ code: 'partitions_cannot_shrink', topic: name, partitions: existing.partitions });
-    }
-    if (same(existing, settings)) return { topic: toTopicRecord(existing), created };
+    checkPartitionsGrow(name, existing, settings);
+    if (sameTopicSettings(existing, settings)) return { topic: toTopicRecord(existing), created };
     await tx.query({
       ...STATEMENTS.update,
       values: [

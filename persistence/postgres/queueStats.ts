@@ -1,6 +1,7 @@
+import { subscriptionNotFound } from '../rows/queueRow';
 import type { QueueStats, SubscriptionRef } from '../store';
 import type { Queryable } from './connection';
-import { loadSubscription, subscriptionNotFound } from './queueRow';
+import { loadSubscription } from './queueRow';
 
 interface Counts {
   waiting: number;

@@ -1,7 +1,8 @@
 import { StoreError } from '../errors';
+import { type RawMessage, toStoredMessage } from '../rows/messageRow';
 import type { PartitionInfo, PartitionRead, ReadOptions, StoredMessage } from '../store';
 import type { Queryable } from './connection';
-import { messageColumns, type RawMessage, toStoredMessage } from './messageRow';
+import { messageColumns } from './messageRow';
 import { partitionInfo } from './topicPartitions';
 import { loadTopicRow } from './topicRow';
 

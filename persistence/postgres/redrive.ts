@@ -1,9 +1,10 @@
+import { deadLetteredMessageId, deadLetterSource, movedMessage, redriveHeaders } from '../rows/deadLetter';
+import { type QueueRow, queueTarget } from '../rows/queueRow';
 import type { RedriveResult, StoredMessage } from '../store';
 import { append } from './append';
 import type { Queryable } from './connection';
-import { DEAD_LETTER_MESSAGE_HEADER, DEAD_LETTER_SOURCE_HEADER, DELIVERY_COUNT_HEADER } from './deadLetter';
 import { loadMessages } from './messageRow';
-import { findQueueRow, findSubscriptionRow, loadQueueRow, type QueueRow, queueTarget } from './queueRow';
+import { findQueueRow, findSubscriptionRow, loadQueueRow } from './queueRow';
 import { removeMessages } from './removeMessages';
 import type { WriteContext } from './writeContext';
 
@@ -31,26 +32,22 @@ type Redeliver = (message: StoredMessage, headers: Record<string, string>) => Pr
 /** Appends dead letters to a queue as new messages. */
 function appendTo(tx: Queryable, context: WriteContext, queue: QueueRow, now: number): Redeliver {
   return async (message, headers) => {
-    const { key, contentType, value, group } = message;
-    await append(tx, context, queueTarget(queue), [{ key, headers, contentType, value, group, delayMs: 0, partition: 0, idempotencyKey: null }], {
-      now,
-      idempotencyWindowMs: 0,
-    });
+    await append(tx, context, queueTarget(queue), [movedMessage(message, headers)], { now, idempotencyWindowMs: 0 });
     return true;
   };
 }
 
 /** How to redrive to a source: a queue gets the message appended; a topic subscription gets its topic message again. */
 async function redeliverTo(tx: Queryable, context: WriteContext, source: string, now: number): Promise<Redeliver | null> {
-  const slash = source.indexOf('/');
-  if (slash < 0) {
-    const queue = await findQueueRow(tx, source);
+  const from = deadLetterSource(source);
+  if ('queue' in from) {
+    const queue = await findQueueRow(tx, from.queue);
     return queue === null ? null : appendTo(tx, context, queue, now);
   }
-  const subscription = await findSubscriptionRow(tx, source.slice(0, slash), source.slice(slash + 1));
+  const subscription = await findSubscriptionRow(tx, from.topic, from.subscription);
   if (subscription === null) return null;
   return async (message) => {
-    const original = Number(message.headers[DEAD_LETTER_MESSAGE_HEADER]);
+    const original = deadLetteredMessageId(message);
     if (!Number.isSafeInteger(original)) return false;
     const { rowCount } = await tx.query({ ...STATEMENTS.redeliver, values: [subscription.subscriptionId, now, original, subscription.topicId] });
     const done = rowCount !== null && rowCount > 0;
@@ -85,12 +82,7 @@ export async function redrive(
   const redriven: number[] = [];
   const { rows } = await tx.query<{ message_id: number }>({ ...STATEMENTS.ready, values: [dlq.subscriptionId, now, max] });
   for (const message of await loadMessages(tx, rows.map((row) => row.message_id))) {
-    const {
-      [DEAD_LETTER_SOURCE_HEADER]: source,
-      [DELIVERY_COUNT_HEADER]: _count,
-      [DEAD_LETTER_MESSAGE_HEADER]: _id,
-      ...headers
-    } = message.headers;
+    const { source, headers } = redriveHeaders(message);
     if (destination !== null) {
       await destination(message, headers);
       redriven.push(Number(message.id));

@@ -1,6 +1,6 @@
+import type { QueueRow } from '../rows/queueRow';
 import type { Queryable } from './connection';
 import { deleteMessagesCte, SHRINK_PARTITIONS } from './messageRow';
-import type { QueueRow } from './queueRow';
 
 const DELETE_DELIVERIES = 'DELETE FROM deliveries WHERE subscription_id = $2 AND message_id = ANY($1::bigint[])';
 

@@ -1,17 +1,9 @@
+import { type ReplyRow, replyRefusal, toReply } from '../rows/replyRow';
 import type { AppendResult, NewMessage, PendingReply, ProduceOptions, Reply, ReplyOutcome, StoreRules } from '../store';
 import type { Queryable } from './connection';
 import { produce } from './produce';
 import { loadQueueRow } from './queueRow';
 import type { WriteContext } from './writeContext';
-
-interface ReplyRow {
-  queue_id: number;
-  deadline: number;
-  status: number | null;
-  content_type: string | null;
-  headers: string | null;
-  body: Buffer | null;
-}
 
 const FIND = 'SELECT queue_id, deadline, status, content_type, headers, body FROM replies WHERE correlation_id = $1';
 
@@ -53,9 +45,9 @@ export async function produceRequest(
 export async function putReply(tx: Queryable, context: WriteContext, queue: string, correlationId: string, reply: Reply, now: number): Promise<ReplyOutcome> {
   const { rows } = await tx.query<ReplyRow>({ ...STATEMENTS.lock, values: [correlationId] });
   const row = rows[0];
-  if (row === undefined || row.queue_id !== (await loadQueueRow(tx, queue)).topicId) return 'unknown';
-  if (row.status !== null) return 'replied';
-  if (row.deadline <= now) return 'expired';
+  if (row === undefined) return 'unknown';
+  const refusal = replyRefusal(row, (await loadQueueRow(tx, queue)).topicId, now);
+  if (refusal !== null) return refusal;
   await tx.query({ ...STATEMENTS.fill, values: [reply.status, reply.contentType, JSON.stringify(reply.headers), reply.body, correlationId] });
   context.replied(correlationId);
   return 'stored';
@@ -64,14 +56,7 @@ export async function putReply(tx: Queryable, context: WriteContext, queue: stri
 /** operation: findReply — the reply to `correlationId`, once given; null while it is awaited (or unknown). */
 export async function findReply(db: Queryable, correlationId: string): Promise<Reply | null> {
   const { rows } = await db.query<ReplyRow>({ ...STATEMENTS.find, values: [correlationId] });
-  const row = rows[0];
-  if (row === undefined || row.status === null) return null;
-  return {
-    status: row.status,
-    contentType: row.content_type ?? 'application/octet-stream',
-    headers: JSON.parse(row.headers ?? '{}') as Record<string, string>,
-    body: row.body ?? Buffer.alloc(0),
-  };
+  return toReply(rows[0]);
 }
 
 /** operation: forgetReply — the caller has its reply: a second one is then `unknown`. */

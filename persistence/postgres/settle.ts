@@ -1,6 +1,8 @@
+import { messageIdOf } from '../rows/messageRow';
+import { missedIds, type SettledRow, type SettlePair, settleStatuses } from '../rows/settlement';
 import type { DeliveryRef, Settlement, SettleStatus, SubscriptionRef } from '../store';
 import type { Queryable } from './connection';
-import { deleteMessagesCte, messageIdOf, SHRINK_PARTITIONS } from './messageRow';
+import { deleteMessagesCte, SHRINK_PARTITIONS } from './messageRow';
 import { loadSubscription } from './queueRow';
 import type { WriteContext } from './writeContext';
 
@@ -41,13 +43,6 @@ const STATEMENTS = {
   countAcked: { name: 'settle-countAcked', text: 'UPDATE subscriptions SET acked = acked + $2 WHERE id = $1' },
 };
 
-interface Settled {
-  message_id: number;
-  delivery_count: number;
-}
-
-const DONE: Record<Settlement['kind'], SettleStatus> = { ack: 'acked', nack: 'nacked', extend: 'extended' };
-
 /**
  * operation: settle — ack, nack or extend each delivery on its own. A receipt
  * is honoured only while its own lease holds. Anything else is `expired` (the
@@ -65,32 +60,19 @@ export async function settle(
   const row = await loadSubscription(tx, at);
   const subscription = row.subscriptionId;
   // A ref of another subscription, or with an id this store never gave, matches no row here: id 0 is never a message id.
-  const pairs = refs.map((ref): [number, number] => [
+  const pairs = refs.map((ref): SettlePair => [
     ref.subscriptionId === String(subscription) ? (messageIdOf(ref.messageId) ?? 0) : 0,
     ref.deliveryCount,
   ]);
   const values = [subscription, now, pairs.map(([id]) => id), pairs.map(([, count]) => count)];
-  const { rows: settled } = await tx.query<Settled>(
+  const { rows: settled } = await tx.query<SettledRow>(
     settlement.kind === 'ack'
       ? { ...(row.kind === 'queue' ? STATEMENTS.ackQueue : STATEMENTS.ackTopic), values }
       : { ...STATEMENTS[settlement.kind], values: [...values, settlement.kind === 'nack' ? settlement.availableAt : settlement.leaseUntil] },
   );
-  // Only one delivery of a message can be live, so (id, count) names what was settled.
-  const done = new Set(settled.map((r) => `${r.message_id}.${r.delivery_count}`));
-  const missed = pairs.filter(([id, count]) => !done.has(`${id}.${count}`)).map(([id]) => id);
-  const current = missed.length === 0 ? [] : (await tx.query<Settled>({ ...STATEMENTS.current, values: [subscription, missed] })).rows;
-  // The latest delivery count of each message: settled here, or as the table has it.
-  const latest = new Map<number, number>([...current, ...settled].map((r) => [r.message_id, r.delivery_count]));
+  const missed = missedIds(pairs, settled);
+  const current = missed.length === 0 ? [] : (await tx.query<SettledRow>({ ...STATEMENTS.current, values: [subscription, missed] })).rows;
   if (settlement.kind === 'ack' && settled.length > 0) await tx.query({ ...STATEMENTS.countAcked, values: [subscription, settled.length] });
   if (settlement.kind === 'nack' && settled.length > 0 && settlement.availableAt <= now) context.notify(row.name);
-  const honoured = new Set<string>();
-  return pairs.map(([id, count]): SettleStatus => {
-    const delivery = `${id}.${count}`;
-    if (done.has(delivery) && !honoured.has(delivery)) {
-      honoured.add(delivery);
-      return DONE[settlement.kind];
-    }
-    const last = latest.get(id);
-    return last !== undefined && count <= last ? 'expired' : 'unknown';
-  });
+  return settleStatuses(settlement.kind, pairs, settled, current);
 }

@@ -1,13 +1,9 @@
+import { expires, type PartitionRetention, type RetentionLimits, retentionLimits, sweepCursor, sweepPosition } from '../rows/retention';
 import type { SweepOptions, SweepResult } from '../store';
 import type { Queryable } from './connection';
 import { deleteMessagesCte, SHRINK_PARTITIONS } from './messageRow';
 
-interface PartitionRetention {
-  topic_id: number;
-  partition: number;
-  retention_ms: number | null;
-  retention_bytes: number | null;
-  bytes: number;
+interface PartitionWithOldest extends PartitionRetention {
   /** The timestamp of its oldest message; null when it holds none. */
   oldest: number | null;
 }
@@ -18,12 +14,6 @@ interface Oldest {
   bytes: number;
   /** The partition's value bytes, from the same snapshot as the messages. */
   held: number;
-}
-
-/** What a partition keeps: messages from `cutoff` on, and at most `maxBytes` of them. */
-interface Limits {
-  cutoff: number;
-  maxBytes: number;
 }
 
 /** Messages of one partition this call removes. */
@@ -109,21 +99,12 @@ const STATEMENTS = {
   },
 };
 
-/** Whether a partition's oldest message goes: older than the cutoff, or the partition holds more than it may. */
-function expires(timestamp: number, held: number, limits: Limits): boolean {
-  return timestamp < limits.cutoff || held > limits.maxBytes;
-}
-
-function limitsOf(p: PartitionRetention, now: number): Limits {
-  return { cutoff: p.retention_ms === null ? -Infinity : now - p.retention_ms, maxBytes: p.retention_bytes ?? Infinity };
-}
-
 /**
  * The leading messages of a partition to delete, at most `budget`: older than
  * the cutoff, or while it holds more than it may; taken (locked) by this
  * transaction, up to the first one another transaction holds.
  */
-async function takeExpiredHead(tx: Queryable, p: PartitionRetention, limits: Limits, budget: number): Promise<number[]> {
+async function takeExpiredHead(tx: Queryable, p: PartitionRetention, limits: RetentionLimits, budget: number): Promise<number[]> {
   const { rows } = await tx.query<Oldest>({ ...STATEMENTS.oldest, values: [p.topic_id, p.partition, budget] });
   const expired: number[] = [];
   let left = rows.length === 0 ? 0 : rows[0].held;
@@ -139,13 +120,6 @@ async function takeExpiredHead(tx: Queryable, p: PartitionRetention, limits: Lim
   return firstHeld === -1 ? expired : expired.slice(0, firstHeld);
 }
 
-/** `resumeAfter`: the last partition a call looked at. */
-function positionOf(resumeAfter: string | null): [topic: number, partition: number] {
-  if (resumeAfter === null) return [0, -1];
-  const [topic, partition] = resumeAfter.split(':').map(Number);
-  return [topic, partition];
-}
-
 /**
  * operation: sweep — retention. Deletes queue messages older than their
  * queue's retention (acknowledged or not, as SQS does), topic messages past
@@ -159,9 +133,10 @@ function positionOf(resumeAfter: string | null): [topic: number, partition: numb
  * none fails for the other.
  */
 export async function sweep(tx: Queryable, options: SweepOptions): Promise<SweepResult> {
-  const { rows: slice } = await tx.query<PartitionRetention>({
+  const position = sweepPosition(options.resumeAfter);
+  const { rows: slice } = await tx.query<PartitionWithOldest>({
     ...STATEMENTS.partitions,
-    values: [...positionOf(options.resumeAfter), options.partitions],
+    values: [position.topic, position.partition, options.partitions],
   });
   const removals: Removal[] = [];
   let expiredMessages = 0;
@@ -170,7 +145,7 @@ export async function sweep(tx: Queryable, options: SweepOptions): Promise<Sweep
   let walked = slice.length < options.partitions;
   for (const p of slice) {
     const budget = options.budget - expiredMessages;
-    const limits = limitsOf(p, options.now);
+    const limits = retentionLimits(p, options.now);
     const mayExpire = p.oldest !== null && expires(p.oldest, p.bytes, limits);
     const expired = mayExpire ? await takeExpiredHead(tx, p, limits, budget) : [];
     if (expired.length > 0) removals.push({ topicId: p.topic_id, partition: p.partition, ids: expired });
@@ -180,7 +155,7 @@ export async function sweep(tx: Queryable, options: SweepOptions): Promise<Sweep
       walked = false;
       break;
     }
-    resumeAfter = `${p.topic_id}:${p.partition}`;
+    resumeAfter = sweepCursor(p);
   }
   if (removals.length > 0) {
     await tx.query({ ...STATEMENTS.lock, values: [removals.map((r) => r.topicId), removals.map((r) => r.partition)] });

@@ -1,27 +1,11 @@
 import { StoreError } from '../errors';
-import type { Listed, PageRequest, TopicRecord, TopicSettings } from '../store';
-import type { AppendTarget } from './append';
+import type { AppendTarget } from '../rows/appendTarget';
+import { pageOf } from '../rows/page';
+import { type RawTopicRow, type TopicRow, toTopicRow } from '../rows/topicRow';
+import type { Listed, PageRequest, TopicSettings } from '../store';
 import type { Queryable } from './connection';
-import { pageClause, pageOf, pageParameters } from './page';
+import { pageClause, pageParameters } from './page';
 import { subscriptionIdsOf } from './queueRow';
-
-/** A topic as the other PostgreSQL operations need it: the record plus its id. */
-export interface TopicRow extends TopicRecord {
-  topicId: number;
-}
-
-interface RawTopicRow {
-  id: number;
-  name: string;
-  partitions: number;
-  retention_ms: number | null;
-  retention_bytes: number | null;
-  max_message_bytes: number;
-  max_stored_messages: number | null;
-  max_stored_bytes: number | null;
-  created_at: number;
-  updated_at: number;
-}
 
 const SELECT = `SELECT id, name, partitions, retention_ms, retention_bytes, max_message_bytes,
                        max_stored_messages, max_stored_bytes, created_at, updated_at
@@ -44,21 +28,6 @@ const STATEMENTS = {
   shareKey: { name: 'topicRow-shareKey', text: 'SELECT 1 FROM topics WHERE id = $1 FOR KEY SHARE' },
 };
 
-function toTopicRow(raw: RawTopicRow): TopicRow {
-  return {
-    topicId: raw.id,
-    name: raw.name,
-    partitions: raw.partitions,
-    retentionMs: raw.retention_ms,
-    retentionBytes: raw.retention_bytes,
-    maxMessageBytes: raw.max_message_bytes,
-    maxStoredMessages: raw.max_stored_messages,
-    maxStoredBytes: raw.max_stored_bytes,
-    createdAt: raw.created_at,
-    updatedAt: raw.updated_at,
-  };
-}
-
 export async function findTopicRow(db: Queryable, name: string): Promise<TopicRow | null> {
   const { rows } = await db.query<RawTopicRow>({ ...STATEMENTS.byName, values: [name] });
   return rows.length === 0 ? null : toTopicRow(rows[0]);
@@ -73,10 +42,6 @@ export async function loadTopicRow(db: Queryable, name: string): Promise<TopicRo
 export async function topicRowPage(db: Queryable, page: PageRequest): Promise<Listed<TopicRow>> {
   const { rows } = await db.query<RawTopicRow>({ ...STATEMENTS.page, values: pageParameters(page) });
   return pageOf(rows.map(toTopicRow), page, (row) => row.name);
-}
-
-export function toTopicRecord({ topicId: _id, ...record }: TopicRow): TopicRecord {
-  return record;
 }
 
 /**

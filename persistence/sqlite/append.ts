@@ -1,24 +1,9 @@
 import type { Database } from 'better-sqlite3';
 import { StoreError } from '../errors';
-import type { AppendResult, NewMessage, ProduceOptions, StoreRules } from '../store';
+import { type AppendMessage, type AppendTarget, checkQuota } from '../rows/appendTarget';
+import type { AppendResult, ProduceOptions } from '../store';
 import type { WriteContext } from './groupCommit';
 import { prepared } from './prepared';
-
-/** A message as append stores it: its partition and delay already decided. */
-export type AppendMessage = Omit<NewMessage, 'delayMs' | 'bytes' | 'partition'> & { delayMs: number; partition: number };
-
-/** Where appended messages go: a topic, and a delivery row per queue subscription of it. */
-export interface AppendTarget {
-  name: string;
-  topicId: number;
-  subscriptionIds: number[];
-  /** A topic's readers may read a message at once; a queue's only once its delay has passed. */
-  kind: 'queue' | 'topic';
-  /** The caps a client's produce must stay within, and the rule that applies them; null for dead letters and redrives, which are never refused. */
-  quota: { caps: Quota; breach: StoreRules['quotaBreach'] } | null;
-}
-
-export type Quota = Parameters<StoreRules['quotaBreach']>[0];
 
 interface IdempotencyRow {
   message_id: number;
@@ -138,25 +123,13 @@ export function append(
     appended += 1;
     return { id: String(id), partition: message.partition, offset, timestamp: head.timestamp, duplicate: false };
   });
-  if (target.quota !== null && appended > 0) checkQuota(db, target.name, target.topicId, target.quota, heads);
+  if (target.quota !== null && appended > 0) {
+    checkQuota(target.name, target.quota, s.stored.get(target.topicId) ?? { messages: 0, bytes: 0 }, heads.values());
+  }
   for (const [partition, head] of heads) {
     s.advance.run(head.next, head.messages, head.bytes, head.timestamp, target.topicId, partition);
   }
   if (appended > 0) s.countProduced.run(appended, target.topicId);
   if (target.kind === 'topic' ? appended > 0 : readyNow) context.notify(target.name);
   return results;
-}
-
-/** Refuses the whole append (its unit rolls back) when it would take the target past a cap. */
-function checkQuota(db: Database, name: string, topicId: number, quota: NonNullable<AppendTarget['quota']>, heads: Map<number, Head>): void {
-  const adding = { messages: 0, bytes: 0 };
-  for (const head of heads.values()) {
-    adding.messages += head.messages;
-    adding.bytes += head.bytes;
-  }
-  const stored = statements(db).stored.get(topicId) ?? { messages: 0, bytes: 0 };
-  const unit = quota.breach(quota.caps, stored, adding);
-  if (unit === null) return;
-  const max = (unit === 'messages' ? quota.caps.maxStoredMessages : quota.caps.maxStoredBytes) as number;
-  throw new StoreError({ code: 'quota_exceeded', name, unit, stored: stored[unit], max, adding: adding[unit] });
 }

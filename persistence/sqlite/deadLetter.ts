@@ -1,26 +1,16 @@
 import type { Database } from 'better-sqlite3';
+import { type DeadLetterTarget, deadLetterMessage } from '../rows/deadLetter';
+import { type QueueRow, queueTarget } from '../rows/queueRow';
 import type { StoredMessage } from '../store';
 import { append } from './append';
 import type { WriteContext } from './groupCommit';
 import { prepared } from './prepared';
-import { type QueueRow, loadQueueRow, queueTarget } from './queueRow';
+import { loadQueueRow } from './queueRow';
 import { removeMessages } from './removeMessages';
-
-/** Headers a dead letter gains; redrive reads the source back from the first. */
-export const DEAD_LETTER_SOURCE_HEADER = 'mqgate-dead-letter-source';
-export const DELIVERY_COUNT_HEADER = 'mqgate-delivery-count';
-/** A topic subscription's dead letter names the topic message it stands for, which redrive delivers again. */
-export const DEAD_LETTER_MESSAGE_HEADER = 'mqgate-dead-letter-message-id';
 
 const statements = prepared((db) => ({
   count: db.prepare<[number, number]>('UPDATE subscriptions SET dead_lettered = dead_lettered + ? WHERE id = ?'),
 }));
-
-/** Where a dead letter goes, and what it says beyond the standard headers. */
-interface DeadLetterTarget {
-  queue: string;
-  headers: Record<string, string>;
-}
 
 /**
  * operation: deadLetter — moves a message that used up its deliveries to a
@@ -37,32 +27,7 @@ export function deadLetter(
   now: number,
   to: DeadLetterTarget = { queue: source.deadLetterQueue as string, headers: {} },
 ): void {
-  append(
-    db,
-    context,
-    queueTarget(loadQueueRow(db, to.queue)),
-    [
-      {
-        key: message.key,
-        headers: {
-          ...message.headers,
-          ...to.headers,
-          [DELIVERY_COUNT_HEADER]: String(deliveries),
-          // A topic subscription's dead letters name `topic/subscription` ('/' is in no name) and the message.
-          ...(source.subscription === null
-            ? { [DEAD_LETTER_SOURCE_HEADER]: source.name }
-            : { [DEAD_LETTER_SOURCE_HEADER]: `${source.name}/${source.subscription}`, [DEAD_LETTER_MESSAGE_HEADER]: message.id }),
-        },
-        contentType: message.contentType,
-        value: message.value,
-        group: message.group,
-        delayMs: 0,
-        partition: 0,
-        idempotencyKey: null,
-      },
-    ],
-    { now, idempotencyWindowMs: 0 },
-  );
+  append(db, context, queueTarget(loadQueueRow(db, to.queue)), [deadLetterMessage(source, message, deliveries, to)], { now, idempotencyWindowMs: 0 });
   removeMessages(db, source, [Number(message.id)]);
   statements(db).count.run(1, source.subscriptionId);
 }

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
-import { StoreError } from '../errors';
-import type { GroupFetch, GroupFetchOptions, StoreRules, StoredMessage } from '../store';
+import { fetchPartitions, GroupFetchBudget } from '../rows/groupFetch';
+import type { GroupOffsets } from '../rows/groupRow';
+import type { GroupFetch, GroupFetchOptions, StoreRules } from '../store';
 import { ensureOffsets, groupOffsets, loadGroup, setOffsets, touchMember } from './groupRow';
 import { readRange } from './readPartition';
 
@@ -11,34 +12,19 @@ import { readRange } from './readPartition';
  * Nothing is committed: that is the client's commit.
  */
 export function fetchGroup(db: Database, rules: StoreRules, options: GroupFetchOptions): GroupFetch {
-  const { topic, group: name } = options;
-  const group = loadGroup(db, rules, topic, name, options.now, options.defaults);
-  let partitions: number[];
-  if (options.memberId === null) {
-    if (group.members.length > 0) {
-      throw new StoreError({ code: 'group_has_members', group: name, during: 'fetch' });
-    }
-    partitions = Array.from({ length: group.topic.partitions }, (_, p) => p);
-  } else {
-    touchMember(db, group, options.memberId, options.now);
-    partitions = group.assignment.get(options.memberId) ?? [];
-  }
+  const group = loadGroup(db, rules, options.topic, options.group, options.now, options.defaults);
+  const partitions = fetchPartitions(group, options);
+  if (options.memberId !== null) touchMember(db, group, options.memberId, options.now);
   const resets = ensureOffsets(db, rules, group, partitions);
   const offsets = groupOffsets(db, group.id);
-  const messages: StoredMessage[] = [];
-  let bytes = 0;
-  const share = Math.max(1, Math.ceil(options.max / Math.max(1, partitions.length)));
+  const budget = new GroupFetchBudget(options, partitions.length);
   for (const partition of partitions) {
-    const max = Math.min(share, options.max - messages.length);
-    if (max <= 0 || bytes >= options.maxBytes) break;
-    const at = offsets.get(partition) as { committed: number; position: number };
+    const limits = budget.next();
+    if (limits === null) break;
+    const at = offsets.get(partition) as GroupOffsets;
     // ensureOffsets put every position inside the partition's range.
-    const read = readRange(db, group.topic.topicId, partition, { offset: at.position, max, maxBytes: options.maxBytes - bytes });
-    const last = read.at(-1);
-    if (last === undefined) continue;
-    messages.push(...read);
-    for (const message of read) bytes += message.value.length;
-    setOffsets(db, group.id, partition, at.committed, last.offset + 1);
+    const position = budget.add(readRange(db, group.topic.topicId, partition, { offset: at.position, ...limits }));
+    if (position !== null) setOffsets(db, group.id, partition, at.committed, position);
   }
-  return { generation: group.generation, partitions, messages, resets };
+  return { generation: group.generation, partitions, messages: budget.messages, resets };
 }

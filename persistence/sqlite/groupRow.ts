@@ -1,36 +1,14 @@
 import type { Database } from 'better-sqlite3';
 import { StoreError } from '../errors';
+import { repairOffsets } from '../rows/groupOffsets';
+import { describeGroup, type GroupOffsets, type GroupState, type PartitionGroupOffsets, type RawGroup, type RawMember, toGroupState, toMember } from '../rows/groupRow';
+import { pageOf } from '../rows/page';
+import type { TopicRow } from '../rows/topicRow';
 import type { GroupDescription, GroupSettings, Listed, OffsetReset, PageRequest, PartitionInfo, StoreRules } from '../store';
-import { type PageParameters, pageClause, pageOf, pageParameters } from './page';
+import { type PageParameters, pageClause, pageParameters } from './page';
 import { prepared } from './prepared';
 import { topicPartitions } from './topicPartitions';
-import { loadTopicRow, type TopicRow } from './topicRow';
-
-/** A group as the group operations need it, after expired members were removed. */
-export interface GroupState extends GroupSettings {
-  id: number;
-  name: string;
-  topic: TopicRow;
-  generation: number;
-  /** Live members in id order, with joinedAt and lastSeenAt. */
-  members: Array<{ memberId: string; joinedAt: number; lastSeenAt: number }>;
-  assignment: Map<string, number[]>;
-}
-
-interface RawGroup {
-  id: number;
-  name: string;
-  generation: number;
-  reset_policy: 'earliest' | 'latest';
-  session_timeout_ms: number;
-  partitions_seen: number;
-}
-
-interface RawOffset {
-  partition: number;
-  committed: number;
-  position: number;
-}
+import { loadTopicRow } from './topicRow';
 
 const statements = prepared((db) => ({
   group: db.prepare<[number, string], RawGroup>(
@@ -43,7 +21,7 @@ const statements = prepared((db) => ({
   ),
   configure: db.prepare<[string, number, number]>('UPDATE consumer_groups SET reset_policy = ?, session_timeout_ms = ? WHERE id = ?'),
   expire: db.prepare<[number, number]>('DELETE FROM group_members WHERE group_id = ? AND last_seen <= ?'),
-  members: db.prepare<[number], { member_id: string; joined_at: number; last_seen: number }>(
+  members: db.prepare<[number], RawMember>(
     'SELECT member_id, joined_at, last_seen FROM group_members WHERE group_id = ? ORDER BY member_id',
   ),
   rebalance: db.prepare<[number, number]>(
@@ -57,7 +35,7 @@ const statements = prepared((db) => ({
   touchMember: db.prepare<[number, number, string]>('UPDATE group_members SET last_seen = ? WHERE group_id = ? AND member_id = ?'),
   removeMember: db.prepare<[number, string]>('DELETE FROM group_members WHERE group_id = ? AND member_id = ?'),
   deleteGroup: db.prepare<[number]>('DELETE FROM consumer_groups WHERE id = ?'),
-  offsets: db.prepare<[number], RawOffset>('SELECT partition, committed, position FROM group_offsets WHERE group_id = ?'),
+  offsets: db.prepare<[number], PartitionGroupOffsets>('SELECT partition, committed, position FROM group_offsets WHERE group_id = ?'),
   insertOffset: db.prepare<[number, number, number, number]>(
     'INSERT INTO group_offsets (group_id, partition, committed, position) VALUES (?, ?, ?, ?)',
   ),
@@ -98,20 +76,7 @@ export function loadGroup(
   const expired = s.expire.run(raw.id, rules.membersSeenBefore(now, raw.session_timeout_ms)).changes;
   let generation = raw.generation;
   if (expired > 0 || raw.partitions_seen !== topic.partitions) generation = startGeneration(db, raw.id, topic.partitions);
-  const members = s.members.all(raw.id).map((m) => ({ memberId: m.member_id, joinedAt: m.joined_at, lastSeenAt: m.last_seen }));
-  return {
-    id: raw.id,
-    name: raw.name,
-    topic,
-    generation,
-    resetPolicy: raw.reset_policy,
-    sessionTimeoutMs: raw.session_timeout_ms,
-    members,
-    assignment: rules.assignPartitions(
-      members.map((m) => m.memberId),
-      topic.partitions,
-    ),
-  };
+  return toGroupState(rules, raw, topic, generation, s.members.all(raw.id).map(toMember));
 }
 
 /** A new generation: positions rewind to the committed offsets. Returns its number. */
@@ -127,20 +92,16 @@ function configureGroup(db: Database, groupId: number, settings: GroupSettings):
 }
 
 /** Committed offset and position per partition that has them. */
-export function groupOffsets(db: Database, groupId: number): Map<number, { committed: number; position: number }> {
+export function groupOffsets(db: Database, groupId: number): Map<number, GroupOffsets> {
   return new Map(statements(db).offsets.all(groupId).map((o) => [o.partition, { committed: o.committed, position: o.position }]));
 }
 
-/**
- * Makes every given partition's offsets usable: a partition the group never
- * read starts where the reset policy says, and one whose committed offset fell
- * below the retention start is reset by the policy too. Returns what was reset.
- */
 /** Start and end offsets of every partition of the group's topic, by partition. */
 export function partitionBounds(db: Database, group: GroupState): Map<number, PartitionInfo> {
   return new Map(topicPartitions(db, group.topic.name).map((p) => [p.partition, p]));
 }
 
+/** Makes every given partition's offsets usable (repairOffsets). Returns what was reset. */
 export function ensureOffsets(
   db: Database,
   rules: StoreRules,
@@ -152,18 +113,13 @@ export function ensureOffsets(
   const current = groupOffsets(db, group.id);
   const resets: OffsetReset[] = [];
   for (const partition of partitions) {
-    const bounds = info.get(partition) as PartitionInfo;
-    const start = rules.resetOffset(group.resetPolicy, bounds);
     const offsets = current.get(partition);
-    if (offsets === undefined) {
-      s.insertOffset.run(group.id, partition, start, start);
-      resets.push({ partition, from: null, to: start });
-    } else if (offsets.committed < bounds.startOffset) {
-      s.setOffset.run(start, start, group.id, partition);
-      resets.push({ partition, from: offsets.committed, to: start });
-    } else if (offsets.position < bounds.startOffset) {
-      s.setOffset.run(offsets.committed, offsets.committed, group.id, partition);
-    }
+    const repair = repairOffsets(rules, group.resetPolicy, partition, info.get(partition) as PartitionInfo, offsets);
+    if (repair === null) continue;
+    const { committed, position } = repair.offsets;
+    if (offsets === undefined) s.insertOffset.run(group.id, partition, committed, position);
+    else s.setOffset.run(committed, position, group.id, partition);
+    if (repair.reset !== null) resets.push(repair.reset);
   }
   return resets;
 }
@@ -173,24 +129,9 @@ export function setOffsets(db: Database, groupId: number, partition: number, com
   statements(db).setOffset.run(committed, position, groupId, partition);
 }
 
-/** The group as clients see it: per partition committed offset, end offset, lag and owner; members and theirs. */
+/** The group as clients see it (describeGroup). */
 export function describe(db: Database, rules: StoreRules, group: GroupState): GroupDescription {
-  const offsets = groupOffsets(db, group.id);
-  const owners = new Map<number, string>();
-  for (const [memberId, partitions] of group.assignment) for (const p of partitions) owners.set(p, memberId);
-  return {
-    name: group.name,
-    topic: group.topic.name,
-    generation: group.generation,
-    resetPolicy: group.resetPolicy,
-    sessionTimeoutMs: group.sessionTimeoutMs,
-    partitions: topicPartitions(db, group.topic.name).map((p) => {
-      const committed = offsets.get(p.partition)?.committed ?? null;
-      const from = committed ?? rules.resetOffset(group.resetPolicy, p);
-      return { partition: p.partition, committed, endOffset: p.endOffset, lag: p.endOffset - from, memberId: owners.get(p.partition) ?? null };
-    }),
-    members: group.members.map((m) => ({ ...m, partitions: group.assignment.get(m.memberId) ?? [] })),
-  };
+  return describeGroup(rules, group, groupOffsets(db, group.id), topicPartitions(db, group.topic.name));
 }
 
 /** A member's heartbeat; `unknown_member` if it is not (or no longer) a member. */

@@ -1,10 +1,11 @@
 import type { Database } from 'better-sqlite3';
+import type { QueueRow } from '../rows/queueRow';
 import type { DeliveryRef, SubscriptionRef } from '../store';
 import { deadLetter } from './deadLetter';
 import type { WriteContext } from './groupCommit';
 import { loadMessages } from './messageRow';
 import { prepared } from './prepared';
-import { loadSubscription, type QueueRow } from './queueRow';
+import { loadSubscription } from './queueRow';
 import { LIVE_LEASE } from './settle';
 
 interface Fence {

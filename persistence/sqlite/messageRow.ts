@@ -1,18 +1,10 @@
 import type { Database } from 'better-sqlite3';
+import { type RawMessage, toStoredMessage } from '../rows/messageRow';
 import type { StoredMessage } from '../store';
 import { prepared } from './prepared';
 
-export interface RawMessage {
-  id: number;
-  partition: number;
-  offset: number;
-  timestamp: number;
-  key: string | null;
-  headers: string;
-  content_type: string;
-  value: Buffer;
-  group_id: string | null;
-}
+// For bench/rawSqliteRead.ts, which reads rows of messages from the file itself.
+export type { RawMessage };
 
 const statements = prepared((db) => ({
   // One statement for a whole batch: ids travel as a JSON array.
@@ -35,20 +27,6 @@ export function loadMessages(db: Database, ids: number[]): StoredMessage[] {
   return rows.sort((a, b) => a.id - b.id).map(toStoredMessage);
 }
 
-export function toStoredMessage(raw: RawMessage): StoredMessage {
-  return {
-    id: String(raw.id),
-    partition: raw.partition,
-    offset: raw.offset,
-    timestamp: raw.timestamp,
-    key: raw.key,
-    headers: parseHeaders(raw.headers),
-    contentType: raw.content_type,
-    value: raw.value,
-    group: raw.group_id,
-  };
-}
-
 /** Deletes messages and takes them and their bytes off their partitions' totals. */
 export function deleteMessages(db: Database, ids: number[]): void {
   const s = statements(db);
@@ -61,9 +39,4 @@ export function deleteMessages(db: Database, ids: number[]): void {
     freed.set(key, entry);
   }
   for (const { topicId, partition, messages, bytes } of freed.values()) s.shrink.run(messages, bytes, topicId, partition);
-}
-
-/** Stored headers (a JSON object); most messages have none, and skip the parse. */
-export function parseHeaders(json: string): Record<string, string> {
-  return json === '{}' ? {} : (JSON.parse(json) as Record<string, string>);
 }

@@ -1,9 +1,9 @@
 import type { Database } from 'better-sqlite3';
-import { StoreError } from '../errors';
+import { queueAppend } from '../rows/producedMessages';
 import type { AppendResult, NewMessage, ProduceOptions, StoreRules } from '../store';
 import { append } from './append';
 import type { WriteContext } from './groupCommit';
-import { loadQueueRow, queueTarget } from './queueRow';
+import { loadQueueRow } from './queueRow';
 
 /**
  * operation: produce — a client's messages into a queue: each checked against
@@ -20,22 +20,6 @@ export function produce(
   messages: NewMessage[],
   options: ProduceOptions,
 ): AppendResult[] {
-  const row = loadQueueRow(db, queue);
-  checkSizes(messages, row.maxMessageBytes, queue);
-  const appended = messages.map(({ bytes: _bytes, ...message }) => ({
-    ...message,
-    partition: 0,
-    delayMs: message.delayMs ?? row.delayMs,
-    idempotencyKey: message.idempotencyKey ?? (row.contentBasedDeduplication ? (options.contentKey?.(message.value) ?? null) : null),
-  }));
-  const idempotencyWindowMs = rules.deduplicationWindowMs(row.ordering, options);
-  return append(db, context, { ...queueTarget(row), quota: { caps: row, breach: rules.quotaBreach } }, appended, { now: options.now, idempotencyWindowMs });
-}
-
-/** All or nothing: `message_too_large` for the first message over the limit. */
-export function checkSizes(messages: NewMessage[], maxMessageBytes: number, target: string): void {
-  const tooLarge = messages.findIndex((message) => message.bytes > maxMessageBytes);
-  if (tooLarge >= 0) {
-    throw new StoreError({ code: 'message_too_large', name: target, index: tooLarge, bytes: messages[tooLarge].bytes, max: maxMessageBytes });
-  }
+  const batch = queueAppend(rules, loadQueueRow(db, queue), queue, messages, options);
+  return append(db, context, batch.target, batch.messages, batch.options);
 }

@@ -1,8 +1,8 @@
 import type { Database } from 'better-sqlite3';
+import { topicAppend } from '../rows/producedMessages';
 import type { AppendResult, ProduceOptions, StoreRules, TopicMessage } from '../store';
 import { append } from './append';
 import type { WriteContext } from './groupCommit';
-import { checkSizes } from './produce';
 import { loadTopicRow, topicTarget } from './topicRow';
 
 /** operation: produceTopic — messages into their chosen partitions; no delays on a log. */
@@ -15,7 +15,6 @@ export function produceTopic(
   options: ProduceOptions,
 ): AppendResult[] {
   const row = loadTopicRow(db, topic);
-  checkSizes(messages, row.maxMessageBytes, topic);
-  const appended = messages.map(({ bytes: _bytes, ...message }) => ({ ...message, delayMs: 0 }));
-  return append(db, context, topicTarget(db, row, { caps: row, breach: rules.quotaBreach }), appended, options);
+  const batch = topicAppend(rules, row, topic, messages);
+  return append(db, context, topicTarget(db, row, batch.quota), batch.messages, options);
 }

@@ -1,34 +1,12 @@
 import type { Database } from 'better-sqlite3';
 import { StoreError } from '../errors';
-import type { GroupSettings, Listed, PageRequest, PushOutcome, PushRecord, PushSettings, PushSource, PushStore, StoreRules } from '../store';
+import { pageOf } from '../rows/page';
+import { checkSameSource, type RawPush, storedSettings, toPushRecord } from '../rows/pushRow';
+import type { GroupSettings, Listed, PageRequest, PushOutcome, PushRecord, PushSource, PushStore, StoreRules } from '../store';
 import { ensureOffsets, loadGroup } from './groupRow';
-import { type PageParameters, pageClause, pageOf, pageParameters } from './page';
+import { type PageParameters, pageClause, pageParameters } from './page';
 import { prepared } from './prepared';
 import { deadLetterTopicOf, loadSubscription } from './queueRow';
-
-interface RawPush {
-  id: number;
-  name: string;
-  settings: string;
-  secret: string | null;
-  paused: number;
-  delivered: number;
-  failures: number;
-  dead_lettered: number;
-  last_success_at: number | null;
-  last_error_at: number | null;
-  last_error_status: number | null;
-  last_error: string | null;
-  created_at: number;
-  updated_at: number;
-  source_topic: string;
-  source_kind: 'queue' | 'topic';
-  subscription_name: string | null;
-  group_name: string | null;
-  dead_letter_queue: string | null;
-}
-
-type StoredSettings = Omit<PushSettings, 'deadLetterQueue'>;
 
 const SELECT = `
   SELECT p.id, p.name, p.settings, p.secret, p.paused, p.delivered, p.failures, p.dead_lettered,
@@ -72,41 +50,6 @@ const statements = prepared((db) => ({
   ),
 }));
 
-function sourceOf(raw: RawPush): PushSource {
-  if (raw.group_name !== null) return { topic: raw.source_topic, group: raw.group_name };
-  if (raw.source_kind === 'queue') return { queue: raw.source_topic };
-  return { topic: raw.source_topic, subscription: raw.subscription_name as string };
-}
-
-/** The same queue, queue subscription or consumer group. */
-function sameSource(a: PushSource, b: PushSource): boolean {
-  const fields = (source: PushSource): string => JSON.stringify(Object.entries(source).sort(([x], [y]) => x.localeCompare(y)));
-  return fields(a) === fields(b);
-}
-
-function toPushRecord(raw: RawPush): PushRecord {
-  const settings = JSON.parse(raw.settings) as StoredSettings;
-  return {
-    name: raw.name,
-    source: sourceOf(raw),
-    ...settings,
-    deadLetterQueue: raw.dead_letter_queue,
-    secret: raw.secret,
-    paused: raw.paused === 1,
-    createdAt: raw.created_at,
-    updatedAt: raw.updated_at,
-    counters: {
-      delivered: raw.delivered,
-      attempts: raw.delivered + raw.failures,
-      failures: raw.failures,
-      deadLettered: raw.dead_lettered,
-      lastSuccessAt: raw.last_success_at,
-      lastErrorAt: raw.last_error_at,
-      lastError: raw.last_error === null ? null : { status: raw.last_error_status, error: raw.last_error },
-    },
-  };
-}
-
 function findRaw(db: Database, name: string): RawPush | null {
   return statements(db).byName.get(name) ?? null;
 }
@@ -144,16 +87,15 @@ export function putPush(
   { name, source, settings, secret, now, groupDefaults }: Parameters<PushStore['putPush']>[0],
 ): { push: PushRecord; created: boolean } {
   const s = statements(db);
-  const { deadLetterQueue, ...stored } = settings;
-  const deadLetterTopicId = deadLetterTopicOf(db, deadLetterQueue);
+  const stored = storedSettings(settings);
+  const deadLetterTopicId = deadLetterTopicOf(db, stored.deadLetterQueue);
   const existing = findRaw(db, name);
   if (existing === null) {
     const [subscriptionId, groupId] = sourceIds(db, rules, source, now, groupDefaults);
-    s.insert.run(name, subscriptionId, groupId, deadLetterTopicId, JSON.stringify(stored), secret, now, now);
+    s.insert.run(name, subscriptionId, groupId, deadLetterTopicId, stored.json, secret, now, now);
   } else {
-    const current = sourceOf(existing);
-    if (!sameSource(current, source)) throw new StoreError({ code: 'source_cannot_change', push: name, source: current });
-    s.update.run(deadLetterTopicId, JSON.stringify(stored), secret, now, existing.id);
+    checkSameSource(name, existing, source);
+    s.update.run(deadLetterTopicId, stored.json, secret, now, existing.id);
   }
   return { push: toPushRecord(loadRaw(db, name)), created: existing === null };
 }

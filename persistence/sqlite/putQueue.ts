@@ -1,7 +1,9 @@
 import type { Database } from 'better-sqlite3';
+import { QUEUE_SUBSCRIPTION } from '../rows/queueRow';
+import { sameQueueSettings } from '../rows/settingsChange';
 import type { QueueRecord, QueueSettings } from '../store';
 import { prepared } from './prepared';
-import { QUEUE_SUBSCRIPTION, deadLetterTopicOf, findQueueRow, toQueueRecord } from './queueRow';
+import { deadLetterTopicOf, findQueueRow, queueRecord } from './queueRow';
 import { claimName } from './topicRow';
 
 const statements = prepared((db) => ({
@@ -41,28 +43,6 @@ function replaceTags(db: Database, topicId: number | bigint, tags: Record<string
   for (const [key, value] of Object.entries(tags)) s.insertTag.run(topicId, key, value);
 }
 
-function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
-}
-
-function sameSettings(a: QueueSettings, b: QueueSettings): boolean {
-  return (
-    a.visibilityTimeoutMs === b.visibilityTimeoutMs &&
-    a.maxDeliveries === b.maxDeliveries &&
-    a.deadLetterQueue === b.deadLetterQueue &&
-    a.delayMs === b.delayMs &&
-    a.retentionMs === b.retentionMs &&
-    a.maxMessageBytes === b.maxMessageBytes &&
-    a.maxStoredMessages === b.maxStoredMessages &&
-    a.maxStoredBytes === b.maxStoredBytes &&
-    a.ordering === b.ordering &&
-    a.contentBasedDeduplication === b.contentBasedDeduplication &&
-    a.receiveWaitMs === b.receiveWaitMs &&
-    sameTags(a.tags, b.tags)
-  );
-}
-
 /** operation: putQueue — create, or update in place; an unchanged PUT changes nothing. */
 export function putQueue(
   db: Database,
@@ -90,7 +70,7 @@ export function putQueue(
     replaceTags(db, topicId, settings.tags);
     return { queue: reload(db, name), created: true };
   }
-  if (!sameSettings(toQueueRecord(db, existing), settings)) {
+  if (!sameQueueSettings(queueRecord(db, existing), settings)) {
     const { retentionMs, maxMessageBytes, maxStoredMessages, maxStoredBytes } = settings;
     s.updateTopic.run(retentionMs, maxMessageBytes, maxStoredMessages, maxStoredBytes, now, existing.topicId);
     s.updateSubscription.run(
@@ -109,5 +89,5 @@ export function putQueue(
 function reload(db: Database, name: string): QueueRecord {
   const row = findQueueRow(db, name);
   if (row === null) throw new Error(`queue ${name} vanished inside its own transaction`);
-  return toQueueRecord(db, row);
+  return queueRecord(db, row);
 }

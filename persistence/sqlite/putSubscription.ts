@@ -1,7 +1,8 @@
 import type { Database } from 'better-sqlite3';
+import { toSubscriptionRecord } from '../rows/queueRow';
 import type { SubscriptionRecord, SubscriptionSettings } from '../store';
 import { prepared } from './prepared';
-import { deadLetterTopicOf, findSubscriptionRow, loadSubscription, toSubscriptionRecord } from './queueRow';
+import { deadLetterTopicOf, findSubscriptionRow, loadSubscription } from './queueRow';
 import { loadTopicRow } from './topicRow';
 
 const statements = prepared((db) => ({

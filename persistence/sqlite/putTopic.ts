@@ -1,8 +1,9 @@
 import type { Database } from 'better-sqlite3';
-import { StoreError } from '../errors';
+import { checkPartitionsGrow, sameTopicSettings } from '../rows/settingsChange';
+import { toTopicRecord } from '../rows/topicRow';
 import type { TopicRecord, TopicSettings } from '../store';
 import { prepared } from './prepared';
-import { claimName, findTopicRow, loadTopicRow, toTopicRecord } from './topicRow';
+import { claimName, findTopicRow, loadTopicRow } from './topicRow';
 
 const statements = prepared((db) => ({
   insert: db.prepare<[string, number, number | null, number | null, number, number | null, number | null, number, number]>(
@@ -21,17 +22,6 @@ const statements = prepared((db) => ({
      INSERT INTO partitions (topic_id, partition) SELECT ?, n FROM p`,
   ),
 }));
-
-function same(a: TopicSettings, b: TopicSettings): boolean {
-  return (
-    a.partitions === b.partitions &&
-    a.retentionMs === b.retentionMs &&
-    a.retentionBytes === b.retentionBytes &&
-    a.maxMessageBytes === b.maxMessageBytes &&
-    a.maxStoredMessages === b.maxStoredMessages &&
-    a.maxStoredBytes === b.maxStoredBytes
-  );
-}
 
 /** operation: putTopic — create, or update in place; partitions may grow, never shrink. */
 export function putTopic(
@@ -58,10 +48,8 @@ export function putTopic(
     addPartitions(db, topicId, 0, settings.partitions);
     return { topic: toTopicRecord(loadTopicRow(db, name)), created: true };
   }
-  if (settings.partitions < existing.partitions) {
-    throw new StoreError({ code: 'partitions_cannot_shrink', topic: name, partitions: existing.partitions });
-  }
-  if (!same(existing, settings)) {
+  checkPartitionsGrow(name, existing, settings);
+  if (!sameTopicSettings(existing, settings)) {
     s.update.run(
       settings.partitions,
       settings.retentionMs,

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { StoreError } from '../errors';
+import { parseHeaders } from '../rows/messageRow';
 import type { PartitionInfo, PartitionRead, ReadOptions, StoredMessage } from '../store';
-import { parseHeaders } from './messageRow';
 import { prepared } from './prepared';
 import { partitionInfo } from './topicPartitions';
 import { loadTopicRow } from './topicRow';

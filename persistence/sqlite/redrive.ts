@@ -1,11 +1,12 @@
 import type { Database } from 'better-sqlite3';
+import { deadLetteredMessageId, deadLetterSource, movedMessage, redriveHeaders } from '../rows/deadLetter';
+import { type QueueRow, queueTarget } from '../rows/queueRow';
 import type { RedriveResult, StoredMessage } from '../store';
 import { append } from './append';
-import { DEAD_LETTER_MESSAGE_HEADER, DEAD_LETTER_SOURCE_HEADER, DELIVERY_COUNT_HEADER } from './deadLetter';
 import type { WriteContext } from './groupCommit';
 import { loadMessages } from './messageRow';
 import { prepared } from './prepared';
-import { findQueueRow, findSubscriptionRow, loadQueueRow, type QueueRow, queueTarget } from './queueRow';
+import { findQueueRow, findSubscriptionRow, loadQueueRow } from './queueRow';
 import { removeMessages } from './removeMessages';
 
 const statements = prepared((db) => ({
@@ -30,26 +31,22 @@ type Redeliver = (message: StoredMessage, headers: Record<string, string>) => bo
 /** Appends dead letters to a queue as new messages. */
 function appendTo(db: Database, context: WriteContext, queue: QueueRow, now: number): Redeliver {
   return (message, headers) => {
-    const { key, contentType, value, group } = message;
-    append(db, context, queueTarget(queue), [{ key, headers, contentType, value, group, delayMs: 0, partition: 0, idempotencyKey: null }], {
-      now,
-      idempotencyWindowMs: 0,
-    });
+    append(db, context, queueTarget(queue), [movedMessage(message, headers)], { now, idempotencyWindowMs: 0 });
     return true;
   };
 }
 
 /** How to redrive to a source: a queue gets the message appended; a topic subscription gets its topic message again. */
 function redeliverTo(db: Database, context: WriteContext, source: string, now: number): Redeliver | null {
-  const slash = source.indexOf('/');
-  if (slash < 0) {
-    const queue = findQueueRow(db, source);
+  const from = deadLetterSource(source);
+  if ('queue' in from) {
+    const queue = findQueueRow(db, from.queue);
     return queue === null ? null : appendTo(db, context, queue, now);
   }
-  const subscription = findSubscriptionRow(db, source.slice(0, slash), source.slice(slash + 1));
+  const subscription = findSubscriptionRow(db, from.topic, from.subscription);
   if (subscription === null) return null;
   return (message) => {
-    const original = Number(message.headers[DEAD_LETTER_MESSAGE_HEADER]);
+    const original = deadLetteredMessageId(message);
     const done = statements(db).redeliver.run(subscription.subscriptionId, now, original, subscription.topicId).changes > 0;
     if (done) context.notify(subscription.name);
     return done;
@@ -79,12 +76,7 @@ export function redrive(
   const targets = new Map<string, Redeliver | null>();
   const redriven: number[] = [];
   for (const message of loadMessages(db, s.ready.all(dlq.subscriptionId, now, max) as number[])) {
-    const {
-      [DEAD_LETTER_SOURCE_HEADER]: source,
-      [DELIVERY_COUNT_HEADER]: _count,
-      [DEAD_LETTER_MESSAGE_HEADER]: _id,
-      ...headers
-    } = message.headers;
+    const { source, headers } = redriveHeaders(message);
     if (destination !== null) {
       destination(message, headers);
       redriven.push(Number(message.id));

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
+import type { QueueRow } from '../rows/queueRow';
 import { deleteMessages } from './messageRow';
 import { prepared } from './prepared';
-import type { QueueRow } from './queueRow';
 
 const statements = prepared((db) => ({
   deleteDeliveries: db.prepare<[number, string]>(

@@ -1,18 +1,10 @@
 import type { Database } from 'better-sqlite3';
+import { type ReplyRow, replyRefusal, toReply } from '../rows/replyRow';
 import type { AppendResult, NewMessage, PendingReply, ProduceOptions, Reply, ReplyOutcome, StoreRules } from '../store';
 import type { WriteContext } from './groupCommit';
 import { prepared } from './prepared';
 import { produce } from './produce';
 import { loadQueueRow } from './queueRow';
-
-interface ReplyRow {
-  queue_id: number;
-  deadline: number;
-  status: number | null;
-  content_type: string | null;
-  headers: string | null;
-  body: Buffer | null;
-}
 
 const statements = prepared((db) => ({
   expect: db.prepare<[string, number, number]>('INSERT INTO replies (correlation_id, queue_id, deadline) VALUES (?, ?, ?)'),
@@ -46,9 +38,9 @@ export function produceRequest(
 /** operation: putReply — the consumer's answer to a request of `queue`, stored for the waiting caller. */
 export function putReply(db: Database, context: WriteContext, queue: string, correlationId: string, reply: Reply, now: number): ReplyOutcome {
   const row = statements(db).find.get(correlationId);
-  if (row === undefined || row.queue_id !== loadQueueRow(db, queue).topicId) return 'unknown';
-  if (row.status !== null) return 'replied';
-  if (row.deadline <= now) return 'expired';
+  if (row === undefined) return 'unknown';
+  const refusal = replyRefusal(row, loadQueueRow(db, queue).topicId, now);
+  if (refusal !== null) return refusal;
   statements(db).fill.run(reply.status, reply.contentType, JSON.stringify(reply.headers), reply.body, correlationId);
   context.replied(correlationId);
   return 'stored';
@@ -56,14 +48,7 @@ export function putReply(db: Database, context: WriteContext, queue: string, cor
 
 /** operation: findReply — the reply to `correlationId`, once given; null while it is awaited (or unknown). */
 export function findReply(db: Database, correlationId: string): Reply | null {
-  const row = statements(db).find.get(correlationId);
-  if (row === undefined || row.status === null) return null;
-  return {
-    status: row.status,
-    contentType: row.content_type ?? 'application/octet-stream',
-    headers: JSON.parse(row.headers ?? '{}') as Record<string, string>,
-    body: row.body ?? Buffer.alloc(0),
-  };
+  return toReply(statements(db).find.get(correlationId));
 }
 
 /** operation: forgetReply — the caller has its reply: a second one is then `unknown`. */

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { missedIds, type SettledRow, type SettlePair, settleStatuses } from '../rows/settlement';
 import type { DeliveryRef, Settlement, SettleStatus, SubscriptionRef } from '../store';
 import type { WriteContext } from './groupCommit';
 import { deleteMessages } from './messageRow';
@@ -13,11 +14,6 @@ interface Params {
   at: number;
 }
 
-interface Settled {
-  message_id: number;
-  delivery_count: number;
-}
-
 /**
  * The receipt's lease is the live one: same delivery, still leased, not yet
  * over. `+available_at` keeps the planner on the primary key (one lookup per
@@ -28,21 +24,19 @@ export const LIVE_LEASE = `subscription_id = :subscription AND leased = 1 AND +a
 
 const statements = prepared((db) => ({
   // One statement per batch and kind: the check and the change together.
-  ack: db.prepare<Omit<Params, 'at'>, Settled>(`DELETE FROM deliveries WHERE ${LIVE_LEASE} RETURNING message_id, delivery_count`),
-  nack: db.prepare<Params, Settled>(
+  ack: db.prepare<Omit<Params, 'at'>, SettledRow>(`DELETE FROM deliveries WHERE ${LIVE_LEASE} RETURNING message_id, delivery_count`),
+  nack: db.prepare<Params, SettledRow>(
     `UPDATE deliveries SET available_at = :at, leased = 0 WHERE ${LIVE_LEASE} RETURNING message_id, delivery_count`,
   ),
-  extend: db.prepare<Params, Settled>(
+  extend: db.prepare<Params, SettledRow>(
     `UPDATE deliveries SET available_at = :at WHERE ${LIVE_LEASE} RETURNING message_id, delivery_count`,
   ),
-  current: db.prepare<[number, string], { message_id: number; delivery_count: number }>(
+  current: db.prepare<[number, string], SettledRow>(
     `SELECT message_id, delivery_count FROM deliveries
       WHERE subscription_id = ? AND message_id IN (SELECT value FROM json_each(?))`,
   ),
   countAcked: db.prepare<[number, number]>('UPDATE subscriptions SET acked = acked + ? WHERE id = ?'),
 }));
-
-const DONE: Record<Settlement['kind'], SettleStatus> = { ack: 'acked', nack: 'nacked', extend: 'extended' };
 
 /**
  * operation: settle — ack, nack or extend each delivery on its own. A receipt
@@ -62,34 +56,19 @@ export function settle(
   const s = statements(db);
   const subscription = row.subscriptionId;
   // A ref of another subscription matches no row here: id 0 is never a message id.
-  const pairs = refs.map((ref) => [ref.subscriptionId === String(subscription) ? Number(ref.messageId) : 0, ref.deliveryCount]);
+  const pairs = refs.map((ref): SettlePair => [ref.subscriptionId === String(subscription) ? Number(ref.messageId) : 0, ref.deliveryCount]);
   const params = { subscription, now, refs: JSON.stringify(pairs) };
   const settled =
     settlement.kind === 'ack'
       ? s.ack.all(params)
       : s[settlement.kind].all({ ...params, at: settlement.kind === 'nack' ? settlement.availableAt : settlement.leaseUntil });
-  // Only one delivery of a message can be live, so (id, count) names what was settled.
-  const done = new Set(settled.map((r) => `${r.message_id}.${r.delivery_count}`));
-  const missed = pairs.filter(([id, count]) => !done.has(`${id}.${count}`)).map(([id]) => id);
-  // The latest delivery count of each message: settled here, or as the table has it.
-  const latest = new Map<number, number>([
-    ...(missed.length === 0 ? [] : s.current.all(subscription, JSON.stringify(missed))),
-    ...settled,
-  ].map((r) => [r.message_id, r.delivery_count]));
+  const missed = missedIds(pairs, settled);
+  const current = missed.length === 0 ? [] : s.current.all(subscription, JSON.stringify(missed));
   if (settlement.kind === 'ack' && settled.length > 0) {
     // A queue's acked messages are gone; a topic's stay for its other readers.
     if (row.kind === 'queue') deleteMessages(db, settled.map((r) => r.message_id));
     s.countAcked.run(settled.length, subscription);
   }
   if (settlement.kind === 'nack' && settled.length > 0 && settlement.availableAt <= now) context.notify(row.name);
-  const honoured = new Set<string>();
-  return pairs.map(([id, count]): SettleStatus => {
-    const delivery = `${id}.${count}`;
-    if (done.has(delivery) && !honoured.has(delivery)) {
-      honoured.add(delivery);
-      return DONE[settlement.kind];
-    }
-    const last = latest.get(id);
-    return last !== undefined && count <= last ? 'expired' : 'unknown';
-  });
+  return settleStatuses(settlement.kind, pairs, settled, current);
 }

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { toSubscriptionRecord } from '../rows/queueRow';
+import { toTopicRecord } from '../rows/topicRow';
 import type {
   AppendResult,
   BrowsedMessage,
@@ -45,7 +47,7 @@ import { readPartition } from './readPartition';
 import { browse } from './browse';
 import { moveTasks, recordMoveTask } from './moveTasks';
 import { topicPartitions } from './topicPartitions';
-import { findTopicRow, topicRowPage, loadTopicRow, toTopicRecord } from './topicRow';
+import { findTopicRow, loadTopicRow, topicRowPage } from './topicRow';
 import { claim } from './claim';
 import { deleteQueue } from './deleteQueue';
 import { type CommitObserver, type CommitStats, GroupCommit } from './groupCommit';
@@ -58,7 +60,7 @@ import { putQueue } from './putQueue';
 import { abandonReply, findReply, forgetReply, produceRequest, putReply } from './replies';
 import { createReceiptSecret, receiptSecret } from './receiptSecret';
 import { produce } from './produce';
-import { findQueueRow, findSubscriptionRow, queueRowPage, subscriptionPage, topQueueRows, toQueueRecord, toSubscriptionRecord } from './queueRow';
+import { findQueueRow, findSubscriptionRow, queueRecord, queueRowPage, subscriptionPage, topQueueRows } from './queueRow';
 import { mapPage } from './page';
 import { queueStats } from './queueStats';
 import { checkReady } from './checkReady';
@@ -148,16 +150,16 @@ export class SqliteStore implements Store {
   getQueue(name: string): Promise<QueueRecord | null> {
     return this.readNow(() => {
       const row = findQueueRow(this.db, name);
-      return row === null ? null : toQueueRecord(this.db, row);
+      return row === null ? null : queueRecord(this.db, row);
     });
   }
 
   listQueues(page: PageRequest): Promise<Listed<QueueRecord>> {
-    return this.readNow(() => mapPage(queueRowPage(this.db, page), (row) => toQueueRecord(this.db, row)));
+    return this.readNow(() => mapPage(queueRowPage(this.db, page), (row) => queueRecord(this.db, row)));
   }
 
   topQueues({ prefix, limit }: Params<'topQueues'>): Promise<QueueRecord[]> {
-    return this.readNow(() => topQueueRows(this.db, prefix, limit).map((row) => toQueueRecord(this.db, row)));
+    return this.readNow(() => topQueueRows(this.db, prefix, limit).map((row) => queueRecord(this.db, row)));
   }
 
   // A deleted source wakes whoever waits on its log (long-polls, push runners): they find it gone.

@@ -1,15 +1,8 @@
 import type { Database } from 'better-sqlite3';
+import { expires, type PartitionRetention, type RetentionLimits, retentionLimits, sweepCursor, sweepPosition } from '../rows/retention';
 import type { SweepOptions, SweepResult } from '../store';
 import { deleteMessages } from './messageRow';
 import { prepared } from './prepared';
-
-interface PartitionRetention {
-  topic_id: number;
-  partition: number;
-  retention_ms: number | null;
-  retention_bytes: number | null;
-  bytes: number;
-}
 
 interface Oldest {
   id: number;
@@ -48,29 +41,16 @@ const statements = prepared((db) => ({
   ),
 }));
 
-/** The leading messages of a partition to delete: older than `cutoff`, or while it holds more than `maxBytes`. */
-function expiredHead(
-  db: Database,
-  at: { topicId: number; partition: number; budget: number },
-  cutoff: number,
-  bytes: number,
-  maxBytes: number,
-): number[] {
+/** The leading messages of a partition to delete, at most `budget`: older than the cutoff, or while it holds more than it may. */
+function expiredHead(db: Database, p: PartitionRetention, limits: RetentionLimits, budget: number): number[] {
   const expired: number[] = [];
-  let held = bytes;
-  for (const message of statements(db).oldest.iterate(at.topicId, at.partition, at.budget)) {
-    if (message.timestamp >= cutoff && held <= maxBytes) break;
+  let held = p.bytes;
+  for (const message of statements(db).oldest.iterate(p.topic_id, p.partition, budget)) {
+    if (!expires(message.timestamp, held, limits)) break;
     expired.push(message.id);
     held -= message.bytes;
   }
   return expired;
-}
-
-/** `resumeAfter`: the last partition a call looked at. */
-function positionOf(resumeAfter: string | null): { topic: number; partition: number } {
-  if (resumeAfter === null) return { topic: 0, partition: -1 };
-  const [topic, partition] = resumeAfter.split(':').map(Number);
-  return { topic, partition };
 }
 
 /**
@@ -86,13 +66,12 @@ export function sweep(db: Database, options: SweepOptions): SweepResult {
   const s = statements(db);
   let expiredMessages = 0;
   let resumeAfter = options.resumeAfter;
-  const slice = s.partitions.all({ ...positionOf(resumeAfter), limit: options.partitions });
+  const slice = s.partitions.all({ ...sweepPosition(resumeAfter), limit: options.partitions });
   // Past the last partition the walk starts again from the first.
   let walked = slice.length < options.partitions;
   for (const p of slice) {
     const budget = options.budget - expiredMessages;
-    const cutoff = p.retention_ms === null ? -Infinity : options.now - p.retention_ms;
-    const expired = expiredHead(db, { topicId: p.topic_id, partition: p.partition, budget }, cutoff, p.bytes, p.retention_bytes ?? Infinity);
+    const expired = expiredHead(db, p, retentionLimits(p, options.now), budget);
     if (expired.length > 0) {
       s.deliveries.run(p.topic_id, JSON.stringify(expired));
       deleteMessages(db, expired);
@@ -103,7 +82,7 @@ export function sweep(db: Database, options: SweepOptions): SweepResult {
       walked = false;
       break;
     }
-    resumeAfter = `${p.topic_id}:${p.partition}`;
+    resumeAfter = sweepCursor(p);
   }
   const expiredKeys = s.expireKeys.run(options.now - options.idempotencyWindowMs, options.budget).changes;
   const expiredReplies = s.expireReplies.run(options.repliesBefore, options.budget).changes;

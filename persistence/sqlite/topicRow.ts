@@ -1,28 +1,12 @@
 import type { Database } from 'better-sqlite3';
 import { StoreError } from '../errors';
-import type { Listed, PageRequest, TopicRecord } from '../store';
-import type { AppendTarget } from './append';
-import { type PageParameters, pageClause, pageOf, pageParameters } from './page';
+import type { AppendTarget } from '../rows/appendTarget';
+import { pageOf } from '../rows/page';
+import { type RawTopicRow, type TopicRow, toTopicRow } from '../rows/topicRow';
+import type { Listed, PageRequest } from '../store';
+import { type PageParameters, pageClause, pageParameters } from './page';
 import { prepared } from './prepared';
 import { subscriptionIdsOf } from './queueRow';
-
-/** A topic as the other SQLite operations need it: the record plus its id. */
-export interface TopicRow extends TopicRecord {
-  topicId: number;
-}
-
-interface RawTopicRow {
-  id: number;
-  name: string;
-  partitions: number;
-  retention_ms: number | null;
-  retention_bytes: number | null;
-  max_message_bytes: number;
-  max_stored_messages: number | null;
-  max_stored_bytes: number | null;
-  created_at: number;
-  updated_at: number;
-}
 
 const SELECT = `SELECT id, name, partitions, retention_ms, retention_bytes, max_message_bytes,
                        max_stored_messages, max_stored_bytes, created_at, updated_at
@@ -33,21 +17,6 @@ const statements = prepared((db) => ({
   page: db.prepare<[PageParameters], RawTopicRow>(`${SELECT} AND ${pageClause('name')}`),
   kind: db.prepare<[string]>('SELECT kind FROM topics WHERE name = ?').pluck(),
 }));
-
-function toTopicRow(raw: RawTopicRow): TopicRow {
-  return {
-    topicId: raw.id,
-    name: raw.name,
-    partitions: raw.partitions,
-    retentionMs: raw.retention_ms,
-    retentionBytes: raw.retention_bytes,
-    maxMessageBytes: raw.max_message_bytes,
-    maxStoredMessages: raw.max_stored_messages,
-    maxStoredBytes: raw.max_stored_bytes,
-    createdAt: raw.created_at,
-    updatedAt: raw.updated_at,
-  };
-}
 
 export function findTopicRow(db: Database, name: string): TopicRow | null {
   const raw = statements(db).byName.get(name);
@@ -62,10 +31,6 @@ export function loadTopicRow(db: Database, name: string): TopicRow {
 
 export function topicRowPage(db: Database, page: PageRequest): Listed<TopicRow> {
   return pageOf(statements(db).page.all(pageParameters(page)).map(toTopicRow), page, (row) => row.name);
-}
-
-export function toTopicRecord({ topicId: _id, ...record }: TopicRow): TopicRecord {
-  return record;
 }
 
 /** A topic as a place to append to: every queue subscription of it gets a delivery row. */

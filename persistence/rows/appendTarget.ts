@@ -1,0 +1,41 @@
+import { StoreError } from '../errors';
+import type { NewMessage, StoreRules } from '../store';
+
+/** A message as append stores it: its partition and delay already decided. */
+export type AppendMessage = Omit<NewMessage, 'delayMs' | 'bytes' | 'partition'> & { delayMs: number; partition: number };
+
+/** Where appended messages go: a topic, and a delivery row per queue subscription of it. */
+export interface AppendTarget {
+  name: string;
+  topicId: number;
+  subscriptionIds: number[];
+  /** A topic's readers may read a message at once; a queue's only once its delay has passed. */
+  kind: 'queue' | 'topic';
+  /** The caps a client's produce must stay within, and the rule that applies them; null for dead letters and redrives, which are never refused. */
+  quota: { caps: Quota; breach: StoreRules['quotaBreach'] } | null;
+}
+
+type Quota = Parameters<StoreRules['quotaBreach']>[0];
+
+/** What an append stores, and what the target already holds: in messages, and in value bytes. */
+interface Amount {
+  messages: number;
+  bytes: number;
+}
+
+/**
+ * Refuses the whole append (the backend's transaction rolls back) when adding
+ * what it puts in each partition to what the target stores would take the
+ * target past a cap.
+ */
+export function checkQuota(name: string, quota: NonNullable<AppendTarget['quota']>, stored: Amount, partitions: Iterable<Amount>): void {
+  const adding = { messages: 0, bytes: 0 };
+  for (const partition of partitions) {
+    adding.messages += partition.messages;
+    adding.bytes += partition.bytes;
+  }
+  const unit = quota.breach(quota.caps, stored, adding);
+  if (unit === null) return;
+  const max = (unit === 'messages' ? quota.caps.maxStoredMessages : quota.caps.maxStoredBytes) as number;
+  throw new StoreError({ code: 'quota_exceeded', name, unit, stored: stored[unit], max, adding: adding[unit] });
+}
