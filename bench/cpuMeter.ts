@@ -1,62 +1,129 @@
 import fs from 'node:fs';
-import type { LoopRun } from './loops';
 
 /** Linux's USER_HZ, the unit of /proc/<pid>/stat's times: 100 on every architecture Node runs on. */
 const TICKS_PER_SECOND = 100;
 
-/** User plus system CPU time a process has used, in microseconds (Linux /proc). */
-function processCpuMicros(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The name (field 2) may hold spaces; utime and stime are fields 14 and 15, the 12th and 13th after it.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / TICKS_PER_SECOND;
+/** CPU time (user plus system) some processes have used so far, in microseconds. */
+export type CpuClock = () => number;
+
+/** What /proc/<pid>/stat says of a process's CPU time, in microseconds; null once the process is gone. */
+interface ProcessTimes {
+  parent: number;
+  /** utime + stime: its own. */
+  own: number;
+  /** cutime + cstime: its children's that ended and that it waited for, theirs included. */
+  endedChildren: number;
 }
 
-export interface CpuUse {
-  /** Server CPU per message handled, µs. */
-  serverPerMessage: number;
-  /** The load generator's (this process's) CPU per message handled, µs. */
-  clientPerMessage: number;
-  /** Share of one core the server used while measured (1 = a whole core). */
-  serverCores: number;
-  /** Share of one core the load generator used while measured. */
-  clientCores: number;
+function processTimes(pid: number): ProcessTimes | null {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    // Ended between the listing of /proc and this read.
+    return null;
+  }
+  // The name (field 2) may hold spaces; after it come state (3), ppid (4), …, utime, stime, cutime, cstime (14–17).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const micros = (...indexes: number[]): number => (indexes.reduce((sum, index) => sum + Number(fields[index]), 0) * 1e6) / TICKS_PER_SECOND;
+  return { parent: Number(fields[1]), own: micros(11, 12), endedChildren: micros(13, 14) };
+}
+
+/** Process `pid`'s own CPU time (Linux /proc). */
+export function processClock(pid: number): CpuClock {
+  return () => {
+    const times = processTimes(pid);
+    if (times === null) throw new Error(`process ${pid} is gone`);
+    return times.own;
+  };
 }
 
 /**
- * What the server (process `pid`) and the load generator spent on the CPU
- * during the runs it was given, summed over them: which of the two
- * a rate was bound by, and what a message costs each of them. (The steps
- * still in flight when a run's time is up are in the CPU times, not in the
- * messages: 16 requests in thousands.)
+ * The CPU time of process `root` and of every process under it, those that
+ * have ended included: for a server that forks a process per connection and
+ * for its work (PostgreSQL's postmaster). A child that ends and is waited for
+ * moves its time into its parent's cutime and cstime, so their sum over the
+ * tree only grows, whichever children came and went between two readings.
  */
-export class CpuMeter {
-  private server = 0;
-  private client = 0;
+export function processTreeClock(root: number): CpuClock {
+  return () => {
+    const children = new Map<number, number[]>();
+    const times = new Map<number, ProcessTimes>();
+    for (const name of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      const pid = Number(name);
+      const read = processTimes(pid);
+      if (read === null) continue;
+      times.set(pid, read);
+      const siblings = children.get(read.parent);
+      if (siblings === undefined) children.set(read.parent, [pid]);
+      else siblings.push(pid);
+    }
+    if (!times.has(root)) throw new Error(`process ${root} is gone`);
+    let micros = 0;
+    const pending = [root];
+    for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
+      const read = times.get(pid);
+      if (read !== undefined) micros += read.own + read.endedChildren;
+      pending.push(...(children.get(pid) ?? []));
+    }
+    return micros;
+  };
+}
+
+/** This process's CPU time: the load generator's, or an in-process gateway's. */
+export const ownClock: CpuClock = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
+
+/** What a measured run did: messages handled, in how many seconds. */
+export interface Counted {
+  handled: number;
+  seconds: number;
+}
+
+/** Wraps the measured part of a side's run (what the rate is taken over, not its unmeasured top-ups). */
+export interface Meter {
+  during<T extends Counted>(run: () => Promise<T>): Promise<T>;
+}
+
+/** The meter of a side nobody asked the CPU of. */
+export const unmetered: Meter = { during: (run) => run() };
+
+/** One clock's CPU time per message handled and share of a core while measured. */
+export interface CpuShare {
+  /** µs per message. */
+  perMessage: number;
+  /** 1 = a whole core. */
+  cores: number;
+}
+
+/**
+ * What the processes behind each of `clocks` spent on the CPU during the runs
+ * it was given, summed over them: which process a rate was bound by, and what
+ * a message costs each. (The steps still in flight when a run's time is up
+ * are in the CPU times, not in the messages: 16 requests in thousands.)
+ */
+export class CpuMeter<Name extends string> implements Meter {
+  private readonly used = new Map<Name, number>();
   private messages = 0;
   private seconds = 0;
 
-  constructor(private readonly pid: number) {}
+  constructor(private readonly clocks: Record<Name, CpuClock>) {}
 
-  async during(run: () => Promise<LoopRun>): Promise<LoopRun> {
-    const server = processCpuMicros(this.pid);
-    const client = process.cpuUsage();
+  async during<T extends Counted>(run: () => Promise<T>): Promise<T> {
+    const names = Object.keys(this.clocks) as Name[];
+    const before = names.map((name) => this.clocks[name]());
     const result = await run();
-    const used = process.cpuUsage(client);
-    this.server += processCpuMicros(this.pid) - server;
-    this.client += used.user + used.system;
+    names.forEach((name, index) => this.used.set(name, (this.used.get(name) ?? 0) + this.clocks[name]() - before[index]));
     this.messages += result.handled;
     this.seconds += result.seconds;
     return result;
   }
 
-  use(): CpuUse {
-    const micros = this.seconds * 1e6;
-    return {
-      serverPerMessage: this.server / this.messages,
-      clientPerMessage: this.client / this.messages,
-      serverCores: this.server / micros,
-      clientCores: this.client / micros,
-    };
+  use(name: Name): CpuShare {
+    const micros = this.used.get(name) ?? 0;
+    return { perMessage: micros / this.messages, cores: micros / (this.seconds * 1e6) };
   }
 }

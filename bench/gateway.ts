@@ -1,21 +1,25 @@
 import path from 'node:path';
 import { DATABASE_FILE } from '../persistence/sqlite/sqliteStore';
 import type { PushView } from '../queue/push/pushService';
+import { type Backend, SQLITE, sqliteArgs } from './backend';
 import { withChildServer } from './child';
 import { requestOnce } from './httpClient';
-import { withTempDir } from './tempDir';
 
 /** The compiled gateway, next to dist/bench/ in dist/api/. */
 const GATEWAY_MAIN = path.join(__dirname, '..', 'api', 'main.js');
 
-/** Runs `work` against the real gateway (`node dist/api/main.js`) in its own process (`pid`), storing in `dataDir`. */
+/** Runs `work` against the real gateway (`node dist/api/main.js`) in its own process (`pid`), with the store options `storeArgs`. */
+function withGatewayStoring<T>(storeArgs: string[], work: (url: string, pid: number) => Promise<T>): Promise<T> {
+  return withChildServer(GATEWAY_MAIN, ['--host', '127.0.0.1', '--port', '0', ...storeArgs], work);
+}
+
+/** Runs `work` against the real gateway in its own process (`pid`), storing in SQLite in `dataDir`. */
 export function withGateway<T>(
   dataDir: string,
   synchronous: 'FULL' | 'NORMAL',
   work: (url: string, pid: number) => Promise<T>,
 ): Promise<T> {
-  const args = ['--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--synchronous', synchronous];
-  return withChildServer(GATEWAY_MAIN, args, work);
+  return withGatewayStoring(sqliteArgs(dataDir, synchronous), work);
 }
 
 /** PUT /v1/queues/{name} with default settings. */
@@ -58,21 +62,35 @@ export async function setPushRunning(url: string, name: string, running: boolean
   return view.status;
 }
 
+/** A gateway under bench: where it listens, its process, and where its store is (backend.ts's FreshStore). */
+export interface RunningGateway {
+  url: string;
+  pid: number;
+  location: string;
+}
+
 /**
- * Runs `work` against a fresh gateway (synchronous=FULL, the default
- * durability) in a fresh data dir, with the empty queues `queues` created
- * first. The gateway keeps running until `work` is done, so alternating
- * rounds measure one warmed-up process. `work` also gets the path of the
- * gateway's database file, for a baseline that reads a copy of it.
+ * Runs `work` against a fresh gateway on a fresh, empty store of `backend`,
+ * with the empty queues `queues` created first. The gateway keeps running
+ * until `work` is done, so alternating rounds measure one warmed-up process.
+ */
+export function withFreshGatewayOn<T>(backend: Backend, queues: string[], work: (gateway: RunningGateway) => Promise<T>): Promise<T> {
+  return backend.withFreshStore(({ args, location }) =>
+    withGatewayStoring(args, async (url, pid) => {
+      for (const queue of queues) await createQueue(url, queue);
+      return work({ url, pid, location });
+    }),
+  );
+}
+
+/**
+ * `withFreshGatewayOn` SQLite (synchronous=FULL, the default durability).
+ * `work` also gets the path of the gateway's database file, for a baseline
+ * that reads a copy of it.
  */
 export function withFreshGateway<T>(
   queues: string[],
   work: (url: string, databaseFile: string) => Promise<T>,
 ): Promise<T> {
-  return withTempDir('gateway', (dir) =>
-    withGateway(dir, 'FULL', async (url) => {
-      for (const queue of queues) await createQueue(url, queue);
-      return work(url, path.join(dir, DATABASE_FILE));
-    }),
-  );
+  return withFreshGatewayOn(SQLITE, queues, ({ url, location }) => work(url, path.join(location, DATABASE_FILE)));
 }

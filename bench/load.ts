@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { type Meter, unmetered } from './cpuMeter';
 import type { Side } from './rounds';
 
 /** One kind of request, sent over and over by autocannon. */
@@ -41,12 +42,16 @@ async function blast(spec: LoadSpec, seconds: number): Promise<autocannon.Result
 /**
  * A side of an alternating comparison (rounds.ts): completed requests per
  * second, times `perRequest` (messages per request), of an autocannon run at
- * `spec.connections` concurrent keep-alive connections. Each run opens its
- * own connections, so a server left idle between rounds is not a concern.
+ * `spec.connections` concurrent keep-alive connections, each run under
+ * `meter`. Each run opens its own connections, so a server left idle between
+ * rounds is not a concern.
  */
-export function loadSide(spec: LoadSpec, perRequest = 1): Side {
+export function loadSide(spec: LoadSpec, perRequest = 1, meter: Meter = unmetered): Side {
   return async (seconds) => {
-    const result = await blast(spec, seconds);
-    return (result.requests.total * perRequest) / result.duration;
+    const run = await meter.during(async () => {
+      const result = await blast(spec, seconds);
+      return { handled: result.requests.total * perRequest, seconds: result.duration };
+    });
+    return run.handled / run.seconds;
   };
 }

@@ -51,8 +51,9 @@ function inserter(db: Database.Database): RunFor {
     `INSERT INTO messages (topic_id, partition, offset, timestamp, key, headers, content_type, value)
      VALUES (?, 0, ?, ?, NULL, '{}', 'application/json', ?)`,
   );
-  const insertDelivery = db.prepare<[number | bigint, number | bigint, number]>(
-    'INSERT INTO deliveries (subscription_id, message_id, available_at) VALUES (?, ?, ?)',
+  // bytes: the value's size, which the stats triggers (migration 008) require of every delivery row.
+  const insertDelivery = db.prepare<[number | bigint, number | bigint, number, number]>(
+    'INSERT INTO deliveries (subscription_id, message_id, available_at, bytes) VALUES (?, ?, ?, ?)',
   );
   const value = storedValueOfSize(MESSAGE_BYTES);
   let offset = 0;
@@ -60,7 +61,7 @@ function inserter(db: Database.Database): RunFor {
     const timestamp = Date.now();
     for (let i = 0; i < ROWS_PER_TRANSACTION; i++) {
       const messageId = insert.run(topicId, offset++, timestamp, value).lastInsertRowid;
-      insertDelivery.run(subscriptionId, messageId, timestamp);
+      insertDelivery.run(subscriptionId, messageId, timestamp, value.length);
     }
   });
   // Same transaction kind as the gateway's group commit (BEGIN IMMEDIATE).

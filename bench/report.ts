@@ -13,6 +13,17 @@ export interface Target {
   ratio: number;
 }
 
+/**
+ * CPU time per message of one side, µs, over every run of it (warm-up
+ * included): the gateway's (the bench process's where the gateway runs in
+ * it), and its database server's where the store has one (PostgreSQL:
+ * the postmaster and every process under it); null for SQLite.
+ */
+export interface SideCpu {
+  gateway: number;
+  server: number | null;
+}
+
 export interface Row {
   scenario: string;
   result: Measurement;
@@ -25,6 +36,8 @@ export interface Row {
   ratio?: number;
   /** What a reader needs to interpret the row (sizes chosen, how the run went). */
   notes?: string[];
+  /** CPU per message of each side, for rows that meter it. */
+  cpu?: { result: SideCpu; baseline: SideCpu };
 }
 
 export const atLeast = (ratio: number): Target => ({ comparison: '>=', ratio });
@@ -45,9 +58,22 @@ function formatMeasurement({ value, unit }: Measurement): string {
   return `${value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${unit}`;
 }
 
-/** The results table: one line per row, columns padded to their widest cell, notes below. */
+/** `gateway` µs, or `gateway+server` µs where the side has a database server. */
+function formatSideCpu({ gateway, server }: SideCpu): string {
+  return server === null ? gateway.toFixed(0) : `${gateway.toFixed(0)}+${server.toFixed(0)}`;
+}
+
+const CPU_LEGEND =
+  "cpu µs/msg: result | baseline, each the gateway's CPU per message (+ the PostgreSQL server's: postmaster and its children)," +
+  ' over every round, warm-up included';
+
+/**
+ * The results table: one line per row, columns padded to their widest cell,
+ * notes below. The cpu column is there when a row meters its CPU.
+ */
 export function formatTable(rows: Row[]): string {
-  const header = ['scenario', 'result', 'baseline', 'ratio', 'target', 'ok'];
+  const withCpu = rows.some((row) => row.cpu !== undefined);
+  const header = ['scenario', 'result', 'baseline', 'ratio', 'target', 'ok', ...(withCpu ? ['cpu µs/msg'] : [])];
   const cells = rows.map((row) => [
     row.scenario,
     formatMeasurement(row.result),
@@ -55,6 +81,7 @@ export function formatTable(rows: Row[]): string {
     ratioOf(row).toFixed(2),
     `${row.target.comparison}${row.target.ratio.toFixed(2)}`,
     meetsTarget(row) ? 'yes' : 'NO',
+    ...(withCpu ? [row.cpu === undefined ? '' : `${formatSideCpu(row.cpu.result)} | ${formatSideCpu(row.cpu.baseline)}`] : []),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...cells.map((line) => line[column].length)));
   const render = (line: string[]): string =>
@@ -63,5 +90,10 @@ export function formatTable(rows: Row[]): string {
       .join('  ')
       .trimEnd();
   const notes = rows.flatMap((row) => (row.notes ?? []).map((note) => `  ${row.scenario.split(' ')[0]} ${note}`));
-  return [render(header), ...cells.map(render), ...(notes.length > 0 ? ['', 'notes:', ...notes] : [])].join('\n');
+  return [
+    render(header),
+    ...cells.map(render),
+    ...(withCpu ? ['', CPU_LEGEND] : []),
+    ...(notes.length > 0 ? ['', 'notes:', ...notes] : []),
+  ].join('\n');
 }

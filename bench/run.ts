@@ -1,13 +1,14 @@
 import os from 'node:os';
+import { type Backend, BenchPostgres, SQLITE } from './backend';
 import { formatTable, type Row } from './report';
 import { backlog } from './scenarios/backlog';
-import { consume } from './scenarios/consume';
+import { consume, consumePostgres } from './scenarios/consume';
 import { keyedProduce } from './scenarios/keyedProduce';
 import { manyQueues } from './scenarios/manyQueues';
-import { produceBatch } from './scenarios/produceBatch';
-import { produceSingle } from './scenarios/produceSingle';
+import { produceBatch, produceBatchPostgres } from './scenarios/produceBatch';
+import { produceSingle, produceSinglePostgres } from './scenarios/produceSingle';
 import { push } from './scenarios/push';
-import { replayRead } from './scenarios/replayRead';
+import { replayRead, replayReadPostgres } from './scenarios/replayRead';
 import { requestReply } from './scenarios/requestReply';
 import { sqs } from './scenarios/sqs';
 import { uploads } from './scenarios/uploads';
@@ -17,12 +18,18 @@ interface Scenario {
   /** What BENCH_ONLY calls it. */
   name: string;
   label: string;
-  run: (settings: BenchSettings) => Promise<Row[]>;
+  /** `postgres` starts the run's PostgreSQL server the first time it is called. */
+  run: (settings: BenchSettings, postgres: () => Promise<Backend>) => Promise<Row[]>;
 }
 
 /** A scenario of one row. */
 function single(run: (settings: BenchSettings) => Promise<Row>): Scenario['run'] {
   return async (settings) => [await run(settings)];
+}
+
+/** A scenario of one row on PostgreSQL. */
+function onPostgres(run: (settings: BenchSettings, postgres: Backend) => Promise<Row>): Scenario['run'] {
+  return async (settings, postgres) => [await run(settings, await postgres())];
 }
 
 const SCENARIOS: Scenario[] = [
@@ -32,7 +39,7 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'backlog',
     label: '(d) fetch + ack with a large backlog',
-    run: single((settings) => backlog(settings.backlog, settings.backlogSamples)),
+    run: single((settings) => backlog(SQLITE, settings.backlog, settings.backlogSamples)),
   },
   { name: 'replay', label: '(e) replay reads by offset vs raw SQLite', run: single(replayRead) },
   { name: 'keyed', label: '(f) keyed produce to 12 partitions vs queue produce', run: single(keyedProduce) },
@@ -45,6 +52,15 @@ const SCENARIOS: Scenario[] = [
     label: '(k) 100,000 queues: creation, a healthz probe during lists/scrapes/dashboard/sweeps, produce–fetch–ack vs one queue',
     run: manyQueues,
   },
+  { name: 'pg-produce-single', label: '(a-pg) single-message produce on PostgreSQL vs SQLite', run: onPostgres(produceSinglePostgres) },
+  { name: 'pg-produce-batch', label: '(b-pg) batch produce on PostgreSQL vs SQLite', run: onPostgres(produceBatchPostgres) },
+  { name: 'pg-consume', label: '(c-pg) fetch + ack on PostgreSQL vs SQLite', run: onPostgres(consumePostgres) },
+  {
+    name: 'pg-backlog',
+    label: '(d-pg) fetch + ack with a large backlog on PostgreSQL',
+    run: onPostgres((settings, postgres) => backlog(postgres, settings.backlog, settings.backlogSamples)),
+  },
+  { name: 'pg-replay', label: '(e-pg) replay reads by offset on PostgreSQL vs SQLite', run: onPostgres(replayReadPostgres) },
 ];
 
 /** The scenarios BENCH_ONLY names, in run order; all without it. */
@@ -70,32 +86,48 @@ function chosen(only: string[] | null): Scenario[] {
  * times both of its figures on the same messages; (k)'s creation and health
  * probe rows are timed once, its produce and fetch + ack rows alternate.
  *
+ * (a-pg)–(e-pg) are (a)–(e) on PostgreSQL: (a-pg), (b-pg), (c-pg) and (e-pg)
+ * put the load of their letter on a gateway storing in PostgreSQL (the
+ * result) and on one storing in SQLite (the baseline), in alternating rounds;
+ * (d-pg) is (d) on PostgreSQL. The first of them starts a throw-away
+ * PostgreSQL server (bench/postgresServer.ts: initdb in a temp dir, fsync and
+ * synchronous_commit on; the Debian package postgresql must be installed),
+ * which the run stops at its end. Their rows, and (d)'s, add each side's CPU
+ * per message: the gateway's and the PostgreSQL server's (report.ts).
+ *
  * Environment (settings.ts). The defaults take six to seven minutes on 2 cores
- * for all but uploads and many-queues; uploads takes seconds, many-queues about
- * 8 minutes at its defaults (5 of them producing its 10,000,000 messages, 3 GB
- * of disk):
+ * for all but uploads, many-queues and the pg- scenarios; uploads takes seconds,
+ * many-queues about 8 minutes at its defaults (5 of them producing its
+ * 10,000,000 messages, 3 GB of disk), the pg- scenarios about six and a half
+ * (pg-backlog's million messages take 1.3 GB of disk while it runs):
  *   BENCH_ROUNDS           baseline/result round pairs of the alternating rows, default 5
  *   BENCH_SECONDS          measured seconds per round and side, default 5; (h) samples for twice that
  *   BENCH_WARMUP_SECONDS   unmeasured seconds of load on each side before its first round, default 2
- *   BENCH_BACKLOG          ready messages of (d)'s large queue, default 1,000,000
- *   BENCH_BACKLOG_SAMPLES  messages fetched and acked per queue size in (d), default 4000
+ *   BENCH_BACKLOG          ready messages of (d)'s and (d-pg)'s large queue, default 1,000,000
+ *   BENCH_BACKLOG_SAMPLES  messages fetched and acked per queue size in (d) and (d-pg), default 4000
  *   BENCH_QUEUES           queues (k) creates besides its own two, default 100,000
  *   BENCH_TOPICS           topics (k) creates, each with a consumer group, default 10,000
  *   BENCH_BIG_BACKLOG      ready messages of (k)'s big queue, default 10,000,000
  *   BENCH_ONLY             comma-separated scenarios to run, e.g. `push` or `consume,push`
  *                          (produce-single, produce-batch, consume, backlog, replay, keyed, push, sqs, request-reply,
- *                          uploads, many-queues); default all
+ *                          uploads, many-queues, pg-produce-single, pg-produce-batch, pg-consume, pg-backlog,
+ *                          pg-replay); default all
  */
 async function main(): Promise<void> {
   const settings = readSettings(process.env);
   const scenarios = chosen(settings.only);
   const started = performance.now();
   const rows: Row[] = [];
-  for (const scenario of scenarios) {
-    // Progress goes to stderr: stdout is the report.
-    const elapsed = ((performance.now() - started) / 1000).toFixed(0);
-    process.stderr.write(`[${elapsed.padStart(3)} s] ${scenario.label}\n`);
-    rows.push(...(await scenario.run(settings)));
+  const postgres = new BenchPostgres();
+  try {
+    for (const scenario of scenarios) {
+      // Progress goes to stderr: stdout is the report.
+      const elapsed = ((performance.now() - started) / 1000).toFixed(0);
+      process.stderr.write(`[${elapsed.padStart(3)} s] ${scenario.label}\n`);
+      rows.push(...(await scenario.run(settings, () => postgres.backend())));
+    }
+  } finally {
+    await postgres.stop();
   }
 
   const wallSeconds = (performance.now() - started) / 1000;
@@ -103,7 +135,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       '',
-      `mqgate bench:${only} all but (d), (h) and (k)'s creation and healthz rows ${settings.rounds} alternating rounds of ${settings.seconds} s per side` +
+      `mqgate bench:${only} all but (d), (d-pg), (h) and (k)'s creation and healthz rows ${settings.rounds} alternating rounds of ${settings.seconds} s per side` +
         ` after ${settings.warmupSeconds} s warm-up (BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP_SECONDS);` +
         ` node ${process.version}, ${os.cpus().length} cores`,
       '',

@@ -1,12 +1,12 @@
 /**
  * Knobs of one bench run, read once from the environment so a quick run and the default one use the same code.
  *
- * All scenarios but (d) and (h) measure each side of their comparison in
+ * All scenarios but (d), (d-pg) and (h) measure each side of their comparison in
  * alternating rounds (see rounds.ts), (k) only for its produce and fetch +
  * ack: with the defaults that is 2 × 5 rounds of 5 s plus the warm-ups per
  * scenario; (h) samples for 2 × 5 s. The whole `npm run bench` takes six to
  * seven minutes on a 2-core machine without (k), whose filling and probing
- * take far longer (run.ts).
+ * take far longer, and without the pg- scenarios (run.ts).
  */
 export interface BenchSettings {
   /** Baseline/result round pairs of the alternating rows (BENCH_ROUNDS, default 5): odd, so the median is one round pair. */
@@ -18,9 +18,9 @@ export interface BenchSettings {
    * (BENCH_WARMUP_SECONDS, default 2): JIT, page cache, connections.
    */
   warmupSeconds: number;
-  /** Ready messages of the large queue of scenario (d) (BENCH_BACKLOG, default 1,000,000). */
+  /** Ready messages of the large queue of scenarios (d) and (d-pg) (BENCH_BACKLOG, default 1,000,000). */
   backlog: number;
-  /** Messages fetched and acked per queue size in scenario (d) (BENCH_BACKLOG_SAMPLES, default 4000). */
+  /** Messages fetched and acked per queue size in scenarios (d) and (d-pg) (BENCH_BACKLOG_SAMPLES, default 4000). */
   backlogSamples: number;
   /** Queues scenario (k) creates besides the two it works with (BENCH_QUEUES, default 100,000). */
   queues: number;

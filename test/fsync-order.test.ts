@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Response } from 'supertest';
 import type { Fsync } from '../persistence/sqlite/walSync';
+import { expectFault, soapPost, VERSIONS } from './support/soapCallers';
 import { call, until } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
 import { sqliteStoreOf } from './support/testStore';
@@ -21,12 +22,17 @@ class FsyncGate {
   durable = 0;
   private readonly held: Array<() => void> = [];
   private holding = false;
+  private failing = false;
   private from = 0;
 
   /** `operations`: how many writes the store has committed (its commitStats). */
   constructor(private readonly operations: () => number) {}
 
   readonly fsync: Fsync = (fd, callback) => {
+    if (this.failing) {
+      callback(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+      return;
+    }
     if (!this.holding) {
       fs.fsync(fd, callback);
       return;
@@ -41,6 +47,11 @@ class FsyncGate {
       }),
     );
   };
+
+  /** From now on every fsync fails, as on a failing disk. */
+  fail(): void {
+    this.failing = true;
+  }
 
   hold(): void {
     this.holding = true;
@@ -137,4 +148,17 @@ test('writes sent while an fsync is held commit after it and wait for an fsync o
   await Promise.all(sent);
   expect(answers.filter(({ status, answered, durable }) => status !== 201 || answered > durable)).toEqual([]);
   expect(gate.events.filter((event) => event === 'fsync returned').length).toBeGreaterThanOrEqual(2);
+});
+
+// What the client of a write whose fsync fails is told, SOAP callers included (soap.test.ts has every other SOAP answer).
+describe.each(VERSIONS)('SOAP $version', (soap) => {
+  test('a store that cannot confirm the write is a gateway fault carrying storage_unavailable, with Retry-After', async () => {
+    gate.fail();
+    // The queue's creation is what fails to sync; from then on the store refuses every write.
+    await t.http.put('/v1/queues/r').send({});
+    const res = await call('produceMessages', soapPost(t.http, soap, '/v1/queues/q/messages'));
+    expectFault(res, soap, 'storage_unavailable', 503, 'gateway');
+    expect(res.headers['retry-after']).toBe('1');
+    expect(t.internalErrors.map((e) => e.code)).toEqual(['storage_unavailable', 'storage_unavailable']);
+  });
 });

@@ -188,3 +188,21 @@ test('one idempotency key produced at once from two gateways stores one message,
   const stored = await first.browse({ at: { queue: 'q' }, after: null, max: 100, now: T0 });
   expect(stored.map((m) => m.id).sort()).toEqual(answers.map(([one]) => one.id).sort());
 });
+
+test('produces into one queue at once share commits, and one refused (its quota) rolls back alone: each produce all or nothing', async () => {
+  const [first] = stores;
+  await first.putQueue({ name: 'q', settings: settings({ maxStoredMessages: 10 }), now: T0 });
+  const before = first.commitStats;
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: 8 }, (_, i) => first.produce({ queue: 'q', messages: ['a', 'b', 'c'].map((v) => message(`${i}${v}`)), ...opts() })),
+  );
+  const stored = outcomes.filter((o): o is PromiseFulfilledResult<AppendResult[]> => o.status === 'fulfilled').map((o) => o.value);
+  const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected').map((o) => o.reason as { code: string });
+  expect(stored).toHaveLength(3);
+  expect(stored.every((results) => results.length === 3)).toBe(true);
+  expect(refused.map((error) => error.code)).toEqual(Array(5).fill('quota_exceeded'));
+  expect(await first.queueStats({ queue: 'q', now: T0 })).toMatchObject({ ready: 9 });
+  const after = first.commitStats;
+  expect(after.operations - before.operations).toBe(8);
+  expect(after.commits - before.commits).toBeLessThan(8);
+});

@@ -5,7 +5,7 @@ import { createPool, listen, transaction } from '../persistence/postgres/connect
 import { interpretError } from '../persistence/postgres/interpretError';
 import { migrate, pendingMigrations } from '../persistence/postgres/migrate';
 import { createReceiptSecret, receiptSecret } from '../persistence/postgres/receiptSecret';
-import { startPostgres } from './support/postgresServer';
+import { startPostgres } from '../bench/postgresServer';
 import { createTestDatabase, type TestDatabase } from './support/testPostgres';
 
 /**

@@ -1,11 +1,23 @@
 import fs from 'node:fs';
 import { killChildGateways, startChildGateway } from './support/childGateway';
-import { eventually, polled, startReceiver } from './support/receiver';
+import { eventually, polled, type Receiver, startReceiver } from './support/receiver';
 import { tempDir } from './support/testGateway';
 
 const N = 300;
 
-afterEach(killChildGateways);
+/** The receivers of the running test: closed after it however it ended, since an open one keeps jest from exiting. */
+const receivers: Receiver[] = [];
+
+async function receiverAnswering(answer: Receiver['answer']): Promise<Receiver> {
+  const receiver = await startReceiver(Date.now, answer);
+  receivers.push(receiver);
+  return receiver;
+}
+
+afterEach(async () => {
+  killChildGateways();
+  await Promise.all(receivers.splice(0).map((receiver) => receiver.close()));
+});
 
 async function json(url: string, method: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(url, {
@@ -19,7 +31,7 @@ async function json(url: string, method: string, body?: unknown): Promise<{ stat
 test(`push survives SIGKILL with deliveries in flight: every one of ${N} queue and ${N} group messages is delivered after the restart`, async () => {
   const dataDir = tempDir();
   // Answers take a while, so that many deliveries are in flight at any moment.
-  const receiver = await startReceiver(Date.now, () => ({ status: 204, delayMs: 20 }));
+  const receiver = await receiverAnswering(() => ({ status: 204, delayMs: 20 }));
   const first = await startChildGateway(dataDir);
   expect((await json(`${first.url}/v1/queues/orders`, 'PUT', {})).status).toBe(201);
   expect((await json(`${first.url}/v1/topics/events`, 'PUT', { partitions: 3 })).status).toBe(201);
@@ -56,13 +68,12 @@ test(`push survives SIGKILL with deliveries in flight: every one of ${N} queue a
   expect(await settled()).toBe(true);
   second.process.kill('SIGTERM');
   expect(await second.exited).toBe(0);
-  await receiver.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
 
 test('SIGTERM stops push cleanly: exit 0, and messages waiting for a retry are back in the queue for the next start', async () => {
   const dataDir = tempDir();
-  const receiver = await startReceiver(Date.now, () => ({ status: 503 }));
+  const receiver = await receiverAnswering(() => ({ status: 503 }));
   const first = await startChildGateway(dataDir);
   await json(`${first.url}/v1/queues/orders`, 'PUT', {});
   const push = { source: { queue: 'orders' }, url: `${receiver.url}/hook`, backoff: { initialMs: 600_000, maxMs: 600_000 } };
@@ -83,6 +94,5 @@ test('SIGTERM stops push cleanly: exit 0, and messages waiting for a retry are b
   expect(receiver.received.slice(3).map((r) => r.headers['mqgate-attempt'])).toEqual(['2', '2', '2']);
   second.process.kill('SIGTERM');
   expect(await second.exited).toBe(0);
-  await receiver.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });

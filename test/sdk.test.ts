@@ -6,6 +6,7 @@ import { createLogger } from '../api/logging';
 import { type Gateway, startGateway } from '../api/server';
 import { packagePath } from '../persistence/packagePath';
 import { systemClock } from '../queue/clock';
+import { storeFlags } from './support/childGateway';
 import { type ClientProgram, generateTypes, loadClientProgram, SCHEMA_FILE, typeCheck, writeClientProgram } from './support/sdkClient';
 import { tempDir } from './support/testGateway';
 
@@ -48,7 +49,7 @@ beforeAll(async () => {
   program = loadClientProgram(project);
 
   dataDir = tempDir();
-  const config = loadConfig(['--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], {});
+  const config = loadConfig(['--port', '0', ...(await storeFlags(dataDir)), '--log-level', 'warn'], {});
   gateway = await startGateway(config, {
     clock: systemClock,
     logger: createLogger('warn', { write: (line: string) => failures.push(line) }),

@@ -1,48 +1,15 @@
-import type { Response, Test } from 'supertest';
+import type { Test } from 'supertest';
 import { generateKey } from '../api/keys';
 import { checkKeys } from '../api/keysFile';
+import { expectFault, type Soap, soapPost, VERSIONS } from './support/soapCallers';
 import { call } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, type TestGatewayOptions, testGateway } from './support/testGateway';
 
 // What SOAP callers are told: a stored message as success (202, or 200 and an
 // envelope), every failure as a fault of their SOAP version. The real clients
 // (node-soap, zeep) are in soap-clients.test.ts; here, each answer exactly.
-
-const ENVELOPE_11 =
-  '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><m:Ping xmlns:m="urn:ping"/></soap:Body></soap:Envelope>';
-const ENVELOPE_12 =
-  '<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body><m:Ping xmlns:m="urn:ping"/></env:Body></env:Envelope>';
-
-/** A SOAP caller of each version: its request headers, body, and what its faults look like. */
-const VERSIONS = [
-  {
-    version: '1.1',
-    headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: '"urn:ping#Ping"' },
-    body: ENVELOPE_11,
-    faultType: 'text/xml; charset=utf-8',
-    fault: (code: string, status: number, side: 'caller' | 'gateway') =>
-      new RegExp(
-        `^<\\?xml version="1.0" encoding="utf-8"\\?>\\n<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:mq="urn:mqgate:soap:1">` +
-          `<soap:Body><soap:Fault><faultcode>soap:${side === 'caller' ? 'Client' : 'Server'}</faultcode><faultstring>[^<]+</faultstring>` +
-          `<detail><mq:problem><mq:code>${code}</mq:code><mq:status>${status}</mq:status>`,
-      ),
-  },
-  {
-    version: '1.2',
-    headers: { 'Content-Type': 'application/soap+xml; charset=utf-8; action="urn:ping#Ping"' },
-    body: ENVELOPE_12,
-    faultType: 'application/soap+xml; charset=utf-8',
-    fault: (code: string, status: number, side: 'caller' | 'gateway') =>
-      new RegExp(
-        `^<\\?xml version="1.0" encoding="utf-8"\\?>\\n<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope" xmlns:mq="urn:mqgate:soap:1">` +
-          `<env:Body><env:Fault><env:Code><env:Value>env:${side === 'caller' ? 'Sender' : 'Receiver'}</env:Value>` +
-          `<env:Subcode><env:Value>mq:${code}</env:Value></env:Subcode></env:Code><env:Reason><env:Text xml:lang="en">[^<]+</env:Text></env:Reason>` +
-          `<env:Detail><mq:problem><mq:code>${code}</mq:code><mq:status>${status}</mq:status>`,
-      ),
-  },
-] as const;
-
-type Soap = (typeof VERSIONS)[number];
+// A store that cannot confirm a write is in fsync-order.test.ts: only SQLite's
+// store lets a test fail its fsync, and this file runs on both backends.
 
 let t: TestGateway;
 
@@ -58,19 +25,8 @@ beforeEach(async () => {
 
 afterEach(() => disposeTestGateway(t));
 
-function post(soap: Soap, path: string, body: string = soap.body): Test {
-  return t.http
-    .post(path)
-    .set(soap.headers)
-    // Read as text whatever the type: superagent leaves application/soap+xml unread otherwise.
-    .buffer(true)
-    .send(body);
-}
-
-function expectFault(res: Response, soap: Soap, code: string, status: number, side: 'caller' | 'gateway' = 'caller'): void {
-  expect(res.status).toBe(500);
-  expect(res.headers['content-type']).toBe(soap.faultType);
-  expect(res.text).toMatch(soap.fault(code, status, side));
+function post(soap: Soap, path: string, body?: string): Test {
+  return soapPost(t.http, soap, path, body);
 }
 
 describe.each(VERSIONS)('SOAP $version', (soap) => {
@@ -149,16 +105,6 @@ describe.each(VERSIONS)('SOAP $version', (soap) => {
     const res = await call('produceMessages', post(soap, '/v1/queues/q/messages'));
     expectFault(res, soap, 'quota_exceeded', 429);
     expect(res.headers['retry-after']).toBe('1');
-  });
-
-  test('a store that cannot confirm the write is a gateway fault carrying storage_unavailable, with Retry-After', async () => {
-    await gateway({ fsync: (_fd, callback) => callback(Object.assign(new Error('EIO'), { code: 'EIO' })) });
-    // The queue's creation is what fails to sync; from then on the store refuses every write.
-    await t.http.put('/v1/queues/q').send({});
-    const res = await call('produceMessages', post(soap, '/v1/queues/q/messages'));
-    expectFault(res, soap, 'storage_unavailable', 503, 'gateway');
-    expect(res.headers['retry-after']).toBe('1');
-    expect(t.internalErrors.map((e) => e.code)).toEqual(['storage_unavailable', 'storage_unavailable']);
   });
 
   test('a request–reply timeout is a gateway fault carrying reply_timeout, and is not an internal error', async () => {

@@ -2,9 +2,10 @@
 # Run by `npm test` before the suite: the browser tests drive Debian's Chromium,
 # the metrics test runs promtool (Debian's prometheus package), the SOAP
 # client test drives Python's zeep (python3-zeep, for Debian's /usr/bin/python3,
-# whatever `python3` on PATH is), and jest's globalSetup starts a throw-away
+# whatever `python3` on PATH is), jest's globalSetup starts a throw-away
 # PostgreSQL server (initdb and postgres from Debian's postgresql; setpriv from
-# util-linux starts it). npm cannot install any of them, so what is
+# util-linux starts it), and the README test runs the README's curl commands
+# (curl; flock from util-linux). npm cannot install any of them, so what is
 # missing is installed with apt-get here, once; a machine that has them all
 # skips this in an instant. Without root (and no password-less sudo) the
 # missing packages are named and the run fails: the tests that need them would
@@ -20,6 +21,7 @@ if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
 fi
 command -v setpriv >/dev/null 2>&1 || missing="$missing util-linux"
+command -v curl >/dev/null 2>&1 || missing="$missing curl"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then

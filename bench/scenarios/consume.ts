@@ -1,3 +1,6 @@
+import type { Backend } from '../backend';
+import { backendRow, compareBackends } from '../backendComparison';
+import { type Meter, unmetered } from '../cpuMeter';
 import { withFreshGateway } from '../gateway';
 import { JsonClient } from '../httpClient';
 import { runLoops } from '../loops';
@@ -28,6 +31,15 @@ const PRODUCE_QUEUE = 'bench-produce';
  * took is added again, so a large headroom is paid for once.
  */
 const HEADROOM = 1;
+/**
+ * (c-pg): ready messages at the start of a consume run, per second of the
+ * run, as a multiple of the side's own latest rate; before its first run,
+ * FIRST_RATE. A run that drains the queue still measures a rate (over a fixed
+ * count), which sizes the next one.
+ */
+const OWN_HEADROOM = 1.5;
+const FIRST_RATE = 20_000;
+const SCENARIO = `fetch+ack ${CONSUMERS.batch}, ${CONSUMERS.loops} consumers`;
 
 interface FetchResponse {
   messages: Array<{ receipt: string }>;
@@ -61,9 +73,9 @@ async function fetchAndAck(client: JsonClient, consumers: Consumers, fetchBody: 
 
 /**
  * The consume side: tops the queue up (unmeasured) to `ceiling()` messages
- * per second times the run's seconds, then consumes for those seconds.
+ * per second times the run's seconds, then consumes for those seconds under `meter`.
  */
-export function consumeSide(url: string, consumers: Consumers, ceiling: () => number, log: ConsumeLog): Side {
+export function consumeSide(url: string, consumers: Consumers, ceiling: () => number, log: ConsumeLog, meter: Meter = unmetered): Side {
   const fetchBody = JSON.stringify({ max: consumers.batch, waitMs: 0 });
   return async (seconds) => {
     // New connections per run: the last run's sat idle through a produce round, past the keep-alive timeout.
@@ -73,7 +85,7 @@ export function consumeSide(url: string, consumers: Consumers, ceiling: () => nu
       log.prefilled += await topUp(client, consumers.queue, ceiling() * seconds);
       log.prefillSeconds += (performance.now() - prefillStart) / 1000;
       // Acked messages per second; a drained queue ends the run early.
-      const { rate, exhausted } = await runLoops(consumers.loops, seconds, () => fetchAndAck(client, consumers, fetchBody));
+      const { rate, exhausted } = await meter.during(() => runLoops(consumers.loops, seconds, () => fetchAndAck(client, consumers, fetchBody)));
       log.runs += 1;
       if (exhausted) log.drainedRuns += 1;
       return rate;
@@ -105,7 +117,7 @@ export async function consume(timing: RoundTiming): Promise<Row> {
   });
   return alternatingRow(
     {
-      scenario: `(c) fetch+ack ${CONSUMERS.batch}, ${CONSUMERS.loops} consumers`,
+      scenario: `(c) ${SCENARIO}`,
       resultUnit: 'msg/s',
       baselineUnit: 'msg/s',
       target: atLeast(0.5),
@@ -117,5 +129,35 @@ export async function consume(timing: RoundTiming): Promise<Row> {
     },
     timing,
     alternation,
+  );
+}
+
+/**
+ * (c-pg) The consumers of (c) on a gateway storing in PostgreSQL against the
+ * same on one storing in SQLite. Each side tops its queue up before each run
+ * from its own latest rate (OWN_HEADROOM).
+ */
+export async function consumePostgres(timing: RoundTiming, postgres: Backend): Promise<Row> {
+  const logs = { SQLite: emptyConsumeLog(), PostgreSQL: emptyConsumeLog() };
+  const comparison = await compareBackends(timing, postgres, [CONSUMERS.queue], async ({ backend, url, meter }) => {
+    const ceiling = (): number => (own.latest() === 0 ? FIRST_RATE : own.latest() * OWN_HEADROOM);
+    const own = tracked(consumeSide(url, CONSUMERS, ceiling, logs[backend], meter));
+    return own.side;
+  });
+  const prefilled = (log: ConsumeLog): string => `${log.prefilled.toLocaleString('en-US')} x 1 KB in ${log.prefillSeconds.toFixed(1)} s`;
+  return backendRow(
+    {
+      scenario: `(c-pg) ${SCENARIO}`,
+      resultUnit: 'msg/s',
+      baselineUnit: 'msg/s',
+      target: atLeast(0.4),
+      notes: [
+        `before each consume run its queue was topped up to ${OWN_HEADROOM} x the side's latest rate x run time` +
+          ` (${FIRST_RATE.toLocaleString('en-US')} msg/s before the first): PostgreSQL ${prefilled(logs.PostgreSQL)}, SQLite ${prefilled(logs.SQLite)}, over HTTP`,
+        `PostgreSQL: ${drainedNote(logs.PostgreSQL)}; SQLite: ${drainedNote(logs.SQLite)}`,
+      ],
+    },
+    timing,
+    comparison,
   );
 }

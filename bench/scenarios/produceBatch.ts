@@ -1,5 +1,8 @@
 import path from 'node:path';
+import type { Backend } from '../backend';
+import { backendRow, compareBackends } from '../backendComparison';
 import { withChildServer } from '../child';
+import type { Meter } from '../cpuMeter';
 import { withFreshGateway } from '../gateway';
 import { loadSide } from '../load';
 import { produceLoad } from '../payload';
@@ -13,14 +16,15 @@ const QUEUE = 'bench';
 const BATCH = 100;
 const CONNECTIONS = 16;
 const RAW_SQLITE = path.join(__dirname, '..', 'rawSqlite.js');
+const SCENARIO = `produce ${BATCH}x1KB, ${CONNECTIONS} conns`;
 
 /**
  * The gateway side of (b), messages per second of produce requests of
- * 100 × 1 KB into `queue`; also the baseline of (c), which takes its turns
- * against the same gateway.
+ * 100 × 1 KB into `queue`, each run under `meter`; also the baseline of (c),
+ * which takes its turns against the same gateway.
  */
-export function batchProduceSide(url: string, queue: string): Side {
-  return loadSide(produceLoad(queue, BATCH, CONNECTIONS)(url), BATCH);
+export function batchProduceSide(url: string, queue: string, meter?: Meter): Side {
+  return loadSide(produceLoad(queue, BATCH, CONNECTIONS)(url), BATCH, meter);
 }
 
 /**
@@ -38,7 +42,7 @@ export async function produceBatch(timing: RoundTiming): Promise<Row> {
   );
   return alternatingRow(
     {
-      scenario: `(b) produce ${BATCH}x1KB, ${CONNECTIONS} conns`,
+      scenario: `(b) ${SCENARIO}`,
       resultUnit: 'msg/s',
       baselineUnit: 'msg/s',
       target: atLeast(0.5),
@@ -48,5 +52,15 @@ export async function produceBatch(timing: RoundTiming): Promise<Row> {
     },
     timing,
     alternation,
+  );
+}
+
+/** (b-pg) The load of (b) on a gateway storing in PostgreSQL against one storing in SQLite. */
+export async function produceBatchPostgres(timing: RoundTiming, postgres: Backend): Promise<Row> {
+  const comparison = await compareBackends(timing, postgres, [QUEUE], async ({ url, meter }) => batchProduceSide(url, QUEUE, meter));
+  return backendRow(
+    { scenario: `(b-pg) ${SCENARIO}`, resultUnit: 'msg/s', baselineUnit: 'msg/s', target: atLeast(0.4), notes: [] },
+    timing,
+    comparison,
   );
 }

@@ -1,5 +1,8 @@
 import path from 'node:path';
+import type { Backend } from '../backend';
+import { backendRow, compareBackends } from '../backendComparison';
 import { withChildServer } from '../child';
+import { type Meter, unmetered } from '../cpuMeter';
 import { createTopic, partitionEnds, withFreshGateway } from '../gateway';
 import { JsonClient } from '../httpClient';
 import { runLoops } from '../loops';
@@ -25,6 +28,7 @@ const PREFILL = 200_000;
 /** Room for READ_BATCH values of 1 KB: the default of 1 MiB would cut the batches short. */
 const MAX_BYTES = 2_000_000;
 const RAW_SQLITE_READ = path.join(__dirname, '..', 'rawSqliteRead.js');
+const SCENARIO = `replay read ${READ_BATCH}x1KB, ${READERS} readers`;
 
 interface PartitionMessages {
   messages: Array<{ offset: number }>;
@@ -35,10 +39,11 @@ interface PartitionMessages {
 /**
  * The gateway side: READERS loops each reading READ_BATCH messages by offset
  * and going on from the response's nextOffset, back to 0 at the end of the
- * partition; messages returned per second. Each reader starts in a region of
- * its own, and keeps its place from one run to the next.
+ * partition; messages returned per second, each run under `meter`. Each
+ * reader starts in a region of its own, and keeps its place from one run to
+ * the next.
  */
-function httpReadSide(url: string): Side {
+function httpReadSide(url: string, meter: Meter = unmetered): Side {
   const offsets = Array.from({ length: READERS }, (_, reader) => (reader * PREFILL) / READERS);
   return async (seconds) => {
     // New connections per run: the last run's sat idle through a baseline round, past the keep-alive timeout.
@@ -60,7 +65,7 @@ function httpReadSide(url: string): Side {
         offsets[reader] = read.nextOffset >= read.endOffset ? 0 : read.nextOffset;
         return read.messages.length;
       };
-      const { rate } = await runLoops(READERS, seconds, readBatch);
+      const { rate } = await meter.during(() => runLoops(READERS, seconds, readBatch));
       return rate;
     } finally {
       client.close();
@@ -83,6 +88,12 @@ async function fill(url: string): Promise<number> {
   return (performance.now() - start) / 1000;
 }
 
+/** What a replay reads, with how it was filled. */
+function partitionNote(filled: string): string {
+  const count = PREFILL.toLocaleString('en-US');
+  return `one partition of ${count} x 1 KB (${filled}); reader i starts at offset i x ${(PREFILL / READERS).toLocaleString('en-US')}`;
+}
+
 /**
  * (e) Replay: reads of a topic partition by offset in batches of 1,000 × 1 KB
  * over HTTP, against raw better-sqlite3 running the gateway's read query on a
@@ -100,19 +111,39 @@ export async function replayRead(timing: RoundTiming): Promise<Row> {
       );
     }),
   );
-  const count = PREFILL.toLocaleString('en-US');
   return alternatingRow(
     {
-      scenario: `(e) replay read ${READ_BATCH}x1KB, ${READERS} readers`,
+      scenario: `(e) ${SCENARIO}`,
       resultUnit: 'msg/s',
       baselineUnit: 'rows/s',
       target: atLeast(0.5),
       notes: [
         `baseline: raw better-sqlite3, one reader, the gateway's read query (LIMIT ${READ_BATCH}) over successive offsets on a copy of the gateway's database file, summing value lengths, own process`,
-        `one partition of ${count} x 1 KB (produced over HTTP in ${fillSeconds.toFixed(1)} s); reader i starts at offset i x ${(PREFILL / READERS).toLocaleString('en-US')}; both sides wrap around to offset 0 at the end`,
+        `${partitionNote(`produced over HTTP in ${fillSeconds.toFixed(1)} s`)}; both sides wrap around to offset 0 at the end`,
       ],
     },
     timing,
     alternation,
+  );
+}
+
+/** (e-pg) The replay reads of (e) on a gateway storing in PostgreSQL against the same on one storing in SQLite, each filled as (e) fills it. */
+export async function replayReadPostgres(timing: RoundTiming, postgres: Backend): Promise<Row> {
+  const fillSeconds = { SQLite: 0, PostgreSQL: 0 };
+  const comparison = await compareBackends(timing, postgres, [], async ({ backend, url, meter }) => {
+    fillSeconds[backend] = await fill(url);
+    return httpReadSide(url, meter);
+  });
+  const filled = `produced over HTTP in ${fillSeconds.PostgreSQL.toFixed(1)} s on PostgreSQL, ${fillSeconds.SQLite.toFixed(1)} s on SQLite`;
+  return backendRow(
+    {
+      scenario: `(e-pg) ${SCENARIO}`,
+      resultUnit: 'msg/s',
+      baselineUnit: 'msg/s',
+      target: atLeast(0.5),
+      notes: [`${partitionNote(filled)}; readers wrap around to offset 0 at the end`],
+    },
+    timing,
+    comparison,
   );
 }

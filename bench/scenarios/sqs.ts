@@ -8,7 +8,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { withChildServer } from '../child';
-import { CpuMeter, type CpuUse } from '../cpuMeter';
+import { CpuMeter, ownClock, processClock } from '../cpuMeter';
 import { LoopDelay } from '../loopDelay';
 import { withGateway } from '../gateway';
 import { type LoopRun, runLoops } from '../loops';
@@ -33,6 +33,9 @@ const BODY = 'x'.repeat(1024);
  */
 const BACKLOG = 50_000;
 
+/** The CPU an endpoint's runs are metered for: the endpoint's server process, and the SDK client (this process). */
+type Metered = CpuMeter<'server' | 'client'>;
+
 /**
  * One queue of an SQS endpoint as the bench drives it: the same SDK client
  * and calls for both; `meter` measures the CPU of its runs and `delay` (the
@@ -41,7 +44,7 @@ const BACKLOG = 50_000;
 interface Endpoint {
   sqs: SQSClient;
   queueUrl: string;
-  meter: CpuMeter;
+  meter: Metered;
   delay: LoopDelay | null;
 }
 
@@ -61,7 +64,7 @@ async function endpoint(url: string, pid: number, queue: string, delay: LoopDela
   });
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: queue }));
   if (QueueUrl === undefined) throw new Error(`${url}: CreateQueue answered no QueueUrl`);
-  return { sqs, queueUrl: QueueUrl, meter: new CpuMeter(pid), delay };
+  return { sqs, queueUrl: QueueUrl, meter: new CpuMeter({ server: processClock(pid), client: ownClock }), delay };
 }
 
 const ENTRIES = Array.from({ length: BATCH }, (_, i) => ({ Id: `m${i}`, MessageBody: BODY }));
@@ -116,14 +119,14 @@ function receiveSide(endpoint: Endpoint): Side {
 }
 
 /** What the CPU did in one comparison: which side waited on what. */
-function cpuNote(gateway: CpuUse, emulator: CpuUse): string {
-  const micros = (value: number): string => `${value.toFixed(0)} µs`;
-  const cores = (value: number): string => `${(value * 100).toFixed(0)}%`;
+function cpuNote(gateway: Metered, emulator: Metered): string {
+  const micros = (meter: Metered, name: 'server' | 'client'): string => `${meter.use(name).perMessage.toFixed(0)} µs`;
+  const cores = (meter: Metered, name: 'server' | 'client'): string => `${(meter.use(name).cores * 100).toFixed(0)}%`;
   return (
-    `CPU per message (every round, warm-up included): mqgate ${micros(gateway.serverPerMessage)}, local-aws-sqs ${micros(emulator.serverPerMessage)};` +
-    ` the SDK client ${micros(gateway.clientPerMessage)} against mqgate, ${micros(emulator.clientPerMessage)} against local-aws-sqs.` +
-    ` Share of a core: mqgate ${cores(gateway.serverCores)} with its client at ${cores(gateway.clientCores)},` +
-    ` local-aws-sqs ${cores(emulator.serverCores)} with its client at ${cores(emulator.clientCores)}`
+    `CPU per message (every round, warm-up included): mqgate ${micros(gateway, 'server')}, local-aws-sqs ${micros(emulator, 'server')};` +
+    ` the SDK client ${micros(gateway, 'client')} against mqgate, ${micros(emulator, 'client')} against local-aws-sqs.` +
+    ` Share of a core: mqgate ${cores(gateway, 'server')} with its client at ${cores(gateway, 'client')},` +
+    ` local-aws-sqs ${cores(emulator, 'server')} with its client at ${cores(emulator, 'client')}`
   );
 }
 
@@ -159,7 +162,7 @@ export async function sqs(timing: RoundTiming): Promise<Row[]> {
                 resultUnit: 'msg/s',
                 baselineUnit: 'msg/s',
                 target: atLeast(1.5),
-                notes: [...notes, cpuNote(sides[1].meter.use(), sides[0].meter.use()), sendDelay.note()],
+                notes: [...notes, cpuNote(sides[1].meter, sides[0].meter), sendDelay.note()],
               },
               timing,
               send,
@@ -173,7 +176,7 @@ export async function sqs(timing: RoundTiming): Promise<Row[]> {
                 notes: [
                   ...notes,
                   `each receive round starts with ${BACKLOG.toLocaleString('en-US')} messages waiting (sent before the round, unmeasured)`,
-                  cpuNote(sides[3].meter.use(), sides[2].meter.use()),
+                  cpuNote(sides[3].meter, sides[2].meter),
                   receiveDelay.note(),
                 ],
               },

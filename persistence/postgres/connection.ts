@@ -156,6 +156,36 @@ export async function transaction<T>(pool: Pool, work: (tx: PoolClient) => Promi
   }
 }
 
+/**
+ * Runs `work` (reads, no transaction) on one connection of the pool. On a
+ * failure the connection is asked a `SELECT 1`: one that cannot answer is
+ * broken, and the failure is then a lost connection whatever it says (the
+ * driver's error for a socket the server closed carries no code), mapped to
+ * storage_unavailable; one that answers goes back to the pool.
+ */
+export async function withConnection<T>(pool: Pool, work: (db: PoolClient) => Promise<T>): Promise<T> {
+  let client: PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw interpretError(error, { commitSent: false, connectionLost: true });
+  }
+  client.on('error', ignoreError);
+  try {
+    const result = await work(client);
+    release(client);
+    return result;
+  } catch (error) {
+    const alive = await client.query('SELECT 1').then(
+      () => true,
+      () => false,
+    );
+    if (alive) release(client);
+    else client.release(true);
+    throw interpretError(error, { commitSent: false, connectionLost: !alive });
+  }
+}
+
 export interface ListenOptions {
   url: string;
   /** Channels to LISTEN on. */

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { StoreError } from '../errors';
 import { toSubscriptionRecord } from '../rows/queueRow';
 import { toTopicRecord } from '../rows/topicRow';
 import type {
@@ -35,12 +36,11 @@ import { browse } from './browse';
 import { checkReady } from './checkReady';
 import { claim } from './claim';
 import { commitGroup, seekGroup } from './commitGroup';
-import { createPool, type PostgresOptions, type Queryable, transaction } from './connection';
+import { createPool, type PostgresOptions, type Queryable, transaction, withConnection } from './connection';
 import { deleteQueue } from './deleteQueue';
 import { deleteTopic } from './deleteTopic';
 import { fetchGroup } from './fetchGroup';
 import { deleteGroup, describe, joinGroup, leaveGroup, listGroups, loadGroup, putGroup } from './groupRow';
-import { interpretError } from './interpretError';
 import { deadLetterLease, renewLease } from './leaseActions';
 import { migrate } from './migrate';
 import { moveTasks, recordMoveTask } from './moveTasks';
@@ -64,6 +64,7 @@ import { settle } from './settle';
 import { sweep } from './sweep';
 import { topicPartitions } from './topicPartitions';
 import { findTopicRow, loadTopicRow, topicRowPage } from './topicRow';
+import { type Announced, SharedCommits } from './sharedCommit';
 import type { WriteContext } from './writeContext';
 
 export interface PostgresStoreOptions extends PostgresOptions {
@@ -78,8 +79,9 @@ type Params<K extends keyof Store> = Store[K] extends (params: infer P) => unkno
 
 /**
  * The PostgreSQL backend: a pool of connections, one transaction per write
- * call (READ COMMITTED; row locks serialize what must not interleave), reads
- * on any pooled connection. Opening is lazy and retried: the store can be made
+ * call (READ COMMITTED; row locks serialize what must not interleave) except
+ * produces, which share a transaction with those into the same queue or topic
+ * waiting at the same time (sharedCommit.ts); reads on any pooled connection. Opening is lazy and retried: the store can be made
  * while the server is down, and every call first waits for the schema to be
  * current (migrations, advisory-locked) and the receipt secret to exist.
  */
@@ -91,6 +93,8 @@ export class PostgresStore implements Store {
   private readonly listeners = new Set<(queue: string) => void>();
   private readonly replyListeners = new Set<(correlationId: string) => void>();
   private readonly stats = { commits: 0, operations: 0 };
+  /** Produces, group-committed per queue or topic. */
+  private readonly produces: SharedCommits;
   /** Settles once the database is ready for this code; a failed opening is forgotten, and the next call tries again. */
   private opening: Promise<void> | null = null;
 
@@ -99,9 +103,10 @@ export class PostgresStore implements Store {
     this.rules = options.rules;
     this.schema = options.schema;
     this.onCommit = options.onCommit ?? (() => undefined);
+    this.produces = new SharedCommits(this.pool, { committed: (seconds, operations, announced) => this.committed(seconds, operations, announced) });
   }
 
-  /** How many transactions committed how many write calls: one each here (no group commit). */
+  /** How many transactions committed how many write calls (produces into one queue or topic share commits). */
   get commitStats(): { commits: number; operations: number } {
     return { ...this.stats };
   }
@@ -145,7 +150,7 @@ export class PostgresStore implements Store {
   }
 
   produce({ queue, messages, ...options }: Params<'produce'>): Promise<AppendResult[]> {
-    return this.write((tx, context) => produce(tx, context, this.rules, queue, messages, options));
+    return this.shared(`queue:${queue}`, (tx, context) => produce(tx, context, this.rules, queue, messages, options));
   }
 
   produceRequest({ queue, message, pending, ...options }: Params<'produceRequest'>): Promise<AppendResult> {
@@ -288,7 +293,7 @@ export class PostgresStore implements Store {
   }
 
   produceTopic({ topic, messages, ...options }: Params<'produceTopic'>): Promise<AppendResult[]> {
-    return this.write((tx, context) => produceTopic(tx, context, this.rules, topic, messages, options));
+    return this.shared(`topic:${topic}`, (tx, context) => produceTopic(tx, context, this.rules, topic, messages, options));
   }
 
   readPartition({ topic, partition, ...options }: Params<'readPartition'>): Promise<PartitionRead> {
@@ -391,28 +396,48 @@ export class PostgresStore implements Store {
   private async write<T>(work: (tx: Queryable, context: WriteContext) => Promise<T>): Promise<T> {
     await this.opened();
     const started = performance.now();
-    let announced = { queues: new Set<string>(), replies: new Set<string>() };
+    let announced: Announced = { queues: new Set(), replies: new Set() };
     const result = await transaction(this.pool, (tx) => {
       // A retried transaction announces only what its last run did.
       announced = { queues: new Set(), replies: new Set() };
       const { queues, replies } = announced;
       return work(tx, { notify: (queue) => queues.add(queue), replied: (id) => replies.add(id) });
-    });
+    }).catch((error: unknown) => this.failed(error));
+    this.committed((performance.now() - started) / 1000, 1, announced);
+    return result;
+  }
+
+  /** A write that shares its transaction with the others of the same `key` waiting at the same time. */
+  private async shared<T>(key: string, work: (tx: Queryable, context: WriteContext) => Promise<T>): Promise<T> {
+    await this.opened();
+    return this.produces.run(key, work).catch((error: unknown) => this.failed(error));
+  }
+
+  /** After a COMMIT was answered: counted, timed, and what it made ready announced to this process's listeners. */
+  private committed(seconds: number, operations: number, announced: Announced): void {
     this.stats.commits += 1;
-    this.stats.operations += 1;
-    this.onCommit((performance.now() - started) / 1000, 1);
+    this.stats.operations += operations;
+    this.onCommit(seconds, operations);
     for (const queue of announced.queues) for (const listener of this.listeners) listener(queue);
     for (const id of announced.replies) for (const listener of this.replyListeners) listener(id);
-    return result;
   }
 
   /** A read on any pooled connection: what it sees is committed, and with synchronous_commit on, flushed. */
   private async read<T>(work: (db: Queryable) => Promise<T>): Promise<T> {
     await this.opened();
-    try {
-      return await work(this.pool);
-    } catch (error) {
-      throw interpretError(error, { commitSent: false });
-    }
+    return withConnection(this.pool, work).catch((error: unknown) => this.failed(error));
+  }
+
+  /**
+   * After the server could not be reached, the next call opens the store
+   * again, as a restart would: a group fetch whose COMMIT may have been kept
+   * while its answer was lost moved positions no client read, and they must
+   * go back to the committed offsets before a commit without offsets can
+   * commit them (rewindPositions). The process lives on through an outage,
+   * so what a start does for a crash is done here.
+   */
+  private failed(error: unknown): never {
+    if (error instanceof StoreError && error.code === 'storage_unavailable') this.opening = null;
+    throw error;
   }
 }

@@ -4,6 +4,7 @@ import { loadConfig } from '../../api/config';
 import { createLogger } from '../../api/logging';
 import { type Gateway, startGateway } from '../../api/server';
 import { systemClock } from '../../queue/clock';
+import { storeFlags } from './childGateway';
 import { tempDir } from './testGateway';
 
 /** The distribution's Chromium: playwright-core downloads no browser, and CI installs this one (.ci/run). */
@@ -57,10 +58,10 @@ export interface LiveGateway {
 
 const running: LiveGateway[] = [];
 
-/** A real gateway on a free loopback port with the real clock, as `mqgate serve` starts it; stopLiveGateways ends it. */
+/** A real gateway on a free loopback port with the real clock and the run's backend (storeFlags), as `mqgate serve` starts it; stopLiveGateways ends it. */
 export async function startLiveGateway(extraArgs: string[] = []): Promise<LiveGateway> {
   const dataDir = tempDir('mqgate-browser-');
-  const config = loadConfig(['--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs], {});
+  const config = loadConfig(['--port', '0', ...(await storeFlags(dataDir)), '--log-level', 'warn', ...extraArgs], {});
   const problems: string[] = [];
   const gateway = await startGateway(config, {
     clock: systemClock,

@@ -1,5 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { Client, escapeIdentifier } from 'pg';
 import { packagePath } from '../../persistence/packagePath';
+import { serverUrl, testBackend } from './testStore';
 
 export interface ChildGateway {
   url: string;
@@ -16,12 +20,48 @@ export function killChildGateways(): void {
   running.clear();
 }
 
+/** The store URL of each place a gateway of this test file ran on, so that a gateway started again on it finds its data. */
+const storeUrls = new Map<string, string>();
+
+/** A fresh schema on the run's PostgreSQL server, and a URL whose connections use it. */
+async function freshSchema(): Promise<string> {
+  const schema = escapeIdentifier(`gateway_${randomBytes(6).toString('hex')}`);
+  const admin = new Client({ connectionString: serverUrl() });
+  await admin.connect();
+  try {
+    // The gateway's migrations create its tables in the schema a URL's search_path names, not the schema itself.
+    await admin.query(`CREATE SCHEMA ${schema}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(serverUrl());
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return url.toString();
+}
+
+/**
+ * The flags that keep a gateway's data in the place `dataDir` names, on the
+ * run's backend (test/support/testStore.ts): the directory on SQLite; under
+ * MQGATE_TEST_STORE=postgres also `--store`, a fresh schema on the run's
+ * server the first time, the same schema whenever a gateway starts on the
+ * place again. The schemas are left to the run's throw-away server, which
+ * takes them with it.
+ */
+export async function storeFlags(dataDir: string): Promise<string[]> {
+  const flags = ['--data-dir', dataDir];
+  if (testBackend() !== 'postgres') return flags;
+  const place = path.resolve(dataDir);
+  const url = storeUrls.get(place) ?? (await freshSchema());
+  storeUrls.set(place, url);
+  return [...flags, '--store', url];
+}
+
 /**
  * Runs the compiled gateway (jest's globalSetup builds it first, test/globalSetup.ts) as a child process on
- * a free port, and resolves once it logs that it listens.
+ * a free port over `dataDir`'s place (`storeFlags`), and resolves once it logs that it listens.
  */
-export function startChildGateway(dataDir: string, extraArgs: string[] = []): Promise<ChildGateway> {
-  const child = spawn(process.execPath, [packagePath('dist', 'api', 'main.js'), '--port', '0', '--data-dir', dataDir, ...extraArgs], {
+export async function startChildGateway(dataDir: string, extraArgs: string[] = []): Promise<ChildGateway> {
+  const child = spawn(process.execPath, [packagePath('dist', 'api', 'main.js'), '--port', '0', ...(await storeFlags(dataDir)), ...extraArgs], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   running.add(child);

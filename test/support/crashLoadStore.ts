@@ -4,10 +4,12 @@ import { DATABASE_FILE } from '../../persistence/sqlite/sqliteStore';
 
 /** The store as a crash left it: what the next gateway process will start from. */
 export interface StoreSnapshot {
-  /** `PRAGMA integrity_check`: 'ok', or the problems SQLite found. */
-  integrity: string;
-  /** Rows of `PRAGMA foreign_key_check`: rows pointing at parents that do not exist. */
-  foreignKeyViolations: number;
+  /**
+   * What the backend's own consistency checks found, in words, none when
+   * consistent: SQLite's integrity_check and foreign_key_check here,
+   * PostgreSQL's in crashLoadPostgres.ts.
+   */
+  problems: string[];
   /** The messages of the queues read: message id → value (both unique across queues). */
   queues: Map<string, string>;
   /** The topic's messages: `<partition>:<offset>` → value. */
@@ -46,10 +48,14 @@ export function readStore(dataDir: string, queues: string[], topic: string): Sto
   try {
     const integrity = (db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');
     const foreignKeyViolations = (db.pragma('foreign_key_check') as unknown[]).length;
+    const problems = [
+      ...(integrity === 'ok' ? [] : [`integrity_check says ${integrity}`]),
+      ...(foreignKeyViolations === 0 ? [] : [`${foreignKeyViolations} rows fail foreign_key_check`]),
+    ];
     const read = db.prepare<[string], MessageRow>(MESSAGES);
     const queueRows = new Map(queues.flatMap((queue) => read.all(queue)).map((r) => [String(r.id), r.value.toString('utf8')]));
     const topicRows = new Map(read.all(topic).map((r) => [`${r.partition}:${r.offset}`, r.value.toString('utf8')]));
-    return { integrity, foreignKeyViolations, queues: queueRows, topic: topicRows };
+    return { problems, queues: queueRows, topic: topicRows };
   } finally {
     db.close();
   }

@@ -144,18 +144,18 @@ class Campaign {
   private async one(request: FuzzRequest): Promise<void> {
     const { target } = this;
     const wired = wire(request, target.live.resolver());
-    const before = target.db.fingerprint();
+    const before = await target.db.fingerprint();
     const reported = { internal: target.gateway.internalErrors.length, background: target.gateway.backgroundErrors.length };
     const exchange = await send(wired, target.transportOptions());
     const settled = await target.quiet();
     // What node's HTTP parser refused never reached a route: no operation's documented statuses apply.
     const route = exchange.reachedApp ? target.oracle.match(wired.method, wired.target) : null;
-    const findings = [...this.answerFindings(wired, exchange, route), ...this.outcomeFindings(wired, exchange, before), ...this.reportedFindings(reported)];
+    const findings = [...this.answerFindings(wired, exchange, route), ...(await this.outcomeFindings(wired, exchange, before)), ...this.reportedFindings(reported)];
     if (!settled) findings.push({ kind: 'the gateway still works on a request whose connection is gone', detail: '' });
     this.count(request, exchange);
     this.learn(route, exchange);
     // Only after the check: a push subscription this request started or resumed must not write while the next one is checked.
-    if (target.db.version() !== before.version) {
+    if ((await target.db.version()) !== before.version) {
       for (const problem of await target.pauseRunningPushes()) findings.push({ kind: 'pausing the push subscription this request started did not answer', detail: problem });
     }
     const health = exchange.transport === 'raw' || exchange.responses.length === 0 || this.result.requests % 200 === 0 ? await target.health() : null;
@@ -184,7 +184,7 @@ class Campaign {
   }
 
   /** Rejected or unanswered: nothing may have changed. Unanswered without the test cutting it: a dropped request. */
-  private outcomeFindings(wired: WireRequest, exchange: Exchange, before: Fingerprint): Finding[] {
+  private async outcomeFindings(wired: WireRequest, exchange: Exchange, before: Fingerprint): Promise<Finding[]> {
     const findings: Finding[] = [];
     // Headers over node's 16 KiB are refused before the body is read: a client still writing may see the
     // connection close before it reads the 431 (the server answered; TCP raced). Nothing else may go unanswered.
@@ -195,7 +195,7 @@ class Campaign {
     }
     if (exchange.garbage > 0) findings.push({ kind: 'bytes that are not an HTTP response', detail: `${exchange.garbage} bytes` });
     if (!exchange.responses.some((r) => r.status < 300 || this.target.oracle.storedAnyway(r))) {
-      const changed = DatabaseWatch.changed(before, this.target.db.fingerprint());
+      const changed = DatabaseWatch.changed(before, await this.target.db.fingerprint());
       const bare = exchange.responses.length > 0 && exchange.responses.every((r) => r.headers['content-type'] === undefined);
       const how = exchange.responses.length === 0 ? 'an unanswered request' : bare ? "a request node's HTTP layer answered with a bare 4xx" : 'a rejected request';
       if (changed.length > 0) findings.push({ kind: `data changed by ${how}`, detail: `tables ${changed.join(', ')}` });

@@ -54,9 +54,9 @@ async function deadTarget(): Promise<string> {
 }
 
 /**
- * The gateway under fuzz: the app of testGateway() (manual clock, real SQLite
- * file) on a real socket, a read-only view of its database, what the test
- * knows of its resources, and the fixtures.
+ * The gateway under fuzz: the app of testGateway() (manual clock, the run's
+ * backend) on a real socket, a view of its database from a connection of
+ * its own, what the test knows of its resources, and the fixtures.
  */
 export class FuzzTarget {
   readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -109,7 +109,7 @@ export class FuzzTarget {
     // The gateway's own server: HTTP the parser refuses is answered as the gateway answers it.
     const server = await listen(gateway.app, 0, '127.0.0.1');
     const { port } = server.address() as AddressInfo;
-    return new FuzzTarget(live, gateway, server, port, new DatabaseWatch(gateway.dataDir), new Oracle(spec), target);
+    return new FuzzTarget(live, gateway, server, port, await DatabaseWatch.open(gateway), new Oracle(spec), target);
   }
 
   get probe(): ServerProbe {
@@ -195,7 +195,7 @@ export class FuzzTarget {
    */
   async pauseRunningPushes(): Promise<string[]> {
     const problems: string[] = [];
-    const running = this.db.runningPushes();
+    const running = await this.db.runningPushes();
     if (running.length === 0) return problems;
     for (const name of running) {
       const path = `/v1/push-subscriptions/${encodeURIComponent(name)}/pause`;
@@ -225,14 +225,17 @@ export class FuzzTarget {
     return work;
   }
 
-  /** Waits until no connection has committed for a few polls. */
+  /**
+   * Waits until the database has not changed for a few polls. Changed, not
+   * committed: on PostgreSQL other test files' commits move the version too.
+   */
   private async settle(): Promise<void> {
-    let version = this.db.version();
+    let seen = await this.db.fingerprint();
     for (let stable = 0, i = 0; stable < 3 && i < 500; i++) {
       await delay(2);
-      const now = this.db.version();
-      stable = now === version ? stable + 1 : 0;
-      version = now;
+      const now = await this.db.fingerprint();
+      stable = DatabaseWatch.changed(seen, now).length === 0 ? stable + 1 : 0;
+      seen = now;
     }
   }
 
@@ -282,7 +285,7 @@ export class FuzzTarget {
     this.agent.destroy();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.db.close();
+    await this.db.close();
     // A push runner stuck waiting on the clock would hold the shutdown.
     await this.whileMovingClock(disposeTestGateway(this.gateway));
   }

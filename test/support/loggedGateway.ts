@@ -3,6 +3,7 @@ import { loadConfig } from '../../api/config';
 import { createLogger } from '../../api/logging';
 import { startGateway } from '../../api/server';
 import { systemClock } from '../../queue/clock';
+import { storeFlags } from './childGateway';
 import { tempDir } from './testGateway';
 
 /** The request log line the gateway writes once a request is answered. */
@@ -24,12 +25,12 @@ export interface LoggedGateway {
 
 /**
  * The real gateway, listening on 127.0.0.1 on a free port over a temp data
- * dir, configured as `mqgate serve <flags>` would be; its request log is
+ * dir on the run's backend (storeFlags), configured as `mqgate serve <flags>` would be; its request log is
  * watched so a test can wait for a request instead of sleeping.
  */
 export async function startLoggedGateway(flags: string[] = []): Promise<LoggedGateway> {
   const dataDir = tempDir('mqgate-cli-');
-  const config = loadConfig(['--port', '0', '--data-dir', dataDir, ...flags], {});
+  const config = loadConfig(['--port', '0', ...(await storeFlags(dataDir)), ...flags], {});
   const waiting: { operation: string; resolve: (line: RequestLine) => void }[] = [];
   const counts = new Map<string, number>();
   const logger = createLogger('info', {

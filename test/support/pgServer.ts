@@ -1,4 +1,4 @@
-import { startPostgres } from './postgresServer';
+import { startPostgres } from '../../bench/postgresServer';
 
 /**
  * `npm run pg:server`: a throw-away PostgreSQL server in the foreground, for

@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { Client, escapeIdentifier } from 'pg';
-import { findServerBinaries, type PostgresServer, startPostgres } from './postgresServer';
+import { createDatabase, type Database, findServerBinaries, type PostgresServer, startPostgres } from '../../bench/postgresServer';
 
 /**
  * The PostgreSQL server of a jest run: started by test/globalSetup.ts and
@@ -40,30 +38,12 @@ export async function stopTestServer(): Promise<void> {
   await server.stop();
 }
 
-export interface TestDatabase {
-  url: string;
-  name: string;
-  /** Drops the database, ending whatever sessions are still on it. */
-  drop(): Promise<void>;
-}
-
-async function onServer(serverUrl: string, statement: string): Promise<void> {
-  const admin = new Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    await admin.query(statement);
-  } finally {
-    await admin.end();
-  }
-}
+/** A database of one test file. */
+export type TestDatabase = Database;
 
 /** A fresh, empty database with a random name on the run's server. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const serverUrl = process.env[URL_VARIABLE];
   if (serverUrl === undefined) throw new Error(`${URL_VARIABLE} is not set: jest's globalSetup (test/globalSetup.ts) sets it`);
-  const name = `mqgate_test_${randomBytes(6).toString('hex')}`;
-  await onServer(serverUrl, `CREATE DATABASE ${escapeIdentifier(name)}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), name, drop: () => onServer(serverUrl, `DROP DATABASE IF EXISTS ${escapeIdentifier(name)} WITH (FORCE)`) };
+  return createDatabase(serverUrl, 'mqgate_test');
 }

@@ -35,11 +35,12 @@ export interface TestStoreOptions {
 }
 
 /** The PostgreSQL schema of a place: its directory's name, which is unique (mkdtemp). */
-function schemaOf(dataDir: string): string {
+export function schemaOf(dataDir: string): string {
   return `test_${path.basename(dataDir).replace(/[^A-Za-z0-9]/g, '_').toLowerCase()}`;
 }
 
-function serverUrl(): string {
+/** The run's PostgreSQL server (test/support/testPostgres.ts). */
+export function serverUrl(): string {
   const url = process.env[URL_VARIABLE];
   if (url === undefined) throw new Error(`${URL_VARIABLE} is not set: jest's globalSetup (test/globalSetup.ts) sets it`);
   return url;

@@ -1,14 +1,19 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Client, escapeIdentifier } from 'pg';
 
 /**
  * A throw-away PostgreSQL server: its own cluster in a fresh temp dir, on a
  * free loopback port, trusted without a password, gone once stopped. The
  * tests of the PostgreSQL backend get one for the whole jest run
- * (test/globalSetup.ts); `npm run pg:server` starts one for a developer.
+ * (test/globalSetup.ts); `npm run pg:server` starts one for a developer;
+ * `npm run bench` one for its PostgreSQL scenarios (bench/backend.ts). It
+ * lives in bench/ because the build (tsconfig.build.json, the Dockerfile's
+ * too) compiles bench/ and not test/.
  *
  * The server is started through `setpriv --pdeathsig INT`, which execs it in
  * place: its parent is this node process, and when this process dies however
@@ -310,4 +315,31 @@ export async function startPostgres(): Promise<PostgresServer> {
       await launch();
     },
   };
+}
+
+/** A database made for one user of a server: a test file, a gateway under bench. */
+export interface Database {
+  url: string;
+  name: string;
+  /** Drops the database, ending whatever sessions are still on it. */
+  drop(): Promise<void>;
+}
+
+async function onServer(serverUrl: string, statement: string): Promise<void> {
+  const admin = new Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(statement);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** A fresh, empty database with a random name starting `prefix` on the server at `serverUrl`. */
+export async function createDatabase(serverUrl: string, prefix: string): Promise<Database> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await onServer(serverUrl, `CREATE DATABASE ${escapeIdentifier(name)}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), name, drop: () => onServer(serverUrl, `DROP DATABASE IF EXISTS ${escapeIdentifier(name)} WITH (FORCE)`) };
 }
