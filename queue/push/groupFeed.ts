@@ -42,6 +42,8 @@ export class GroupFeed implements PushFeed<OffsetItem> {
   private readonly memberId: string;
   private generation: number | null = null;
   private progress = new Map<number, PartitionProgress>();
+  /** The commit in flight, the next one waiting for it. */
+  private committing: Promise<void> = Promise.resolve();
   private sessionTimeoutMs = DEFAULT_GROUP_SETTINGS.sessionTimeoutMs;
   private cancelHeartbeat: () => void = () => undefined;
   private closed = false;
@@ -218,12 +220,20 @@ export class GroupFeed implements PushFeed<OffsetItem> {
     const upTo = progress.pending.size === 0 ? progress.fetchedTo : Math.min(...progress.pending);
     if (upTo <= progress.committed) return;
     progress.committed = upTo;
+    // One commit at a time, in the order decided: two sent at once may commit in either order on a store with
+    // concurrent transactions (PostgreSQL), and the later one landing first would leave the offset behind for good.
+    const commit = this.committing.then(() => this.commit(item.generation, partition, upTo));
+    this.committing = commit.catch(() => undefined);
+    await commit;
+  }
+
+  private async commit(generation: number, partition: number, upTo: number): Promise<void> {
     try {
       await this.store.commitGroup({
         topic: this.topic,
         group: this.group,
         memberId: this.memberId,
-        generation: item.generation,
+        generation,
         offsets: [{ partition, offset: upTo }],
         now: this.clock.now(),
       });
