@@ -12,7 +12,7 @@ import { startTestServer } from './support/testPostgres';
  * Then starts the run's PostgreSQL server for the tests of the PostgreSQL
  * backend, unless MQGATE_TEST_PG_URL names one (test/support/testPostgres.ts);
  * globalTeardown.ts stops it. If jest itself is killed, the server shuts down
- * with it (test/support/postgresServer.ts).
+ * with it (bench/postgresServer.ts).
  */
 export default async function globalSetup(): Promise<void> {
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', packagePath('tsconfig.build.json')], { stdio: 'inherit' });
