@@ -199,18 +199,14 @@ export class PushRunner<I extends FeedItem> {
    * While messages wait, their leases are renewed every half grace period,
    * so that each still has a whole attempt's worth when its turn comes
    * (however long a retry before it waits). Armed only while some wait.
-   * The next renewal is due half a grace period after the last was asked
-   * for, not after it was written: a slow write (a busy or remote store)
-   * must not push the next renewal past the end of the lease it extended.
    */
-  private keepWaitingAlive(at = this.deps.clock.now() + LEASE_GRACE_MS / 2): void {
+  private keepWaitingAlive(): void {
     if (this.cancelKeepAlive !== null || this.stopping.signal.aborted || this.waiting().length === 0) return;
     const { clock } = this.deps;
-    this.cancelKeepAlive = clock.schedule(at, () => {
+    this.cancelKeepAlive = clock.schedule(clock.now() + LEASE_GRACE_MS / 2, () => {
       this.cancelKeepAlive = null;
-      const asked = clock.now();
-      const until = asked + this.push.timeoutMs + LEASE_GRACE_MS;
-      void this.settle(() => this.hold(this.waiting(), until)).then(() => this.keepWaitingAlive(asked + LEASE_GRACE_MS / 2));
+      const until = clock.now() + this.push.timeoutMs + LEASE_GRACE_MS;
+      void this.settle(() => this.hold(this.waiting(), until)).then(() => this.keepWaitingAlive());
     });
   }
 
