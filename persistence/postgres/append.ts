@@ -2,7 +2,7 @@ import { StoreError } from '../errors';
 import { type AppendMessage, type AppendTarget, checkQuota } from '../rows/appendTarget';
 import type { AppendResult, ProduceOptions } from '../store';
 import type { Queryable } from './connection';
-import type { WriteContext } from './writeContext';
+import { type Settled, settled, taken, type WriteContext } from './writeContext';
 
 interface LockedPartition {
   partition: number;
@@ -83,10 +83,18 @@ interface Placed {
   message: AppendMessage;
   offset: number;
   timestamp: number;
+  /** When its delay, counted from its request's time, has passed. */
+  availableAt: number;
 }
 
 /** Each message's answer: an earlier message's stored result, or one of this append's messages (its first with the key, or itself). */
 type Answer = { earlier: AppendResult } | { placed: number; duplicate: boolean };
+
+/** One caller's messages, appended or refused together. */
+export interface AppendRequest {
+  messages: AppendMessage[];
+  options: ProduceOptions;
+}
 
 /** Whether a quota caps anything: only then does the append need every partition's totals. */
 function capped(quota: AppendTarget['quota']): quota is NonNullable<AppendTarget['quota']> {
@@ -99,6 +107,24 @@ function capped(quota: AppendTarget['quota']): quota is NonNullable<AppendTarget
  * within one (a clock step back repeats the last timestamp). A repeated
  * idempotency key inside the window returns the original result and stores
  * nothing.
+ */
+export async function append(
+  tx: Queryable,
+  context: WriteContext,
+  target: AppendTarget,
+  messages: AppendMessage[],
+  options: ProduceOptions,
+): Promise<AppendResult[]> {
+  const [outcome] = await appendEach(tx, context, target, [{ ok: true, value: { messages, options } }]);
+  return taken(outcome);
+}
+
+/**
+ * Several callers' appends to one target in one round of statements: the
+ * partitions locked once, the keys looked up once, everything stored by one
+ * statement. Each request is taken or refused (quota, a partition gone) as
+ * if it ran alone after the ones before it: it sees their messages in the
+ * totals, and their idempotency keys as already stored.
  *
  * The partitions rows are locked first (FOR UPDATE, in partition order): an
  * append to a partition waits for the one before to commit, so offsets are
@@ -108,70 +134,120 @@ function capped(quota: AppendTarget['quota']): quota is NonNullable<AppendTarget
  * a quota spans them, so the key lookup and the stored totals must see what
  * every other append to the topic committed, and none may commit meanwhile.
  */
-export async function append(
+export async function appendEach(
   tx: Queryable,
   context: WriteContext,
   target: AppendTarget,
-  messages: AppendMessage[],
-  options: ProduceOptions,
-): Promise<AppendResult[]> {
-  if (messages.length === 0) return [];
+  prepared: Settled<AppendRequest>[],
+): Promise<Settled<AppendResult[]>[]> {
+  const requests = prepared.flatMap((request) => (request.ok ? [request.value] : []));
+  const messages = requests.flatMap((request) => request.messages);
+  if (messages.length === 0) return prepared.map((request) => (request.ok ? { ok: true, value: [] } : request));
   const keys = [...new Set(messages.flatMap((message) => (message.idempotencyKey === null ? [] : [message.idempotencyKey])))];
   const { rows: locked } = await tx.query<LockedPartition>({
     ...STATEMENTS.lock,
     values: [target.topicId, [...new Set(messages.map((message) => message.partition))], keys.length > 0 || capped(target.quota)],
   });
-  const seen = keys.length === 0 ? new Map<string, IdempotencyRow>() : await findKeys(tx, target.topicId, keys, options.now - options.idempotencyWindowMs);
+  const since = Math.min(...requests.map(({ options }) => options.now - options.idempotencyWindowMs));
+  const seen = keys.length === 0 ? new Map<string, IdempotencyRow>() : await findKeys(tx, target.topicId, keys, since);
 
-  const heads = new Map<number, Head>();
-  const headOf = (partition: number): Head => {
-    let head = heads.get(partition);
-    if (head === undefined) {
-      const row = locked.find((candidate) => candidate.partition === partition);
-      if (row === undefined) {
-        // A queue has its one partition for as long as it exists: none means it was deleted since it was loaded.
-        throw new StoreError(
-          target.kind === 'queue' ? { code: 'queue_not_found', queue: target.name } : { code: 'partition_not_found', topic: target.name, partition },
-        );
-      }
-      head = { next: row.next_offset, timestamp: Math.max(options.now, row.last_timestamp), messages: 0, bytes: 0 };
-      heads.set(partition, head);
+  const placing = new Placing(target, locked, seen);
+  const answers = prepared.map((request) => (request.ok ? placing.take(request.value) : request));
+  const ids = placing.placed.length === 0 ? new Map<string, number>() : await store(tx, target, placing.placed, placing.heads);
+  if (target.kind === 'topic' ? placing.placed.length > 0 : placing.placed.some(({ message }) => message.delayMs === 0)) context.notify(target.name);
+  return answers.map((settled) => {
+    if (!settled.ok) return settled;
+    return { ok: true, value: settled.value.map((answer) => placing.result(answer, ids)) };
+  });
+}
+
+/**
+ * Where an append's requests go, decided one request after the other: the
+ * partitions' heads as they move, the messages placed so far, and the keys
+ * they carry. A request that is refused leaves all of it as it found it.
+ */
+class Placing {
+  readonly heads = new Map<number, Head>();
+  readonly placed: Placed[] = [];
+  private readonly placedByKey = new Map<string, number>();
+  private readonly stored: { messages: number; bytes: number };
+
+  constructor(
+    private readonly target: AppendTarget,
+    private readonly locked: LockedPartition[],
+    private readonly seen: Map<string, IdempotencyRow>,
+  ) {
+    this.stored = storedIn(locked);
+  }
+
+  /** The answers of one request's messages, or why it is refused. */
+  take({ messages, options }: AppendRequest): Settled<Answer[]> {
+    const heads = new Map([...this.heads].map(([partition, head]) => [partition, { ...head }]));
+    const placedBefore = this.placed.length;
+    const keysBefore = new Set(this.placedByKey.keys());
+    const taken = settled(() => {
+      const answers = messages.map((message) => this.answer(message, options));
+      const adding = { messages: this.placed.length - placedBefore, bytes: 0 };
+      for (const { message } of this.placed.slice(placedBefore)) adding.bytes += message.value.length;
+      if (adding.messages > 0 && capped(this.target.quota)) checkQuota(this.target.name, this.target.quota, this.stored, [adding]);
+      this.stored.messages += adding.messages;
+      this.stored.bytes += adding.bytes;
+      return answers;
+    });
+    if (!taken.ok) {
+      this.placed.length = placedBefore;
+      this.heads.clear();
+      for (const [partition, head] of heads) this.heads.set(partition, head);
+      for (const key of this.placedByKey.keys()) if (!keysBefore.has(key)) this.placedByKey.delete(key);
     }
-    return head;
-  };
-  const placed: Placed[] = [];
-  const placedByKey = new Map<string, number>();
-  const answers = messages.map((message): Answer => {
+    return taken;
+  }
+
+  /** A stored answer made whole: the id the store gave a placed message. */
+  result(answer: Answer, ids: Map<string, number>): AppendResult {
+    if ('earlier' in answer) return answer.earlier;
+    const { message, offset, timestamp } = this.placed[answer.placed];
+    const id = ids.get(`${message.partition}.${offset}`);
+    if (id === undefined) throw new Error(`append: no id returned for ${this.target.name} ${message.partition}.${offset}`);
+    return { id: String(id), partition: message.partition, offset, timestamp, duplicate: answer.duplicate };
+  }
+
+  private answer(message: AppendMessage, options: ProduceOptions): Answer {
     const key = message.idempotencyKey;
     if (key !== null) {
-      const earlier = seen.get(key);
-      if (earlier !== undefined) {
+      const earlier = this.seen.get(key);
+      if (earlier !== undefined && earlier.timestamp >= options.now - options.idempotencyWindowMs) {
         return {
           earlier: { id: String(earlier.message_id), partition: earlier.partition, offset: earlier.offset, timestamp: earlier.timestamp, duplicate: true },
         };
       }
-      const first = placedByKey.get(key);
+      const first = this.placedByKey.get(key);
       if (first !== undefined) return { placed: first, duplicate: true };
-      placedByKey.set(key, placed.length);
+      this.placedByKey.set(key, this.placed.length);
     }
-    const head = headOf(message.partition);
-    placed.push({ message, offset: head.next, timestamp: head.timestamp });
+    const head = this.headOf(message.partition, options.now);
+    this.placed.push({ message, offset: head.next, timestamp: head.timestamp, availableAt: options.now + message.delayMs });
     head.next += 1;
     head.messages += 1;
     head.bytes += message.value.length;
-    return { placed: placed.length - 1, duplicate: false };
-  });
-  if (placed.length > 0 && capped(target.quota)) checkQuota(target.name, target.quota, storedIn(locked), heads.values());
+    return { placed: this.placed.length - 1, duplicate: false };
+  }
 
-  const ids = placed.length === 0 ? new Map<string, number>() : await store(tx, target, placed, heads, options.now);
-  if (target.kind === 'topic' ? placed.length > 0 : placed.some(({ message }) => message.delayMs === 0)) context.notify(target.name);
-  return answers.map((answer): AppendResult => {
-    if ('earlier' in answer) return answer.earlier;
-    const { message, offset, timestamp } = placed[answer.placed];
-    const id = ids.get(`${message.partition}.${offset}`);
-    if (id === undefined) throw new Error(`append: no id returned for ${target.name} ${message.partition}.${offset}`);
-    return { id: String(id), partition: message.partition, offset, timestamp, duplicate: answer.duplicate };
-  });
+  private headOf(partition: number, now: number): Head {
+    let head = this.heads.get(partition);
+    if (head === undefined) {
+      const row = this.locked.find((candidate) => candidate.partition === partition);
+      if (row === undefined) {
+        // A queue has its one partition for as long as it exists: none means it was deleted since it was loaded.
+        const { kind, name } = this.target;
+        throw new StoreError(kind === 'queue' ? { code: 'queue_not_found', queue: name } : { code: 'partition_not_found', topic: name, partition });
+      }
+      head = { next: row.next_offset, timestamp: row.last_timestamp, messages: 0, bytes: 0 };
+      this.heads.set(partition, head);
+    }
+    head.timestamp = Math.max(head.timestamp, now);
+    return head;
+  }
 }
 
 /** The keys stored within the window, by key. */
@@ -181,7 +257,7 @@ async function findKeys(tx: Queryable, topicId: number, keys: string[], since: n
 }
 
 /** Stores the placed messages (STORE); the ids they got, by `partition.offset`. */
-async function store(tx: Queryable, target: AppendTarget, placed: Placed[], heads: Map<number, Head>, now: number): Promise<Map<string, number>> {
+async function store(tx: Queryable, target: AppendTarget, placed: Placed[], heads: Map<number, Head>): Promise<Map<string, number>> {
   const column = <T>(pick: (entry: Placed) => T): T[] => placed.map(pick);
   const partitions = [...heads.entries()];
   const { rows } = await tx.query<{ id: number; partition: number; offset: number }>({
@@ -196,7 +272,7 @@ async function store(tx: Queryable, target: AppendTarget, placed: Placed[], head
       column((p) => p.message.contentType),
       column((p) => p.message.value),
       column((p) => p.message.group),
-      column((p) => now + p.message.delayMs),
+      column((p) => p.availableAt),
       column((p) => p.message.idempotencyKey),
       target.subscriptionIds,
       partitions.map(([partition]) => partition),

@@ -13,6 +13,7 @@ import type {
   GroupFetchOptions,
   Listed,
   MoveTask,
+  NewMessage,
   PageRequest,
   PartitionInfo,
   PartitionOffset,
@@ -30,6 +31,7 @@ import type {
   SubscriptionRecord,
   SweepOptions,
   SweepResult,
+  TopicMessage,
   TopicRecord,
 } from '../store';
 import { browse } from './browse';
@@ -46,7 +48,7 @@ import { migrate } from './migrate';
 import { moveTasks, recordMoveTask } from './moveTasks';
 import { nextAvailableAt } from './nextAvailableAt';
 import { offsetForTimestamp } from './offsetForTimestamp';
-import { produce } from './produce';
+import { type ProduceRequest, produce } from './produce';
 import { produceTopic } from './produceTopic';
 import { purgeQueue } from './purgeQueue';
 import { deletePush, findPush, pushPage, putPush, recordPush, setPushPaused } from './pushRow';
@@ -93,8 +95,9 @@ export class PostgresStore implements Store {
   private readonly listeners = new Set<(queue: string) => void>();
   private readonly replyListeners = new Set<(correlationId: string) => void>();
   private readonly stats = { commits: 0, operations: 0 };
-  /** Produces, group-committed per queue or topic. */
-  private readonly produces: SharedCommits;
+  /** Produces, group-committed per queue and per topic. */
+  private readonly queueProduces: SharedCommits<ProduceRequest<NewMessage>, AppendResult[]>;
+  private readonly topicProduces: SharedCommits<ProduceRequest<TopicMessage>, AppendResult[]>;
   /** Settles once the database is ready for this code; a failed opening is forgotten, and the next call tries again. */
   private opening: Promise<void> | null = null;
 
@@ -103,7 +106,9 @@ export class PostgresStore implements Store {
     this.rules = options.rules;
     this.schema = options.schema;
     this.onCommit = options.onCommit ?? (() => undefined);
-    this.produces = new SharedCommits(this.pool, { committed: (seconds, operations, announced) => this.committed(seconds, operations, announced) });
+    const hooks = { committed: (seconds: number, operations: number, announced: Announced) => this.committed(seconds, operations, announced) };
+    this.queueProduces = new SharedCommits(this.pool, hooks, (tx, context, queue, requests) => produce(tx, context, this.rules, queue, requests));
+    this.topicProduces = new SharedCommits(this.pool, hooks, (tx, context, topic, requests) => produceTopic(tx, context, this.rules, topic, requests));
   }
 
   /** How many transactions committed how many write calls (produces into one queue or topic share commits). */
@@ -150,7 +155,7 @@ export class PostgresStore implements Store {
   }
 
   produce({ queue, messages, ...options }: Params<'produce'>): Promise<AppendResult[]> {
-    return this.shared(`queue:${queue}`, (tx, context) => produce(tx, context, this.rules, queue, messages, options));
+    return this.shared(this.queueProduces, queue, { messages, options });
   }
 
   produceRequest({ queue, message, pending, ...options }: Params<'produceRequest'>): Promise<AppendResult> {
@@ -293,7 +298,7 @@ export class PostgresStore implements Store {
   }
 
   produceTopic({ topic, messages, ...options }: Params<'produceTopic'>): Promise<AppendResult[]> {
-    return this.shared(`topic:${topic}`, (tx, context) => produceTopic(tx, context, this.rules, topic, messages, options));
+    return this.shared(this.topicProduces, topic, { messages, options });
   }
 
   readPartition({ topic, partition, ...options }: Params<'readPartition'>): Promise<PartitionRead> {
@@ -408,9 +413,9 @@ export class PostgresStore implements Store {
   }
 
   /** A write that shares its transaction with the others of the same `key` waiting at the same time. */
-  private async shared<T>(key: string, work: (tx: Queryable, context: WriteContext) => Promise<T>): Promise<T> {
+  private async shared<R, T>(commits: SharedCommits<R, T>, key: string, request: R): Promise<T> {
     await this.opened();
-    return this.produces.run(key, work).catch((error: unknown) => this.failed(error));
+    return commits.run(key, request).catch((error: unknown) => this.failed(error));
   }
 
   /** After a COMMIT was answered: counted, timed, and what it made ready announced to this process's listeners. */

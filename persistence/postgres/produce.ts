@@ -1,26 +1,33 @@
-import { queueAppend } from '../rows/producedMessages';
+import { queueAppend, queueProduceTarget } from '../rows/producedMessages';
 import type { AppendResult, NewMessage, ProduceOptions, StoreRules } from '../store';
-import { append } from './append';
+import { appendEach } from './append';
 import type { Queryable } from './connection';
 import { loadQueueRow } from './queueRow';
-import type { WriteContext } from './writeContext';
+import { type Settled, settled, type WriteContext } from './writeContext';
+
+/** One client's produce: its messages, and the options it came with. */
+export interface ProduceRequest<M> {
+  messages: M[];
+  options: ProduceOptions;
+}
 
 /**
- * operation: produce — a client's messages into a queue: each checked against
- * the queue's maxMessageBytes, its delay defaulting to the queue's, its
- * idempotency key to its content's when the queue deduplicates by content;
- * then appended within the queue's quota, keys remembered for the window of
- * the queue's ordering. Dead letters and redrives append directly: they are
- * never refused.
+ * operation: produce — clients' messages into a queue, each client's taken or
+ * refused as a whole: its messages checked against the queue's
+ * maxMessageBytes, their delays defaulting to the queue's, their idempotency
+ * keys to their contents' when the queue deduplicates by content; then
+ * appended within the queue's quota, keys remembered for the window of the
+ * queue's ordering. Dead letters and redrives append directly: they are never
+ * refused.
  */
 export async function produce(
   tx: Queryable,
   context: WriteContext,
   rules: StoreRules,
   queue: string,
-  messages: NewMessage[],
-  options: ProduceOptions,
-): Promise<AppendResult[]> {
-  const batch = queueAppend(rules, await loadQueueRow(tx, queue), queue, messages, options);
-  return append(tx, context, batch.target, batch.messages, batch.options);
+  requests: ProduceRequest<NewMessage>[],
+): Promise<Settled<AppendResult[]>[]> {
+  const row = await loadQueueRow(tx, queue);
+  const prepared = requests.map(({ messages, options }) => settled(() => queueAppend(rules, row, queue, messages, options)));
+  return appendEach(tx, context, queueProduceTarget(rules, row), prepared);
 }

@@ -3,7 +3,7 @@ import type { AppendResult, NewMessage, PendingReply, ProduceOptions, Reply, Rep
 import type { Queryable } from './connection';
 import { produce } from './produce';
 import { loadQueueRow } from './queueRow';
-import type { WriteContext } from './writeContext';
+import { taken, type WriteContext } from './writeContext';
 
 const FIND = 'SELECT queue_id, deadline, status, content_type, headers, body FROM replies WHERE correlation_id = $1';
 
@@ -36,7 +36,8 @@ export async function produceRequest(
   pending: PendingReply,
   options: ProduceOptions,
 ): Promise<AppendResult> {
-  const [result] = await produce(tx, context, rules, queue, [message], options);
+  const [outcome] = await produce(tx, context, rules, queue, [{ messages: [message], options }]);
+  const [result] = taken(outcome);
   await tx.query({ ...STATEMENTS.expect, values: [pending.correlationId, queue, pending.deadline] });
   return result;
 }

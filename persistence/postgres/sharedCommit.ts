@@ -1,16 +1,15 @@
 import type { Pool } from 'pg';
+import { StoreError } from '../errors';
 import { type Queryable, transaction } from './connection';
 import { interpretError, isRetryable } from './interpretError';
-import type { WriteContext } from './writeContext';
+import type { Settled, WriteContext } from './writeContext';
 
 /** One write waiting for a transaction, and what became of it. */
-interface Unit {
-  work: (tx: Queryable, context: WriteContext) => Promise<unknown>;
-  resolve: (value: unknown) => void;
+interface Unit<R, T> {
+  request: R;
+  resolve: (value: T) => void;
   reject: (error: unknown) => void;
 }
-
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** What a committed transaction made ready, for the store's listeners. */
 export interface Announced {
@@ -24,28 +23,48 @@ export interface SharedCommitHooks {
 }
 
 /**
- * Group commit by key: writes to one queue (or topic) that arrive while a
- * transaction of that key is in flight wait for it, then all run in the next
- * one, each under a savepoint of its own, and share its COMMIT. Appends to one
- * partition hold its row lock until COMMIT, WAL flush included, so one
- * transaction per produce would let one produce per flush through; shared,
- * a flush covers every produce that queued behind it. A write that is refused
- * (quota, size) rolls back to its savepoint alone; a failure of the
- * transaction itself (the connection lost) fails every write it carried.
+ * The writes to one target (`key`) that share a transaction, done together:
+ * each settled on its own, taken or refused (quota, size) as if it ran alone
+ * after the ones before it. What it throws fails the transaction.
  */
-export class SharedCommits {
-  private readonly pending = new Map<string, Unit[]>();
+export type WriteAll<R, T> = (tx: Queryable, context: WriteContext, key: string, requests: R[]) => Promise<Settled<T>[]>;
+
+function nothingAnnounced(): Announced {
+  return { queues: new Set(), replies: new Set() };
+}
+
+function announcing(announced: Announced): WriteContext {
+  return { notify: (queue) => announced.queues.add(queue), replied: (id) => announced.replies.add(id) };
+}
+
+/**
+ * Group commit by key: writes to one queue (or topic) that arrive while a
+ * transaction of that key is in flight wait for it, then all go into the
+ * next one, done by one `WriteAll` (one round of statements for all of them),
+ * and share its COMMIT. Appends to one partition hold its row lock until
+ * COMMIT, WAL flush included, so one transaction per produce would let one
+ * produce per flush through; shared, a flush covers every produce that queued
+ * behind it.
+ *
+ * When the database refuses the transaction (text it cannot store in one
+ * write's message, say), it runs again with each write under a savepoint of
+ * its own, so that the refusal is that write's alone. A failure of the
+ * server itself (the connection lost) fails every write it carried.
+ */
+export class SharedCommits<R, T> {
+  private readonly pending = new Map<string, Unit<R, T>[]>();
   private readonly running = new Set<string>();
 
   constructor(
     private readonly pool: Pool,
     private readonly hooks: SharedCommitHooks,
+    private readonly writeAll: WriteAll<R, T>,
   ) {}
 
-  run<T>(key: string, work: (tx: Queryable, context: WriteContext) => Promise<T>): Promise<T> {
+  run(key: string, request: R): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const units = this.pending.get(key) ?? [];
-      units.push({ work, resolve: (value) => resolve(value as T), reject });
+      units.push({ request, resolve, reject });
       this.pending.set(key, units);
       if (!this.running.has(key)) void this.flush(key);
     });
@@ -53,60 +72,72 @@ export class SharedCommits {
 
   private async flush(key: string): Promise<void> {
     this.running.add(key);
-    for (let units = this.take(key); units.length > 0; units = this.take(key)) await this.commit(units);
+    for (let units = this.take(key); units.length > 0; units = this.take(key)) await this.commit(key, units);
     this.running.delete(key);
   }
 
-  private take(key: string): Unit[] {
+  private take(key: string): Unit<R, T>[] {
     const units = this.pending.get(key) ?? [];
     this.pending.delete(key);
     return units;
   }
 
-  private async commit(units: Unit[]): Promise<void> {
+  private async commit(key: string, units: Unit<R, T>[]): Promise<void> {
     const started = performance.now();
-    let announced: Announced = { queues: new Set(), replies: new Set() };
-    let outcomes: Outcome[];
+    const requests = units.map((unit) => unit.request);
+    let committed: { outcomes: Settled<T>[]; announced: Announced };
     try {
-      outcomes = await transaction(this.pool, async (tx) => {
-        // A retried transaction announces only what its last run did.
-        announced = { queues: new Set(), replies: new Set() };
-        const results: Outcome[] = [];
-        for (const unit of units) results.push(await this.runUnit(tx, unit, announced));
-        return results;
+      committed = await this.inTransaction((tx, context) => this.writeAll(tx, context, key, requests)).catch((error: unknown) => {
+        if (units.length === 1 || (error instanceof StoreError && error.code === 'storage_unavailable')) throw error;
+        return this.inTransaction((tx, context) => this.oneByOne(tx, context, key, requests));
       });
     } catch (error) {
       for (const unit of units) unit.reject(error);
       return;
     }
-    this.hooks.committed((performance.now() - started) / 1000, units.length, announced);
+    this.hooks.committed((performance.now() - started) / 1000, units.length, committed.announced);
     units.forEach((unit, i) => {
-      const outcome = outcomes[i];
+      const outcome = committed.outcomes[i];
       if (outcome.ok) unit.resolve(outcome.value);
       else unit.reject(outcome.error);
     });
   }
 
+  private async inTransaction(
+    work: (tx: Queryable, context: WriteContext) => Promise<Settled<T>[]>,
+  ): Promise<{ outcomes: Settled<T>[]; announced: Announced }> {
+    let announced = nothingAnnounced();
+    const outcomes = await transaction(this.pool, (tx) => {
+      // A retried transaction announces only what its last run did.
+      announced = nothingAnnounced();
+      return work(tx, announcing(announced));
+    });
+    return { outcomes, announced };
+  }
+
   /**
-   * One write under its savepoint; what it announces counts only if it is
+   * Each write under its savepoint; what it announces counts only if it is
    * kept. A deadlock or serialization failure ends the transaction, to be run
    * again whole.
    */
-  private async runUnit(tx: Queryable, unit: Unit, announced: Announced): Promise<Outcome> {
-    const queues: string[] = [];
-    const replies: string[] = [];
-    await tx.query('SAVEPOINT unit');
-    try {
-      const value = await unit.work(tx, { notify: (queue) => queues.push(queue), replied: (id) => replies.push(id) });
-      await tx.query('RELEASE SAVEPOINT unit');
-      for (const queue of queues) announced.queues.add(queue);
-      for (const id of replies) announced.replies.add(id);
-      return { ok: true, value };
-    } catch (error) {
-      if (isRetryable(error)) throw error;
-      await tx.query('ROLLBACK TO SAVEPOINT unit');
-      await tx.query('RELEASE SAVEPOINT unit');
-      return { ok: false, error: interpretError(error, { commitSent: false }) };
+  private async oneByOne(tx: Queryable, context: WriteContext, key: string, requests: R[]): Promise<Settled<T>[]> {
+    const outcomes: Settled<T>[] = [];
+    for (const request of requests) {
+      const announced = nothingAnnounced();
+      await tx.query('SAVEPOINT unit');
+      try {
+        const [outcome] = await this.writeAll(tx, announcing(announced), key, [request]);
+        await tx.query('RELEASE SAVEPOINT unit');
+        for (const queue of announced.queues) context.notify(queue);
+        for (const id of announced.replies) context.replied(id);
+        outcomes.push(outcome);
+      } catch (error) {
+        if (isRetryable(error)) throw error;
+        await tx.query('ROLLBACK TO SAVEPOINT unit');
+        await tx.query('RELEASE SAVEPOINT unit');
+        outcomes.push({ ok: false, error: interpretError(error, { commitSent: false }) });
+      }
     }
+    return outcomes;
   }
 }

@@ -12,12 +12,21 @@ function checkSizes(messages: NewMessage[], maxMessageBytes: number, target: str
   }
 }
 
+/** The caps a client's produce into `row` must stay within, and the rule that applies them. */
+export function quotaOf(rules: StoreRules, row: QueueRow | TopicRow): NonNullable<AppendTarget['quota']> {
+  return { caps: row, breach: rules.quotaBreach };
+}
+
+/** Where a client's produce into queue `row` goes: the queue, within its quota. */
+export function queueProduceTarget(rules: StoreRules, row: QueueRow): AppendTarget {
+  return { ...queueTarget(row), quota: quotaOf(rules, row) };
+}
+
 /**
  * A client's messages for queue `row`, as its append takes them: each checked
  * against the queue's maxMessageBytes, its delay defaulting to the queue's,
  * its idempotency key to its content's when the queue deduplicates by
- * content; appended within the queue's quota, keys remembered for the window
- * of the queue's ordering.
+ * content; keys remembered for the window of the queue's ordering.
  */
 export function queueAppend(
   rules: StoreRules,
@@ -25,7 +34,7 @@ export function queueAppend(
   queue: string,
   messages: NewMessage[],
   options: ProduceOptions,
-): { target: AppendTarget; messages: AppendMessage[]; options: ProduceOptions } {
+): { messages: AppendMessage[]; options: ProduceOptions } {
   checkSizes(messages, row.maxMessageBytes, queue);
   const appended = messages.map(({ bytes: _bytes, ...message }) => ({
     ...message,
@@ -33,21 +42,11 @@ export function queueAppend(
     delayMs: message.delayMs ?? row.delayMs,
     idempotencyKey: message.idempotencyKey ?? (row.contentBasedDeduplication ? (options.contentKey?.(message.value) ?? null) : null),
   }));
-  const idempotencyWindowMs = rules.deduplicationWindowMs(row.ordering, options);
-  return {
-    target: { ...queueTarget(row), quota: { caps: row, breach: rules.quotaBreach } },
-    messages: appended,
-    options: { now: options.now, idempotencyWindowMs },
-  };
+  return { messages: appended, options: { now: options.now, idempotencyWindowMs: rules.deduplicationWindowMs(row.ordering, options) } };
 }
 
-/** A client's messages for topic `row`, as its append takes them: each checked against the topic's maxMessageBytes, no delays on a log; and the topic's quota. */
-export function topicAppend(
-  rules: StoreRules,
-  row: TopicRow,
-  topic: string,
-  messages: TopicMessage[],
-): { quota: AppendTarget['quota']; messages: AppendMessage[] } {
+/** A client's messages for topic `row`, as its append takes them: each checked against the topic's maxMessageBytes, no delays on a log. */
+export function topicAppend(row: TopicRow, topic: string, messages: TopicMessage[]): AppendMessage[] {
   checkSizes(messages, row.maxMessageBytes, topic);
-  return { quota: { caps: row, breach: rules.quotaBreach }, messages: messages.map(({ bytes: _bytes, ...message }) => ({ ...message, delayMs: 0 })) };
+  return messages.map(({ bytes: _bytes, ...message }) => ({ ...message, delayMs: 0 }));
 }

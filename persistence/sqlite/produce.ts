@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { queueAppend } from '../rows/producedMessages';
+import { queueAppend, queueProduceTarget } from '../rows/producedMessages';
 import type { AppendResult, NewMessage, ProduceOptions, StoreRules } from '../store';
 import { append } from './append';
 import type { WriteContext } from './groupCommit';
@@ -20,6 +20,7 @@ export function produce(
   messages: NewMessage[],
   options: ProduceOptions,
 ): AppendResult[] {
-  const batch = queueAppend(rules, loadQueueRow(db, queue), queue, messages, options);
-  return append(db, context, batch.target, batch.messages, batch.options);
+  const row = loadQueueRow(db, queue);
+  const batch = queueAppend(rules, row, queue, messages, options);
+  return append(db, context, queueProduceTarget(rules, row), batch.messages, batch.options);
 }

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { topicAppend } from '../rows/producedMessages';
+import { quotaOf, topicAppend } from '../rows/producedMessages';
 import type { AppendResult, ProduceOptions, StoreRules, TopicMessage } from '../store';
 import { append } from './append';
 import type { WriteContext } from './groupCommit';
@@ -15,6 +15,5 @@ export function produceTopic(
   options: ProduceOptions,
 ): AppendResult[] {
   const row = loadTopicRow(db, topic);
-  const batch = topicAppend(rules, row, topic, messages);
-  return append(db, context, topicTarget(db, row, batch.quota), batch.messages, options);
+  return append(db, context, topicTarget(db, row, quotaOf(rules, row)), topicAppend(row, topic, messages), options);
 }
