@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PostgresStore } from '../persistence/postgres/postgresStore';
-import type { AppendResult, DeliveryRef, GroupSettings } from '../persistence/store';
+import type { AppendResult, DeliveryRef, GroupSettings, NewMessage } from '../persistence/store';
 import { rules } from '../queue/rules';
 import { inPartition, message, opts, settings, T0, topicSettings } from './store-contract/fixtures';
 import { createTestDatabase, type TestDatabase } from './support/testPostgres';
@@ -205,4 +205,76 @@ test('produces into one queue at once share commits, and one refused (its quota)
   const after = first.commitStats;
   expect(after.operations - before.operations).toBe(8);
   expect(after.commits - before.commits).toBeLessThan(8);
+  expect(after.reruns).toBe(before.reruns);
+});
+
+/** `count` produces into queue `q` of one store at once, the `i`th of `make(i)`'s messages: what each was answered. */
+async function producedAtOnce(store: PostgresStore, count: number, make: (i: number) => NewMessage[]): Promise<PromiseSettledResult<AppendResult[]>[]> {
+  return Promise.allSettled(Array.from({ length: count }, (_, i) => store.produce({ queue: 'q', messages: make(i), ...opts(T0 + i) })));
+}
+
+test('produces sharing a commit: one with text PostgreSQL cannot hold is refused alone, and every other is stored', async () => {
+  const [first] = stores;
+  await first.putQueue({ name: 'q', settings: settings(), now: T0 });
+  const before = first.commitStats;
+  const outcomes = await producedAtOnce(first, 6, (i) => [message(`m${i}`, { key: i === 2 ? 'a\u0000b' : `k${i}` })]);
+  expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+  expect((outcomes[2] as PromiseRejectedResult).reason).toMatchObject({ code: 'text_unstorable' });
+  const stored = await first.browse({ at: { queue: 'q' }, after: null, max: 100, now: T0 + 10 });
+  expect(stored.map((m) => m.value.toString()).sort()).toEqual(['m0', 'm1', 'm3', 'm4', 'm5']);
+  const after = first.commitStats;
+  expect(after.operations - before.operations).toBe(6);
+  expect(after.commits - before.commits).toBeLessThan(6);
+  // Refused by the database, the shared transaction ran again one produce at a time.
+  expect(after.reruns - before.reruns).toBe(1);
+});
+
+test('a produce refused in a shared commit leaves no trace: the next one taken continues its offsets, and may reuse its keys', async () => {
+  const [first] = stores;
+  await first.putQueue({ name: 'q', settings: settings({ maxStoredMessages: 10 }), now: T0 });
+  const sizes = [3, 3, 3, 3, 1];
+  const before = first.commitStats;
+  const outcomes = await producedAtOnce(first, sizes.length, (i) =>
+    // The last produce's one message has the key of the refused one's first.
+    Array.from({ length: sizes[i] }, (_, j) => message(`m${i}.${j}`, { idempotencyKey: i === 4 ? 'k3.0' : `k${i}.${j}` })),
+  );
+  expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+  const taken = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? outcome.value : []));
+  expect(taken.map((result) => [result.offset, result.duplicate])).toEqual(Array.from({ length: 10 }, (_, offset) => [offset, false]));
+  const stored = await first.browse({ at: { queue: 'q' }, after: null, max: 100, now: T0 + 10 });
+  expect(stored.map((m) => m.value.toString()).at(-1)).toBe('m4.0');
+  expect(stored).toHaveLength(10);
+  // Decided without the database's help: no shared transaction ran again one produce at a time.
+  expect(first.commitStats.reruns).toBe(before.reruns);
+});
+
+test('one idempotency key in produces sharing a commit stores one message, and every answer names it', async () => {
+  const [first] = stores;
+  await first.putQueue({ name: 'q', settings: settings(), now: T0 });
+  const before = first.commitStats;
+  const outcomes = await producedAtOnce(first, 6, (i) => [message(`m${i}`, { idempotencyKey: 'once' }), message(`own${i}`)]);
+  const answers = outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : []));
+  expect(answers.every((results) => results.length === 2)).toBe(true);
+  const keyed = answers.map(([result]) => result);
+  expect(new Set(keyed.map((result) => result.id)).size).toBe(1);
+  expect(keyed.map((result) => result.duplicate)).toEqual([false, true, true, true, true, true]);
+  expect(first.commitStats.reruns).toBe(before.reruns);
+  expect(first.commitStats.commits - before.commits).toBeLessThan(6);
+  const stored = await first.browse({ at: { queue: 'q' }, after: null, max: 100, now: T0 + 10 });
+  expect(stored.map((m) => m.value.toString()).sort()).toEqual(['m0', 'own0', 'own1', 'own2', 'own3', 'own4', 'own5']);
+  // Offsets are dense and timestamps never go back, whichever request's clock was later.
+  const offsets = answers.flat().filter((result) => !result.duplicate);
+  expect(offsets.map((result) => result.offset).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  const byOffset = [...offsets].sort((a, b) => a.offset - b.offset).map((result) => result.timestamp);
+  expect(byOffset).toEqual([...byOffset].sort((a, b) => a - b));
+});
+
+test('produces sharing a commit each count their delay from their own time', async () => {
+  const [first] = stores;
+  await first.putQueue({ name: 'q', settings: settings(), now: T0 });
+  await producedAtOnce(first, 4, (i) => [message(`m${i}`, { delayMs: 1000 })]);
+  // The i-th produce was made at T0 + i: its message is ready at T0 + i + 1000, not before.
+  for (let i = 0; i < 4; i += 1) {
+    expect(await first.queueStats({ queue: 'q', now: T0 + 1000 + i })).toMatchObject({ ready: i + 1, delayed: 3 - i });
+  }
 });

@@ -94,7 +94,7 @@ export class PostgresStore implements Store {
   private readonly onCommit: (seconds: number, operations: number) => void;
   private readonly listeners = new Set<(queue: string) => void>();
   private readonly replyListeners = new Set<(correlationId: string) => void>();
-  private readonly stats = { commits: 0, operations: 0 };
+  private readonly stats = { commits: 0, operations: 0, reruns: 0 };
   /** Produces, group-committed per queue and per topic. */
   private readonly queueProduces: SharedCommits<ProduceRequest<NewMessage>, AppendResult[]>;
   private readonly topicProduces: SharedCommits<ProduceRequest<TopicMessage>, AppendResult[]>;
@@ -106,13 +106,22 @@ export class PostgresStore implements Store {
     this.rules = options.rules;
     this.schema = options.schema;
     this.onCommit = options.onCommit ?? (() => undefined);
-    const hooks = { committed: (seconds: number, operations: number, announced: Announced) => this.committed(seconds, operations, announced) };
+    const hooks = {
+      committed: (seconds: number, operations: number, announced: Announced) => this.committed(seconds, operations, announced),
+      rerun: () => {
+        this.stats.reruns += 1;
+      },
+    };
     this.queueProduces = new SharedCommits(this.pool, hooks, (tx, context, queue, requests) => produce(tx, context, this.rules, queue, requests));
     this.topicProduces = new SharedCommits(this.pool, hooks, (tx, context, topic, requests) => produceTopic(tx, context, this.rules, topic, requests));
   }
 
-  /** How many transactions committed how many write calls (produces into one queue or topic share commits). */
-  get commitStats(): { commits: number; operations: number } {
+  /**
+   * How many transactions committed how many write calls (produces into one
+   * queue or topic share commits), and how many shared transactions the
+   * database refused and ran again one write at a time.
+   */
+  get commitStats(): { commits: number; operations: number; reruns: number } {
     return { ...this.stats };
   }
 

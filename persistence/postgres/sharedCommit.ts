@@ -20,6 +20,8 @@ export interface Announced {
 export interface SharedCommitHooks {
   /** After each commit: its duration in seconds, how many writes it carried, and what they announced. */
   committed(seconds: number, operations: number, announced: Announced): void;
+  /** The database refused a transaction of several writes, which runs again one write at a time. */
+  rerun(): void;
 }
 
 /**
@@ -89,6 +91,7 @@ export class SharedCommits<R, T> {
     try {
       committed = await this.inTransaction((tx, context) => this.writeAll(tx, context, key, requests)).catch((error: unknown) => {
         if (units.length === 1 || (error instanceof StoreError && error.code === 'storage_unavailable')) throw error;
+        this.hooks.rerun();
         return this.inTransaction((tx, context) => this.oneByOne(tx, context, key, requests));
       });
     } catch (error) {
