@@ -548,8 +548,12 @@ export interface ReplyStore {
   forgetReply(correlationId: string): Promise<void>;
   /** The caller stopped waiting: a reply from `now` on is `expired`. */
   abandonReply(params: { correlationId: string; now: number }): Promise<void>;
-  /** Called after a commit that stored the reply to `correlationId`. Returns an unsubscribe function. */
-  onReplied(listener: (correlationId: string) => void): () => void;
+  /**
+   * Called after a commit that stored the reply to `correlationId`, on
+   * whichever gateway process committed it; with null when announcements may
+   * have been missed (as `onAvailable`). Returns an unsubscribe function.
+   */
+  onReplied(listener: (correlationId: string | null) => void): () => void;
 }
 
 export interface TopicStore {
@@ -634,8 +638,15 @@ export interface MaintenanceStore {
    * keeps it; what it signs, and how, is queue/receipts.ts's rule.
    */
   receiptSecret(): Promise<Buffer>;
-  /** Called after a commit that made messages of `queue` ready. Returns an unsubscribe function. */
-  onAvailable(listener: (queue: string) => void): () => void;
+  /**
+   * Called after a commit that made messages of `queue` ready, or that may
+   * have changed when they are next available (a delayed produce or nack):
+   * on whichever gateway process committed it, for every process over the
+   * store. With null when announcements may have been missed (the
+   * connection they come over was lost): every waiter should look again.
+   * Returns an unsubscribe function.
+   */
+  onAvailable(listener: (queue: string | null) => void): () => void;
   /** Resolves once a write commits and the schema is current; rejects with the reason (storage_unavailable, not_ready) otherwise. */
   checkReady(): Promise<void>;
   close(): Promise<void>;

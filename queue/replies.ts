@@ -46,7 +46,8 @@ export class Replies {
     private readonly onError: (error: unknown) => void,
   ) {
     this.waiters = new Waiters(clock);
-    store.onReplied((correlationId) => this.waiters.wake(correlationId));
+    // Null: replies may have been stored unheard; every waiting caller reads the store again.
+    store.onReplied((correlationId) => (correlationId === null ? this.waiters.wakeAll() : this.waiters.wake(correlationId)));
   }
 
   /**

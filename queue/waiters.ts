@@ -51,6 +51,11 @@ export class Waiters {
     for (const done of [...waiting]) done();
   }
 
+  /** Wakes every wait, whatever its key. */
+  wakeAll(): void {
+    for (const key of [...this.byKey.keys()]) this.wake(key);
+  }
+
   /** How many waits are open, across all keys. */
   get size(): number {
     let count = 0;

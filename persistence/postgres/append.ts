@@ -154,7 +154,7 @@ export async function appendEach(
   const placing = new Placing(target, locked, seen);
   const answers = prepared.map((request) => (request.ok ? placing.take(request.value) : request));
   const ids = placing.placed.length === 0 ? new Map<string, number>() : await store(tx, target, placing.placed, placing.heads);
-  if (target.kind === 'topic' ? placing.placed.length > 0 : placing.placed.some(({ message }) => message.delayMs === 0)) context.notify(target.name);
+  if (placing.placed.length > 0) context.notify(target.name);
   return answers.map((settled) => {
     if (!settled.ok) return settled;
     return { ok: true, value: settled.value.map((answer) => placing.result(answer, ids)) };

@@ -38,6 +38,7 @@ import { browse } from './browse';
 import { checkReady } from './checkReady';
 import { claim } from './claim';
 import { commitGroup, seekGroup } from './commitGroup';
+import { type Announced, Announcements, type Transact } from './announcements';
 import { createPool, type PostgresOptions, type Queryable, transaction, withConnection } from './connection';
 import { deleteQueue } from './deleteQueue';
 import { deleteTopic } from './deleteTopic';
@@ -66,7 +67,7 @@ import { settle } from './settle';
 import { sweep } from './sweep';
 import { topicPartitions } from './topicPartitions';
 import { findTopicRow, loadTopicRow, topicRowPage } from './topicRow';
-import { type Announced, SharedCommits } from './sharedCommit';
+import { SharedCommits } from './sharedCommit';
 import type { WriteContext } from './writeContext';
 
 export interface PostgresStoreOptions extends PostgresOptions {
@@ -92,8 +93,7 @@ export class PostgresStore implements Store {
   private readonly rules: StoreRules;
   private readonly schema: string | undefined;
   private readonly onCommit: (seconds: number, operations: number) => void;
-  private readonly listeners = new Set<(queue: string) => void>();
-  private readonly replyListeners = new Set<(correlationId: string) => void>();
+  private readonly announcements: Announcements;
   private readonly stats = { commits: 0, operations: 0, reruns: 0 };
   /** Produces, group-committed per queue and per topic. */
   private readonly queueProduces: SharedCommits<ProduceRequest<NewMessage>, AppendResult[]>;
@@ -106,14 +106,16 @@ export class PostgresStore implements Store {
     this.rules = options.rules;
     this.schema = options.schema;
     this.onCommit = options.onCommit ?? (() => undefined);
+    this.announcements = new Announcements({ url: options.url, schema: options.schema, applicationName: options.applicationName });
+    const transact: Transact = (work) => this.announcements.transaction(this.pool, work);
     const hooks = {
       committed: (seconds: number, operations: number, announced: Announced) => this.committed(seconds, operations, announced),
       rerun: () => {
         this.stats.reruns += 1;
       },
     };
-    this.queueProduces = new SharedCommits(this.pool, hooks, (tx, context, queue, requests) => produce(tx, context, this.rules, queue, requests));
-    this.topicProduces = new SharedCommits(this.pool, hooks, (tx, context, topic, requests) => produceTopic(tx, context, this.rules, topic, requests));
+    this.queueProduces = new SharedCommits(transact, hooks, (tx, context, queue, requests) => produce(tx, context, this.rules, queue, requests));
+    this.topicProduces = new SharedCommits(transact, hooks, (tx, context, topic, requests) => produceTopic(tx, context, this.rules, topic, requests));
   }
 
   /**
@@ -369,14 +371,14 @@ export class PostgresStore implements Store {
     return this.read((db) => receiptSecret(db));
   }
 
-  onAvailable(listener: (queue: string) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  onAvailable(listener: (queue: string | null) => void): () => void {
+    this.announcements.listen();
+    return this.announcements.available.add(listener);
   }
 
-  onReplied(listener: (correlationId: string) => void): () => void {
-    this.replyListeners.add(listener);
-    return () => this.replyListeners.delete(listener);
+  onReplied(listener: (correlationId: string | null) => void): () => void {
+    this.announcements.listen();
+    return this.announcements.replied.add(listener);
   }
 
   checkReady(): Promise<void> {
@@ -385,7 +387,7 @@ export class PostgresStore implements Store {
 
   async close(): Promise<void> {
     // Calls in progress finish first: pool.end waits for every checked-out connection to come back.
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.announcements.close()]);
   }
 
   /** The database ready for this code: migrations applied, positions rewound, the receipt secret made. */
@@ -404,19 +406,14 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * One transaction; once COMMIT is answered, the queues it made ready and the
-   * replies it stored are announced to this process's listeners.
+   * One transaction; the queues it made ready and the replies it stored are
+   * announced to every gateway process (announcements.ts), to this one once
+   * COMMIT is answered.
    */
   private async write<T>(work: (tx: Queryable, context: WriteContext) => Promise<T>): Promise<T> {
     await this.opened();
     const started = performance.now();
-    let announced: Announced = { queues: new Set(), replies: new Set() };
-    const result = await transaction(this.pool, (tx) => {
-      // A retried transaction announces only what its last run did.
-      announced = { queues: new Set(), replies: new Set() };
-      const { queues, replies } = announced;
-      return work(tx, { notify: (queue) => queues.add(queue), replied: (id) => replies.add(id) });
-    }).catch((error: unknown) => this.failed(error));
+    const { result, announced } = await this.announcements.transaction(this.pool, work).catch((error: unknown) => this.failed(error));
     this.committed((performance.now() - started) / 1000, 1, announced);
     return result;
   }
@@ -432,8 +429,7 @@ export class PostgresStore implements Store {
     this.stats.commits += 1;
     this.stats.operations += operations;
     this.onCommit(seconds, operations);
-    for (const queue of announced.queues) for (const listener of this.listeners) listener(queue);
-    for (const id of announced.replies) for (const listener of this.replyListeners) listener(id);
+    this.announcements.heard(announced);
   }
 
   /** A read on any pooled connection: what it sees is committed, and with synchronous_commit on, flushed. */

@@ -1,6 +1,6 @@
-import type { Pool } from 'pg';
 import { StoreError } from '../errors';
-import { type Queryable, transaction } from './connection';
+import type { Announced, Transact } from './announcements';
+import type { Queryable } from './connection';
 import { interpretError, isRetryable } from './interpretError';
 import type { Settled, WriteContext } from './writeContext';
 
@@ -9,12 +9,6 @@ interface Unit<R, T> {
   request: R;
   resolve: (value: T) => void;
   reject: (error: unknown) => void;
-}
-
-/** What a committed transaction made ready, for the store's listeners. */
-export interface Announced {
-  queues: Set<string>;
-  replies: Set<string>;
 }
 
 export interface SharedCommitHooks {
@@ -30,14 +24,6 @@ export interface SharedCommitHooks {
  * after the ones before it. What it throws fails the transaction.
  */
 export type WriteAll<R, T> = (tx: Queryable, context: WriteContext, key: string, requests: R[]) => Promise<Settled<T>[]>;
-
-function nothingAnnounced(): Announced {
-  return { queues: new Set(), replies: new Set() };
-}
-
-function announcing(announced: Announced): WriteContext {
-  return { notify: (queue) => announced.queues.add(queue), replied: (id) => announced.replies.add(id) };
-}
 
 /**
  * Group commit by key: writes to one queue (or topic) that arrive while a
@@ -58,7 +44,7 @@ export class SharedCommits<R, T> {
   private readonly running = new Set<string>();
 
   constructor(
-    private readonly pool: Pool,
+    private readonly transact: Transact,
     private readonly hooks: SharedCommitHooks,
     private readonly writeAll: WriteAll<R, T>,
   ) {}
@@ -87,12 +73,12 @@ export class SharedCommits<R, T> {
   private async commit(key: string, units: Unit<R, T>[]): Promise<void> {
     const started = performance.now();
     const requests = units.map((unit) => unit.request);
-    let committed: { outcomes: Settled<T>[]; announced: Announced };
+    let committed: { result: Settled<T>[]; announced: Announced };
     try {
-      committed = await this.inTransaction((tx, context) => this.writeAll(tx, context, key, requests)).catch((error: unknown) => {
+      committed = await this.transact((tx, context) => this.writeAll(tx, context, key, requests)).catch((error: unknown) => {
         if (units.length === 1 || (error instanceof StoreError && error.code === 'storage_unavailable')) throw error;
         this.hooks.rerun();
-        return this.inTransaction((tx, context) => this.oneByOne(tx, context, key, requests));
+        return this.transact((tx, context) => this.oneByOne(tx, context, key, requests));
       });
     } catch (error) {
       for (const unit of units) unit.reject(error);
@@ -100,22 +86,10 @@ export class SharedCommits<R, T> {
     }
     this.hooks.committed((performance.now() - started) / 1000, units.length, committed.announced);
     units.forEach((unit, i) => {
-      const outcome = committed.outcomes[i];
+      const outcome = committed.result[i];
       if (outcome.ok) unit.resolve(outcome.value);
       else unit.reject(outcome.error);
     });
-  }
-
-  private async inTransaction(
-    work: (tx: Queryable, context: WriteContext) => Promise<Settled<T>[]>,
-  ): Promise<{ outcomes: Settled<T>[]; announced: Announced }> {
-    let announced = nothingAnnounced();
-    const outcomes = await transaction(this.pool, (tx) => {
-      // A retried transaction announces only what its last run did.
-      announced = nothingAnnounced();
-      return work(tx, announcing(announced));
-    });
-    return { outcomes, announced };
   }
 
   /**
@@ -126,13 +100,14 @@ export class SharedCommits<R, T> {
   private async oneByOne(tx: Queryable, context: WriteContext, key: string, requests: R[]): Promise<Settled<T>[]> {
     const outcomes: Settled<T>[] = [];
     for (const request of requests) {
-      const announced = nothingAnnounced();
+      const queues: string[] = [];
+      const replies: string[] = [];
       await tx.query('SAVEPOINT unit');
       try {
-        const [outcome] = await this.writeAll(tx, announcing(announced), key, [request]);
+        const [outcome] = await this.writeAll(tx, { notify: (queue) => queues.push(queue), replied: (id) => replies.push(id) }, key, [request]);
         await tx.query('RELEASE SAVEPOINT unit');
-        for (const queue of announced.queues) context.notify(queue);
-        for (const id of announced.replies) context.replied(id);
+        for (const queue of queues) context.notify(queue);
+        for (const id of replies) context.replied(id);
         outcomes.push(outcome);
       } catch (error) {
         if (isRetryable(error)) throw error;

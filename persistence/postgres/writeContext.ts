@@ -6,7 +6,7 @@ import { StoreError } from '../errors';
  * reader must find what woke it).
  */
 export interface WriteContext {
-  /** Messages of `queue` (a queue's or a topic's name) became ready. */
+  /** Messages of `queue` (a queue's or a topic's name) became ready, or may be due sooner than a waiter last looked (a delayed produce or nack). */
   notify(queue: string): void;
   /** The reply to the request `correlationId` was stored. */
   replied(correlationId: string): void;

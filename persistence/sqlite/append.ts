@@ -83,7 +83,6 @@ export function append(
     return head;
   };
   let appended = 0;
-  let readyNow = false;
   const results = messages.map((message): AppendResult => {
     if (message.idempotencyKey !== null) {
       const seen = s.findKey.get(target.topicId, message.idempotencyKey, options.now - options.idempotencyWindowMs);
@@ -119,7 +118,6 @@ export function append(
     head.next += 1;
     head.messages += 1;
     head.bytes += message.value.length;
-    readyNow ||= message.delayMs === 0;
     appended += 1;
     return { id: String(id), partition: message.partition, offset, timestamp: head.timestamp, duplicate: false };
   });
@@ -130,6 +128,6 @@ export function append(
     s.advance.run(head.next, head.messages, head.bytes, head.timestamp, target.topicId, partition);
   }
   if (appended > 0) s.countProduced.run(appended, target.topicId);
-  if (target.kind === 'topic' ? appended > 0 : readyNow) context.notify(target.name);
+  if (appended > 0) context.notify(target.name);
   return results;
 }

@@ -5,7 +5,7 @@ import type { FileSync } from './walSync';
 
 /** What a unit of work may do besides writing: announce what its commit changed for those who wait. */
 export interface WriteContext {
-  /** Messages of `queue` became ready. */
+  /** Messages of `queue` (a queue's or a topic's name) became ready, or may be due sooner than a waiter last looked (a delayed produce or nack). */
   notify(queue: string): void;
   /** The reply to the request `correlationId` was stored. */
   replied(correlationId: string): void;

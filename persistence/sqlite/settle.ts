@@ -69,6 +69,6 @@ export function settle(
     if (row.kind === 'queue') deleteMessages(db, settled.map((r) => r.message_id));
     s.countAcked.run(settled.length, subscription);
   }
-  if (settlement.kind === 'nack' && settled.length > 0 && settlement.availableAt <= now) context.notify(row.name);
+  if (settlement.kind === 'nack' && settled.length > 0) context.notify(row.name);
   return settleStatuses(settlement.kind, pairs, settled, current);
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { Listeners } from '../listeners';
 import { toSubscriptionRecord } from '../rows/queueRow';
 import { toTopicRecord } from '../rows/topicRow';
 import type {
@@ -101,8 +102,8 @@ export class SqliteStore implements Store {
   private readonly writes: GroupCommit;
   /** The log's fsync, run after COMMIT off the event loop (FULL); null for NORMAL. */
   private readonly wal: FileSync | null;
-  private readonly listeners = new Set<(queue: string) => void>();
-  private readonly replyListeners = new Set<(correlationId: string) => void>();
+  private readonly available = new Listeners<string | null>();
+  private readonly replied = new Listeners<string | null>();
   private readonly rules: StoreRules;
 
   constructor(options: SqliteStoreOptions) {
@@ -130,8 +131,8 @@ export class SqliteStore implements Store {
     this.writes = new GroupCommit(
       this.db,
       ({ queues, replies }) => {
-        for (const queue of queues) for (const listener of this.listeners) listener(queue);
-        for (const id of replies) for (const listener of this.replyListeners) listener(id);
+        for (const queue of queues) this.available.emit(queue);
+        for (const id of replies) this.replied.emit(id);
       },
       options.onCommit ?? (() => undefined),
       this.wal,
@@ -381,14 +382,12 @@ export class SqliteStore implements Store {
     return this.readNow(() => receiptSecret(this.db));
   }
 
-  onAvailable(listener: (queue: string) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  onAvailable(listener: (queue: string | null) => void): () => void {
+    return this.available.add(listener);
   }
 
-  onReplied(listener: (correlationId: string) => void): () => void {
-    this.replyListeners.add(listener);
-    return () => this.replyListeners.delete(listener);
+  onReplied(listener: (correlationId: string | null) => void): () => void {
+    return this.replied.add(listener);
   }
 
   checkReady(): Promise<void> {
