@@ -74,6 +74,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     budget: 1000,
     idempotencyWindowMs: config.limits.idempotencyWindowMs,
     partitions: PARTITIONS_PER_SWEEP,
+    holder: services.instance,
   });
   const stopActivity = activity.start();
   await services.dispatcher.start();

@@ -373,6 +373,13 @@ export interface SweepOptions {
   partitions: number;
   /** Where the walk goes on: the `resumeAfter` of the call before; null: from the first partition. */
   resumeAfter: string | null;
+  /**
+   * The process asking (LeaseStore): of several processes over one store,
+   * only the holder of the `sweep` lease sweeps; the call takes or renews it
+   * for `leaseMs`. A call of another process does nothing.
+   */
+  holder: string;
+  leaseMs: number;
 }
 
 export interface SweepResult {
@@ -652,5 +659,35 @@ export interface MaintenanceStore {
   close(): Promise<void>;
 }
 
+/** A lease of work one gateway process at a time may do, asked for by `holder` (a process's id). */
+export interface HoldLeases {
+  names: string[];
+  holder: string;
+  ttlMs: number;
+  now: number;
+}
+
+/** Work that one gateway process at a time may do over a store shared by several: a push subscription's deliveries, the retention sweep. */
+export interface LeaseStore {
+  /**
+   * Takes or renews for `holder` each lease of `names` that is free, expired
+   * or its own already, until `ttlMs` from now; returns the names it holds
+   * then. A backend that several processes share judges time by its own
+   * clock (PostgreSQL's), not by `now`: the processes' clocks may disagree,
+   * and a lease must never have two holders.
+   */
+  holdLeases(params: HoldLeases): Promise<string[]>;
+  /** Gives up those of `names` that `holder` holds: any process may take them at once. */
+  releaseLeases(params: { names: string[]; holder: string }): Promise<void>;
+}
+
 /** Every role: what a backend implements. Every backend must pass test/store-contract/. */
-export type Store = QueueStore & DeliveryStore & ReplyStore & TopicStore & SubscriptionStore & GroupStore & PushStore & MaintenanceStore;
+export type Store = QueueStore &
+  DeliveryStore &
+  ReplyStore &
+  TopicStore &
+  SubscriptionStore &
+  GroupStore &
+  PushStore &
+  MaintenanceStore &
+  LeaseStore;

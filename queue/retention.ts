@@ -10,6 +10,8 @@ export interface RetentionOptions {
   idempotencyWindowMs: number;
   /** Queues and topic partitions one sweep looks at (PARTITIONS_PER_SWEEP in the gateway). */
   partitions: number;
+  /** This gateway process among those over the store: only the holder of the sweep lease sweeps (SweepOptions). */
+  holder: string;
 }
 
 /**
@@ -18,6 +20,9 @@ export interface RetentionOptions {
  * short as a sweep with 1,000 queues.
  */
 export const PARTITIONS_PER_SWEEP = 1000;
+
+/** How many intervals the sweep lease lasts: a sweeper that stops is replaced this many intervals later at most. */
+const SWEEP_LEASE_INTERVALS = 5;
 
 /**
  * Runs the store's bounded retention sweep on the clock: every `intervalMs`,
@@ -37,6 +42,9 @@ export function startRetention(store: Pick<MaintenanceStore, 'sweep'>, clock: Cl
         repliesBefore: clock.now() - REPLY_KEEP_MS,
         partitions: options.partitions,
         resumeAfter,
+        holder: options.holder,
+        // Renewed each interval; if this process stops, another one sweeps within a few intervals.
+        leaseMs: options.intervalMs * SWEEP_LEASE_INTERVALS,
       });
       resumeAfter = result.resumeAfter;
       busy = Math.max(result.expiredMessages, result.expiredKeys, result.expiredReplies) >= options.budget;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { MaintenanceStore, Store } from '../persistence/store';
 import type { Clock } from './clock';
 import type { MessageEvents } from './events';
@@ -23,9 +24,13 @@ export interface ServiceOptions {
   onError: (error: unknown) => void;
   /** Told of messages produced, delivered and acked (metrics). */
   events: MessageEvents;
+  /** This gateway process among those over the store (the holder of its leases); default: a random id. */
+  instance?: string;
 }
 
 export interface Services {
+  /** This gateway process among those over the store: the holder of its leases (the sweep, push subscriptions). */
+  instance: string;
   /** Retention, readiness and closing, with refusals as GatewayErrors. */
   maintenance: MaintenanceStore;
   /** One registry of long-poll waiters for every kind of read. */
@@ -44,6 +49,7 @@ export interface Services {
 export function createServices(backend: Store, options: ServiceOptions): Services {
   const { clock, limits, events } = options;
   const store = speakingStore(backend);
+  const instance = options.instance ?? randomUUID();
   const wakeups = new Wakeups(store, clock);
   const queues = new QueueService(store, clock, limits, wakeups, events);
   const dispatcher = new PushDispatcher({
@@ -56,6 +62,7 @@ export function createServices(backend: Store, options: ServiceOptions): Service
     onError: options.onError,
   });
   return {
+    instance,
     maintenance: store,
     wakeups,
     queues,

@@ -1,6 +1,7 @@
 import type { Response } from 'supertest';
 import { call, until } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
+import { sweepAt } from './store-contract/fixtures';
 
 interface Fetched {
   memberId?: string;
@@ -173,7 +174,7 @@ test('a committed offset below the retention start is reset by the policy, and t
   await produceRange(0, 10);
   await commit('slow', { offsets: [{ partition: 0, offset: 2 }] });
   await putTopic({ partitions: 1, retentionBytes: 3 });
-  await t.store.sweep({ now: t.clock.now(), budget: 100, idempotencyWindowMs: 1, repliesBefore: 0, partitions: 1000, resumeAfter: null });
+  await t.store.sweep(sweepAt(t.clock.now(), { idempotencyWindowMs: 1 }));
   const fetched = (await fetchAs('slow')).body as Fetched;
   expect(fetched.resets).toEqual([{ partition: 0, from: 2, to: 7 }]);
   expect(fetched.messages.map((m) => m.value)).toEqual([7, 8, 9]);

@@ -30,3 +30,14 @@ describeStoreContract('postgres', async () => {
     },
   };
 });
+
+test("leases run out by the database's clock: no caller's clock, however far ahead, takes one early", async () => {
+  const schema = `leases_${randomBytes(6).toString('hex')}`;
+  const [a, b] = [openStore(schema), openStore(schema)];
+  try {
+    expect(await a.holdLeases({ names: ['sweeper'], holder: 'a', ttlMs: 60_000, now: 0 })).toEqual(['sweeper']);
+    expect(await b.holdLeases({ names: ['sweeper'], holder: 'b', ttlMs: 60_000, now: Number.MAX_SAFE_INTEGER / 2 })).toEqual([]);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});

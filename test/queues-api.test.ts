@@ -4,6 +4,7 @@ import type { Response } from 'supertest';
 import type { QueueStats } from '../persistence/store';
 import { call, until, expectSpecResponse } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
+import { sweepAt } from './store-contract/fixtures';
 
 interface Leased {
   id: string;
@@ -594,7 +595,7 @@ describe('retention', () => {
     t.clock.advance(30_000);
     await produce('q', [{ value: 'young' }]);
     t.clock.advance(30_001);
-    await t.store.sweep({ now: t.clock.now(), budget: 100, idempotencyWindowMs: 60_000, repliesBefore: 0, partitions: 1000, resumeAfter: null });
+    await t.store.sweep(sweepAt(t.clock.now(), { idempotencyWindowMs: 60_000 }));
     expect(leased(await fetchFrom('q', { max: 10 })).map((m) => m.value)).toEqual(['young']);
   });
 });

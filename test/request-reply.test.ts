@@ -7,6 +7,7 @@ import { call, until } from './support/specResponses';
 import { startReceiver } from './support/receiver';
 import { sqsGateway } from './support/sqsGateway';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
+import { sweepAt } from './store-contract/fixtures';
 
 interface Leased {
   id: string;
@@ -145,10 +146,10 @@ test('no reply in time: a reply_timeout fault (the caller is SOAP), the request 
   expect(late.body.code).toBe('reply_expired');
 
   t.clock.advance(REPLY_KEEP_MS);
-  await t.store.sweep({ now: t.clock.now(), budget: 100, idempotencyWindowMs: 1, repliesBefore: t.clock.now() - REPLY_KEEP_MS, partitions: 1000, resumeAfter: null });
+  await t.store.sweep(sweepAt(t.clock.now(), { idempotencyWindowMs: 1, repliesBefore: t.clock.now() - REPLY_KEEP_MS }));
   expect((await reply(request.headers['mqgate-reply-to'], RESPONSE)).body.code).toBe('reply_expired');
   t.clock.advance(1);
-  await t.store.sweep({ now: t.clock.now(), budget: 100, idempotencyWindowMs: 1, repliesBefore: t.clock.now() - REPLY_KEEP_MS, partitions: 1000, resumeAfter: null });
+  await t.store.sweep(sweepAt(t.clock.now(), { idempotencyWindowMs: 1, repliesBefore: t.clock.now() - REPLY_KEEP_MS }));
   expect((await reply(request.headers['mqgate-reply-to'], RESPONSE)).body.code).toBe('reply_not_found');
 });
 

@@ -24,7 +24,7 @@ test('the retention loop walks the queues a slice per sweep, each sweep going on
     await t.store.produce({ queue: name, messages: [message(name)], now: clock.now(), idempotencyWindowMs: 60_000 });
   }
   const ready = async (): Promise<number[]> => Promise.all(names.map(async (name) => (await t.store.queueStats({ queue: name, now: clock.now() })).ready));
-  const stop = startRetention(t.store, clock, { intervalMs: 1000, budget: 100, idempotencyWindowMs: 60_000, partitions: 1 });
+  const stop = startRetention(t.store, clock, { intervalMs: 1000, budget: 100, idempotencyWindowMs: 60_000, partitions: 1, holder: 'gateway' });
   try {
     // Every message is past its retention from the first sweep on; one queue is looked at per sweep.
     clock.advance(1001);

@@ -60,6 +60,13 @@ describe('sqlite backend', () => {
     expect(results.map(([r]) => r.offset).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
   });
 
+  test("leases run out by the callers' clock: one process, one clock", async () => {
+    const hold = (holder: string, now: number) => store.holdLeases({ names: ['sweeper'], holder, ttlMs: 1000, now });
+    expect(await hold('a', T0)).toEqual(['sweeper']);
+    expect(await hold('b', T0 + 999)).toEqual([]);
+    expect(await hold('b', T0 + 1000)).toEqual(['sweeper']);
+  });
+
   test('a failing write in a group is rolled back alone', async () => {
     const outcomes = await Promise.allSettled([
       store.produce({ queue: 'q', messages: [message('a')], ...opts() }),
@@ -222,10 +229,11 @@ describe('sqlite backend', () => {
       { version: 7, name: '007_replies.sql' },
       { version: 8, name: '008_stats_counters.sql' },
       { version: 9, name: '009_backlog_order.sql' },
+      { version: 10, name: '010_leases.sql' },
     ]);
     const strict = db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND strict = 1 ORDER BY name").pluck().all();
     expect(strict).toEqual(
-      expect.arrayContaining(['consumer_groups', 'deliveries', 'group_members', 'group_offsets', 'idempotency_keys', 'messages', 'partitions', 'queue_tags', 'receipt_secret', 'subscriptions', 'topics']),
+      expect.arrayContaining(['consumer_groups', 'deliveries', 'group_members', 'group_offsets', 'idempotency_keys', 'leases', 'messages', 'partitions', 'queue_tags', 'receipt_secret', 'subscriptions', 'topics']),
     );
     db.close();
     store = openStore(dataDir);

@@ -7,7 +7,7 @@ import { DATABASE_FILE, SqliteStore } from '../persistence/sqlite/sqliteStore';
 import type { DeliveryRef, QueueStats, SubscriptionRef } from '../persistence/store';
 import { rules } from '../queue/rules';
 import { type Rng, rngFor } from './support/crashLoadRandom';
-import { inPartition, message, settings, SUBSCRIPTION, T0, topicSettings, WINDOW } from './store-contract/fixtures';
+import { inPartition, message, settings, SUBSCRIPTION, sweepAt, T0, topicSettings, WINDOW } from './store-contract/fixtures';
 import { tempDir } from './support/testGateway';
 
 /**
@@ -221,7 +221,7 @@ async function history(h: Harness, rng: Rng, log: string[]): Promise<Set<Event>>
       if (purged > 0) seen.add('purge');
     } else if (roll < 0.91) {
       log.push('sweep');
-      const result = await h.store.sweep({ now, idempotencyWindowMs: WINDOW, repliesBefore: now, budget: rng.int(1, 20), partitions: 1000, resumeAfter: null });
+      const result = await h.store.sweep(sweepAt(now, { repliesBefore: now, budget: rng.int(1, 20) }));
       outcome(JSON.stringify(result));
       if (result.expiredMessages > 0) seen.add('retention');
     } else if (roll < 0.93) {

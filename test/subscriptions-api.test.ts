@@ -1,5 +1,6 @@
 import { call, until } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
+import { sweepAt } from './store-contract/fixtures';
 
 interface Leased {
   id: string;
@@ -107,7 +108,7 @@ test('retention removes expired messages from every subscription too', async () 
   await putSub('slow');
   await produce(range(10, 40));
   await call('putTopic', t.http.put('/v1/topics/orders').send({ partitions: 3, retentionBytes: 4 }));
-  await t.store.sweep({ now: t.clock.now(), budget: 1000, idempotencyWindowMs: 1, repliesBefore: 0, partitions: 1000, resumeAfter: null });
+  await t.store.sweep(sweepAt(t.clock.now(), { budget: 1000, idempotencyWindowMs: 1 }));
   const retained = await retainedValues();
   expect(retained.length).toBeLessThan(30);
   expect(sorted((await fetchFrom('slow')).map((m) => m.value))).toEqual(retained);

@@ -1,6 +1,7 @@
 import { partitionForKey } from '../queue/partitioner';
 import { call, until } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
+import { sweepAt } from './store-contract/fixtures';
 
 interface Produced {
   id: string;
@@ -153,7 +154,7 @@ describe('reads by offset', () => {
 
   test('an offset below the start after retention → offset_out_of_range; earliest moves with it', async () => {
     await putTopic('log', { retentionBytes: 4 });
-    await t.store.sweep({ now: t.clock.now(), budget: 100, idempotencyWindowMs: 1, repliesBefore: 0, partitions: 1000, resumeAfter: null });
+    await t.store.sweep(sweepAt(t.clock.now(), { idempotencyWindowMs: 1 }));
     expect((await read('log', 0)).messages.map((m) => m.value)).toEqual(['m8', 'm9']);
     const res = await call('readPartition', t.http.get('/v1/topics/log/partitions/0/messages').query({ offset: 3 }));
     expect({ status: res.status, code: res.body.code }).toEqual({ status: 416, code: 'offset_out_of_range' });
@@ -217,7 +218,7 @@ describe('time', () => {
     t.clock.advance(30_000);
     await produce('aging', [{ value: 'young' }]);
     t.clock.advance(30_001);
-    await t.store.sweep({ now: t.clock.now(), budget: 100, idempotencyWindowMs: 1, repliesBefore: 0, partitions: 1000, resumeAfter: null });
+    await t.store.sweep(sweepAt(t.clock.now(), { idempotencyWindowMs: 1 }));
     expect(await read('aging', 0)).toMatchObject({ startOffset: 1, messages: [{ value: 'young' }] });
   });
 });

@@ -59,6 +59,7 @@ import { putTopic } from './putTopic';
 import { findQueueRow, findSubscriptionRow, queueRecord, queueRowPage, subscriptionPage, topQueueRows } from './queueRow';
 import { queueStats } from './queueStats';
 import { readPartition } from './readPartition';
+import { holdLeases, releaseLeases } from './leases';
 import { createReceiptSecret, receiptSecret } from './receiptSecret';
 import { redrive } from './redrive';
 import { abandonReply, findReply, forgetReply, produceRequest, putReply } from './replies';
@@ -365,6 +366,14 @@ export class PostgresStore implements Store {
 
   sweep(options: SweepOptions): Promise<SweepResult> {
     return this.write((tx) => sweep(tx, options));
+  }
+
+  holdLeases(params: Params<'holdLeases'>): Promise<string[]> {
+    return this.write((tx) => holdLeases(tx, params));
+  }
+
+  releaseLeases({ names, holder }: Params<'releaseLeases'>): Promise<void> {
+    return this.write((tx) => releaseLeases(tx, names, holder));
   }
 
   receiptSecret(): Promise<Buffer> {

@@ -1,6 +1,16 @@
-import { expires, type PartitionRetention, type RetentionLimits, retentionLimits, sweepCursor, sweepPosition } from '../rows/retention';
+import {
+  expires,
+  type PartitionRetention,
+  type RetentionLimits,
+  retentionLimits,
+  SWEEP_LEASE,
+  sweepCursor,
+  sweepPosition,
+  sweptNothing,
+} from '../rows/retention';
 import type { SweepOptions, SweepResult } from '../store';
 import type { Queryable } from './connection';
+import { holdLeases } from './leases';
 import { deleteMessagesCte, SHRINK_PARTITIONS } from './messageRow';
 
 interface PartitionWithOldest extends PartitionRetention {
@@ -133,6 +143,9 @@ async function takeExpiredHead(tx: Queryable, p: PartitionRetention, limits: Ret
  * none fails for the other.
  */
 export async function sweep(tx: Queryable, options: SweepOptions): Promise<SweepResult> {
+  if ((await holdLeases(tx, { names: [SWEEP_LEASE], holder: options.holder, ttlMs: options.leaseMs, now: options.now })).length === 0) {
+    return sweptNothing(options);
+  }
   const position = sweepPosition(options.resumeAfter);
   const { rows: slice } = await tx.query<PartitionWithOldest>({
     ...STATEMENTS.partitions,

@@ -1,3 +1,5 @@
+import type { SweepOptions, SweepResult } from '../store';
+
 /** A partition as a sweep sees it: its topic's retention, and the value bytes it holds. */
 export interface PartitionRetention {
   topic_id: number;
@@ -32,4 +34,12 @@ export function sweepPosition(resumeAfter: string | null): { topic: number; part
 /** The `resumeAfter` of a call that looked at `p` last. */
 export function sweepCursor(p: PartitionRetention): string {
   return `${p.topic_id}:${p.partition}`;
+}
+
+/** The lease of the one process that sweeps, of several over one store. */
+export const SWEEP_LEASE = 'sweep';
+
+/** A sweep by a process that does not hold SWEEP_LEASE: nothing removed, the walk where it was. */
+export function sweptNothing(options: SweepOptions): SweepResult {
+  return { expiredMessages: 0, expiredKeys: 0, expiredReplies: 0, resumeAfter: options.resumeAfter };
 }

@@ -13,6 +13,7 @@ import type {
   GroupDescription,
   GroupFetch,
   GroupFetchOptions,
+  HoldLeases,
   Listed,
   MoveTask,
   PageRequest,
@@ -59,6 +60,7 @@ import { nextAvailableAt } from './nextAvailableAt';
 import { purgeQueue } from './purgeQueue';
 import { putQueue } from './putQueue';
 import { abandonReply, findReply, forgetReply, produceRequest, putReply } from './replies';
+import { holdLeases, releaseLeases } from './leases';
 import { createReceiptSecret, receiptSecret } from './receiptSecret';
 import { produce } from './produce';
 import { findQueueRow, findSubscriptionRow, queueRecord, queueRowPage, subscriptionPage, topQueueRows } from './queueRow';
@@ -376,6 +378,14 @@ export class SqliteStore implements Store {
 
   sweep(options: SweepOptions): Promise<SweepResult> {
     return this.writes.run(() => sweep(this.db, options));
+  }
+
+  holdLeases(params: HoldLeases): Promise<string[]> {
+    return this.writes.run(() => holdLeases(this.db, params));
+  }
+
+  releaseLeases({ names, holder }: { names: string[]; holder: string }): Promise<void> {
+    return this.writes.run(() => releaseLeases(this.db, names, holder));
   }
 
   receiptSecret(): Promise<Buffer> {

@@ -1,6 +1,16 @@
 import type { Database } from 'better-sqlite3';
-import { expires, type PartitionRetention, type RetentionLimits, retentionLimits, sweepCursor, sweepPosition } from '../rows/retention';
+import {
+  expires,
+  type PartitionRetention,
+  type RetentionLimits,
+  retentionLimits,
+  SWEEP_LEASE,
+  sweepCursor,
+  sweepPosition,
+  sweptNothing,
+} from '../rows/retention';
 import type { SweepOptions, SweepResult } from '../store';
+import { holdLeases } from './leases';
 import { deleteMessages } from './messageRow';
 import { prepared } from './prepared';
 
@@ -63,6 +73,7 @@ function expiredHead(db: Database, p: PartitionRetention, limits: RetentionLimit
  * `resumeAfter`.
  */
 export function sweep(db: Database, options: SweepOptions): SweepResult {
+  if (holdLeases(db, { names: [SWEEP_LEASE], holder: options.holder, ttlMs: options.leaseMs, now: options.now }).length === 0) return sweptNothing(options);
   const s = statements(db);
   let expiredMessages = 0;
   let resumeAfter = options.resumeAfter;

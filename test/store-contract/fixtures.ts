@@ -46,6 +46,8 @@ export const sweepAt = (now: number, overrides: Partial<SweepOptions> = {}): Swe
   repliesBefore: 0,
   partitions: 1000,
   resumeAfter: null,
+  holder: 'sweeper',
+  leaseMs: 60_000,
   ...overrides,
 });
 

@@ -2,6 +2,7 @@ import type { Store } from '../../persistence/store';
 import { describeDeliveries } from './deliveries';
 import { type ContractContext, type StoreHarness, settings, T0 } from './fixtures';
 import { describeGroups } from './groups';
+import { describeLeases } from './leases';
 import { describeMaintenance } from './maintenance';
 import { describePush } from './push';
 import { describeQueues } from './queues';
@@ -50,5 +51,6 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
     describeGroups(context);
     describePush(context);
     describeMaintenance(context);
+    describeLeases(context);
   });
 }
