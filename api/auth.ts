@@ -40,9 +40,32 @@ export function accessOf(op: SpecOperation): Access {
   };
 }
 
+/** One access a request was let in for: `action` (null: any) on `kind/name` (name null: some resource of the kind). */
+interface Grant {
+  action: Action | null;
+  kind: ResourceKind;
+  name: string | null;
+}
+
+function forbidden({ action, kind, name }: Grant, how: string): GatewayError {
+  const what = name === null ? kind : `${kind}/${name}`;
+  return new GatewayError('forbidden', `This key ${how} ${action ?? 'scope'} access to ${what}.`);
+}
+
 /** Who is calling: a key, or everyone when the server has no keys (loopback only). */
 export class Principal {
+  /** What `require` let this request do, so a reload can tell whether the key still may (`reconsider`). */
+  private readonly granted: Grant[] = [];
+  private readonly ending = new AbortController();
+  /** What a reload answered this request with, once it ended it. */
+  private endedBy: GatewayError | null = null;
+
   constructor(readonly key: ApiKey | null) {}
+
+  /** Aborts when a reload of the keys ends this request: a long-poll then stops waiting (api/requestSignal.ts). */
+  get ended(): AbortSignal {
+    return this.ending.signal;
+  }
 
   /** `''` when the server has no keys: limits then apply to all callers together. */
   get id(): string {
@@ -62,10 +85,37 @@ export class Principal {
 
   /** Throws `forbidden`, the same answer whether or not the resource exists. */
   require(action: Action | null, kind: ResourceKind, name: string | null): void {
-    if (!this.can(action, kind, name)) {
-      const what = name === null ? kind : `${kind}/${name}`;
-      throw new GatewayError('forbidden', `This key has no ${action ?? 'scope'} access to ${what}.`);
+    if (!this.can(action, kind, name)) throw forbidden({ action, kind, name }, 'has no');
+    if (this.key !== null) this.granted.push({ action, kind, name });
+  }
+
+  /**
+   * A reload changed this caller's key (`now`; null: removed it) while the
+   * request waits on a long-poll: the request ends at once, answered as a new
+   * one would be, `unauthorized` once the key is gone or its credentials (hash,
+   * SQS secret) changed, `forbidden` once its scopes no longer grant what the
+   * request was let in for. A change that takes nothing away (a name, limits,
+   * more scopes) lets it wait on.
+   */
+  reconsider(now: ApiKey | null): void {
+    const { key } = this;
+    if (key === null || this.endedBy !== null) return;
+    if (now === null || now.hash !== key.hash || now.sqsSecret !== key.sqsSecret) {
+      this.end(new GatewayError('unauthorized', 'The API key was revoked while this request waited.'));
+      return;
     }
+    const lost = this.granted.find(({ action, kind, name }) => !grants(now.scopes, action, kind, name));
+    if (lost !== undefined) this.end(forbidden(lost, 'lost its'));
+  }
+
+  /** Throws what a reload answered this request with, if it ended it. */
+  throwIfEnded(): void {
+    if (this.endedBy !== null) throw this.endedBy;
+  }
+
+  private end(answer: GatewayError): void {
+    this.endedBy = answer;
+    this.ending.abort();
   }
 }
 
@@ -113,15 +163,27 @@ export function admit(principal: Principal, rates: RateLimiter, res: Response): 
   }
 }
 
-/** Runs a read; one that may wait (`waitMs` > 0) holds one of the caller's long-poll slots meanwhile (`too_many_long_polls`). */
+/**
+ * Runs a read; one that may wait (`waitMs` > 0) holds one of the caller's
+ * long-poll slots meanwhile (`too_many_long_polls`), and ends as soon as a
+ * reload revokes its key or takes away the scope it needed (Principal.reconsider).
+ */
 export async function asLongPoll<T>(rates: RateLimiter, principal: Principal, waitMs: number, read: () => Promise<T>): Promise<T> {
   if (waitMs <= 0) return read();
-  const release = rates.holdLongPoll(principal.id, principal.key?.limits ?? {});
+  const release = rates.holdLongPoll(principal.id, principal.key?.limits ?? {}, (key) => principal.reconsider(key));
+  let value: T;
   try {
-    return await read();
+    value = await read();
+  } catch (error) {
+    // A read cut short may fail for it (a request–reply caller's not_ready): the reload's answer is the one to give.
+    principal.throwIfEnded();
+    throw error;
   } finally {
     release();
   }
+  // Cut short, the read returned early and gave back what it had taken (a fetch releases its leases).
+  principal.throwIfEnded();
+  return value;
 }
 
 /**

@@ -5,7 +5,7 @@ import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import YAML from 'yaml';
 import { DEFAULT_LIMITS, type Limits } from '../queue/limits';
 import type { ApiKey, KeyLimits } from './keys';
-import { checkKeys, parseKeys, readKeysFile } from './keysFile';
+import { checkKeys, combineKeys, parseKeys, readKeysFile } from './keysFile';
 import { DEFAULT_TIMEOUTS } from './listen';
 import { LOG_LEVELS, type LogLevel } from './logging';
 
@@ -63,12 +63,24 @@ export interface Config {
   /** MQGATE_MAX_MESSAGE_BYTES, MQGATE_MAX_BATCH_MESSAGES, MQGATE_MAX_BATCH_BYTES, MQGATE_MAX_WAIT_MS, MQGATE_MAX_REPLY_WAIT_MS, MQGATE_MAX_BODY_BYTES_IN_FLIGHT, MQGATE_IDEMPOTENCY_WINDOW_MS. */
   limits: Limits;
   /**
-   * API keys (hashes and scopes) from the keys file (MQGATE_KEYS_FILE /
-   * --keys-file) and from MQGATE_KEYS / --keys (the same YAML or JSON
-   * document inline). None: every request is let in, and only a loopback
-   * host may be listened on.
+   * API keys (hashes and scopes) in force at start: the keys file's and the
+   * inline ones. None: every request is let in, and only a loopback host may
+   * be listened on.
    */
   keys: ApiKey[];
+  /**
+   * The keys file, read again on SIGHUP and whenever it changes
+   * (api/keysReload.ts). MQGATE_KEYS_FILE / --keys-file. Default: none.
+   */
+  keysFile: string | null;
+  /** Keys given inline, MQGATE_KEYS / --keys (the same YAML or JSON document as the file): fixed until a restart. */
+  inlineKeys: ApiKey[];
+  /**
+   * How often the keys file is looked at (its modification time, size and
+   * inode) for a change, which is then read. MQGATE_KEYS_WATCH_INTERVAL_MS /
+   * --keys-watch-interval-ms. Default 2000.
+   */
+  keysWatchIntervalMs: number;
   /** Lets the gateway listen beyond loopback without keys. MQGATE_ALLOW_UNAUTHENTICATED / --allow-unauthenticated. Default false. */
   allowUnauthenticated: boolean;
   /**
@@ -177,6 +189,7 @@ const SETTINGS = {
   maxBodyBytesInFlight: integer('MQGATE_MAX_BODY_BYTES_IN_FLIGHT', 'max-body-bytes-in-flight', 1, 2 ** 40),
   idempotencyWindowMs: integer('MQGATE_IDEMPOTENCY_WINDOW_MS', 'idempotency-window-ms', 0, 30 * 24 * 3_600_000),
   keysFile: text('MQGATE_KEYS_FILE', 'keys-file', 'a file name'),
+  keysWatchIntervalMs: integer('MQGATE_KEYS_WATCH_INTERVAL_MS', 'keys-watch-interval-ms', 100, 600_000),
   keys: {
     env: 'MQGATE_KEYS',
     flag: 'keys',
@@ -293,17 +306,13 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-function loadKeys(file: Given | undefined, inline: Given | undefined): ApiKey[] {
+/** The keys at start: those of the keys file and those given inline, apart and together. */
+function loadKeys(file: string | null, inline: Given | undefined): { inline: ApiKey[]; all: ApiKey[] } {
   try {
-    const fromFile = file === undefined ? [] : readKeysFile(file.value as string);
     const listed = inline?.value;
     const fromInline =
       inline === undefined ? [] : typeof listed === 'string' ? parseKeys(listed, inline.from) : checkKeys({ keys: listed }, inline.from);
-    const keys = [...fromFile, ...fromInline];
-    const ids = keys.map((key) => key.id);
-    const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
-    if (repeated !== undefined) throw new Error(`key ${repeated} is configured twice`);
-    return keys;
+    return { inline: fromInline, all: combineKeys(file === null ? [] : readKeysFile(file), fromInline) };
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
@@ -321,7 +330,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     return (values.get(setting)?.value as T | undefined) ?? fallback;
   }
   const host = read('host', '127.0.0.1');
-  const keys = loadKeys(values.get('keysFile'), values.get('keys'));
+  const keysFile = read<string | null>('keysFile', null);
+  const { inline: inlineKeys, all: keys } = loadKeys(keysFile, values.get('keys'));
   const allowUnauthenticated = read('allowUnauthenticated', false);
   if (keys.length === 0 && !isLoopback(host) && !allowUnauthenticated) {
     throw new ConfigError(
@@ -349,6 +359,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     corsOrigins: read('corsOrigins', []),
     pushAllowedHosts: allowed.length === 0 ? null : allowed,
     keys,
+    keysFile,
+    inlineKeys,
+    keysWatchIntervalMs: read('keysWatchIntervalMs', 2000),
     allowUnauthenticated,
     healthAuth: read('healthAuth', 'open'),
     keyLimits: {

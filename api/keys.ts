@@ -52,17 +52,57 @@ export function generateSqsSecret(): string {
   return crypto.randomBytes(30).toString('base64url');
 }
 
-/** The configured keys, found by the id inside a presented key and checked by hash in constant time. */
+/** What a reload of the keys changed: keys new to the gateway, keys gone, and keys whose entry differs (the new entries). */
+export interface KeyChanges {
+  added: ApiKey[];
+  removed: ApiKey[];
+  changed: ApiKey[];
+}
+
+/** Whether two entries of one key id say the same: name, credentials, scopes and limits. */
+function sameKey(a: ApiKey, b: ApiKey): boolean {
+  const scopes = (key: ApiKey): string => key.scopes.map((scope) => scope.text).join(' ');
+  const limits = ({ limits: l }: ApiKey): string => JSON.stringify([l.requestsPerSecond, l.bytesPerSecond, l.longPolls]);
+  return a.name === b.name && a.hash === b.hash && a.sqsSecret === b.sqsSecret && scopes(a) === scopes(b) && limits(a) === limits(b);
+}
+
+/** The keys in force, found by the id inside a presented key and checked by hash in constant time; replaced whole by a reload. */
 export class KeyRing {
-  private readonly byId: Map<string, ApiKey>;
+  private byId: Map<string, ApiKey>;
+  /** Whether a key was ever in force: from then on every request needs one, even once none is left. */
+  private keyed: boolean;
 
   constructor(keys: ApiKey[]) {
     this.byId = new Map(keys.map((key) => [key.id, key]));
+    this.keyed = keys.length > 0;
   }
 
-  /** No keys: the gateway runs open, on loopback only. */
+  /**
+   * No key, and never one: the gateway runs open, on loopback only. A reload
+   * that removes every key does not open it: it then refuses every request.
+   */
   get empty(): boolean {
-    return this.byId.size === 0;
+    return !this.keyed;
+  }
+
+  /** How many keys are in force. */
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** Puts `keys` (ids already checked unique) in force from the next request on, and says what changed. */
+  replace(keys: ApiKey[]): KeyChanges {
+    const before = this.byId;
+    this.byId = new Map(keys.map((key) => [key.id, key]));
+    this.keyed ||= keys.length > 0;
+    return {
+      added: keys.filter((key) => !before.has(key.id)),
+      removed: [...before.values()].filter((key) => !this.byId.has(key.id)),
+      changed: keys.filter((key) => {
+        const old = before.get(key.id);
+        return old !== undefined && !sameKey(old, key);
+      }),
+    };
   }
 
   authenticate(presented: string): ApiKey | null {

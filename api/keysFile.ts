@@ -81,14 +81,34 @@ export function checkKeys(document: unknown, source: string): ApiKey[] {
   return document.keys.map((key) => ({ ...key, scopes: key.scopes.map(parseScope), limits: key.limits ?? {} }));
 }
 
+function unreadable(file: string, error: unknown): Error {
+  return new Error(`keys file ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+}
+
+/** The keys file's keys, read at start. */
 export function readKeysFile(file: string): ApiKey[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
-    throw new Error(`keys file ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw unreadable(file, error);
   }
   return parseKeys(text, `keys file ${file}`);
+}
+
+/** The keys file's keys, read again while the gateway serves: without blocking it, for a file on a network mount may be slow to answer. */
+export async function rereadKeysFile(file: string): Promise<ApiKey[]> {
+  const text = await fs.promises.readFile(file, 'utf8').catch((error: unknown) => Promise.reject(unreadable(file, error)));
+  return parseKeys(text, `keys file ${file}`);
+}
+
+/** The keys of the keys file and those given inline, together; an id given twice (in one or both) is refused. */
+export function combineKeys(fromFile: ApiKey[], inline: ApiKey[]): ApiKey[] {
+  const keys = [...fromFile, ...inline];
+  const ids = keys.map((key) => key.id);
+  const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (repeated !== undefined) throw new Error(`key ${repeated} is configured twice`);
+  return keys;
 }
 
 /** Adds one key to a keys file, creating it if missing (mode 0600: hashes only, but still nobody else's business). */

@@ -61,6 +61,9 @@ const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_r
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+const KEYS_RELOAD_RESULTS = ['ok', 'failed'] as const;
+export type KeysReloadResult = (typeof KEYS_RELOAD_RESULTS)[number];
+
 /** Totals since start, for the dashboard's rates (api/activity.ts). */
 export interface Totals {
   produced: number;
@@ -150,9 +153,18 @@ export class Metrics implements MessageEvents {
     registers: [this.registry],
   });
 
+  private readonly keysReloads = new Counter({
+    name: 'mqgate_keys_reloads_total',
+    help: 'Reloads of the keys file (on SIGHUP or a change seen by its watch), by result: ok (its keys are in force) or failed (the keys in force stay).',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     for (const name of MISNAMED_DEFAULT_GAUGES) this.registry.removeSingleMetric(name);
+    // Both results from the start: a failure is then an increase, which an alert can watch for.
+    for (const result of KEYS_RELOAD_RESULTS) this.keysReloads.inc({ result }, 0);
   }
 
   /** Counts each request once its answer is sent or its connection gone. */
@@ -166,6 +178,10 @@ export class Metrics implements MessageEvents {
       });
       next();
     };
+  }
+
+  keysReloaded(result: KeysReloadResult): void {
+    this.keysReloads.inc({ result });
   }
 
   observeCommit(seconds: number, operations: number): void {

@@ -1,6 +1,6 @@
 import type { Clock } from '../queue/clock';
 import { GatewayError } from '../queue/errors';
-import type { KeyLimits } from './keys';
+import type { ApiKey, KeyChanges, KeyLimits } from './keys';
 
 /**
  * A token bucket that may go into debt: a request is let in while the bucket
@@ -35,8 +35,9 @@ class Bucket {
 interface KeyState {
   requests: Bucket | null;
   bytes: Bucket | null;
-  longPolls: number;
   maxLongPolls: number | null;
+  /** Each long-poll holding one of the key's slots, by what it does when a reload changes or removes the key. */
+  longPolls: Set<(key: ApiKey | null) => void>;
 }
 
 function rateLimited(detail: string, waitMs: number): never {
@@ -52,17 +53,22 @@ export class RateLimiter {
     private readonly defaults: KeyLimits,
   ) {}
 
+  /** A key's state as its limits (`own`, over the defaults) make it; its long-polls carried over from `holding`. */
+  private fresh(own: Partial<KeyLimits>, holding: KeyState['longPolls']): KeyState {
+    const limits = { ...this.defaults, ...own };
+    const now = this.clock.now();
+    return {
+      requests: limits.requestsPerSecond === null ? null : new Bucket(limits.requestsPerSecond, now),
+      bytes: limits.bytesPerSecond === null ? null : new Bucket(limits.bytesPerSecond, now),
+      maxLongPolls: limits.longPolls,
+      longPolls: holding,
+    };
+  }
+
   private state(keyId: string, own: Partial<KeyLimits>): KeyState {
     let state = this.states.get(keyId);
     if (state === undefined) {
-      const limits = { ...this.defaults, ...own };
-      const now = this.clock.now();
-      state = {
-        requests: limits.requestsPerSecond === null ? null : new Bucket(limits.requestsPerSecond, now),
-        bytes: limits.bytesPerSecond === null ? null : new Bucket(limits.bytesPerSecond, now),
-        longPolls: 0,
-        maxLongPolls: limits.longPolls,
-      };
+      state = this.fresh(own, new Set());
       this.states.set(keyId, state);
     }
     return state;
@@ -84,22 +90,44 @@ export class RateLimiter {
     return bytes === null ? null : (amount) => bytes.take(this.clock.now(), amount);
   }
 
-  /** Holds one of the key's long-poll slots until the returned release is called. */
-  holdLongPoll(keyId: string, own: Partial<KeyLimits>): () => void {
+  /**
+   * Holds one of the key's long-poll slots until the returned release is
+   * called; meanwhile `onKeyChange` hears of each reload that changes the
+   * key (with its new entry) or removes it (null).
+   */
+  holdLongPoll(keyId: string, own: Partial<KeyLimits>, onKeyChange: (key: ApiKey | null) => void): () => void {
     const state = this.state(keyId, own);
-    if (state.maxLongPolls !== null && state.longPolls >= state.maxLongPolls) {
+    const waiting = state.longPolls.size;
+    if (state.maxLongPolls !== null && waiting >= state.maxLongPolls) {
       throw new GatewayError(
         'too_many_long_polls',
-        `This key already has ${state.longPolls} fetches waiting, its most; fetch with waitMs 0 or wait for one to end.`,
+        `This key already has ${waiting} fetches waiting, its most; fetch with waitMs 0 or wait for one to end.`,
         { retryAfterSeconds: 1 },
       );
     }
-    state.longPolls += 1;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      state.longPolls -= 1;
-    };
+    // A hold of its own, even if two long-polls pass the same callback.
+    const hold = (key: ApiKey | null): void => onKeyChange(key);
+    state.longPolls.add(hold);
+    return () => state.longPolls.delete(hold);
+  }
+
+  /**
+   * After a reload: a changed key's limits apply from its next request
+   * (its buckets start again, full, at the new rates; long-polls already
+   * waiting keep their slots), a removed key's state goes, and each
+   * long-poll of either hears of it.
+   */
+  keysChanged({ removed, changed }: Pick<KeyChanges, 'removed' | 'changed'>): void {
+    for (const key of removed) {
+      const state = this.states.get(key.id);
+      this.states.delete(key.id);
+      for (const hold of state?.longPolls ?? []) hold(null);
+    }
+    for (const key of changed) {
+      const state = this.states.get(key.id);
+      if (state === undefined) continue;
+      this.states.set(key.id, this.fresh(key.limits, state.longPolls));
+      for (const hold of state.longPolls) hold(key);
+    }
   }
 }

@@ -12,6 +12,7 @@ import { createServices } from '../queue/services';
 import { createApp } from './app';
 import type { Config } from './config';
 import { KeyRing } from './keys';
+import { KeysReloader } from './keysReload';
 import { listen } from './listen';
 import type { Logger } from './logging';
 import { RateLimiter } from './rateLimits';
@@ -21,6 +22,12 @@ import { loadSpec } from './spec';
 
 export interface Gateway {
   url: string;
+  /**
+   * Reads the keys file again and puts its keys in force (SIGHUP does this);
+   * `trigger` says why, in the log. Without a keys file there is nothing to
+   * read: inline keys change only with a restart, which is logged.
+   */
+  reloadKeys(trigger: string): Promise<void>;
   /** Stops accepting, answers waiting long-polls, finishes in-flight requests and push attempts, closes the store. */
   close(): Promise<void>;
 }
@@ -51,6 +58,14 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   if (storeUrl !== null) await services.maintenance.checkReady().catch((error: unknown) => Promise.reject(unusableStore(storeUrl, error)));
   const activity = new Activity(options.clock, () => metrics.counted());
   const shutdown = new AbortController();
+  const auth = {
+    keys: new KeyRing(config.keys),
+    healthAuth: config.healthAuth,
+    rates: new RateLimiter(options.clock, config.keyLimits),
+  };
+  const { keysFile } = config;
+  const keysReloader =
+    keysFile === null ? null : new KeysReloader({ file: keysFile, inline: config.inlineKeys, auth, logger: options.logger, metrics });
   const app = createApp({
     ...services,
     spec: loadSpec(config.limits),
@@ -59,11 +74,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     logger: options.logger,
     limits: config.limits,
     browsers: { open: config.keys.length === 0, listenHost: config.host, allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins },
-    auth: {
-      keys: new KeyRing(config.keys),
-      healthAuth: config.healthAuth,
-      rates: new RateLimiter(options.clock, config.keyLimits),
-    },
+    auth,
     onInternalError: options.onInternalError,
     metrics,
     activity,
@@ -77,6 +88,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     holder: services.instance,
   });
   const stopActivity = activity.start();
+  const stopWatchingKeys = keysReloader?.watch(config.keysWatchIntervalMs) ?? (() => undefined);
   await services.dispatcher.start();
   const server: Server = await listen(app, config.port, config.host, {
     requestMs: config.requestTimeoutMs,
@@ -97,9 +109,15 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
 
   return {
     url: `http://${host}:${port}`,
+    reloadKeys(trigger) {
+      if (keysReloader !== null) return keysReloader.reload(trigger);
+      options.logger.warn({ trigger }, 'no keys file to read again: keys given inline (MQGATE_KEYS) change only with a restart');
+      return Promise.resolve();
+    },
     async close() {
       stopRetention();
       stopActivity();
+      stopWatchingKeys();
       server.close();
       shutdown.abort();
       server.closeIdleConnections();

@@ -40,6 +40,7 @@ async function runGateway(argv: string[]): Promise<void> {
       ...(config.store === null ? { dataDir: config.dataDir, synchronous: config.synchronous } : { store: withoutPassword(config.store) }),
       pushAllowedHosts: config.pushAllowedHosts ?? 'any',
       keys: config.keys.length,
+      ...(config.keysFile === null ? {} : { keysFile: config.keysFile, keysWatchIntervalMs: config.keysWatchIntervalMs }),
     },
     `mqgate listening on ${gateway.url}`,
   );
@@ -62,6 +63,8 @@ async function runGateway(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Not a stop (SIGHUP's default): the keys file is read again. A reload never rejects; what it did is logged.
+  process.on('SIGHUP', () => void gateway.reloadKeys('SIGHUP'));
 }
 
 export interface CreateKeyOptions {
@@ -83,7 +86,10 @@ function printNewKey(options: CreateKeyOptions): void {
     process.stderr.write(YAML.stringify([entry]));
   } else {
     appendKey(options.keysFile, entry);
-    process.stderr.write(`Added key ${id} (${options.name}) to ${options.keysFile}; restart the gateway to use it.\n`);
+    process.stderr.write(
+      `Added key ${id} (${options.name}) to ${options.keysFile}; gateways reading this file use it within their keys watch interval ` +
+        '(2 s by default), or at once on SIGHUP.\n',
+    );
   }
   process.stderr.write('The key, shown this once:\n');
   process.stdout.write(`${key}\n`);
