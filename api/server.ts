@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseHosts } from '../persistence/postgres/hosts';
 import { PostgresStore } from '../persistence/postgres/postgresStore';
 import { SqliteStore } from '../persistence/sqlite/sqliteStore';
 import type { Store } from '../persistence/store';
@@ -148,11 +149,10 @@ function openStore(config: Config, onCommit: (seconds: number, operations: numbe
   });
 }
 
-/** Why the PostgreSQL store cannot be used, naming the server (never the password) and the first cause. */
+/** Why the PostgreSQL store cannot be used, naming the servers (never the password) and the first cause. */
 function unusableStore(url: string, error: unknown): Error {
-  const { hostname, port, pathname } = new URL(url);
   let cause = error;
   while (cause instanceof Error && cause.cause !== undefined) cause = cause.cause;
   const reason = cause instanceof Error ? cause.message : String(cause);
-  return new Error(`the PostgreSQL store at ${hostname}:${port || 5432}${pathname} cannot be used: ${reason}`, { cause: error });
+  return new Error(`the PostgreSQL store at ${parseHosts(url).name} cannot be used: ${reason}`, { cause: error });
 }

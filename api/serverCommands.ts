@@ -4,6 +4,7 @@
  * gateway over HTTP, start without loading express, SQLite, ajv and pino.
  */
 import YAML from 'yaml';
+import { redactPassword } from '../persistence/postgres/hosts';
 import { systemClock } from '../queue/clock';
 import { GatewayError } from '../queue/errors';
 import { ConfigError, isLoopback, loadConfig } from './config';
@@ -37,7 +38,7 @@ async function runGateway(argv: string[]): Promise<void> {
   });
   logger.info(
     {
-      ...(config.store === null ? { dataDir: config.dataDir, synchronous: config.synchronous } : { store: withoutPassword(config.store) }),
+      ...(config.store === null ? { dataDir: config.dataDir, synchronous: config.synchronous } : { store: redactPassword(config.store) }),
       pushAllowedHosts: config.pushAllowedHosts ?? 'any',
       keys: config.keys.length,
       ...(config.keysFile === null ? {} : { keysFile: config.keysFile, keysWatchIntervalMs: config.keysWatchIntervalMs }),
@@ -116,11 +117,4 @@ export function createKey(options: CreateKeyOptions): void {
   } catch (error) {
     fail(new ConfigError((error as Error).message));
   }
-}
-
-/** A store URL fit for a log line: its password masked. */
-function withoutPassword(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password !== '') parsed.password = '***';
-  return parsed.toString();
 }

@@ -1,5 +1,8 @@
 import { Client, type ClientBase, type ClientConfig, type CustomTypesConfig, escapeIdentifier, Pool, type PoolClient, types } from 'pg';
+import { StoreError } from '../errors';
+import { choosesServer, parseHosts, type StoreHosts } from './hosts';
 import { interpretError, isRetryable } from './interpretError';
+import { findServer, ServerChoice } from './serverChoice';
 
 /**
  * Connections to PostgreSQL: the pool every operation runs on, the
@@ -8,17 +11,28 @@ import { interpretError, isRetryable } from './interpretError';
  * modules take `(db, params)`: `tx` is a `Queryable`, the connection of a
  * `transaction`, or the pool itself for a single statement that is a
  * transaction by itself (one round trip instead of BEGIN, it, COMMIT).
+ *
+ * A URL may name several servers, libpq's way (hosts.ts): connections then
+ * go to the first that fits its target_session_attrs, and follow a failover
+ * to another (serverChoice.ts).
  */
 
 /** What a module runs its statements on. */
 export type Queryable = Pick<ClientBase, 'query'>;
 
 export interface PostgresOptions {
-  /** postgres://user:password@host:port/database */
+  /**
+   * postgres://user:password@host:port/database, or several servers:
+   * postgres://user:password@h1:5432,h2:5433/database?target_session_attrs=read-write
+   */
   url: string;
   /** Most connections open at once. Default 10. */
   poolSize?: number;
-  /** How long a call waits for a connection (a free one, or a new one to be made) before it fails storage_unavailable. Default 5000. */
+  /**
+   * How long a call waits for a connection (a free one, or a new one to be
+   * made, on another server if a failover moved them) before it fails
+   * storage_unavailable. Default 5000.
+   */
   connectTimeoutMs?: number;
   /** What the server's pg_stat_activity shows for these connections. Default 'mqgate'. */
   applicationName?: string;
@@ -38,6 +52,12 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
  * never.
  */
 const KEEPALIVE_DELAY_MS = 10_000;
+/**
+ * The longest a probe of one server may take when looking for the one to use
+ * (at most the connect timeout): a server that answers nothing within it,
+ * likely dead, holds up a search no longer.
+ */
+const PROBE_TIMEOUT_MS = 2000;
 
 /**
  * bigint (int8) columns as numbers. Ids, times in ms, counts and sizes are
@@ -68,14 +88,59 @@ function connectionConfig(options: PostgresOptions): ClientConfig {
   };
 }
 
-/** The pool every operation runs on; `pool.end()` closes it. */
+/** The servers of a URL naming several (or one whose session is checked), for `pg`; null when there is nothing to choose. */
+function serversToChoose(url: string): StoreHosts | null {
+  const hosts = parseHosts(url);
+  return choosesServer(hosts) ? hosts : null;
+}
+
+/** The choice of server of each pool that has one (createPool); `transaction` and `withConnection` connect through it. */
+const choices = new WeakMap<Pool, ServerChoice>();
+
+/**
+ * The pool every operation runs on; `pool.end()` closes it. Over several
+ * servers it is one pool whose new connections go to the chosen server
+ * (serverChoice.ts); `transaction` and `withConnection` take connections
+ * through the choice, which checks each new one and, after a failover,
+ * closes those made to the old server as they are checked out again (idle
+ * ones left over close after the pool's idle timeout, 10 s). `pool.query`
+ * goes around it: it is for URLs naming one server.
+ */
 export function createPool(options: PostgresOptions): Pool {
-  const pool = new Pool({ ...connectionConfig(options), max: options.poolSize ?? DEFAULT_POOL_SIZE });
-  // An idle connection that breaks (a server restart, a failover) leaves the
-  // pool by itself and the next call opens a new one. The pool reports it as
-  // an 'error' event, which would end the process if nobody listened.
-  pool.on('error', () => undefined);
+  const hosts = serversToChoose(options.url);
+  const connection = connectionConfig(options);
+  const config = { ...connection, max: options.poolSize ?? DEFAULT_POOL_SIZE };
+  if (hosts === null) {
+    const pool = new Pool(config);
+    // An idle connection that breaks (a server restart) leaves the pool by
+    // itself and the next call opens a new one. The pool reports it as an
+    // 'error' event, which would end the process if nobody listened.
+    pool.on('error', () => undefined);
+    return pool;
+  }
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const choice = new ServerChoice(hosts, connection, { connectTimeoutMs, probeTimeoutMs: Math.min(connectTimeoutMs, PROBE_TIMEOUT_MS) });
+  const pool = new Pool({ ...config, connectionString: hosts.servers[0].url, Client: choice.clientClass() });
+  // The same event, and a server that broke an idle connection may be gone: look for the one to use.
+  pool.on('error', (_error, client) => choice.failed(client));
+  choices.set(pool, choice);
   return pool;
+}
+
+/** A connection of the pool (to its chosen server, when it has a choice); failing to get one is storage_unavailable. */
+async function checkout(pool: Pool): Promise<PoolClient> {
+  const choice = choices.get(pool);
+  try {
+    return await (choice === undefined ? pool.connect() : choice.connect(pool));
+  } catch (error) {
+    throw interpretError(error, { commitSent: false, connectionLost: true });
+  }
+}
+
+/** A failure that says the server cannot take calls sends a pool with a choice of servers looking for the one to use. */
+function failedOn(pool: Pool, client: PoolClient, failure: unknown): unknown {
+  if (failure instanceof StoreError && failure.code === 'storage_unavailable') choices.get(pool)?.failed(client);
+  return failure;
 }
 
 /** Runs of a transaction that hit a serialization failure or deadlock, before the error is given up. */
@@ -129,12 +194,7 @@ async function rollBack(client: PoolClient): Promise<boolean> {
  */
 export async function transaction<T>(pool: Pool, work: (tx: PoolClient) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
-    let client: PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (error) {
-      throw interpretError(error, { commitSent: false, connectionLost: true });
-    }
+    const client = await checkout(pool);
     client.on('error', ignoreError);
     let commitSent = false;
     try {
@@ -151,7 +211,7 @@ export async function transaction<T>(pool: Pool, work: (tx: PoolClient) => Promi
         await retryDelay(attempt);
         continue;
       }
-      throw interpretError(error, { commitSent, connectionLost });
+      throw failedOn(pool, client, interpretError(error, { commitSent, connectionLost }));
     }
   }
 }
@@ -164,12 +224,7 @@ export async function transaction<T>(pool: Pool, work: (tx: PoolClient) => Promi
  * storage_unavailable; one that answers goes back to the pool.
  */
 export async function withConnection<T>(pool: Pool, work: (db: PoolClient) => Promise<T>): Promise<T> {
-  let client: PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (error) {
-    throw interpretError(error, { commitSent: false, connectionLost: true });
-  }
+  const client = await checkout(pool);
   client.on('error', ignoreError);
   try {
     const result = await work(client);
@@ -182,7 +237,7 @@ export async function withConnection<T>(pool: Pool, work: (db: PoolClient) => Pr
     );
     if (alive) release(client);
     else client.release(true);
-    throw interpretError(error, { commitSent: false, connectionLost: !alive });
+    throw failedOn(pool, client, interpretError(error, { commitSent: false, connectionLost: !alive }));
   }
 }
 
@@ -229,6 +284,11 @@ export function listen(options: ListenOptions): Listener {
   const baseDelay = options.retryDelayMs ?? 100;
   const maxDelay = options.maxRetryDelayMs ?? 5000;
   const heartbeatMs = options.heartbeatMs ?? 10_000;
+  const hosts = serversToChoose(options.url);
+  const config: ClientConfig = {
+    ...connectionConfig({ url: options.url, applicationName: options.applicationName, connectTimeoutMs: heartbeatMs }),
+    query_timeout: heartbeatMs,
+  };
   let closed = false;
   let current: Client | null = null;
   let retry: NodeJS.Timeout | null = null;
@@ -240,24 +300,24 @@ export function listen(options: ListenOptions): Listener {
     heartbeat = null;
   };
 
+  /** Tells of what failed and plans the next connection, after a wait that doubles each time. */
+  const again = (error: Error): void => {
+    options.onError?.(error);
+    retry = setTimeout(connect, delay * (0.5 + Math.random() / 2));
+    delay = Math.min(delay * 2, maxDelay);
+  };
+
   /** Drops a connection that failed and plans the next one; once per connection, whichever of its failures comes first. */
   const lost = (client: Client, error: Error): void => {
     if (client !== current) return;
     current = null;
     stopHeartbeat();
     client.end().catch(() => undefined);
-    if (closed) return;
-    options.onError?.(error);
-    retry = setTimeout(connect, delay * (0.5 + Math.random() / 2));
-    delay = Math.min(delay * 2, maxDelay);
+    if (!closed) again(error);
   };
 
-  const connect = (): void => {
-    retry = null;
-    const client = new Client({
-      ...connectionConfig({ url: options.url, applicationName: options.applicationName, connectTimeoutMs: heartbeatMs }),
-      query_timeout: heartbeatMs,
-    });
+  const open = (url: string): void => {
+    const client = new Client({ ...config, connectionString: url });
     current = client;
     client.on('error', (error) => lost(client, error));
     client.on('end', () => lost(client, new Error('the listening connection ended')));
@@ -279,6 +339,24 @@ export function listen(options: ListenOptions): Listener {
       },
       (error: Error) => lost(client, error),
     );
+  };
+
+  /**
+   * Over several servers, each connection goes to the one that fits the URL's
+   * target_session_attrs, probed afresh: after a failover the old primary is
+   * gone, and a standby takes no LISTEN (nor would it hear a NOTIFY).
+   */
+  const connect = (): void => {
+    retry = null;
+    if (hosts === null) {
+      open(options.url);
+      return;
+    }
+    void findServer(hosts, config, Math.min(heartbeatMs, PROBE_TIMEOUT_MS)).then((found) => {
+      if (closed) return;
+      if (found === null) again(new Error(`no server of ${hosts.name} fits target_session_attrs=${hosts.target}`));
+      else open(hosts.servers[found].url);
+    });
   };
 
   connect();
