@@ -13,7 +13,8 @@ import { Client, escapeIdentifier } from 'pg';
  * (test/globalSetup.ts); `npm run pg:server` starts one for a developer;
  * `npm run bench` one for its PostgreSQL scenarios (bench/backend.ts). It
  * lives in bench/ because the build (tsconfig.build.json, the Dockerfile's
- * too) compiles bench/ and not test/.
+ * too) compiles bench/ and not test/. `startReplicatedPostgres` starts a
+ * primary with a synchronous standby, for failover tests.
  *
  * The server is started through `setpriv --pdeathsig INT`, which execs it in
  * place: its parent is this node process, and when this process dies however
@@ -36,7 +37,7 @@ const OWNER_FILE = 'owner.pid';
 const READY_TIMEOUT_MS = 60_000;
 const READY_POLL_MS = 100;
 /** The programs of the server's bin directory used here. */
-const PROGRAMS = ['initdb', 'postgres', 'pg_isready', 'createdb'];
+const PROGRAMS = ['initdb', 'postgres', 'pg_isready', 'createdb', 'pg_basebackup', 'pg_ctl'];
 /** Where Debian installs each major version's server (`/usr/lib/postgresql/15/bin`). */
 const DEBIAN_ROOT = '/usr/lib/postgresql';
 
@@ -79,6 +80,12 @@ export interface PostgresServer {
    * next start recovers from the WAL as after a crash.
    */
   crash(): Promise<void>;
+  /**
+   * SIGKILL of the postmaster, as a machine's death would end it: no
+   * shutdown at all; its other processes quit as they notice. For failovers:
+   * `restart()` after it is not supported.
+   */
+  kill(): Promise<void>;
   /** Starts the server again on the same cluster and port after `crash()`, once it takes connections. */
   restart(): Promise<void>;
 }
@@ -200,8 +207,24 @@ function logTail(logFile: string): string {
   }
 }
 
-/** Starts a throw-away server and resolves once it takes connections and has its database. */
-export async function startPostgres(): Promise<PostgresServer> {
+/** Runs a server program as the server's account when this process is root; `pdeathsig`: sent SIGINT when this process dies. */
+type ServerProgram = (pdeathsig: boolean, program: string, args: string[]) => [string, string[]];
+
+/** What a server is started from: its programs, the account it runs as, a temp dir of its own. */
+interface ServerPlace {
+  bin: string;
+  asServer: ServerProgram;
+  dir: string;
+  dataDir: string;
+  logFile: string;
+}
+
+/**
+ * A fresh temp dir for one server, owned by its account. setpriv execs the
+ * program in place: as root after switching user, and with the
+ * parent-death signal when asked.
+ */
+function makePlace(): ServerPlace {
   const bin = findServerBinaries();
   if (bin === null) throw new Error("PostgreSQL's server programs (initdb, postgres) are not installed: apt-get install postgresql");
   removeAbandoned();
@@ -210,10 +233,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   fs.writeFileSync(path.join(dir, OWNER_FILE), `${process.pid}\n`);
   fs.chmodSync(dir, 0o700);
   if (account !== null) fs.chownSync(dir, account.uid, account.gid);
-  const dataDir = path.join(dir, 'data');
-  const logFile = path.join(dir, 'server.log');
-  // setpriv execs the program in place: as root after switching user, always with the parent-death signal.
-  const setpriv = (pdeathsig: boolean, program: string, args: string[]): [string, string[]] => [
+  const asServer: ServerProgram = (pdeathsig, program, args) => [
     'setpriv',
     [
       ...(account === null ? [] : [`--reuid=${account.uid}`, `--regid=${account.gid}`, '--init-groups']),
@@ -223,13 +243,22 @@ export async function startPostgres(): Promise<PostgresServer> {
       ...args,
     ],
   ];
+  return { bin, asServer, dir, dataDir: path.join(dir, 'data'), logFile: path.join(dir, 'server.log') };
+}
 
+/** Removes a server's temp dir; a few tries, for a killed server's processes may still be writing as they notice and quit. */
+function removePlace(place: ServerPlace): void {
+  fs.rmSync(place.dir, { recursive: true, force: true, maxRetries: 5 });
+}
+
+/** Fills the place with a fresh cluster; the place is removed when that fails. */
+async function initCluster(place: ServerPlace): Promise<void> {
   try {
     // --no-sync: a cluster that is thrown away need not survive a power loss while it is being made; the server itself runs with fsync on.
     await runOrThrow(
-      ...setpriv(false, 'initdb', [
+      ...place.asServer(false, 'initdb', [
         '--pgdata',
-        dataDir,
+        place.dataDir,
         '--username',
         SUPERUSER,
         '--auth',
@@ -241,21 +270,29 @@ export async function startPostgres(): Promise<PostgresServer> {
         '--no-sync',
         '--no-instructions',
       ]),
-      dir,
+      place.dir,
     );
   } catch (error) {
-    fs.rmSync(dir, { recursive: true, force: true });
+    removePlace(place);
     throw error;
   }
+}
 
+/**
+ * Runs the cluster of `place` on a free port with `settings` (SETTINGS and
+ * the extra ones given), and resolves once it takes connections. The server
+ * it resolves with can be stopped, crashed, killed and restarted.
+ */
+async function serve(place: ServerPlace, extraSettings: Record<string, string>): Promise<PostgresServer> {
+  const { bin, asServer, dir, dataDir, logFile } = place;
   const port = await freePort();
-  const settings = Object.entries({ ...SETTINGS, listen_addresses: '127.0.0.1', port: String(port), unix_socket_directories: dir });
+  const settings = Object.entries({ ...SETTINGS, ...extraSettings, listen_addresses: '127.0.0.1', port: String(port), unix_socket_directories: dir });
   const serverArgs = ['-D', dataDir, ...settings.flatMap(([name, value]) => ['-c', `${name}=${value}`])];
   let running: { process: ChildProcess; exited: Promise<string> } | null = null;
 
   const launch = async (): Promise<void> => {
     const log = fs.openSync(logFile, 'a');
-    const [file, args] = setpriv(true, 'postgres', serverArgs);
+    const [file, args] = asServer(true, 'postgres', serverArgs);
     const started = spawn(file, args, { cwd: dir, env: serverEnv(), stdio: ['ignore', log, log] });
     fs.closeSync(log);
     let exit: string | null = null;
@@ -280,7 +317,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     }
   };
 
-  /** Sends the postmaster a signal and waits for it to exit: SIGINT is its fast shutdown, SIGQUIT its immediate one. */
+  /** Sends the postmaster a signal and waits for it to exit: SIGINT is its fast shutdown, SIGQUIT its immediate one, SIGKILL no shutdown at all. */
   const shutDown = async (signal: NodeJS.Signals): Promise<void> => {
     const server = running;
     if (server === null) return;
@@ -290,12 +327,11 @@ export async function startPostgres(): Promise<PostgresServer> {
 
   const stop = async (): Promise<void> => {
     await shutDown('SIGINT');
-    fs.rmSync(dir, { recursive: true, force: true });
+    removePlace(place);
   };
 
   try {
     await launch();
-    await runOrThrow(path.join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', SUPERUSER, DATABASE], dir);
   } catch (error) {
     await stop();
     throw error;
@@ -310,9 +346,128 @@ export async function startPostgres(): Promise<PostgresServer> {
     pid: () => running?.process.pid ?? null,
     stop,
     crash: () => shutDown('SIGQUIT'),
+    kill: () => shutDown('SIGKILL'),
     restart: async () => {
       if (running !== null) throw new Error('the server is running: crash() it first');
       await launch();
+    },
+  };
+}
+
+/** Starts a throw-away server and resolves once it takes connections and has its database. */
+export async function startPostgres(extraSettings: Record<string, string> = {}): Promise<PostgresServer> {
+  const place = makePlace();
+  await initCluster(place);
+  const server = await serve(place, extraSettings);
+  try {
+    await runOrThrow(path.join(place.bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(server.port), '-U', SUPERUSER, DATABASE], place.dir);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return server;
+}
+
+// ---------------------------------------------------------------- a primary and its synchronous standby
+
+/** The standby's name: its `application_name` on the primary, which `synchronous_standby_names` names. */
+const STANDBY_NAME = 'standby1';
+
+/**
+ * What a primary with a standby needs beyond SETTINGS: WAL that a standby
+ * can replay, and senders to stream it. initdb's pg_hba.conf (made with
+ * `--auth trust`) already trusts replication connections from 127.0.0.1.
+ */
+const PRIMARY_SETTINGS: Record<string, string> = { wal_level: 'replica', max_wal_senders: '4' };
+
+export interface StandbyServer extends PostgresServer {
+  /** `pg_ctl promote`: the standby ends its recovery and takes writes; resolves once it does. */
+  promote(): Promise<void>;
+}
+
+export interface ReplicatedPostgres {
+  primary: PostgresServer;
+  standby: StandbyServer;
+  /**
+   * Both servers in one URL, the primary first, libpq's way, asking for the
+   * one that takes writes: postgres://postgres@127.0.0.1:P1,127.0.0.1:P2/<database>?target_session_attrs=read-write
+   */
+  url(database?: string): string;
+  /** Stops both (a killed primary is only removed). */
+  stop(): Promise<void>;
+}
+
+/** Polls `query` on the server at `url` until its first row's first value is `expected`; fails after READY_TIMEOUT_MS. */
+async function waitFor(url: string, query: string, values: unknown[], expected: unknown, what: string): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (;;) {
+      const { rows } = await client.query<Record<string, unknown>>(query, values);
+      if (rows.length > 0 && Object.values(rows[0])[0] === expected) return;
+      if (Date.now() > deadline) throw new Error(`${what} did not happen within ${READY_TIMEOUT_MS} ms`);
+      await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A standby of `primary`: its cluster copied by `pg_basebackup -R` (which
+ * leaves standby.signal, so the server starts in recovery), streaming from
+ * the primary under STANDBY_NAME, on a port of its own.
+ */
+async function startStandby(primary: PostgresServer): Promise<StandbyServer> {
+  const place = makePlace();
+  const source = `host=127.0.0.1 port=${primary.port} user=${SUPERUSER} application_name=${STANDBY_NAME}`;
+  try {
+    // --no-sync as initdb's; --checkpoint=fast: the copy starts at once instead of at the primary's next checkpoint.
+    await runOrThrow(
+      ...place.asServer(false, 'pg_basebackup', ['--dbname', source, '--pgdata', place.dataDir, '-R', '--checkpoint=fast', '--no-sync']),
+      place.dir,
+    );
+  } catch (error) {
+    removePlace(place);
+    throw error;
+  }
+  // The connection given here, not the one -R wrote: it names the standby, and no password file of the calling user.
+  const server = await serve(place, { primary_conninfo: source, hot_standby: 'on' });
+  return {
+    ...server,
+    promote: () => runOrThrow(...place.asServer(false, 'pg_ctl', ['promote', '--wait', '--pgdata', place.dataDir]), place.dir),
+  };
+}
+
+/**
+ * A primary and a synchronous standby, both throw-away: once the standby
+ * streams, the primary's `synchronous_standby_names` names it, so that every
+ * commit the primary acknowledges (`synchronous_commit = on`) is on the
+ * standby's disk too, and survives the primary's death. The setting is
+ * made with ALTER SYSTEM on the primary after the standby was copied: a
+ * promoted standby then waits for no standby of its own.
+ */
+export async function startReplicatedPostgres(): Promise<ReplicatedPostgres> {
+  const primary = await startPostgres(PRIMARY_SETTINGS);
+  let standby: StandbyServer | null = null;
+  try {
+    standby = await startStandby(primary);
+    await onServer(primary.url, `ALTER SYSTEM SET synchronous_standby_names = '${STANDBY_NAME}'`);
+    await onServer(primary.url, 'SELECT pg_reload_conf()');
+    await waitFor(primary.url, 'SELECT sync_state FROM pg_stat_replication WHERE application_name = $1', [STANDBY_NAME], 'sync', 'the standby streaming as synchronous');
+  } catch (error) {
+    await Promise.all([primary.stop(), standby?.stop()]);
+    throw error;
+  }
+  const { port: standbyPort } = standby;
+  const servers = [primary, standby];
+  return {
+    primary,
+    standby,
+    url: (database = DATABASE) => `postgres://${SUPERUSER}@127.0.0.1:${primary.port},127.0.0.1:${standbyPort}/${database}?target_session_attrs=read-write`,
+    stop: async () => {
+      await Promise.all(servers.map((server) => server.stop()));
     },
   };
 }
