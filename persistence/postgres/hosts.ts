@@ -78,7 +78,8 @@ export function parseHosts(url: string): StoreHosts {
   const parameters = query === undefined ? [] : query.split('&');
   const isTarget = (parameter: string): boolean => decodeQueryPart(parameter.split('=')[0]) === TARGET_PARAMETER;
   const targetParameter = parameters.find(isTarget);
-  const target = parseTarget(targetParameter === undefined ? undefined : decodeQueryPart(targetParameter.slice(targetParameter.indexOf('=') + 1)), url);
+  const targetValue = targetParameter?.slice(targetParameter.indexOf('=') + 1);
+  const target = parseTarget(targetValue === undefined ? undefined : decodeQueryPart(targetValue), url);
   const kept = parameters.filter((parameter) => !isTarget(parameter));
   const rest = `${path}${kept.length === 0 ? '' : `?${kept.join('&')}`}${fragment ?? ''}`;
   const servers = serverList.split(',').map((server): StoreServer => {

@@ -151,7 +151,7 @@ export class ServerChoice {
     if (this.hosts.target === 'any' || this.fitting.has(client)) return;
     const { rows } = await client.query<Role>(ROLE);
     const why = misfit(this.hosts.target, rows[0]);
-    if (why !== null) throw new Error(`${this.hosts.servers[server].name} is ${why}; target_session_attrs=${this.hosts.target} asks for more`);
+    if (why !== null) throw new Error(`${this.hosts.servers[server].name} is ${why}, not what target_session_attrs=${this.hosts.target} asks for`);
     this.fitting.add(client);
   }
 

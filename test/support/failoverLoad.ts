@@ -88,6 +88,7 @@ export interface Worker {
   stopping: () => boolean;
 }
 
+/** A context for the crash harness's helpers, all in its round 0 (they draw nothing from `rng`). */
 function context(record: LoadRecord, gateway: LoadedGateway, worker: number, stopping: () => boolean): WorkerContext {
   return { client: gateway.client, ledger: record.ledger, rng: rngFor(worker), round: 0, worker, stopping };
 }
@@ -165,8 +166,8 @@ export async function consumeLoop(record: LoadRecord, gateway: LoadedGateway, id
 /** Consumes through `gateway` until every message of QUEUE is acked, as a last consumer would: leases that ran out come back to it. */
 export async function drain(record: LoadRecord, gateway: LoadedGateway, visibilityTimeoutMs: number, withinMs: number): Promise<void> {
   const deadline = Date.now() + withinMs;
-  const stopping = (): boolean => Date.now() > deadline || backlogEmpty;
   let backlogEmpty = false;
+  const stopping = (): boolean => Date.now() > deadline || backlogEmpty;
   const watch = (async () => {
     while (!stopping()) {
       const outcome = await gateway.client.send('GET', `/v1/queues/${QUEUE}`);
