@@ -39,7 +39,7 @@ const CONSUMERS_PER_GATEWAY = 4;
 const DRAIN_MS = 20_000;
 /**
  * How soon both gateways must serve again after the primary's death. Runs on
- * 2 cores measured 0.3–1 s (the standby's promotion included): room to spare.
+ * 2 cores measured 0.36–0.66 s (the standby's promotion included): room to spare.
  */
 const SERVES_AGAIN_MS = 15_000;
 const POLL_MS = 50;
