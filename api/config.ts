@@ -81,6 +81,14 @@ export interface Config {
    * --keys-watch-interval-ms. Default 2000.
    */
   keysWatchIntervalMs: number;
+  /**
+   * How long a gateway process holds a push subscription it runs without
+   * renewing its lease (a third of it apart): when the process stops without
+   * giving it up, another one over the same store takes it over at most
+   * this plus a third of it later. MQGATE_OWNERSHIP_MS / --ownership-ms.
+   * Default 15000.
+   */
+  ownershipMs: number;
   /** Lets the gateway listen beyond loopback without keys. MQGATE_ALLOW_UNAUTHENTICATED / --allow-unauthenticated. Default false. */
   allowUnauthenticated: boolean;
   /**
@@ -190,6 +198,7 @@ const SETTINGS = {
   idempotencyWindowMs: integer('MQGATE_IDEMPOTENCY_WINDOW_MS', 'idempotency-window-ms', 0, 30 * 24 * 3_600_000),
   keysFile: text('MQGATE_KEYS_FILE', 'keys-file', 'a file name'),
   keysWatchIntervalMs: integer('MQGATE_KEYS_WATCH_INTERVAL_MS', 'keys-watch-interval-ms', 100, 600_000),
+  ownershipMs: integer('MQGATE_OWNERSHIP_MS', 'ownership-ms', 300, 600_000),
   keys: {
     env: 'MQGATE_KEYS',
     flag: 'keys',
@@ -362,6 +371,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     keysFile,
     inlineKeys,
     keysWatchIntervalMs: read('keysWatchIntervalMs', 2000),
+    ownershipMs: read('ownershipMs', 15_000),
     allowUnauthenticated,
     healthAuth: read('healthAuth', 'open'),
     keyLimits: {

@@ -12,6 +12,7 @@ import { Activity } from './activity';
 import { createServices } from '../queue/services';
 import { createApp } from './app';
 import type { Config } from './config';
+import { gatewayId } from './gatewayId';
 import { KeyRing } from './keys';
 import { KeysReloader } from './keysReload';
 import { listen } from './listen';
@@ -53,6 +54,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     random: Math.random,
     onError: options.onBackgroundError,
     events: metrics,
+    instance: gatewayId(config.dataDir),
+    ownershipMs: config.ownershipMs,
   });
   // PostgreSQL is migrated at start, and a server that cannot be reached fails the start (SQLite's file was opened above).
   const { store: storeUrl } = config;

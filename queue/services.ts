@@ -4,7 +4,7 @@ import type { Clock } from './clock';
 import type { MessageEvents } from './events';
 import { GroupService } from './groupService';
 import type { Limits } from './limits';
-import { PushDispatcher } from './push/dispatcher';
+import { OWNERSHIP_MS, PushDispatcher } from './push/dispatcher';
 import { PushService } from './push/pushService';
 import type { TargetPolicy } from './push/targets';
 import { QueueService } from './queueService';
@@ -26,6 +26,8 @@ export interface ServiceOptions {
   events: MessageEvents;
   /** This gateway process among those over the store (the holder of its leases); default: a random id. */
   instance?: string;
+  /** How long this process owns a push subscription without renewing (PushDispatcher); default OWNERSHIP_MS. */
+  ownershipMs?: number;
 }
 
 export interface Services {
@@ -60,6 +62,8 @@ export function createServices(backend: Store, options: ServiceOptions): Service
     random: options.random,
     targets: options.targets,
     onError: options.onError,
+    instance,
+    ownershipMs: options.ownershipMs ?? OWNERSHIP_MS,
   });
   return {
     instance,

@@ -3,7 +3,8 @@ import { Client } from 'pg';
 import { PostgresStore } from '../persistence/postgres/postgresStore';
 import { rules } from '../queue/rules';
 import { message, opts, settings, T0 } from './store-contract/fixtures';
-import { type ChildGateway, killChildGateways, startChildGateway } from './support/childGateway';
+import { type ChildGateway, json, killChildGateways, startChildGateway } from './support/childGateway';
+import { eventually, type Receiver, startReceiver } from './support/receiver';
 import { tempDir } from './support/testGateway';
 import { createTestDatabase, type TestDatabase } from './support/testPostgres';
 
@@ -24,15 +25,8 @@ afterEach(killChildGateways);
 
 /** How long a test waits for a condition before it fails: generous, for a loaded machine. */
 const PATIENCE_MS = 20_000;
-
-/** Resolves once `condition` holds; fails after PATIENCE_MS, saying what it waited for. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + PATIENCE_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`still waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** The gateway processes' `ownershipMs`. */
+const OWNERSHIP_MS = 3000;
 
 describe('announcements between stores over one schema', () => {
   let stores: [PostgresStore, PostgresStore];
@@ -52,7 +46,7 @@ describe('announcements between stores over one schema', () => {
       store.onReplied((id) => replies[i].push(id));
     });
     // Listening once each has been told to look again (null): from then on nothing is missed.
-    await until(() => heard.every((names) => names.includes(null)) && replies.every((ids) => ids.includes(null)), 'both stores listening');
+    await eventually(() => heard.every((names) => names.includes(null)) && replies.every((ids) => ids.includes(null)), PATIENCE_MS);
     heard = [[], []];
     replies = [[], []];
   });
@@ -63,21 +57,21 @@ describe('announcements between stores over one schema', () => {
     await a.putQueue({ name: 'q', settings: settings(), now: T0 });
     await a.putQueue({ name: 'r', settings: settings(), now: T0 });
     await a.produce({ queue: 'q', messages: [message('one')], ...opts() });
-    await until(() => heard[1].includes('q'), "b hearing a's produce");
+    await eventually(() => heard[1].includes('q'), PATIENCE_MS);
     const { subscriptionId, leases } = await b.claim({ from: { queue: 'q' }, max: 1, now: T0, visibilityTimeoutMs: 1000 });
     const refs = leases.map((lease) => ({ subscriptionId, messageId: lease.message.id, deliveryCount: lease.deliveryCount }));
     await b.settle({ at: { queue: 'q' }, refs, settlement: { kind: 'nack', availableAt: T0 + 500 }, now: T0 });
-    await until(() => heard[0].length === 2, "a hearing b's nack");
+    await eventually(() => heard[0].length === 2, PATIENCE_MS);
     // Notifications come in commit order: had a's own produce come back to it, it would be heard before b's produce into r.
     await b.produce({ queue: 'r', messages: [message('two')], ...opts() });
-    await until(() => heard[0].includes('r'), "a hearing b's produce");
+    await eventually(() => heard[0].includes('r'), PATIENCE_MS);
     expect(heard[0]).toEqual(['q', 'q', 'r']);
     expect(heard[1]).toEqual(['q', 'q', 'r']);
 
     await a.produceRequest({ queue: 'q', message: message('question'), pending: { correlationId: 'c1', deadline: T0 + 10_000 }, ...opts() });
     const reply = { status: 200, contentType: 'text/plain', headers: {}, body: Buffer.from('answer') };
     expect(await b.putReply({ queue: 'q', correlationId: 'c1', reply, now: T0 })).toBe('stored');
-    await until(() => replies[0].includes('c1'), "a hearing b's reply");
+    await eventually(() => replies[0].includes('c1'), PATIENCE_MS);
     expect(replies).toEqual([['c1'], ['c1']]);
   });
 
@@ -94,50 +88,102 @@ describe('announcements between stores over one schema', () => {
     } finally {
       await admin.end();
     }
-    await until(() => heard.every((names) => names.includes(null)), 'both stores listening again');
+    await eventually(() => heard.every((names) => names.includes(null)), PATIENCE_MS);
     await a.produce({ queue: 'q', messages: [message('after')], ...opts() });
-    await until(() => heard[1].includes('q'), "b hearing a's produce after reconnecting");
+    await eventually(() => heard[1].includes('q'), PATIENCE_MS);
   });
 });
 
 describe('two gateway processes over one database', () => {
   let gateways: [ChildGateway, ChildGateway];
+  const receivers: Receiver[] = [];
 
   beforeEach(async () => {
-    const url = new URL(database.url);
-    url.searchParams.set('options', `-c search_path=gateways_${randomBytes(6).toString('hex')}`);
+    const schema = `gateways_${randomBytes(6).toString('hex')}`;
     const admin = new Client({ connectionString: database.url });
     await admin.connect();
-    await admin.query(`CREATE SCHEMA ${url.searchParams.get('options')?.split('=')[1]}`);
+    await admin.query(`CREATE SCHEMA ${schema}`);
     await admin.end();
-    gateways = [await startChildGateway(tempDir(), ['--store', url.toString()]), await startChildGateway(tempDir(), ['--store', url.toString()])];
+    const url = new URL(database.url);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    // Push subscriptions change hands within OWNERSHIP_MS * 4/3 of their owner's death, each gateway looking every third of it.
+    const start = (): Promise<ChildGateway> => startChildGateway(tempDir(), ['--store', url.toString(), '--ownership-ms', String(OWNERSHIP_MS)]);
+    gateways = [await start(), await start()];
+  });
+  afterEach(async () => {
+    await Promise.all(receivers.splice(0).map((receiver) => receiver.close()));
   });
 
   test('a long-poll waiting on one gateway is answered by a produce on the other well before its wait is over', async () => {
     const [a, b] = gateways;
-    const put = await fetch(`${a.url}/v1/queues/orders`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
-    expect(put.status).toBe(201);
+    expect((await json(`${a.url}/v1/queues/orders`, 'PUT', {})).status).toBe(201);
     const waitMs = 20_000;
     const started = Date.now();
-    const polled = fetch(`${b.url}/v1/queues/orders/fetch`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ max: 1, waitMs }),
-    });
+    const polled = json(`${b.url}/v1/queues/orders/fetch`, 'POST', { max: 1, waitMs });
     // Give the long-poll time to find the queue empty and wait: the produce must wake it, not precede it.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const produced = await fetch(`${a.url}/v1/queues/orders/messages`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ messages: [{ value: 'wake up', valueEncoding: 'text' }] }),
-    });
-    expect(produced.status).toBe(201);
+    expect((await json(`${a.url}/v1/queues/orders/messages`, 'POST', { messages: [{ value: 'wake up', valueEncoding: 'text' }] })).status).toBe(201);
     const answer = await polled;
     const elapsed = Date.now() - started;
     expect(answer.status).toBe(200);
-    const body = (await answer.json()) as { messages: Array<{ value: string }> };
-    expect(body.messages.map((m) => m.value)).toEqual(['wake up']);
+    expect((answer.body.messages as Array<{ value: string }>).map((m) => m.value)).toEqual(['wake up']);
     // Not woken, it would have waited its whole 20 s.
     expect(elapsed).toBeLessThan(waitMs / 3);
   });
+
+  test("a push subscription is run by one gateway at a time; killed, its owner's work is taken over: nothing skipped, a group's key order kept", async () => {
+    const N = 200;
+    const CONCURRENCY = 4;
+    const KEYS = 5;
+    // Slow enough that delivering everything takes longer than the other gateway takes to look for owners.
+    const ANSWER_MS = 200;
+    // In flight at the receiver, per push subscription: counted when a delivery arrives, and again when its answer is due.
+    const open = new Map<string, number>();
+    const mostOpen = new Map<string, number>();
+    const receiver = await startReceiver(Date.now, ({ path }) => {
+      open.set(path, (open.get(path) ?? 0) + 1);
+      mostOpen.set(path, Math.max(mostOpen.get(path) ?? 0, open.get(path) ?? 0));
+      setTimeout(() => open.set(path, (open.get(path) ?? 0) - 1), ANSWER_MS);
+      return { status: 204, delayMs: ANSWER_MS };
+    });
+    receivers.push(receiver);
+    const [a, b] = gateways;
+    expect((await json(`${a.url}/v1/queues/orders`, 'PUT', {})).status).toBe(201);
+    expect((await json(`${a.url}/v1/topics/events`, 'PUT', { partitions: 3 })).status).toBe(201);
+    expect((await json(`${a.url}/v1/topics/events/groups/g`, 'PUT', { resetPolicy: 'earliest' })).status).toBe(201);
+    const sources = { '/queue': { queue: 'orders' }, '/group': { topic: 'events', group: 'g' } };
+    for (const [path, source] of Object.entries(sources)) {
+      const push = { source, url: `${receiver.url}${path}`, concurrency: CONCURRENCY, ordering: 'key' };
+      expect((await json(`${a.url}/v1/push-subscriptions${path}`, 'PUT', push)).status).toBe(201);
+    }
+    for (let i = 0; i < N; i += 10) {
+      const messages = Array.from({ length: 10 }, (_, j) => ({ value: String(i + j), valueEncoding: 'text', key: `k${(i + j) % KEYS}` }));
+      // Produced through both: the owner hears of the other's produces too.
+      const through = gateways[(i / 10) % 2].url;
+      expect((await json(`${through}/v1/queues/orders/messages`, 'POST', { messages })).status).toBe(201);
+      expect((await json(`${through}/v1/topics/events/messages`, 'POST', { messages })).status).toBe(201);
+    }
+    const deliveredTo = (path: string): Set<number> => new Set(receiver.received.filter((r) => r.path === path).map((r) => Number(r.body.toString())));
+    await eventually(() => deliveredTo('/queue').size >= N / 4 && deliveredTo('/group').size >= N / 4, PATIENCE_MS);
+    // Time for b to look for push subscriptions without an owner while a runs them: it must find none.
+    await new Promise((resolve) => setTimeout(resolve, OWNERSHIP_MS / 2));
+    const withinConcurrency = (): boolean => ['/queue', '/group'].every((path) => (mostOpen.get(path) ?? 0) <= CONCURRENCY);
+    expect(withinConcurrency()).toBe(true);
+    expect(deliveredTo('/queue').size < N && deliveredTo('/group').size < N).toBe(true);
+    // The gateway that made them owns them: it took their leases first. Killed, it gives nothing up; b takes over once the leases run out.
+    a.process.kill('SIGKILL');
+    await a.exited;
+    await eventually(() => deliveredTo('/queue').size === N && deliveredTo('/group').size === N, 2 * PATIENCE_MS);
+    // Never two owners at once: the concurrency of each holds across the gateways, before and after the takeover.
+    expect(withinConcurrency()).toBe(true);
+    // From a group, per key, first deliveries in produce order: the new owner starts again from the committed offsets.
+    for (let k = 0; k < KEYS; k += 1) {
+      const ofKey = receiver.received.filter((r) => r.path === '/group' && r.headers['mqgate-key'] === `k${k}`);
+      const firsts = [...new Set(ofKey.map((r) => Number(r.body.toString())))];
+      expect(firsts).toEqual([...firsts].sort((x, y) => x - y));
+    }
+    // The survivor serves on: a new message is delivered.
+    expect((await json(`${b.url}/v1/queues/orders/messages`, 'POST', { messages: [{ value: String(N), valueEncoding: 'text' }] })).status).toBe(201);
+    await eventually(() => deliveredTo('/queue').has(N), PATIENCE_MS);
+  }, 90_000);
 });

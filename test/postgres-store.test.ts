@@ -31,13 +31,20 @@ describeStoreContract('postgres', async () => {
   };
 });
 
-test("leases run out by the database's clock: no caller's clock, however far ahead, takes one early", async () => {
+test("leases run out by the database's clock, and outlive a store opened again: other processes may hold them", async () => {
   const schema = `leases_${randomBytes(6).toString('hex')}`;
   const [a, b] = [openStore(schema), openStore(schema)];
   try {
     expect(await a.holdLeases({ names: ['sweeper'], holder: 'a', ttlMs: 60_000, now: 0 })).toEqual(['sweeper']);
+    // No caller's clock, however far ahead, takes a lease early.
     expect(await b.holdLeases({ names: ['sweeper'], holder: 'b', ttlMs: 60_000, now: Number.MAX_SAFE_INTEGER / 2 })).toEqual([]);
   } finally {
     await Promise.all([a.close(), b.close()]);
+  }
+  const reopened = openStore(schema);
+  try {
+    expect(await reopened.holdLeases({ names: ['sweeper'], holder: 'b', ttlMs: 60_000, now: 0 })).toEqual([]);
+  } finally {
+    await reopened.close();
   }
 });

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { killChildGateways, startChildGateway } from './support/childGateway';
+import { json, killChildGateways, startChildGateway } from './support/childGateway';
 import { eventually, polled, type Receiver, startReceiver } from './support/receiver';
 import { tempDir } from './support/testGateway';
 
@@ -18,15 +18,6 @@ afterEach(async () => {
   killChildGateways();
   await Promise.all(receivers.splice(0).map((receiver) => receiver.close()));
 });
-
-async function json(url: string, method: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(url, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: res.status === 204 ? {} : ((await res.json()) as Record<string, unknown>) };
-}
 
 test(`push survives SIGKILL with deliveries in flight: every one of ${N} queue and ${N} group messages is delivered after the restart`, async () => {
   const dataDir = tempDir();

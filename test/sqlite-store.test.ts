@@ -67,6 +67,13 @@ describe('sqlite backend', () => {
     expect(await hold('b', T0 + 1000)).toEqual(['sweeper']);
   });
 
+  test('a reopened file has no leases: the process that held them has stopped, its work is the next one\'s at once', async () => {
+    await store.holdLeases({ names: ['sweeper'], holder: 'a', ttlMs: 60_000, now: T0 });
+    await store.close();
+    store = openStore(dataDir);
+    expect(await store.holdLeases({ names: ['sweeper'], holder: 'b', ttlMs: 60_000, now: T0 })).toEqual(['sweeper']);
+  });
+
   test('a failing write in a group is rolled back alone', async () => {
     const outcomes = await Promise.allSettled([
       store.produce({ queue: 'q', messages: [message('a')], ...opts() }),

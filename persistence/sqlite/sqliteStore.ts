@@ -60,7 +60,7 @@ import { nextAvailableAt } from './nextAvailableAt';
 import { purgeQueue } from './purgeQueue';
 import { putQueue } from './putQueue';
 import { abandonReply, findReply, forgetReply, produceRequest, putReply } from './replies';
-import { holdLeases, releaseLeases } from './leases';
+import { forgetLeases, holdLeases, releaseLeases } from './leases';
 import { createReceiptSecret, receiptSecret } from './receiptSecret';
 import { produce } from './produce';
 import { findQueueRow, findSubscriptionRow, queueRecord, queueRowPage, subscriptionPage, topQueueRows } from './queueRow';
@@ -124,6 +124,7 @@ export class SqliteStore implements Store {
     }
     migrate(this.db);
     rewindPositions(this.db);
+    forgetLeases(this.db);
     // No fsync of its own: a receipt signed with the secret leaves only after
     // its claim commits, and (with FULL) that commit's fsync of the log
     // covers this earlier write too.

@@ -37,11 +37,5 @@ export function describeLeases(context: ContractContext): void {
       expect(await store.sweep(sweepAt(T0 + 2000, { holder: 'b' }))).toMatchObject({ expiredMessages: 0 });
       expect(await store.sweep(sweepAt(T0 + 2000, { holder: 'a' }))).toMatchObject({ expiredMessages: 1 });
     });
-
-    test('leases outlive closing and reopening the store', async () => {
-      await hold('a', ['sweeper']);
-      await context.reopen();
-      expect(await hold('b', ['sweeper'])).toEqual([]);
-    });
   });
 }

@@ -82,3 +82,13 @@ export async function startChildGateway(dataDir: string, extraArgs: string[] = [
     void exited.then((how) => reject(new Error(`gateway exited (${how}) before listening:\n${log}`)));
   });
 }
+
+/** A call with a JSON body (or none) to a gateway process, and its status and JSON answer ({} for 204). */
+export async function json(url: string, method: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: res.status === 204 ? {} : ((await res.json()) as Record<string, unknown>) };
+}
