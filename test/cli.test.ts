@@ -187,18 +187,20 @@ test('fetch prints leased messages as JSON lines with receipts; ack settles them
   expect(await stats('work')).toMatchObject({ ready: 0, inFlight: 2 });
 
   const receipts = messages.map((m) => m.receipt);
-  expect(await runCli(['ack', 'work', ...receipts], on)).toMatchObject({
+  expect(await runCli(['ack', 'work', '--', ...receipts], on)).toMatchObject({
     code: 0,
     stdout: `${receipts[0]} acked\n${receipts[1]} acked\n`,
     stderr: '',
   });
   expect(await stats('work')).toMatchObject({ ready: 0, inFlight: 0, acked: 2 });
 
-  const [again, empty] = await Promise.all([runCli(['ack', 'work', receipts[0]], on), runCli(['fetch', 'work'], on)]);
+  const [again, empty] = await Promise.all([runCli(['ack', 'work', '--', receipts[0]], on), runCli(['fetch', 'work'], on)]);
   expect(again.code).toBe(1);
   expect(again.stdout).toMatch(new RegExp(`^${receipts[0]} (expired|unknown)\n$`));
   expect(again.stderr).toMatch(/^error: receipt_(expired|unknown): 1 of 1 receipts were not acked\n$/);
-  expect(empty).toMatchObject({ code: 0, stdout: '', stderr: '' });
+  expect(empty).toMatchObject({ code: 0, stdout: '', stderr: '' });  // A receipt can begin with "-" (base64url): after --, it is a receipt, not an option.
+  const dashed = await runCli(['ack', 'work', '--', `-${receipts[0].slice(1)}`], on);
+  expect(dashed.stdout).toBe(`-${receipts[0].slice(1)} unknown\n`);
 });
 
 test('a missing queue is "error: queue_not_found: ..." with exit code 1; an unreachable gateway is one line too', async () => {

@@ -58,7 +58,7 @@ export function registerConsumeCommands(program: Command, cli: GatewayCommands):
 
 Examples:
   $ mqgate fetch orders --max 10 --wait-ms 5000
-  $ mqgate fetch orders | jq -r .receipt | xargs mqgate ack orders`,
+  $ mqgate fetch orders | jq -r .receipt | xargs mqgate ack orders --`,
     )
     .option('-n, --max <n>', 'most messages to lease', integer(1), 1)
     .option('-w, --wait-ms <ms>', 'wait up to this long for a message when none is ready', integer(0), 0)
@@ -70,7 +70,7 @@ Examples:
       program,
       'ack <queue> <receipt...>',
       'Acknowledge fetched messages (they are deleted); prints "<receipt> <status>" for each.',
-      'Exits 1 when a receipt was not acked (its lease had ended: expired; not of this queue: unknown).',
+      'Exits 1 when a receipt was not acked (its lease had ended: expired; not of this queue: unknown). A receipt may begin with "-": put -- before the receipts.',
     )
     .action((queue: string, receipts: string[], options: Connection) =>
       cli.run(options, (client) => settle(client, queue, 'ack', receipts, {})),
@@ -81,7 +81,7 @@ Examples:
       program,
       'nack <queue> <receipt...>',
       'Give fetched messages back, to be delivered again; prints "<receipt> <status>" for each.',
-      "The delivery still counts towards the queue's max deliveries. Exits 1 when a receipt was not nacked.",
+      "The delivery still counts towards the queue's max deliveries. Exits 1 when a receipt was not nacked. A receipt may begin with \"-\": put -- before the receipts.",
     )
     .option('--delay-ms <ms>', 'ready again after this long (default 0)', integer(0, MAX_LEASE_MS))
     .action((queue: string, receipts: string[], options: NackOptions) =>
