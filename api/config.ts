@@ -194,6 +194,7 @@ const SETTINGS = {
   maxBatchBytes: integer('MQGATE_MAX_BATCH_BYTES', 'max-batch-bytes', 1, 1024 * 1024 * 1024),
   maxWaitMs: integer('MQGATE_MAX_WAIT_MS', 'max-wait-ms', 0, 3_600_000),
   maxReplyWaitMs: integer('MQGATE_MAX_REPLY_WAIT_MS', 'max-reply-wait-ms', 0, 3_600_000),
+  clockSkewMs: integer('MQGATE_CLOCK_SKEW_MS', 'clock-skew-ms', 0, 60_000),
   maxBodyBytesInFlight: integer('MQGATE_MAX_BODY_BYTES_IN_FLIGHT', 'max-body-bytes-in-flight', 1, 2 ** 40),
   idempotencyWindowMs: integer('MQGATE_IDEMPOTENCY_WINDOW_MS', 'idempotency-window-ms', 0, 30 * 24 * 3_600_000),
   keysFile: text('MQGATE_KEYS_FILE', 'keys-file', 'a file name'),
@@ -390,6 +391,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       maxReplyWaitMs: read('maxReplyWaitMs', d.maxReplyWaitMs),
       maxBodyBytesInFlight: read('maxBodyBytesInFlight', d.maxBodyBytesInFlight),
       idempotencyWindowMs: read('idempotencyWindowMs', d.idempotencyWindowMs),
+      clockSkewMs: read('clockSkewMs', d.clockSkewMs),
     },
   };
 }

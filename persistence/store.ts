@@ -316,6 +316,12 @@ export interface ClaimOptions {
   now: number;
   /** Lease length; null: the queue's visibilityTimeoutMs. */
   visibilityTimeoutMs: number | null;
+  /**
+   * Added to every lease this claim gives: how far apart the clocks of the
+   * gateway processes over the store may be, so that none whose clock runs
+   * ahead of this one's sees the lease end early. Default 0 (one process).
+   */
+  leaseGraceMs?: number;
 }
 
 export interface ClaimResult {

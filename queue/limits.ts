@@ -16,6 +16,13 @@ export interface Limits {
   maxBodyBytesInFlight: number;
   /** How long an idempotency key is remembered. Default 24 h. */
   idempotencyWindowMs: number;
+  /**
+   * How far apart the clocks of the gateway processes over one store may be
+   * (NTP keeps them within a few ms): every lease is that much longer than
+   * asked, so no gateway whose clock runs ahead sees another's lease end
+   * early. Default 0: one process, one clock.
+   */
+  clockSkewMs: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -26,6 +33,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxReplyWaitMs: 60_000,
   maxBodyBytesInFlight: 256 * 1024 * 1024,
   idempotencyWindowMs: 24 * 60 * 60 * 1000,
+  clockSkewMs: 0,
 };
 
 /**

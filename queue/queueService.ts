@@ -203,7 +203,7 @@ export class QueueService {
     for (;;) {
       const since = this.wakeups.version(wakeupKey(from));
       const now = this.clock.now();
-      const claimed = await this.store.claim({ from, max, now, visibilityTimeoutMs });
+      const claimed = await this.store.claim({ from, max, now, visibilityTimeoutMs, leaseGraceMs: this.limits.clockSkewMs });
       if (claimed.leases.length > 0 || now >= deadline || signal.aborted) return claimed;
       const next = await this.store.nextAvailableAt({ at: from, now });
       await this.wakeups.wait(wakeupKey(from), since, Math.min(deadline, next ?? deadline), signal);
@@ -231,9 +231,9 @@ export class QueueService {
     return this.settle(at, receipts, (now) => ({ kind: 'nack', availableAt: now + delayMs }));
   }
 
-  /** operation: extend — the lease now ends `visibilityTimeoutMs` from now. */
+  /** operation: extend — the lease now ends `visibilityTimeoutMs` from now (and the clocks' allowed skew). */
   extend(at: SubscriptionRef, receipts: string[], visibilityTimeoutMs: number): Promise<ReceiptResult[]> {
-    return this.settle(at, receipts, (now) => ({ kind: 'extend', leaseUntil: now + visibilityTimeoutMs }));
+    return this.settle(at, receipts, (now) => ({ kind: 'extend', leaseUntil: now + visibilityTimeoutMs + this.limits.clockSkewMs }));
   }
 
   /**

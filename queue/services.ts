@@ -64,6 +64,7 @@ export function createServices(backend: Store, options: ServiceOptions): Service
     onError: options.onError,
     instance,
     ownershipMs: options.ownershipMs ?? OWNERSHIP_MS,
+    clockSkewMs: limits.clockSkewMs,
   });
   return {
     instance,

@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { PostgresStore } from '../persistence/postgres/postgresStore';
+import type { MessageEvents } from '../queue/events';
+import { DEFAULT_LIMITS } from '../queue/limits';
 import { rules } from '../queue/rules';
+import { createServices, type Services } from '../queue/services';
 import { message, opts, settings, T0 } from './store-contract/fixtures';
 import { type ChildGateway, json, killChildGateways, startChildGateway } from './support/childGateway';
 import { eventually, type Receiver, startReceiver } from './support/receiver';
+import { ManualClock } from './support/manualClock';
 import { tempDir } from './support/testGateway';
 import { createTestDatabase, type TestDatabase } from './support/testPostgres';
 
@@ -91,6 +95,70 @@ describe('announcements between stores over one schema', () => {
     await eventually(() => heard.every((names) => names.includes(null)), PATIENCE_MS);
     await a.produce({ queue: 'q', messages: [message('after')], ...opts() });
     await eventually(() => heard[1].includes('q'), PATIENCE_MS);
+  });
+});
+
+describe('gateways whose clocks disagree', () => {
+  const SKEW_MS = 800;
+  const VISIBILITY_MS = 5000;
+  const quiet: MessageEvents = { produced: () => undefined, delivered: () => undefined, acked: () => undefined };
+
+  /** Two gateways' services over one fresh schema, b's clock SKEW_MS ahead of a's, each allowing `clockSkewMs`. */
+  function skewedGateways(clockSkewMs: number): { stores: PostgresStore[]; clocks: ManualClock[]; services: Services[] } {
+    const schema = `clocks_${randomBytes(6).toString('hex')}`;
+    const stores = [0, 1].map(() => new PostgresStore({ url: database.url, schema, rules, poolSize: 2 }));
+    const clocks = [new ManualClock(T0), new ManualClock(T0 + SKEW_MS)];
+    const services = stores.map((store, i) =>
+      createServices(store, {
+        clock: clocks[i],
+        limits: { ...DEFAULT_LIMITS, clockSkewMs },
+        targets: { allowedHosts: null },
+        random: () => 0.5,
+        onError: (error) => {
+          throw error;
+        },
+        events: quiet,
+      }),
+    );
+    return { stores, clocks, services };
+  }
+
+  test.each([
+    [SKEW_MS, 'never sees a lease of the other end early', 0],
+    [0, 'takes the lease early (what clockSkewMs is for)', 1],
+  ])('with clockSkewMs %i, the gateway whose clock runs ahead %s', async (clockSkewMs, _what, takenEarly) => {
+    const { stores, clocks, services } = skewedGateways(clockSkewMs);
+    try {
+      const [a, b] = services;
+      await stores[0].putQueue({ name: 'q', settings: settings(), now: clocks[0].now() });
+      await stores[0].produce({ queue: 'q', messages: [message('one')], ...opts(clocks[0].now()) });
+      const signal = new AbortController().signal;
+      const leased = await a.queues.claimWhenReady({ queue: 'q' }, 1, VISIBILITY_MS, clocks[0].now(), signal);
+      expect(leased.leases).toHaveLength(1);
+      // Real time: the lease has a moment left. b's clock, SKEW_MS ahead, reads past its end.
+      for (const clock of clocks) clock.advance(VISIBILITY_MS - SKEW_MS / 2);
+      const early = await b.queues.claimWhenReady({ queue: 'q' }, 1, VISIBILITY_MS, clocks[1].now(), signal);
+      expect(early.leases).toHaveLength(takenEarly);
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+
+  test("with clockSkewMs, the lease still ends for everyone: a's clock sees it end the allowance after the visibility timeout", async () => {
+    const { stores, clocks, services } = skewedGateways(SKEW_MS);
+    try {
+      const [a] = services;
+      await stores[0].putQueue({ name: 'q', settings: settings(), now: clocks[0].now() });
+      await stores[0].produce({ queue: 'q', messages: [message('one')], ...opts(clocks[0].now()) });
+      const signal = new AbortController().signal;
+      await a.queues.claimWhenReady({ queue: 'q' }, 1, VISIBILITY_MS, clocks[0].now(), signal);
+      clocks[0].advance(VISIBILITY_MS + SKEW_MS - 1);
+      expect((await a.queues.claimWhenReady({ queue: 'q' }, 1, VISIBILITY_MS, clocks[0].now(), signal)).leases).toHaveLength(0);
+      clocks[0].advance(1);
+      expect((await a.queues.claimWhenReady({ queue: 'q' }, 1, VISIBILITY_MS, clocks[0].now(), signal)).leases).toHaveLength(1);
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { type RawMessage, toStoredMessage } from '../rows/messageRow';
-import type { QueueRow } from '../rows/queueRow';
+import { leaseEnd, type QueueRow } from '../rows/queueRow';
 import type { ClaimOptions, ClaimResult, Lease, StoreRules, SubscriptionRef } from '../store';
 import type { Queryable } from './connection';
 import { deadLetter } from './deadLetter';
@@ -206,7 +206,7 @@ async function claimRows(tx: Queryable, rules: StoreRules, row: QueueRow, params
 export async function claim(tx: Queryable, context: WriteContext, rules: StoreRules, from: SubscriptionRef, options: ClaimOptions): Promise<ClaimResult> {
   const row = await loadSubscription(tx, from);
   const leases: Lease[] = [];
-  const params = { subscription: row.subscriptionId, now: options.now, leaseUntil: options.now + (options.visibilityTimeoutMs ?? row.visibilityTimeoutMs) };
+  const params = { subscription: row.subscriptionId, now: options.now, leaseUntil: leaseEnd(row, options) };
   for (;;) {
     const wanted = options.max - leases.length;
     if (wanted <= 0) break;

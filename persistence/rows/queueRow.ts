@@ -1,5 +1,5 @@
 import { StoreError } from '../errors';
-import type { QueueRecord, SubscriptionRecord, SubscriptionRef } from '../store';
+import type { ClaimOptions, QueueRecord, SubscriptionRecord, SubscriptionRef } from '../store';
 import type { AppendTarget } from './appendTarget';
 
 /** The name of the one queue subscription of a queue; user names cannot start with `$`. */
@@ -126,4 +126,9 @@ export function subscriptionNotFound(ref: SubscriptionRef): StoreError {
 /** A queue as a place to append to: its topic and its one subscription; no quota unless the caller adds it. */
 export function queueTarget(row: QueueRow): AppendTarget {
   return { name: row.name, topicId: row.topicId, subscriptionIds: [row.subscriptionId], kind: 'queue', quota: null };
+}
+
+/** When a claim's leases end: its lease length (the queue's when it names none) from now, and its grace for the gateways' clocks. */
+export function leaseEnd(row: QueueRow, options: ClaimOptions): number {
+  return options.now + (options.visibilityTimeoutMs ?? row.visibilityTimeoutMs) + (options.leaseGraceMs ?? 0);
 }

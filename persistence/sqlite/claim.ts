@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { QueueRow } from '../rows/queueRow';
+import { leaseEnd, type QueueRow } from '../rows/queueRow';
 import type { ClaimOptions, ClaimResult, Lease, StoreRules, SubscriptionRef } from '../store';
 import { deadLetter } from './deadLetter';
 import type { WriteContext } from './groupCommit';
@@ -128,7 +128,7 @@ function claimRows(db: Database, rules: StoreRules, row: QueueRow, params: Lease
 export function claim(db: Database, context: WriteContext, rules: StoreRules, from: SubscriptionRef, options: ClaimOptions): ClaimResult {
   const row = loadSubscription(db, from);
   const leases: Lease[] = [];
-  const params = { subscription: row.subscriptionId, now: options.now, leaseUntil: options.now + (options.visibilityTimeoutMs ?? row.visibilityTimeoutMs) };
+  const params = { subscription: row.subscriptionId, now: options.now, leaseUntil: leaseEnd(row, options) };
   for (;;) {
     const wanted = options.max - leases.length;
     if (wanted <= 0) break;

@@ -19,6 +19,8 @@ export interface DispatcherDeps extends RunnerDeps {
    * to the store), another process takes it over at most 4/3 of this later.
    */
   ownershipMs: number;
+  /** The gateways' clocks' allowed skew (Limits.clockSkewMs), added to every lease push takes. */
+  clockSkewMs: number;
 }
 
 type Running = Pick<PushRunner<FeedItem>, 'stop' | 'inFlight' | 'done'>;
@@ -133,6 +135,6 @@ export class PushDispatcher {
     const { store, queues, clock, wakeups } = this.deps;
     const { source } = push;
     if ('group' in source) return new GroupFeed(store, clock, wakeups, source.topic, source.group, push.name);
-    return new LeaseFeed(store, queues, clock, source, push.timeoutMs + LEASE_GRACE_MS);
+    return new LeaseFeed(store, queues, clock, source, push.timeoutMs + LEASE_GRACE_MS, this.deps.clockSkewMs);
   }
 }

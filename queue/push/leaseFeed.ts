@@ -35,6 +35,8 @@ export class LeaseFeed implements PushFeed<LeaseItem> {
     private readonly from: SubscriptionRef,
     /** The lease of a fresh claim: long enough for one attempt and its settlement. */
     private readonly leaseMs: number,
+    /** Added to every renewal, as the queue service adds it to claims: the gateways' clocks' allowed skew (Limits.clockSkewMs). */
+    private readonly clockSkewMs: number,
   ) {}
 
   async next(max: number, signal: AbortSignal): Promise<LeaseItem[]> {
@@ -53,7 +55,7 @@ export class LeaseFeed implements PushFeed<LeaseItem> {
   }
 
   async retry(item: LeaseItem, until: number): Promise<boolean> {
-    const renewed = await this.store.renewLease({ at: this.from, ref: item.ref, leaseUntil: until, now: this.clock.now() });
+    const renewed = await this.store.renewLease({ at: this.from, ref: item.ref, leaseUntil: until + this.clockSkewMs, now: this.clock.now() });
     if (renewed === null) return false;
     item.ref = renewed;
     return true;
@@ -64,7 +66,7 @@ export class LeaseFeed implements PushFeed<LeaseItem> {
     const statuses = await this.store.settle({
       at: this.from,
       refs: items.map((item) => item.ref),
-      settlement: { kind: 'extend', leaseUntil: until },
+      settlement: { kind: 'extend', leaseUntil: until + this.clockSkewMs },
       now: this.clock.now(),
     });
     return items.filter((_, i) => statuses[i] !== 'extended');

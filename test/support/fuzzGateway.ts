@@ -24,6 +24,7 @@ export const FUZZ_LIMITS: Limits = {
   maxReplyWaitMs: 20_000,
   maxBodyBytesInFlight: 256 * 1024 * 1024,
   idempotencyWindowMs: 24 * 60 * 60 * 1000,
+  clockSkewMs: 0,
 };
 
 /** The fixtures' names; generators use them anywhere a name goes, so every kind of name meets every other. */
