@@ -46,7 +46,8 @@ export interface GatewayOptions {
 /** Wires store, semantics and HTTP together and listens. */
 export async function startGateway(config: Config, options: GatewayOptions): Promise<Gateway> {
   const metrics = new Metrics();
-  const store = openStore(config, (seconds, operations) => metrics.observeCommit(seconds, operations));
+  const instance = gatewayId(config.dataDir);
+  const store = openStore(config, instance, (seconds, operations) => metrics.observeCommit(seconds, operations));
   const services = createServices(store, {
     clock: options.clock,
     limits: config.limits,
@@ -54,7 +55,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     random: Math.random,
     onError: options.onBackgroundError,
     events: metrics,
-    instance: gatewayId(config.dataDir),
+    instance,
     ownershipMs: config.ownershipMs,
   });
   // PostgreSQL is migrated at start, and a server that cannot be reached fails the start (SQLite's file was opened above).
@@ -140,9 +141,9 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   };
 }
 
-/** The store the configuration names: PostgreSQL at `store`, else the SQLite file in `dataDir`. */
-function openStore(config: Config, onCommit: (seconds: number, operations: number) => void): Store {
-  if (config.store !== null) return new PostgresStore({ url: config.store, rules, onCommit });
+/** The store the configuration names: PostgreSQL at `store` (as gateway process `instance`), else the SQLite file in `dataDir`. */
+function openStore(config: Config, instance: string, onCommit: (seconds: number, operations: number) => void): Store {
+  if (config.store !== null) return new PostgresStore({ url: config.store, rules, onCommit, holder: instance });
   return new SqliteStore({
     dataDir: config.dataDir,
     synchronous: config.synchronous,

@@ -25,7 +25,7 @@ beforeEach(async () => {
   const schema = `concurrency_${randomBytes(6).toString('hex')}`;
   const open = (): PostgresStore => new PostgresStore({ url: database.url, schema, rules, poolSize: 4 });
   stores = [open(), open()];
-  // Both opened before a test's calls: a gateway's opening rewinds every group's positions, the other gateway's groups' too.
+  // Both opened before a test's calls: a store's opening rewinds the positions of processes it does not see alive (here none is: no sweep renews a presence).
   await Promise.all(stores.map((store) => store.checkReady()));
 });
 afterEach(() => Promise.all(stores.map((store) => store.close())));

@@ -5,7 +5,7 @@ import type { MessageEvents } from '../queue/events';
 import { DEFAULT_LIMITS } from '../queue/limits';
 import { rules } from '../queue/rules';
 import { createServices, type Services } from '../queue/services';
-import { message, opts, settings, T0 } from './store-contract/fixtures';
+import { inPartition, message, opts, settings, sweepAt, T0, topicSettings } from './store-contract/fixtures';
 import { type ChildGateway, json, killChildGateways, startChildGateway } from './support/childGateway';
 import { eventually, type Receiver, startReceiver } from './support/receiver';
 import { ManualClock } from './support/manualClock';
@@ -26,6 +26,9 @@ beforeAll(async () => {
 });
 afterAll(() => database.drop());
 afterEach(killChildGateways);
+
+/** The groups fetches make: read from the start, members that never expire within a test. */
+const GROUP = { resetPolicy: 'earliest' as const, sessionTimeoutMs: 60_000 };
 
 /** How long a test waits for a condition before it fails: generous, for a loaded machine. */
 const PATIENCE_MS = 20_000;
@@ -95,6 +98,40 @@ describe('announcements between stores over one schema', () => {
     await eventually(() => heard.every((names) => names.includes(null)), PATIENCE_MS);
     await a.produce({ queue: 'q', messages: [message('after')], ...opts() });
     await eventually(() => heard[1].includes('q'), PATIENCE_MS);
+  });
+});
+
+describe('group positions of several gateway processes', () => {
+  test("a gateway's start rewinds the positions it moved itself and those of gateways gone, never a live one's; the sweeper rewinds the gone ones'", async () => {
+    const schema = `positions_${randomBytes(6).toString('hex')}`;
+    const open = (holder: string): PostgresStore => new PostgresStore({ url: database.url, schema, rules, poolSize: 2, holder });
+    let [a, b] = [open('a'), open('b')];
+    try {
+      await a.putTopic({ name: 't', settings: topicSettings(), now: T0 });
+      await a.produceTopic({ topic: 't', messages: Array.from({ length: 10 }, (_, i) => inPartition(0, `m${i}`)), ...opts() });
+      // Each present: a sweep renews its presence (and a's takes the sweep lease).
+      await a.sweep(sweepAt(T0, { holder: 'a' }));
+      await b.sweep(sweepAt(T0, { holder: 'b' }));
+      const next = async (store: PostgresStore, group: string, max = 1): Promise<number[]> => {
+        const fetched = await store.fetchGroup({ topic: 't', group, memberId: null, max, maxBytes: 1 << 20, now: T0, defaults: GROUP });
+        return fetched.messages.map((m) => m.offset);
+      };
+      // g1 is read through a, g2 through b; neither commits.
+      expect(await next(a, 'g1', 5)).toEqual([0, 1, 2, 3, 4]);
+      expect(await next(b, 'g2', 5)).toEqual([0, 1, 2, 3, 4]);
+      // b starts again, as the same gateway: what it moved goes back; what a (alive) moved does not.
+      await b.close();
+      b = open('b');
+      await b.checkReady();
+      expect(await next(a, 'g1')).toEqual([5]);
+      expect(await next(b, 'g2')).toEqual([0]);
+      // a is gone: its presence runs out, and the next sweeper rewinds what it moved.
+      await a.sweep(sweepAt(T0, { holder: 'a', leaseMs: 0 }));
+      await b.sweep(sweepAt(T0, { holder: 'b' }));
+      expect(await next(b, 'g1')).toEqual([0]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
   });
 });
 

@@ -11,8 +11,10 @@ import { readRange } from './readPartition';
  * an even share of `max` first, and the positions move past what was read.
  * Nothing is committed: that is the client's commit. The group's lock
  * (loadGroup) keeps two fetches of one group from reading the same positions.
+ * The positions remember `holder`, the gateway process that moved them
+ * (rewindPositions).
  */
-export async function fetchGroup(tx: Queryable, rules: StoreRules, options: GroupFetchOptions): Promise<GroupFetch> {
+export async function fetchGroup(tx: Queryable, rules: StoreRules, options: GroupFetchOptions, holder: string): Promise<GroupFetch> {
   const group = await loadGroup(tx, rules, options.topic, options.group, options.now, options.defaults);
   const partitions = fetchPartitions(group, options);
   if (options.memberId !== null) await touchMember(tx, group, options.memberId, options.now);
@@ -27,6 +29,6 @@ export async function fetchGroup(tx: Queryable, rules: StoreRules, options: Grou
     const position = budget.add(await readRange(tx, group.topic.topicId, partition, { offset: at.position, ...limits }));
     if (position !== null) moved.push({ partition, committed: at.committed, position });
   }
-  await setOffsets(tx, group.id, moved);
+  await setOffsets(tx, group.id, moved, holder);
   return { generation: group.generation, partitions, messages: budget.messages, resets };
 }

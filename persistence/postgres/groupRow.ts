@@ -43,16 +43,22 @@ const MEMBERS = `WITH expired AS (DELETE FROM group_members WHERE group_id = $1 
                   ORDER BY m.member_id`;
 
 /** A new generation, in which every position goes back to its committed offset. */
-const REBALANCE = `WITH rewound AS (UPDATE group_offsets SET position = committed WHERE group_id = $2 AND position <> committed)
+const REBALANCE = `WITH rewound AS (UPDATE group_offsets SET position = committed, moved_by = '{}' WHERE group_id = $2 AND position <> committed)
                    UPDATE consumer_groups SET generation = generation + 1, partitions_seen = $1 WHERE id = $2
                    RETURNING generation`;
 
 const OFFSETS = 'SELECT partition, committed, position FROM group_offsets WHERE group_id = $1';
 
-const SET_OFFSETS = `INSERT INTO group_offsets (group_id, partition, committed, position)
-                     SELECT $1, o.partition, o.committed, o.position
+// moved_by: the processes whose fetches moved the position past the committed offset since it last met it (003_position_holders.sql).
+const SET_OFFSETS = `INSERT INTO group_offsets (group_id, partition, committed, position, moved_by)
+                     SELECT $1, o.partition, o.committed, o.position,
+                            CASE WHEN o.position = o.committed OR $5::text IS NULL THEN '{}'::text[] ELSE ARRAY[$5::text] END
                        FROM unnest($2::integer[], $3::bigint[], $4::bigint[]) AS o (partition, committed, position)
-                         ON CONFLICT (group_id, partition) DO UPDATE SET committed = excluded.committed, position = excluded.position`;
+                         ON CONFLICT (group_id, partition) DO UPDATE
+                        SET committed = excluded.committed, position = excluded.position,
+                            moved_by = CASE WHEN excluded.position = excluded.committed THEN '{}'::text[]
+                                            WHEN group_offsets.position = group_offsets.committed THEN excluded.moved_by
+                                            ELSE ARRAY(SELECT DISTINCT h FROM unnest(group_offsets.moved_by || excluded.moved_by) AS h) END`;
 
 /** A member as MEMBERS lists it: whether the statement just removed it, too. */
 interface ListedMember extends RawMember {
@@ -188,15 +194,17 @@ export async function ensureOffsets(
 /**
  * Sets partitions' committed offsets and positions in one statement, making
  * the rows of partitions that have none. A partition named twice gets its
- * last offsets (one statement cannot write a row twice).
+ * last offsets (one statement cannot write a row twice). `movedBy`: the
+ * gateway process whose fetch moved the positions (null for commits, seeks
+ * and repairs).
  */
-export async function setOffsets(tx: Queryable, groupId: number, offsets: PartitionGroupOffsets[]): Promise<void> {
+export async function setOffsets(tx: Queryable, groupId: number, offsets: PartitionGroupOffsets[], movedBy: string | null = null): Promise<void> {
   const last = [...new Map(offsets.map((o) => [o.partition, o])).values()];
   if (last.length === 0) return;
   await tx.query({
     name: 'groupRow-setOffsets',
     text: SET_OFFSETS,
-    values: [groupId, last.map((o) => o.partition), last.map((o) => o.committed), last.map((o) => o.position)],
+    values: [groupId, last.map((o) => o.partition), last.map((o) => o.committed), last.map((o) => o.position), movedBy],
   });
 }
 

@@ -2,7 +2,7 @@ import type { HoldLeases } from '../store';
 import type { Queryable } from './connection';
 
 /** The database's clock in ms: every gateway reads the same one. */
-const DATABASE_NOW = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
+export const DATABASE_NOW = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
 
 const STATEMENTS = {
   // A name free, expired, or already this holder's: taken (again) until now + ttl. Returned only then.

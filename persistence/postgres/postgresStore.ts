@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { StoreError } from '../errors';
 import { toSubscriptionRecord } from '../rows/queueRow';
@@ -76,6 +77,13 @@ export interface PostgresStoreOptions extends PostgresOptions {
   rules: StoreRules;
   /** Told of each transaction's duration, from BEGIN to the answer of COMMIT, in seconds (metrics). */
   onCommit?: (seconds: number, operations: number) => void;
+  /**
+   * This gateway process among those over the database (the gateway's id,
+   * kept in its data directory): positions its group fetches move are its
+   * own, rewound when it starts again, and left alone when another process
+   * starts. Default: a random id.
+   */
+  holder?: string;
 }
 
 /** The parameter object of a store call. */
@@ -92,6 +100,7 @@ type Params<K extends keyof Store> = Store[K] extends (params: infer P) => unkno
 export class PostgresStore implements Store {
   private readonly pool: Pool;
   private readonly rules: StoreRules;
+  private readonly holder: string;
   private readonly schema: string | undefined;
   private readonly onCommit: (seconds: number, operations: number) => void;
   private readonly announcements: Announcements;
@@ -105,6 +114,7 @@ export class PostgresStore implements Store {
   constructor(options: PostgresStoreOptions) {
     this.pool = createPool(options);
     this.rules = options.rules;
+    this.holder = options.holder ?? randomUUID();
     this.schema = options.schema;
     this.onCommit = options.onCommit ?? (() => undefined);
     this.announcements = new Announcements({ url: options.url, schema: options.schema, applicationName: options.applicationName });
@@ -353,7 +363,7 @@ export class PostgresStore implements Store {
   }
 
   fetchGroup(options: GroupFetchOptions): Promise<GroupFetch> {
-    return this.write((tx) => fetchGroup(tx, this.rules, options));
+    return this.write((tx) => fetchGroup(tx, this.rules, options, this.holder));
   }
 
   commitGroup(request: CommitRequest): Promise<{ generation: number; offsets: PartitionOffset[] }> {
@@ -404,7 +414,7 @@ export class PostgresStore implements Store {
     this.opening ??= (async () => {
       await migrate(this.pool, this.schema);
       await transaction(this.pool, async (tx) => {
-        await rewindPositions(tx);
+        await rewindPositions(tx, this.holder);
         await createReceiptSecret(tx);
       });
     })().catch((error: unknown) => {

@@ -4,6 +4,7 @@ import {
   type RetentionLimits,
   retentionLimits,
   SWEEP_LEASE,
+  sweepLeases,
   sweepCursor,
   sweepPosition,
   sweptNothing,
@@ -12,6 +13,7 @@ import type { SweepOptions, SweepResult } from '../store';
 import type { Queryable } from './connection';
 import { holdLeases } from './leases';
 import { deleteMessagesCte, SHRINK_PARTITIONS } from './messageRow';
+import { rewindPositionsOfTheGone } from './rewindPositions';
 
 interface PartitionWithOldest extends PartitionRetention {
   /** The timestamp of its oldest message; null when it holds none. */
@@ -143,9 +145,9 @@ async function takeExpiredHead(tx: Queryable, p: PartitionRetention, limits: Ret
  * none fails for the other.
  */
 export async function sweep(tx: Queryable, options: SweepOptions): Promise<SweepResult> {
-  if ((await holdLeases(tx, { names: [SWEEP_LEASE], holder: options.holder, ttlMs: options.leaseMs, now: options.now })).length === 0) {
-    return sweptNothing(options);
-  }
+  const held = await holdLeases(tx, { names: sweepLeases(options.holder), holder: options.holder, ttlMs: options.leaseMs, now: options.now });
+  if (!held.includes(SWEEP_LEASE)) return sweptNothing(options);
+  await rewindPositionsOfTheGone(tx);
   const position = sweepPosition(options.resumeAfter);
   const { rows: slice } = await tx.query<PartitionWithOldest>({
     ...STATEMENTS.partitions,

@@ -39,6 +39,14 @@ export function sweepCursor(p: PartitionRetention): string {
 /** The lease of the one process that sweeps, of several over one store. */
 export const SWEEP_LEASE = 'sweep';
 
+/** What comes before a gateway process's id in its presence lease, which each of its sweeps renews: held, the process lives. */
+export const PRESENCE_PREFIX = 'gateway:';
+
+/** The leases a sweep by `holder` takes or renews: its presence, and the sweep's own. */
+export function sweepLeases(holder: string): string[] {
+  return [SWEEP_LEASE, PRESENCE_PREFIX + holder];
+}
+
 /** A sweep by a process that does not hold SWEEP_LEASE: nothing removed, the walk where it was. */
 export function sweptNothing(options: SweepOptions): SweepResult {
   return { expiredMessages: 0, expiredKeys: 0, expiredReplies: 0, resumeAfter: options.resumeAfter };

@@ -5,6 +5,7 @@ import {
   type RetentionLimits,
   retentionLimits,
   SWEEP_LEASE,
+  sweepLeases,
   sweepCursor,
   sweepPosition,
   sweptNothing,
@@ -73,7 +74,8 @@ function expiredHead(db: Database, p: PartitionRetention, limits: RetentionLimit
  * `resumeAfter`.
  */
 export function sweep(db: Database, options: SweepOptions): SweepResult {
-  if (holdLeases(db, { names: [SWEEP_LEASE], holder: options.holder, ttlMs: options.leaseMs, now: options.now }).length === 0) return sweptNothing(options);
+  const held = holdLeases(db, { names: sweepLeases(options.holder), holder: options.holder, ttlMs: options.leaseMs, now: options.now });
+  if (!held.includes(SWEEP_LEASE)) return sweptNothing(options);
   const s = statements(db);
   let expiredMessages = 0;
   let resumeAfter = options.resumeAfter;
