@@ -89,6 +89,13 @@ export interface Config {
    * Default 15000.
    */
   ownershipMs: number;
+  /**
+   * How many gateways serve behind one load balancer and share every API
+   * key's limits: each enforces its part (a key's requestsPerSecond,
+   * bytesPerSecond and longPolls divided by this, rounded up).
+   * MQGATE_GATEWAYS / --gateways. Default 1.
+   */
+  gateways: number;
   /** Lets the gateway listen beyond loopback without keys. MQGATE_ALLOW_UNAUTHENTICATED / --allow-unauthenticated. Default false. */
   allowUnauthenticated: boolean;
   /**
@@ -200,6 +207,7 @@ const SETTINGS = {
   keysFile: text('MQGATE_KEYS_FILE', 'keys-file', 'a file name'),
   keysWatchIntervalMs: integer('MQGATE_KEYS_WATCH_INTERVAL_MS', 'keys-watch-interval-ms', 100, 600_000),
   ownershipMs: integer('MQGATE_OWNERSHIP_MS', 'ownership-ms', 300, 600_000),
+  gateways: integer('MQGATE_GATEWAYS', 'gateways', 1, 1000),
   keys: {
     env: 'MQGATE_KEYS',
     flag: 'keys',
@@ -373,6 +381,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     inlineKeys,
     keysWatchIntervalMs: read('keysWatchIntervalMs', 2000),
     ownershipMs: read('ownershipMs', 15_000),
+    gateways: read('gateways', 1),
     allowUnauthenticated,
     healthAuth: read('healthAuth', 'open'),
     keyLimits: {

@@ -45,17 +45,28 @@ function rateLimited(detail: string, waitMs: number): never {
 }
 
 /** Request rate, byte rate and concurrent long-polls, per key (`''`: everyone, when the server has no keys). */
+/**
+ * A key's limits as one of `gateways` gateways that share them enforces them:
+ * its part of each, rounded up (a rate never drops below one a second).
+ */
+export function shareOf(limits: KeyLimits, gateways: number): KeyLimits {
+  const part = (limit: number | null): number | null => (limit === null ? null : Math.ceil(limit / gateways));
+  return { requestsPerSecond: part(limits.requestsPerSecond), bytesPerSecond: part(limits.bytesPerSecond), longPolls: part(limits.longPolls) };
+}
+
 export class RateLimiter {
   private readonly states = new Map<string, KeyState>();
 
   constructor(
     private readonly clock: Clock,
     private readonly defaults: KeyLimits,
+    /** How many gateways share every key's limits (the `gateways` setting): each enforces its part of them (shareOf). */
+    private readonly gateways = 1,
   ) {}
 
-  /** A key's state as its limits (`own`, over the defaults) make it; its long-polls carried over from `holding`. */
+  /** A key's state as its limits (`own`, over the defaults, this gateway's part of them) make it; its long-polls carried over from `holding`. */
   private fresh(own: Partial<KeyLimits>, holding: KeyState['longPolls']): KeyState {
-    const limits = { ...this.defaults, ...own };
+    const limits = shareOf({ ...this.defaults, ...own }, this.gateways);
     const now = this.clock.now();
     return {
       requests: limits.requestsPerSecond === null ? null : new Bucket(limits.requestsPerSecond, now),

@@ -66,7 +66,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const auth = {
     keys: new KeyRing(config.keys),
     healthAuth: config.healthAuth,
-    rates: new RateLimiter(options.clock, config.keyLimits),
+    rates: new RateLimiter(options.clock, config.keyLimits, config.gateways),
   };
   const { keysFile } = config;
   const keysReloader =

@@ -172,14 +172,14 @@ function expectRefusal(res: Response, status: 401 | 403, operationId: string): v
   expectSpecResponse(res, operationId);
 }
 
-async function gatewayWith(keys: Key[]): Promise<{ t: TestGateway; fixture: Fixture }> {
-  const t = testGateway({ keys: [ADMIN, ...keys].map((k) => k.record), healthAuth: 'key' });
+async function gatewayWith(keys: Key[], gateways = 1): Promise<{ t: TestGateway; fixture: Fixture }> {
+  const t = testGateway({ keys: [ADMIN, ...keys].map((k) => k.record), healthAuth: 'key', gateways });
   return { t, fixture: await createFixture(t) };
 }
 
-/** Runs `work` on a gateway with these keys (and the all-powerful one) and its fixture, then disposes of it. */
-async function withGateway(keys: Key[], work: (t: TestGateway, fixture: Fixture) => Promise<void>): Promise<void> {
-  const { t, fixture } = await gatewayWith(keys);
+/** Runs `work` on a gateway with these keys (and the all-powerful one) and its fixture, then disposes of it; one of `gateways` sharing the keys' limits. */
+async function withGateway(keys: Key[], work: (t: TestGateway, fixture: Fixture) => Promise<void>, gateways = 1): Promise<void> {
+  const { t, fixture } = await gatewayWith(keys, gateways);
   try {
     await work(t, fixture);
   } finally {
@@ -383,6 +383,19 @@ describe('per-key limits', () => {
       expect((await get(slow)).status).toBe(200);
       expect((await get(slow)).status).toBe(429);
     });
+  });
+
+  test('one of 4 gateways sharing the keys\' limits lets a key through its part of them: a quarter, rounded up', async () => {
+    const shared = key('shared', ['*:*'], { requestsPerSecond: 10, longPolls: 4 });
+    await withGateway(
+      [shared],
+      async (t) => {
+        const get = () => t.http.get('/v1/queues/a-q').set('Authorization', `Bearer ${shared.token}`);
+        for (let i = 0; i < 3; i += 1) expect((await get()).status).toBe(200);
+        expect((await get()).body).toMatchObject({ code: 'rate_limited' });
+      },
+      4,
+    );
   });
 
   test('a key over its byte rate is refused until the bytes it moved are paid off; a large body is never refused forever', async () => {

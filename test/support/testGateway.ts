@@ -58,6 +58,8 @@ export interface TestGatewayOptions {
   /** None (the default): the gateway runs open, as on loopback without keys. */
   keys?: ApiKey[];
   keyLimits?: Partial<KeyLimits>;
+  /** How many gateways share the keys' limits (the `gateways` setting); 1 unless a test says otherwise. */
+  gateways?: number;
   healthAuth?: 'open' | 'key';
   /** Cap on the database file, to run out of space on purpose. */
   maxStorageBytes?: number;
@@ -99,7 +101,7 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
   const auth: AuthOptions = {
     keys: new KeyRing(options.keys ?? []),
     healthAuth: options.healthAuth ?? 'open',
-    rates: new RateLimiter(clock, { requestsPerSecond: null, bytesPerSecond: null, longPolls: null, ...options.keyLimits }),
+    rates: new RateLimiter(clock, { requestsPerSecond: null, bytesPerSecond: null, longPolls: null, ...options.keyLimits }, options.gateways),
   };
   const app = createApp({
     ...services,
