@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig, SETTING_NAMES, sourcesOf } from '../api/config';
 import { packagePath } from '../persistence/packagePath';
+import YAML from 'yaml';
 
 test('defaults: 127.0.0.1:8080, ./data, FULL durability, documented limits', () => {
   const config = loadConfig([], {});
@@ -216,4 +217,15 @@ test('docs/configuration.md documents every setting: its file key, variable and 
     expect({ setting, row: row !== undefined && row.includes(`\`${env}\``) && row.includes(`\`${flag}\``) }).toEqual({ setting, row: true });
   }
   expect(rows).toHaveLength(SETTING_NAMES.length);
+});
+
+test.each([['compose.yaml'], ['docs/scale-out/compose.yaml']])('%s sets only settings there are, and each as the gateway reads it', (file) => {
+  const compose = YAML.parse(fs.readFileSync(packagePath(...file.split('/')), 'utf8')) as { services: Record<string, { environment?: Record<string, string> }> };
+  const variables = Object.fromEntries(SETTING_NAMES.map((setting) => [sourcesOf(setting).env, setting]));
+  const environment = Object.fromEntries(
+    Object.values(compose.services).flatMap((service) => Object.entries(service.environment ?? {}).filter(([name]) => name.startsWith('MQGATE_'))),
+  );
+  expect(Object.keys(environment).filter((name) => variables[name] === undefined)).toEqual([]);
+  // The gateway would refuse to start on a value it cannot read.
+  expect(() => loadConfig([], { ...environment, MQGATE_KEYS_FILE: undefined })).not.toThrow();
 });
