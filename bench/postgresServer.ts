@@ -171,7 +171,7 @@ function serverEnv(): NodeJS.ProcessEnv {
 }
 
 /** Asks the OS for a free loopback port: listens on port 0, notes the port, lets it go. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once('error', reject);

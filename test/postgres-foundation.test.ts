@@ -1,12 +1,11 @@
-import net from 'node:net';
 import type { Pool } from 'pg';
 import { StoreError } from '../persistence/errors';
 import { createPool, listen, transaction } from '../persistence/postgres/connection';
 import { interpretError } from '../persistence/postgres/interpretError';
 import { migrate, pendingMigrations } from '../persistence/postgres/migrate';
 import { createReceiptSecret, receiptSecret } from '../persistence/postgres/receiptSecret';
-import { startPostgres } from '../bench/postgresServer';
-import { createTestDatabase, type TestDatabase } from './support/testPostgres';
+import { freePort, startPostgres } from '../bench/postgresServer';
+import { createTestDatabase, failure, type TestDatabase } from './support/testPostgres';
 
 /**
  * The ground the PostgreSQL backend stands on, against the run's server
@@ -33,24 +32,6 @@ afterAll(async () => {
   await database.drop();
 });
 
-/** A loopback port nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a failure');
-}
 
 function storeFailure(error: unknown): StoreError['failure'] {
   expect(error).toBeInstanceOf(StoreError);
@@ -117,7 +98,7 @@ describe('migrations', () => {
 
 describe('failures as StoreErrors', () => {
   test('a server that cannot be reached is storage_unavailable, refused', async () => {
-    const unreachable = pool(`postgres://postgres@127.0.0.1:${await closedPort()}/mqgate`);
+    const unreachable = pool(`postgres://postgres@127.0.0.1:${await freePort()}/mqgate`);
     const error = await failure(transaction(unreachable, (tx) => tx.query('SELECT 1')));
     expect(storeFailure(error)).toEqual({ code: 'storage_unavailable', state: 'refused' });
     expect((error as StoreError).cause).toMatchObject({ code: 'ECONNREFUSED' });

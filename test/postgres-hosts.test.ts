@@ -1,11 +1,11 @@
 import net from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, type Pool } from 'pg';
-import { type PostgresServer, startPostgres } from '../bench/postgresServer';
+import { freePort, type PostgresServer, startPostgres } from '../bench/postgresServer';
 import { StoreError } from '../persistence/errors';
 import { createPool, listen, transaction, withConnection } from '../persistence/postgres/connection';
 import { choosesServer, parseHosts, redactPassword } from '../persistence/postgres/hosts';
-import { URL_VARIABLE } from './support/testPostgres';
+import { failure, URL_VARIABLE } from './support/testPostgres';
 
 /**
  * Store URLs naming several servers, libpq's way (persistence/postgres/hosts.ts),
@@ -130,14 +130,6 @@ async function until(done: () => boolean | Promise<boolean>): Promise<void> {
   }
 }
 
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 function runServerPort(): number {
   const url = process.env[URL_VARIABLE];
@@ -186,18 +178,10 @@ const serverPort = (db: Pool): Promise<number> =>
 /** A write: a temporary table, which a read-only session refuses like any other. */
 const write = (db: Pool): Promise<unknown> => transaction(db, (tx) => tx.query('CREATE TEMP TABLE written (n integer)'));
 
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('choosing the server', () => {
   test('a server that refuses connections is passed over for the next', async () => {
-    const db = pool(urlOf([await closedPort(), runServerPort()]));
+    const db = pool(urlOf([await freePort(), runServerPort()]));
     expect(await serverPort(db)).toBe(runServerPort());
     await write(db);
   });
@@ -212,7 +196,7 @@ describe('choosing the server', () => {
   });
 
   test('when no server fits, calls fail storage_unavailable, refused, within the connect timeout', async () => {
-    const db = pool(urlOf([await closedPort(), readOnly.port], 'read-write'), 1000);
+    const db = pool(urlOf([await freePort(), readOnly.port], 'read-write'), 1000);
     const started = Date.now();
     const error = await failure(write(db));
     expect(error).toBeInstanceOf(StoreError);

@@ -47,3 +47,13 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   if (serverUrl === undefined) throw new Error(`${URL_VARIABLE} is not set: jest's globalSetup (test/globalSetup.ts) sets it`);
   return createDatabase(serverUrl, 'mqgate_test');
 }
+
+/** What `promise` was rejected with; fails the test if it was fulfilled. */
+export async function failure(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a failure');
+}
