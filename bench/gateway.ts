@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { DATABASE_FILE } from '../persistence/sqlite/sqliteStore';
 import type { PushView } from '../queue/push/pushService';
-import { type Backend, SQLITE, sqliteArgs } from './backend';
+import { type Backend, type FreshStore, SQLITE, sqliteArgs } from './backend';
 import { withChildServer } from './child';
 import { requestOnce } from './httpClient';
+import { withTempDir } from './tempDir';
 
 /** The compiled gateway, next to dist/bench/ in dist/api/. */
 const GATEWAY_MAIN = path.join(__dirname, '..', 'api', 'main.js');
@@ -79,6 +80,39 @@ export function withFreshGatewayOn<T>(backend: Backend, queues: string[], work: 
     withGatewayStoring(args, async (url, pid) => {
       for (const queue of queues) await createQueue(url, queue);
       return work({ url, pid, location });
+    }),
+  );
+}
+
+/** Runs `work` against `count` gateway processes over `store`, each with a data directory of its own (a fresh temp dir). */
+function withGatewaysOver<T>(store: FreshStore, count: number, work: (gateways: RunningGateway[]) => Promise<T>): Promise<T> {
+  if (count === 0) return work([]);
+  return withTempDir('gateway', (dataDir) =>
+    withGatewayStoring([...store.args, '--data-dir', dataDir], (url, pid) =>
+      withGatewaysOver(store, count - 1, (others) => work([{ url, pid, location: store.location }, ...others])),
+    ),
+  );
+}
+
+/**
+ * Runs `work` against `count` gateway processes side by side over one fresh,
+ * empty PostgreSQL database of `postgres`, with the empty queues `queues`
+ * created first through the first of them. Each has a data directory of its
+ * own, where a gateway keeps its id among those over one store. They keep
+ * running until `work` is done.
+ */
+export function withFreshGatewaysOn<T>(
+  postgres: Backend,
+  count: number,
+  queues: string[],
+  work: (gateways: RunningGateway[]) => Promise<T>,
+): Promise<T> {
+  // A SQLite store is its gateway's data directory: no two gateways share one.
+  if (postgres.name !== 'PostgreSQL') throw new Error(`gateways side by side need a store on a server, not ${postgres.name}`);
+  return postgres.withFreshStore((store) =>
+    withGatewaysOver(store, count, async (gateways) => {
+      for (const queue of queues) await createQueue(gateways[0].url, queue);
+      return work(gateways);
     }),
   );
 }

@@ -3,6 +3,7 @@ import { type Backend, BenchPostgres, SQLITE } from './backend';
 import { formatTable, type Row } from './report';
 import { backlog } from './scenarios/backlog';
 import { consume, consumePostgres } from './scenarios/consume';
+import { gatewaysConsume, gatewaysProduce, gatewaysWakeUp } from './scenarios/gateways';
 import { keyedProduce } from './scenarios/keyedProduce';
 import { manyQueues } from './scenarios/manyQueues';
 import { produceBatch, produceBatchPostgres } from './scenarios/produceBatch';
@@ -27,9 +28,14 @@ function single(run: (settings: BenchSettings) => Promise<Row>): Scenario['run']
   return async (settings) => [await run(settings)];
 }
 
+/** A scenario on PostgreSQL. */
+function rowsOnPostgres(run: (settings: BenchSettings, postgres: Backend) => Promise<Row[]>): Scenario['run'] {
+  return async (settings, postgres) => run(settings, await postgres());
+}
+
 /** A scenario of one row on PostgreSQL. */
 function onPostgres(run: (settings: BenchSettings, postgres: Backend) => Promise<Row>): Scenario['run'] {
-  return async (settings, postgres) => [await run(settings, await postgres())];
+  return rowsOnPostgres(async (settings, postgres) => [await run(settings, postgres)]);
 }
 
 const SCENARIOS: Scenario[] = [
@@ -61,6 +67,13 @@ const SCENARIOS: Scenario[] = [
     run: onPostgres((settings, postgres) => backlog(postgres, settings.backlog, settings.backlogSamples)),
   },
   { name: 'pg-replay', label: '(e-pg) replay reads by offset on PostgreSQL vs SQLite', run: onPostgres(replayReadPostgres) },
+  { name: 'pg-gateways-produce', label: '(l-pg) produce on 2 gateway processes over one PostgreSQL vs 1', run: rowsOnPostgres(gatewaysProduce) },
+  { name: 'pg-gateways-consume', label: '(l-pg) fetch + ack on 2 gateway processes over one PostgreSQL vs 1', run: rowsOnPostgres(gatewaysConsume) },
+  {
+    name: 'pg-gateways-wakeup',
+    label: '(m-pg) long-poll wake-up across 2 gateway processes over one PostgreSQL vs within one',
+    run: rowsOnPostgres((_, postgres) => gatewaysWakeUp(postgres)),
+  },
 ];
 
 /** The scenarios BENCH_ONLY names, in run order; all without it. */
@@ -80,10 +93,11 @@ function chosen(only: string[] | null): Scenario[] {
  * (and whatever load on it) the run happens on. Scenarios run one after the
  * other so that no two measured processes compete for the cores.
  *
- * All but (d) and (h) measure baseline and result in alternating rounds and
+ * All but (d), (h) and (m-pg) measure baseline and result in alternating rounds and
  * report the median of the per-round ratios (rounds.ts): on a shared machine
  * one measurement of each side, one after the other, swings too much. (h)
- * times both of its figures on the same messages; (k)'s creation and health
+ * times both of its figures on the same messages; (m-pg) alternates one
+ * wake-up of each kind at a time; (k)'s creation and health
  * probe rows are timed once, its produce and fetch + ack rows alternate.
  *
  * (a-pg)–(e-pg) are (a)–(e) on PostgreSQL: (a-pg), (b-pg), (c-pg) and (e-pg)
@@ -95,10 +109,20 @@ function chosen(only: string[] | null): Scenario[] {
  * which the run stops at its end. Their rows, and (d)'s, add each side's CPU
  * per message: the gateway's and the PostgreSQL server's (report.ts).
  *
+ * (l-pg) and (m-pg) run gateway processes side by side over one PostgreSQL
+ * database, each with a data dir of its own (scenarios/gateways.ts). (l-pg)
+ * puts the loads of (a-pg), (b-pg) and (c-pg) on one gateway over a fresh
+ * database (the baseline) and split evenly over two over another (the
+ * result), in alternating rounds; its cpu column sums both gateways, its
+ * notes give each gateway's CPU and store commits. (m-pg) times long-poll
+ * wake-ups: a produce on one gateway waking a long-poll on the other (the
+ * result) against both on one gateway (the baseline), p50 and p99.
+ *
  * Environment (settings.ts). The defaults take six to seven minutes on 2 cores
  * for all but uploads, many-queues and the pg- scenarios; uploads takes seconds,
  * many-queues about 8 minutes at its defaults (5 of them producing its
- * 10,000,000 messages, 3 GB of disk), the pg- scenarios about six and a half
+ * 10,000,000 messages, 3 GB of disk), the pg- scenarios about eleven and a half,
+ * five of them pg-gateways-produce, -consume and -wakeup
  * (pg-backlog's million messages take 1.3 GB of disk while it runs):
  *   BENCH_ROUNDS           baseline/result round pairs of the alternating rows, default 5
  *   BENCH_SECONDS          measured seconds per round and side, default 5; (h) samples for twice that
@@ -111,7 +135,7 @@ function chosen(only: string[] | null): Scenario[] {
  *   BENCH_ONLY             comma-separated scenarios to run, e.g. `push` or `consume,push`
  *                          (produce-single, produce-batch, consume, backlog, replay, keyed, push, sqs, request-reply,
  *                          uploads, many-queues, pg-produce-single, pg-produce-batch, pg-consume, pg-backlog,
- *                          pg-replay); default all
+ *                          pg-replay, pg-gateways-produce, pg-gateways-consume, pg-gateways-wakeup); default all
  */
 async function main(): Promise<void> {
   const settings = readSettings(process.env);
@@ -135,7 +159,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       '',
-      `mqgate bench:${only} all but (d), (d-pg), (h) and (k)'s creation and healthz rows ${settings.rounds} alternating rounds of ${settings.seconds} s per side` +
+      `mqgate bench:${only} all but (d), (d-pg), (h), (m-pg) and (k)'s creation and healthz rows ${settings.rounds} alternating rounds of ${settings.seconds} s per side` +
         ` after ${settings.warmupSeconds} s warm-up (BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP_SECONDS);` +
         ` node ${process.version}, ${os.cpus().length} cores`,
       '',
