@@ -67,8 +67,8 @@ const SCENARIOS: Scenario[] = [
     run: onPostgres((settings, postgres) => backlog(postgres, settings.backlog, settings.backlogSamples)),
   },
   { name: 'pg-replay', label: '(e-pg) replay reads by offset on PostgreSQL vs SQLite', run: onPostgres(replayReadPostgres) },
-  { name: 'pg-gateways-produce', label: '(l-pg) produce on 2 gateway processes over one PostgreSQL vs 1', run: rowsOnPostgres(gatewaysProduce) },
-  { name: 'pg-gateways-consume', label: '(l-pg) fetch + ack on 2 gateway processes over one PostgreSQL vs 1', run: rowsOnPostgres(gatewaysConsume) },
+  { name: 'pg-gateways-produce', label: '(n-pg) produce on 2 gateway processes over one PostgreSQL vs 1', run: rowsOnPostgres(gatewaysProduce) },
+  { name: 'pg-gateways-consume', label: '(n-pg) fetch + ack on 2 gateway processes over one PostgreSQL vs 1', run: rowsOnPostgres(gatewaysConsume) },
   {
     name: 'pg-gateways-wakeup',
     label: '(m-pg) long-poll wake-up across 2 gateway processes over one PostgreSQL vs within one',
@@ -109,8 +109,8 @@ function chosen(only: string[] | null): Scenario[] {
  * which the run stops at its end. Their rows, and (d)'s, add each side's CPU
  * per message: the gateway's and the PostgreSQL server's (report.ts).
  *
- * (l-pg) and (m-pg) run gateway processes side by side over one PostgreSQL
- * database, each with a data dir of its own (scenarios/gateways.ts). (l-pg)
+ * (n-pg) and (m-pg) run gateway processes side by side over one PostgreSQL
+ * database, each with a data dir of its own (scenarios/gateways.ts). (n-pg)
  * puts the loads of (a-pg), (b-pg) and (c-pg) on one gateway over a fresh
  * database (the baseline) and split evenly over two over another (the
  * result), in alternating rounds; its cpu column sums both gateways, its

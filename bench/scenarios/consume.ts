@@ -18,7 +18,7 @@ export interface Consumers {
 }
 
 /** The consumers of (c). */
-const CONSUMERS: Consumers = { queue: 'bench', loops: 8, batch: 100 };
+export const CONSUMERS: Consumers = { queue: 'bench', loops: 8, batch: 100 };
 /**
  * Where the baseline's produce rounds write: in the consumers' queue they
  * would decide how much the consumers find, not the prefill.
@@ -37,8 +37,8 @@ const HEADROOM = 1;
  * FIRST_RATE. A run that drains the queue still measures a rate (over a fixed
  * count), which sizes the next one.
  */
-const OWN_HEADROOM = 1.5;
-const FIRST_RATE = 20_000;
+export const OWN_HEADROOM = 1.5;
+export const FIRST_RATE = 20_000;
 const SCENARIO = `fetch+ack ${CONSUMERS.batch}, ${CONSUMERS.loops} consumers`;
 
 interface FetchResponse {

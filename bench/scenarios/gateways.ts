@@ -8,7 +8,8 @@ import { MESSAGE_BYTES, produceBody, produceLoad } from '../payload';
 import { atLeast, atMost, type Row } from '../report';
 import { quantile, tracked } from '../rounds';
 import type { RoundTiming } from '../settings';
-import { type ConsumeLog, type Consumers, consumeSide, drainedNote, emptyConsumeLog } from './consume';
+// The consumers of (c-pg), split evenly over a side's gateways, and its top-up rule.
+import { CONSUMERS, type ConsumeLog, type Consumers, consumeSide, drainedNote, emptyConsumeLog, FIRST_RATE, OWN_HEADROOM } from './consume';
 
 const QUEUE = 'bench';
 /** Throughput with a second gateway process on 2 cores: it must not collapse under contention. */
@@ -27,15 +28,6 @@ const PRODUCE_LOADS: ProduceLoad[] = [
   { label: '(b-pg)', count: 100, connections: 16 },
 ];
 
-/** The consumers of (c-pg), split evenly over a side's gateways. */
-const CONSUMERS: Consumers = { queue: QUEUE, loops: 8, batch: 100 };
-/**
- * As in (c-pg): ready messages at the start of a consume run, per second of
- * the run, as a multiple of the side's own latest rate; before its first
- * run, FIRST_RATE.
- */
-const OWN_HEADROOM = 1.5;
-const FIRST_RATE = 20_000;
 
 /** The produce side: `load` split evenly over the gateways, each share under its gateway's meter. */
 function produceOver(load: ProduceLoad): SideOver {
@@ -57,13 +49,13 @@ function consumeOver(log: ConsumeLog): SideOver {
   };
 }
 
-/** (l-pg) produce: the loads of (a-pg) and (b-pg) on one gateway against the same split over GATEWAYS, over PostgreSQL. */
+/** (n-pg) produce: the loads of (a-pg) and (b-pg) on one gateway against the same split over GATEWAYS, over PostgreSQL. */
 export async function gatewaysProduce(timing: RoundTiming, postgres: Backend): Promise<Row[]> {
   const rows: Row[] = [];
   for (const load of PRODUCE_LOADS) {
     const comparison = await compareGatewayCounts(timing, postgres, [QUEUE], produceOver(load));
     const spec = {
-      scenario: `(l-pg) produce ${load.count}x1KB, ${load.connections} conns, ${GATEWAYS} gateways vs 1`,
+      scenario: `(n-pg) produce ${load.count}x1KB, ${load.connections} conns, ${GATEWAYS} gateways vs 1`,
       resultUnit: 'msg/s',
       baselineUnit: 'msg/s',
       target: atLeast(THROUGHPUT_TARGET),
@@ -74,7 +66,7 @@ export async function gatewaysProduce(timing: RoundTiming, postgres: Backend): P
   return rows;
 }
 
-/** (l-pg) fetch+ack: the consumers of (c-pg) on one gateway against the same split over GATEWAYS, over PostgreSQL. */
+/** (n-pg) fetch+ack: the consumers of (c-pg) on one gateway against the same split over GATEWAYS, over PostgreSQL. */
 export async function gatewaysConsume(timing: RoundTiming, postgres: Backend): Promise<Row[]> {
   const logs = { result: emptyConsumeLog(), baseline: emptyConsumeLog() };
   const comparison = await compareGatewayCounts(timing, postgres, [QUEUE], async (gateways) =>
@@ -82,7 +74,7 @@ export async function gatewaysConsume(timing: RoundTiming, postgres: Backend): P
   );
   const prefilled = (log: ConsumeLog): string => `${log.prefilled.toLocaleString('en-US')} x 1 KB in ${log.prefillSeconds.toFixed(1)} s`;
   const spec = {
-    scenario: `(l-pg) fetch+ack ${CONSUMERS.batch}, ${CONSUMERS.loops} consumers, ${GATEWAYS} gateways vs 1`,
+    scenario: `(n-pg) fetch+ack ${CONSUMERS.batch}, ${CONSUMERS.loops} consumers, ${GATEWAYS} gateways vs 1`,
     resultUnit: 'msg/s',
     baselineUnit: 'msg/s',
     target: atLeast(THROUGHPUT_TARGET),
