@@ -19,8 +19,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
  *   checkpoint); PostgreSQL's crashes are test/postgres-crash.test.ts's.
  * - postgres-*: the tests of the PostgreSQL backend itself pick their backend (a database of their
  *   own); listed here they would only run twice.
- * - keys-reload: keys live in a file, never in the store; what its gateways ask of the store is what
- *   queues-api asks, which runs on both.
+ * - keys-reload: its keys live in a file (keys kept in the store are postgres-keys's); what its gateways
+ *   ask of the store is what queues-api asks, which runs on both.
  *
  * Without a store, so the same on either backend: config (settings), layers (imports), spec-lint
  * (openapi.yaml), and pages, partitioner, push-rules, rules and store-errors (functions tested alone).

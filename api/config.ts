@@ -64,8 +64,9 @@ export interface Config {
   limits: Limits;
   /**
    * API keys (hashes and scopes) in force at start: the keys file's and the
-   * inline ones. None: every request is let in, and only a loopback host may
-   * be listened on.
+   * inline ones (with keysInStore, the stored ones come at start, from the
+   * store). None, and none kept in the store: every request is let in, and
+   * only a loopback host may be listened on (`runsOpen`).
    */
   keys: ApiKey[];
   /**
@@ -76,8 +77,18 @@ export interface Config {
   /** Keys given inline, MQGATE_KEYS / --keys (the same YAML or JSON document as the file): fixed until a restart. */
   inlineKeys: ApiKey[];
   /**
+   * The API keys are kept in the PostgreSQL store (`mqgate keys create
+   * --store`), read at start and every keysWatchIntervalMs, so every gateway
+   * over the database sees a key added or revoked within that interval. Needs
+   * a PostgreSQL store; not with keysFile. The gateway then always requires
+   * keys, even while none is stored. MQGATE_KEYS_IN_STORE / --keys-in-store.
+   * Default false.
+   */
+  keysInStore: boolean;
+  /**
    * How often the keys file is looked at (its modification time, size and
-   * inode) for a change, which is then read. MQGATE_KEYS_WATCH_INTERVAL_MS /
+   * inode) for a change, which is then read; with keysInStore, how often the
+   * stored keys are read. MQGATE_KEYS_WATCH_INTERVAL_MS /
    * --keys-watch-interval-ms. Default 2000.
    */
   keysWatchIntervalMs: number;
@@ -205,6 +216,7 @@ const SETTINGS = {
   maxBodyBytesInFlight: integer('MQGATE_MAX_BODY_BYTES_IN_FLIGHT', 'max-body-bytes-in-flight', 1, 2 ** 40),
   idempotencyWindowMs: integer('MQGATE_IDEMPOTENCY_WINDOW_MS', 'idempotency-window-ms', 0, 30 * 24 * 3_600_000),
   keysFile: text('MQGATE_KEYS_FILE', 'keys-file', 'a file name'),
+  keysInStore: boolean('MQGATE_KEYS_IN_STORE', 'keys-in-store'),
   keysWatchIntervalMs: integer('MQGATE_KEYS_WATCH_INTERVAL_MS', 'keys-watch-interval-ms', 100, 600_000),
   ownershipMs: integer('MQGATE_OWNERSHIP_MS', 'ownership-ms', 300, 600_000),
   gateways: integer('MQGATE_GATEWAYS', 'gateways', 1, 1000),
@@ -324,6 +336,15 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
+/**
+ * Whether the gateway lets every request in: it has no key, and none can come
+ * from the store. A gateway with keys, or with keysInStore, requires a key from
+ * the start, even once none is left.
+ */
+export function runsOpen(config: Pick<Config, 'keys' | 'keysInStore'>): boolean {
+  return config.keys.length === 0 && !config.keysInStore;
+}
+
 /** The keys at start: those of the keys file and those given inline, apart and together. */
 function loadKeys(file: string | null, inline: Given | undefined): { inline: ApiKey[]; all: ApiKey[] } {
   try {
@@ -348,10 +369,19 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     return (values.get(setting)?.value as T | undefined) ?? fallback;
   }
   const host = read('host', '127.0.0.1');
+  const store = read<string | null>('store', null);
   const keysFile = read<string | null>('keysFile', null);
+  const keysInStore = read('keysInStore', false);
+  if (keysInStore && store === null) {
+    throw new ConfigError('keysInStore keeps the API keys in the PostgreSQL store: it needs one (MQGATE_STORE / --store, a postgres:// URL).');
+  }
+  if (keysInStore && keysFile !== null) {
+    throw new ConfigError('keysInStore and keysFile both say where the API keys are kept: set one of them (inline keys, MQGATE_KEYS, go with either).');
+  }
   const { inline: inlineKeys, all: keys } = loadKeys(keysFile, values.get('keys'));
   const allowUnauthenticated = read('allowUnauthenticated', false);
-  if (keys.length === 0 && !isLoopback(host) && !allowUnauthenticated) {
+  const open = runsOpen({ keys, keysInStore });
+  if (open && !isLoopback(host) && !allowUnauthenticated) {
     throw new ConfigError(
       `no API keys are configured, so mqgate listens on loopback only, not '${host}'. ` +
         'Create a key (mqgate keys create) and pass MQGATE_KEYS_FILE, or set MQGATE_ALLOW_UNAUTHENTICATED=true.',
@@ -368,7 +398,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     host,
     port: read('port', 8080),
     dataDir: path.resolve(read('dataDir', './data')),
-    store: read('store', null),
+    store,
     synchronous: read('synchronous', 'FULL'),
     shutdownTimeoutMs: read('shutdownTimeoutMs', 10_000),
     requestTimeoutMs,
@@ -379,6 +409,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     keys,
     keysFile,
     inlineKeys,
+    keysInStore,
     keysWatchIntervalMs: read('keysWatchIntervalMs', 2000),
     ownershipMs: read('ownershipMs', 15_000),
     gateways: read('gateways', 1),
@@ -388,7 +419,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       requestsPerSecond: read('keyRequestsPerSecond', null),
       bytesPerSecond: read('keyBytesPerSecond', null),
       // Without keys everyone shares one principal: a default cap would cap the whole server.
-      longPolls: read('keyLongPolls', keys.length === 0 ? null : 100),
+      longPolls: read('keyLongPolls', open ? null : 100),
     },
     maxStorageBytes: read('maxStorageBytes', null),
     logLevel: read('logLevel', 'info'),

@@ -72,14 +72,16 @@ export class KeyRing {
   /** Whether a key was ever in force: from then on every request needs one, even once none is left. */
   private keyed: boolean;
 
-  constructor(keys: ApiKey[]) {
+  /** `required`: every request needs a key even while there is none (keys kept in the store, none stored yet). */
+  constructor(keys: ApiKey[], required = keys.length > 0) {
     this.byId = new Map(keys.map((key) => [key.id, key]));
-    this.keyed = keys.length > 0;
+    this.keyed = required || keys.length > 0;
   }
 
   /**
-   * No key, and never one: the gateway runs open, on loopback only. A reload
-   * that removes every key does not open it: it then refuses every request.
+   * No key, and never one, nor required: the gateway runs open, on loopback
+   * only. A reload that removes every key does not open it: it then refuses
+   * every request.
    */
   get empty(): boolean {
     return !this.keyed;

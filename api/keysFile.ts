@@ -85,15 +85,17 @@ function unreadable(file: string, error: unknown): Error {
   return new Error(`keys file ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
 }
 
-/** The keys file's keys, read at start. */
-export function readKeysFile(file: string): ApiKey[] {
-  let text: string;
+function readText(file: string): string {
   try {
-    text = fs.readFileSync(file, 'utf8');
+    return fs.readFileSync(file, 'utf8');
   } catch (error) {
     throw unreadable(file, error);
   }
-  return parseKeys(text, `keys file ${file}`);
+}
+
+/** The keys file's keys, read at start. */
+export function readKeysFile(file: string): ApiKey[] {
+  return parseKeys(readText(file), `keys file ${file}`);
 }
 
 /** The keys file's keys, read again while the gateway serves: without blocking it, for a file on a network mount may be slow to answer. */
@@ -121,4 +123,15 @@ export function appendKey(file: string, entry: KeysDocument['keys'][number]): vo
   const text = document.toString();
   parseKeys(text, `keys file ${file}`);
   fs.writeFileSync(file, text, { mode: 0o600 });
+}
+
+/** Removes key `id` from a keys file, which must be valid; false, and the file left as it is, when it has no such key. */
+export function removeKey(file: string, id: string): boolean {
+  const text = readText(file);
+  const index = parseKeys(text, `keys file ${file}`).findIndex((key) => key.id === id);
+  if (index === -1) return false;
+  const document = YAML.parseDocument(text);
+  document.deleteIn(['keys', index]);
+  fs.writeFileSync(file, document.toString());
+  return true;
 }

@@ -11,23 +11,25 @@ import { rules } from '../queue/rules';
 import { Activity } from './activity';
 import { createServices } from '../queue/services';
 import { createApp } from './app';
-import type { Config } from './config';
+import { type Config, runsOpen } from './config';
 import { gatewayId } from './gatewayId';
 import { KeyRing } from './keys';
-import { KeysReloader } from './keysReload';
+import { KeysReloader, type KeysSource, keysFileSource } from './keysReload';
 import { listen } from './listen';
 import type { Logger } from './logging';
 import { RateLimiter } from './rateLimits';
 import { Metrics } from './metrics';
 import { dashboardPage, docsPage } from './pages';
 import { loadSpec } from './spec';
+import { storedKeysSource } from './storedKeys';
 
 export interface Gateway {
   url: string;
   /**
-   * Reads the keys file again and puts its keys in force (SIGHUP does this);
-   * `trigger` says why, in the log. Without a keys file there is nothing to
-   * read: inline keys change only with a restart, which is logged.
+   * Reads the keys file, or the keys kept in the store, again and puts them in
+   * force (SIGHUP does this); `trigger` says why, in the log. Without either
+   * there is nothing to read: inline keys change only with a restart, which
+   * is logged.
    */
   reloadKeys(trigger: string): Promise<void>;
   /** Stops accepting, answers waiting long-polls, finishes in-flight requests and push attempts, closes the store. */
@@ -47,7 +49,7 @@ export interface GatewayOptions {
 export async function startGateway(config: Config, options: GatewayOptions): Promise<Gateway> {
   const metrics = new Metrics();
   const instance = gatewayId(config.dataDir);
-  const store = openStore(config, instance, (seconds, operations) => metrics.observeCommit(seconds, operations));
+  const { store, storedKeys } = openStore(config, instance, (seconds, operations) => metrics.observeCommit(seconds, operations));
   const services = createServices(store, {
     clock: options.clock,
     limits: config.limits,
@@ -64,13 +66,14 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const activity = new Activity(options.clock, () => metrics.counted());
   const shutdown = new AbortController();
   const auth = {
-    keys: new KeyRing(config.keys),
+    keys: new KeyRing(config.keys, !runsOpen(config)),
     healthAuth: config.healthAuth,
     rates: new RateLimiter(options.clock, config.keyLimits, config.gateways),
   };
-  const { keysFile } = config;
-  const keysReloader =
-    keysFile === null ? null : new KeysReloader({ file: keysFile, inline: config.inlineKeys, auth, logger: options.logger, metrics });
+  const keysSource = config.keysFile === null ? storedKeys : keysFileSource(config.keysFile);
+  const keysReloader = keysSource === null ? null : new KeysReloader({ source: keysSource, inline: config.inlineKeys, auth, logger: options.logger, metrics });
+  // The stored keys are in force before the first request; a keys file's were read with the configuration.
+  if (storedKeys !== null) await keysReloader?.reload('start');
   const app = createApp({
     ...services,
     spec: loadSpec(config.limits),
@@ -78,7 +81,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     ready: () => services.maintenance.checkReady(),
     logger: options.logger,
     limits: config.limits,
-    browsers: { open: config.keys.length === 0, listenHost: config.host, allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins },
+    browsers: { open: auth.keys.empty, listenHost: config.host, allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins },
     auth,
     onInternalError: options.onInternalError,
     metrics,
@@ -116,7 +119,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     url: `http://${host}:${port}`,
     reloadKeys(trigger) {
       if (keysReloader !== null) return keysReloader.reload(trigger);
-      options.logger.warn({ trigger }, 'no keys file to read again: keys given inline (MQGATE_KEYS) change only with a restart');
+      options.logger.warn({ trigger }, 'no keys file nor stored keys to read again: keys given inline (MQGATE_KEYS) change only with a restart');
       return Promise.resolve();
     },
     async close() {
@@ -141,20 +144,32 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   };
 }
 
-/** The store the configuration names: PostgreSQL at `store` (as gateway process `instance`), else the SQLite file in `dataDir`. */
-function openStore(config: Config, instance: string, onCommit: (seconds: number, operations: number) => void): Store {
-  if (config.store !== null) return new PostgresStore({ url: config.store, rules, onCommit, holder: instance });
-  return new SqliteStore({
+/**
+ * The store the configuration names: PostgreSQL at `store` (as gateway process
+ * `instance`), else the SQLite file in `dataDir`; and with keysInStore, the
+ * keys kept in it.
+ */
+function openStore(
+  config: Config,
+  instance: string,
+  onCommit: (seconds: number, operations: number) => void,
+): { store: Store; storedKeys: KeysSource | null } {
+  if (config.store !== null) {
+    const store = new PostgresStore({ url: config.store, rules, onCommit, holder: instance });
+    return { store, storedKeys: config.keysInStore ? storedKeysSource(store, parseHosts(config.store).name) : null };
+  }
+  const store = new SqliteStore({
     dataDir: config.dataDir,
     synchronous: config.synchronous,
     maxDatabaseBytes: config.maxStorageBytes ?? undefined,
     onCommit,
     rules,
   });
+  return { store, storedKeys: null };
 }
 
 /** Why the PostgreSQL store cannot be used, naming the servers (never the password) and the first cause. */
-function unusableStore(url: string, error: unknown): Error {
+export function unusableStore(url: string, error: unknown): Error {
   let cause = error;
   while (cause instanceof Error && cause.cause !== undefined) cause = cause.cause;
   const reason = cause instanceof Error ? cause.message : String(cause);

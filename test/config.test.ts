@@ -109,6 +109,25 @@ describe('API keys and access', () => {
     expect(() => loadConfig(['--allow-unauthenticated', 'yes'], {})).toThrow(/must be one of true, false/);
   });
 
+  test('keys kept in the store: off unless set; they need a PostgreSQL store, exclude a keys file, and make the gateway keyed', () => {
+    const store = 'postgres://mqgate@db.internal/mqgate';
+    expect(loadConfig([], {}).keysInStore).toBe(false);
+    const config = loadConfig(['--keys-in-store', 'true', '--host', '0.0.0.0'], { MQGATE_STORE: store, MQGATE_KEYS: doc(entry('0123456789ab')) });
+    expect(config).toMatchObject({ keysInStore: true, keys: [expect.objectContaining({ id: '0123456789ab' })] });
+    // No key at start, but keys come from the store: any host may be listened on, and each key gets its long-poll cap.
+    expect(loadConfig(['--host', '0.0.0.0', '--store', store], { MQGATE_KEYS_IN_STORE: 'true' })).toMatchObject({
+      host: '0.0.0.0',
+      keys: [],
+      keyLimits: { longPolls: 100 },
+    });
+    expect(() => loadConfig(['--keys-in-store', 'true'], {})).toThrow(ConfigError);
+    expect(() => loadConfig(['--keys-in-store', 'true'], {})).toThrow(/keysInStore keeps the API keys in the PostgreSQL store: it needs one \(MQGATE_STORE/);
+    const withFile = (): unknown => loadConfig(['--keys-in-store', 'true', '--store', store, '--keys-file', '/nonexistent/keys.yaml'], {});
+    expect(withFile).toThrow(ConfigError);
+    expect(withFile).toThrow(/keysInStore and keysFile both say where the API keys are kept: set one of them/);
+    expect(() => loadConfig(['--keys-in-store', 'yes'], {})).toThrow(/--keys-in-store must be one of true, false; got 'yes'/);
+  });
+
   test('health access, per-key limits and the storage cap', () => {
     expect(loadConfig([], {})).toMatchObject({
       healthAuth: 'open',

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { packagePath } from '../persistence/packagePath';
@@ -55,4 +55,19 @@ test('a bad scope is refused by keys create with the rule it breaks, and nothing
   const keysFile = path.join(dir, 'keys.yaml');
   expect(() => createKey(keysFile, ['write:queues/x'])).toThrow();
   expect(fs.existsSync(keysFile)).toBe(false);
+});
+
+test('mqgate keys revoke --keys-file removes the key from the file and says so; an id the file does not have exits 1', () => {
+  const keysFile = path.join(dir, 'keys.yaml');
+  const revoked = createKey(keysFile, ['produce:queues/orders-*']).slice(4, 16);
+  const kept = createKey(keysFile, ['consume:topics/*']).slice(4, 16);
+  const revoke = () => spawnSync(process.execPath, [MAIN, 'keys', 'revoke', revoked, '--keys-file', keysFile], { encoding: 'utf8' });
+  const first = revoke();
+  expect([first.status, first.stdout]).toEqual([0, expect.stringMatching(new RegExp(`^Revoked key ${revoked}: removed from ${keysFile}; `))]);
+  const stored = fs.readFileSync(keysFile, 'utf8');
+  expect(stored).not.toContain(revoked);
+  expect(stored).toContain(`id: ${kept}`);
+  const again = revoke();
+  expect([again.status, again.stderr]).toEqual([1, expect.stringContaining(`no key ${revoked} in ${keysFile}: nothing revoked`)]);
+  expect(fs.readFileSync(keysFile, 'utf8')).toBe(stored);
 });

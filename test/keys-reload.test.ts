@@ -5,7 +5,7 @@ import type { Response } from 'supertest';
 import { loadConfig } from '../api/config';
 import { generateKey, generateSqsSecret, type KeyLimits } from '../api/keys';
 import { readKeysFile } from '../api/keysFile';
-import { KeysReloader } from '../api/keysReload';
+import { KeysReloader, keysFileSource } from '../api/keysReload';
 import { createLogger } from '../api/logging';
 import { type ChildGateway, killChildGateways, startChildGateway } from './support/childGateway';
 import { polled } from './support/receiver';
@@ -70,7 +70,7 @@ interface Reloading {
 function reloaderOf(t: TestGateway, file: string): Omit<Reloading, 't' | 'file'> {
   const logs: LogLine[] = [];
   const reloader = new KeysReloader({
-    file,
+    source: keysFileSource(file),
     inline: [],
     auth: t.auth,
     logger: createLogger('info', { write: (line: string) => logs.push(JSON.parse(line) as LogLine) }),

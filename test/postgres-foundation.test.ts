@@ -42,10 +42,10 @@ describe('migrations', () => {
   test('apply on an empty database, and two gateways migrating at once apply each migration once', async () => {
     const first = pool();
     const second = pool();
-    expect(await pendingMigrations(first)).toBe(3);
+    expect(await pendingMigrations(first)).toBe(4);
     const applied = await Promise.all([migrate(first), migrate(second)]);
     // One of the two applied everything; the other waited for its lock, then found nothing to do.
-    expect(applied.flat()).toEqual([1, 2, 3]);
+    expect(applied.flat()).toEqual([1, 2, 3, 4]);
     expect(applied.some((versions) => versions.length === 0)).toBe(true);
     expect(await pendingMigrations(first)).toBe(0);
     expect(await pendingMigrations(second)).toBe(0);
@@ -54,6 +54,7 @@ describe('migrations', () => {
       { version: 1, name: '001_init.sql' },
       { version: 2, name: '002_leases.sql' },
       { version: 3, name: '003_position_holders.sql' },
+      { version: 4, name: '004_api_keys.sql' },
     ]);
     expect(await migrate(first)).toEqual([]);
   });

@@ -10,7 +10,7 @@ import { type ChildGateway, json, killChildGateways, startChildGateway } from '.
 import { eventually, type Receiver, startReceiver } from './support/receiver';
 import { ManualClock } from './support/manualClock';
 import { tempDir } from './support/testGateway';
-import { createTestDatabase, type TestDatabase } from './support/testPostgres';
+import { createTestDatabase, freshSchemaUrl, type TestDatabase } from './support/testPostgres';
 
 /**
  * Several gateway processes over one PostgreSQL database: what one of them
@@ -204,15 +204,9 @@ describe('two gateway processes over one database', () => {
   const receivers: Receiver[] = [];
 
   beforeEach(async () => {
-    const schema = `gateways_${randomBytes(6).toString('hex')}`;
-    const admin = new Client({ connectionString: database.url });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    await admin.end();
-    const url = new URL(database.url);
-    url.searchParams.set('options', `-c search_path=${schema}`);
+    const url = await freshSchemaUrl(database.url, 'gateways');
     // Push subscriptions change hands within OWNERSHIP_MS * 4/3 of their owner's death, each gateway looking every third of it.
-    const start = (): Promise<ChildGateway> => startChildGateway(tempDir(), ['--store', url.toString(), '--ownership-ms', String(OWNERSHIP_MS)]);
+    const start = (): Promise<ChildGateway> => startChildGateway(tempDir(), ['--store', url, '--ownership-ms', String(OWNERSHIP_MS)]);
     gateways = [await start(), await start()];
   });
   afterEach(async () => {

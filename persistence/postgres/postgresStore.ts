@@ -35,6 +35,7 @@ import type {
   TopicMessage,
   TopicRecord,
 } from '../store';
+import { addApiKey, apiKeys, removeApiKey, type StoredKeyEntry } from './apiKeys';
 import { browse } from './browse';
 import { checkReady } from './checkReady';
 import { claim } from './claim';
@@ -388,6 +389,24 @@ export class PostgresStore implements Store {
 
   receiptSecret(): Promise<Buffer> {
     return this.read((db) => receiptSecret(db));
+  }
+
+  // The API keys of the gateways that keep theirs here (keysInStore): not part of Store, which SQLite's
+  // single gateway implements with its keys file. Entries as a keys file lists them, checked by the gateway.
+
+  /** Every stored key entry, in id order. */
+  apiKeys(): Promise<unknown[]> {
+    return this.read((db) => apiKeys(db));
+  }
+
+  /** Stores a key entry; false when its id is stored already. */
+  addApiKey({ entry, now }: { entry: StoredKeyEntry; now: number }): Promise<boolean> {
+    return this.write((tx) => addApiKey(tx, entry, now));
+  }
+
+  /** Removes the key `id`; whether it was stored. */
+  removeApiKey(id: string): Promise<boolean> {
+    return this.write((tx) => removeApiKey(tx, id));
   }
 
   onAvailable(listener: (queue: string | null) => void): () => void {

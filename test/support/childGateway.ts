@@ -1,8 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { Client, escapeIdentifier } from 'pg';
 import { packagePath } from '../../persistence/packagePath';
+import { freshSchemaUrl } from './testPostgres';
 import { serverUrl, testBackend } from './testStore';
 
 export interface ChildGateway {
@@ -23,22 +22,6 @@ export function killChildGateways(): void {
 /** The store URL of each place a gateway of this test file ran on, so that a gateway started again on it finds its data. */
 const storeUrls = new Map<string, string>();
 
-/** A fresh schema on the run's PostgreSQL server, and a URL whose connections use it. */
-async function freshSchema(): Promise<string> {
-  const schema = escapeIdentifier(`gateway_${randomBytes(6).toString('hex')}`);
-  const admin = new Client({ connectionString: serverUrl() });
-  await admin.connect();
-  try {
-    // The gateway's migrations create its tables in the schema a URL's search_path names, not the schema itself.
-    await admin.query(`CREATE SCHEMA ${schema}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(serverUrl());
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return url.toString();
-}
-
 /**
  * The flags that keep a gateway's data in the place `dataDir` names, on the
  * run's backend (test/support/testStore.ts): the directory on SQLite; under
@@ -51,7 +34,7 @@ export async function storeFlags(dataDir: string): Promise<string[]> {
   const flags = ['--data-dir', dataDir];
   if (testBackend() !== 'postgres') return flags;
   const place = path.resolve(dataDir);
-  const url = storeUrls.get(place) ?? (await freshSchema());
+  const url = storeUrls.get(place) ?? (await freshSchemaUrl(serverUrl(), 'gateway'));
   storeUrls.set(place, url);
   return [...flags, '--store', url];
 }

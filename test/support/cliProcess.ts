@@ -17,10 +17,12 @@ export interface CliProcess {
 }
 
 export interface CliOptions {
-  /** The gateway; sent as MQGATE_URL. */
-  url: string;
+  /** The gateway; sent as MQGATE_URL. None (the commands of the gateway's own side): the variable is unset. */
+  url?: string;
   /** Sent as MQGATE_API_KEY; none: the variable is unset. */
   apiKey?: string;
+  /** Further variables (MQGATE_STORE, say). */
+  env?: Record<string, string>;
   /** Written to stdin, which is then closed; none: stdin is closed at once. */
   stdin?: string;
 }
@@ -36,8 +38,10 @@ export function killCliProcesses(): void {
 const MAIN = packagePath('dist', 'api', 'main.js');
 
 function start(command: string, args: string[], options: CliOptions): CliProcess {
-  const env: NodeJS.ProcessEnv = { ...process.env, MQGATE_URL: options.url };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  delete env.MQGATE_URL;
   delete env.MQGATE_API_KEY;
+  if (options.url !== undefined) env.MQGATE_URL = options.url;
   if (options.apiKey !== undefined) env.MQGATE_API_KEY = options.apiKey;
   const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
   running.add(child);

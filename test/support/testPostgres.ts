@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { Client, escapeIdentifier } from 'pg';
 import { createDatabase, type Database, findServerBinaries, type PostgresServer, startPostgres } from '../../bench/postgresServer';
 
 /**
@@ -46,6 +48,25 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const serverUrl = process.env[URL_VARIABLE];
   if (serverUrl === undefined) throw new Error(`${URL_VARIABLE} is not set: jest's globalSetup (test/globalSetup.ts) sets it`);
   return createDatabase(serverUrl, 'mqgate_test');
+}
+
+/**
+ * A fresh schema (`<prefix>_<random>`) in the database at `url`, and a URL
+ * whose connections use it: the gateways given it keep their tables there.
+ */
+export async function freshSchemaUrl(url: string, prefix: string): Promise<string> {
+  const schema = escapeIdentifier(`${prefix}_${randomBytes(6).toString('hex')}`);
+  const admin = new Client({ connectionString: url });
+  await admin.connect();
+  try {
+    // The gateway's migrations create its tables in the schema a URL's search_path names, not the schema itself.
+    await admin.query(`CREATE SCHEMA ${schema}`);
+  } finally {
+    await admin.end();
+  }
+  const withSchema = new URL(url);
+  withSchema.searchParams.set('options', `-c search_path=${schema}`);
+  return withSchema.toString();
 }
 
 /** What `promise` was rejected with; fails the test if it was fulfilled. */
