@@ -171,6 +171,25 @@ describe('FIFO queues', () => {
     expect((await receive(cbd)).map((m) => m.Body)).toEqual(['same']);
   });
 
+  test('a batch entry without what every FIFO send needs fails the whole call, as in SQS, and nothing of the batch is stored', async () => {
+    const good = { Id: 'good', MessageBody: 'good', MessageGroupId: 'g', MessageDeduplicationId: 'good' };
+    const batch = (bad: Record<string, unknown>) => sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: [good, { Id: 'bad', MessageBody: 'bad', ...bad }] }));
+    await expect(batch({ MessageDeduplicationId: 'bad' })).rejects.toMatchObject({
+      name: 'MissingParameter',
+      message: 'The request must contain the parameter MessageGroupId.',
+    });
+    await expect(batch({ MessageGroupId: 'g' })).rejects.toMatchObject({ name: 'InvalidParameterValue', message: expect.stringContaining('ContentBasedDeduplication') });
+    await expect(batch({ MessageGroupId: 'g', MessageDeduplicationId: 'bad', DelaySeconds: 5 })).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+      message: expect.stringContaining('DelaySeconds'),
+    });
+    expect(await receive(url)).toEqual([]);
+    // Other faults stay the entry's own: the rest of the batch is sent.
+    const sent = await sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: [good, { Id: 'empty', MessageBody: '', MessageGroupId: 'g', MessageDeduplicationId: 'e' }] }));
+    expect(sent.Successful?.map((entry) => entry.Id)).toEqual(['good']);
+    expect(sent.Failed?.map((entry) => [entry.Id, entry.Code])).toEqual([['empty', 'MissingParameter']]);
+  });
+
   test('what a FIFO queue requires and refuses', async () => {
     await expect(sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'x', MessageDeduplicationId: 'd' }))).rejects.toMatchObject({
       name: 'MissingParameter',

@@ -31,6 +31,24 @@ const notForThisQueue = (name: string, value: unknown): SqsError =>
   invalidParameter(name, value, 'The request include parameter that is not valid for this queue type.');
 
 /**
+ * What a FIFO queue requires of every send: a group, a deduplication id (or
+ * content-based deduplication), and no delay of its own (a message delayed
+ * alone would be overtaken in its group). In a batch, an entry that breaks
+ * one of these fails the whole call, as in SQS, not the entry alone.
+ */
+function checkFifoSend(input: Input, queue: QueueSettingsView): void {
+  if (input.optionalString('MessageGroupId') === undefined) throw missingParameter('MessageGroupId');
+  if (input.optionalString('MessageDeduplicationId') === undefined && !queue.contentBasedDeduplication) {
+    throw new SqsError(
+      'InvalidParameterValue',
+      'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly',
+    );
+  }
+  const delaySeconds = input.integer('DelaySeconds', 0, 900);
+  if (delaySeconds !== undefined && delaySeconds !== 0) throw notForThisQueue('DelaySeconds', delaySeconds);
+}
+
+/**
  * One SendMessage, or one entry of a batch, checked as SQS checks it: a
  * non-empty body of allowed characters, attributes, the size of both against
  * the queue's MaximumMessageSize, and on a FIFO queue a group and a
@@ -55,17 +73,8 @@ function outgoing(input: Input, queue: QueueSettingsView, limits: Limits): Outgo
   const delaySeconds = input.integer('DelaySeconds', 0, 900);
   const group = fifoId(input, 'MessageGroupId');
   const deduplicationId = fifoId(input, 'MessageDeduplicationId');
-  if (queue.ordering === 'fifo') {
-    if (group === undefined) throw missingParameter('MessageGroupId');
-    if (deduplicationId === undefined && !queue.contentBasedDeduplication) {
-      throw new SqsError(
-        'InvalidParameterValue',
-        'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly',
-      );
-    }
-    // A FIFO queue delays by its own DelaySeconds only: a message delayed alone would be overtaken in its group.
-    if (delaySeconds !== undefined && delaySeconds !== 0) throw notForThisQueue('DelaySeconds', delaySeconds);
-  } else if (deduplicationId !== undefined) {
+  if (queue.ordering === 'fifo') checkFifoSend(input, queue);
+  else if (deduplicationId !== undefined) {
     throw notForThisQueue('MessageDeduplicationId', deduplicationId);
   }
   const trace = system.AWSTraceHeader?.StringValue;
@@ -116,11 +125,16 @@ export function sendActions(deps: SqsDeps): Record<string, SqsAction> {
       return sent;
     },
 
-    /** Each entry is checked alone: a bad one is Failed, the good ones are produced together. */
+    /**
+     * Each entry is checked alone: a bad one is Failed, the good ones are
+     * produced together; but on a FIFO queue an entry without what every FIFO
+     * send needs fails the whole call (checkFifoSend).
+     */
     async SendMessageBatch(call) {
       const name = queueOf(call, 'produce');
       const entries = batchEntries(call.input, 'SendMessageBatchRequestEntry');
       const queue = await queues.settings(name);
+      if (queue.ordering === 'fifo') for (const entry of entries) checkFifoSend(entry.input, queue);
       const checked = entries.map((entry) => outcomeOf(() => outgoing(entry.input, queue, limits)));
       const outcomes = await actOnChecked(checked, async (sends) => {
         // SQS caps a whole batch at the size of one message.
