@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import type {
   AppendResult,
@@ -5,6 +6,7 @@ import type {
   ClaimResult,
   DeliveryRef,
   DeliveryStore,
+  LeaseStore,
   Listed,
   MaintenanceStore,
   MoveTask,
@@ -70,7 +72,7 @@ export class QueueService {
   private readonly receiptSecret: () => Promise<Buffer>;
 
   constructor(
-    private readonly store: QueueStore & DeliveryStore & Pick<ReplyStore, 'produceRequest'> & Pick<MaintenanceStore, 'receiptSecret'>,
+    private readonly store: QueueStore & DeliveryStore & Pick<ReplyStore, 'produceRequest'> & Pick<MaintenanceStore, 'receiptSecret'> & LeaseStore,
     private readonly clock: Clock,
     private readonly limits: Limits,
     private readonly wakeups: Wakeups,
@@ -137,6 +139,27 @@ export class QueueService {
 
   purge(name: string): Promise<number> {
     return this.store.purgeQueue(name);
+  }
+
+  /**
+   * operation: purge, at most once per `windowMs` per queue (SQS's rule):
+   * the purge takes a lease of the queue's name for the window, which no
+   * other purge through any gateway can take until it runs out. Null when
+   * one was purged within it; a purge that fails gives the lease back.
+   */
+  async purgeOncePer(name: string, windowMs: number): Promise<number | null> {
+    const lease = { names: [`purge:${name}`], holder: randomUUID() };
+    if ((await this.store.holdLeases({ ...lease, ttlMs: windowMs, now: this.clock.now() })).length === 0) {
+      // A queue deleted since its last purge is not_found, not purged too recently.
+      await this.settings(name);
+      return null;
+    }
+    try {
+      return await this.store.purgeQueue(name);
+    } catch (error) {
+      await this.store.releaseLeases(lease);
+      throw error;
+    }
   }
 
   /** operation: produce — the whole batch is checked before any of it is stored. */

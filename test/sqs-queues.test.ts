@@ -180,6 +180,18 @@ describe('purge, delete, tags', () => {
     await expect(sqs.send(new PurgeQueueCommand({ QueueUrl: url }))).rejects.toMatchObject({ name: 'QueueDoesNotExist' });
   });
 
+  test('PurgeQueue once a minute per queue, as in SQS: a second is PurgeQueueInProgress; another queue is purged', async () => {
+    const [orders, invoices] = [await create('orders'), await create('invoices')];
+    await sqs.send(new PurgeQueueCommand({ QueueUrl: orders }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: orders, MessageBody: 'kept' }));
+    await expect(sqs.send(new PurgeQueueCommand({ QueueUrl: orders }))).rejects.toMatchObject({
+      name: 'PurgeQueueInProgress',
+      $metadata: { httpStatusCode: 403 },
+    });
+    expect((await attributes(orders, ['ApproximateNumberOfMessages'])).ApproximateNumberOfMessages).toBe('1');
+    await sqs.send(new PurgeQueueCommand({ QueueUrl: invoices }));
+  });
+
   test('tags from CreateQueue, TagQueue adds, UntagQueue removes, ListQueueTags shows them', async () => {
     const url = await create('orders', undefined, { team: 'shop' });
     await sqs.send(new TagQueueCommand({ QueueUrl: url, Tags: { env: 'test', team: 'billing' } }));

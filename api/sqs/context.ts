@@ -17,6 +17,7 @@ export interface SqsDeps {
     | 'isDeadLetterQueue'
     | 'delete'
     | 'purge'
+    | 'purgeOncePer'
     | 'produce'
     | 'fetch'
     | 'ack'

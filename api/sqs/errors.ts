@@ -17,6 +17,7 @@ export type SqsErrorName =
   | 'BatchRequestTooLong'
   | 'UnsupportedOperation'
   | 'OverLimit'
+  | 'PurgeQueueInProgress'
   | 'RequestThrottled'
   | 'ResourceNotFoundException'
   | 'InvalidAttributeName'
@@ -56,6 +57,7 @@ export const SQS_ERRORS: Record<SqsErrorName, SqsErrorShape> = {
   BatchRequestTooLong: modeled('BatchRequestTooLong', 'AWS.SimpleQueueService.BatchRequestTooLong'),
   UnsupportedOperation: modeled('UnsupportedOperation', 'AWS.SimpleQueueService.UnsupportedOperation'),
   OverLimit: modeled('OverLimit', 'OverLimit', 403),
+  PurgeQueueInProgress: modeled('PurgeQueueInProgress', 'AWS.SimpleQueueService.PurgeQueueInProgress', 403),
   // 403 as SQS answers it; the SDK retries it as throttling.
   RequestThrottled: modeled('RequestThrottled', 'RequestThrottled', 403),
   ResourceNotFoundException: modeled('ResourceNotFoundException', 'ResourceNotFoundException', 404),

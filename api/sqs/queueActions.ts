@@ -21,6 +21,8 @@ function requireDeadLetterAccess(call: SqsCall, settings: Partial<QueueSettings>
 }
 
 const MAX_TAGS = 50;
+/** SQS allows one PurgeQueue per queue in this long. */
+const PURGE_WINDOW_MS = 60_000;
 
 /**
  * SQS's tag limits: at most 50, keys of 1–128 characters, values of at most
@@ -128,8 +130,12 @@ export function queueActions(deps: SqsDeps): Record<string, SqsAction> {
       return {};
     },
 
+    /** At most once a minute per queue, as in SQS. */
     async PurgeQueue(call) {
-      await queues.purge(queueOf(call, 'admin'));
+      const name = queueOf(call, 'admin');
+      if ((await queues.purgeOncePer(name, PURGE_WINDOW_MS)) === null) {
+        throw new SqsError('PurgeQueueInProgress', `Only one PurgeQueue operation on ${name} is allowed every 60 seconds.`);
+      }
       return {};
     },
 
