@@ -95,6 +95,12 @@ describe('dead letters and move tasks', () => {
       name: 'ResourceNotFoundException',
       message: "The resource that you specified for the DestinationArn parameter doesn't exist.",
     });
+    await createQueue('other.fifo', { FifoQueue: 'true' });
+    // As in SQS: messages move only between queues of one type.
+    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn('orders-dlq'), DestinationArn: arn('other.fifo') }))).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+      message: expect.stringContaining('same type of queue as the source'),
+    });
     expect((await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: arn('orders-dlq') }))).Results).toEqual([]);
   });
 

@@ -90,6 +90,14 @@ describe('send and receive', () => {
     });
   });
 
+  test('an attribute DataType of up to 256 characters is kept; a longer one is refused, as in SQS', async () => {
+    const typed = (length: number) => ({ MessageAttributes: { a: { DataType: `String.${'x'.repeat(length - 'String.'.length)}`, StringValue: 'v' } } });
+    await send('fits', typed(256));
+    await expect(send('too long', typed(257))).rejects.toMatchObject({ name: 'InvalidParameterValue', message: expect.stringContaining('256 characters') });
+    const [message] = await receive({ MessageAttributeNames: ['All'] });
+    expect(message.MessageAttributes?.a.DataType).toHaveLength(256);
+  });
+
   test('nothing asked for, nothing returned; an empty receive has no Messages', async () => {
     await send('plain', { MessageAttributes: { a: { DataType: 'String', StringValue: 'b' } } });
     const [message] = await receive();

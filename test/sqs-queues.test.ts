@@ -27,6 +27,7 @@ sqsGatewayPerTest((gateway) => {
 const create = async (name: string, Attributes?: Record<string, string>, tags?: Record<string, string>): Promise<string> =>
   (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes, tags }))).QueueUrl as string;
 
+const ARN = (name: string): string => `arn:aws:sqs:us-east-1:000000000000:${name}`;
 const attributes = async (QueueUrl: string, names: string[] = ['All']): Promise<Record<string, string>> =>
   (await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: names as never }))).Attributes ?? {};
 
@@ -165,6 +166,30 @@ describe('attributes', () => {
     await expect(sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: undefined as never }))).rejects.toMatchObject({
       name: 'MissingParameter',
     });
+    await expect(sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: {} }))).rejects.toMatchObject({ name: 'MissingParameter' });
+  });
+
+  test('a redrive policy holds a target and a count and nothing else; its target is of the source\'s type, as in SQS', async () => {
+    const url = await create('orders');
+    await create('dead');
+    await create('dead.fifo', { FifoQueue: 'true' });
+    const policy = (fields: Record<string, unknown>) => ({ RedrivePolicy: JSON.stringify({ maxReceiveCount: 3, ...fields }) });
+    const set = (Attributes: Record<string, string>) => sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes }));
+    await expect(set(policy({ deadLetterTargetArn: ARN('dead'), retries: 2 }))).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+      message: expect.stringContaining('Unknown attribute retries'),
+    });
+    await expect(set({ RedrivePolicy: '[]' })).rejects.toMatchObject({ name: 'InvalidAttributeValue' });
+    await expect(set(policy({ deadLetterTargetArn: ARN('dead.fifo') }))).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+      message: expect.stringContaining('same type of queue as the source'),
+    });
+    await expect(create('jobs.fifo', { FifoQueue: 'true', ...policy({ deadLetterTargetArn: ARN('dead') }) })).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+      message: expect.stringContaining('same type of queue as the source'),
+    });
+    await set(policy({ deadLetterTargetArn: ARN('dead') }));
+    await create('jobs.fifo', { FifoQueue: 'true', ...policy({ deadLetterTargetArn: ARN('dead.fifo') }) });
   });
 });
 

@@ -51,11 +51,17 @@ function checkName(name: string): void {
   }
 }
 
+/** SQS's limit on an attribute's DataType (`String.` and its custom suffix included). */
+const MAX_DATA_TYPE_LENGTH = 256;
+
 /** One attribute as sent, checked as SQS checks it. */
 function attributeValue(name: string, input: Input): AttributeValue {
   const dataType = input.optionalString('DataType');
   if (dataType === undefined || dataType === '') {
     throw new SqsError('InvalidParameterValue', `The message attribute '${name}' must contain non-empty message attribute type.`);
+  }
+  if (dataType.length > MAX_DATA_TYPE_LENGTH) {
+    throw new SqsError('InvalidParameterValue', `Message (user) attribute '${name}' type must be at most ${MAX_DATA_TYPE_LENGTH} characters.`);
   }
   if (!DATA_TYPE.test(dataType)) {
     throw new SqsError('InvalidParameterValue', `The type of message (user) attribute '${name}' is invalid. You must use only the following supported type prefixes: Binary, Number, String.`);

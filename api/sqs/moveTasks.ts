@@ -57,9 +57,13 @@ export function moveTaskActions(deps: SqsDeps): Record<string, SqsAction> {
       const source = queueOfArn(call, 'SourceArn', 'admin');
       // Without one, back to the sources; with one, the caller must be able to produce to it.
       const destination = call.input.has('DestinationArn') ? queueOfArn(call, 'DestinationArn', 'produce') : null;
-      if (destination !== null) await found('DestinationArn', () => queues.settings(destination));
+      const target = destination === null ? null : await found('DestinationArn', () => queues.settings(destination));
       const maxPerSecond = call.input.integer('MaxNumberOfMessagesPerSecond', 1, 500);
-      const toMove = (await found('SourceArn', () => queues.get(source))).stats.ready;
+      const sourceQueue = await found('SourceArn', () => queues.get(source));
+      const toMove = sourceQueue.stats.ready;
+      if (target !== null && target.ordering !== sourceQueue.ordering) {
+        throw invalidParameter('DestinationArn', call.input.string('DestinationArn'), 'Destination queue must be the same type of queue as the source.');
+      }
       if (!(await queues.isDeadLetterQueue(source))) {
         throw invalidParameter('SourceArn', call.input.string('SourceArn'), 'Source queue must be configured as a Dead Letter Queue.');
       }

@@ -59,6 +59,17 @@ export function queueActions(deps: SqsDeps): Record<string, SqsAction> {
       throw error;
     }
   };
+  /** As in SQS, a dead-letter queue is of its source's type: standard for standard, FIFO for FIFO. */
+  const checkDeadLetterType = async (attributes: Record<string, string>, settings: Partial<QueueSettings>): Promise<void> => {
+    if (typeof settings.deadLetterQueue !== 'string') return;
+    const target = await existing(settings.deadLetterQueue);
+    if (target !== null && target.ordering !== (settings.ordering ?? 'standard')) {
+      throw new SqsError(
+        'InvalidParameterValue',
+        `Value ${attributes.RedrivePolicy} for parameter RedrivePolicy is invalid. Reason: Dead-letter target queue must be the same type of queue as the source.`,
+      );
+    }
+  };
   return {
     /** Idempotent: the same name and attributes give the existing queue; other attribute values are QueueNameExists. */
     async CreateQueue(call) {
@@ -71,6 +82,7 @@ export function queueActions(deps: SqsDeps): Record<string, SqsAction> {
       checkFifoSettings(settings);
       checkTags(tags, 'tags');
       requireDeadLetterAccess(call, settings);
+      await checkDeadLetterType(attributes, settings);
       const queue = await existing(name);
       if (queue !== null) {
         const differing = differingAttribute(queue, attributes);
@@ -120,11 +132,13 @@ export function queueActions(deps: SqsDeps): Record<string, SqsAction> {
     async SetQueueAttributes(call) {
       const name = queueOf(call, 'admin');
       const attributes = call.input.stringMap('Attributes');
-      if (attributes === undefined) throw missingParameter('Attributes');
+      if (attributes === undefined || Object.keys(attributes).length === 0) throw missingParameter('Attributes');
       const changes = settingsFrom(attributes, false);
       requireDeadLetterAccess(call, changes);
-      await queues.update(name, (current) => {
-        checkFifoSettings({ ...current, ...changes });
+      const current = await queues.settings(name);
+      await checkDeadLetterType(attributes, { ...current, ...changes });
+      await queues.update(name, (now) => {
+        checkFifoSettings({ ...now, ...changes });
         return changes;
       });
       return {};

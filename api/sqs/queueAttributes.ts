@@ -41,6 +41,9 @@ function flag(name: string, text: string): boolean {
 
 const fifoOnly = (queue: QueueView, value: string): string | null => (queue.ordering === 'fifo' ? value : null);
 
+/** What a redrive policy may hold, and nothing else. */
+const REDRIVE_POLICY_KEYS = ['deadLetterTargetArn', 'maxReceiveCount'];
+
 /** `{"deadLetterTargetArn": "arn:…:dlq", "maxReceiveCount": 5}`; the count may be a number or a string; '' removes the policy. */
 function parseRedrivePolicy(text: string): Partial<QueueSettings> {
   if (text === '') return { deadLetterQueue: null, maxDeliveries: null };
@@ -50,7 +53,12 @@ function parseRedrivePolicy(text: string): Partial<QueueSettings> {
   } catch {
     throw invalidValue('RedrivePolicy');
   }
-  const { deadLetterTargetArn, maxReceiveCount } = (typeof policy === 'object' && policy !== null ? policy : {}) as Record<string, unknown>;
+  if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) throw invalidValue('RedrivePolicy');
+  const unknown = Object.keys(policy).find((key) => !REDRIVE_POLICY_KEYS.includes(key));
+  if (unknown !== undefined) {
+    throw new SqsError('InvalidParameterValue', `Value ${text} for parameter RedrivePolicy is invalid. Reason: Unknown attribute ${unknown} in the redrive policy.`);
+  }
+  const { deadLetterTargetArn, maxReceiveCount } = policy as Record<string, unknown>;
   const target = typeof deadLetterTargetArn === 'string' ? nameFromArn(deadLetterTargetArn) : null;
   if (target === null) {
     throw new SqsError('InvalidParameterValue', `Value ${text} for parameter RedrivePolicy is invalid. Reason: Invalid value for deadLetterTargetArn.`);
