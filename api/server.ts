@@ -94,6 +94,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     idempotencyWindowMs: config.limits.idempotencyWindowMs,
     partitions: PARTITIONS_PER_SWEEP,
     holder: services.instance,
+    onError: options.onBackgroundError,
   });
   const stopActivity = activity.start();
   const stopWatchingKeys = keysReloader?.watch(config.keysWatchIntervalMs) ?? (() => undefined);

@@ -12,6 +12,8 @@ export interface RetentionOptions {
   partitions: number;
   /** This gateway process among those over the store: only the holder of the sweep lease sweeps (SweepOptions). */
   holder: string;
+  /** Told of a sweep that failed (for the log): the next tick tries again. */
+  onError: (error: unknown) => void;
 }
 
 /**
@@ -48,8 +50,9 @@ export function startRetention(store: Pick<MaintenanceStore, 'sweep'>, clock: Cl
       });
       resumeAfter = result.resumeAfter;
       busy = Math.max(result.expiredMessages, result.expiredKeys, result.expiredReplies) >= options.budget;
-    } catch {
-      // A failed sweep (disk full, store closing) is retried on the next tick.
+    } catch (error) {
+      // A failed sweep (disk full, the store unreachable) is retried on the next tick.
+      options.onError(error);
     }
     if (!stopped) cancel = clock.schedule(clock.now() + (busy ? 0 : options.intervalMs), () => void tick());
   };

@@ -6,10 +6,14 @@ let t: TestGateway;
 
 afterEach(() => disposeTestGateway(t));
 
-/** Waits, a turn of the loop at a time and at most 10 s, for an asynchronous condition. */
+/** Sweeps that failed: each would be tried again only on the next tick, which the test's clock never reaches unasked. */
+const failures: unknown[] = [];
+
+/** Waits, a turn of the loop at a time and at most 10 s, for an asynchronous condition; a failed sweep fails it at once. */
 async function eventually(condition: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (!(await condition())) {
+    if (failures.length > 0) throw new Error('a sweep failed', { cause: failures[0] });
     if (Date.now() > deadline) throw new Error('condition not met within 10 s');
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -24,7 +28,14 @@ test('the retention loop walks the queues a slice per sweep, each sweep going on
     await t.store.produce({ queue: name, messages: [message(name)], now: clock.now(), idempotencyWindowMs: 60_000 });
   }
   const ready = async (): Promise<number[]> => Promise.all(names.map(async (name) => (await t.store.queueStats({ queue: name, now: clock.now() })).ready));
-  const stop = startRetention(t.store, clock, { intervalMs: 1000, budget: 100, idempotencyWindowMs: 60_000, partitions: 1, holder: 'gateway' });
+  const stop = startRetention(t.store, clock, {
+    intervalMs: 1000,
+    budget: 100,
+    idempotencyWindowMs: 60_000,
+    partitions: 1,
+    holder: 'gateway',
+    onError: (error) => failures.push(error),
+  });
   try {
     // Every message is past its retention from the first sweep on; one queue is looked at per sweep.
     clock.advance(1001);
