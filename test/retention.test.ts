@@ -6,15 +6,24 @@ let t: TestGateway;
 
 afterEach(() => disposeTestGateway(t));
 
-/** Sweeps that failed: each would be tried again only on the next tick, which the test's clock never reaches unasked. */
+/** Sweeps that failed (a busy database can refuse one): each is tried again on the next tick, at the same place of the walk. */
 const failures: unknown[] = [];
+const INTERVAL_MS = 1000;
 
-/** Waits, a turn of the loop at a time and at most 10 s, for an asynchronous condition; a failed sweep fails it at once. */
+/**
+ * Waits, a turn of the loop at a time and at most 10 s, for an asynchronous
+ * condition. A failed sweep is tried again as the gateway would, on the next
+ * tick, which the test's clock reaches only when moved: it is moved then.
+ */
 async function eventually(condition: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 10_000;
+  let lastFailure: unknown = null;
   while (!(await condition())) {
-    if (failures.length > 0) throw new Error('a sweep failed', { cause: failures[0] });
-    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+    if (failures.length > 0) {
+      lastFailure = failures.splice(0).at(-1);
+      t.clock.advance(INTERVAL_MS);
+    }
+    if (Date.now() > deadline) throw new Error('condition not met within 10 s', { cause: lastFailure });
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
@@ -29,7 +38,7 @@ test('the retention loop walks the queues a slice per sweep, each sweep going on
   }
   const ready = async (): Promise<number[]> => Promise.all(names.map(async (name) => (await t.store.queueStats({ queue: name, now: clock.now() })).ready));
   const stop = startRetention(t.store, clock, {
-    intervalMs: 1000,
+    intervalMs: INTERVAL_MS,
     budget: 100,
     idempotencyWindowMs: 60_000,
     partitions: 1,
@@ -40,9 +49,9 @@ test('the retention loop walks the queues a slice per sweep, each sweep going on
     // Every message is past its retention from the first sweep on; one queue is looked at per sweep.
     clock.advance(1001);
     await eventually(async () => (await ready()).join() === '0,1,1');
-    clock.advance(1000);
+    clock.advance(INTERVAL_MS);
     await eventually(async () => (await ready()).join() === '0,0,1');
-    clock.advance(1000);
+    clock.advance(INTERVAL_MS);
     await eventually(async () => (await ready()).join() === '0,0,0');
   } finally {
     stop();
