@@ -58,7 +58,7 @@ import { deletePush, findPush, pushPage, putPush, recordPush, setPushPaused } fr
 import { putQueue } from './putQueue';
 import { deleteSubscription, putSubscription } from './putSubscription';
 import { putTopic } from './putTopic';
-import { findQueueRow, findSubscriptionRow, queueRecord, queueRowPage, subscriptionPage, topQueueRows } from './queueRow';
+import { findQueueRow, findSubscriptionRow, queueRecord, queueRecords, queueRowPage, subscriptionPage, topQueueRows } from './queueRow';
 import { queueStats } from './queueStats';
 import { readPartition } from './readPartition';
 import { holdLeases, releaseLeases } from './leases';
@@ -153,12 +153,12 @@ export class PostgresStore implements Store {
   listQueues(page: PageRequest): Promise<Listed<QueueRecord>> {
     return this.read(async (db) => {
       const { items, next } = await queueRowPage(db, page);
-      return { items: await Promise.all(items.map((row) => queueRecord(db, row))), next };
+      return { items: await queueRecords(db, items), next };
     });
   }
 
   topQueues({ prefix, limit }: Params<'topQueues'>): Promise<QueueRecord[]> {
-    return this.read(async (db) => Promise.all((await topQueueRows(db, prefix, limit)).map((row) => queueRecord(db, row))));
+    return this.read(async (db) => queueRecords(db, await topQueueRows(db, prefix, limit)));
   }
 
   // A deleted source wakes whoever waits on its log (long-polls, push runners): they find it gone.

@@ -36,6 +36,11 @@ const STATEMENTS = {
   subscriptionIds: { name: 'queueRow-subscriptionIds', text: 'SELECT id FROM subscriptions WHERE topic_id = $1' },
   // Apart from the row: produce, fetch and ack load rows and never need the tags.
   tags: { name: 'queueRow-tags', text: 'SELECT key, value FROM queue_tags WHERE topic_id = $1 ORDER BY key' },
+  // The tags of a page of queues in one round trip.
+  tagsOfMany: {
+    name: 'queueRow-tagsOfMany',
+    text: 'SELECT topic_id, key, value FROM queue_tags WHERE topic_id = ANY($1::bigint[]) ORDER BY topic_id, key',
+  },
 };
 
 async function queueRows(db: Queryable, statement: { name: string; text: string }, values: unknown[]): Promise<QueueRow[]> {
@@ -107,6 +112,18 @@ export async function subscriptionPage(db: Queryable, topic: string, page: PageR
 export async function subscriptionIdsOf(db: Queryable, topicId: number): Promise<number[]> {
   const { rows } = await db.query<{ id: number }>({ ...STATEMENTS.subscriptionIds, values: [topicId] });
   return rows.map((row) => row.id);
+}
+
+/** The public faces of queues' rows, with their tags: one query for all of them. */
+export async function queueRecords(db: Queryable, rows: QueueRow[]): Promise<QueueRecord[]> {
+  if (rows.length === 0) return [];
+  const { rows: tags } = await db.query<{ topic_id: number; key: string; value: string }>({
+    ...STATEMENTS.tagsOfMany,
+    values: [rows.map((row) => row.topicId)],
+  });
+  const byQueue = new Map<number, Array<{ key: string; value: string }>>();
+  for (const { topic_id, key, value } of tags) byQueue.set(topic_id, [...(byQueue.get(topic_id) ?? []), { key, value }]);
+  return rows.map((row) => toQueueRecord(row, byQueue.get(row.topicId) ?? []));
 }
 
 /** The public face of a queue's row, with its tags. */
