@@ -135,8 +135,8 @@ export function queueActions(deps: SqsDeps): Record<string, SqsAction> {
       if (attributes === undefined || Object.keys(attributes).length === 0) throw missingParameter('Attributes');
       const changes = settingsFrom(attributes, false);
       requireDeadLetterAccess(call, changes);
-      const current = await queues.settings(name);
-      await checkDeadLetterType(attributes, { ...current, ...changes });
+      // The queue's type is read only when a dead-letter queue is named, the one check that needs it.
+      if (typeof changes.deadLetterQueue === 'string') await checkDeadLetterType(attributes, { ...(await queues.settings(name)), ...changes });
       await queues.update(name, (now) => {
         checkFifoSettings({ ...now, ...changes });
         return changes;
