@@ -132,6 +132,8 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
   const { queues, replies, topics, groups, subscriptions, push } = deps;
   const waiting = <T>(res: Response, waitMs: number, fetch: () => Promise<T>): Promise<T> =>
     asLongPoll(deps.auth.rates, principalOf(res), waitMs, fetch);
+  // SigV4 signatures are dated by the client's wall clock, whatever clock the gateway's semantics run on.
+  const sqs = sqsEndpoint({ ...deps, wallClock: Date.now });
   const name = (req: Request): string => req.params.queue as string;
   const topic = (req: Request): string => req.params.topic as string;
   const partition = (res: Response): number => validated(res).params.partition as number;
@@ -195,8 +197,8 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       res.json(deps.activity.history());
     },
 
-    // SigV4 signatures are dated by the client's wall clock, whatever clock the gateway's semantics run on.
-    sqsRequest: sqsEndpoint({ ...deps, wallClock: Date.now }),
+    sqsRequest: sqs,
+    sqsQueueRequest: sqs,
 
     getDocs: servePage(deps.pages.docs),
     getDocsAsset: serveAsset(deps.pages.docs),

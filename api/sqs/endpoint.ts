@@ -6,7 +6,8 @@ import { requestSignal } from '../requestSignal';
 import type { SqsAction, SqsDeps } from './context';
 import { fromGatewayError, SQS_ERRORS, SqsError } from './errors';
 import { moveTaskActions } from './moveTasks';
-import { actionOf, Input, sendError, sendResult } from './protocol';
+import { jsonProtocol, type SqsProtocol } from './protocol';
+import { QUERY_CONTENT_TYPE, queryProtocol } from './query';
 import { queueActions } from './queueActions';
 import { receiveActions } from './receiveActions';
 import { sendActions } from './sendActions';
@@ -35,7 +36,7 @@ function authenticate(req: Request, body: Buffer, deps: SqsDeps): Principal {
   return new Principal(key);
 }
 
-/** The raw body: only application/x-amz-json-1.0 is read, as bytes (api/app.ts refuses other types); none is `{}`. */
+/** The raw body: only the two protocols' types are read, as bytes (api/app.ts refuses other types). */
 function bodyOf(req: Request): Buffer {
   return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
 }
@@ -51,10 +52,23 @@ function toSqsError(error: unknown, onInternalError: SqsDeps['onInternalError'])
 }
 
 /**
- * operationId sqsRequest: one SQS action (AWS JSON 1.0). Authenticates the
- * signature over the raw body, admits the caller within its rates, runs the
- * action named by X-Amz-Target, and answers as SQS does — errors included,
- * which never leave as problem+json.
+ * The protocol a request speaks, by its content type: JSON 1.0's own, or a
+ * form (the query protocol). A request without a body is JSON 1.0 when it
+ * names its action in X-Amz-Target, and otherwise the query protocol with its
+ * members in the query string (a presigned URL).
+ */
+function protocolOf(req: Request, body: Buffer): SqsProtocol {
+  if (body.length > 0) return req.is(QUERY_CONTENT_TYPE) === false ? jsonProtocol : queryProtocol;
+  return req.get('X-Amz-Target') === undefined ? queryProtocol : jsonProtocol;
+}
+
+/**
+ * operationIds sqsRequest and sqsQueueRequest: one SQS action, in either
+ * protocol. Authenticates the signature over the raw body, admits the caller
+ * within its rates, runs the action the request names, and answers as SQS
+ * does — errors included, which never leave as problem+json. A request sent
+ * to a queue's URL (as older SDKs send them) is about that queue when its
+ * members name no QueueUrl.
  */
 export function sqsEndpoint(deps: SqsDeps): Handler {
   const actions: Record<string, SqsAction> = {
@@ -64,16 +78,18 @@ export function sqsEndpoint(deps: SqsDeps): Handler {
     ...moveTaskActions(deps),
   };
   return async (req, res) => {
+    const body = bodyOf(req);
+    const protocol = protocolOf(req, body);
     try {
-      const body = bodyOf(req);
       const principal = authenticate(req, body, deps);
       res.locals.principal = principal;
       admit(principal, deps.auth.rates, res);
-      const name = actionOf(req.get('X-Amz-Target'));
+      const { action: name, input } = protocol.read(req, body);
       const action = Object.hasOwn(actions, name) ? actions[name] : undefined;
       if (action === undefined) throw new SqsError('UnsupportedOperation', `mqgate does not support the action ${name}.`);
       const result = await action({
-        input: Input.parse(body),
+        // The path alone names the queue, as a bare QueueUrl does.
+        input: typeof req.params.queue === 'string' ? input.withQueueUrl(req.path) : input,
         principal,
         origin: `${req.protocol}://${req.get('Host') ?? 'localhost'}`,
         // Built only for the action that waits (ReceiveMessage): it hooks the response and the shutdown.
@@ -81,9 +97,9 @@ export function sqsEndpoint(deps: SqsDeps): Handler {
           return requestSignal(res, deps.shutdown);
         },
       });
-      sendResult(res, result);
+      protocol.answer(res, name, result);
     } catch (error) {
-      sendError(res, toSqsError(error, deps.onInternalError));
+      protocol.fail(res, toSqsError(error, deps.onInternalError));
     }
   };
 }

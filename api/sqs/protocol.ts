@@ -1,21 +1,46 @@
 import { isUtf8 } from 'node:buffer';
 import crypto from 'node:crypto';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { invalidParameter, missingParameter, SQS_ERRORS, SqsError } from './errors';
 
+/**
+ * One of the two wire protocols SQS clients speak: how a request names its
+ * action and members, and how results and errors are written back.
+ */
+export interface SqsProtocol {
+  /** The action the request names and its members; `body` is the raw body. */
+  read(req: Request, body: Buffer): { action: string; input: Input };
+  answer(res: Response, action: string, result: object): void;
+  fail(res: Response, error: SqsError): void;
+}
+
 /** The AWS JSON 1.0 protocol: one content type both ways. */
-const CONTENT_TYPE = 'application/x-amz-json-1.0';
-const TARGET = /^AmazonSQS\.([A-Za-z]{1,64})$/;
+export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.0';
+/** How an action is named in either protocol. */
+export const ACTION_NAME = /^[A-Za-z]{1,64}$/;
 
 /** The action `X-Amz-Target: AmazonSQS.<Action>` names. */
-export function actionOf(target: string | undefined): string {
-  const action = TARGET.exec(target ?? '')?.[1];
-  if (action === undefined) throw new SqsError('InvalidAction', 'The X-Amz-Target header must name an action: AmazonSQS.<Action>.');
+function actionOf(target: string | undefined): string {
+  const action = /^AmazonSQS\.(.*)$/s.exec(target ?? '')?.[1];
+  if (action === undefined || !ACTION_NAME.test(action)) throw new SqsError('InvalidAction', 'The X-Amz-Target header must name an action: AmazonSQS.<Action>.');
   return action;
 }
 
 function kindOf(value: unknown): string {
   return Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
+}
+
+/**
+ * A member of the query protocol, where every value is text, as the type the
+ * action reads it as: `12` a number, `true` a boolean, `` (botocore's empty
+ * list) an empty list. Text that is not of the type stays text, and is then
+ * refused as JSON of the wrong type is.
+ */
+function fromText(text: string, kind: string): unknown {
+  if (kind === 'number' && /^-?\d{1,15}$/.test(text)) return Number(text);
+  if (kind === 'boolean' && (text === 'true' || text === 'false')) return text === 'true';
+  if (kind === 'array' && text === '') return [];
+  return text;
 }
 
 /**
@@ -28,7 +53,14 @@ export class Input {
     private readonly fields: Record<string, unknown>,
     /** Where these members are: '' for the request, `Entries.2.` for a batch entry. */
     private readonly at: string,
+    /** The query protocol's members: every value is text (see fromText). */
+    private readonly textual: boolean,
   ) {}
+
+  /** The members of a query-protocol request, shaped as JSON 1.0's (api/sqs/query.ts). */
+  static ofText(fields: Record<string, unknown>): Input {
+    return new Input(fields, '', true);
+  }
 
   /** The request body: a JSON object (the SDK sends `{}` for an empty input). */
   static parse(body: Buffer): Input {
@@ -41,14 +73,20 @@ export class Input {
       throw new SqsError('SerializationException', 'The request body is not valid JSON.');
     }
     if (kindOf(parsed) !== 'object') throw new SqsError('SerializationException', 'The request body must be a JSON object.');
-    return new Input(parsed as Record<string, unknown>, '');
+    return new Input(parsed as Record<string, unknown>, '', false);
   }
 
   private value(name: string, kind: string): unknown {
-    const value = this.fields[name];
-    if (value === undefined || value === null) return undefined;
+    const given = this.fields[name];
+    if (given === undefined || given === null) return undefined;
+    const value = this.textual && typeof given === 'string' ? fromText(given, kind) : given;
     if (kindOf(value) !== kind) throw invalidParameter(this.at + name, value, `Must be ${kind === 'object' ? 'a map' : `a ${kind}`}.`);
     return value;
+  }
+
+  /** These members, with `QueueUrl` the URL the request was sent to when they name none (older SDKs send a queue's calls to its URL). */
+  withQueueUrl(url: string): Input {
+    return this.has('QueueUrl') ? this : new Input({ ...this.fields, QueueUrl: url }, this.at, this.textual);
   }
 
   has(name: string): boolean {
@@ -112,21 +150,22 @@ export class Input {
 
   private nested(at: string, value: unknown): Input {
     if (kindOf(value) !== 'object') throw invalidParameter(this.at + at, value, 'Must be a structure.');
-    return new Input(value as Record<string, unknown>, `${this.at}${at}.`);
+    return new Input(value as Record<string, unknown>, `${this.at}${at}.`, this.textual);
   }
 }
 
 function send(res: Response, status: number, body: object): void {
-  res.status(status).set('x-amzn-RequestId', crypto.randomUUID()).type(CONTENT_TYPE).send(JSON.stringify(body));
+  res.status(status).set('x-amzn-RequestId', crypto.randomUUID()).type(JSON_CONTENT_TYPE).send(JSON.stringify(body));
 }
 
-export function sendResult(res: Response, result: object): void {
-  send(res, 200, result);
-}
-
-/** An error as SQS answers it: `__type` and `message`, and the query-compatible code the SDK names the error by. */
-export function sendError(res: Response, error: SqsError): void {
-  const { type, queryCode, status } = SQS_ERRORS[error.sqsName];
-  res.set('x-amzn-query-error', `${queryCode};${status >= 500 ? 'Receiver' : 'Sender'}`);
-  send(res, status, { __type: type, message: error.message });
-}
+/** AWS JSON 1.0: the action in `X-Amz-Target`, the members a JSON object, results and errors JSON. */
+export const jsonProtocol: SqsProtocol = {
+  read: (req, body) => ({ action: actionOf(req.get('X-Amz-Target')), input: Input.parse(body) }),
+  answer: (res, _action, result) => send(res, 200, result),
+  /** An error as SQS answers it: `__type` and `message`, and the query-compatible code the SDK names the error by. */
+  fail(res, error) {
+    const { type, queryCode, status } = SQS_ERRORS[error.sqsName];
+    res.set('x-amzn-query-error', `${queryCode};${status >= 500 ? 'Receiver' : 'Sender'}`);
+    send(res, status, { __type: type, message: error.message });
+  },
+};
