@@ -2,7 +2,9 @@
 # Run by `npm test` before the suite: the browser tests drive Debian's Chromium,
 # the metrics test runs promtool (Debian's prometheus package), the SOAP
 # client test drives Python's zeep (python3-zeep, for Debian's /usr/bin/python3,
-# whatever `python3` on PATH is), jest's globalSetup starts a throw-away
+# whatever `python3` on PATH is), the legacy SQS client test drives Debian's
+# AWS CLI (awscli, /usr/bin/aws) and boto3 (python3-boto3), the releases that
+# speak SQS's query protocol, jest's globalSetup starts a throw-away
 # PostgreSQL server (initdb and postgres from Debian's postgresql; setpriv from
 # util-linux starts it), and the README test runs the README's curl commands
 # (curl; flock from util-linux). npm cannot install any of them, so what is
@@ -15,6 +17,8 @@ missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
 /usr/bin/python3 -c 'import zeep' >/dev/null 2>&1 || missing="$missing python3-zeep"
+[ -x /usr/bin/aws ] || missing="$missing awscli"
+/usr/bin/python3 -c 'import boto3' >/dev/null 2>&1 || missing="$missing python3-boto3"
 # pg_config alone proves nothing: Debian's comes with libpq-dev and names the bin dir without a server in it.
 pg_bin="$(pg_config --bindir 2>/dev/null || true)"
 if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
