@@ -56,6 +56,7 @@ const POSTGRES_SUITES = [
   'sqs-fuzz',
   'sqs-messages',
   'sqs-protocol',
+  'sqs-query',
   'sqs-queues',
   'subscriptions-api',
   'topics-api',
