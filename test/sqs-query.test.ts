@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { SignatureV4 } from '@smithy/signature-v4';
+import fc from 'fast-check';
 import request from 'supertest';
 import { type SqsGateway, sqsGateway, sqsKey } from './support/sqsGateway';
 
@@ -155,6 +156,39 @@ function bytesOf(data: Bytes): string | Buffer {
   if (typeof data === 'string') return data;
   return ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
 }
+
+describe('any form at all', () => {
+  beforeEach(async () => {
+    g = await sqsGateway();
+    await call({ Action: 'CreateQueue', QueueName: 'orders' });
+  });
+
+  const ACTIONS = ['SendMessage', 'SendMessageBatch', 'ReceiveMessage', 'DeleteMessageBatch', 'CreateQueue', 'SetQueueAttributes', 'TagQueue', 'GetQueueAttributes'];
+  /** Segments of member names: real ones, indices good and bad, and names that are dangerous as object keys. */
+  const SEGMENTS = ['QueueUrl', 'MessageBody', 'QueueName', 'Attribute', 'Tag', 'Key', 'MessageAttribute', 'SendMessageBatchRequestEntry', 'DeleteMessageBatchRequestEntry'];
+  const segment = fc.oneof(
+    fc.constantFrom(...SEGMENTS, 'Id', 'Name', 'Value', 'DataType', 'StringValue', 'BinaryValue', 'AttributeName', '1', '2', '0', '01', '1000000', '', '__proto__', 'constructor', 'x'),
+    fc.string({ maxLength: 6 }),
+  );
+  const member = fc.tuple(fc.array(segment, { minLength: 1, maxLength: 5 }).map((parts) => parts.join('.')), fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('/000000000000/orders', 'String', 'Number', 'Binary', 'All', '5', '-1', 'true')));
+  const encoded = (text: string): string => encodeURIComponent(text);
+  const formBody = fc.tuple(fc.constantFrom(...ACTIONS), fc.array(member, { maxLength: 12 }), fc.constantFrom('', '%', '%FF', '&&', '=', '+')).map(
+    ([action, members, raw]) => [`Action=${action}`, ...members.map(([name, value]) => `${encoded(name)}=${encoded(value)}`), raw].join('&'),
+  );
+
+  test('is answered as SQS answers: a result or an XML error, never a server error', async () => {
+    await fc.assert(
+      fc.asyncProperty(formBody, async (body) => {
+        const answer = await request(g.url).post('/').set('Content-Type', FORM).send(body);
+        expect(answer.status).toBeLessThan(500);
+        expect(answer.headers['content-type']).toMatch(/^text\/xml/);
+        expect(answer.text).toMatch(answer.status === 200 ? /^<\?xml version="1.0"\?><[A-Za-z]+Response / : /^<\?xml version="1.0"\?><ErrorResponse /);
+      }),
+      { seed: 20_261_206, numRuns: 150 },
+    );
+    expect(g.t.internalErrors).toEqual([]);
+  });
+});
 
 /** node's crypto as the signer's hash: SHA-256, or its HMAC with a secret. */
 class NodeSha256 {
