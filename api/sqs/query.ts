@@ -90,7 +90,7 @@ function treeOf(pairs: Array<[string, string]>): Tree {
 
 /** A flattened list's items (`.1`, `.2`, …) in index order. */
 function itemsOf(name: string, node: Tree | string): Array<Tree | string> {
-  if (typeof node === 'string') throw malformed(name, 'must be numbered: ' + `${name}.1, ${name}.2, …`);
+  if (typeof node === 'string') throw malformed(name, `must be numbered: ${name}.1, ${name}.2, …`);
   const indexed = [...node].map(([index, item]): [number, Tree | string] => {
     if (!/^[1-9]\d{0,5}$/.test(index)) throw malformed(`${name}.${index}`, 'must be numbered from 1');
     return [Number(index), item];
