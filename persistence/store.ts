@@ -242,7 +242,18 @@ export interface AppendResult {
 }
 
 export interface StoredMessage {
+  /**
+   * The store's row of the message where it is now, which deliveries and
+   * receipts name: a message moved to another queue is a new row there, so
+   * a receipt from before the move never settles a delivery after it.
+   */
   id: string;
+  /**
+   * The message's id as clients see it: the one it was produced with, which
+   * it keeps when it moves to another queue (a dead letter, a redrive), as
+   * SQS keeps a MessageId; `id` for a message never moved.
+   */
+  publicId: string;
   partition: number;
   offset: number;
   timestamp: number;
@@ -266,6 +277,7 @@ export interface Lease {
 export interface DeliveryRef {
   /** The subscription id of the queue subscription that leased it; a ref of another one is `unknown`. */
   subscriptionId: string;
+  /** The leased message's row (StoredMessage.id, not its publicId). */
   messageId: string;
   deliveryCount: number;
 }
@@ -331,7 +343,11 @@ export interface ClaimResult {
 }
 
 export interface BrowseOptions {
-  /** The id of the last message of the page before (acked since or not); null: from the oldest. A string that is not one of this store's message ids is `position_invalid`. */
+  /**
+   * The id of the last message of the page before (acked since or not); null: from the oldest. A string that is not one of this store's message ids is `position_invalid`.
+   * Pages follow the store's rows: a message moved into the queue (a dead letter, a redrive) has a newer row than its id, and the next page
+   * goes on after that row while the message is still there; once it is settled, after its id, so that page may show again messages moved in since it was produced.
+   */
   after: string | null;
   max: number;
   now: number;

@@ -147,7 +147,7 @@ function encodingOf(contentType: string): 'json' | 'text' | 'bytes' {
  * produced.
  */
 export function toDelivered(message: StoredMessage): DeliveredMessage {
-  const { id, partition, offset, timestamp, key, headers, contentType, value: bytes, group } = message;
+  const { publicId: id, partition, offset, timestamp, key, headers, contentType, value: bytes, group } = message;
   const fields = { id, partition, offset, timestamp, key, headers, contentType, group };
   const encoding = encodingOf(contentType);
   if (encoding === 'json') return { ...fields, valueEncoding: 'json', value: new RawJson(bytes) };

@@ -382,6 +382,35 @@ describe('dead letters', () => {
     expect(leased(await fetchFrom('q'))).toEqual([]);
   });
 
+  test('a message keeps its id in the dead-letter queue and back from a redrive; a receipt from before the move settles nothing after it', async () => {
+    await put('dlq');
+    await put('retry');
+    await put('q', { maxDeliveries: 1, deadLetterQueue: 'dlq', visibilityTimeoutMs: 1000 });
+    const [expired, nacked] = (await produce('q', [{ value: 'expired' }, { value: 'nacked' }])).body.messages as Array<{ id: string }>;
+    const first = leased(await fetchFrom('q', { max: 2 }));
+    await settle('nack', 'q', { receipts: [first[1].receipt] });
+    t.clock.advance(1000);
+    // The claim that finds them used up moves both to the dead-letter queue.
+    expect(leased(await fetchFrom('q', { max: 2 }))).toEqual([]);
+    const dead = leased(await fetchFrom('dlq', { max: 2 }));
+    expect(dead.map((m) => [m.value, m.id])).toEqual([
+      ['expired', expired.id],
+      ['nacked', nacked.id],
+    ]);
+    await settle('nack', 'dlq', { receipts: dead.map((m) => m.receipt) });
+
+    // Back to their source; and, with `to`, to another queue: the same ids.
+    expect((await call('redriveMessages', t.http.post('/v1/queues/dlq/redrive').send({ max: 1 }))).body).toEqual({ redriven: 1, remaining: 1 });
+    expect((await call('redriveMessages', t.http.post('/v1/queues/dlq/redrive').send({ to: 'retry' }))).body).toEqual({ redriven: 1, remaining: 0 });
+    const [back] = leased(await fetchFrom('q'));
+    expect(back).toMatchObject({ value: 'expired', id: expired.id, deliveryCount: 1 });
+    expect(leased(await fetchFrom('retry'))[0]).toMatchObject({ value: 'nacked', id: nacked.id, deliveryCount: 1 });
+    // The first delivery's receipt names a delivery that is over: this one is not its to settle.
+    expect((await settle('ack', 'q', { receipts: [first[0].receipt] })).body.results[0].status).not.toBe('acked');
+    expect((await call('getQueue', t.http.get('/v1/queues/q'))).body.stats).toMatchObject({ inFlight: 1, acked: 0 });
+    expect((await settle('ack', 'q', { receipts: [back.receipt] })).body.results[0].status).toBe('acked');
+  });
+
   test('a dead letter keeps its headers and gains its source and delivery count', async () => {
     await put('dlq');
     await put('q', { maxDeliveries: 1, deadLetterQueue: 'dlq' });
@@ -481,6 +510,30 @@ describe('browse', () => {
     expect((await call('getQueue', t.http.get('/v1/queues/dlq'))).body.stats).toMatchObject({ ready: 2, inFlight: 0 });
     expect((await call('redriveMessages', t.http.post('/v1/queues/dlq/redrive'))).body).toEqual({ redriven: 2, remaining: 0 });
     expect((await browse('/v1/queues/dlq')).body.messages).toEqual([]);
+  });
+
+  test('a page that ends with a moved message (its id older than its place) goes on after it, not after its id', async () => {
+    await put('dlq');
+    await put('q', { maxDeliveries: 1, deadLetterQueue: 'dlq' });
+    await produce('q', [{ value: 'a' }, { value: 'b' }]);
+    await produce('dlq', [{ value: 'c' }]);
+    // b dies before a: the dead-letter queue holds c, then b, then a, each under the id it was produced with.
+    const [a, b] = leased(await fetchFrom('q', { max: 2 }));
+    await settle('nack', 'q', { receipts: [b.receipt] });
+    await fetchFrom('q');
+    await settle('nack', 'q', { receipts: [a.receipt] });
+    await fetchFrom('q');
+    const pages: Array<Array<[unknown, string]>> = [];
+    let after = '';
+    // One more page than there are messages: a position that went back would repeat them.
+    for (let i = 0; i < 4; i++) {
+      const page = (await browse('/v1/queues/dlq', `?max=1${after}`)).body.messages as Array<{ id: string; value: unknown }>;
+      if (page.length === 0) break;
+      pages.push(page.map((m) => [m.value, m.id]));
+      after = `&after=${page[0].id}`;
+    }
+    expect(pages.map((page) => page[0][0])).toEqual(['c', 'b', 'a']);
+    expect([pages[1][0][1], pages[2][0][1]]).toEqual([b.id, a.id]);
   });
 
   test('pages with after and max; states follow leases, delays and acks', async () => {

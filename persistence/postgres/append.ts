@@ -30,8 +30,8 @@ interface IdempotencyRow {
 // subscriptions, so none of them waits for an append in a circle.
 const STORE = `
   WITH inserted AS (
-    INSERT INTO messages (topic_id, partition, "offset", timestamp, key, headers, content_type, value, group_id)
-    SELECT $1::bigint, * FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::text[])
+    INSERT INTO messages (topic_id, partition, "offset", timestamp, key, headers, content_type, value, group_id, original_id)
+    SELECT $1::bigint, * FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::text[], $19::bigint[])
     RETURNING id, partition, "offset", timestamp, group_id, length(value) AS bytes
   ), fresh AS (
     SELECT i.*, a.available_at, a.idempotency_key FROM inserted i
@@ -209,7 +209,7 @@ class Placing {
     const { message, offset, timestamp } = this.placed[answer.placed];
     const id = ids.get(`${message.partition}.${offset}`);
     if (id === undefined) throw new Error(`append: no id returned for ${this.target.name} ${message.partition}.${offset}`);
-    return { id: String(id), partition: message.partition, offset, timestamp, duplicate: answer.duplicate };
+    return { id: String(message.originalId ?? id), partition: message.partition, offset, timestamp, duplicate: answer.duplicate };
   }
 
   private answer(message: AppendMessage, options: ProduceOptions): Answer {
@@ -281,6 +281,7 @@ async function store(tx: Queryable, target: AppendTarget, placed: Placed[], head
       partitions.map(([, head]) => head.bytes),
       partitions.map(([, head]) => head.timestamp),
       placed.length,
+      column((p) => p.message.originalId ?? null),
     ],
   });
   return new Map(rows.map((row) => [`${row.partition}.${row.offset}`, row.id]));

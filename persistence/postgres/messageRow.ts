@@ -4,7 +4,7 @@ import type { Queryable } from './connection';
 
 /** The columns of a RawMessage, from `messages` as `alias`. */
 export const messageColumns = (alias: string): string =>
-  ['id', 'partition', '"offset"', 'timestamp', 'key', 'headers', 'content_type', 'value', 'group_id'].map((column) => `${alias}.${column}`).join(', ');
+  ['id', 'original_id', 'partition', '"offset"', 'timestamp', 'key', 'headers', 'content_type', 'value', 'group_id'].map((column) => `${alias}.${column}`).join(', ');
 
 /**
  * CTE `gone`: deletes the messages whose ids `ids` (a subquery) gives, and
@@ -24,7 +24,7 @@ const STATEMENTS = {
   delete: { name: 'messageRow-delete', text: `WITH ${deleteMessagesCte('SELECT unnest($1::bigint[])')} ${SHRINK_PARTITIONS}` },
 };
 
-/** The messages with these ids, in id order; an id without a row is an invariant broken. */
+/** The messages of these rows, in row order; an id without a row is an invariant broken. */
 export async function loadMessages(db: Queryable, ids: number[]): Promise<StoredMessage[]> {
   const { rows } = await db.query<RawMessage>({ ...STATEMENTS.byIds, values: [ids] });
   if (rows.length !== new Set(ids).size) throw new Error(`messages ${ids.join(',')}: ${rows.length} rows found`);

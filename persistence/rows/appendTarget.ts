@@ -2,7 +2,12 @@ import { StoreError } from '../errors';
 import type { NewMessage, StoreRules } from '../store';
 
 /** A message as append stores it: its partition and delay already decided. */
-export type AppendMessage = Omit<NewMessage, 'delayMs' | 'bytes' | 'partition'> & { delayMs: number; partition: number };
+export type AppendMessage = Omit<NewMessage, 'delayMs' | 'bytes' | 'partition'> & {
+  delayMs: number;
+  partition: number;
+  /** A message moved from another queue (a dead letter, a redrive): the id it was produced with, which it keeps. */
+  originalId?: number;
+};
 
 /** Where appended messages go: a topic, and a delivery row per queue subscription of it. */
 export interface AppendTarget {

@@ -14,8 +14,8 @@ export interface DeadLetterTarget {
   headers: Record<string, string>;
 }
 
-/** A message moved to another queue (a dead letter, a redrive): a new message there with `headers`, ready at once, with no key to deduplicate by. */
-export function movedMessage(message: StoredMessage, headers: Record<string, string>): AppendMessage {
+/** A copy of a message for another queue: a new message there with `headers`, ready at once, with no key to deduplicate by. */
+function copiedMessage(message: StoredMessage, headers: Record<string, string>): AppendMessage {
   return {
     key: message.key,
     headers,
@@ -28,21 +28,28 @@ export function movedMessage(message: StoredMessage, headers: Record<string, str
   };
 }
 
+/** A message moved to another queue (a dead letter, a redrive): its copy there, which keeps its id, as it leaves where it was. */
+export function movedMessage(message: StoredMessage, headers: Record<string, string>): AppendMessage {
+  return { ...copiedMessage(message, headers), originalId: Number(message.publicId) };
+}
+
 /**
  * The dead letter of `message` of `source`: its body, content type, key and
  * headers, with the target's headers, how often it was delivered and where
- * it came from added.
+ * it came from added. A queue's message moves, keeping its id; a topic's
+ * stays in the topic for its other readers, so its dead letter is a second
+ * message with an id of its own, which names the topic's message.
  */
 export function deadLetterMessage(source: QueueRow, message: StoredMessage, deliveries: number, to: DeadLetterTarget): AppendMessage {
-  return movedMessage(message, {
-    ...message.headers,
-    ...to.headers,
-    [DELIVERY_COUNT_HEADER]: String(deliveries),
-    // A topic subscription's dead letters name `topic/subscription` ('/' is in no name) and the message.
-    ...(source.subscription === null
-      ? { [DEAD_LETTER_SOURCE_HEADER]: source.name }
-      : { [DEAD_LETTER_SOURCE_HEADER]: `${source.name}/${source.subscription}`, [DEAD_LETTER_MESSAGE_HEADER]: message.id }),
-  });
+  const headers = { ...message.headers, ...to.headers, [DELIVERY_COUNT_HEADER]: String(deliveries) };
+  // A topic subscription's dead letters name `topic/subscription` ('/' is in no name) and the message.
+  return source.subscription === null
+    ? movedMessage(message, { ...headers, [DEAD_LETTER_SOURCE_HEADER]: source.name })
+    : copiedMessage(message, {
+        ...headers,
+        [DEAD_LETTER_SOURCE_HEADER]: `${source.name}/${source.subscription}`,
+        [DEAD_LETTER_MESSAGE_HEADER]: message.id,
+      });
 }
 
 /** A dead letter's source header read back: a queue, or a topic's queue subscription. */

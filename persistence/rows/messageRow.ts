@@ -3,6 +3,8 @@ import type { StoredMessage } from '../store';
 /** A row of `messages` as a SELECT of its columns gives it. */
 export interface RawMessage {
   id: number;
+  /** The id the message was produced with, when it was moved here from another queue; null: `id`. */
+  original_id: number | null;
   partition: number;
   offset: number;
   timestamp: number;
@@ -16,6 +18,7 @@ export interface RawMessage {
 export function toStoredMessage(raw: RawMessage): StoredMessage {
   return {
     id: String(raw.id),
+    publicId: String(raw.original_id ?? raw.id),
     partition: raw.partition,
     offset: raw.offset,
     timestamp: raw.timestamp,

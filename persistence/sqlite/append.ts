@@ -29,9 +29,9 @@ const statements = prepared((db) => ({
     'SELECT sum(messages) AS messages, sum(bytes) AS bytes FROM partitions WHERE topic_id = ?',
   ),
   countProduced: db.prepare<[number, number]>('UPDATE topics SET produced = produced + ? WHERE id = ?'),
-  insertMessage: db.prepare<[number, number, number, number, string | null, string, string, Buffer, string | null]>(
-    `INSERT INTO messages (topic_id, partition, offset, timestamp, key, headers, content_type, value, group_id)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  insertMessage: db.prepare<[number, number, number, number, string | null, string, string, Buffer, string | null, number | null]>(
+    `INSERT INTO messages (topic_id, partition, offset, timestamp, key, headers, content_type, value, group_id, original_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ),
   // With the value's size, which the stats counters of migration 008 add up.
   insertDelivery: db.prepare<[number, number | bigint, number, string | null, number]>(
@@ -108,6 +108,7 @@ export function append(
       message.contentType,
       message.value,
       message.group,
+      message.originalId ?? null,
     ).lastInsertRowid;
     for (const subscriptionId of target.subscriptionIds) {
       s.insertDelivery.run(subscriptionId, id, options.now + message.delayMs, message.group, message.value.length);
@@ -119,7 +120,7 @@ export function append(
     head.messages += 1;
     head.bytes += message.value.length;
     appended += 1;
-    return { id: String(id), partition: message.partition, offset, timestamp: head.timestamp, duplicate: false };
+    return { id: String(message.originalId ?? id), partition: message.partition, offset, timestamp: head.timestamp, duplicate: false };
   });
   if (target.quota !== null && appended > 0) {
     checkQuota(target.name, target.quota, s.stored.get(target.topicId) ?? { messages: 0, bytes: 0 }, heads.values());

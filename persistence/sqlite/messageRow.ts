@@ -9,7 +9,7 @@ export type { RawMessage };
 const statements = prepared((db) => ({
   // One statement for a whole batch: ids travel as a JSON array.
   byIds: db.prepare<[string], RawMessage>(
-    `SELECT id, partition, offset, timestamp, key, headers, content_type, value, group_id
+    `SELECT id, original_id, partition, offset, timestamp, key, headers, content_type, value, group_id
        FROM messages WHERE id IN (SELECT value FROM json_each(?))`,
   ),
   delete: db.prepare<[string], { topic_id: number; partition: number; bytes: number }>(
@@ -20,7 +20,7 @@ const statements = prepared((db) => ({
   ),
 }));
 
-/** The messages with these ids, in id order; an id without a row is an invariant broken. */
+/** The messages of these rows, in row order; an id without a row is an invariant broken. */
 export function loadMessages(db: Database, ids: number[]): StoredMessage[] {
   const rows = statements(db).byIds.all(JSON.stringify(ids));
   if (rows.length !== new Set(ids).size) throw new Error(`messages ${ids.join(',')}: ${rows.length} rows found`);

@@ -20,8 +20,9 @@ const statements = prepared((db) => ({
     .raw(true),
 }));
 
+/** A topic's messages are only ever produced, never moved there: each one's id is its row's. */
 function toMessage([id, partition, offset, timestamp, key, headers, contentType, value, group]: Row): StoredMessage {
-  return { id: String(id), partition, offset, timestamp, key, headers: parseHeaders(headers), contentType, value, group };
+  return { id: String(id), publicId: String(id), partition, offset, timestamp, key, headers: parseHeaders(headers), contentType, value, group };
 }
 
 /** The partition, or `partition_not_found`. */

@@ -69,7 +69,7 @@ export function deliveryHeaders(push: PushRecord, message: StoredMessage, attemp
   const timestamp = String(now);
   Object.assign(headers, {
     'Content-Type': message.contentType,
-    'Mqgate-Message-Id': message.id,
+    'Mqgate-Message-Id': message.publicId,
     'Mqgate-Attempt': String(attempt),
     'Mqgate-Source': sourcePath(push.source),
     'Mqgate-Push-Subscription': push.name,
