@@ -51,6 +51,7 @@ const POSTGRES_SUITES = [
   'sdk',
   'soap',
   'soap-clients',
+  'sqs-attributes',
   'sqs-auth',
   'sqs-fifo-redrive',
   'sqs-fuzz',

@@ -36,10 +36,30 @@ export interface QueueSettings {
   ordering: 'standard' | 'fifo';
   /** A message produced without an idempotency key is deduplicated by the SHA-256 of its value. */
   contentBasedDeduplication: boolean;
+  /**
+   * Of a FIFO queue: `queue`, an idempotency key is one message in the whole
+   * queue; `messageGroup`, one message per message group (SQS's
+   * DeduplicationScope), so the same key in two groups is two messages.
+   */
+  deduplicationScope: 'queue' | 'messageGroup';
+  /** Which queues may name this one as their deadLetterQueue (SQS's RedriveAllowPolicy); null: any, as `allowAll`. */
+  redriveAllowPolicy: RedriveAllowPolicy | null;
   /** How long a fetch that gives no `waitMs` waits for a message. */
   receiveWaitMs: number;
   /** Labels for people and tools (SQS tags). */
   tags: Record<string, string>;
+  /**
+   * SQS queue attributes the gateway keeps as they were set, for SQS clients
+   * to read back, and does not act on (Policy, SqsManagedSseEnabled,
+   * KmsMasterKeyId, KmsDataKeyReusePeriodSeconds, FifoThroughputLimit): by name, values as SQS gives them.
+   */
+  sqsAttributes: Record<string, string>;
+}
+
+/** Which queues may name a queue as their dead-letter queue: every one, none, or those of `sourceQueues` (1 to 10; empty otherwise). */
+export interface RedriveAllowPolicy {
+  permission: 'allowAll' | 'denyAll' | 'byQueue';
+  sourceQueues: string[];
 }
 
 /** Settings of a queue subscription of a topic: a queue's, less what belongs to the topic. */
@@ -334,12 +354,27 @@ export interface ClaimOptions {
    * ahead of this one's sees the lease end early. Default 0 (one process).
    */
   leaseGraceMs?: number;
+  /**
+   * A receive attempt (SQS's ReceiveRequestAttemptId): a claim with the id
+   * of an earlier one within `windowMs` gives that claim's leases again,
+   * their leases renewed from now, while every one of them is still the live
+   * lease it gave (none settled, extended or run out); once one is not, the
+   * attempt is `spent`. A claim that leases anything under a new id records it.
+   */
+  attempt?: ReceiveAttempt;
+}
+
+export interface ReceiveAttempt {
+  id: string;
+  windowMs: number;
 }
 
 export interface ClaimResult {
   /** The subscription id of the queue subscription, which receipts are bound to. */
   subscriptionId: string;
   leases: Lease[];
+  /** With an attempt: `repeated`, the leases are the earlier claim's; `spent`, it cannot be repeated (no leases). Absent: a claim of its own. */
+  attempt?: 'repeated' | 'spent';
 }
 
 export interface BrowseOptions {
@@ -507,6 +542,8 @@ export interface StoreRules {
   ): 'messages' | 'bytes' | null;
   /** The deduplication window of a produce into a queue (or topic) of `ordering`. */
   deduplicationWindowMs(ordering: QueueSettings['ordering'], options: ProduceOptions): number;
+  /** The key an idempotency key is remembered by in a queue of deduplication `scope`, for a message of `group`. */
+  deduplicationKey(scope: QueueSettings['deduplicationScope'], group: string | null, key: string): string;
 }
 
 /**

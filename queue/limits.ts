@@ -59,7 +59,10 @@ export function defaultQueueSettings(limits: Limits): QueueSettings {
     maxStoredBytes: null,
     ordering: 'standard',
     contentBasedDeduplication: false,
+    deduplicationScope: 'queue',
+    redriveAllowPolicy: null,
     receiveWaitMs: 0,
     tags: {},
+    sqsAttributes: {},
   };
 }

@@ -40,9 +40,9 @@ export async function visiblePage<T extends { name: string }>(
 /** The largest page a store is asked for when a caller walks a whole list. */
 const WALK_PAGE = 1000;
 
-/** Every item of a list, a page at a time. */
-export async function* everyItem<T>(list: (page: PageRequest) => Promise<Listed<T>>): AsyncGenerator<T> {
-  let after: string | null = null;
+/** Every item of a list (after the name `from`, if given), a page at a time. */
+export async function* everyItem<T>(list: (page: PageRequest) => Promise<Listed<T>>, from: string | null = null): AsyncGenerator<T> {
+  let after = from;
   do {
     const page: Listed<T> = await list({ after, prefix: '', limit: WALK_PAGE });
     yield* page.items;

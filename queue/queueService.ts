@@ -17,6 +17,8 @@ import type {
   QueueSettings,
   QueueStats,
   QueueStore,
+  ReceiveAttempt,
+  RedriveAllowPolicy,
   RedriveResult,
   ReplyStore,
   Settlement,
@@ -40,6 +42,8 @@ export interface FetchRequest {
   max: number;
   waitMs: number;
   visibilityTimeoutMs?: number;
+  /** A receive attempt id (SQS's ReceiveRequestAttemptId): a retry with it within RECEIVE_ATTEMPT_WINDOW_MS gets the same messages and receipts. */
+  attemptId?: string;
 }
 
 export interface LeasedMessage extends DeliveredMessage {
@@ -51,6 +55,9 @@ export interface LeasedMessage extends DeliveredMessage {
 
 /** A FIFO queue remembers idempotency keys this long, as SQS remembers deduplication ids. */
 export const FIFO_DEDUPLICATION_WINDOW_MS = 5 * 60 * 1000;
+
+/** A fetch may be repeated by its attempt id this long, as SQS allows a ReceiveRequestAttemptId. */
+export const RECEIVE_ATTEMPT_WINDOW_MS = 5 * 60 * 1000;
 
 /** A message as a browse shows it: where it stands, without a receipt (nothing is leased). */
 export type BrowsedView = DeliveredMessage & Pick<BrowsedMessage, 'deliveryCount' | 'state'>;
@@ -81,9 +88,16 @@ export class QueueService {
     this.receiptSecret = storedReceiptSecret(store);
   }
 
-  /** operation: putQueue — fields left out take their defaults. */
+  /**
+   * operation: putQueue — fields left out take their defaults, but for the
+   * SQS attributes kept for SQS clients (sqsAttributes), which /v1 does not
+   * set: an existing queue keeps them.
+   */
   async put(name: string, input: Partial<QueueSettings>): Promise<{ queue: QueueView; created: boolean }> {
-    const { queue, created } = await this.save(name, { ...defaultQueueSettings(this.limits), ...input });
+    const existing = await this.store.getQueue(name);
+    const current = existing === null ? null : settingsOf(existing);
+    const kept = { sqsAttributes: current?.sqsAttributes ?? {} };
+    const { queue, created } = await this.save(name, { ...defaultQueueSettings(this.limits), ...kept, ...input }, current);
     return { queue: await this.view(queue), created };
   }
 
@@ -93,7 +107,7 @@ export class QueueService {
    */
   async update(name: string, change: (current: QueueSettings) => Partial<QueueSettings>): Promise<void> {
     const current = settingsOf(await this.record(name));
-    await this.save(name, { ...current, ...change(current) });
+    await this.save(name, { ...current, ...change(current) }, current);
   }
 
   async get(name: string): Promise<QueueView> {
@@ -131,6 +145,22 @@ export class QueueService {
   async isDeadLetterQueue(name: string): Promise<boolean> {
     for await (const queue of everyItem((page) => this.store.listQueues(page))) if (queue.deadLetterQueue === name) return true;
     return false;
+  }
+
+  /**
+   * A page of the queues that dead-letter into `name` (SQS's
+   * ListDeadLetterSourceQueues), by name, after `after`: those the caller
+   * may see. Walks the queues as isDeadLetterQueue does.
+   */
+  async deadLetterSources(name: string, { after, limit, visible }: Omit<ListRequest, 'prefix'>): Promise<Listed<string>> {
+    const items: string[] = [];
+    for await (const queue of everyItem((page) => this.store.listQueues(page), after)) {
+      if (queue.deadLetterQueue !== name || (visible !== null && !visible(queue.name))) continue;
+      // One more than the page holds: only then is there a next page.
+      if (items.length === limit) return { items, next: items[items.length - 1] };
+      items.push(queue.name);
+    }
+    return { items, next: null };
   }
 
   delete(name: string): Promise<void> {
@@ -195,13 +225,22 @@ export class QueueService {
     const max = atMostBatch(request.max, this.limits);
     // Before the claim: leases are not taken when their receipts could not be signed.
     const secret = await this.receiptSecret();
-    const { subscriptionId, leases } = await this.claimWhenReady(from, max, request.visibilityTimeoutMs ?? null, deadline, signal);
+    const attempt = request.attemptId === undefined ? undefined : { id: request.attemptId, windowMs: RECEIVE_ATTEMPT_WINDOW_MS };
+    const claimed = await this.claimWhenReady(from, max, request.visibilityTimeoutMs ?? null, deadline, signal, attempt);
+    const { subscriptionId, leases } = claimed;
+    if (claimed.attempt === 'spent') {
+      throw new GatewayError(
+        'bad_request',
+        `Receive attempt '${request.attemptId}' cannot be repeated: a message it received was deleted, or its visibility changed or ran out, since.`,
+      );
+    }
     const refs = leases.map((lease) => ({ subscriptionId, messageId: lease.message.id, deliveryCount: lease.deliveryCount }));
     if (signal.aborted) {
       await this.release(from, refs);
       return [];
     }
-    this.events.delivered(targetOf(from), leases.length);
+    // A repeated attempt delivers nothing new.
+    if (claimed.attempt !== 'repeated') this.events.delivered(targetOf(from), leases.length);
     return leases.map(({ message, deliveryCount, firstDeliveredAt }, i) => ({
       ...toDelivered(message),
       receipt: encodeReceipt(refs[i], secret),
@@ -214,7 +253,8 @@ export class QueueService {
    * Leases up to `max` messages; with none ready, waits until one is (woken
    * by the commit that made it so, or by the clock when a delay or lease runs
    * out), `deadline` passes or `signal` aborts. No polling loop: an idle
-   * waiter costs one entry in the wake-up registry.
+   * waiter costs one entry in the wake-up registry. Under a receive attempt
+   * seen before, its answer at once (ClaimOptions.attempt).
    */
   async claimWhenReady(
     from: SubscriptionRef,
@@ -222,12 +262,13 @@ export class QueueService {
     visibilityTimeoutMs: number | null,
     deadline: number,
     signal: AbortSignal,
+    attempt?: ReceiveAttempt,
   ): Promise<ClaimResult> {
     for (;;) {
       const since = this.wakeups.version(wakeupKey(from));
       const now = this.clock.now();
-      const claimed = await this.store.claim({ from, max, now, visibilityTimeoutMs, leaseGraceMs: this.limits.clockSkewMs });
-      if (claimed.leases.length > 0 || now >= deadline || signal.aborted) return claimed;
+      const claimed = await this.store.claim({ from, max, now, visibilityTimeoutMs, leaseGraceMs: this.limits.clockSkewMs, attempt });
+      if (claimed.leases.length > 0 || claimed.attempt !== undefined || now >= deadline || signal.aborted) return claimed;
       const next = await this.store.nextAvailableAt({ at: from, now });
       await this.wakeups.wait(wakeupKey(from), since, Math.min(deadline, next ?? deadline), signal);
       if (signal.aborted) return { subscriptionId: claimed.subscriptionId, leases: [] };
@@ -339,14 +380,35 @@ export class QueueService {
     return queue;
   }
 
-  /** Checked as a PUT is, then stored. */
-  private save(name: string, settings: QueueSettings): Promise<{ queue: QueueRecord; created: boolean }> {
+  /** Checked as a PUT is, then stored; `current`: the queue's settings before, null for a new queue. */
+  private async save(name: string, settings: QueueSettings, current: QueueSettings | null): Promise<{ queue: QueueRecord; created: boolean }> {
     if (settings.deadLetterQueue === name) {
       throw invalidField('/body/deadLetterQueue', 'A queue cannot be its own dead-letter queue.');
     }
     checkDeadLetterPolicy(settings);
     checkAtMost('/body/maxMessageBytes', settings.maxMessageBytes, this.limits.maxMessageBytes);
+    if (settings.deduplicationScope === 'messageGroup' && settings.ordering !== 'fifo') {
+      throw invalidField('/body/deduplicationScope', 'Deduplication per message group needs ordering fifo.');
+    }
+    checkRedriveAllowPolicy(settings.redriveAllowPolicy);
+    await this.checkDeadLetterAllowed(name, settings.deadLetterQueue, current);
     return this.store.putQueue({ name, settings, now: this.clock.now() });
+  }
+
+  /**
+   * A queue that newly names `deadLetterQueue` must be one its
+   * redriveAllowPolicy allows. Checked when the name is set, as SQS checks a
+   * RedrivePolicy: a queue that already names it keeps it.
+   */
+  private async checkDeadLetterAllowed(name: string, deadLetterQueue: string | null, current: QueueSettings | null): Promise<void> {
+    if (deadLetterQueue === null || deadLetterQueue === current?.deadLetterQueue) return;
+    // One that does not exist is refused by the store (dead_letter_queue_not_found).
+    const target = await this.store.getQueue(deadLetterQueue);
+    if (target === null || deadLetterAllowed(target.redriveAllowPolicy, name)) return;
+    throw invalidField(
+      '/body/deadLetterQueue',
+      `Queue '${deadLetterQueue}' does not allow '${name}' to name it as its dead-letter queue (its redriveAllowPolicy).`,
+    );
   }
 
   private async view(record: QueueRecord): Promise<QueueView> {
@@ -375,6 +437,27 @@ function settingsOf(queue: QueueRecord): QueueSettings {
 function wakeupKey(ref: SubscriptionRef): string {
   return 'queue' in ref ? ref.queue : ref.topic;
 }
+
+/** Whether a queue with redrive allow `policy` may be the dead-letter queue of `source`. */
+export function deadLetterAllowed(policy: RedriveAllowPolicy | null, source: string): boolean {
+  if (policy === null || policy.permission === 'allowAll') return true;
+  return policy.permission === 'byQueue' && policy.sourceQueues.includes(source);
+}
+
+/** `byQueue` names 1 to 10 queues, as SQS allows; `allowAll` and `denyAll` name none. */
+export function checkRedriveAllowPolicy(policy: RedriveAllowPolicy | null): void {
+  if (policy === null) return;
+  const named = policy.sourceQueues.length;
+  if (policy.permission === 'byQueue' ? named < 1 || named > MAX_DEAD_LETTER_SOURCES : named > 0) {
+    throw invalidField(
+      '/body/redriveAllowPolicy/sourceQueues',
+      `byQueue names 1 to ${MAX_DEAD_LETTER_SOURCES} source queues; allowAll and denyAll name none.`,
+    );
+  }
+}
+
+/** The most queues a byQueue redrive allow policy names (SQS's limit). */
+export const MAX_DEAD_LETTER_SOURCES = 10;
 
 /** A delivery limit needs somewhere to send what exceeds it: nothing is dropped silently. */
 export function checkDeadLetterPolicy(settings: Pick<QueueSettings, 'maxDeliveries' | 'deadLetterQueue'>): void {

@@ -52,4 +52,13 @@ export const rules: StoreRules = {
   deduplicationWindowMs(ordering, options) {
     return ordering === 'fifo' ? (options.fifoIdempotencyWindowMs ?? options.idempotencyWindowMs) : options.idempotencyWindowMs;
   },
+
+  /**
+   * Per message group, a key is remembered with its group: the same key in
+   * two groups is two keys. A JSON pair, so no group and key run together
+   * into another's (a group may hold any character a key may).
+   */
+  deduplicationKey(scope, group, key) {
+    return scope === 'messageGroup' ? JSON.stringify([group, key]) : key;
+  },
 };

@@ -237,6 +237,7 @@ describe('sqlite backend', () => {
       { version: 8, name: '008_stats_counters.sql' },
       { version: 9, name: '009_backlog_order.sql' },
       { version: 10, name: '010_leases.sql' },
+      { version: 11, name: '011_sqs_queue_attributes.sql' },
       { version: 12, name: '012_moved_ids_and_running_move_tasks.sql' },
     ]);
     const strict = db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND strict = 1 ORDER BY name").pluck().all();

@@ -10,6 +10,7 @@ import {
   type FuzzState,
   fuzzPlan,
   QUEUES,
+  SEEDED_LABEL,
   type SqsActionName,
   type WireRequest,
   wireRequest,
@@ -83,7 +84,15 @@ function receiptsOf(result: Record<string, unknown>): string[] {
  * queues, and fresh receipts of leased ones.
  */
 async function seedState(): Promise<void> {
-  const plain = { DelaySeconds: '0', ReceiveMessageWaitTimeSeconds: '0', VisibilityTimeout: '30', MaximumMessageSize: '262144', MessageRetentionPeriod: '345600' };
+  const plain = {
+    DelaySeconds: '0',
+    ReceiveMessageWaitTimeSeconds: '0',
+    VisibilityTimeout: '30',
+    MaximumMessageSize: '262144',
+    MessageRetentionPeriod: '345600',
+    RedriveAllowPolicy: '',
+    Policy: '',
+  };
   for (const [name, fifo] of [
     [QUEUES.deadLetter, false],
     [QUEUES.fifoDeadLetter, true],
@@ -92,6 +101,9 @@ async function seedState(): Promise<void> {
   ] as const) {
     await call('CreateQueue', { QueueName: name, ...(fifo ? { Attributes: { FifoQueue: 'true' } } : {}) });
     await call('SetQueueAttributes', { QueueUrl: url(name), Attributes: { ...plain, RedrivePolicy: '' } });
+  }
+  for (const name of [QUEUES.standard, QUEUES.fifo]) {
+    await call('AddPermission', { QueueUrl: url(name), Label: SEEDED_LABEL, AWSAccountIds: ['111122223333'], Actions: ['SendMessage'] });
   }
   const redrive = (dlq: string): string => JSON.stringify({ deadLetterTargetArn: arnOf(dlq), maxReceiveCount: 5 });
   await call('SetQueueAttributes', { QueueUrl: url(QUEUES.standard), Attributes: { RedrivePolicy: redrive(QUEUES.deadLetter) } });

@@ -90,6 +90,22 @@ describe('send and receive', () => {
     });
   });
 
+  test('MessageAttributeNames picks attributes by name, `prefix.*` (those whose names start with `prefix.`), `.*` or All', async () => {
+    const text = (StringValue: string) => ({ DataType: 'String', StringValue });
+    const names = ['Help', 'Help.Me', 'Help.Me.Now', 'Helpful', 'Other.Help'];
+    await send('hello', { MessageAttributes: Object.fromEntries(names.map((name) => [name, text(name)])) });
+    const picked = async (MessageAttributeNames: string[]): Promise<string[]> => {
+      const [message] = await receive({ MessageAttributeNames, VisibilityTimeout: 0 });
+      return Object.keys(message.MessageAttributes ?? {}).sort();
+    };
+    expect(await picked(['Help.*'])).toEqual(['Help.Me', 'Help.Me.Now']);
+    expect(await picked(['Help.Me.*', 'Helpful'])).toEqual(['Help.Me.Now', 'Helpful']);
+    expect(await picked(['Help', 'Absent', 'Absent.*'])).toEqual(['Help']);
+    expect(await picked(['.*'])).toEqual(names);
+    expect(await picked(['All'])).toEqual(names);
+    expect(await picked([])).toEqual([]);
+  });
+
   test('an attribute DataType of up to 256 characters is kept; a longer one is refused, as in SQS', async () => {
     const typed = (length: number) => ({ MessageAttributes: { a: { DataType: `String.${'x'.repeat(length - 'String.'.length)}`, StringValue: 'v' } } });
     await send('fits', typed(256));

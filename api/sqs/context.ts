@@ -15,6 +15,7 @@ export interface SqsDeps {
     | 'settings'
     | 'names'
     | 'isDeadLetterQueue'
+    | 'deadLetterSources'
     | 'delete'
     | 'purge'
     | 'purgeOncePer'

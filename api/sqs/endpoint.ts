@@ -6,6 +6,7 @@ import { requestSignal } from '../requestSignal';
 import type { SqsAction, SqsDeps } from './context';
 import { fromGatewayError, SQS_ERRORS, SqsError } from './errors';
 import { moveTaskActions } from './moveTasks';
+import { permissionActions } from './permissions';
 import { jsonProtocol, type SqsProtocol } from './protocol';
 import { QUERY_CONTENT_TYPE, queryProtocol } from './query';
 import { queueActions } from './queueActions';
@@ -76,6 +77,7 @@ export function sqsEndpoint(deps: SqsDeps): Handler {
     ...sendActions(deps),
     ...receiveActions(deps),
     ...moveTaskActions(deps),
+    ...permissionActions(deps),
   };
   return async (req, res) => {
     const body = bodyOf(req);

@@ -4,7 +4,7 @@ import type { QueueSettingsView } from '../../queue/queueService';
 import { queueOf, type SqsAction, type SqsCall, type SqsDeps } from './context';
 import { invalidParameter, missingParameter, SqsError } from './errors';
 import { isSqsText } from './messageAttributes';
-import { attributesOf, differingAttribute, settingsFrom } from './queueAttributes';
+import { attributesOf, checkFifoAttributes, checkThroughputLimit, differingAttribute, keptOver, settingsFrom } from './queueAttributes';
 import { checkNewQueueName, queueUrl } from './queueNames';
 import { afterCursor, cursorOf } from '../cursor';
 
@@ -80,6 +80,8 @@ export function queueActions(deps: SqsDeps): Record<string, SqsAction> {
       const settings = settingsFrom(attributes, true);
       checkNewQueueName(name, settings.ordering === 'fifo');
       checkFifoSettings(settings);
+      checkFifoAttributes(attributes, settings.ordering ?? 'standard');
+      checkThroughputLimit({ deduplicationScope: settings.deduplicationScope ?? 'queue', sqsAttributes: settings.sqsAttributes ?? {} });
       checkTags(tags, 'tags');
       requireDeadLetterAccess(call, settings);
       await checkDeadLetterType(attributes, settings);
@@ -91,7 +93,7 @@ export function queueActions(deps: SqsDeps): Record<string, SqsAction> {
         }
         return { QueueUrl: queueUrl(call.origin, name) };
       }
-      await queues.put(name, { ...settings, tags });
+      await queues.put(name, { ...keptOver({}, settings), tags });
       return { QueueUrl: queueUrl(call.origin, name) };
     },
 
@@ -139,9 +141,28 @@ export function queueActions(deps: SqsDeps): Record<string, SqsAction> {
       if (typeof changes.deadLetterQueue === 'string') await checkDeadLetterType(attributes, { ...(await queues.settings(name)), ...changes });
       await queues.update(name, (now) => {
         checkFifoSettings({ ...now, ...changes });
-        return changes;
+        checkFifoAttributes(attributes, now.ordering);
+        const next = keptOver(now.sqsAttributes, changes);
+        checkThroughputLimit({ ...now, ...next });
+        return next;
       });
       return {};
+    },
+
+    /** The queues whose redrive policy names this one, by name; with MaxResults, a page and the token of the next, as ListQueues. */
+    async ListDeadLetterSourceQueues(call) {
+      const name = queueOf(call, null);
+      const maxResults = call.input.integer('MaxResults', 1, MAX_LISTED);
+      const token = call.input.optionalString('NextToken');
+      const after = token === undefined ? null : afterToken(token);
+      await queues.settings(name);
+      const visible = call.principal.visibility(null, 'queues');
+      const page = await queues.deadLetterSources(name, { after, limit: maxResults ?? MAX_LISTED, visible });
+      const nextToken = maxResults === undefined ? null : cursorOf(page.next);
+      return {
+        queueUrls: page.items.map((source) => queueUrl(call.origin, source)),
+        ...(nextToken === null ? {} : { NextToken: nextToken }),
+      };
     },
 
     /** At most once a minute per queue, as in SQS. */

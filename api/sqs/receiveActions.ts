@@ -8,7 +8,7 @@ import { md5OfAttributes, md5OfBody } from './md5';
 import { DEDUPLICATION_ID_HEADER, fromHeaders, selectAttributes, TRACE_HEADER } from './messageAttributes';
 import { asLongPoll } from '../auth';
 import type { Input } from './protocol';
-import { sequenceNumber } from './sendActions';
+import { fifoId, sequenceNumber } from './sendActions';
 
 const MAX_VISIBILITY_SECONDS = 43_200;
 
@@ -145,10 +145,17 @@ export function receiveActions(deps: SqsDeps): Record<string, SqsAction> {
       // Old SDKs name system attributes in AttributeNames, new ones in MessageSystemAttributeNames; some send both.
       const systemNames = [...(input.stringList('AttributeNames') ?? []), ...(input.stringList('MessageSystemAttributeNames') ?? [])];
       const attributeNames = input.stringList('MessageAttributeNames') ?? [];
+      const attemptId = fifoId(input, 'ReceiveRequestAttemptId');
       const queue = await queues.settings(name);
       // The server's long-poll cap may be below SQS's 20 s: a receive may always return early.
       const waitMs = Math.min(waitSeconds === undefined ? queue.receiveWaitMs : waitSeconds * 1000, limits.maxWaitMs);
-      const request = { max, waitMs, ...(visibilitySeconds === undefined ? {} : { visibilityTimeoutMs: visibilitySeconds * 1000 }) };
+      const request = {
+        max,
+        waitMs,
+        ...(visibilitySeconds === undefined ? {} : { visibilityTimeoutMs: visibilitySeconds * 1000 }),
+        // Of FIFO queues only, as in SQS: a standard queue's receive ignores it.
+        ...(attemptId === undefined || queue.ordering !== 'fifo' ? {} : { attemptId }),
+      };
       // A receive that waits holds one of the caller's long-poll slots, as a /v1 fetch does.
       const messages = await asLongPoll(deps.auth.rates, call.principal, waitMs, () => queues.fetch({ queue: name }, request, call.signal));
       if (messages.length === 0) return {};

@@ -16,10 +16,10 @@ interface Outgoing {
   md5s: { MD5OfMessageBody: string; MD5OfMessageAttributes?: string; MD5OfMessageSystemAttributes?: string };
 }
 
-/** MessageGroupId, MessageDeduplicationId: 1–128 letters, digits and punctuation. */
+/** MessageGroupId, MessageDeduplicationId (and ReceiveRequestAttemptId): 1–128 letters, digits and punctuation. */
 const FIFO_ID = /^[A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]{1,128}$/;
 
-function fifoId(input: Input, name: string): string | undefined {
+export function fifoId(input: Input, name: string): string | undefined {
   const value = input.optionalString(name);
   if (value !== undefined && !FIFO_ID.test(value)) {
     throw invalidParameter(name, value, `${name} can contain up to 128 alphanumeric and punctuation characters.`);

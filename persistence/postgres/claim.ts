@@ -5,6 +5,7 @@ import type { Queryable } from './connection';
 import { deadLetter } from './deadLetter';
 import { messageColumns } from './messageRow';
 import { loadSubscription } from './queueRow';
+import { recordAttempt, repeatAttempt } from './receiveAttempts';
 import type { WriteContext } from './writeContext';
 
 /** FIFO: message groups looked at per round trip. */
@@ -201,12 +202,16 @@ async function claimRows(tx: Queryable, rules: StoreRules, row: QueueRow, params
 /**
  * operation: claim — leases up to `max` ready messages. A message coming up
  * for delivery number maxDeliveries + 1 is dead-lettered instead, and the
- * claim goes on until it has `max` leases or nothing is ready.
+ * claim goes on until it has `max` leases or nothing is ready. Under a
+ * receive attempt id seen before, the leases that claim gave instead
+ * (receiveAttempts.ts).
  */
 export async function claim(tx: Queryable, context: WriteContext, rules: StoreRules, from: SubscriptionRef, options: ClaimOptions): Promise<ClaimResult> {
   const row = await loadSubscription(tx, from);
   const leases: Lease[] = [];
   const params = { subscription: row.subscriptionId, now: options.now, leaseUntil: leaseEnd(row, options) };
+  const repeated = options.attempt === undefined ? null : await repeatAttempt(tx, row.subscriptionId, options.attempt, params);
+  if (repeated !== null) return { subscriptionId: String(row.subscriptionId), ...repeated };
   for (;;) {
     const wanted = options.max - leases.length;
     if (wanted <= 0) break;
@@ -225,5 +230,6 @@ export async function claim(tx: Queryable, context: WriteContext, rules: StoreRu
     // A pass that dead-lettered nothing took all that was ready (or all that was wanted): another would find nothing.
     if (leases.length - before === claimed.length) break;
   }
+  if (options.attempt !== undefined && leases.length > 0) await recordAttempt(tx, row.subscriptionId, options.attempt, params, leases);
   return { subscriptionId: String(row.subscriptionId), leases };
 }

@@ -10,8 +10,9 @@ const STATEMENTS = {
   insertSubscription: {
     name: 'putQueue-insertSubscription',
     text: `INSERT INTO subscriptions (topic_id, name, visibility_timeout_ms, max_deliveries, dead_letter_topic_id, delay_ms,
-                                      ordering, content_based_deduplication, receive_wait_ms)
-           VALUES ($1, '${QUEUE_SUBSCRIPTION}', $2, $3, $4, $5, $6, $7, $8)`,
+                                      ordering, content_based_deduplication, receive_wait_ms,
+                                      deduplication_scope, redrive_allow_policy, sqs_attributes)
+           VALUES ($1, '${QUEUE_SUBSCRIPTION}', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
   },
   updateTopic: {
     name: 'putQueue-updateTopic',
@@ -21,7 +22,8 @@ const STATEMENTS = {
   updateSubscription: {
     name: 'putQueue-updateSubscription',
     text: `UPDATE subscriptions SET visibility_timeout_ms = $2, max_deliveries = $3, dead_letter_topic_id = $4, delay_ms = $5,
-                                    ordering = $6, content_based_deduplication = $7, receive_wait_ms = $8
+                                    ordering = $6, content_based_deduplication = $7, receive_wait_ms = $8,
+                                    deduplication_scope = $9, redrive_allow_policy = $10, sqs_attributes = $11
             WHERE id = $1`,
   },
   // The tags become exactly the given ones, in one statement each way.
@@ -32,7 +34,7 @@ const STATEMENTS = {
   },
 };
 
-/** The subscription's settings as both statements take them after its id (or topic id): $2 to $8. */
+/** The subscription's settings as both statements take them after its id (or topic id): $2 to $11. */
 function subscriptionColumns(settings: QueueSettings, deadLetterTopicId: number | null): unknown[] {
   return [
     settings.visibilityTimeoutMs,
@@ -42,6 +44,9 @@ function subscriptionColumns(settings: QueueSettings, deadLetterTopicId: number 
     settings.ordering,
     settings.contentBasedDeduplication,
     settings.receiveWaitMs,
+    settings.deduplicationScope,
+    settings.redriveAllowPolicy === null ? null : JSON.stringify(settings.redriveAllowPolicy),
+    JSON.stringify(settings.sqsAttributes),
   ];
 }
 

@@ -12,7 +12,8 @@ const select = (subscriptions = 'subscriptions'): string => `
          t.produced, t.created_at, t.updated_at,
          s.id AS subscription_id, s.visibility_timeout_ms, s.max_deliveries, s.dead_letter_topic_id,
          d.name AS dead_letter_queue, s.delay_ms, s.acked, s.dead_lettered, s.waiting, s.waiting_bytes,
-         s.ordering, s.content_based_deduplication, s.receive_wait_ms
+         s.ordering, s.content_based_deduplication, s.receive_wait_ms,
+         s.deduplication_scope, s.redrive_allow_policy, s.sqs_attributes
     FROM topics t
     JOIN ${subscriptions} s ON s.topic_id = t.id
     LEFT JOIN topics d ON d.id = s.dead_letter_topic_id`;

@@ -22,11 +22,18 @@ export function queueProduceTarget(rules: StoreRules, row: QueueRow): AppendTarg
   return { ...queueTarget(row), quota: quotaOf(rules, row) };
 }
 
+/** A message's idempotency key (its content's when the queue deduplicates by content), as the queue's deduplication scope remembers it. */
+function scopedKey(rules: StoreRules, row: QueueRow, message: Pick<NewMessage, 'idempotencyKey' | 'value' | 'group'>, options: ProduceOptions): string | null {
+  const key = message.idempotencyKey ?? (row.contentBasedDeduplication ? (options.contentKey?.(message.value) ?? null) : null);
+  return key === null ? null : rules.deduplicationKey(row.deduplicationScope, message.group, key);
+}
+
 /**
  * A client's messages for queue `row`, as its append takes them: each checked
  * against the queue's maxMessageBytes, its delay defaulting to the queue's,
  * its idempotency key to its content's when the queue deduplicates by
- * content; keys remembered for the window of the queue's ordering.
+ * content, and scoped to its group when the queue deduplicates per message
+ * group; keys remembered for the window of the queue's ordering.
  */
 export function queueAppend(
   rules: StoreRules,
@@ -40,7 +47,7 @@ export function queueAppend(
     ...message,
     partition: 0,
     delayMs: message.delayMs ?? row.delayMs,
-    idempotencyKey: message.idempotencyKey ?? (row.contentBasedDeduplication ? (options.contentKey?.(message.value) ?? null) : null),
+    idempotencyKey: scopedKey(rules, row, message, options),
   }));
   return { messages: appended, options: { now: options.now, idempotencyWindowMs: rules.deduplicationWindowMs(row.ordering, options) } };
 }

@@ -1,5 +1,5 @@
 import { StoreError } from '../errors';
-import type { ClaimOptions, QueueRecord, SubscriptionRecord, SubscriptionRef } from '../store';
+import type { ClaimOptions, QueueRecord, RedriveAllowPolicy, SubscriptionRecord, SubscriptionRef } from '../store';
 import type { AppendTarget } from './appendTarget';
 
 /** The name of the one queue subscription of a queue; user names cannot start with `$`. */
@@ -10,7 +10,7 @@ export const QUEUE_SUBSCRIPTION = '$queue';
  * queue's own (kind 'queue': acked messages are deleted) or one of a topic's
  * (kind 'topic': messages stay for the topic's other readers).
  */
-export interface QueueRow extends Omit<QueueRecord, 'tags' | 'subscriptionId'> {
+export interface QueueRow extends Omit<QueueRecord, 'tags' | 'subscriptionId' | 'sqsAttributes'> {
   /** The subscription id, as the backends keep it: a row id. */
   subscriptionId: number;
   kind: 'queue' | 'topic';
@@ -24,6 +24,8 @@ export interface QueueRow extends Omit<QueueRecord, 'tags' | 'subscriptionId'> {
   /** Delivery rows of the subscription, in every state, and their value bytes (kept by the schema's triggers on deliveries). */
   waiting: number;
   waitingBytes: number;
+  /** The SQS attributes kept as set, as stored: parsed only for the record (produce, fetch and ack never need them). */
+  sqsAttributesJson: string;
 }
 
 /** The columns of a queue subscription's SELECT: its topic, itself, and the name of its dead-letter queue. */
@@ -53,6 +55,11 @@ export interface RawQueueRow {
   /** A boolean column: 0 or 1 where the engine has no booleans. */
   content_based_deduplication: boolean | number;
   receive_wait_ms: number;
+  deduplication_scope: 'queue' | 'messageGroup';
+  /** JSON of a RedriveAllowPolicy; null for none. */
+  redrive_allow_policy: string | null;
+  /** JSON of the SQS attributes kept as set (a string map). */
+  sqs_attributes: string;
 }
 
 export function toQueueRow(raw: RawQueueRow): QueueRow {
@@ -80,7 +87,10 @@ export function toQueueRow(raw: RawQueueRow): QueueRow {
     waitingBytes: raw.waiting_bytes,
     ordering: raw.ordering,
     contentBasedDeduplication: Boolean(raw.content_based_deduplication),
+    deduplicationScope: raw.deduplication_scope,
+    redriveAllowPolicy: raw.redrive_allow_policy === null ? null : (JSON.parse(raw.redrive_allow_policy) as RedriveAllowPolicy),
     receiveWaitMs: raw.receive_wait_ms,
+    sqsAttributesJson: raw.sqs_attributes,
   };
 }
 
@@ -99,8 +109,11 @@ export function toQueueRecord(row: QueueRow, tags: Array<{ key: string; value: s
     maxStoredBytes: row.maxStoredBytes,
     ordering: row.ordering,
     contentBasedDeduplication: row.contentBasedDeduplication,
+    deduplicationScope: row.deduplicationScope,
+    redriveAllowPolicy: row.redriveAllowPolicy,
     receiveWaitMs: row.receiveWaitMs,
     tags: Object.fromEntries(tags.map(({ key, value }) => [key, value])),
+    sqsAttributes: JSON.parse(row.sqsAttributesJson) as Record<string, string>,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

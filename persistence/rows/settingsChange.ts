@@ -6,7 +6,7 @@ function sameFields<T>(a: T, b: T, fields: ReadonlyArray<keyof T>): boolean {
   return fields.every((field) => a[field] === b[field]);
 }
 
-const QUEUE_FIELDS: ReadonlyArray<Exclude<keyof QueueSettings, 'tags'>> = [
+const QUEUE_FIELDS: ReadonlyArray<Exclude<keyof QueueSettings, 'tags' | 'sqsAttributes' | 'redriveAllowPolicy'>> = [
   'visibilityTimeoutMs',
   'maxDeliveries',
   'deadLetterQueue',
@@ -17,6 +17,7 @@ const QUEUE_FIELDS: ReadonlyArray<Exclude<keyof QueueSettings, 'tags'>> = [
   'maxStoredBytes',
   'ordering',
   'contentBasedDeduplication',
+  'deduplicationScope',
   'receiveWaitMs',
 ];
 
@@ -36,7 +37,13 @@ function sameTags(a: Record<string, string>, b: Record<string, string>): boolean
 
 /** Whether a queue's PUT changes nothing: it then writes nothing either. */
 export function sameQueueSettings(a: QueueSettings, b: QueueSettings): boolean {
-  return sameFields(a, b, QUEUE_FIELDS) && sameTags(a.tags, b.tags);
+  return (
+    sameFields(a, b, QUEUE_FIELDS) &&
+    sameTags(a.tags, b.tags) &&
+    // String maps, compared as tags are.
+    sameTags(a.sqsAttributes, b.sqsAttributes) &&
+    JSON.stringify(a.redriveAllowPolicy) === JSON.stringify(b.redriveAllowPolicy)
+  );
 }
 
 /** Whether a topic's PUT changes nothing: it then writes nothing either. */

@@ -6,6 +6,7 @@ import type { WriteContext } from './groupCommit';
 import { loadMessages } from './messageRow';
 import { prepared } from './prepared';
 import { loadSubscription } from './queueRow';
+import { recordAttempt, repeatAttempt } from './receiveAttempts';
 
 interface ClaimedRow {
   message_id: number;
@@ -123,12 +124,16 @@ function claimRows(db: Database, rules: StoreRules, row: QueueRow, params: Lease
 /**
  * operation: claim — leases up to `max` ready messages. A message coming up
  * for delivery number maxDeliveries + 1 is dead-lettered instead, and the
- * claim goes on until it has `max` leases or nothing is ready.
+ * claim goes on until it has `max` leases or nothing is ready. Under a
+ * receive attempt id seen before, the leases that claim gave instead
+ * (receiveAttempts.ts).
  */
 export function claim(db: Database, context: WriteContext, rules: StoreRules, from: SubscriptionRef, options: ClaimOptions): ClaimResult {
   const row = loadSubscription(db, from);
   const leases: Lease[] = [];
   const params = { subscription: row.subscriptionId, now: options.now, leaseUntil: leaseEnd(row, options) };
+  const repeated = options.attempt === undefined ? null : repeatAttempt(db, row.subscriptionId, options.attempt, params);
+  if (repeated !== null) return { subscriptionId: String(row.subscriptionId), ...repeated };
   for (;;) {
     const wanted = options.max - leases.length;
     if (wanted <= 0) break;
@@ -148,5 +153,6 @@ export function claim(db: Database, context: WriteContext, rules: StoreRules, fr
     // A pass that dead-lettered nothing took all that was ready (or all that was wanted): another would find nothing.
     if (leases.length - before === claimed.length) break;
   }
+  if (options.attempt !== undefined && leases.length > 0) recordAttempt(db, row.subscriptionId, options.attempt, params, leases);
   return { subscriptionId: String(row.subscriptionId), leases };
 }

@@ -13,27 +13,38 @@ const statements = prepared((db) => ({
      VALUES (?, 'queue', 1, ?, ?, ?, ?, ?, ?)`,
   ),
   insertPartition: db.prepare<[number | bigint]>('INSERT INTO partitions (topic_id, partition) VALUES (?, 0)'),
-  insertSubscription: db.prepare<[number | bigint, number, number | null, number | null, number, string, number, number]>(
+  insertSubscription: db.prepare<[number | bigint, number, number | null, number | null, number, ...FifoColumns]>(
     `INSERT INTO subscriptions (topic_id, name, visibility_timeout_ms, max_deliveries, dead_letter_topic_id, delay_ms,
-                                ordering, content_based_deduplication, receive_wait_ms)
-     VALUES (?, '${QUEUE_SUBSCRIPTION}', ?, ?, ?, ?, ?, ?, ?)`,
+                                ordering, content_based_deduplication, receive_wait_ms,
+                                deduplication_scope, redrive_allow_policy, sqs_attributes)
+     VALUES (?, '${QUEUE_SUBSCRIPTION}', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ),
   updateTopic: db.prepare<[number, number, number | null, number | null, number, number]>(
     `UPDATE topics SET retention_ms = ?, max_message_bytes = ?, max_stored_messages = ?, max_stored_bytes = ?, updated_at = ?
       WHERE id = ?`,
   ),
-  updateSubscription: db.prepare<[number, number | null, number | null, number, string, number, number, number]>(
+  updateSubscription: db.prepare<[number, number | null, number | null, number, ...FifoColumns, number]>(
     `UPDATE subscriptions SET visibility_timeout_ms = ?, max_deliveries = ?, dead_letter_topic_id = ?, delay_ms = ?,
-                              ordering = ?, content_based_deduplication = ?, receive_wait_ms = ?
+                              ordering = ?, content_based_deduplication = ?, receive_wait_ms = ?,
+                              deduplication_scope = ?, redrive_allow_policy = ?, sqs_attributes = ?
       WHERE id = ?`,
   ),
   clearTags: db.prepare<[number | bigint]>('DELETE FROM queue_tags WHERE topic_id = ?'),
   insertTag: db.prepare<[number | bigint, string, string]>('INSERT INTO queue_tags (topic_id, key, value) VALUES (?, ?, ?)'),
 }));
 
+type FifoColumns = [string, number, number, string, string | null, string];
+
 /** The subscription columns of the settings, in the order both statements take them after the dead-letter queue. */
-function fifoColumns(settings: QueueSettings): [string, number, number] {
-  return [settings.ordering, settings.contentBasedDeduplication ? 1 : 0, settings.receiveWaitMs];
+function fifoColumns(settings: QueueSettings): FifoColumns {
+  return [
+    settings.ordering,
+    settings.contentBasedDeduplication ? 1 : 0,
+    settings.receiveWaitMs,
+    settings.deduplicationScope,
+    settings.redriveAllowPolicy === null ? null : JSON.stringify(settings.redriveAllowPolicy),
+    JSON.stringify(settings.sqsAttributes),
+  ];
 }
 
 /** A queue's tags become exactly `tags`. */

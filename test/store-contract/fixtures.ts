@@ -65,8 +65,11 @@ export const settings = (overrides: Partial<QueueSettings> = {}): QueueSettings 
   maxStoredBytes: null,
   ordering: 'standard',
   contentBasedDeduplication: false,
+  deduplicationScope: 'queue',
+  redriveAllowPolicy: null,
   receiveWaitMs: 0,
   tags: {},
+  sqsAttributes: {},
   ...overrides,
 });
 

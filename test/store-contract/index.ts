@@ -1,4 +1,5 @@
 import type { Store } from '../../persistence/store';
+import { describeDeduplication } from './deduplication';
 import { describeDeliveries } from './deliveries';
 import { type ContractContext, type StoreHarness, settings, T0 } from './fixtures';
 import { describeGroups } from './groups';
@@ -6,6 +7,7 @@ import { describeLeases } from './leases';
 import { describeMaintenance } from './maintenance';
 import { describePush } from './push';
 import { describeQueues } from './queues';
+import { describeReceiveAttempts } from './receiveAttempts';
 import { describeReplies } from './replies';
 import { describeSubscriptions } from './subscriptions';
 import { describeTopics } from './topics';
@@ -52,5 +54,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
     describePush(context);
     describeMaintenance(context);
     describeLeases(context);
+    describeReceiveAttempts(context);
+    describeDeduplication(context);
   });
 }

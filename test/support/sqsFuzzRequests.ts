@@ -30,6 +30,9 @@ export const ACTIONS = [
   'StartMessageMoveTask',
   'ListMessageMoveTasks',
   'CancelMessageMoveTask',
+  'ListDeadLetterSourceQueues',
+  'AddPermission',
+  'RemovePermission',
 ] as const;
 export type SqsActionName = (typeof ACTIONS)[number];
 
@@ -46,6 +49,9 @@ export const QUEUES = {
 } as const;
 
 export const arnOf = (name: string): string => `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`;
+
+/** The permission label the test's seeding adds to the standard and FIFO queues, for RemovePermission to remove. */
+export const SEEDED_LABEL = 'fz-seeded';
 
 /** The live state examples are built from: refreshed by the test as it goes. */
 export interface FuzzState {
@@ -104,8 +110,27 @@ export function validExample(action: SqsActionName, state: FuzzState, variant: n
       return { QueueUrl: urlOf(state, queue), AttributeNames: fifo ? ['All'] : ['VisibilityTimeout', 'QueueArn', 'RedrivePolicy'] };
     case 'SetQueueAttributes':
       return fifo
-        ? { QueueUrl: urlOf(state, queue), Attributes: { ContentBasedDeduplication: 'false', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arnOf(QUEUES.fifoDeadLetter), maxReceiveCount: '5' }) } }
-        : { QueueUrl: urlOf(state, queue), Attributes: { VisibilityTimeout: '30', MaximumMessageSize: '262144', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arnOf(QUEUES.deadLetter), maxReceiveCount: 5 }) } };
+        ? {
+            QueueUrl: urlOf(state, queue),
+            Attributes: {
+              ContentBasedDeduplication: 'false',
+              DeduplicationScope: 'messageGroup',
+              FifoThroughputLimit: 'perMessageGroupId',
+              RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arnOf(QUEUES.fifoDeadLetter), maxReceiveCount: '5' }),
+            },
+          }
+        : {
+            QueueUrl: urlOf(state, queue),
+            Attributes: {
+              VisibilityTimeout: '30',
+              MaximumMessageSize: '262144',
+              RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arnOf(QUEUES.deadLetter), maxReceiveCount: 5 }),
+              RedriveAllowPolicy: JSON.stringify({ redrivePermission: 'allowAll' }),
+              Policy: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
+              SqsManagedSseEnabled: 'false',
+              KmsDataKeyReusePeriodSeconds: '300',
+            },
+          };
     case 'PurgeQueue':
     case 'DeleteQueue':
       return { QueueUrl: urlOf(state, QUEUES.scratch) };
@@ -122,6 +147,8 @@ export function validExample(action: SqsActionName, state: FuzzState, variant: n
         AttributeNames: ['All'],
         MessageSystemAttributeNames: ['SentTimestamp'],
         MessageAttributeNames: ['color', 'c.*'],
+        // A new attempt each time (a FIFO queue's; a standard queue ignores it).
+        ReceiveRequestAttemptId: `fz-attempt-${(state.sends += 1)}`,
       };
     case 'DeleteMessage':
       return { QueueUrl: urlOf(state, queue), ReceiptHandle: takeReceipt(state, fifo) };
@@ -147,6 +174,12 @@ export function validExample(action: SqsActionName, state: FuzzState, variant: n
       return { SourceArn: arnOf(fifo ? QUEUES.fifoDeadLetter : QUEUES.deadLetter), MaxNumberOfMessagesPerSecond: 10 };
     case 'ListMessageMoveTasks':
       return { SourceArn: arnOf(fifo ? QUEUES.fifoDeadLetter : QUEUES.deadLetter), MaxResults: 10 };
+    case 'ListDeadLetterSourceQueues':
+      return { QueueUrl: urlOf(state, fifo ? QUEUES.fifoDeadLetter : QUEUES.deadLetter), MaxResults: 10 };
+    case 'AddPermission':
+      return { QueueUrl: urlOf(state, queue), Label: `fz-${(state.sends += 1)}`, AWSAccountIds: ['111122223333'], Actions: ['SendMessage', 'ReceiveMessage'] };
+    case 'RemovePermission':
+      return { QueueUrl: urlOf(state, queue), Label: SEEDED_LABEL };
     case 'CancelMessageMoveTask':
       return { TaskHandle: state.taskHandles[state.taskHandles.length - 1] ?? Buffer.from(JSON.stringify([QUEUES.deadLetter, '00000000-0000-4000-8000-000000000000'])).toString('base64url') };
   }
