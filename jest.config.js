@@ -55,6 +55,7 @@ const POSTGRES_SUITES = [
   'sqs-auth',
   'sqs-fifo-redrive',
   'sqs-fuzz',
+  'sqs-legacy-clients',
   'sqs-messages',
   'sqs-protocol',
   'sqs-query',
