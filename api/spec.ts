@@ -84,6 +84,8 @@ export const LIMIT_KEYWORD = 'x-mqgate-limit';
  */
 function withLimits(text: string, limits: Limits): Pick<Spec, 'document' | 'text'> {
   const document = YAML.parseDocument(text);
+  // The parser recovers from errors it reports: a spec that is not valid YAML must stop the start, not serve half a contract.
+  if (document.errors.length > 0) throw new Error(`openapi.yaml is not valid YAML: ${document.errors[0].message}`);
   let changed = false;
   YAML.visit(document, {
     Map(_key, node) {
