@@ -23,7 +23,7 @@ const sqsError = (res: { status: number; headers: Record<string, string>; text: 
 });
 
 test('an action mqgate does not have is UnsupportedOperation; no target at all is InvalidAction', async () => {
-  expect(sqsError(await post('AmazonSQS.AddPermission', '{}'))).toMatchObject({
+  expect(sqsError(await post('AmazonSQS.CreateTopic', '{}'))).toMatchObject({
     status: 400,
     queryError: 'AWS.SimpleQueueService.UnsupportedOperation;Sender',
     contentType: expect.stringMatching(/^application\/x-amz-json-1\.0/),
