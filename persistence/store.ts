@@ -261,6 +261,13 @@ export interface AppendResult {
   duplicate: boolean;
 }
 
+/**
+ * The header a dead letter gains naming where it came from: its queue, or
+ * `topic/subscription`. Redrive reads it back; the SQS face shows a queue's
+ * as DeadLetterQueueSourceArn.
+ */
+export const DEAD_LETTER_SOURCE_HEADER = 'mqgate-dead-letter-source';
+
 export interface StoredMessage {
   /**
    * The store's row of the message where it is now, which deliveries and

@@ -14,7 +14,7 @@ import {
   SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type SqsGateway, sqsGateway, sqsGatewayPerTest } from './support/sqsGateway';
+import { type SqsGateway, sqsGateway, sqsGatewayPerTest, sqsKey } from './support/sqsGateway';
 
 /**
  * SQS queue attributes beyond the basic ones, through the official AWS SDK
@@ -203,6 +203,45 @@ describe('RedriveAllowPolicy and ListDeadLetterSourceQueues', () => {
     await expect(sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: `${g.url}/000000000000/nowhere` }))).rejects.toMatchObject({
       name: 'QueueDoesNotExist',
     });
+  });
+});
+
+describe('system attributes of where a message came from', () => {
+  test('a dead letter names its source queue as DeadLetterQueueSourceArn; a message sent to the queue itself names none', async () => {
+    const dlq = await create('dlq');
+    const orders = await create('orders', { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn('dlq'), maxReceiveCount: 1 }) });
+    await sqs.send(new SendMessageCommand({ QueueUrl: orders, MessageBody: 'fails' }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: 'direct' }));
+    const [first] = await receive(orders);
+    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: orders, ReceiptHandle: first.ReceiptHandle, VisibilityTimeout: 0 }));
+    expect(await receive(orders)).toEqual([]);
+    const letters = await receive(dlq, { MessageSystemAttributeNames: ['All'] });
+    const byBody = Object.fromEntries(letters.map((m) => [m.Body, m.Attributes ?? {}]));
+    expect(byBody.fails.DeadLetterQueueSourceArn).toBe(arn('orders'));
+    expect(byBody.direct.DeadLetterQueueSourceArn).toBeUndefined();
+    expect(byBody.fails.SenderId).toBe('000000000000');
+  });
+
+  test('SenderId is the key that sent the message; without keys, the one account', async () => {
+    const alice = sqsKey('alice', ['*:*']);
+    const bob = sqsKey('bob', ['*:*']);
+    const keyed = await sqsGateway({ keys: [alice.record, bob.record] });
+    try {
+      const asAlice = keyed.client(alice.credentials);
+      const QueueUrl = (await asAlice.send(new CreateQueueCommand({ QueueName: 'orders' }))).QueueUrl as string;
+      await asAlice.send(new SendMessageCommand({ QueueUrl, MessageBody: 'from alice' }));
+      await keyed.client(bob.credentials).send(new SendMessageBatchCommand({ QueueUrl, Entries: [{ Id: 'b', MessageBody: 'from bob' }] }));
+      const { Messages = [] } = await asAlice.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['SenderId'] }));
+      expect(Object.fromEntries(Messages.map((m) => [m.Body, m.Attributes]))).toEqual({
+        'from alice': { SenderId: alice.credentials.accessKeyId },
+        'from bob': { SenderId: bob.credentials.accessKeyId },
+      });
+    } finally {
+      await keyed.close();
+    }
+    const open = await create('open');
+    await sqs.send(new SendMessageCommand({ QueueUrl: open, MessageBody: 'anyone' }));
+    expect((await receive(open, { MessageSystemAttributeNames: ['SenderId'] }))[0].Attributes).toEqual({ SenderId: '000000000000' });
   });
 });
 

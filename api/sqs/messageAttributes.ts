@@ -20,6 +20,8 @@ const TYPE_HEADER_PREFIX = `${SQS_HEADER_PREFIX}type-`;
 /** The gateway's own headers of a message sent through SQS: system attributes kept with it. */
 export const DEDUPLICATION_ID_HEADER = `${SQS_HEADER_PREFIX}deduplication-id`;
 export const TRACE_HEADER = `${SQS_HEADER_PREFIX}trace-header`;
+/** The key that sent a message through SQS (its SenderId), when the gateway has keys. */
+export const SENDER_HEADER = `${SQS_HEADER_PREFIX}sender-id`;
 
 const REPLY_HEADERS = new Set([REPLY_TO_HEADER, CORRELATION_ID_HEADER]);
 const MAX_ATTRIBUTES = 10;

@@ -1,11 +1,12 @@
-import type { SubscriptionRef } from '../../persistence/store';
+import { DEAD_LETTER_SOURCE_HEADER, type SubscriptionRef } from '../../persistence/store';
 import { RawJson } from '../../queue/messages';
 import type { LeasedMessage, QueueSettingsView, ReceiptResult } from '../../queue/queueService';
 import { actOnChecked, batchEntries, batchResult, type EntryOutcome, outcomeOf } from './batches';
 import { queueOf, type SqsAction, type SqsCall, type SqsDeps } from './context';
 import { invalidParameter, missingParameter, SqsError } from './errors';
 import { md5OfAttributes, md5OfBody } from './md5';
-import { DEDUPLICATION_ID_HEADER, fromHeaders, selectAttributes, TRACE_HEADER } from './messageAttributes';
+import { DEDUPLICATION_ID_HEADER, fromHeaders, selectAttributes, SENDER_HEADER, TRACE_HEADER } from './messageAttributes';
+import { ACCOUNT_ID, queueArn } from './queueNames';
 import { asLongPoll } from '../auth';
 import type { Input } from './protocol';
 import { fifoId, sequenceNumber } from './sendActions';
@@ -29,6 +30,11 @@ function systemAttributes(message: LeasedMessage, queue: QueueSettingsView): Rec
   if (headers[DEDUPLICATION_ID_HEADER] !== undefined) attributes.MessageDeduplicationId = headers[DEDUPLICATION_ID_HEADER];
   if (queue.ordering === 'fifo') attributes.SequenceNumber = sequenceNumber(message.offset);
   if (headers[TRACE_HEADER] !== undefined) attributes.AWSTraceHeader = headers[TRACE_HEADER];
+  // The sending key; the one account's id for a message sent without one (an open gateway, or /v1).
+  attributes.SenderId = headers[SENDER_HEADER] ?? ACCOUNT_ID;
+  // A queue's dead letter names its source queue; a topic subscription's (`topic/subscription`) has no SQS ARN.
+  const source = headers[DEAD_LETTER_SOURCE_HEADER];
+  if (source !== undefined && !source.includes('/')) attributes.DeadLetterQueueSourceArn = queueArn(source);
   return attributes;
 }
 

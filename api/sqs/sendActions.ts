@@ -2,10 +2,10 @@ import type { Limits } from '../../queue/limits';
 import type { ProduceInput } from '../../queue/messages';
 import type { QueueSettingsView } from '../../queue/queueService';
 import { actOnChecked, batchEntries, batchResult, outcomeOf } from './batches';
-import { queueOf, type SqsAction, type SqsDeps } from './context';
+import { queueOf, type SqsAction, type SqsCall, type SqsDeps } from './context';
 import { invalidParameter, missingParameter, SqsError } from './errors';
 import { md5OfAttributes, md5OfBody } from './md5';
-import { attributeBytes, DEDUPLICATION_ID_HEADER, isSqsText, readAttributes, toHeaders, TRACE_HEADER } from './messageAttributes';
+import { attributeBytes, DEDUPLICATION_ID_HEADER, isSqsText, readAttributes, SENDER_HEADER, toHeaders, TRACE_HEADER } from './messageAttributes';
 import type { Input } from './protocol';
 
 /** A send checked and ready to produce, and the MD5s its answer carries. */
@@ -54,7 +54,7 @@ function checkFifoSend(input: Input, queue: QueueSettingsView): void {
  * the queue's MaximumMessageSize, and on a FIFO queue a group and a
  * deduplication id (or content-based deduplication) but no per-message delay.
  */
-function outgoing(input: Input, queue: QueueSettingsView, limits: Limits): Outgoing {
+function outgoing(input: Input, queue: QueueSettingsView, limits: Limits, sender: string | null): Outgoing {
   const body = input.optionalString('MessageBody');
   if (body === undefined || body === '') throw missingParameter('MessageBody');
   if (!isSqsText(body)) {
@@ -87,6 +87,7 @@ function outgoing(input: Input, queue: QueueSettingsView, limits: Limits): Outgo
         ...toHeaders(attributes),
         ...(deduplicationId === undefined ? {} : { [DEDUPLICATION_ID_HEADER]: deduplicationId }),
         ...(trace === undefined ? {} : { [TRACE_HEADER]: trace }),
+        ...(sender === null ? {} : { [SENDER_HEADER]: sender }),
       },
       ...(delaySeconds === undefined ? {} : { delayMs: delaySeconds * 1000 }),
       ...(deduplicationId === undefined ? {} : { idempotencyKey: deduplicationId }),
@@ -98,6 +99,11 @@ function outgoing(input: Input, queue: QueueSettingsView, limits: Limits): Outgo
       ...(Object.keys(system).length === 0 ? {} : { MD5OfMessageSystemAttributes: md5OfAttributes(system) }),
     },
   };
+}
+
+/** The key that signed a send, kept as its SenderId; null on a gateway without keys. */
+function senderOf(call: SqsCall): string | null {
+  return call.principal.key?.id ?? null;
 }
 
 /** SQS's sequence number: a decimal string that grows within a group; the message's offset in its queue does. */
@@ -121,7 +127,7 @@ export function sendActions(deps: SqsDeps): Record<string, SqsAction> {
     async SendMessage(call) {
       const name = queueOf(call, 'produce');
       const queue = await queues.settings(name);
-      const [sent] = await produce(name, queue, [outgoing(call.input, queue, limits)]);
+      const [sent] = await produce(name, queue, [outgoing(call.input, queue, limits, senderOf(call))]);
       return sent;
     },
 
@@ -135,7 +141,8 @@ export function sendActions(deps: SqsDeps): Record<string, SqsAction> {
       const entries = batchEntries(call.input, 'SendMessageBatchRequestEntry');
       const queue = await queues.settings(name);
       if (queue.ordering === 'fifo') for (const entry of entries) checkFifoSend(entry.input, queue);
-      const checked = entries.map((entry) => outcomeOf(() => outgoing(entry.input, queue, limits)));
+      const sender = senderOf(call);
+      const checked = entries.map((entry) => outcomeOf(() => outgoing(entry.input, queue, limits, sender)));
       const outcomes = await actOnChecked(checked, async (sends) => {
         // SQS caps a whole batch at the size of one message.
         const total = sends.reduce((sum, send) => sum + send.bytes, 0);

@@ -1,9 +1,8 @@
-import type { StoredMessage } from '../store';
+import { DEAD_LETTER_SOURCE_HEADER, type StoredMessage } from '../store';
 import type { AppendMessage } from './appendTarget';
 import type { QueueRow } from './queueRow';
 
-/** Headers a dead letter gains; redrive reads the source back from the first. */
-export const DEAD_LETTER_SOURCE_HEADER = 'mqgate-dead-letter-source';
+/** Headers a dead letter gains beside DEAD_LETTER_SOURCE_HEADER (persistence/store.ts). */
 export const DELIVERY_COUNT_HEADER = 'mqgate-delivery-count';
 /** A topic subscription's dead letter names the topic message it stands for, which redrive delivers again. */
 export const DEAD_LETTER_MESSAGE_HEADER = 'mqgate-dead-letter-message-id';
