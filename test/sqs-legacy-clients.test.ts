@@ -292,7 +292,8 @@ describe.each(CLIENTS)('$name ($protocol protocol)', ({ name, prefix, waker }) =
       ReceiptHandle: expect.any(String),
       Body: BODY,
       MD5OfBody: md5Hex(BODY),
-      Attributes: { ApproximateReceiveCount: '1', SentTimestamp: now, ApproximateFirstReceiveTimestamp: now },
+      // SenderId: the key that signed the send.
+      Attributes: { ApproximateReceiveCount: '1', SentTimestamp: now, ApproximateFirstReceiveTimestamp: now, SenderId: KEYS[name].own.credentials.accessKeyId },
       MD5OfMessageAttributes: md5OfAttributes(ATTRIBUTES),
       MessageAttributes: ATTRIBUTES,
     });

@@ -86,6 +86,7 @@ describe('send and receive', () => {
       ApproximateReceiveCount: '1',
       SentTimestamp: String(sentAt),
       ApproximateFirstReceiveTimestamp: String(sentAt + 250),
+      SenderId: '000000000000',
       AWSTraceHeader: 'Root=1-5759e988-bd862e3fe1be46a994272793',
     });
   });
