@@ -99,16 +99,28 @@ export interface CpuShare {
   cores: number;
 }
 
+/** CPU time per clock over some runs, and the messages and seconds of those runs. */
+interface Tally<Name extends string> {
+  used: Map<Name, number>;
+  messages: number;
+  seconds: number;
+}
+
+function shareOf<Name extends string>(tally: Tally<Name>, name: Name): CpuShare {
+  const micros = tally.used.get(name) ?? 0;
+  return { perMessage: micros / tally.messages, cores: micros / (tally.seconds * 1e6) };
+}
+
 /**
  * What the processes behind each of `clocks` spent on the CPU during the runs
- * it was given, summed over them: which process a rate was bound by, and what
- * a message costs each. (The steps still in flight when a run's time is up
- * are in the CPU times, not in the messages: 16 requests in thousands.)
+ * it was given, summed over them and for the latest alone: which process a
+ * rate was bound by, and what a message costs each. (The steps still in
+ * flight when a run's time is up are in the CPU times, not in the messages:
+ * 16 requests in thousands.)
  */
 export class CpuMeter<Name extends string> implements Meter {
-  private readonly used = new Map<Name, number>();
-  private messages = 0;
-  private seconds = 0;
+  private readonly total: Tally<Name> = { used: new Map(), messages: 0, seconds: 0 };
+  private last: Tally<Name> | null = null;
 
   constructor(private readonly clocks: Record<Name, CpuClock>) {}
 
@@ -116,14 +128,22 @@ export class CpuMeter<Name extends string> implements Meter {
     const names = Object.keys(this.clocks) as Name[];
     const before = names.map((name) => this.clocks[name]());
     const result = await run();
-    names.forEach((name, index) => this.used.set(name, (this.used.get(name) ?? 0) + this.clocks[name]() - before[index]));
-    this.messages += result.handled;
-    this.seconds += result.seconds;
+    const used = new Map(names.map((name, index) => [name, this.clocks[name]() - before[index]]));
+    for (const [name, micros] of used) this.total.used.set(name, (this.total.used.get(name) ?? 0) + micros);
+    this.total.messages += result.handled;
+    this.total.seconds += result.seconds;
+    this.last = { used, messages: result.handled, seconds: result.seconds };
     return result;
   }
 
+  /** Over every run. */
   use(name: Name): CpuShare {
-    const micros = this.used.get(name) ?? 0;
-    return { perMessage: micros / this.messages, cores: micros / (this.seconds * 1e6) };
+    return shareOf(this.total, name);
+  }
+
+  /** Over the latest run alone: a side's figure for one round. */
+  latest(name: Name): CpuShare {
+    if (this.last === null) throw new Error('no run metered yet');
+    return shareOf(this.last, name);
   }
 }

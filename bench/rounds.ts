@@ -3,8 +3,9 @@ import type { RoundTiming } from './settings';
 
 /**
  * One side of a comparison, started once and kept running between rounds:
- * puts its load on for `seconds` and resolves with the rate it reached over
- * that time (higher is better).
+ * puts its load on for `seconds` and resolves with its figure over that
+ * time: the rate it reached (higher is better), or what a message cost
+ * (lower is better; the row's target says which).
  */
 export type Side = (seconds: number) => Promise<number>;
 
@@ -81,7 +82,7 @@ export interface RowSpec {
 }
 
 /**
- * The table row of an alternation: median rates in the result and baseline
+ * The table row of an alternation: median figures in the result and baseline
  * columns, and as the ratio the median of the per-round ratios, which pairs
  * each result with the baseline measured right before it. The per-round
  * ratios go into the notes, so a reader sees how far the rounds spread.

@@ -50,7 +50,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'replay', label: '(e) replay reads by offset vs raw SQLite', run: single(replayRead) },
   { name: 'keyed', label: '(f) keyed produce to 12 partitions vs queue produce', run: single(keyedProduce) },
   { name: 'push', label: '(g) push delivery vs a plain HTTP client, (h) its latency vs produce', run: push },
-  { name: 'sqs', label: '(i) the SQS face vs local-aws-sqs: send, receive + delete', run: sqs },
+  { name: 'sqs', label: '(i) the SQS face vs local-aws-sqs, its query protocol vs JSON 1.0: server CPU of send, receive + delete', run: sqs },
   { name: 'request-reply', label: '(j) request–reply round trip vs calling the service directly', run: requestReply },
   { name: 'uploads', label: '(l) 200 concurrent 10 MB produce bodies: memory against the body budget', run: single(uploads) },
   {
@@ -118,8 +118,13 @@ function chosen(only: string[] | null): Scenario[] {
  * wake-ups: a produce on one gateway waking a long-poll on the other (the
  * result) against both on one gateway (the baseline), p50 and p99.
  *
- * Environment (settings.ts). The defaults take six to seven minutes on 2 cores
- * for all but uploads, many-queues and the pg- scenarios; uploads takes seconds,
+ * (i) compares what each server spends on the CPU per message, not rates: on
+ * 2 cores the SDK clients in the bench process bound the rates it would
+ * compare (scenarios/sqs.ts).
+ *
+ * Environment (settings.ts). The defaults take eight to nine minutes on 2 cores
+ * for all but uploads, many-queues and the pg- scenarios (sqs about four and a
+ * half of them); uploads takes seconds,
  * many-queues about 8 minutes at its defaults (5 of them producing its
  * 10,000,000 messages, 3 GB of disk), the pg- scenarios about eleven and a half,
  * five of them pg-gateways-produce, -consume and -wakeup
