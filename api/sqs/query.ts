@@ -55,8 +55,11 @@ function malformed(parameter: string, why: string): SqsError {
 /** `application/x-www-form-urlencoded` pairs; invalid UTF-8 is refused, never replaced. */
 function pairsOf(text: string): Array<[string, string]> {
   const decode = (part: string): string => {
+    const spaced = part.includes('+') ? part.replace(/\+/g, ' ') : part;
+    // Most members (bodies included) hold nothing escaped: they need no decoding pass.
+    if (!spaced.includes('%')) return spaced;
     try {
-      return decodeURIComponent(part.replace(/\+/g, ' '));
+      return decodeURIComponent(spaced);
     } catch {
       throw new SqsError('SerializationException', 'The request is not valid form encoding of UTF-8 text.');
     }
