@@ -57,6 +57,7 @@ const POSTGRES_SUITES = [
   'sqs-fuzz',
   'sqs-legacy-clients',
   'sqs-messages',
+  'sqs-move-tasks',
   'sqs-protocol',
   'sqs-query',
   'sqs-queues',

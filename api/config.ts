@@ -93,10 +93,10 @@ export interface Config {
    */
   keysWatchIntervalMs: number;
   /**
-   * How long a gateway process holds a push subscription it runs without
-   * renewing its lease (a third of it apart): when the process stops without
-   * giving it up, another one over the same store takes it over at most
-   * this plus a third of it later. MQGATE_OWNERSHIP_MS / --ownership-ms.
+   * How long a gateway process holds a push subscription or a move task it
+   * runs without renewing its lease (a third of it apart): when the process
+   * stops without giving it up, another one over the same store takes it
+   * over at most this plus a third of it later. MQGATE_OWNERSHIP_MS / --ownership-ms.
    * Default 15000.
    */
   ownershipMs: number;

@@ -30,7 +30,8 @@ import { isSendable } from '../queue/push/delivery';
 /** What the handlers need: the queue semantics behind an interface, and the contract text. */
 export interface HandlerDeps {
   /** Everything the SQS face uses, and the /v1 operations it does not. */
-  queues: SqsDeps['queues'] & Pick<QueueService, 'list' | 'top' | 'produceRaw' | 'browse'>;
+  queues: SqsDeps['queues'] & Pick<QueueService, 'list' | 'top' | 'produceRaw' | 'browse' | 'redrive'>;
+  moveTasks: SqsDeps['moveTasks'];
   topics: Pick<
     TopicService,
     'put' | 'get' | 'settings' | 'list' | 'delete' | 'produce' | 'produceRaw' | 'read' | 'offsetForTimestamp'

@@ -99,6 +99,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   const stopActivity = activity.start();
   const stopWatchingKeys = keysReloader?.watch(config.keysWatchIntervalMs) ?? (() => undefined);
   await services.dispatcher.start();
+  await services.moveTasks.start();
   const server: Server = await listen(app, config.port, config.host, {
     requestMs: config.requestTimeoutMs,
     headersMs: config.headersTimeoutMs,
@@ -138,8 +139,8 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
       const timeout = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, deadline - Date.now()).unref());
       await Promise.race([answered, timeout()]);
       server.closeAllConnections();
-      // Push attempts in progress finish within what is left of the bound; the rest is given back.
-      await Promise.race([services.dispatcher.stop(), timeout()]);
+      // Push attempts and move task steps in progress finish within what is left of the bound; the rest is given back.
+      await Promise.race([Promise.all([services.dispatcher.stop(), services.moveTasks.stop()]), timeout()]);
       await services.maintenance.close();
     },
   };

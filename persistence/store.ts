@@ -403,17 +403,51 @@ export interface BrowsedMessage extends StoredMessage {
   state: 'ready' | 'leased' | 'delayed';
 }
 
-/** A finished move of a dead-letter queue's messages back to their sources (an SQS message move task). */
+/**
+ * Where a move task stands: `running` (moving, a step at a time),
+ * `cancelling` (asked to stop; its next step stops it), and how it ended:
+ * `completed`, `cancelled` or `failed`.
+ */
+export type MoveTaskStatus = 'running' | 'cancelling' | 'completed' | 'cancelled' | 'failed';
+
+/**
+ * Why a move task failed: `message_source_unknown`, a dead letter names no
+ * source to go back to (it was produced into the dead-letter queue);
+ * `queue_not_found`, where a dead letter was to go (its source, or the
+ * destination) is gone.
+ */
+export type MoveTaskFailure = 'message_source_unknown' | 'queue_not_found';
+
+/** A move of a dead-letter queue's messages back to their sources, or to a destination (an SQS message move task). */
 export interface MoveTask {
   handle: string;
-  /** The queue the dead letters went to; null: back to each one's source. */
+  /** The queue the dead letters go to; null: back to each one's source. */
   destination: string | null;
-  /** As asked for; null when not given. */
+  /** Most dead letters moved per second; null: as fast as the store takes them. */
   maxPerSecond: number | null;
   moved: number;
-  /** Dead letters waiting when it started. */
+  /** Ready dead letters when it started: it moves no more than these. */
   toMove: number;
   startedAt: number;
+  status: MoveTaskStatus;
+  /** Why it failed; null unless `failed`. */
+  failure: MoveTaskFailure | null;
+}
+
+/** What a move task's start records; it starts `running` with nothing moved. */
+export type NewMoveTask = Pick<MoveTask, 'handle' | 'destination' | 'maxPerSecond' | 'toMove' | 'startedAt'>;
+
+/** One step of a move task: how many ready dead letters it asked for, and what became of those it found. */
+export interface MoveStep {
+  asked: number;
+  /** Ready dead letters found, at most `asked`. */
+  found: number;
+  /** Of those found, moved. */
+  moved: number;
+  /** Left where they are: they name no source (back to their sources only). */
+  unsourced: number;
+  /** Left where they are: where they were to go (their source, the destination) is gone. */
+  unplaced: number;
 }
 
 export interface RedriveResult {
@@ -549,6 +583,8 @@ export interface StoreRules {
   ): 'messages' | 'bytes' | null;
   /** The deduplication window of a produce into a queue (or topic) of `ordering`. */
   deduplicationWindowMs(ordering: QueueSettings['ordering'], options: ProduceOptions): number;
+  /** Move tasks: where a task stands after a step, given what it has moved in all (`task.moved`, the step's included). */
+  moveTaskAfter(task: Pick<MoveTask, 'moved' | 'toMove'>, step: MoveStep): Pick<MoveTask, 'status' | 'failure'>;
   /** The key an idempotency key is remembered by in a queue of deduplication `scope`, for a message of `group`. */
   deduplicationKey(scope: QueueSettings['deduplicationScope'], group: string | null, key: string): string;
 }
@@ -578,10 +614,31 @@ export interface QueueStore {
   produce(params: { queue: string; messages: NewMessage[] } & ProduceOptions): Promise<AppendResult[]>;
   /** Moves up to `max` ready dead letters of `deadLetterQueue` back to their source queues (or all to `to`). */
   redrive(params: { deadLetterQueue: string; max: number; to: string | null; now: number }): Promise<RedriveResult>;
-  /** Keeps a finished move task of dead-letter queue `queue` (its newest 10 are kept). */
-  recordMoveTask(params: { queue: string; task: MoveTask }): Promise<void>;
+}
+
+/**
+ * Move tasks of dead-letter queues (SQS's message move tasks), kept in the
+ * store: every gateway process over it lists them, and runs those no other
+ * process runs (LeaseStore decides which), a step at a time.
+ */
+export interface MoveTaskStore {
+  /** Records a running task of dead-letter queue `queue`; false, recording nothing, while another of its tasks is running or cancelling. The newest 10 of a queue are kept. */
+  startMoveTask(params: { queue: string; task: NewMoveTask }): Promise<boolean>;
   /** The newest move tasks of `queue` first, at most `max` (and 10). */
   moveTasks(params: { queue: string; max: number }): Promise<MoveTask[]>;
+  /** The running and cancelling tasks of every queue: what the gateway processes must run. */
+  activeMoveTasks(): Promise<MoveTask[]>;
+  /** Asks the running task `handle` of `queue` to stop: it is `cancelling` until its next step. Null when `queue` has no such running task. */
+  cancelMoveTask(params: { queue: string; handle: string }): Promise<MoveTask | null>;
+  /**
+   * One step of task `handle`, in one transaction: a cancelling task is
+   * cancelled; a running one moves up to `max` ready dead letters (no more
+   * than it has left to move), counts them, and takes the status the rules
+   * give (StoreRules.moveTaskAfter). Returns the task as the step left it
+   * (unchanged when it had ended); null when there is none (its queue was
+   * deleted).
+   */
+  stepMoveTask(params: { handle: string; max: number; now: number }): Promise<MoveTask | null>;
 }
 
 /** Leases of a queue subscription (a queue's own, or a topic's): what fetch, ack, browse and push use. */
@@ -749,6 +806,7 @@ export interface LeaseStore {
 
 /** Every role: what a backend implements. Every backend must pass test/store-contract/. */
 export type Store = QueueStore &
+  MoveTaskStore &
   DeliveryStore &
   ReplyStore &
   TopicStore &

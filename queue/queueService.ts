@@ -9,7 +9,6 @@ import type {
   LeaseStore,
   Listed,
   MaintenanceStore,
-  MoveTask,
   NewMessage,
   PendingReply,
   ProduceOptions,
@@ -341,16 +340,6 @@ export class QueueService {
       if (status === 'unknown') return { receipt, status, code: 'receipt_unknown' };
       return { receipt, status };
     });
-  }
-
-  /** Keeps the record of a finished move of dead letters (SQS's message move tasks). */
-  recordMoveTask(queue: string, task: MoveTask): Promise<void> {
-    return this.store.recordMoveTask({ queue, task });
-  }
-
-  /** The newest move tasks of a dead-letter queue first. */
-  moveTasks(queue: string, max: number): Promise<MoveTask[]> {
-    return this.store.moveTasks({ queue, max });
   }
 
   /**

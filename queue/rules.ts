@@ -54,6 +54,19 @@ export const rules: StoreRules = {
   },
 
   /**
+   * As SQS: a dead letter a task cannot place fails it (its source unknown
+   * first, then where it was to go gone), with what it moved before kept. A
+   * task completes once it has moved what was ready at its start, or finds
+   * fewer ready than it asked for (the rest are leased, or gone).
+   */
+  moveTaskAfter(task, step) {
+    if (step.unsourced > 0) return { status: 'failed', failure: 'message_source_unknown' };
+    if (step.unplaced > 0) return { status: 'failed', failure: 'queue_not_found' };
+    if (task.moved >= task.toMove || step.found < step.asked) return { status: 'completed', failure: null };
+    return { status: 'running', failure: null };
+  },
+
+  /**
    * Per message group, a key is remembered with its group: the same key in
    * two groups is two keys. A JSON pair, so no group and key run together
    * into another's (a group may hold any character a key may).

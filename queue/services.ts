@@ -4,6 +4,7 @@ import type { Clock } from './clock';
 import type { MessageEvents } from './events';
 import { GroupService } from './groupService';
 import type { Limits } from './limits';
+import { MoveTasks } from './moveTasks';
 import { OWNERSHIP_MS, PushDispatcher } from './push/dispatcher';
 import { PushService } from './push/pushService';
 import type { TargetPolicy } from './push/targets';
@@ -26,7 +27,7 @@ export interface ServiceOptions {
   events: MessageEvents;
   /** This gateway process among those over the store (the holder of its leases); default: a random id. */
   instance?: string;
-  /** How long this process owns a push subscription without renewing (PushDispatcher); default OWNERSHIP_MS. */
+  /** How long this process owns a push subscription or a move task without renewing (PushDispatcher, MoveTasks); default OWNERSHIP_MS. */
   ownershipMs?: number;
 }
 
@@ -45,9 +46,15 @@ export interface Services {
   subscriptions: SubscriptionService;
   push: PushService;
   dispatcher: PushDispatcher;
+  /** Message move tasks of dead-letter queues, run in the background. */
+  moveTasks: MoveTasks;
 }
 
-/** The semantics over one store, wired together. Push deliveries start with `dispatcher.start()`. */
+/**
+ * The semantics over one store, wired together. Push deliveries start with
+ * `dispatcher.start()`, and move tasks that no process runs (left by one
+ * stopped) with `moveTasks.start()`.
+ */
 export function createServices(backend: Store, options: ServiceOptions): Services {
   const { clock, limits, events } = options;
   const store = speakingStore(backend);
@@ -77,5 +84,13 @@ export function createServices(backend: Store, options: ServiceOptions): Service
     subscriptions: new SubscriptionService(store, clock),
     push: new PushService(store, clock, dispatcher, options.targets),
     dispatcher,
+    moveTasks: new MoveTasks({
+      store,
+      clock,
+      instance,
+      ownershipMs: options.ownershipMs ?? OWNERSHIP_MS,
+      batch: limits.maxBatchMessages,
+      onError: options.onError,
+    }),
   };
 }

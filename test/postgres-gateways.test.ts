@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import { PostgresStore } from '../persistence/postgres/postgresStore';
 import type { MessageEvents } from '../queue/events';
 import { DEFAULT_LIMITS } from '../queue/limits';
+import { OWNERSHIP_MS as OWNERSHIP_MS_DEFAULT } from '../queue/push/dispatcher';
 import { rules } from '../queue/rules';
 import { createServices, type Services } from '../queue/services';
 import { inPartition, message, opts, settings, sweepAt, T0, topicSettings } from './store-contract/fixtures';
@@ -195,6 +196,64 @@ describe('gateways whose clocks disagree', () => {
       expect((await a.queues.claimWhenReady({ queue: 'q' }, 1, VISIBILITY_MS, clocks[0].now(), signal)).leases).toHaveLength(1);
     } finally {
       await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+});
+
+describe('move tasks of several gateways', () => {
+  const quiet: MessageEvents = { produced: () => undefined, delivered: () => undefined, acked: () => undefined };
+
+  /** Lets the event loop turn (no timers: the manual clocks stay put) until `condition`, read from the store, holds. */
+  async function untilStored(condition: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + PATIENCE_MS;
+    while (!(await condition()) && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+    expect(await condition()).toBe(true);
+  }
+
+  test('a task is run by one gateway at a time: another over the database leaves it while its runner holds it, and takes it over, where it stood, once given up', async () => {
+    const schema = `tasks_${randomBytes(6).toString('hex')}`;
+    const stores = [0, 1].map(() => new PostgresStore({ url: database.url, schema, rules, poolSize: 2 }));
+    const clocks = [new ManualClock(T0), new ManualClock(T0)];
+    const [a, b] = stores.map((store, i) =>
+      createServices(store, {
+        clock: clocks[i],
+        limits: DEFAULT_LIMITS,
+        targets: { allowedHosts: null },
+        random: () => 0.5,
+        onError: (error) => {
+          throw error;
+        },
+        events: quiet,
+        instance: `gateway-${i}`,
+      }),
+    );
+    const [store] = stores;
+    const moved = async (): Promise<number> => (await store.moveTasks({ queue: 'dlq', max: 1 }))[0].moved;
+    try {
+      await store.putQueue({ name: 'dlq', settings: settings(), now: T0 });
+      await store.putQueue({ name: 'q', settings: settings({ maxDeliveries: 1, deadLetterQueue: 'dlq' }), now: T0 });
+      await store.produce({ queue: 'q', messages: ['a', 'b', 'c'].map((text) => message(text)), ...opts() });
+      await store.claim({ from: { queue: 'q' }, max: 3, now: T0, visibilityTimeoutMs: 1000 });
+      expect((await store.claim({ from: { queue: 'q' }, max: 3, now: T0 + 1000, visibilityTimeoutMs: 1000 })).leases).toEqual([]);
+      for (const clock of clocks) clock.advance(1000);
+
+      expect(await a.moveTasks.startTask({ queue: 'dlq', handle: 'h', destination: null, maxPerSecond: 1, toMove: 3 })).toBe(true);
+      await untilStored(async () => !a.moveTasks.busy && (await moved()) === 1);
+      // b looks for tasks nobody runs (at its start, then every third of ownershipMs): a holds this one.
+      await b.moveTasks.start();
+      expect(b.moveTasks.busy).toBe(false);
+      clocks[0].advance(1000);
+      await untilStored(async () => !a.moveTasks.busy && (await moved()) === 2);
+
+      // a stops, giving it up: b's next look takes it over, and moves the last one.
+      await a.moveTasks.stop();
+      clocks[1].advance(OWNERSHIP_MS_DEFAULT / 3);
+      await untilStored(async () => (await store.moveTasks({ queue: 'dlq', max: 1 }))[0].status === 'completed');
+      expect(await moved()).toBe(3);
+      expect((await store.queueStats({ queue: 'q', now: clocks[1].now() })).ready).toBe(3);
+    } finally {
+      await Promise.all([a.moveTasks.stop(), b.moveTasks.stop()]);
+      await Promise.all(stores.map((s) => s.close()));
     }
   });
 });

@@ -64,4 +64,14 @@ describe('queue rules', () => {
     expect(rules.deduplicationWindowMs('standard', options)).toBe(86_400_000);
     expect(rules.deduplicationWindowMs('fifo', { now: 0, idempotencyWindowMs: 1000 })).toBe(1000);
   });
+
+  test('move tasks: a dead letter without a source fails the task, then one whose target is gone; it completes once it moved what it was to, or found less than it asked', () => {
+    const step = { asked: 5, found: 5, moved: 5, unsourced: 0, unplaced: 0 };
+    expect(rules.moveTaskAfter({ moved: 5, toMove: 10 }, step)).toEqual({ status: 'running', failure: null });
+    expect(rules.moveTaskAfter({ moved: 10, toMove: 10 }, step)).toEqual({ status: 'completed', failure: null });
+    expect(rules.moveTaskAfter({ moved: 8, toMove: 10 }, { ...step, found: 3, moved: 3 })).toEqual({ status: 'completed', failure: null });
+    expect(rules.moveTaskAfter({ moved: 0, toMove: 0 }, { ...step, asked: 0, found: 0, moved: 0 })).toEqual({ status: 'completed', failure: null });
+    expect(rules.moveTaskAfter({ moved: 3, toMove: 10 }, { ...step, moved: 3, unsourced: 1, unplaced: 1 })).toEqual({ status: 'failed', failure: 'message_source_unknown' });
+    expect(rules.moveTaskAfter({ moved: 4, toMove: 10 }, { ...step, moved: 4, unplaced: 1 })).toEqual({ status: 'failed', failure: 'queue_not_found' });
+  });
 });

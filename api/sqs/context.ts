@@ -1,5 +1,6 @@
 import type { GatewayError } from '../../queue/errors';
 import type { Limits } from '../../queue/limits';
+import type { MoveTasks } from '../../queue/moveTasks';
 import type { QueueService } from '../../queue/queueService';
 import type { AuthOptions, Principal } from '../auth';
 import type { Action } from '../scopes';
@@ -25,11 +26,10 @@ export interface SqsDeps {
     | 'nack'
     | 'extend'
     | 'receiptCheck'
-    | 'redrive'
     | 'update'
-    | 'recordMoveTask'
-    | 'moveTasks'
   >;
+  /** Message move tasks (StartMessageMoveTask and the others), run in the background. */
+  moveTasks: Pick<MoveTasks, 'startTask' | 'tasks' | 'cancelTask'>;
   auth: Pick<AuthOptions, 'keys' | 'rates'>;
   /** Aborted when the server shuts down: long-polls return what they have. */
   shutdown: AbortSignal;

@@ -1,15 +1,17 @@
 import crypto from 'node:crypto';
+import type { MoveTask, MoveTaskFailure, MoveTaskStatus } from '../../persistence/store';
 import { GatewayError } from '../../queue/errors';
 import type { SqsAction, SqsCall, SqsDeps } from './context';
 import { invalidParameter, missingParameter, SqsError } from './errors';
 import { nameFromArn, queueArn } from './queueNames';
 
 /**
- * Message move tasks (dead-letter redrive), over /v1's redrive: a task moves
- * the dead letters back to their source queues. It runs to completion inside
- * StartMessageMoveTask, so no task is ever left running in one process's
- * memory; the finished ones are kept in the store (the newest 10 per queue),
- * where ListMessageMoveTasks finds them from any gateway process.
+ * Message move tasks (dead-letter redrive): a task moves the dead letters of
+ * a queue back to their source queues, or to a destination, in the
+ * background (queue/moveTasks.ts), at MaxNumberOfMessagesPerSecond if given.
+ * Tasks are kept in the store (the newest 10 per queue), where
+ * ListMessageMoveTasks finds them, running ones with their counts so far,
+ * from any gateway process; one of them runs each running task.
  */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -40,8 +42,37 @@ function sourceOfHandle(handle: string): string {
   throw new SqsError('InvalidParameterValue', 'Value for parameter TaskHandle is invalid.');
 }
 
+const STATUS: Record<MoveTaskStatus, string> = {
+  running: 'RUNNING',
+  cancelling: 'CANCELLING',
+  completed: 'COMPLETED',
+  cancelled: 'CANCELLED',
+  failed: 'FAILED',
+};
+
+/** SQS's words for why a task failed. */
+const FAILURE_REASON: Record<MoveTaskFailure, string> = {
+  message_source_unknown: 'CouldNotDetermineMessageSource',
+  queue_not_found: 'AWS.SimpleQueueService.NonExistentQueue',
+};
+
+/** A task as ListMessageMoveTasks shows it: the handle of a running one only, the reason of a failed one only, as SQS does. */
+function resultEntry(task: MoveTask, sourceArn: string): object {
+  return {
+    ...(task.status === 'running' ? { TaskHandle: task.handle } : {}),
+    Status: STATUS[task.status],
+    SourceArn: sourceArn,
+    ...(task.destination === null ? {} : { DestinationArn: queueArn(task.destination) }),
+    ...(task.maxPerSecond === null ? {} : { MaxNumberOfMessagesPerSecond: task.maxPerSecond }),
+    ApproximateNumberOfMessagesMoved: task.moved,
+    ApproximateNumberOfMessagesToMove: task.toMove,
+    ...(task.failure === null ? {} : { FailureReason: FAILURE_REASON[task.failure] }),
+    StartedTimestamp: task.startedAt,
+  };
+}
+
 export function moveTaskActions(deps: SqsDeps): Record<string, SqsAction> {
-  const { queues } = deps;
+  const { queues, moveTasks } = deps;
   /** `lookup` of the queue `parameter` names; ResourceNotFoundException when there is no such queue. */
   const found = async <T>(parameter: string, lookup: () => Promise<T>): Promise<T> => {
     try {
@@ -67,43 +98,29 @@ export function moveTaskActions(deps: SqsDeps): Record<string, SqsAction> {
       if (!(await queues.isDeadLetterQueue(source))) {
         throw invalidParameter('SourceArn', call.input.string('SourceArn'), 'Source queue must be configured as a Dead Letter Queue.');
       }
-      const startedAt = deps.wallClock();
-      let moved = 0;
-      // Batch after batch until none is left that can go back: leased ones and those whose source is gone stay.
-      for (;;) {
-        const { redriven } = await queues.redrive(source, deps.limits.maxBatchMessages, destination);
-        moved += redriven;
-        if (redriven === 0) break;
-      }
       const handle = taskHandle(source);
-      await queues.recordMoveTask(source, { handle, destination, maxPerSecond: maxPerSecond ?? null, moved, toMove, startedAt });
+      if (!(await moveTasks.startTask({ queue: source, handle, destination, maxPerSecond: maxPerSecond ?? null, toMove }))) {
+        throw new SqsError('InvalidParameterValue', 'There is already a task running. Only one active task is allowed for a source queue arn at a given time.');
+      }
       return { TaskHandle: handle };
     },
 
     async ListMessageMoveTasks(call) {
       const source = queueOfArn(call, 'SourceArn', null);
       const max = call.input.integer('MaxResults', 1, 10) ?? 1;
-      await found('SourceArn', () => queues.settings(source));
-      const tasks = await queues.moveTasks(source, max);
-      return {
-        Results: tasks.map((task) => ({
-          Status: 'COMPLETED',
-          SourceArn: call.input.string('SourceArn'),
-          ...(task.destination === null ? {} : { DestinationArn: queueArn(task.destination) }),
-          ...(task.maxPerSecond === null ? {} : { MaxNumberOfMessagesPerSecond: task.maxPerSecond }),
-          ApproximateNumberOfMessagesMoved: task.moved,
-          ApproximateNumberOfMessagesToMove: task.toMove,
-          StartedTimestamp: task.startedAt,
-        })),
-      };
+      const tasks = await found('SourceArn', () => moveTasks.tasks(source, max));
+      return { Results: tasks.map((task) => resultEntry(task, call.input.string('SourceArn'))) };
     },
 
-    /** Every task has finished by the time its handle is known: none is left to cancel. */
+    /** Only a running task can be cancelled: it stops at its next step; what it moved stays moved. */
     async CancelMessageMoveTask(call) {
       const handle = call.input.optionalString('TaskHandle');
       if (handle === undefined) throw missingParameter('TaskHandle');
-      call.principal.require('admin', 'queues', sourceOfHandle(handle));
-      throw new SqsError('ResourceNotFoundException', 'Task does not exist.');
+      const source = sourceOfHandle(handle);
+      call.principal.require('admin', 'queues', source);
+      const task = await found('SourceArn', () => moveTasks.cancelTask(source, handle));
+      if (task === null) throw new SqsError('ResourceNotFoundException', 'Task does not exist.');
+      return { ApproximateNumberOfMessagesMoved: task.moved };
     },
   };
 }

@@ -48,7 +48,7 @@ import { fetchGroup } from './fetchGroup';
 import { deleteGroup, describe, joinGroup, leaveGroup, listGroups, loadGroup, putGroup } from './groupRow';
 import { deadLetterLease, renewLease } from './leaseActions';
 import { migrate } from './migrate';
-import { moveTasks, recordMoveTask } from './moveTasks';
+import { activeMoveTasks, cancelMoveTask, moveTasks, startMoveTask, stepMoveTask } from './moveTasks';
 import { nextAvailableAt } from './nextAvailableAt';
 import { offsetForTimestamp } from './offsetForTimestamp';
 import { type ProduceRequest, produce } from './produce';
@@ -245,12 +245,24 @@ export class PostgresStore implements Store {
     return this.write((tx) => recordPush(tx, name, outcome));
   }
 
-  recordMoveTask({ queue, task }: Params<'recordMoveTask'>): Promise<void> {
-    return this.write((tx) => recordMoveTask(tx, queue, task));
+  startMoveTask({ queue, task }: Params<'startMoveTask'>): Promise<boolean> {
+    return this.write((tx) => startMoveTask(tx, queue, task));
   }
 
   moveTasks({ queue, max }: Params<'moveTasks'>): Promise<MoveTask[]> {
     return this.read((db) => moveTasks(db, queue, max));
+  }
+
+  activeMoveTasks(): Promise<MoveTask[]> {
+    return this.read((db) => activeMoveTasks(db));
+  }
+
+  cancelMoveTask({ queue, handle }: Params<'cancelMoveTask'>): Promise<MoveTask | null> {
+    return this.write((tx) => cancelMoveTask(tx, queue, handle));
+  }
+
+  stepMoveTask({ handle, max, now }: Params<'stepMoveTask'>): Promise<MoveTask | null> {
+    return this.write((tx, context) => stepMoveTask(tx, context, this.rules, handle, max, now));
   }
 
   browse({ at, ...options }: Params<'browse'>): Promise<BrowsedMessage[]> {

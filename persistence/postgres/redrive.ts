@@ -1,6 +1,6 @@
 import { deadLetteredMessageId, deadLetterSource, movedMessage, redriveHeaders } from '../rows/deadLetter';
 import { type QueueRow, queueTarget } from '../rows/queueRow';
-import type { RedriveResult, StoredMessage } from '../store';
+import type { MoveStep, RedriveResult, StoredMessage } from '../store';
 import { append } from './append';
 import type { Queryable } from './connection';
 import { loadMessages } from './messageRow';
@@ -56,17 +56,51 @@ async function redeliverTo(tx: Queryable, context: WriteContext, source: string,
   };
 }
 
+/** What became of the ready dead letters a redrive took up: a MoveStep without what it asked for. */
+export type Moved = Omit<MoveStep, 'asked'>;
+
 /**
- * operation: redrive — moves ready dead letters back to their source: to the
- * queue named in their source header, as new messages with a fresh delivery
- * count and without the dead-letter headers; or, for a topic subscription, by
- * delivering the topic's message to it again. Leased dead letters, ones
- * without a source, and ones whose source (or topic message) is gone stay.
- * With `to`, every ready dead letter goes to that queue instead, as a new
- * message (`queue_not_found` if there is none).
+ * Moves up to `max` ready dead letters of `dlq` back to their source: to the
+ * queue named in their source header, as messages with a fresh delivery
+ * count, their ids and no dead-letter headers; or, for a topic subscription,
+ * by delivering the topic's message to it again. With `to`, every one goes
+ * to that queue instead. Leased dead letters are not looked at; those without
+ * a source (`unsourced`), and those whose source, topic message or `to` is
+ * gone (`unplaced`), stay.
  *
  * The sources are written before the dead letters leave the dead-letter
  * queue: the order a dead-lettering takes the same two queues' locks in.
+ */
+export async function moveReady(tx: Queryable, context: WriteContext, dlq: QueueRow, max: number, now: number, to: string | null): Promise<Moved> {
+  const destination = to === null ? null : await findQueueRow(tx, to);
+  const toDestination = destination === null ? null : appendTo(tx, context, destination, now);
+  const targets = new Map<string, Redeliver | null>();
+  const redriven: number[] = [];
+  const { rows } = await tx.query<{ message_id: number }>({ ...STATEMENTS.ready, values: [dlq.subscriptionId, now, max] });
+  const ready = await loadMessages(tx, rows.map((row) => row.message_id));
+  let unsourced = 0;
+  for (const message of ready) {
+    const { source, headers } = redriveHeaders(message);
+    let redeliver: Redeliver | null;
+    if (to !== null) {
+      redeliver = toDestination;
+    } else if (source === undefined) {
+      unsourced += 1;
+      continue;
+    } else {
+      if (!targets.has(source)) targets.set(source, await redeliverTo(tx, context, source, now));
+      redeliver = targets.get(source) ?? null;
+    }
+    if ((await redeliver?.(message, headers)) === true) redriven.push(Number(message.id));
+  }
+  await removeMessages(tx, dlq, redriven);
+  return { found: ready.length, moved: redriven.length, unsourced, unplaced: ready.length - redriven.length - unsourced };
+}
+
+/**
+ * operation: redrive — moves up to `max` ready dead letters back to their
+ * source (moveReady), or with `to` every one to that queue
+ * (`queue_not_found` if there is none).
  */
 export async function redrive(
   tx: Queryable,
@@ -77,22 +111,9 @@ export async function redrive(
   to: string | null,
 ): Promise<RedriveResult> {
   const dlq = await loadQueueRow(tx, deadLetterQueue);
-  const destination = to === null ? null : appendTo(tx, context, await loadQueueRow(tx, to), now);
-  const targets = new Map<string, Redeliver | null>();
-  const redriven: number[] = [];
-  const { rows } = await tx.query<{ message_id: number }>({ ...STATEMENTS.ready, values: [dlq.subscriptionId, now, max] });
-  for (const message of await loadMessages(tx, rows.map((row) => row.message_id))) {
-    const { source, headers } = redriveHeaders(message);
-    if (destination !== null) {
-      await destination(message, headers);
-      redriven.push(Number(message.id));
-      continue;
-    }
-    if (source === undefined) continue;
-    if (!targets.has(source)) targets.set(source, await redeliverTo(tx, context, source, now));
-    if ((await targets.get(source)?.(message, headers)) === true) redriven.push(Number(message.id));
-  }
-  await removeMessages(tx, dlq, redriven);
+  // Refused, where a task's step leaves its dead letters unplaced (and fails).
+  if (to !== null) await loadQueueRow(tx, to);
+  const { moved } = await moveReady(tx, context, dlq, max, now, to);
   const { rows: remaining } = await tx.query<{ waiting: number }>({ ...STATEMENTS.remaining, values: [dlq.subscriptionId] });
-  return { redriven: redriven.length, remaining: remaining[0].waiting };
+  return { redriven: moved, remaining: remaining[0].waiting };
 }

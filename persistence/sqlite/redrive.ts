@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { deadLetteredMessageId, deadLetterSource, movedMessage, redriveHeaders } from '../rows/deadLetter';
 import { type QueueRow, queueTarget } from '../rows/queueRow';
-import type { RedriveResult, StoredMessage } from '../store';
+import type { MoveStep, RedriveResult, StoredMessage } from '../store';
 import { append } from './append';
 import type { WriteContext } from './groupCommit';
 import { loadMessages } from './messageRow';
@@ -53,14 +53,48 @@ function redeliverTo(db: Database, context: WriteContext, source: string, now: n
   };
 }
 
+/** What became of the ready dead letters a redrive took up: a MoveStep without what it asked for. */
+export type Moved = Omit<MoveStep, 'asked'>;
+
 /**
- * operation: redrive — moves ready dead letters back to their source: to the
- * queue named in their source header, as new messages with a fresh delivery
- * count and without the dead-letter headers; or, for a topic subscription, by
- * delivering the topic's message to it again. Leased dead letters, ones
- * without a source, and ones whose source (or topic message) is gone stay.
- * With `to`, every ready dead letter goes to that queue instead, as a new
- * message (`queue_not_found` if there is none).
+ * Moves up to `max` ready dead letters of `dlq` back to their source: to the
+ * queue named in their source header, as messages with a fresh delivery
+ * count, their ids and no dead-letter headers; or, for a topic subscription,
+ * by delivering the topic's message to it again. With `to`, every one goes
+ * to that queue instead. Leased dead letters are not looked at; those without
+ * a source (`unsourced`), and those whose source, topic message or `to` is
+ * gone (`unplaced`), stay.
+ */
+export function moveReady(db: Database, context: WriteContext, dlq: QueueRow, max: number, now: number, to: string | null): Moved {
+  const s = statements(db);
+  const destination = to === null ? null : findQueueRow(db, to);
+  const toDestination = destination === null ? null : appendTo(db, context, destination, now);
+  const targets = new Map<string, Redeliver | null>();
+  const redriven: number[] = [];
+  const ready = loadMessages(db, s.ready.all(dlq.subscriptionId, now, max) as number[]);
+  let unsourced = 0;
+  for (const message of ready) {
+    const { source, headers } = redriveHeaders(message);
+    let redeliver: Redeliver | null;
+    if (to !== null) {
+      redeliver = toDestination;
+    } else if (source === undefined) {
+      unsourced += 1;
+      continue;
+    } else {
+      if (!targets.has(source)) targets.set(source, redeliverTo(db, context, source, now));
+      redeliver = targets.get(source) ?? null;
+    }
+    if (redeliver?.(message, headers) === true) redriven.push(Number(message.id));
+  }
+  removeMessages(db, dlq, redriven);
+  return { found: ready.length, moved: redriven.length, unsourced, unplaced: ready.length - redriven.length - unsourced };
+}
+
+/**
+ * operation: redrive — moves up to `max` ready dead letters back to their
+ * source (moveReady), or with `to` every one to that queue
+ * (`queue_not_found` if there is none).
  */
 export function redrive(
   db: Database,
@@ -71,21 +105,8 @@ export function redrive(
   to: string | null,
 ): RedriveResult {
   const dlq = loadQueueRow(db, deadLetterQueue);
-  const s = statements(db);
-  const destination = to === null ? null : appendTo(db, context, loadQueueRow(db, to), now);
-  const targets = new Map<string, Redeliver | null>();
-  const redriven: number[] = [];
-  for (const message of loadMessages(db, s.ready.all(dlq.subscriptionId, now, max) as number[])) {
-    const { source, headers } = redriveHeaders(message);
-    if (destination !== null) {
-      destination(message, headers);
-      redriven.push(Number(message.id));
-      continue;
-    }
-    if (source === undefined) continue;
-    if (!targets.has(source)) targets.set(source, redeliverTo(db, context, source, now));
-    if (targets.get(source)?.(message, headers) === true) redriven.push(Number(message.id));
-  }
-  removeMessages(db, dlq, redriven);
-  return { redriven: redriven.length, remaining: s.remaining.get(dlq.subscriptionId) as number };
+  // Refused, where a task's step leaves its dead letters unplaced (and fails).
+  if (to !== null) loadQueueRow(db, to);
+  const { moved } = moveReady(db, context, dlq, max, now, to);
+  return { redriven: moved, remaining: statements(db).remaining.get(dlq.subscriptionId) as number };
 }

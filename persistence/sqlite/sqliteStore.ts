@@ -47,7 +47,7 @@ import { produceTopic } from './produceTopic';
 import { putTopic } from './putTopic';
 import { readPartition } from './readPartition';
 import { browse } from './browse';
-import { moveTasks, recordMoveTask } from './moveTasks';
+import { activeMoveTasks, cancelMoveTask, moveTasks, startMoveTask, stepMoveTask } from './moveTasks';
 import { topicPartitions } from './topicPartitions';
 import { findTopicRow, loadTopicRow, topicRowPage } from './topicRow';
 import { claim } from './claim';
@@ -250,12 +250,24 @@ export class SqliteStore implements Store {
     return this.writes.run(() => recordPush(this.db, name, outcome));
   }
 
-  recordMoveTask({ queue, task }: Params<'recordMoveTask'>): Promise<void> {
-    return this.writes.run(() => recordMoveTask(this.db, queue, task));
+  startMoveTask({ queue, task }: Params<'startMoveTask'>): Promise<boolean> {
+    return this.writes.run(() => startMoveTask(this.db, queue, task));
   }
 
   moveTasks({ queue, max }: Params<'moveTasks'>): Promise<MoveTask[]> {
     return this.read(() => moveTasks(this.db, queue, max));
+  }
+
+  activeMoveTasks(): Promise<MoveTask[]> {
+    return this.read(() => activeMoveTasks(this.db));
+  }
+
+  cancelMoveTask({ queue, handle }: Params<'cancelMoveTask'>): Promise<MoveTask | null> {
+    return this.writes.run(() => cancelMoveTask(this.db, queue, handle));
+  }
+
+  stepMoveTask({ handle, max, now }: Params<'stepMoveTask'>): Promise<MoveTask | null> {
+    return this.writes.run((context) => stepMoveTask(this.db, context, this.rules, handle, max, now));
   }
 
   browse({ at, ...options }: Params<'browse'>): Promise<BrowsedMessage[]> {

@@ -350,6 +350,33 @@ export function describeDeliveries(context: ContractContext): void {
       await expectFailure(store.redrive({ deadLetterQueue: 'dlq', max: 10, to: 'missing', now: T0 }), { code: 'queue_not_found', queue: 'missing' });
     });
 
+    test("a move task's step moves at most what it asks for and has left to move, counts it, and ends as the rules say", async () => {
+      const { store } = context;
+      await store.putQueue({ name: 'dlq', settings: settings(), now: T0 });
+      await store.putQueue({ name: 'q', settings: settings({ maxDeliveries: 1, deadLetterQueue: 'dlq' }), now: T0 });
+      await store.produce({ queue: 'q', messages: ['a', 'b', 'c', 'd'].map((text) => message(text)), ...opts() });
+      await claim(4, T0);
+      expect(await claim(4, T0 + 1000)).toEqual([]);
+      // Three were ready when it started (say): it moves those three, and no more.
+      const task = { handle: 't', destination: null, maxPerSecond: 2, toMove: 3, startedAt: T0 };
+      expect(await store.startMoveTask({ queue: 'dlq', task })).toBe(true);
+      const step = (handle: string, max: number) => store.stepMoveTask({ handle, max, now: T0 + 1000 });
+      expect(await step('t', 2)).toMatchObject({ status: 'running', moved: 2 });
+      expect((await store.queueStats({ queue: 'q', now: T0 + 1000 })).ready).toBe(2);
+      expect(await step('t', 2)).toMatchObject({ status: 'completed', moved: 3, failure: null });
+      expect(values(await claim(4, T0 + 1000))).toEqual(['a', 'b', 'c']);
+      expect((await store.queueStats({ queue: 'dlq', now: T0 + 1000 })).ready).toBe(1);
+
+      // Produced into the dead-letter queue, a message names no source: back to the sources, it fails the task (d, which has one, moved).
+      await store.produce({ queue: 'dlq', messages: [message('orphan')], ...opts() });
+      expect(await store.startMoveTask({ queue: 'dlq', task: { ...task, handle: 'u', toMove: 2 } })).toBe(true);
+      expect(await step('u', 10)).toMatchObject({ status: 'failed', failure: 'message_source_unknown', moved: 1 });
+      // To a destination that is gone, it fails as well, and moves nothing.
+      expect(await store.startMoveTask({ queue: 'dlq', task: { ...task, handle: 'v', destination: 'gone', toMove: 1 } })).toBe(true);
+      expect(await step('v', 10)).toMatchObject({ status: 'failed', failure: 'queue_not_found', moved: 0 });
+      expect(values(await claimFrom('dlq', 10, T0 + 1000, 1000))).toEqual(['orphan']);
+    });
+
     test('dead letters and redrives are never refused by a full dead-letter queue or source', async () => {
       const { store } = context;
       await store.putQueue({ name: 'dlq', settings: settings({ maxStoredMessages: 1 }), now: T0 });

@@ -91,20 +91,38 @@ export function describeQueues(context: ContractContext): void {
       await expect((await context.reopen()).getQueue('t')).resolves.toMatchObject({ tags: { team: 'b' }, ordering: 'fifo' });
     });
 
-    test('move tasks are kept in the store, newest first, the newest 10 per queue', async () => {
+    test('move tasks are kept in the store, newest first, the newest 10 per queue; a queue has one running or cancelling at a time', async () => {
+      const { store } = context;
       for (let i = 0; i < 12; i++) {
-        await context.store.recordMoveTask({
-          queue: 'q',
-          task: { handle: `h${i}`, destination: i === 11 ? 'elsewhere' : null, maxPerSecond: i === 11 ? null : 5, moved: i, toMove: i + 1, startedAt: T0 + i },
-        });
+        const task = { handle: `h${i}`, destination: i === 11 ? 'elsewhere' : null, maxPerSecond: i === 11 ? null : 5, toMove: 0, startedAt: T0 + i };
+        expect(await store.startMoveTask({ queue: 'q', task })).toBe(true);
+        expect(await store.startMoveTask({ queue: 'q', task: { ...task, handle: `refused${i}` } })).toBe(false);
+        // Nothing to move: its first step completes it.
+        if (i < 11) expect(await store.stepMoveTask({ handle: `h${i}`, max: 10, now: T0 + i })).toMatchObject({ status: 'completed', moved: 0 });
       }
       const reopened = await context.reopen();
       const tasks = await reopened.moveTasks({ queue: 'q', max: 100 });
       expect(tasks.map((task) => task.handle)).toEqual(['h11', 'h10', 'h9', 'h8', 'h7', 'h6', 'h5', 'h4', 'h3', 'h2']);
-      expect(tasks[0]).toEqual({ handle: 'h11', destination: 'elsewhere', maxPerSecond: null, moved: 11, toMove: 12, startedAt: T0 + 11 });
-      expect(tasks[1].destination).toBeNull();
+      const running = { handle: 'h11', destination: 'elsewhere', maxPerSecond: null, moved: 0, toMove: 0, startedAt: T0 + 11, status: 'running', failure: null };
+      expect(tasks[0]).toEqual(running);
+      expect(tasks[1]).toMatchObject({ destination: null, maxPerSecond: 5, status: 'completed' });
       expect(await reopened.moveTasks({ queue: 'q', max: 1 })).toHaveLength(1);
+      expect(await reopened.activeMoveTasks()).toEqual([running]);
+
+      // Only a running task is cancelled; it is cancelling until its next step, which ends it.
+      expect(await reopened.cancelMoveTask({ queue: 'q', handle: 'h10' })).toBeNull();
+      expect(await reopened.cancelMoveTask({ queue: 'q', handle: 'h11' })).toEqual({ ...running, status: 'cancelling' });
+      expect(await reopened.cancelMoveTask({ queue: 'q', handle: 'h11' })).toBeNull();
+      expect(await reopened.activeMoveTasks()).toEqual([{ ...running, status: 'cancelling' }]);
+      expect(await reopened.stepMoveTask({ handle: 'h11', max: 10, now: T0 + 20 })).toEqual({ ...running, status: 'cancelled' });
+      expect(await reopened.stepMoveTask({ handle: 'h11', max: 10, now: T0 + 21 })).toEqual({ ...running, status: 'cancelled' });
+      expect(await reopened.activeMoveTasks()).toEqual([]);
+      expect(await reopened.stepMoveTask({ handle: 'unknown', max: 10, now: T0 })).toBeNull();
       await expectFailure(reopened.moveTasks({ queue: 'missing', max: 1 }), { code: 'queue_not_found', queue: 'missing' });
+      await expectFailure(reopened.startMoveTask({ queue: 'missing', task: { ...running, handle: 'm' } }), { code: 'queue_not_found', queue: 'missing' });
+      // A deleted queue's tasks go with it.
+      await reopened.deleteQueue('q');
+      expect(await reopened.stepMoveTask({ handle: 'h10', max: 10, now: T0 })).toBeNull();
     });
 
     test('produce to a missing queue stores nothing', async () => {

@@ -42,13 +42,14 @@ export async function sqsGateway(options: TestGatewayOptions = {}): Promise<SqsG
 }
 
 /**
- * A fresh gateway around each test of the file: `started` gets it (and
- * whatever the file sets up on it) before the test, and it is closed after.
+ * A fresh gateway around each test of the file (or of the describe block it
+ * is called in), made with `options`: `started` gets it (and whatever the
+ * file sets up on it) before the test, and it is closed after.
  */
-export function sqsGatewayPerTest(started: (gateway: SqsGateway) => Promise<void> | void): void {
+export function sqsGatewayPerTest(started: (gateway: SqsGateway) => Promise<void> | void, options: TestGatewayOptions = {}): void {
   let gateway: SqsGateway | undefined;
   beforeEach(async () => {
-    gateway = await sqsGateway();
+    gateway = await sqsGateway(options);
     await started(gateway);
   });
   afterEach(() => gateway?.close());

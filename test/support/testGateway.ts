@@ -68,9 +68,11 @@ export interface TestGatewayOptions {
   corsOrigins?: string[];
   /** The store's fsync of its log (default: fs.fsync); a test holds it to see what waits for it. */
   fsync?: Fsync;
+  /** This gateway among those over the store (the holder of its leases); default: a random id. Another gateway's, for one restarted after a crash. */
+  instance?: string;
 }
 
-/** The real app over a real SQLite file in a temp dir, with a manual clock; push deliveries run. */
+/** The real app over a real SQLite file in a temp dir, with a manual clock; push deliveries and move tasks run. */
 export function testGateway(options: TestGatewayOptions = {}): TestGateway {
   const clock = new ManualClock();
   const dataDir = options.dataDir ?? tempDir();
@@ -92,6 +94,7 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
     random: options.random ?? (() => 0.5),
     onError: (error) => backgroundErrors.push(error),
     events: metrics,
+    instance: options.instance,
   });
   const activity = new Activity(clock, () => metrics.counted());
   const stopActivity = activity.start();
@@ -137,6 +140,7 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
       stopActivity();
       shutdown.abort();
       await services.dispatcher.stop();
+      await services.moveTasks.stop();
       await services.maintenance.close();
     },
   };
