@@ -145,7 +145,8 @@ export class MoveTasks {
   async startTask({ queue, ...task }: MoveTaskRequest): Promise<boolean> {
     const startedAt = this.deps.clock.now();
     const started = await this.deps.store.startMoveTask({ queue, task: { ...task, startedAt } });
-    if (started) await this.take([{ ...task, startedAt, moved: 0, status: 'running', failure: null }]);
+    // Recorded, it is started: if it cannot be taken up here now, a renewal (this process's or another's) takes it up.
+    if (started) await this.take([{ ...task, startedAt, moved: 0, status: 'running', failure: null }]).catch(this.deps.onError);
     return started;
   }
 
@@ -199,7 +200,7 @@ export class MoveTasks {
   /** Takes or renews the leases of `tasks` and runs here those it holds and does not run yet; the handles it holds. */
   private async take(tasks: MoveTask[]): Promise<Set<string>> {
     const { store, clock, instance: holder, ownershipMs } = this.deps;
-    if (tasks.length === 0) return new Set();
+    if (tasks.length === 0 || this.stopped) return new Set();
     const leases = new Set(await store.holdLeases({ names: tasks.map((task) => leaseOf(task.handle)), holder, ttlMs: ownershipMs, now: clock.now() }));
     const held = tasks.filter((task) => leases.has(leaseOf(task.handle)));
     for (const task of held) if (!this.stopped && !this.runs.has(task.handle)) this.run(task);
