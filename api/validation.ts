@@ -100,6 +100,18 @@ function isName(parameter: Parameter): boolean {
   return parameter.schema.$ref === '#/components/schemas/Name';
 }
 
+/**
+ * Coerced parameters that became numbers without bounds: ajv turns `1e400`
+ * into Infinity and lets it past `integer`, `minimum` and `maximum` alike.
+ */
+function infinite(values: Record<string, unknown>, prefix: string): FieldError[] {
+  return Object.entries(values).flatMap(([name, value]) =>
+    (Array.isArray(value) ? value : [value]).some((item) => typeof item === 'number' && !Number.isFinite(item))
+      ? [{ pointer: `${prefix}/${name}`, detail: 'must be a finite number' }]
+      : [],
+  );
+}
+
 function fail(code: 'invalid_name' | 'validation_failed', what: string, errors: FieldError[]): never {
   throw new GatewayError(code, `${what}: ${describe(errors)}.`, { errors });
 }
@@ -204,6 +216,8 @@ function buildValidator(op: SpecOperation, compileParameters: Compile, compileBo
     if (undecodable.length > 0) fail('validation_failed', 'Invalid encoding', undecodable);
     const queryValues: Record<string, unknown> = { ...(req.query as Record<string, unknown>) };
     if (!query(queryValues)) fail('validation_failed', 'Invalid query', fieldErrors('/query', query.errors));
+    const unbounded = [...infinite(params, '/path'), ...infinite(queryValues, '/query')];
+    if (unbounded.length > 0) fail('validation_failed', 'Invalid number', unbounded);
     if (!headers({ ...req.headers })) fail('validation_failed', 'Invalid header', fieldErrors('/headers', headers.errors));
     if (body !== null && !Buffer.isBuffer(req.body)) {
       if (req.body === undefined) {

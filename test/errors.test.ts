@@ -229,6 +229,10 @@ test('every configured bound is the maximum the served openapi.yaml states, and 
     [t.http.get('/v1/queues/q/messages?max=6'), '/query/max'],
     [t.http.put('/v1/topics/t').send({ maxMessageBytes: 1001 }), '/body/maxMessageBytes'],
     [t.http.post('/v1/queues/q/requests?timeoutMs=4001').type('text/plain').send('ping'), '/query/timeoutMs'],
+    // Numbers too large for a double are Infinity once read: past every bound, not within them.
+    [t.http.post('/v1/queues/q/requests?timeoutMs=1e400').type('text/plain').send('ping'), '/query/timeoutMs'],
+    [t.http.post('/v1/queues/q/requests?timeoutMs=-1e400').type('text/plain').send('ping'), '/query/timeoutMs'],
+    [t.http.get('/v1/topics/t/partitions/0/messages?waitMs=1e400'), '/query/waitMs'],
   ];
   for (const [pending, pointer] of over) {
     const res = await expectProblem(pending, 422, 'validation_failed');

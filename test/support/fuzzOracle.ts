@@ -132,6 +132,7 @@ export class Oracle {
   private checkSqsError(method: string, target: string, response: ParsedResponse): Finding[] {
     const { status } = response;
     const contentType = response.headers['content-type'] ?? '';
+    if (contentType.startsWith('text/xml')) return checkSqsXmlError(target, response);
     if (!contentType.startsWith(SQS_CONTENT_TYPE)) {
       const findings = this.checkProblem(method, target, response);
       const code = parseObject(response.body)?.code;
@@ -300,6 +301,25 @@ export class Oracle {
 }
 
 const SQS_CONTENT_TYPE = 'application/x-amz-json-1.0';
+const SQS_XML_ERROR =
+  /^<\?xml version="1.0"\?><ErrorResponse xmlns="http:\/\/queue.amazonaws.com\/doc\/2012-11-05\/"><Error><Type>(Sender|Receiver)<\/Type><Code>([\w.]+)<\/Code><Message>([^<]*)<\/Message><Detail\/><\/Error><RequestId>[^<]+<\/RequestId><\/ErrorResponse>$/;
+
+/**
+ * An error of the SQS face in the query protocol (a request that was no JSON
+ * 1.0 call): SQS's XML ErrorResponse, whose Code the SDKs raise by, a
+ * Receiver's only for a server error.
+ */
+function checkSqsXmlError(target: string, response: ParsedResponse): Finding[] {
+  const { status } = response;
+  const match = SQS_XML_ERROR.exec(response.body.toString('utf8'));
+  if (match === null) return [{ kind: `SQS ${status} XML error not an ErrorResponse`, detail: preview(response.body), about: 'operation' }];
+  const [, type, , message] = match;
+  const findings: Finding[] = [];
+  if ((type === 'Receiver') !== status >= 500) findings.push({ kind: `SQS ${status} XML error of type ${type}`, detail: preview(response.body), about: 'operation' });
+  const leak = leakIn([message], target);
+  if (leak !== null) findings.push({ kind: `SQS ${status} leaks internals`, detail: leak });
+  return findings;
+}
 /** Problems the HTTP layer answers before any operation runs, when a body cannot be read or is not of an accepted type. */
 const UNREAD_BODY_CODES = new Set(['bad_request', 'payload_too_large', 'unsupported_media_type', 'request_timeout', 'expectation_failed']);
 
