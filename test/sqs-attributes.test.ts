@@ -1,7 +1,6 @@
 import {
   AddPermissionCommand,
   ChangeMessageVisibilityCommand,
-  CreateQueueCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   ListDeadLetterSourceQueuesCommand,
@@ -14,7 +13,7 @@ import {
   SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type SqsGateway, sqsGateway, sqsGatewayPerTest, sqsKey } from './support/sqsGateway';
+import { arnOf, createQueue, type SqsGateway, sqsClientPerTest, sqsGateway, sqsKey } from './support/sqsGateway';
 
 /**
  * SQS queue attributes beyond the basic ones, through the official AWS SDK
@@ -26,16 +25,10 @@ import { type SqsGateway, sqsGateway, sqsGatewayPerTest, sqsKey } from './suppor
 
 let g: SqsGateway;
 let sqs: SQSClient;
+sqsClientPerTest((gateway, client) => ([g, sqs] = [gateway, client]));
 
-sqsGatewayPerTest((gateway) => {
-  g = gateway;
-  sqs = g.client();
-});
 
-const arn = (name: string): string => `arn:aws:sqs:us-east-1:000000000000:${name}`;
-
-const create = async (QueueName: string, Attributes?: Record<string, string>): Promise<string> =>
-  (await sqs.send(new CreateQueueCommand({ QueueName, Attributes }))).QueueUrl as string;
+const create = (QueueName: string, Attributes?: Record<string, string>): Promise<string> => createQueue(sqs, QueueName, Attributes);
 
 const set = (QueueUrl: string, Attributes: Record<string, string>) => sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes }));
 
@@ -50,7 +43,7 @@ const sendTo = async (QueueUrl: string, MessageBody: string, MessageGroupId: str
 
 const v1Queue = async (name: string): Promise<Record<string, unknown>> => (await g.t.http.get(`/v1/queues/${name}`)).body as Record<string, unknown>;
 
-const redrivePolicy = (target: string) => ({ RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn(target), maxReceiveCount: 3 }) });
+const redrivePolicy = (target: string) => ({ RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arnOf(target), maxReceiveCount: 3 }) });
 
 describe('high-throughput FIFO', () => {
   const highThroughput = { FifoQueue: 'true', DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' };
@@ -137,7 +130,7 @@ describe('high-throughput FIFO', () => {
 describe('RedriveAllowPolicy and ListDeadLetterSourceQueues', () => {
   test('RedriveAllowPolicy is kept and shown as SQS writes it, and checked as SQS checks it', async () => {
     const dlq = await create('dlq');
-    const byQueue = JSON.stringify({ redrivePermission: 'byQueue', sourceQueueArns: [arn('orders'), arn('invoices')] });
+    const byQueue = JSON.stringify({ redrivePermission: 'byQueue', sourceQueueArns: [arnOf('orders'), arnOf('invoices')] });
     await set(dlq, { RedriveAllowPolicy: byQueue });
     expect((await attributes(dlq)).RedriveAllowPolicy).toBe(byQueue);
     expect(await v1Queue('dlq')).toMatchObject({ redriveAllowPolicy: { permission: 'byQueue', sourceQueues: ['orders', 'invoices'] } });
@@ -149,9 +142,9 @@ describe('RedriveAllowPolicy and ListDeadLetterSourceQueues', () => {
     await expect(policy({ redrivePermission: 'some' })).rejects.toMatchObject(invalid);
     const count = { ...invalid, message: expect.stringContaining('for parameter RedriveAllowPolicy is invalid. Reason: byQueue needs 1 to 10 sourceQueueArns.') };
     await expect(policy({ redrivePermission: 'byQueue' })).rejects.toMatchObject(count);
-    await expect(policy({ redrivePermission: 'byQueue', sourceQueueArns: Array.from({ length: 11 }, (_, i) => arn(`q${i}`)) })).rejects.toMatchObject(count);
+    await expect(policy({ redrivePermission: 'byQueue', sourceQueueArns: Array.from({ length: 11 }, (_, i) => arnOf(`q${i}`)) })).rejects.toMatchObject(count);
     await expect(policy({ redrivePermission: 'byQueue', sourceQueueArns: ['not an arn'] })).rejects.toMatchObject(invalid);
-    await expect(policy({ redrivePermission: 'denyAll', sourceQueueArns: [arn('orders')] })).rejects.toMatchObject(invalid);
+    await expect(policy({ redrivePermission: 'denyAll', sourceQueueArns: [arnOf('orders')] })).rejects.toMatchObject(invalid);
     await expect(policy({ redrivePermission: 'allowAll', colour: 'blue' })).rejects.toMatchObject(invalid);
     expect((await attributes(dlq, ['RedriveAllowPolicy'])).RedriveAllowPolicy).toBe('{"redrivePermission":"denyAll"}');
     await set(dlq, { RedriveAllowPolicy: '' });
@@ -165,7 +158,7 @@ describe('RedriveAllowPolicy and ListDeadLetterSourceQueues', () => {
   });
 
   test('a queue names a dead-letter queue only as its RedriveAllowPolicy allows; one that already names it keeps it', async () => {
-    const dlq = await create('dlq', { RedriveAllowPolicy: JSON.stringify({ redrivePermission: 'byQueue', sourceQueueArns: [arn('orders')] }) });
+    const dlq = await create('dlq', { RedriveAllowPolicy: JSON.stringify({ redrivePermission: 'byQueue', sourceQueueArns: [arnOf('orders')] }) });
     const refused = { name: 'InvalidParameterValue', message: expect.stringContaining("does not allow 'invoices'") };
     await expect(create('invoices', redrivePolicy('dlq'))).rejects.toMatchObject(refused);
     const orders = await create('orders', redrivePolicy('dlq'));
@@ -209,7 +202,7 @@ describe('RedriveAllowPolicy and ListDeadLetterSourceQueues', () => {
 describe('system attributes of where a message came from', () => {
   test('a dead letter names its source queue as DeadLetterQueueSourceArn; a message sent to the queue itself names none', async () => {
     const dlq = await create('dlq');
-    const orders = await create('orders', { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn('dlq'), maxReceiveCount: 1 }) });
+    const orders = await create('orders', { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arnOf('dlq'), maxReceiveCount: 1 }) });
     await sqs.send(new SendMessageCommand({ QueueUrl: orders, MessageBody: 'fails' }));
     await sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: 'direct' }));
     const [first] = await receive(orders);
@@ -217,7 +210,7 @@ describe('system attributes of where a message came from', () => {
     expect(await receive(orders)).toEqual([]);
     const letters = await receive(dlq, { MessageSystemAttributeNames: ['All'] });
     const byBody = Object.fromEntries(letters.map((m) => [m.Body, m.Attributes ?? {}]));
-    expect(byBody.fails.DeadLetterQueueSourceArn).toBe(arn('orders'));
+    expect(byBody.fails.DeadLetterQueueSourceArn).toBe(arnOf('orders'));
     expect(byBody.direct.DeadLetterQueueSourceArn).toBeUndefined();
     expect(byBody.fails.SenderId).toBe('000000000000');
   });
@@ -228,7 +221,7 @@ describe('system attributes of where a message came from', () => {
     const keyed = await sqsGateway({ keys: [alice.record, bob.record] });
     try {
       const asAlice = keyed.client(alice.credentials);
-      const QueueUrl = (await asAlice.send(new CreateQueueCommand({ QueueName: 'orders' }))).QueueUrl as string;
+      const QueueUrl = await createQueue(asAlice, 'orders');
       await asAlice.send(new SendMessageCommand({ QueueUrl, MessageBody: 'from alice' }));
       await keyed.client(bob.credentials).send(new SendMessageBatchCommand({ QueueUrl, Entries: [{ Id: 'b', MessageBody: 'from bob' }] }));
       const { Messages = [] } = await asAlice.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['SenderId'] }));
@@ -248,7 +241,7 @@ describe('system attributes of where a message came from', () => {
 describe('Policy, AddPermission, RemovePermission', () => {
   test('Policy is kept and shown as set; it must be a JSON object; empty removes it', async () => {
     const url = await create('orders');
-    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 'sqs:SendMessage', Resource: arn('orders') }] });
+    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 'sqs:SendMessage', Resource: arnOf('orders') }] });
     await set(url, { Policy: policy });
     expect((await attributes(url)).Policy).toBe(policy);
     await expect(set(url, { Policy: 'not json' })).rejects.toMatchObject({ name: 'InvalidAttributeValue', message: 'Invalid value for the parameter Policy.' });
@@ -270,15 +263,15 @@ describe('Policy, AddPermission, RemovePermission', () => {
     await add('consume', ['111122223333', '444455556666'], ['ReceiveMessage', 'DeleteMessage']);
     expect(await policy()).toEqual({
       Version: '2008-10-17',
-      Id: `${arn('orders')}/SQSDefaultPolicy`,
+      Id: `${arnOf('orders')}/SQSDefaultPolicy`,
       Statement: [
-        { Sid: 'send', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:root' }, Action: 'SQS:SendMessage', Resource: arn('orders') },
+        { Sid: 'send', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:root' }, Action: 'SQS:SendMessage', Resource: arnOf('orders') },
         {
           Sid: 'consume',
           Effect: 'Allow',
           Principal: { AWS: ['arn:aws:iam::111122223333:root', 'arn:aws:iam::444455556666:root'] },
           Action: ['SQS:ReceiveMessage', 'SQS:DeleteMessage'],
-          Resource: arn('orders'),
+          Resource: arnOf('orders'),
         },
       ],
     });

@@ -1,7 +1,6 @@
 import {
   CancelMessageMoveTaskCommand,
   ChangeMessageVisibilityCommand,
-  CreateQueueCommand,
   DeleteMessageCommand,
   ListMessageMoveTasksCommand,
   type Message,
@@ -14,22 +13,16 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { QueueStats } from '../persistence/store';
 import { until } from './support/specResponses';
-import { type SqsGateway, sqsGatewayPerTest } from './support/sqsGateway';
+import { arnOf, createQueue, type SqsGateway, sqsClientPerTest } from './support/sqsGateway';
 
 /** Dead letters and their redrive, and FIFO queues, through the official AWS SDK against a running gateway. */
 
 let g: SqsGateway;
 let sqs: SQSClient;
+sqsClientPerTest((gateway, client) => ([g, sqs] = [gateway, client]));
 
-sqsGatewayPerTest((gateway) => {
-  g = gateway;
-  sqs = g.client();
-});
 
-const arn = (name: string): string => `arn:aws:sqs:us-east-1:000000000000:${name}`;
-
-const createQueue = async (QueueName: string, Attributes?: Record<string, string>): Promise<string> =>
-  (await sqs.send(new CreateQueueCommand({ QueueName, Attributes }))).QueueUrl as string;
+const create = (QueueName: string, Attributes?: Record<string, string>): Promise<string> => createQueue(sqs, QueueName, Attributes);
 
 const receive = async (QueueUrl: string, input: Partial<ReceiveMessageCommandInput> = {}): Promise<Message[]> =>
   (await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, ...input }))).Messages ?? [];
@@ -39,10 +32,10 @@ describe('dead letters and move tasks', () => {
   let dlq: string;
 
   beforeEach(async () => {
-    dlq = await createQueue('orders-dlq');
-    source = await createQueue('orders', {
+    dlq = await create('orders-dlq');
+    source = await create('orders', {
       VisibilityTimeout: '1',
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn('orders-dlq'), maxReceiveCount: 2 }),
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arnOf('orders-dlq'), maxReceiveCount: 2 }),
     });
   });
 
@@ -57,14 +50,14 @@ describe('dead letters and move tasks', () => {
     expect(dead.Body).toBe('poison');
     expect(dead.MessageAttributes).toEqual({ n: { DataType: 'Number', StringValue: '1' } });
 
-    const { TaskHandle } = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn('orders-dlq'), MaxNumberOfMessagesPerSecond: 10 }));
+    const { TaskHandle } = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arnOf('orders-dlq'), MaxNumberOfMessagesPerSecond: 10 }));
     // The task runs in the background (test/sqs-move-tasks.test.ts): its one step, then it has completed.
     await until(() => !g.t.moveTasks.busy);
-    const tasks = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: arn('orders-dlq'), MaxResults: 10 }));
+    const tasks = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: arnOf('orders-dlq'), MaxResults: 10 }));
     expect(tasks.Results).toEqual([
       {
         Status: 'COMPLETED',
-        SourceArn: arn('orders-dlq'),
+        SourceArn: arnOf('orders-dlq'),
         MaxNumberOfMessagesPerSecond: 10,
         ApproximateNumberOfMessagesMoved: 1,
         ApproximateNumberOfMessagesToMove: 1,
@@ -81,41 +74,41 @@ describe('dead letters and move tasks', () => {
   });
 
   test('a move task needs a dead-letter queue that exists, and a destination that exists', async () => {
-    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn('orders') }))).rejects.toMatchObject({
+    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arnOf('orders') }))).rejects.toMatchObject({
       name: 'InvalidParameterValue',
       message: expect.stringContaining('Source queue must be configured as a Dead Letter Queue.'),
     });
-    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn('nowhere') }))).rejects.toMatchObject({
+    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arnOf('nowhere') }))).rejects.toMatchObject({
       name: 'ResourceNotFoundException',
       $metadata: { httpStatusCode: 404 },
     });
-    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn('orders-dlq'), DestinationArn: arn('nowhere') }))).rejects.toMatchObject({
+    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arnOf('orders-dlq'), DestinationArn: arnOf('nowhere') }))).rejects.toMatchObject({
       name: 'ResourceNotFoundException',
       message: "The resource that you specified for the DestinationArn parameter doesn't exist.",
     });
-    await createQueue('other.fifo', { FifoQueue: 'true' });
+    await create('other.fifo', { FifoQueue: 'true' });
     // As in SQS: messages move only between queues of one type.
-    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn('orders-dlq'), DestinationArn: arn('other.fifo') }))).rejects.toMatchObject({
+    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arnOf('orders-dlq'), DestinationArn: arnOf('other.fifo') }))).rejects.toMatchObject({
       name: 'InvalidParameterValue',
       message: expect.stringContaining('same type of queue as the source'),
     });
-    expect((await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: arn('orders-dlq') }))).Results).toEqual([]);
+    expect((await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: arnOf('orders-dlq') }))).Results).toEqual([]);
   });
 
   test('a move task with a DestinationArn moves the dead letters to that queue instead of their source', async () => {
-    const retry = await createQueue('orders-retry');
+    const retry = await create('orders-retry');
     await sqs.send(new SendMessageCommand({ QueueUrl: source, MessageBody: 'poison' }));
     for (let i = 0; i < 2; i++) {
       expect(await receive(source)).toHaveLength(1);
       g.t.clock.advance(1000);
     }
     expect(await receive(source)).toEqual([]);
-    await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn('orders-dlq'), DestinationArn: arn('orders-retry') }));
+    await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arnOf('orders-dlq'), DestinationArn: arnOf('orders-retry') }));
     await until(() => !g.t.moveTasks.busy);
     expect((await receive(retry)).map((m) => m.Body)).toEqual(['poison']);
     expect(await receive(source)).toEqual([]);
-    const [task] = (await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: arn('orders-dlq') }))).Results ?? [];
-    expect(task).toMatchObject({ Status: 'COMPLETED', DestinationArn: arn('orders-retry'), ApproximateNumberOfMessagesMoved: 1 });
+    const [task] = (await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: arnOf('orders-dlq') }))).Results ?? [];
+    expect(task).toMatchObject({ Status: 'COMPLETED', DestinationArn: arnOf('orders-retry'), ApproximateNumberOfMessagesMoved: 1 });
   });
 });
 
@@ -123,7 +116,7 @@ describe('FIFO queues', () => {
   let url: string;
 
   beforeEach(async () => {
-    url = await createQueue('jobs.fifo', { FifoQueue: 'true', VisibilityTimeout: '30' });
+    url = await create('jobs.fifo', { FifoQueue: 'true', VisibilityTimeout: '30' });
   });
 
   const sendTo = (MessageBody: string, MessageGroupId: string, MessageDeduplicationId: string) =>
@@ -169,7 +162,7 @@ describe('FIFO queues', () => {
   });
 
   test('content-based deduplication keys a message by its body', async () => {
-    const cbd = await createQueue('cbd.fifo', { FifoQueue: 'true', ContentBasedDeduplication: 'true' });
+    const cbd = await create('cbd.fifo', { FifoQueue: 'true', ContentBasedDeduplication: 'true' });
     const one = await sqs.send(new SendMessageCommand({ QueueUrl: cbd, MessageBody: 'same', MessageGroupId: 'g' }));
     const two = await sqs.send(new SendMessageCommand({ QueueUrl: cbd, MessageBody: 'same', MessageGroupId: 'g' }));
     expect(two.MessageId).toBe(one.MessageId);

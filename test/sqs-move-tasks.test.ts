@@ -1,6 +1,5 @@
 import {
   CancelMessageMoveTaskCommand,
-  CreateQueueCommand,
   ListMessageMoveTasksCommand,
   type ListMessageMoveTasksResultEntry,
   type Message,
@@ -10,7 +9,7 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { until } from './support/specResponses';
-import { type SqsGateway, sqsGatewayPerTest } from './support/sqsGateway';
+import { arnOf, createQueue, type SqsGateway, sqsGatewayPerTest } from './support/sqsGateway';
 import { type TestGateway, testGateway } from './support/testGateway';
 
 /**
@@ -27,18 +26,16 @@ let sqs: SQSClient;
 let source: string;
 let dlq: string;
 
-const arn = (name: string): string => `arn:aws:sqs:us-east-1:000000000000:${name}`;
-const DLQ_ARN = arn('orders-dlq');
+const DLQ_ARN = arnOf('orders-dlq');
 
-const createQueue = async (QueueName: string, Attributes?: Record<string, string>): Promise<string> =>
-  (await sqs.send(new CreateQueueCommand({ QueueName, Attributes }))).QueueUrl as string;
+const create = (QueueName: string, Attributes?: Record<string, string>): Promise<string> => createQueue(sqs, QueueName, Attributes);
 
 /** A gateway per test with a dead-letter queue and `orders`, whose messages die after one receive. */
 async function withQueues(gateway: SqsGateway): Promise<void> {
   g = gateway;
   sqs = g.client();
-  dlq = await createQueue('orders-dlq');
-  source = await createQueue('orders', { VisibilityTimeout: '1', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: DLQ_ARN, maxReceiveCount: 1 }) });
+  dlq = await create('orders-dlq');
+  source = await create('orders', { VisibilityTimeout: '1', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: DLQ_ARN, maxReceiveCount: 1 }) });
 }
 
 const receive = async (QueueUrl: string, max = 10): Promise<Message[]> =>
@@ -77,7 +74,7 @@ describe('move tasks', () => {
   sqsGatewayPerTest(withQueues);
 
   test('a dead letter keeps the MessageId SendMessage gave it: in the dead-letter queue, and back after a move task, to its source or elsewhere', async () => {
-    const retry = await createQueue('orders-retry');
+    const retry = await create('orders-retry');
     const [id] = await deadLetters('poison');
     expect((await receive(dlq)).map((m) => [m.Body, m.MessageId])).toEqual([['poison', id]]);
     await start();
@@ -86,7 +83,7 @@ describe('move tasks', () => {
 
     g.t.clock.advance(1000);
     expect(await receive(source)).toEqual([]);
-    await start({ DestinationArn: arn('orders-retry') });
+    await start({ DestinationArn: arnOf('orders-retry') });
     await settled();
     expect((await receive(retry)).map((m) => [m.Body, m.MessageId])).toEqual([['poison', id]]);
   });
@@ -144,13 +141,13 @@ describe('move tasks', () => {
   });
 
   test('back to their sources, a task fails with CouldNotDetermineMessageSource at a message sent straight to the dead-letter queue, which stays; to a DestinationArn it goes', async () => {
-    const retry = await createQueue('orders-retry');
+    const retry = await create('orders-retry');
     await sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: 'sent here' }));
     await start();
     await settled();
     expect(await newestTask()).toMatchObject({ Status: 'FAILED', FailureReason: 'CouldNotDetermineMessageSource', ApproximateNumberOfMessagesMoved: 0 });
     expect(await counts()).toEqual({ dlq: 1, orders: 0 });
-    await start({ DestinationArn: arn('orders-retry') });
+    await start({ DestinationArn: arnOf('orders-retry') });
     await settled();
     expect(await newestTask()).toMatchObject({ Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 1 });
     expect(await newestTask()).not.toHaveProperty('FailureReason');

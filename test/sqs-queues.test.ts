@@ -12,22 +12,16 @@ import {
   TagQueueCommand,
   UntagQueueCommand,
 } from '@aws-sdk/client-sqs';
-import { type SqsGateway, sqsGatewayPerTest } from './support/sqsGateway';
+import { arnOf, createQueue, type SqsGateway, sqsClientPerTest } from './support/sqsGateway';
 
 /** The queue actions through the official AWS SDK against a running gateway; the same queues as /v1 sees them. */
 
 let g: SqsGateway;
 let sqs: SQSClient;
+sqsClientPerTest((gateway, client) => ([g, sqs] = [gateway, client]));
 
-sqsGatewayPerTest((gateway) => {
-  g = gateway;
-  sqs = g.client();
-});
+const create = (name: string, Attributes?: Record<string, string>, tags?: Record<string, string>): Promise<string> => createQueue(sqs, name, Attributes, tags);
 
-const create = async (name: string, Attributes?: Record<string, string>, tags?: Record<string, string>): Promise<string> =>
-  (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes, tags }))).QueueUrl as string;
-
-const ARN = (name: string): string => `arn:aws:sqs:us-east-1:000000000000:${name}`;
 const attributes = async (QueueUrl: string, names: string[] = ['All']): Promise<Record<string, string>> =>
   (await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: names as never }))).Attributes ?? {};
 
@@ -175,21 +169,21 @@ describe('attributes', () => {
     await create('dead.fifo', { FifoQueue: 'true' });
     const policy = (fields: Record<string, unknown>) => ({ RedrivePolicy: JSON.stringify({ maxReceiveCount: 3, ...fields }) });
     const set = (Attributes: Record<string, string>) => sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes }));
-    await expect(set(policy({ deadLetterTargetArn: ARN('dead'), retries: 2 }))).rejects.toMatchObject({
+    await expect(set(policy({ deadLetterTargetArn: arnOf('dead'), retries: 2 }))).rejects.toMatchObject({
       name: 'InvalidParameterValue',
       message: expect.stringContaining('Unknown attribute retries'),
     });
     await expect(set({ RedrivePolicy: '[]' })).rejects.toMatchObject({ name: 'InvalidAttributeValue' });
-    await expect(set(policy({ deadLetterTargetArn: ARN('dead.fifo') }))).rejects.toMatchObject({
+    await expect(set(policy({ deadLetterTargetArn: arnOf('dead.fifo') }))).rejects.toMatchObject({
       name: 'InvalidParameterValue',
       message: expect.stringContaining('same type of queue as the source'),
     });
-    await expect(create('jobs.fifo', { FifoQueue: 'true', ...policy({ deadLetterTargetArn: ARN('dead') }) })).rejects.toMatchObject({
+    await expect(create('jobs.fifo', { FifoQueue: 'true', ...policy({ deadLetterTargetArn: arnOf('dead') }) })).rejects.toMatchObject({
       name: 'InvalidParameterValue',
       message: expect.stringContaining('same type of queue as the source'),
     });
-    await set(policy({ deadLetterTargetArn: ARN('dead') }));
-    await create('jobs.fifo', { FifoQueue: 'true', ...policy({ deadLetterTargetArn: ARN('dead.fifo') }) });
+    await set(policy({ deadLetterTargetArn: arnOf('dead') }));
+    await create('jobs.fifo', { FifoQueue: 'true', ...policy({ deadLetterTargetArn: arnOf('dead.fifo') }) });
   });
 });
 

@@ -55,6 +55,21 @@ export function sqsGatewayPerTest(started: (gateway: SqsGateway) => Promise<void
   afterEach(() => gateway?.close());
 }
 
+/** A gateway per test (sqsGatewayPerTest) and an SDK client of it, handed to `started` before each test. */
+export function sqsClientPerTest(started: (gateway: SqsGateway, sqs: SQSClient) => void): void {
+  sqsGatewayPerTest((gateway) => started(gateway, gateway.client()));
+}
+
+/** A queue's ARN as the gateway writes it: one account, one region. */
+export function arnOf(name: string): string {
+  return `arn:aws:sqs:us-east-1:000000000000:${name}`;
+}
+
+/** CreateQueue through `sqs`: the queue's URL. */
+export async function createQueue(sqs: SQSClient, QueueName: string, Attributes?: Record<string, string>, tags?: Record<string, string>): Promise<string> {
+  return (await sqs.send(new CreateQueueCommand({ QueueName, Attributes, tags }))).QueueUrl as string;
+}
+
 /** The queue most SQS tests work on: `orders` (30 s visibility), made through the SDK, and the client that made it. */
 export interface OrdersQueue {
   g: SqsGateway;
