@@ -782,6 +782,80 @@ export interface MaintenanceStore {
   close(): Promise<void>;
 }
 
+/** A queue or a topic, as the owner of a schema. */
+export type SchemaOwner = { queue: string } | { topic: string };
+
+/**
+ * How a new schema version must relate to those before it, as Confluent
+ * Schema Registry defines the modes: `backward`, the new version reads data
+ * written with the previous one; `forward`, the previous one reads data
+ * written with the new one; `full`, both. The `_transitive` forms hold
+ * against every earlier version, not only the latest; `none` checks nothing.
+ * The rules themselves are queue/schemaCompatibility.ts's.
+ */
+export type CompatibilityMode =
+  | 'none'
+  | 'backward'
+  | 'backward_transitive'
+  | 'forward'
+  | 'forward_transitive'
+  | 'full'
+  | 'full_transitive';
+
+/** Settings of a resource's schema, kept with its versions. */
+export interface SchemaSettings {
+  compatibility: CompatibilityMode;
+  /** Whether messages that are not JSON (a raw body of another content type, text or base64 values) may be produced; they are not validated. */
+  allowRawBodies: boolean;
+}
+
+/** One registered version of a resource's JSON Schema. */
+export interface SchemaVersion {
+  /** 1, 2, … in registration order. */
+  version: number;
+  /** The schema as canonical JSON (keys sorted, no whitespace). */
+  schema: string;
+  /** SHA-256 of `schema`, hex. */
+  fingerprint: string;
+  createdAt: number;
+}
+
+/** A resource's schema: its settings, its latest version and how many there are. */
+export interface SchemaRecord extends SchemaSettings {
+  latest: SchemaVersion;
+  versions: number;
+}
+
+/**
+ * JSON Schemas of queues and topics, by version. The store only keeps them:
+ * whether a version may follow the others, and what a message must be, is
+ * decided in queue/. A resource's versions go with it when it is deleted.
+ */
+export interface SchemaStore {
+  /** The resource's schema, null when it has none; `queue_not_found` / `topic_not_found`. */
+  getSchema(owner: SchemaOwner): Promise<SchemaRecord | null>;
+  /** Every version of the resource's schema, oldest first (none when it has none). */
+  schemaVersions(owner: SchemaOwner): Promise<SchemaVersion[]>;
+  /** One version; null when the resource has no such version. */
+  schemaVersion(params: { owner: SchemaOwner; version: number }): Promise<SchemaVersion | null>;
+  /**
+   * Registers `schema` as the version after `after` (null: the first) with
+   * `settings`, in one transaction; null, writing nothing, when the latest
+   * version is no longer `after` (another registration came first: the
+   * caller checks again against the new latest).
+   */
+  putSchema(params: {
+    owner: SchemaOwner;
+    after: number | null;
+    schema: string;
+    fingerprint: string;
+    settings: SchemaSettings;
+    now: number;
+  }): Promise<SchemaRecord | null>;
+  /** Sets the settings of a resource that has a schema; null when it has none. */
+  putSchemaSettings(params: { owner: SchemaOwner; settings: SchemaSettings }): Promise<SchemaRecord | null>;
+}
+
 /** A lease of work one gateway process at a time may do, asked for by `holder` (a process's id). */
 export interface HoldLeases {
   names: string[];
@@ -814,4 +888,5 @@ export type Store = QueueStore &
   GroupStore &
   PushStore &
   MaintenanceStore &
-  LeaseStore;
+  LeaseStore &
+  SchemaStore;

@@ -239,10 +239,11 @@ describe('sqlite backend', () => {
       { version: 10, name: '010_leases.sql' },
       { version: 11, name: '011_sqs_queue_attributes.sql' },
       { version: 12, name: '012_moved_ids_and_running_move_tasks.sql' },
+      { version: 13, name: '013_schemas.sql' },
     ]);
     const strict = db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND strict = 1 ORDER BY name").pluck().all();
     expect(strict).toEqual(
-      expect.arrayContaining(['consumer_groups', 'deliveries', 'group_members', 'group_offsets', 'idempotency_keys', 'leases', 'messages', 'partitions', 'queue_tags', 'receipt_secret', 'subscriptions', 'topics']),
+      expect.arrayContaining(['consumer_groups', 'deliveries', 'group_members', 'group_offsets', 'idempotency_keys', 'leases', 'messages', 'partitions', 'queue_tags', 'receipt_secret', 'schema_settings', 'schema_versions', 'subscriptions', 'topics']),
     );
     db.close();
     store = openStore(dataDir);

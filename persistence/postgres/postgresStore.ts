@@ -24,6 +24,9 @@ import type {
   QueueStats,
   RedriveResult,
   Reply,
+  SchemaOwner,
+  SchemaRecord,
+  SchemaVersion,
   ReplyOutcome,
   SettleStatus,
   Store,
@@ -68,6 +71,7 @@ import { abandonReply, findReply, forgetReply, produceRequest, putReply } from '
 import { rewindPositions } from './rewindPositions';
 import { settle } from './settle';
 import { sweep } from './sweep';
+import { getSchema, putSchema, putSchemaSettings, schemaVersion, schemaVersions } from './schemas';
 import { topicPartitions } from './topicPartitions';
 import { findTopicRow, loadTopicRow, topicRowPage } from './topicRow';
 import { SharedCommits } from './sharedCommit';
@@ -385,6 +389,26 @@ export class PostgresStore implements Store {
 
   seekGroup(params: Params<'seekGroup'>): Promise<PartitionOffset[]> {
     return this.write((tx) => seekGroup(tx, this.rules, params));
+  }
+
+  getSchema(owner: SchemaOwner): Promise<SchemaRecord | null> {
+    return this.read((db) => getSchema(db, owner));
+  }
+
+  schemaVersions(owner: SchemaOwner): Promise<SchemaVersion[]> {
+    return this.read((db) => schemaVersions(db, owner));
+  }
+
+  schemaVersion({ owner, version }: Params<'schemaVersion'>): Promise<SchemaVersion | null> {
+    return this.read((db) => schemaVersion(db, owner, version));
+  }
+
+  putSchema(params: Params<'putSchema'>): Promise<SchemaRecord | null> {
+    return this.write((tx) => putSchema(tx, params));
+  }
+
+  putSchemaSettings({ owner, settings }: Params<'putSchemaSettings'>): Promise<SchemaRecord | null> {
+    return this.write((tx) => putSchemaSettings(tx, owner, settings));
   }
 
   sweep(options: SweepOptions): Promise<SweepResult> {

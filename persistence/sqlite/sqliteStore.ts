@@ -25,6 +25,9 @@ import type {
   QueueStats,
   RedriveResult,
   Reply,
+  SchemaOwner,
+  SchemaRecord,
+  SchemaVersion,
   ReplyOutcome,
   SettleStatus,
   Store,
@@ -71,6 +74,7 @@ import { redrive } from './redrive';
 import { rewindPositions } from './rewindPositions';
 import { settle } from './settle';
 import { sweep } from './sweep';
+import { getSchema, putSchema, putSchemaSettings, schemaVersion, schemaVersions } from './schemas';
 
 export interface SqliteStoreOptions {
   /** Directory that holds mqgate.db (created if missing). */
@@ -387,6 +391,26 @@ export class SqliteStore implements Store {
 
   seekGroup(params: Params<'seekGroup'>): Promise<PartitionOffset[]> {
     return this.writes.run(() => seekGroup(this.db, this.rules, params));
+  }
+
+  getSchema(owner: SchemaOwner): Promise<SchemaRecord | null> {
+    return this.readNow(() => getSchema(this.db, owner));
+  }
+
+  schemaVersions(owner: SchemaOwner): Promise<SchemaVersion[]> {
+    return this.readNow(() => schemaVersions(this.db, owner));
+  }
+
+  schemaVersion({ owner, version }: Params<'schemaVersion'>): Promise<SchemaVersion | null> {
+    return this.readNow(() => schemaVersion(this.db, owner, version));
+  }
+
+  putSchema(params: Params<'putSchema'>): Promise<SchemaRecord | null> {
+    return this.writes.run(() => putSchema(this.db, params));
+  }
+
+  putSchemaSettings({ owner, settings }: Params<'putSchemaSettings'>): Promise<SchemaRecord | null> {
+    return this.writes.run(() => putSchemaSettings(this.db, owner, settings));
   }
 
   sweep(options: SweepOptions): Promise<SweepResult> {

@@ -9,6 +9,7 @@ import { describePush } from './push';
 import { describeQueues } from './queues';
 import { describeReceiveAttempts } from './receiveAttempts';
 import { describeReplies } from './replies';
+import { describeSchemas } from './schemas';
 import { describeSubscriptions } from './subscriptions';
 import { describeTopics } from './topics';
 
@@ -56,5 +57,6 @@ export function describeStoreContract(backend: string, open: () => Promise<Store
     describeLeases(context);
     describeReceiveAttempts(context);
     describeDeduplication(context);
+    describeSchemas(context);
   });
 }
