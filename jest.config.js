@@ -23,7 +23,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
  *   ask of the store is what queues-api asks, which runs on both.
  *
  * Without a store, so the same on either backend: config (settings), layers (imports), spec-lint
- * (openapi.yaml), and pages, partitioner, push-rules, rules and store-errors (functions tested alone).
+ * (openapi.yaml), and pages, partitioner, push-rules, rules, schema-compatibility and store-errors (functions tested alone).
  */
 const POSTGRES_SUITES = [
   'auth',
