@@ -457,6 +457,8 @@ test('messages claimed ahead keep their leases through a long wait for a retry: 
   expect(bodies()).toEqual(['1', '1', '2']);
   expect(receiver.received.map((r) => r.headers['mqgate-attempt'])).toEqual(['1', '2', '1']);
   expect((await getPush('p')).status).toMatchObject({ delivered: 2, failures: 1 });
+  // The push counts a delivery when the receiver answers; its ack commits after (a round trip on PostgreSQL).
+  await polled(async () => (await queueStats('orders')).acked === 2);
   expect(await queueStats('orders')).toMatchObject({ ready: 0, inFlight: 0, acked: 2 });
 });
 
