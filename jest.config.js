@@ -48,6 +48,7 @@ const POSTGRES_SUITES = [
   'receipts',
   'request-reply',
   'retention',
+  'schemas',
   'sdk',
   'soap',
   'soap-clients',

@@ -26,6 +26,7 @@ import { headerText, MESSAGE_HEADER_PREFIX, utf8Of, type ValidatedParameters } f
 import { type ProducedAt, sendAccepted, soap12Action, soapAnswerOf } from './soap';
 import type { Replies } from '../queue/replies';
 import { isSendable } from '../queue/push/delivery';
+import type { SchemaInput, SchemaService } from '../queue/schemas';
 
 /** What the handlers need: the queue semantics behind an interface, and the contract text. */
 export interface HandlerDeps {
@@ -40,6 +41,7 @@ export interface HandlerDeps {
   groups: Pick<GroupService, 'put' | 'describe' | 'list' | 'delete' | 'join' | 'leave' | 'fetch' | 'commit' | 'seek'>;
   subscriptions: Pick<SubscriptionService, 'put' | 'get' | 'list' | 'delete'>;
   push: Pick<PushService, 'put' | 'get' | 'list' | 'delete' | 'pause' | 'resume'>;
+  schemas: Pick<SchemaService, 'put' | 'get' | 'version'>;
   spec: Spec;
   /** Aborted when the server shuts down: long-polls return what they have, /readyz says not ready. */
   shutdown: AbortSignal;
@@ -142,6 +144,11 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
   const subscription = (req: Request) => ({ topic: topic(req), subscription: req.params.subscription as string });
   const pushName = (req: Request): string => req.params.push as string;
   const idempotencyKey = (req: Request): string | null => headerText(req, 'Idempotency-Key') ?? null;
+  // Validated against the spec's pattern: digits, from 1.
+  const schemaVersion = (req: Request): number | null => {
+    const header = headerText(req, 'Mqgate-Schema-Version');
+    return header === undefined ? null : Number(header);
+  };
   const queue = (req: Request): SubscriptionRef => ({ queue: name(req) });
   // fetch, ack, nack and extend work alike on a queue and on a topic's queue subscription.
   const fetchFrom =
@@ -235,11 +242,24 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     produceMessages: async (req, res) => {
       const key = idempotencyKey(req);
       if (Buffer.isBuffer(req.body)) {
-        sendProduced(req, res, { queue: name(req) }, await queues.produceRaw(name(req), rawBody(req, null), key));
+        sendProduced(req, res, { queue: name(req) }, await queues.produceRaw(name(req), rawBody(req, null), key, schemaVersion(req)));
         return;
       }
       const { messages } = req.body as { messages: ProduceInput[] };
-      res.status(201).json({ messages: await queues.produce(name(req), messages, key) });
+      res.status(201).json({ messages: await queues.produce(name(req), messages, key, 'client', schemaVersion(req)) });
+    },
+
+    putQueueSchema: async (req, res) => {
+      const { schema, created } = await deps.schemas.put({ queue: name(req) }, req.body as SchemaInput);
+      res.status(created ? 201 : 200).json(schema);
+    },
+
+    getQueueSchema: async (req, res) => {
+      res.json(await deps.schemas.get({ queue: name(req) }));
+    },
+
+    getQueueSchemaVersion: async (req, res) => {
+      res.json(await deps.schemas.version({ queue: name(req) }, validated(res).params.version as number));
     },
 
     sendRequest: async (req, res) => {
@@ -305,12 +325,25 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       const key = idempotencyKey(req);
       if (Buffer.isBuffer(req.body)) {
         const { key: messageKey, partition: target } = validated(res).query as { key?: string; partition?: number };
-        const result = await topics.produceRaw(topic(req), rawBody(req, messageKey ?? null), key, target);
+        const result = await topics.produceRaw(topic(req), rawBody(req, messageKey ?? null), key, target, schemaVersion(req));
         sendProduced(req, res, { topic: topic(req) }, result);
         return;
       }
       const { messages } = req.body as { messages: TopicProduceInput[] };
-      res.status(201).json({ messages: await topics.produce(topic(req), messages, key) });
+      res.status(201).json({ messages: await topics.produce(topic(req), messages, key, schemaVersion(req)) });
+    },
+
+    putTopicSchema: async (req, res) => {
+      const { schema, created } = await deps.schemas.put({ topic: topic(req) }, req.body as SchemaInput);
+      res.status(created ? 201 : 200).json(schema);
+    },
+
+    getTopicSchema: async (req, res) => {
+      res.json(await deps.schemas.get({ topic: topic(req) }));
+    },
+
+    getTopicSchemaVersion: async (req, res) => {
+      res.json(await deps.schemas.version({ topic: topic(req) }, validated(res).params.version as number));
     },
 
     readPartition: async (req, res) => {

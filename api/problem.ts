@@ -49,6 +49,11 @@ export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   reply_not_found: { status: 404, title: 'Reply not found' },
   reply_already_given: { status: 409, title: 'Reply already given' },
   reply_expired: { status: 410, title: 'Reply expired' },
+  schema_not_found: { status: 404, title: 'Schema not found' },
+  schema_invalid: { status: 422, title: 'Schema invalid' },
+  schema_incompatible: { status: 409, title: 'Schema incompatible' },
+  schema_validation_failed: { status: 422, title: 'Schema validation failed' },
+  schema_version_unknown: { status: 422, title: 'Schema version unknown' },
   internal_error: { status: 500, title: 'Internal error' },
 };
 

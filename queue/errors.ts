@@ -48,6 +48,11 @@ export type ErrorCode =
   | 'reply_not_found'
   | 'reply_already_given'
   | 'reply_expired'
+  | 'schema_not_found'
+  | 'schema_invalid'
+  | 'schema_incompatible'
+  | 'schema_validation_failed'
+  | 'schema_version_unknown'
   | 'internal_error';
 
 /** A field-level reason attached to `validation_failed`. */
@@ -55,6 +60,14 @@ export interface FieldError {
   /** JSON pointer into the request (`/body/messages/0/value`, `/path/queue`). */
   pointer: string;
   detail: string;
+  /** `schema_validation_failed`: the failing message's index in the batch, and ajv's instance path in its value. */
+  index?: number;
+  instancePath?: string;
+  /** `schema_incompatible`: the property (a JSON pointer into messages), the rule broken, its keyword and the version compared with. */
+  property?: string;
+  rule?: string;
+  keyword?: string;
+  version?: number;
 }
 
 export class GatewayError extends Error {

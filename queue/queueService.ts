@@ -30,6 +30,7 @@ import { countWhere, type MessageEvents, targetOf } from './events';
 import { atMostBatch, defaultQueueSettings, type Limits } from './limits';
 import { type DeliveredMessage, type ProduceInput, toDelivered } from './messages';
 import { batchMessages, type Producer, type RawMessage, rawMessage } from './produceRequest';
+import type { SchemaService } from './schemas';
 import { decodeReceipt, encodeReceipt, storedReceiptSecret } from './receipts';
 import { everyItem, type ListRequest, MAX_NAMES_EXAMINED, viewPage, viewsOf, visiblePage } from './pages';
 import type { Wakeups } from './wakeups';
@@ -83,6 +84,7 @@ export class QueueService {
     private readonly limits: Limits,
     private readonly wakeups: Wakeups,
     private readonly events: MessageEvents,
+    private readonly schemas: Pick<SchemaService, 'check'>,
   ) {
     this.receiptSecret = storedReceiptSecret(store);
   }
@@ -191,14 +193,25 @@ export class QueueService {
     }
   }
 
-  /** operation: produce — the whole batch is checked before any of it is stored. */
-  produce(name: string, inputs: ProduceInput[], requestKey: string | null, producer: Producer = 'client'): Promise<AppendResult[]> {
-    return this.append(name, batchMessages(inputs, requestKey, this.limits, producer));
+  /**
+   * operation: produce — the whole batch is checked before any of it is
+   * stored, against the queue's schema too (the version `schemaVersion`
+   * names, or the latest). The SQS face's text bodies are JSON to its schema.
+   */
+  async produce(name: string, inputs: ProduceInput[], requestKey: string | null, producer: Producer = 'client', schemaVersion: number | null = null): Promise<AppendResult[]> {
+    const messages = await this.schemas.check({
+      owner: { queue: name },
+      messages: batchMessages(inputs, requestKey, this.limits, producer),
+      pinned: schemaVersion,
+      textIsJson: producer === 'sqs',
+      pointer: (i) => `/body/messages/${i}/value`,
+    });
+    return this.append(name, messages);
   }
 
   /** operation: produce with a non-JSON body — one message, bytes and content type as sent. */
-  async produceRaw(name: string, raw: RawMessage, requestKey: string | null): Promise<AppendResult> {
-    const [result] = await this.append(name, [rawMessage(raw, requestKey, this.limits)]);
+  async produceRaw(name: string, raw: RawMessage, requestKey: string | null, schemaVersion: number | null = null): Promise<AppendResult> {
+    const [result] = await this.append(name, await this.checkRaw(name, rawMessage(raw, requestKey, this.limits), schemaVersion));
     return result;
   }
 
@@ -207,7 +220,8 @@ export class QueueService {
    * `headers` (its reply address), committed with the reply it awaits.
    */
   async produceRequest(name: string, raw: RawMessage, headers: Record<string, string>, pending: PendingReply): Promise<AppendResult> {
-    const result = await this.store.produceRequest({ queue: name, message: rawMessage(raw, null, this.limits, headers), pending, ...this.produceOptions() });
+    const [message] = await this.checkRaw(name, rawMessage(raw, null, this.limits, headers), null);
+    const result = await this.store.produceRequest({ queue: name, message, pending, ...this.produceOptions() });
     this.events.produced({ kind: 'queue', name }, 1);
     return result;
   }
@@ -352,6 +366,11 @@ export class QueueService {
     const results = await this.store.produce({ queue: name, messages, ...this.produceOptions() });
     this.events.produced({ kind: 'queue', name }, countWhere(results, (r) => !r.duplicate));
     return results;
+  }
+
+  /** A raw body against the queue's schema: JSON validated, anything else as the schema allows. */
+  private checkRaw(name: string, message: NewMessage, schemaVersion: number | null): Promise<NewMessage[]> {
+    return this.schemas.check({ owner: { queue: name }, messages: [message], pinned: schemaVersion, textIsJson: false, pointer: () => '/body' });
   }
 
   private produceOptions(): ProduceOptions {

@@ -9,6 +9,7 @@ import { OWNERSHIP_MS, PushDispatcher } from './push/dispatcher';
 import { PushService } from './push/pushService';
 import type { TargetPolicy } from './push/targets';
 import { QueueService } from './queueService';
+import { SchemaService } from './schemas';
 import { Replies } from './replies';
 import { speakingStore } from './storeErrors';
 import { SubscriptionService } from './subscriptionService';
@@ -48,6 +49,8 @@ export interface Services {
   dispatcher: PushDispatcher;
   /** Message move tasks of dead-letter queues, run in the background. */
   moveTasks: MoveTasks;
+  /** JSON Schemas of queues and topics, and the check of produced messages against them. */
+  schemas: SchemaService;
 }
 
 /**
@@ -60,7 +63,8 @@ export function createServices(backend: Store, options: ServiceOptions): Service
   const store = speakingStore(backend);
   const instance = options.instance ?? randomUUID();
   const wakeups = new Wakeups(store, clock);
-  const queues = new QueueService(store, clock, limits, wakeups, events);
+  const schemas = new SchemaService(store, clock);
+  const queues = new QueueService(store, clock, limits, wakeups, events, schemas);
   const dispatcher = new PushDispatcher({
     store,
     clock,
@@ -79,11 +83,12 @@ export function createServices(backend: Store, options: ServiceOptions): Service
     wakeups,
     queues,
     replies: new Replies(store, clock, limits, queues, options.onError),
-    topics: new TopicService(store, clock, limits, wakeups, events),
+    topics: new TopicService(store, clock, limits, wakeups, events, schemas),
     groups: new GroupService(store, clock, wakeups, events),
     subscriptions: new SubscriptionService(store, clock),
     push: new PushService(store, clock, dispatcher, options.targets),
     dispatcher,
+    schemas,
     moveTasks: new MoveTasks({
       store,
       clock,

@@ -7,6 +7,7 @@ import { type DeliveredMessage, type ProduceInput, toDelivered } from './message
 import { type ListRequest, viewPage, visiblePage } from './pages';
 import { partitionForKey } from './partitioner';
 import { batchMessages, type RawMessage, rawMessage } from './produceRequest';
+import type { SchemaService } from './schemas';
 import type { Wakeups } from './wakeups';
 
 export type TopicView = TopicRecord & { stats: { partitions: PartitionInfo[] } };
@@ -58,6 +59,7 @@ export class TopicService {
     private readonly limits: Limits,
     private readonly wakeups: Wakeups,
     private readonly events: MessageEvents,
+    private readonly schemas: Pick<SchemaService, 'check'>,
   ) {}
 
   /** operation: putTopic — fields left out take their defaults; partitions may only grow. */
@@ -89,8 +91,14 @@ export class TopicService {
    * else to murmur2(key) % partitions as Kafka's default partitioner does,
    * else (no key) to this request's sticky partition.
    */
-  async produce(name: string, inputs: TopicProduceInput[], requestKey: string | null): Promise<AppendResult[]> {
-    const messages = batchMessages(inputs, requestKey, this.limits);
+  async produce(name: string, inputs: TopicProduceInput[], requestKey: string | null, schemaVersion: number | null = null): Promise<AppendResult[]> {
+    const messages = await this.schemas.check({
+      owner: { topic: name },
+      messages: batchMessages(inputs, requestKey, this.limits),
+      pinned: schemaVersion,
+      textIsJson: false,
+      pointer: (i) => `/body/messages/${i}/value`,
+    });
     const { partitions } = await this.record(name);
     const sticky = this.nextSpread(name, partitions);
     return this.append(
@@ -103,8 +111,14 @@ export class TopicService {
   }
 
   /** operation: produceToTopic with a non-JSON body; `partition` and the key come from the query. */
-  async produceRaw(name: string, raw: RawMessage, requestKey: string | null, partition?: number): Promise<AppendResult> {
-    const message = rawMessage(raw, requestKey, this.limits);
+  async produceRaw(name: string, raw: RawMessage, requestKey: string | null, partition?: number, schemaVersion: number | null = null): Promise<AppendResult> {
+    const [message] = await this.schemas.check({
+      owner: { topic: name },
+      messages: [rawMessage(raw, requestKey, this.limits)],
+      pinned: schemaVersion,
+      textIsJson: false,
+      pointer: () => '/body',
+    });
     const { partitions } = await this.record(name);
     const target = this.partitionOf(name, partitions, message.key, partition, this.nextSpread(name, partitions));
     const [result] = await this.append(name, [{ ...message, partition: target }]);

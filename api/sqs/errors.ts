@@ -150,6 +150,12 @@ const FROM_GATEWAY: Record<ErrorCode, SqsErrorName> = {
   reply_not_found: 'InvalidParameterValue',
   reply_already_given: 'InvalidParameterValue',
   reply_expired: 'InvalidParameterValue',
+  schema_not_found: 'InvalidParameterValue',
+  schema_invalid: 'InvalidParameterValue',
+  schema_incompatible: 'InvalidParameterValue',
+  // A body that breaks its queue's JSON Schema: the contents are what is wrong.
+  schema_validation_failed: 'InvalidMessageContents',
+  schema_version_unknown: 'InvalidParameterValue',
   internal_error: 'InternalError',
 };
 

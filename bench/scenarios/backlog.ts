@@ -5,6 +5,7 @@ import type { NewMessage, Store } from '../../persistence/store';
 import { systemClock } from '../../queue/clock';
 import { DEFAULT_LIMITS, defaultQueueSettings } from '../../queue/limits';
 import { QueueService } from '../../queue/queueService';
+import { SchemaService } from '../../queue/schemas';
 import { rules } from '../../queue/rules';
 import { Wakeups } from '../../queue/wakeups';
 import type { Backend, SideMeter } from '../backend';
@@ -101,7 +102,7 @@ async function openBacklog(backend: Backend, location: string, size: number): Pr
   const store = await SEEDED[backend.name].open(location, size);
   const { ready } = await store.queueStats({ queue: QUEUE, now: Date.now() });
   if (ready !== size) throw new Error(`seeded ${size} messages on ${backend.name}, but ${ready} are ready`);
-  const queues = new QueueService(store, systemClock, DEFAULT_LIMITS, new Wakeups(store, systemClock), new Metrics());
+  const queues = new QueueService(store, systemClock, DEFAULT_LIMITS, new Wakeups(store, systemClock), new Metrics(), new SchemaService(store, systemClock));
   return { size, store, queues, ...backend.meter(ownClock), rounds: [] };
 }
 

@@ -1,0 +1,215 @@
+import { GetQueueUrlCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { call } from './support/specResponses';
+import { sqsGateway, type SqsGateway } from './support/sqsGateway';
+import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
+
+/** JSON Schemas of queues and topics over HTTP: versions, compatibility, validation on produce. */
+
+let t: TestGateway;
+
+beforeEach(async () => {
+  t = testGateway();
+  await t.http.put('/v1/queues/orders').send({});
+});
+
+afterEach(() => disposeTestGateway(t));
+
+const ORDER_V1 = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id'],
+  properties: { id: { type: 'integer' }, note: { type: 'string', maxLength: 20 }, status: { enum: ['new', 'paid'] } },
+};
+
+const putSchema = (body: object, path = '/v1/queues/orders') => t.http.put(`${path}/schema`).send(body);
+const produce = (messages: object[], headers: Record<string, string> = {}) =>
+  call('produceMessages', t.http.post('/v1/queues/orders/messages').set(headers).send({ messages }));
+const fetchAll = async () =>
+  (await call('fetchMessages', t.http.post('/v1/queues/orders/fetch').send({ max: 10 }))).body.messages as Array<{ value: unknown; headers: Record<string, string> }>;
+const ready = async (): Promise<number> => (await t.http.get('/v1/queues/orders')).body.stats.ready as number;
+
+interface Reason {
+  property: string;
+  rule: string;
+  version: number;
+}
+
+describe('registering and reading versions', () => {
+  test('versions count from 1 with a fingerprint; the same schema again is idempotent; GET reads the latest and any version', async () => {
+    expect((await call('getQueueSchema', t.http.get('/v1/queues/orders/schema'))).body.code).toBe('schema_not_found');
+    const first = await call('putQueueSchema', putSchema({ schema: ORDER_V1 }));
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ version: 1, schema: ORDER_V1, compatibility: 'backward', allowRawBodies: false, versions: 1 });
+    expect(first.body.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    // The same schema, keys in another order: the same fingerprint, no new version.
+    const reordered = { properties: ORDER_V1.properties, required: ['id'], additionalProperties: false, type: 'object' };
+    const again = await call('putQueueSchema', putSchema({ schema: reordered }));
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ version: 1, fingerprint: first.body.fingerprint, versions: 1 });
+    const v2 = { ...ORDER_V1, properties: { ...ORDER_V1.properties, total: { type: 'number' } } };
+    const second = await call('putQueueSchema', putSchema({ schema: v2 }));
+    expect(second.status).toBe(201);
+    expect(second.body).toMatchObject({ version: 2, versions: 2 });
+    expect((await call('getQueueSchema', t.http.get('/v1/queues/orders/schema'))).body).toEqual(second.body);
+    const one = await call('getQueueSchemaVersion', t.http.get('/v1/queues/orders/schema/versions/1'));
+    expect(one.body).toEqual({ version: 1, schema: ORDER_V1, fingerprint: first.body.fingerprint, createdAt: first.body.createdAt });
+    expect((await call('getQueueSchemaVersion', t.http.get('/v1/queues/orders/schema/versions/3'))).body.code).toBe('schema_not_found');
+    expect((await call('getQueueSchema', t.http.get('/v1/queues/missing/schema'))).body.code).toBe('queue_not_found');
+    expect((await call('putTopicSchema', putSchema({ schema: ORDER_V1 }, '/v1/topics/missing'))).body.code).toBe('topic_not_found');
+  });
+
+  test('draft-07 and draft 2020-12 both compile; a schema ajv cannot compile is 422 schema_invalid', async () => {
+    await t.http.put('/v1/topics/events').send({});
+    const draft07 = { $schema: 'http://json-schema.org/draft-07/schema#', type: 'array', items: [{ type: 'string' }], additionalItems: false };
+    expect((await call('putTopicSchema', putSchema({ schema: draft07 }, '/v1/topics/events'))).status).toBe(201);
+    expect((await call('produceToTopic', t.http.post('/v1/topics/events/messages').send({ messages: [{ value: ['a', 'b'] }] }))).body.code).toBe(
+      'schema_validation_failed',
+    );
+    const draft2020 = { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'array', prefixItems: [{ type: 'string' }], items: false };
+    expect((await call('putQueueSchema', putSchema({ schema: draft2020, compatibility: 'none' }))).status).toBe(201);
+    expect((await produce([{ value: ['a', 'b'] }])).body.code).toBe('schema_validation_failed');
+    expect((await produce([{ value: ['a'] }])).status).toBe(201);
+    const invalid = await call('putQueueSchema', putSchema({ schema: { type: 'no-such-type' } }));
+    expect(invalid.status).toBe(422);
+    expect(invalid.body.code).toBe('schema_invalid');
+    // Nesting past 64 levels is refused before anything recurses through it.
+    let deep: object = { type: 'string' };
+    for (let i = 0; i < 100; i += 1) deep = { items: deep };
+    expect((await call('putQueueSchema', putSchema({ schema: deep }))).body.code).toBe('schema_invalid');
+  });
+});
+
+describe('compatibility', () => {
+  const refused = async (schema: object, compatibility?: string): Promise<Reason[]> => {
+    const res = await call('putQueueSchema', putSchema(compatibility === undefined ? { schema } : { schema, compatibility }));
+    expect(res.status).toBe(409);
+    expect(res.body.code).toBe('schema_incompatible');
+    return (res.body.errors as Reason[]).map(({ property, rule, version }) => ({ property, rule, version }));
+  };
+
+  beforeEach(async () => {
+    await putSchema({ schema: ORDER_V1 });
+  });
+
+  test('an incompatible change is refused with the property and the rule, for each family of rules; nothing is registered', async () => {
+    const properties = ORDER_V1.properties;
+    expect(await refused({ ...ORDER_V1, required: ['id', 'note'] })).toEqual([{ property: '/note', rule: 'required_added', version: 1 }]);
+    expect(await refused({ ...ORDER_V1, properties: { ...properties, id: { type: 'string' } } })).toEqual([{ property: '/id', rule: 'type_narrowed', version: 1 }]);
+    expect(await refused({ ...ORDER_V1, properties: { ...properties, status: { enum: ['new'] } } })).toEqual([
+      { property: '/status', rule: 'enum_narrowed', version: 1 },
+    ]);
+    expect(await refused({ ...ORDER_V1, properties: { ...properties, note: { type: 'string', maxLength: 10 } } })).toEqual([
+      { property: '/note', rule: 'bound_tightened', version: 1 },
+    ]);
+    const { note: _note, ...withoutNote } = properties;
+    expect(await refused({ ...ORDER_V1, properties: withoutNote })).toEqual([{ property: '/note', rule: 'property_removed_from_closed_model', version: 1 }]);
+    // Forward: the old version must read what the new one writes.
+    expect(await refused({ ...ORDER_V1, properties: { ...properties, id: { type: 'number' } } }, 'forward')).toEqual([
+      { property: '/id', rule: 'type_narrowed', version: 1 },
+    ]);
+    expect((await t.http.get('/v1/queues/orders/schema')).body).toMatchObject({ version: 1, versions: 1, compatibility: 'backward' });
+  });
+
+  test('a change the checker cannot judge is refused as cannot_judge, and accepted under none', async () => {
+    const oneOf = { ...ORDER_V1, oneOf: [{ required: ['note'] }, { required: ['status'] }] };
+    expect(await refused(oneOf)).toEqual([{ property: '', rule: 'cannot_judge', version: 1 }]);
+    expect((await call('putQueueSchema', putSchema({ schema: oneOf, compatibility: 'none' }))).status).toBe(201);
+  });
+
+  test('transitive modes check every earlier version; the plain ones only the latest', async () => {
+    // v2 (registered forward) shortens `note`; v3 adds a property to v2, and reads v2's messages but not all of v1's.
+    const shorter = { ...ORDER_V1.properties, note: { type: 'string', maxLength: 10 } };
+    expect((await putSchema({ schema: { ...ORDER_V1, properties: shorter }, compatibility: 'forward' })).status).toBe(201);
+    const v3 = { ...ORDER_V1, properties: { ...shorter, extra: { type: 'string' } } };
+    expect(await refused(v3, 'backward_transitive')).toEqual([{ property: '/note', rule: 'bound_tightened', version: 1 }]);
+    expect((await putSchema({ schema: v3, compatibility: 'backward' })).status).toBe(201);
+  });
+});
+
+describe('validation on produce', () => {
+  beforeEach(async () => {
+    await putSchema({ schema: ORDER_V1 });
+  });
+
+  test("a batch with failing messages is refused whole with each one's index, instance path and message; nothing is stored", async () => {
+    const res = await produce([{ value: { id: 1 } }, { value: { id: 'two' } }, { value: { id: 3 } }, { value: { id: 4, note: 'x'.repeat(21) } }]);
+    expect(res.status).toBe(422);
+    expect(res.body.code).toBe('schema_validation_failed');
+    expect(res.body.errors).toEqual([
+      { pointer: '/body/messages/1/value/id', index: 1, instancePath: '/id', detail: 'must be integer' },
+      { pointer: '/body/messages/3/value/note', index: 3, instancePath: '/note', detail: 'must NOT have more than 20 characters' },
+    ]);
+    expect(await ready()).toBe(0);
+  });
+
+  test('stored messages carry the version they were validated against, on fetch and on a topic read', async () => {
+    expect((await produce([{ value: { id: 1 } }])).status).toBe(201);
+    const [message] = await fetchAll();
+    expect(message.headers).toEqual({ 'mqgate-schema-version': '1' });
+    await t.http.put('/v1/topics/events').send({});
+    await putSchema({ schema: ORDER_V1 }, '/v1/topics/events');
+    await call('produceToTopic', t.http.post('/v1/topics/events/messages').send({ messages: [{ value: { id: 7 }, headers: { a: 'b' } }] }));
+    const read = await call('readPartition', t.http.get('/v1/topics/events/partitions/0/messages?offset=0'));
+    expect(read.body.messages[0].headers).toEqual({ a: 'b', 'mqgate-schema-version': '1' });
+    // The header is the gateway's: a client cannot set it.
+    expect((await produce([{ value: { id: 1 }, headers: { 'mqgate-schema-version': '9' } }])).body.code).toBe('validation_failed');
+  });
+
+  test('Mqgate-Schema-Version pins the version a message is validated against; an unknown one is refused', async () => {
+    const v2 = { ...ORDER_V1, properties: { ...ORDER_V1.properties, note: { type: 'string', maxLength: 40 } } };
+    await putSchema({ schema: v2 });
+    const note = 'x'.repeat(30);
+    expect((await produce([{ value: { id: 1, note } }], { 'Mqgate-Schema-Version': '1' })).body.code).toBe('schema_validation_failed');
+    expect((await produce([{ value: { id: 2, note } }])).status).toBe(201);
+    expect((await produce([{ value: { id: 3 } }], { 'Mqgate-Schema-Version': '1' })).status).toBe(201);
+    expect((await fetchAll()).map((m) => m.headers['mqgate-schema-version'])).toEqual(['2', '1']);
+    const unknown = await produce([{ value: { id: 4 } }], { 'Mqgate-Schema-Version': '3' });
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.code).toBe('schema_version_unknown');
+  });
+
+  test('a body that is not JSON is 415 unless the schema allows raw bodies; raw JSON bodies are validated', async () => {
+    const raw = (body: string, type: string) => call('produceMessages', t.http.post('/v1/queues/orders/messages').set('Content-Type', type).send(body));
+    const xml = await raw('<order/>', 'text/xml');
+    expect(xml.status).toBe(415);
+    expect(xml.body.code).toBe('unsupported_media_type');
+    expect((await produce([{ value: 'plain', valueEncoding: 'text' }])).status).toBe(415);
+    expect((await raw('{"id":"x"}', 'application/vnd.order+json')).body.code).toBe('schema_validation_failed');
+    expect((await raw('{"id":5}', 'application/vnd.order+json')).status).toBe(201);
+    await putSchema({ schema: ORDER_V1, allowRawBodies: true });
+    expect((await raw('<order/>', 'text/xml')).status).toBe(201);
+    const messages = await fetchAll();
+    expect(messages.map((m) => m.headers)).toEqual([{ 'mqgate-schema-version': '1' }, {}]);
+  });
+});
+
+describe('the SQS face', () => {
+  let g: SqsGateway;
+  let sqs: SQSClient;
+  let url: string;
+
+  beforeEach(async () => {
+    g = await sqsGateway();
+    sqs = g.client();
+    await g.t.http.put('/v1/queues/orders').send({});
+    await g.t.http.put('/v1/queues/orders/schema').send({ schema: ORDER_V1 });
+    url = (await sqs.send(new GetQueueUrlCommand({ QueueName: 'orders' }))).QueueUrl as string;
+  });
+
+  afterEach(() => g.close());
+
+  test('SendMessage and SendMessageBatch are refused with InvalidMessageContents naming the failure; nothing is stored', async () => {
+    await expect(sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: '{"id":"x"}' }))).rejects.toMatchObject({
+      name: 'InvalidMessageContents',
+      message: expect.stringContaining('Message 0 at /id: must be integer'),
+    });
+    await expect(sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'not json' }))).rejects.toMatchObject({ name: 'InvalidMessageContents' });
+    await expect(
+      sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: [{ Id: 'a', MessageBody: '{"id":1}' }, { Id: 'b', MessageBody: '{"note":"n"}' }] })),
+    ).rejects.toMatchObject({ name: 'InvalidMessageContents' });
+    expect((await g.t.http.get('/v1/queues/orders')).body.stats.ready).toBe(0);
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: '{"id":1}' }));
+    const fetched = await g.t.http.post('/v1/queues/orders/fetch').send({ max: 10 });
+    expect(fetched.body.messages[0].headers['mqgate-schema-version']).toBe('1');
+  });
+});
