@@ -62,6 +62,7 @@ const POSTGRES_SUITES = [
   'sqs-protocol',
   'sqs-query',
   'sqs-queues',
+  'streams',
   'subscriptions-api',
   'topics-api',
 ];
