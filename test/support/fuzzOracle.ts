@@ -320,8 +320,13 @@ function checkSqsXmlError(target: string, response: ParsedResponse): Finding[] {
   if (leak !== null) findings.push({ kind: `SQS ${status} leaks internals`, detail: leak });
   return findings;
 }
-/** Problems the HTTP layer answers before any operation runs, when a body cannot be read or is not of an accepted type. */
-const UNREAD_BODY_CODES = new Set(['bad_request', 'payload_too_large', 'unsupported_media_type', 'request_timeout', 'expectation_failed']);
+/**
+ * Problems the HTTP layer answers before any operation runs: a body that
+ * cannot be read or is not of an accepted type, and a path that is not
+ * valid percent-encoding (which no SQS client sends: they use the QueueUrl
+ * the gateway gave them).
+ */
+const UNREAD_BODY_CODES = new Set(['bad_request', 'payload_too_large', 'unsupported_media_type', 'request_timeout', 'expectation_failed', 'invalid_name']);
 
 function parseObject(body: Buffer): Record<string, unknown> | null {
   try {
