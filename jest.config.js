@@ -62,7 +62,6 @@ const POSTGRES_SUITES = [
   'sqs-protocol',
   'sqs-query',
   'sqs-queues',
-  'streams',
   'subscriptions-api',
   'topics-api',
 ];

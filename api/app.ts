@@ -16,7 +16,7 @@ import { compileValidators } from './validation';
 
 export interface AppDeps extends HandlerDeps {
   logger: Logger;
-  metrics: Pick<Metrics, 'render' | 'requestMetrics' | 'streamOpened'>;
+  metrics: Pick<Metrics, 'render' | 'requestMetrics'>;
   browsers: BrowserPolicy;
 }
 

@@ -108,7 +108,6 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
   };
   const app = createApp({
     ...services,
-    clock,
     spec: loadSpec(limits),
     shutdown: shutdown.signal,
     limits,
