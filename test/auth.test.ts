@@ -49,6 +49,8 @@ async function createFixture(t: TestGateway): Promise<Fixture> {
   ok(await t.http.put('/v1/push-subscriptions/a-p').set(as).send({ source: { queue: 'a-dlq' }, url: 'http://127.0.0.1:9/' }));
   ok(await t.http.post('/v1/push-subscriptions/a-p/pause').set(as));
   ok(await t.http.put('/v1/queues/a-rr').set(as).send({}));
+  // Schemas that take every message (raw bodies too), so that the calls below are answered as without one.
+  for (const resource of ['queues/a-q', 'topics/a-t']) ok(await t.http.put(`/v1/${resource}/schema`).set(as).send({ schema: {}, allowRawBodies: true }));
   // Answered by sendReply's call, or else by the gateway stopping at the end of the test.
   void t.http.post('/v1/queues/a-rr/requests?timeoutMs=60000').set(as).type('text/plain').send('ping').then(() => undefined);
   await until(() => t.replies.waiting === 1);
@@ -89,6 +91,12 @@ function successfulCall(operationId: string, fixture: Fixture): Call {
     sendReply: { method: 'post', path: fixture.replyTo, body: 'pong' },
     fetchMessages: { method: 'post', path: '/v1/queues/a-q/fetch', body: {} },
     browseQueue: { method: 'get', path: '/v1/queues/a-q/messages' },
+    putQueueSchema: { method: 'put', path: '/v1/queues/a-q/schema', body: { schema: {}, allowRawBodies: true } },
+    getQueueSchema: { method: 'get', path: '/v1/queues/a-q/schema' },
+    getQueueSchemaVersion: { method: 'get', path: '/v1/queues/a-q/schema/versions/1' },
+    putTopicSchema: { method: 'put', path: '/v1/topics/a-t/schema', body: { schema: {}, allowRawBodies: true } },
+    getTopicSchema: { method: 'get', path: '/v1/topics/a-t/schema' },
+    getTopicSchemaVersion: { method: 'get', path: '/v1/topics/a-t/schema/versions/1' },
     ackMessages: { method: 'post', path: '/v1/queues/a-q/ack', body: receipts },
     nackMessages: { method: 'post', path: '/v1/queues/a-q/nack', body: receipts },
     extendLeases: { method: 'post', path: '/v1/queues/a-q/extend', body: { ...receipts, visibilityTimeoutMs: 1000 } },
