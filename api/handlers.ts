@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { AppendResult, GroupSettings, Listed, PageRequest, PushSource, QueueSettings, SubscriptionRef, TopicSettings } from '../persistence/store';
+import type { AppendResult, GroupSettings, Listed, PageRequest, PushSource, QueueSettings, SchemaOwner, SubscriptionRef, TopicSettings } from '../persistence/store';
 import type { CommitInput, GroupFetchRequest, GroupService, SeekInput } from '../queue/groupService';
 import type { ProduceInput } from '../queue/messages';
 import type { PushInput, PushService } from '../queue/push/pushService';
@@ -138,6 +138,19 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
   // SigV4 signatures are dated by the client's wall clock, whatever clock the gateway's semantics run on.
   const sqs = sqsEndpoint({ ...deps, wallClock: Date.now });
   const name = (req: Request): string => req.params.queue as string;
+  /** The three schema routes of a queue or a topic (put<Kind>Schema, get<Kind>Schema, get<Kind>SchemaVersion), about the resource `owner` names. */
+  const schemaRoutes = (kind: 'Queue' | 'Topic', owner: (req: Request) => SchemaOwner): Record<string, Handler> => ({
+    [`put${kind}Schema`]: async (req, res) => {
+      const { schema, created } = await deps.schemas.put(owner(req), req.body as SchemaInput);
+      res.status(created ? 201 : 200).json(schema);
+    },
+    [`get${kind}Schema`]: async (req, res) => {
+      res.json(await deps.schemas.get(owner(req)));
+    },
+    [`get${kind}SchemaVersion`]: async (req, res) => {
+      res.json(await deps.schemas.version(owner(req), validated(res).params.version as number));
+    },
+  });
   const topic = (req: Request): string => req.params.topic as string;
   const partition = (res: Response): number => validated(res).params.partition as number;
   const group = (req: Request): string => req.params.group as string;
@@ -249,18 +262,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       res.status(201).json({ messages: await queues.produce(name(req), messages, key, 'client', schemaVersion(req)) });
     },
 
-    putQueueSchema: async (req, res) => {
-      const { schema, created } = await deps.schemas.put({ queue: name(req) }, req.body as SchemaInput);
-      res.status(created ? 201 : 200).json(schema);
-    },
-
-    getQueueSchema: async (req, res) => {
-      res.json(await deps.schemas.get({ queue: name(req) }));
-    },
-
-    getQueueSchemaVersion: async (req, res) => {
-      res.json(await deps.schemas.version({ queue: name(req) }, validated(res).params.version as number));
-    },
+    ...schemaRoutes('Queue', (req) => ({ queue: name(req) })),
 
     sendRequest: async (req, res) => {
       const { timeoutMs } = validated(res).query as { timeoutMs: number };
@@ -333,18 +335,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       res.status(201).json({ messages: await topics.produce(topic(req), messages, key, schemaVersion(req)) });
     },
 
-    putTopicSchema: async (req, res) => {
-      const { schema, created } = await deps.schemas.put({ topic: topic(req) }, req.body as SchemaInput);
-      res.status(created ? 201 : 200).json(schema);
-    },
-
-    getTopicSchema: async (req, res) => {
-      res.json(await deps.schemas.get({ topic: topic(req) }));
-    },
-
-    getTopicSchemaVersion: async (req, res) => {
-      res.json(await deps.schemas.version({ topic: topic(req) }, validated(res).params.version as number));
-    },
+    ...schemaRoutes('Topic', (req) => ({ topic: topic(req) })),
 
     readPartition: async (req, res) => {
       const query = validated(res).query as { offset: string | number; max: number; maxBytes: number; waitMs: number };
