@@ -16,7 +16,7 @@ import { compileValidators } from './validation';
 
 export interface AppDeps extends HandlerDeps {
   logger: Logger;
-  metrics: Pick<Metrics, 'render' | 'requestMetrics'>;
+  metrics: Pick<Metrics, 'render' | 'requestMetrics' | 'streamOpened'>;
   browsers: BrowserPolicy;
 }
 

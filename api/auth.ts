@@ -170,7 +170,7 @@ export function admit(principal: Principal, rates: RateLimiter, res: Response): 
  */
 export async function asLongPoll<T>(rates: RateLimiter, principal: Principal, waitMs: number, read: () => Promise<T>): Promise<T> {
   if (waitMs <= 0) return read();
-  const release = rates.holdLongPoll(principal.id, principal.key?.limits ?? {}, (key) => principal.reconsider(key));
+  const release = holdLongPoll(rates, principal);
   let value: T;
   try {
     value = await read();
@@ -184,6 +184,16 @@ export async function asLongPoll<T>(rates: RateLimiter, principal: Principal, wa
   // Cut short, the read returned early and gave back what it had taken (a fetch releases its leases).
   principal.throwIfEnded();
   return value;
+}
+
+/**
+ * Holds one of the caller's long-poll slots (`too_many_long_polls` when it
+ * has none left) until the returned release is called: a long-poll's, or an
+ * open stream's for as long as it is open. A reload that changes or removes
+ * its key ends the caller's requests (Principal.reconsider).
+ */
+export function holdLongPoll(rates: RateLimiter, principal: Principal): () => void {
+  return rates.holdLongPoll(principal.id, principal.key?.limits ?? {}, (key) => principal.reconsider(key));
 }
 
 /**

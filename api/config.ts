@@ -213,6 +213,7 @@ const SETTINGS = {
   maxWaitMs: integer('MQGATE_MAX_WAIT_MS', 'max-wait-ms', 0, 3_600_000),
   maxReplyWaitMs: integer('MQGATE_MAX_REPLY_WAIT_MS', 'max-reply-wait-ms', 0, 3_600_000),
   clockSkewMs: integer('MQGATE_CLOCK_SKEW_MS', 'clock-skew-ms', 0, 60_000),
+  streamHeartbeatMs: integer('MQGATE_STREAM_HEARTBEAT_MS', 'stream-heartbeat-ms', 100, 600_000),
   maxBodyBytesInFlight: integer('MQGATE_MAX_BODY_BYTES_IN_FLIGHT', 'max-body-bytes-in-flight', 1, 2 ** 40),
   idempotencyWindowMs: integer('MQGATE_IDEMPOTENCY_WINDOW_MS', 'idempotency-window-ms', 0, 30 * 24 * 3_600_000),
   keysFile: text('MQGATE_KEYS_FILE', 'keys-file', 'a file name'),
@@ -432,6 +433,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       maxBodyBytesInFlight: read('maxBodyBytesInFlight', d.maxBodyBytesInFlight),
       idempotencyWindowMs: read('idempotencyWindowMs', d.idempotencyWindowMs),
       clockSkewMs: read('clockSkewMs', d.clockSkewMs),
+      streamHeartbeatMs: read('streamHeartbeatMs', d.streamHeartbeatMs),
     },
   };
 }

@@ -11,10 +11,12 @@ import { GatewayError, invalidField } from '../queue/errors';
 import type { ListRequest } from '../queue/pages';
 import { afterCursor, cursorOf } from './cursor';
 import type { Limits } from '../queue/limits';
-import { asLongPoll, type AuthOptions, principalOf } from './auth';
+import { asLongPoll, type AuthOptions, holdLongPoll, principalOf } from './auth';
 import type { Action, ResourceKind } from './scopes';
 import { sendMessages } from './messagesJson';
 import { requestSignal } from './requestSignal';
+import { sendStream, type StreamEvent, streamFormat } from './streams';
+import type { Clock } from '../queue/clock';
 import type { Spec } from './spec';
 import type { Activity } from './activity';
 import type { Handler } from './handler';
@@ -31,11 +33,11 @@ import type { SchemaInput, SchemaService } from '../queue/schemas';
 /** What the handlers need: the queue semantics behind an interface, and the contract text. */
 export interface HandlerDeps {
   /** Everything the SQS face uses, and the /v1 operations it does not. */
-  queues: SqsDeps['queues'] & Pick<QueueService, 'list' | 'top' | 'produceRaw' | 'browse' | 'redrive'>;
+  queues: SqsDeps['queues'] & Pick<QueueService, 'list' | 'top' | 'produceRaw' | 'browse' | 'redrive' | 'stream'>;
   moveTasks: SqsDeps['moveTasks'];
   topics: Pick<
     TopicService,
-    'put' | 'get' | 'settings' | 'list' | 'delete' | 'produce' | 'produceRaw' | 'read' | 'offsetForTimestamp'
+    'put' | 'get' | 'settings' | 'list' | 'delete' | 'produce' | 'produceRaw' | 'read' | 'offsetForTimestamp' | 'streamStart' | 'stream'
   >;
   replies: Pick<Replies, 'request' | 'reply'>;
   groups: Pick<GroupService, 'put' | 'describe' | 'list' | 'delete' | 'join' | 'leave' | 'fetch' | 'commit' | 'seek'>;
@@ -43,7 +45,9 @@ export interface HandlerDeps {
   push: Pick<PushService, 'put' | 'get' | 'list' | 'delete' | 'pause' | 'resume'>;
   schemas: Pick<SchemaService, 'put' | 'get' | 'version'>;
   spec: Spec;
-  /** Aborted when the server shuts down: long-polls return what they have, /readyz says not ready. */
+  /** The clock streams time their heartbeats by. */
+  clock: Clock;
+  /** Aborted when the server shuts down: long-polls return what they have, streams end, /readyz says not ready. */
   shutdown: AbortSignal;
   /** Resolves when the store takes writes and its schema is current. */
   ready: () => Promise<void>;
@@ -51,7 +55,7 @@ export interface HandlerDeps {
   limits: Limits;
   /** Where internal errors are reported (the log); clients are told only that one happened. */
   onInternalError: (error: GatewayError) => void;
-  metrics: Pick<Metrics, 'render'>;
+  metrics: Pick<Metrics, 'render' | 'streamOpened'>;
   activity: Pick<Activity, 'history'>;
   /** The web pages: interactive API docs and the dashboard. */
   pages: { docs: Page; dashboard: Page };
@@ -130,6 +134,20 @@ function sendPage<T>(res: Response, key: string, { items, next }: Listed<T>): vo
   res.json({ [key]: items, nextCursor: cursorOf(next) });
 }
 
+/**
+ * The offset after a partition stream's `Last-Event-ID` (`partition:offset`,
+ * an event id of this stream); null without one.
+ */
+function resumeOffset(req: Request, partition: number): number | null {
+  const last = headerText(req, 'Last-Event-ID');
+  if (last === undefined) return null;
+  const match = /^(\d{1,16}):(\d{1,16})$/.exec(last);
+  if (match === null || Number(match[1]) !== partition || !Number.isSafeInteger(Number(match[2]) + 1)) {
+    throw invalidField('/header/Last-Event-ID', `is not an event id of partition ${partition}'s stream (${partition}:offset)`);
+  }
+  return Number(match[2]) + 1;
+}
+
 /** One handler per operationId of openapi.yaml; bodies arrive validated against it. */
 export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
   const { queues, replies, topics, groups, subscriptions, push } = deps;
@@ -171,6 +189,19 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       const messages = await waiting(res, request.waitMs, () => queues.fetch(ref(req), request, requestSignal(res, deps.shutdown)));
       sendMessages(res, { messages });
     };
+  // A stream holds one of the key's long-poll slots while it is open, and ends as a long-poll's wait does.
+  const streaming = async (req: Request, res: Response, events: (signal: AbortSignal) => AsyncIterable<StreamEvent>): Promise<void> => {
+    const release = holdLongPoll(deps.auth.rates, principalOf(res));
+    const closed = deps.metrics.streamOpened(res.locals.operationId as string);
+    try {
+      const signal = requestSignal(res, deps.shutdown);
+      const options = { clock: deps.clock, heartbeatMs: deps.limits.streamHeartbeatMs, signal, onInternalError: deps.onInternalError };
+      await sendStream(res, streamFormat(req), events(signal), options);
+    } finally {
+      closed();
+      release();
+    }
+  };
   const browseAt =
     (ref: (req: Request) => SubscriptionRef): Handler =>
     async (req, res) => {
@@ -298,6 +329,15 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     nackMessages: nackAt(queue),
     extendLeases: extendAt(queue),
 
+    streamQueue: async (req, res) => {
+      const { maxInFlight } = validated(res).query as { maxInFlight: number };
+      // Before the head: a queue that does not exist is a 404, not an empty stream.
+      await queues.settings(name(req));
+      await streaming(req, res, async function* (signal) {
+        for await (const message of queues.stream(queue(req), maxInFlight, signal)) yield { id: message.receipt, message };
+      });
+    },
+
     redriveMessages: async (req, res) => {
       const { max, to } = req.body as { max: number; to?: string };
       // Moving dead letters into a queue is producing to it.
@@ -343,6 +383,18 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       const offset: Position = /^\d+$/.test(String(query.offset)) ? Number(query.offset) : (query.offset as Position);
       const read = () => topics.read(topic(req), partition(res), { ...query, offset }, requestSignal(res, deps.shutdown));
       sendMessages(res, await waiting(res, query.waitMs, read));
+    },
+
+    streamPartition: async (req, res) => {
+      const query = validated(res).query as { offset: string | number };
+      const at = partition(res);
+      const resumed = resumeOffset(req, at);
+      // ajv does not coerce inside anyOf: a numeric offset arrives as its digits.
+      const position: Position = resumed ?? (/^\d+$/.test(String(query.offset)) ? Number(query.offset) : (query.offset as Position));
+      const offset = await topics.streamStart(topic(req), at, position);
+      await streaming(req, res, async function* (signal) {
+        for await (const message of topics.stream(topic(req), at, offset, signal)) yield { id: `${at}:${message.offset}`, message };
+      });
     },
 
     offsetForTimestamp: async (req, res) => {

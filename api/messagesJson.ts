@@ -17,6 +17,12 @@ function messageParts(message: DeliveredMessage): { head: string; value: Buffer 
   return { head, value: value instanceof RawJson ? value.bytes : JSON.stringify(value) };
 }
 
+/** One message as JSON, exactly as a fetch or read response carries it in its `messages`. */
+export function messageJson(message: DeliveredMessage): Buffer {
+  const { head, value } = messageParts(message);
+  return Buffer.concat([Buffer.from(head), typeof value === 'string' ? Buffer.from(value) : value, Buffer.from('}')]);
+}
+
 /**
  * Sends a response that carries messages. Their JSON values go out as the
  * bytes that were stored, never decoded, parsed or serialized again, which is

@@ -106,6 +106,14 @@ export class Metrics implements MessageEvents {
     labelNames: ['queue'],
     registers: [this.registry],
   });
+  private readonly streams = new Gauge({
+    name: 'mqgate_streams_open',
+    help: 'Streams (SSE or NDJSON) open right now, by operationId: each holds one of its key long-poll slots.',
+    labelNames: ['operation'],
+    registers: [this.registry],
+  });
+  /** Streams open, whatever their operation: until the last one's work is done (its leases given back), not only its connection. */
+  openStreams = 0;
   private readonly depth = new Gauge({
     name: 'mqgate_queue_messages',
     help: 'Messages of a queue by state: ready, in_flight (leased) or delayed (from the store).',
@@ -161,6 +169,8 @@ export class Metrics implements MessageEvents {
   });
 
   constructor() {
+    // Both stream operations have a series from the start: a scrape shows 0, not nothing.
+    for (const operation of ['streamQueue', 'streamPartition']) this.streams.set({ operation }, 0);
     collectDefaultMetrics({ register: this.registry });
     for (const name of MISNAMED_DEFAULT_GAUGES) this.registry.removeSingleMetric(name);
     // Both results from the start: a failure is then an increase, which an alert can watch for.
@@ -177,6 +187,16 @@ export class Metrics implements MessageEvents {
         this.requests.inc({ operation, status: String(res.statusCode) });
       });
       next();
+    };
+  }
+
+  /** A stream of `operation` opened; the returned function closes it, once its work is done. */
+  streamOpened(operation: string): () => void {
+    this.openStreams += 1;
+    this.streams.inc({ operation });
+    return () => {
+      this.openStreams -= 1;
+      this.streams.dec({ operation });
     };
   }
 

@@ -112,7 +112,7 @@ export class RateLimiter {
     if (state.maxLongPolls !== null && waiting >= state.maxLongPolls) {
       throw new GatewayError(
         'too_many_long_polls',
-        `This key already has ${waiting} fetches waiting, its most; fetch with waitMs 0 or wait for one to end.`,
+        `This key already has ${waiting} fetches waiting or streams open, its most; fetch with waitMs 0 or wait for one to end.`,
         { retryAfterSeconds: 1 },
       );
     }

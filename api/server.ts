@@ -76,6 +76,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
   if (storedKeys !== null) await keysReloader?.reload('start');
   const app = createApp({
     ...services,
+    clock: options.clock,
     spec: loadSpec(config.limits),
     shutdown: shutdown.signal,
     ready: () => services.maintenance.checkReady(),

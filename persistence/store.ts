@@ -654,6 +654,8 @@ export interface DeliveryStore {
   browse(params: { at: SubscriptionRef } & BrowseOptions): Promise<BrowsedMessage[]>;
   /** The earliest moment after `now` at which a message of the queue becomes ready, if any. */
   nextAvailableAt(params: { at: SubscriptionRef; now: number }): Promise<number | null>;
+  /** Whether each delivery is still leased by its ref (same delivery, lease not over at `now`), in order; reads only. */
+  liveLeases(params: { at: SubscriptionRef; refs: DeliveryRef[]; now: number }): Promise<boolean[]>;
   /** Moves one live lease to its dead-letter queue at once, with extra headers; false when the lease is over. */
   deadLetterLease(params: {
     at: SubscriptionRef;

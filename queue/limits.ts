@@ -23,6 +23,8 @@ export interface Limits {
    * early. Default 0: one process, one clock.
    */
   clockSkewMs: number;
+  /** How often an open stream sends a heartbeat (an SSE comment) so that proxies keep its connection. Default 15000 ms. */
+  streamHeartbeatMs: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -34,6 +36,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxBodyBytesInFlight: 256 * 1024 * 1024,
   idempotencyWindowMs: 24 * 60 * 60 * 1000,
   clockSkewMs: 0,
+  streamHeartbeatMs: 15_000,
 };
 
 /**

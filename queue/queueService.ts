@@ -287,6 +287,50 @@ export class QueueService {
     }
   }
 
+  /**
+   * operation: streamQueue — leases messages one event at a time for as long
+   * as `signal` holds, never more than `maxInFlight` live at once: a slot
+   * frees when its message is acked or nacked (by any gateway: the settle
+   * wakes this queue) or its lease runs out. Renews nothing. Waits with the
+   * wake-ups as a fetch does; no polling loop. A lease taken but not yet
+   * handed out when the stream ends is given back at once.
+   */
+  async *stream(from: SubscriptionRef, maxInFlight: number, signal: AbortSignal): AsyncGenerator<LeasedMessage> {
+    const secret = await this.receiptSecret();
+    let held: DeliveryRef[] = [];
+    while (!signal.aborted) {
+      const since = this.wakeups.version(wakeupKey(from));
+      const now = this.clock.now();
+      if (held.length > 0) {
+        const live = await this.store.liveLeases({ at: from, refs: held, now });
+        held = held.filter((_ref, i) => live[i]);
+      }
+      const free = maxInFlight - held.length;
+      const claimed = free === 0 ? null : await this.store.claim({ from, max: free, now, visibilityTimeoutMs: null, leaseGraceMs: this.limits.clockSkewMs });
+      if (claimed === null || claimed.leases.length === 0) {
+        // A lease of this stream running out is a message becoming ready again: nextAvailableAt covers it.
+        const next = await this.store.nextAvailableAt({ at: from, now });
+        await this.wakeups.wait(wakeupKey(from), since, next ?? Infinity, signal);
+        continue;
+      }
+      const { subscriptionId, leases } = claimed;
+      const refs = leases.map((lease) => ({ subscriptionId, messageId: lease.message.id, deliveryCount: lease.deliveryCount }));
+      let handed = 0;
+      try {
+        while (handed < leases.length && !signal.aborted) {
+          const { message, deliveryCount, firstDeliveredAt } = leases[handed];
+          const ref = refs[handed];
+          handed += 1;
+          held.push(ref);
+          this.events.delivered(targetOf(from), 1);
+          yield { ...toDelivered(message), receipt: encodeReceipt(ref, secret), deliveryCount, firstDeliveredAt };
+        }
+      } finally {
+        await this.release(from, refs.slice(handed));
+      }
+    }
+  }
+
   /** Gives leased messages back at once, ready for the next fetch. */
   private async release(from: SubscriptionRef, refs: DeliveryRef[]): Promise<void> {
     if (refs.length === 0) return;

@@ -33,6 +33,9 @@ export interface ReadResult {
   endOffset: number;
 }
 
+/** What one read of a stream takes: few enough messages and bytes to hold while they are written one by one. */
+export const STREAM_READ = { max: 100, maxBytes: 64 * 1024 };
+
 /** Settings of a topic created with an empty body: Kafka's defaults where Kafka has one. */
 export function defaultTopicSettings(limits: Limits): TopicSettings {
   return {
@@ -160,6 +163,43 @@ export class TopicService {
     }
   }
 
+
+  /**
+   * Where a stream of a partition starts: `position` as an offset, checked
+   * against the partition's readable range before anything is sent
+   * (`topic_not_found`, `partition_not_found`, `offset_out_of_range`).
+   */
+  async streamStart(name: string, partition: number, position: Position): Promise<number> {
+    await this.record(name);
+    const offset = await this.resolve(name, partition, position);
+    const info = (await this.store.topicPartitions(name)).find((p) => p.partition === partition);
+    if (info === undefined) throw new GatewayError('partition_not_found', `Topic '${name}' has no partition ${partition}.`);
+    if (offset < info.startOffset || offset > info.endOffset) {
+      throw new GatewayError(
+        'offset_out_of_range',
+        `Offset ${offset} is outside partition ${partition}'s readable range, ${info.startOffset} to ${info.endOffset}.`,
+      );
+    }
+    return offset;
+  }
+
+  /**
+   * operation: streamPartition — the partition's messages from `offset` on,
+   * for as long as `signal` holds, waiting at the end of the log for the next
+   * append (the wake-ups, as a read's long-poll). Reads STREAM_READ at a time:
+   * what a stream holds besides the event being written.
+   */
+  async *stream(name: string, partition: number, offset: number, signal: AbortSignal): AsyncGenerator<DeliveredMessage> {
+    let next = offset;
+    while (!signal.aborted) {
+      const read = await this.read(name, partition, { offset: next, ...STREAM_READ, waitMs: Infinity }, signal);
+      for (const message of read.messages) {
+        if (signal.aborted) return;
+        yield message;
+      }
+      next = read.nextOffset;
+    }
+  }
 
   /** operation: offsetForTimestamp — the first offset at or after `timestamp` (the end offset if none). */
   offsetForTimestamp(name: string, partition: number, timestamp: number): Promise<number> {

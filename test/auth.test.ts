@@ -75,6 +75,12 @@ async function answerRequest(t: TestGateway): Promise<void> {
   expect((await t.http.post(replyTo).set(as).type('text/plain').send('pong')).status).toBe(204);
 }
 
+/** Ends a stream once it waits for messages, as a SIGTERM does: the stream's 200 is then complete. */
+async function endStream(t: TestGateway): Promise<void> {
+  await until(() => t.wakeups.waiting > 0);
+  t.shutDown();
+}
+
 /** A request each operation answers with a 2xx when the caller may make it. */
 function successfulCall(operationId: string, fixture: Fixture): Call {
   const receipts = { receipts: ['not-a-receipt'] };
@@ -90,6 +96,7 @@ function successfulCall(operationId: string, fixture: Fixture): Call {
     sendRequest: { method: 'post', path: '/v1/queues/a-q/requests', body: 'ping', meanwhile: answerRequest },
     sendReply: { method: 'post', path: fixture.replyTo, body: 'pong' },
     fetchMessages: { method: 'post', path: '/v1/queues/a-q/fetch', body: {} },
+    streamQueue: { method: 'get', path: '/v1/queues/a-q/stream', meanwhile: endStream },
     browseQueue: { method: 'get', path: '/v1/queues/a-q/messages' },
     putQueueSchema: { method: 'put', path: '/v1/queues/a-q/schema', body: { schema: {}, allowRawBodies: true } },
     getQueueSchema: { method: 'get', path: '/v1/queues/a-q/schema' },
@@ -107,6 +114,7 @@ function successfulCall(operationId: string, fixture: Fixture): Call {
     deleteTopic: { method: 'delete', path: '/v1/topics/a-t' },
     produceToTopic: { method: 'post', path: '/v1/topics/a-t/messages', body: { messages: [{ value: 1 }] } },
     readPartition: { method: 'get', path: '/v1/topics/a-t/partitions/0/messages?offset=0' },
+    streamPartition: { method: 'get', path: '/v1/topics/a-t/partitions/0/stream?offset=latest', meanwhile: endStream },
     offsetForTimestamp: { method: 'get', path: '/v1/topics/a-t/partitions/0/offsets?timestamp=0' },
     listGroups: { method: 'get', path: '/v1/topics/a-t/groups' },
     putGroup: { method: 'put', path: '/v1/topics/a-t/groups/idle', body: {} },

@@ -1,5 +1,6 @@
 import { messageIdOf } from '../rows/messageRow';
 import type { QueueRow } from '../rows/queueRow';
+import { liveStatuses, type SettledRow, type SettlePair } from '../rows/settlement';
 import type { DeliveryRef, SubscriptionRef } from '../store';
 import type { Queryable } from './connection';
 import { deadLetter } from './deadLetter';
@@ -16,6 +17,7 @@ const STATEMENTS = {
   },
   // Locked: the lease cannot be settled or renewed between this check and the dead letter's move.
   live: { name: 'leaseActions-live', text: `SELECT 1 FROM deliveries d WHERE ${LIVE_LEASE} FOR UPDATE` },
+  liveMany: { name: 'leaseActions-liveMany', text: `SELECT d.message_id, d.delivery_count FROM deliveries d WHERE ${LIVE_LEASE}` },
 };
 
 /** The subscription a ref is fenced in, with the fence's parameters; null for a ref another subscription issued, or an id this store never gave. */
@@ -56,4 +58,16 @@ export async function deadLetterLease(
   const [message] = await loadMessages(tx, [fenced.messageId]);
   await deadLetter(tx, context, fenced.row, message, ref.deliveryCount, now, to);
   return true;
+}
+
+/** operation: liveLeases — which refs' leases still hold at `now` (settle's fence), changing nothing. */
+export async function liveLeases(db: Queryable, at: SubscriptionRef, refs: DeliveryRef[], now: number): Promise<boolean[]> {
+  const subscription = (await loadSubscription(db, at)).subscriptionId;
+  // A ref of another subscription, or with an id this store never gave, matches no row here: id 0 is never a message id.
+  const pairs = refs.map((ref): SettlePair => [
+    ref.subscriptionId === String(subscription) ? (messageIdOf(ref.messageId) ?? 0) : 0,
+    ref.deliveryCount,
+  ]);
+  const values = [subscription, now, pairs.map(([id]) => id), pairs.map(([, count]) => count)];
+  return liveStatuses(pairs, (await db.query<SettledRow>({ ...STATEMENTS.liveMany, values })).rows);
 }

@@ -40,3 +40,9 @@ export function settleStatuses(kind: Settlement['kind'], pairs: SettlePair[], se
     return last !== undefined && count <= last ? 'expired' : 'unknown';
   });
 }
+
+/** Whether each pair is among `live` (the rows a lease check found), in order. */
+export function liveStatuses(pairs: SettlePair[], live: SettledRow[]): boolean[] {
+  const found = new Set(live.map((r) => deliveryOf(r.message_id, r.delivery_count)));
+  return pairs.map(([id, count]) => found.has(deliveryOf(id, count)));
+}

@@ -95,6 +95,15 @@ function exchange(transport: 'http' | 'raw', fields: Partial<Exchange>): Exchang
   return { transport, responses: [], cutByClient: false, hung: false, error: null, garbage: 0, reachedApp: false, ...fields };
 }
 
+/**
+ * A stream (`…/stream`: SSE or NDJSON) never ends on its own: its head, and
+ * what came with it, is its answer, and the client then hangs up.
+ */
+function isStream(headers: Record<string, string | string[] | undefined>): boolean {
+  const type = headers['content-type'];
+  return typeof type === 'string' && /^(text\/event-stream|application\/x-ndjson)/i.test(type);
+}
+
 function sendHttp(request: WireRequest, options: TransportOptions, mayRetry: boolean): Promise<Exchange> {
   return new Promise((resolve) => {
     const started = Date.now();
@@ -115,6 +124,13 @@ function sendHttp(request: WireRequest, options: TransportOptions, mayRetry: boo
       }
     }, POLL_MS);
     req.on('response', (res) => {
+      if (isStream(res.headers)) {
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(res.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : (value ?? '');
+        finish(exchange('http', { responses: [{ status: res.statusCode ?? 0, headers, body: Buffer.alloc(0) }] }));
+        req.destroy();
+        return;
+      }
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
@@ -249,7 +265,10 @@ function sendRaw(request: WireRequest, options: TransportOptions): Promise<Excha
       }
     }, POLL_MS);
     socket.on('connect', () => socket.write(plan.bytes));
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      if (parseResponses(Buffer.concat(chunks), 'GET').responses.some((r) => isStream(r.headers))) finish({});
+    });
     socket.on('error', (error: NodeJS.ErrnoException) => finish({ error: error.code ?? error.message }));
     socket.on('close', () => finish({}));
   });
@@ -302,6 +321,11 @@ export function parseResponses(data: Buffer, method: string): { responses: Parse
     if (head.status < 200) {
       at = bodyStart;
       continue;
+    }
+    if (isStream(head.headers)) {
+      responses.push({ ...head, body: data.subarray(bodyStart) });
+      at = data.length;
+      break;
     }
     let body: Buffer;
     let end: number;

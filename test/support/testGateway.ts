@@ -108,6 +108,7 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
   };
   const app = createApp({
     ...services,
+    clock,
     spec: loadSpec(limits),
     shutdown: shutdown.signal,
     limits,
