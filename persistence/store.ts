@@ -654,8 +654,8 @@ export interface DeliveryStore {
   browse(params: { at: SubscriptionRef } & BrowseOptions): Promise<BrowsedMessage[]>;
   /** The earliest moment after `now` at which a message of the queue becomes ready, if any. */
   nextAvailableAt(params: { at: SubscriptionRef; now: number }): Promise<number | null>;
-  /** Whether each delivery is still leased by its ref (same delivery, lease not over at `now`), in order; reads only. */
-  liveLeases(params: { at: SubscriptionRef; refs: DeliveryRef[]; now: number }): Promise<boolean[]>;
+  /** When each delivery's lease ends, in order; null where its ref no longer holds it (another delivery, or the lease over at `now`). Reads only. */
+  leaseEnds(params: { at: SubscriptionRef; refs: DeliveryRef[]; now: number }): Promise<(number | null)[]>;
   /** Moves one live lease to its dead-letter queue at once, with extra headers; false when the lease is over. */
   deadLetterLease(params: {
     at: SubscriptionRef;

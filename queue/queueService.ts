@@ -289,28 +289,34 @@ export class QueueService {
 
   /**
    * operation: streamQueue — leases messages one event at a time for as long
-   * as `signal` holds, never more than `maxInFlight` live at once: a slot
-   * frees when its message is acked or nacked (by any gateway: the settle
-   * wakes this queue) or its lease runs out. Renews nothing. Waits with the
-   * wake-ups as a fetch does; no polling loop. A lease taken but not yet
-   * handed out when the stream ends is given back at once.
+   * as `signal` holds, never more than `maxInFlight` live at once. A slot
+   * frees when its lease is settled or runs out; a stream at its most waits
+   * for an ack or nack made through this process (Wakeups.settled), or for
+   * its first lease to run out, and re-checks its leases every
+   * streamHeartbeatMs for acks made through other processes (the store
+   * announces no ack: an ack wakes no fetch). Renews nothing. A lease taken
+   * but not yet handed out when the stream ends is given back at once.
    */
   async *stream(from: SubscriptionRef, maxInFlight: number, signal: AbortSignal): AsyncGenerator<LeasedMessage> {
     const secret = await this.receiptSecret();
+    const key = wakeupKey(from);
     let held: DeliveryRef[] = [];
     while (!signal.aborted) {
-      const since = this.wakeups.version(wakeupKey(from));
+      const since = this.wakeups.version(key);
+      const settledSince = this.wakeups.settled.version(key);
       const now = this.clock.now();
-      if (held.length > 0) {
-        const live = await this.store.liveLeases({ at: from, refs: held, now });
-        held = held.filter((_ref, i) => live[i]);
+      const ends = held.length === 0 ? [] : await this.store.leaseEnds({ at: from, refs: held, now });
+      held = held.filter((_ref, i) => ends[i] !== null);
+      if (held.length >= maxInFlight) {
+        const firstEnd = Math.min(...ends.filter((end) => end !== null));
+        await this.wakeups.settled.wait(key, settledSince, Math.min(firstEnd, now + this.limits.streamHeartbeatMs), signal);
+        continue;
       }
-      const free = maxInFlight - held.length;
-      const claimed = free === 0 ? null : await this.store.claim({ from, max: free, now, visibilityTimeoutMs: null, leaseGraceMs: this.limits.clockSkewMs });
-      if (claimed === null || claimed.leases.length === 0) {
+      const claimed = await this.store.claim({ from, max: maxInFlight - held.length, now, visibilityTimeoutMs: null, leaseGraceMs: this.limits.clockSkewMs });
+      if (claimed.leases.length === 0) {
         // A lease of this stream running out is a message becoming ready again: nextAvailableAt covers it.
         const next = await this.store.nextAvailableAt({ at: from, now });
-        await this.wakeups.wait(wakeupKey(from), since, next ?? Infinity, signal);
+        await this.wakeups.wait(key, since, next ?? Infinity, signal);
         continue;
       }
       const { subscriptionId, leases } = claimed;
@@ -390,6 +396,8 @@ export class QueueService {
     const known = refs.filter((ref) => ref !== null);
     const now = this.clock.now();
     const statuses = await this.store.settle({ at, refs: known, settlement: settlement(now), now });
+    // This process's streams at their most leases may take more (an extend frees no slot).
+    if (statuses.some((status) => status === 'acked' || status === 'nacked')) this.wakeups.settled.bump(wakeupKey(at));
     let next = 0;
     return receipts.map((receipt, i): ReceiptResult => {
       const status = refs[i] === null ? 'unknown' : statuses[next++];

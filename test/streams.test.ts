@@ -2,6 +2,11 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ApiKey, generateKey } from '../api/keys';
 import { checkKeys } from '../api/keysFile';
+import { Metrics } from '../api/metrics';
+import { DEFAULT_LIMITS } from '../queue/limits';
+import { QueueService } from '../queue/queueService';
+import { SchemaService } from '../queue/schemas';
+import { Wakeups } from '../queue/wakeups';
 import { until } from './support/specResponses';
 import { disposeTestGateway, type TestGateway, type TestGatewayOptions, testGateway } from './support/testGateway';
 
@@ -327,6 +332,60 @@ describe('a queue stream', () => {
     await until(() => t.wakeups.waiting === 1);
     t.shutDown();
     await client.ended;
+  });
+});
+
+describe('a queue stream at its most leases', () => {
+  // Heartbeats (and the re-check for other gateways' acks) every minute; leases of 30 s unless a test says otherwise.
+  beforeEach(async () => {
+    await start({ limits: { streamHeartbeatMs: 60_000 } });
+    expect((await t.http.put('/v1/queues/q').send({ visibilityTimeoutMs: 30_000 })).status).toBe(201);
+    await produceToQueue([0, 1]);
+  });
+
+  /** A stream of one lease at a time, holding message 0's, waiting. */
+  async function holding(): Promise<{ client: StreamClient; receipt: string }> {
+    const client = await stream('/v1/queues/q/stream?maxInFlight=1');
+    const [first] = await client.take(1);
+    expect((JSON.parse(first.data as string) as Envelope).value).toBe(0);
+    await until(() => t.wakeups.waiting === 1);
+    return { client, receipt: first.id as string };
+  }
+
+  test('a lease running out frees its slot when it ends, before the next re-check', async () => {
+    const { client } = await holding();
+    t.clock.advance(29_999);
+    await until(() => t.wakeups.waiting === 1);
+    expect(client.items).toEqual([]);
+    t.clock.advance(1);
+    // 1 has waited longer than 0, ready again only now.
+    const next = JSON.parse((await client.take(1))[0].data as string) as Envelope;
+    expect([next.value, next.deliveryCount]).toEqual([1, 1]);
+    client.close();
+  });
+
+  test('an ack made through another gateway over the store frees the slot at the next re-check: the store announces no ack', async () => {
+    expect((await t.http.put('/v1/queues/q').send({ visibilityTimeoutMs: 300_000 })).status).toBe(200);
+    const { client, receipt } = await holding();
+    const other = new QueueService(t.store, t.clock, DEFAULT_LIMITS, new Wakeups(t.store, t.clock), new Metrics(), new SchemaService(t.store, t.clock));
+    expect((await other.ack({ queue: 'q' }, [receipt]))[0].status).toBe('acked');
+    await until(() => t.wakeups.waiting === 1);
+    t.clock.advance(59_999);
+    await until(() => t.wakeups.waiting === 1);
+    expect(client.items).toEqual([]);
+    t.clock.advance(1);
+    const next = JSON.parse((await client.nextEvent()).data as string) as Envelope;
+    expect([next.value, next.deliveryCount]).toEqual([1, 1]);
+    client.close();
+  });
+
+  test('an extended lease holds its slot past the end it had', async () => {
+    const { client, receipt } = await holding();
+    expect((await t.http.post('/v1/queues/q/extend').send({ receipts: [receipt], visibilityTimeoutMs: 120_000 })).body.results[0].status).toBe('extended');
+    t.clock.advance(59_999);
+    await until(() => t.wakeups.waiting === 1);
+    expect(client.items).toEqual([]);
+    client.close();
   });
 });
 

@@ -1,6 +1,6 @@
 import { messageIdOf } from '../rows/messageRow';
 import type { QueueRow } from '../rows/queueRow';
-import { liveStatuses, type SettledRow, type SettlePair } from '../rows/settlement';
+import { leaseEndsOf, type LeaseEndRow, type SettlePair } from '../rows/settlement';
 import type { DeliveryRef, SubscriptionRef } from '../store';
 import type { Queryable } from './connection';
 import { deadLetter } from './deadLetter';
@@ -17,7 +17,7 @@ const STATEMENTS = {
   },
   // Locked: the lease cannot be settled or renewed between this check and the dead letter's move.
   live: { name: 'leaseActions-live', text: `SELECT 1 FROM deliveries d WHERE ${LIVE_LEASE} FOR UPDATE` },
-  liveMany: { name: 'leaseActions-liveMany', text: `SELECT d.message_id, d.delivery_count FROM deliveries d WHERE ${LIVE_LEASE}` },
+  leaseEnds: { name: 'leaseActions-leaseEnds', text: `SELECT d.message_id, d.delivery_count, d.available_at FROM deliveries d WHERE ${LIVE_LEASE}` },
 };
 
 /** The subscription a ref is fenced in, with the fence's parameters; null for a ref another subscription issued, or an id this store never gave. */
@@ -60,8 +60,8 @@ export async function deadLetterLease(
   return true;
 }
 
-/** operation: liveLeases — which refs' leases still hold at `now` (settle's fence), changing nothing. */
-export async function liveLeases(db: Queryable, at: SubscriptionRef, refs: DeliveryRef[], now: number): Promise<boolean[]> {
+/** operation: leaseEnds — when each ref's lease ends, null where it no longer holds at `now` (settle's fence); changes nothing. */
+export async function leaseEnds(db: Queryable, at: SubscriptionRef, refs: DeliveryRef[], now: number): Promise<(number | null)[]> {
   const subscription = (await loadSubscription(db, at)).subscriptionId;
   // A ref of another subscription, or with an id this store never gave, matches no row here: id 0 is never a message id.
   const pairs = refs.map((ref): SettlePair => [
@@ -69,5 +69,5 @@ export async function liveLeases(db: Queryable, at: SubscriptionRef, refs: Deliv
     ref.deliveryCount,
   ]);
   const values = [subscription, now, pairs.map(([id]) => id), pairs.map(([, count]) => count)];
-  return liveStatuses(pairs, (await db.query<SettledRow>({ ...STATEMENTS.liveMany, values })).rows);
+  return leaseEndsOf(pairs, (await db.query<LeaseEndRow>({ ...STATEMENTS.leaseEnds, values })).rows);
 }

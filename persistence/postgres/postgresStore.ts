@@ -49,7 +49,7 @@ import { deleteQueue } from './deleteQueue';
 import { deleteTopic } from './deleteTopic';
 import { fetchGroup } from './fetchGroup';
 import { deleteGroup, describe, joinGroup, leaveGroup, listGroups, loadGroup, putGroup } from './groupRow';
-import { deadLetterLease, liveLeases, renewLease } from './leaseActions';
+import { deadLetterLease, leaseEnds, renewLease } from './leaseActions';
 import { migrate } from './migrate';
 import { activeMoveTasks, cancelMoveTask, moveTasks, startMoveTask, stepMoveTask } from './moveTasks';
 import { nextAvailableAt } from './nextAvailableAt';
@@ -225,8 +225,8 @@ export class PostgresStore implements Store {
     return this.write((tx) => renewLease(tx, at, ref, leaseUntil, now));
   }
 
-  liveLeases({ at, refs, now }: Params<'liveLeases'>): Promise<boolean[]> {
-    return this.read((db) => liveLeases(db, at, refs, now));
+  leaseEnds({ at, refs, now }: Params<'leaseEnds'>): Promise<(number | null)[]> {
+    return this.read((db) => leaseEnds(db, at, refs, now));
   }
 
   putPush(params: Params<'putPush'>): Promise<{ push: PushRecord; created: boolean }> {

@@ -73,7 +73,6 @@ export async function settle(
   const missed = missedIds(pairs, settled);
   const current = missed.length === 0 ? [] : (await tx.query<SettledRow>({ ...STATEMENTS.current, values: [subscription, missed] })).rows;
   if (settlement.kind === 'ack' && settled.length > 0) await tx.query({ ...STATEMENTS.countAcked, values: [subscription, settled.length] });
-  // An ack wakes too: a stream that holds its most leases takes the next message once one is settled (api/streams.ts).
-  if (settlement.kind !== 'extend' && settled.length > 0) context.notify(row.name);
+  if (settlement.kind === 'nack' && settled.length > 0) context.notify(row.name);
   return settleStatuses(settlement.kind, pairs, settled, current);
 }

@@ -41,8 +41,13 @@ export function settleStatuses(kind: Settlement['kind'], pairs: SettlePair[], se
   });
 }
 
-/** Whether each pair is among `live` (the rows a lease check found), in order. */
-export function liveStatuses(pairs: SettlePair[], live: SettledRow[]): boolean[] {
-  const found = new Set(live.map((r) => deliveryOf(r.message_id, r.delivery_count)));
-  return pairs.map(([id, count]) => found.has(deliveryOf(id, count)));
+/** A live lease a lease check found, with when it ends. */
+export interface LeaseEndRow extends SettledRow {
+  available_at: number;
+}
+
+/** When each pair's lease ends, from `live` (the rows a lease check found), in order; null for a pair whose lease is over. */
+export function leaseEndsOf(pairs: SettlePair[], live: LeaseEndRow[]): (number | null)[] {
+  const ends = new Map(live.map((r) => [deliveryOf(r.message_id, r.delivery_count), Number(r.available_at)]));
+  return pairs.map(([id, count]) => ends.get(deliveryOf(id, count)) ?? null);
 }

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { QueueRow } from '../rows/queueRow';
-import { liveStatuses, type SettledRow, type SettlePair } from '../rows/settlement';
+import { leaseEndsOf, type LeaseEndRow, type SettlePair } from '../rows/settlement';
 import type { DeliveryRef, SubscriptionRef } from '../store';
 import { deadLetter } from './deadLetter';
 import type { WriteContext } from './groupCommit';
@@ -22,7 +22,7 @@ const statements = prepared((db) => ({
     `UPDATE deliveries SET delivery_count = delivery_count + 1, available_at = :leaseUntil WHERE ${LIVE_LEASE}`,
   ),
   live: db.prepare<Fence>(`SELECT 1 FROM deliveries WHERE ${LIVE_LEASE}`).pluck(),
-  liveMany: db.prepare<Fence, SettledRow>(`SELECT message_id, delivery_count FROM deliveries WHERE ${LIVE_LEASE}`),
+  leaseEnds: db.prepare<Fence, LeaseEndRow>(`SELECT message_id, delivery_count, available_at FROM deliveries WHERE ${LIVE_LEASE}`),
 }));
 
 /** The subscription a ref is fenced in, with the fence's parameters; null for a ref another subscription issued. */
@@ -63,10 +63,10 @@ export function deadLetterLease(
   return true;
 }
 
-/** operation: liveLeases — which refs' leases still hold at `now` (settle's fence), changing nothing. */
-export function liveLeases(db: Database, at: SubscriptionRef, refs: DeliveryRef[], now: number): boolean[] {
+/** operation: leaseEnds — when each ref's lease ends, null where it no longer holds at `now` (settle's fence); changes nothing. */
+export function leaseEnds(db: Database, at: SubscriptionRef, refs: DeliveryRef[], now: number): (number | null)[] {
   const subscription = loadSubscription(db, at).subscriptionId;
   // A ref of another subscription matches no row here: id 0 is never a message id.
   const pairs = refs.map((ref): SettlePair => [ref.subscriptionId === String(subscription) ? Number(ref.messageId) : 0, ref.deliveryCount]);
-  return liveStatuses(pairs, statements(db).liveMany.all({ subscription, now, refs: JSON.stringify(pairs) }));
+  return leaseEndsOf(pairs, statements(db).leaseEnds.all({ subscription, now, refs: JSON.stringify(pairs) }));
 }

@@ -69,7 +69,6 @@ export function settle(
     if (row.kind === 'queue') deleteMessages(db, settled.map((r) => r.message_id));
     s.countAcked.run(settled.length, subscription);
   }
-  // An ack wakes too: a stream that holds its most leases takes the next message once one is settled (api/streams.ts).
-  if (settlement.kind !== 'extend' && settled.length > 0) context.notify(row.name);
+  if (settlement.kind === 'nack' && settled.length > 0) context.notify(row.name);
   return settleStatuses(settlement.kind, pairs, settled, current);
 }

@@ -38,7 +38,7 @@ import type {
   SweepResult,
   TopicRecord,
 } from '../store';
-import { deadLetterLease, liveLeases, renewLease } from './leaseActions';
+import { deadLetterLease, leaseEnds, renewLease } from './leaseActions';
 import { pushPage, deletePush, findPush, putPush, recordPush, setPushPaused } from './pushRow';
 import { deleteSubscription, putSubscription } from './putSubscription';
 import { commitGroup, seekGroup } from './commitGroup';
@@ -230,8 +230,8 @@ export class SqliteStore implements Store {
     return this.writes.run(() => renewLease(this.db, at, ref, leaseUntil, now));
   }
 
-  liveLeases({ at, refs, now }: Params<'liveLeases'>): Promise<boolean[]> {
-    return this.readNow(() => liveLeases(this.db, at, refs, now));
+  leaseEnds({ at, refs, now }: Params<'leaseEnds'>): Promise<(number | null)[]> {
+    return this.readNow(() => leaseEnds(this.db, at, refs, now));
   }
 
   putPush(params: Params<'putPush'>): Promise<{ push: PushRecord; created: boolean }> {

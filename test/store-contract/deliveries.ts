@@ -175,6 +175,22 @@ export function describeDeliveries(context: ContractContext): void {
       expect(await settle([{ ...b.ref, deliveryCount: 7 }], { kind: 'ack' }, T0)).toEqual(['unknown']);
     });
 
+    test('leaseEnds tells when each live lease ends, and null for one settled, run out, redelivered or of another subscription; it changes nothing', async () => {
+      const { store } = context;
+      await store.produce({ queue: 'q', messages: [message('a'), message('b'), message('c')], ...opts() });
+      const [a, b, c] = await claim();
+      const ends = (refs: DeliveryRef[], now: number) => store.leaseEnds({ at: { queue: 'q' }, refs, now });
+      expect(await settle([b.ref], { kind: 'extend', leaseUntil: T0 + 5000 })).toEqual(['extended']);
+      expect(await settle([c.ref], { kind: 'ack' })).toEqual(['acked']);
+      const foreign = { ...a.ref, subscriptionId: `${a.ref.subscriptionId}0` };
+      expect(await ends([a.ref, b.ref, c.ref, foreign], T0)).toEqual([T0 + 1000, T0 + 5000, null, null]);
+      expect(await ends([a.ref, b.ref], T0 + 1000)).toEqual([null, T0 + 5000]);
+      const [a2] = await claim(1, T0 + 1000);
+      expect(await ends([a.ref, a2.ref], T0 + 1000)).toEqual([null, T0 + 2000]);
+      // Read only: every lease is as it was.
+      expect(await settle([a2.ref, b.ref], { kind: 'ack' }, T0 + 1000)).toEqual(['acked', 'acked']);
+    });
+
     // Each kind of settlement with the stale ref alone: beside the live ref, the live one's own settlement
     // would hide what the stale one did (an ack that deleted the message, a nack that freed it).
     const staleSettlements: Array<{ settlement: Settlement; done: SettleStatus }> = [
