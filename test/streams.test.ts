@@ -1,4 +1,4 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ApiKey, generateKey } from '../api/keys';
 import { checkKeys } from '../api/keysFile';
@@ -8,84 +8,8 @@ import { QueueService } from '../queue/queueService';
 import { SchemaService } from '../queue/schemas';
 import { Wakeups } from '../queue/wakeups';
 import { until } from './support/specResponses';
+import { type Envelope, followStream, openStream, type StreamClient } from './support/streamClient';
 import { disposeTestGateway, type TestGateway, type TestGatewayOptions, testGateway } from './support/testGateway';
-
-/** One item of a stream as a client reads it: an SSE event or comment, or an NDJSON line. */
-interface Item {
-  comment?: string;
-  id?: string;
-  event?: string;
-  data?: string;
-}
-
-/** The raw stream, read as `curl -N` shows it: SSE blocks split on blank lines, NDJSON on line ends. */
-class StreamClient {
-  readonly items: Item[] = [];
-  readonly ended: Promise<void>;
-  private text = '';
-  private wake: () => void = () => undefined;
-
-  constructor(
-    readonly res: IncomingMessage,
-    private readonly format: 'sse' | 'ndjson',
-  ) {
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      this.text += chunk;
-      this.parse();
-      this.wake();
-    });
-    this.ended = new Promise((resolve) => res.on('end', resolve));
-  }
-
-  /** Waits for `n` more items than have been taken, and takes them. */
-  async take(n: number): Promise<Item[]> {
-    while (this.items.length < n) await new Promise<void>((resolve) => (this.wake = resolve));
-    return this.items.splice(0, n);
-  }
-
-  /** The next event, past any heartbeat. */
-  async nextEvent(): Promise<Item> {
-    for (;;) {
-      const [item] = await this.take(1);
-      if (item.comment === undefined) return item;
-    }
-  }
-
-  close(): void {
-    this.res.destroy();
-  }
-
-  private parse(): void {
-    const separator = this.format === 'sse' ? '\n\n' : '\n';
-    for (let end = this.text.indexOf(separator); end >= 0; end = this.text.indexOf(separator)) {
-      const block = this.text.slice(0, end);
-      this.text = this.text.slice(end + separator.length);
-      if (this.format === 'ndjson') {
-        const line = JSON.parse(block) as { id?: string; message?: unknown };
-        this.items.push(line.id === undefined ? { comment: block } : { id: line.id, data: JSON.stringify(line.message) });
-        continue;
-      }
-      const item: Item = {};
-      for (const line of block.split('\n')) {
-        if (line.startsWith(':')) item.comment = line.slice(1).trim();
-        else {
-          const [field, ...rest] = line.split(': ');
-          if (field === 'id' || field === 'event' || field === 'data') item[field] = rest.join(': ');
-        }
-      }
-      this.items.push(item);
-    }
-  }
-}
-
-interface Envelope {
-  id: string;
-  offset: number;
-  value: unknown;
-  receipt?: string;
-  deliveryCount?: number;
-}
 
 function key(name: string, scopes: string[], limits: ApiKey['limits'] = {}): { token: string; record: ApiKey } {
   const { key: token, id, hash } = generateKey();
@@ -119,30 +43,14 @@ afterEach(async () => {
   await disposeTestGateway(t);
 });
 
-/** Opens a stream; resolves with its head, or (not 200) with the problem it answered. */
-function open(path: string, headers: Record<string, string> = {}): Promise<{ status: number; client: StreamClient; problem: { code?: string } }> {
-  const format = headers.Accept === 'application/x-ndjson' ? 'ndjson' : 'sse';
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
-      const client = new StreamClient(res, format);
-      if (res.statusCode === 200) {
-        resolve({ status: 200, client, problem: {} });
-        return;
-      }
-      const chunks: Buffer[] = [];
-      res.removeAllListeners('data');
-      res.on('data', (chunk: Buffer | string) => chunks.push(Buffer.from(chunk)));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, client, problem: JSON.parse(Buffer.concat(chunks).toString('utf8')) as { code?: string } }));
-    });
-    req.on('error', reject);
-  });
+/** Opens a stream on this test's gateway. */
+function open(path: string, headers: Record<string, string> = {}): ReturnType<typeof openStream> {
+  return openStream(port, path, headers);
 }
 
-async function stream(path: string, headers: Record<string, string> = {}): Promise<StreamClient> {
-  const { status, client, problem } = await open(path, headers);
-  if (status !== 200) throw new Error(`${path} answered ${status} ${JSON.stringify(problem)}`);
-  expect(client.res.headers['content-type']).toBe(headers.Accept === 'application/x-ndjson' ? 'application/x-ndjson' : 'text/event-stream; charset=utf-8');
-  return client;
+/** Follows a stream on this test's gateway; fails unless it answered 200 with a stream. */
+function stream(path: string, headers: Record<string, string> = {}): Promise<StreamClient> {
+  return followStream(port, path, headers);
 }
 
 async function produceToTopic(values: unknown[]): Promise<void> {
