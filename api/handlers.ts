@@ -28,7 +28,7 @@ import { headerText, MESSAGE_HEADER_PREFIX, utf8Of, type ValidatedParameters } f
 import { type ProducedAt, sendAccepted, soap12Action, soapAnswerOf } from './soap';
 import type { Replies } from '../queue/replies';
 import { isSendable } from '../queue/push/delivery';
-import type { SchemaInput, SchemaService } from '../queue/schemas';
+import type { SchemaCheckInput, SchemaInput, SchemaService } from '../queue/schemas';
 
 /** What the handlers need: the queue semantics behind an interface, and the contract text. */
 export interface HandlerDeps {
@@ -43,7 +43,7 @@ export interface HandlerDeps {
   groups: Pick<GroupService, 'put' | 'describe' | 'list' | 'delete' | 'join' | 'leave' | 'fetch' | 'commit' | 'seek'>;
   subscriptions: Pick<SubscriptionService, 'put' | 'get' | 'list' | 'delete'>;
   push: Pick<PushService, 'put' | 'get' | 'list' | 'delete' | 'pause' | 'resume'>;
-  schemas: Pick<SchemaService, 'put' | 'get' | 'version'>;
+  schemas: Pick<SchemaService, 'put' | 'get' | 'version' | 'validate'>;
   spec: Spec;
   /** The clock streams time their heartbeats by. */
   clock: Clock;
@@ -156,7 +156,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
   // SigV4 signatures are dated by the client's wall clock, whatever clock the gateway's semantics run on.
   const sqs = sqsEndpoint({ ...deps, wallClock: Date.now });
   const name = (req: Request): string => req.params.queue as string;
-  /** The three schema routes of a queue or a topic (put<Kind>Schema, get<Kind>Schema, get<Kind>SchemaVersion), about the resource `owner` names. */
+  /** The schema routes of a queue or a topic (put<Kind>Schema, get<Kind>Schema, get<Kind>SchemaVersion, check<Kind>Schema), about the resource `owner` names. */
   const schemaRoutes = (kind: 'Queue' | 'Topic', owner: (req: Request) => SchemaOwner): Record<string, Handler> => ({
     [`put${kind}Schema`]: async (req, res) => {
       const { schema, created } = await deps.schemas.put(owner(req), req.body as SchemaInput);
@@ -167,6 +167,10 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     },
     [`get${kind}SchemaVersion`]: async (req, res) => {
       res.json(await deps.schemas.version(owner(req), validated(res).params.version as number));
+    },
+    [`check${kind}Schema`]: async (req, res) => {
+      const { values, version } = req.body as SchemaCheckInput;
+      res.json(await deps.schemas.validate({ owner: owner(req), values, pinned: version ?? null, pointer: (index) => `/body/values/${index}` }));
     },
   });
   const topic = (req: Request): string => req.params.topic as string;

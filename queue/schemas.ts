@@ -24,6 +24,12 @@ export interface SchemaInput {
   allowRawBodies?: boolean;
 }
 
+/** A dry run of validation: JSON values, and the version to check them against (default the latest). */
+export interface SchemaCheckInput {
+  values: unknown[];
+  version?: number;
+}
+
 /** A version as the API shows it: the schema parsed. */
 export interface SchemaVersionView {
   version: number;
@@ -91,6 +97,30 @@ interface Failure {
   index: number;
   instancePath: string;
   message: string;
+}
+
+/** Why a value fails its schema (ajv's first error, as the validators stop at it), or null when it passes. */
+function failureOf(validate: ValidateFunction, value: unknown, index: number): Failure | null {
+  if (validate(value)) return null;
+  const [error] = validate.errors ?? [];
+  return { index, instancePath: error?.instancePath ?? '', message: error?.message ?? 'is not valid' };
+}
+
+/** `schema_validation_failed` naming each failure; `consequence` follows the count (what became of the request). */
+function validationFailed(owner: SchemaOwner, version: number, failures: Failure[], pointer: (index: number) => string, consequence: string): GatewayError {
+  const errors: FieldError[] = failures.map((f) => ({
+    pointer: `${pointer(f.index)}${f.instancePath}`,
+    detail: f.message,
+    index: f.index,
+    instancePath: f.instancePath,
+  }));
+  return new GatewayError(
+    'schema_validation_failed',
+    `${failures.length} message(s) break version ${version} of ${describe(owner).toLowerCase()}'s schema${consequence}. ${failures
+      .map((f) => `Message ${f.index}${f.instancePath === '' ? '' : ` at ${f.instancePath}`}: ${f.message}.`)
+      .join(' ')}`,
+    { errors },
+  );
 }
 
 /**
@@ -191,8 +221,7 @@ export class SchemaService {
       if (pinned !== null) throw this.unknownVersion(owner, pinned);
       return messages;
     }
-    const version = pinned === null || pinned === record.latest.version ? record.latest : await this.store.schemaVersion({ owner, version: pinned });
-    if (version === null) throw this.unknownVersion(owner, pinned ?? 0);
+    const version = await this.versionToCheck(owner, record, pinned);
     const validate = this.validator(version.fingerprint, JSON.parse(version.schema) as JsonSchema);
     const failures: Failure[] = [];
     const stamped = messages.map((message, index) => {
@@ -211,30 +240,41 @@ export class SchemaService {
         failures.push({ index, instancePath: '', message: 'is not a JSON document' });
         return message;
       }
-      if (!validate(value)) {
-        const [error] = validate.errors ?? [];
-        failures.push({ index, instancePath: error?.instancePath ?? '', message: error?.message ?? 'is not valid' });
+      const failure = failureOf(validate, value, index);
+      if (failure !== null) {
+        failures.push(failure);
         return message;
       }
       const headers = { ...message.headers, [SCHEMA_VERSION_HEADER]: String(version.version) };
       return { ...message, headers, bytes: message.bytes + SCHEMA_VERSION_HEADER.length + String(version.version).length };
     });
-    if (failures.length > 0) {
-      const errors: FieldError[] = failures.map((f) => ({
-        pointer: `${params.pointer(f.index)}${f.instancePath}`,
-        detail: f.message,
-        index: f.index,
-        instancePath: f.instancePath,
-      }));
-      throw new GatewayError(
-        'schema_validation_failed',
-        `${failures.length} message(s) break version ${version.version} of ${describe(owner).toLowerCase()}'s schema; nothing was stored. ${failures
-          .map((f) => `Message ${f.index}${f.instancePath === '' ? '' : ` at ${f.instancePath}`}: ${f.message}.`)
-          .join(' ')}`,
-        { errors },
-      );
-    }
+    if (failures.length > 0) throw validationFailed(owner, version.version, failures, params.pointer, '; nothing was stored');
     return stamped;
+  }
+
+  /**
+   * operation: checkQueueSchema, checkTopicSchema — JSON values checked as a
+   * produce checks them (the latest version or `pinned`, the same compiled
+   * validator), with nothing stored: the version they pass, or
+   * `schema_validation_failed` naming each failing value. A resource without
+   * a schema is `schema_not_found`: there is nothing to check against.
+   */
+  async validate(params: { owner: SchemaOwner; values: unknown[]; pinned: number | null; pointer: (index: number) => string }): Promise<{ version: number; fingerprint: string }> {
+    const { owner, pinned } = params;
+    const record = await this.store.getSchema(owner);
+    if (record === null) throw new GatewayError('schema_not_found', `${describe(owner)} has no schema.`);
+    const version = await this.versionToCheck(owner, record, pinned);
+    const validate = this.validator(version.fingerprint, JSON.parse(version.schema) as JsonSchema);
+    const failures = params.values.map((value, index) => failureOf(validate, value, index)).filter((failure) => failure !== null);
+    if (failures.length > 0) throw validationFailed(owner, version.version, failures, params.pointer, '');
+    return { version: version.version, fingerprint: version.fingerprint };
+  }
+
+  /** The version messages are checked against: the latest, or `pinned` (`schema_version_unknown` when there is no such version). */
+  private async versionToCheck(owner: SchemaOwner, record: SchemaRecord, pinned: number | null): Promise<SchemaVersion> {
+    const version = pinned === null || pinned === record.latest.version ? record.latest : await this.store.schemaVersion({ owner, version: pinned });
+    if (version === null) throw this.unknownVersion(owner, pinned ?? 0);
+    return version;
   }
 
   private unknownVersion(owner: SchemaOwner, version: number): GatewayError {

@@ -183,6 +183,50 @@ describe('validation on produce', () => {
   });
 });
 
+describe('checking values without producing them', () => {
+  const check = (body: object, path = '/v1/queues/orders') =>
+    call(path.startsWith('/v1/topics') ? 'checkTopicSchema' : 'checkQueueSchema', t.http.post(`${path}/schema/check`).send(body));
+
+  test('values are judged as a produce judges them, against the latest version or the one named, and nothing is stored', async () => {
+    expect((await check({ values: [{ id: 1 }] })).body.code).toBe('schema_not_found');
+    const first = await putSchema({ schema: ORDER_V1 });
+    const v2 = { ...ORDER_V1, properties: { ...ORDER_V1.properties, note: { type: 'string', maxLength: 40 } } };
+    const second = await putSchema({ schema: v2 });
+    const note = 'x'.repeat(30);
+
+    const passed = await check({ values: [{ id: 1, note }, { id: 2 }] });
+    expect(passed.status).toBe(200);
+    expect(passed.body).toEqual({ version: 2, fingerprint: second.body.fingerprint });
+    const failed = await check({ values: [{ id: 1 }, { id: 'two' }, { id: 3, note }], version: 1 });
+    expect(failed.status).toBe(422);
+    expect(failed.body.code).toBe('schema_validation_failed');
+    expect(failed.body.errors).toEqual([
+      { pointer: '/body/values/1/id', index: 1, instancePath: '/id', detail: 'must be integer' },
+      { pointer: '/body/values/2/note', index: 2, instancePath: '/note', detail: 'must NOT have more than 20 characters' },
+    ]);
+    // The same words as a produce's refusal, less what a dry run never does.
+    expect(failed.body.detail).toBe(
+      "2 message(s) break version 1 of queue 'orders''s schema. Message 1 at /id: must be integer. Message 2 at /note: must NOT have more than 20 characters.",
+    );
+    expect((await check({ values: [{ id: 3, note }], version: 1 })).status).toBe(422);
+    expect((await check({ values: [{ id: 3 }], version: 1 })).body).toEqual({ version: 1, fingerprint: first.body.fingerprint });
+    expect((await check({ values: [{ id: 3 }], version: 3 })).body.code).toBe('schema_version_unknown');
+    expect(await ready()).toBe(0);
+  });
+
+  test('a topic is checked alike; a missing resource or an empty list is refused', async () => {
+    await t.http.put('/v1/topics/events').send({});
+    await putSchema({ schema: ORDER_V1 }, '/v1/topics/events');
+    expect((await check({ values: [{ id: 7 }] }, '/v1/topics/events')).body).toMatchObject({ version: 1 });
+    expect((await check({ values: [null] }, '/v1/topics/events')).body.errors).toEqual([
+      { pointer: '/body/values/0', index: 0, instancePath: '', detail: 'must be object' },
+    ]);
+    expect((await check({ values: [{ id: 7 }] }, '/v1/topics/missing')).body.code).toBe('topic_not_found');
+    expect((await check({ values: [{ id: 7 }] }, '/v1/queues/missing')).body.code).toBe('queue_not_found');
+    expect((await check({ values: [] }, '/v1/topics/events')).body.code).toBe('validation_failed');
+  });
+});
+
 describe('the SQS face', () => {
   let g: SqsGateway;
   let sqs: SQSClient;
