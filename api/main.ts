@@ -4,6 +4,7 @@ import { GatewayCommands } from './cli/command';
 import { registerConsumeCommands } from './cli/consume';
 import { registerProduceCommand } from './cli/produce';
 import { registerQueueCommands } from './cli/queues';
+import { registerSchemaCommands } from './cli/schemas';
 import { registerTailCommand } from './cli/tail';
 import { registerTopicCommands } from './cli/topics';
 import type { CreateKeyOptions, KeysPlaceOptions } from './serverCommands';
@@ -42,6 +43,7 @@ keys
 const cli = new GatewayCommands(process.env);
 registerQueueCommands(program, cli);
 registerTopicCommands(program, cli);
+registerSchemaCommands(program, cli);
 registerProduceCommand(program, cli);
 registerConsumeCommands(program, cli);
 registerTailCommand(program, cli);

@@ -229,6 +229,138 @@ test('a missing queue is "error: queue_not_found: ..." with exit code 1; an unre
   expect(badUrl).toMatchObject({ code: 1, stderr: expect.stringMatching(/^error: invalid_url: 'localhost:8080' is not an http/) });
 });
 
+const ORDER = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id'],
+  properties: { id: { type: 'integer' }, note: { type: 'string', maxLength: 20 } },
+};
+
+/** A JSON file in the test's directory. */
+function jsonFile(name: string, value: unknown): string {
+  const file = path.join(files, name);
+  fs.writeFileSync(file, JSON.stringify(value));
+  return file;
+}
+
+test('schema put registers versions with their settings; get prints the latest or one version as JSON', async () => {
+  await Promise.all([http('PUT', '/v1/queues/described'), http('PUT', '/v1/topics/described-t')]);
+  const put = (kind: string, name: string, file: string): Promise<unknown> => runCli(['schema', 'put', kind, name, '--file', file], on);
+  const v1 = jsonFile('order-v1.json', ORDER);
+  const [queue, topic] = await Promise.all([put('queue', 'described', v1), put('topic', 'described-t', v1)]);
+  expect(queue).toMatchObject({ code: 0, stdout: 'registered version 1 of the schema of queue described\n', stderr: '' });
+  expect(topic).toMatchObject({ code: 0, stdout: 'registered version 1 of the schema of topic described-t\n', stderr: '' });
+  expect(await put('queue', 'described', v1)).toMatchObject({
+    code: 0,
+    stdout: 'unchanged: version 1 of the schema of queue described is this schema already\n',
+  });
+  // An optional property added to the closed model: backward compatible. From stdin, with settings.
+  const v2 = { ...ORDER, properties: { ...ORDER.properties, total: { type: 'number' } } };
+  const settings = ['--compatibility', 'backward_transitive', '--allow-raw-bodies'];
+  expect(await runCli(['schema', 'put', 'queue', 'described', ...settings], { ...on, stdin: JSON.stringify(v2) })).toMatchObject({
+    code: 0,
+    stdout: 'registered version 2 of the schema of queue described\n',
+    stderr: '',
+  });
+
+  const [latest, first, topicLatest] = await Promise.all([
+    runCli(['schema', 'get', 'queue', 'described'], on),
+    runCli(['schema', 'get', 'queue', 'described', '--version', '1'], on),
+    runCli(['schema', 'get', 'topic', 'described-t'], on),
+  ]);
+  expect(latest).toMatchObject({ code: 0, stderr: '' });
+  expect(JSON.parse(latest.stdout)).toEqual({
+    version: 2,
+    schema: v2,
+    fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/),
+    createdAt: expect.any(Number),
+    compatibility: 'backward_transitive',
+    allowRawBodies: true,
+    versions: 2,
+  });
+  expect(JSON.parse(latest.stdout)).toEqual((await http('GET', '/v1/queues/described/schema')).body);
+  expect(JSON.parse(first.stdout)).toEqual((await http('GET', '/v1/queues/described/schema/versions/1')).body);
+  expect(JSON.parse(first.stdout)).toMatchObject({ version: 1, schema: ORDER });
+  expect(JSON.parse(topicLatest.stdout)).toMatchObject({ version: 1, schema: ORDER, compatibility: 'backward', versions: 1 });
+  // --no-allow-raw-bodies turns the setting off again; left out, it is kept.
+  expect(await runCli(['schema', 'put', 'queue', 'described', '--file', jsonFile('order-v2.json', v2), '--no-allow-raw-bodies'], on)).toMatchObject({ code: 0 });
+  expect((await http('GET', '/v1/queues/described/schema')).body).toMatchObject({ version: 2, allowRawBodies: false, compatibility: 'backward_transitive' });
+});
+
+test('schema put of an incompatible schema exits 1 with the problem and a line per reason; nothing is registered', async () => {
+  await http('PUT', '/v1/queues/strict');
+  expect((await http('PUT', '/v1/queues/strict/schema', { schema: ORDER })).status).toBe(201);
+  const narrowed = { ...ORDER, required: ['id', 'note'], properties: { ...ORDER.properties, note: { type: 'string', maxLength: 10 } } };
+  const refused = await runCli(['schema', 'put', 'queue', 'strict', '--file', jsonFile('narrowed.json', narrowed)], on);
+  expect(refused).toMatchObject({ code: 1, stdout: '' });
+  const [problem, ...reasons] = lines(refused.stderr);
+  expect(problem).toMatch(/^error: schema_incompatible: The schema is not backward compatible with queue 'strict''s versions: /);
+  expect(reasons.sort()).toEqual([
+    expect.stringMatching(/^  \/note: bound_tightened, against version 1: \S/),
+    expect.stringMatching(/^  \/note: required_added, against version 1: \S/),
+  ]);
+  // A mode the gateway does not know: its validation_failed, naming the field.
+  const unknownMode = await runCli(['schema', 'put', 'queue', 'strict', '--file', jsonFile('order.json', ORDER), '--compatibility', 'sideways'], on);
+  expect(unknownMode).toMatchObject({ code: 1, stdout: '' });
+  expect(lines(unknownMode.stderr)).toEqual([expect.stringMatching(/^error: validation_failed: /), expect.stringMatching(/^  \/body\/compatibility: \S/)]);
+  expect((await http('GET', '/v1/queues/strict/schema')).body).toMatchObject({ version: 1, versions: 1, compatibility: 'backward' });
+});
+
+test('schema check validates a message value without producing it: exit 0 when it passes, 1 naming the path when not', async () => {
+  await http('PUT', '/v1/queues/checked');
+  expect((await http('PUT', '/v1/queues/checked/schema', { schema: ORDER })).status).toBe(201);
+  const longer = { ...ORDER, properties: { ...ORDER.properties, note: { type: 'string', maxLength: 40 } } };
+  expect((await http('PUT', '/v1/queues/checked/schema', { schema: longer })).status).toBe(201);
+  const check = (args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+    runCli(['schema', 'check', 'queue', 'checked', ...args], { ...on, stdin });
+  const note = 'x'.repeat(30);
+
+  const [fromFile, fromStdin, dash, invalid, pinned, notJson, unknownVersion] = await Promise.all([
+    check(['--file', jsonFile('valid-order.json', { id: 1, note })]),
+    check([], JSON.stringify({ id: 2 })),
+    check(['--file', '-'], '{"id": 3}'),
+    check([], JSON.stringify({ id: 'x' })),
+    check(['--version', '1', '--file', jsonFile('long-note.json', { id: 4, note })]),
+    check([], '{"id": '),
+    check(['--version', '9'], '{"id": 5}'),
+  ]);
+  for (const passed of [fromFile, fromStdin, dash]) {
+    expect(passed).toMatchObject({ code: 0, stdout: 'valid against version 2 of the schema of queue checked\n', stderr: '' });
+  }
+  expect(invalid).toMatchObject({
+    code: 1,
+    stdout: '',
+    stderr: "error: schema_validation_failed: 1 message(s) break version 2 of queue 'checked''s schema. Message 0 at /id: must be integer.\n  message 0 at /id: must be integer\n",
+  });
+  expect(pinned).toMatchObject({ code: 1, stdout: '' });
+  expect(lines(pinned.stderr)).toEqual([
+    expect.stringMatching(/^error: schema_validation_failed: 1 message\(s\) break version 1 of /),
+    '  message 0 at /note: must NOT have more than 20 characters',
+  ]);
+  expect(notJson).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/^error: invalid_json: the message \(stdin\) is not JSON: .+\n$/) });
+  expect(unknownVersion).toMatchObject({ code: 1, stderr: "error: schema_version_unknown: Queue 'checked' has no schema version 9.\n" });
+  // Checked, never produced.
+  expect(await stats('checked')).toMatchObject({ produced: 0, ready: 0 });
+});
+
+test('schema commands on a missing queue or topic, or on one without a schema, fail as the other commands do', async () => {
+  await http('PUT', '/v1/topics/schemaless');
+  const [queueGet, topicCheck, queuePut, noSchema, badKind, unreadable] = await Promise.all([
+    runCli(['schema', 'get', 'queue', 'nope'], on),
+    runCli(['schema', 'check', 'topic', 'nope'], { ...on, stdin: '{}' }),
+    runCli(['schema', 'put', 'queue', 'nope', '--file', jsonFile('any.json', {})], on),
+    runCli(['schema', 'check', 'topic', 'schemaless'], { ...on, stdin: '{}' }),
+    runCli(['schema', 'get', 'bucket', 'nope'], on),
+    runCli(['schema', 'put', 'queue', 'nope', '--file', path.join(files, 'missing.json')], on),
+  ]);
+  expect(queueGet).toMatchObject({ code: 1, stdout: '', stderr: "error: queue_not_found: Queue 'nope' does not exist.\n" });
+  expect(queuePut).toMatchObject({ code: 1, stdout: '', stderr: "error: queue_not_found: Queue 'nope' does not exist.\n" });
+  expect(topicCheck).toMatchObject({ code: 1, stdout: '', stderr: "error: topic_not_found: Topic 'nope' does not exist.\n" });
+  expect(noSchema).toMatchObject({ code: 1, stdout: '', stderr: "error: schema_not_found: Topic 'schemaless' has no schema.\n" });
+  expect(badKind).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/'bucket' is invalid .*queue, topic/) });
+  expect(unreadable).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/^error: file_unreadable: ENOENT/) });
+});
+
 test('tail --from-beginning prints the values in order, then one produced after it started, and stops at --max-messages', async () => {
   await http('PUT', '/v1/topics/ticks');
   await produceTo('ticks', [{ value: 'v1', valueEncoding: 'text' }, { value: 'v2', valueEncoding: 'text' }]);
@@ -314,7 +446,7 @@ test('every client command has help naming its options and the environment it re
   expect(help.code).toBe(0);
   expect(help.stdout).toContain('--file <path>');
   expect(help.stdout).toContain('MQGATE_API_KEY');
-  for (const command of ['serve', 'keys', 'queues', 'topics', 'produce', 'fetch', 'ack', 'nack', 'tail']) {
+  for (const command of ['serve', 'keys', 'queues', 'topics', 'schema', 'produce', 'fetch', 'ack', 'nack', 'tail']) {
     expect(overview.stdout).toMatch(new RegExp(`^  ${command} .*\\S`, 'm'));
   }
 });

@@ -4,14 +4,17 @@
  * detail, whether the gateway answered with a problem (api/problem.ts) or
  * could not be reached at all.
  */
+import type { FieldError } from '../../queue/errors';
 
-/** What the CLI prints as `error: <code>: <detail>` before it exits 1. */
+/** What the CLI prints as `error: <code>: <detail>` (then a line per entry of `errors`) before it exits 1. */
 export class CliError extends Error {
   override name = 'CliError';
 
   constructor(
     readonly code: string,
     readonly detail: string,
+    /** A problem's `errors`: each offending field, failing message or compatibility reason. */
+    readonly errors: FieldError[] = [],
   ) {
     super(`${code}: ${detail}`);
   }
@@ -42,13 +45,19 @@ export function api(parts: TemplateStringsArray, ...names: (string | number)[]):
   return parts.reduce((path, part, i) => path + encodeURIComponent(String(names[i - 1])) + part);
 }
 
-/** `code` and `detail` of a problem+json body, or null for any other body. */
-function problemOf(text: string): { code: string; detail: string } | null {
+/** An entry of a problem's `errors` as openapi.yaml's Problem has them: a pointer and a detail at least. */
+function isFieldError(entry: unknown): entry is FieldError {
+  return entry !== null && typeof entry === 'object' && 'pointer' in entry && 'detail' in entry && typeof entry.detail === 'string';
+}
+
+/** `code`, `detail` and `errors` of a problem+json body, or null for any other body. */
+function problemOf(text: string): CliError | null {
   try {
     const body: unknown = JSON.parse(text);
     if (body !== null && typeof body === 'object' && 'code' in body && 'detail' in body) {
       const { code, detail } = body;
-      if (typeof code === 'string' && typeof detail === 'string') return { code, detail };
+      const errors = 'errors' in body && Array.isArray(body.errors) ? body.errors.filter(isFieldError) : [];
+      if (typeof code === 'string' && typeof detail === 'string') return new CliError(code, detail, errors);
     }
   } catch {
     // Not JSON: a proxy's error page, say. The caller reports the status instead.
@@ -95,7 +104,7 @@ export class GatewayClient {
     }
     if (status < 200 || status > 299) {
       const problem = problemOf(answer);
-      if (problem !== null) throw new CliError(problem.code, problem.detail);
+      if (problem !== null) throw problem;
       throw new CliError(`http_${status}`, `${method} ${path} answered ${status}: ${answer.slice(0, 200).trim() || '(no body)'}`);
     }
     if (answer === '') return { status, body: undefined as T };

@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import type { FieldError } from '../../queue/errors';
 import { CliError, GatewayClient } from './client';
 import { stdoutClosed } from './output';
 
@@ -22,7 +23,8 @@ Environment:
   MQGATE_URL       the gateway's address when --url is not given (else ${DEFAULT_URL})
   MQGATE_API_KEY   API key, sent as "Authorization: Bearer <key>"
 
-Errors of the gateway are printed as "error: <code>: <detail>" on stderr, with exit code 1.`;
+Errors of the gateway are printed as "error: <code>: <detail>" on stderr (then a
+line per field, message or reason the gateway names), with exit code 1.`;
 
 /** A --url must name an HTTP(S) gateway; checked before any request so a typo gets its own message. */
 function checkedUrl(raw: string): string {
@@ -38,10 +40,26 @@ function checkedUrl(raw: string): string {
   return raw;
 }
 
-/** One line on stderr, never a stack: a gateway problem as `error: <code>: <detail>` (a CliError's message). */
+/** An entry of a problem's `errors` as an indented line: a failing message, a compatibility reason, or a field. */
+function entryLine(entry: FieldError): string {
+  if (entry.rule !== undefined) {
+    const where = entry.property === undefined || entry.property === '' ? '(the whole value)' : entry.property;
+    return `  ${where}: ${entry.rule}, against version ${entry.version ?? '?'}: ${entry.detail}`;
+  }
+  if (entry.index !== undefined) {
+    return `  message ${entry.index}${entry.instancePath === undefined || entry.instancePath === '' ? '' : ` at ${entry.instancePath}`}: ${entry.detail}`;
+  }
+  return `  ${entry.pointer}: ${entry.detail}`;
+}
+
+/**
+ * Never a stack: a gateway problem as `error: <code>: <detail>` (a CliError's
+ * message), then a line per entry of its `errors`, which the detail runs together.
+ */
 function report(error: unknown): void {
   const line = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`error: ${line}\n`);
+  const entries = error instanceof CliError ? error.errors.map(entryLine) : [];
+  process.stderr.write([`error: ${line}`, ...entries].map((text) => `${text}\n`).join(''));
 }
 
 /** The client commands' shared plumbing: the --url option, the API key, and how failures end a command. */
