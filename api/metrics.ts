@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { MessageEvents, Target } from '../queue/events';
+import type { MessageEvents, SchemaRefusal, Target } from '../queue/events';
 import type { GroupDescription } from '../persistence/store';
 import type { GroupService } from '../queue/groupService';
 import type { PushService } from '../queue/push/pushService';
@@ -100,6 +100,14 @@ export class Metrics implements MessageEvents {
     'Messages handed to consumers: leased from a queue or queue subscription, or read by a consumer group.',
   );
   private readonly ackedMessages = this.messageCounter('acked', 'Messages acknowledged through a queue or queue subscription.');
+  private readonly schemaFailures = new Counter({
+    name: 'mqgate_schema_validation_failures_total',
+    help:
+      "Messages a queue's or topic's schema refused, by kind, name and reason: schema_validation_failed (the message breaks the schema; 422, or the SQS face's InvalidMessageContents)" +
+      ' or unsupported_media_type (not JSON, and the schema does not allow raw bodies; 415).',
+    labelNames: ['kind', 'name', 'reason'],
+    registers: [this.registry],
+  });
   private readonly deadLettered = new Counter({
     name: 'mqgate_queue_messages_dead_lettered_total',
     help: 'Messages a queue moved to its dead-letter queue, since the queue was created (from the store).',
@@ -223,6 +231,10 @@ export class Metrics implements MessageEvents {
     this.count(this.ackedMessages, target, count);
   }
 
+  schemaRefused(target: Target, reason: SchemaRefusal, count: number): void {
+    this.schemaFailures.inc({ ...this.labelsOf(target), reason }, count);
+  }
+
   /** Messages produced and delivered since start. */
   counted(): Totals {
     return { ...this.totals };
@@ -260,7 +272,12 @@ export class Metrics implements MessageEvents {
   }
 
   private count(counter: Counter<'kind' | 'name'>, target: Target, count: number): void {
-    if (count > 0) counter.inc({ kind: target.kind, name: this.eventNames.label(`${target.kind}/${target.name}`, target.name) }, count);
+    if (count > 0) counter.inc(this.labelsOf(target), count);
+  }
+
+  /** The kind and name labels of a counted event: one bound on names for every counted-event metric. */
+  private labelsOf(target: Target): { kind: Target['kind']; name: string } {
+    return { kind: target.kind, name: this.eventNames.label(`${target.kind}/${target.name}`, target.name) };
   }
 
   private messageCounter(event: string, help: string): Counter<'kind' | 'name'> {

@@ -5,6 +5,7 @@ import addFormats from 'ajv-formats';
 import type { CompatibilityMode, NewMessage, SchemaOwner, SchemaRecord, SchemaSettings, SchemaStore, SchemaVersion } from '../persistence/store';
 import type { Clock } from './clock';
 import { type FieldError, GatewayError } from './errors';
+import { type MessageEvents, targetOf } from './events';
 import { isJsonContentType } from './messages';
 import { compatibilityReasons, type JsonSchema } from './schemaCompatibility';
 
@@ -131,10 +132,10 @@ function validationFailed(owner: SchemaOwner, version: number, failures: Failure
 export class SchemaService {
   private readonly validators = new Map<string, ValidateFunction>();
 
-
   constructor(
     private readonly store: SchemaStore,
     private readonly clock: Clock,
+    private readonly events: Pick<MessageEvents, 'schemaRefused'>,
   ) {}
 
   /**
@@ -213,6 +214,8 @@ export class SchemaService {
    * `unsupported_media_type` unless the resource allows raw bodies (then it
    * is kept unvalidated and unstamped). `textIsJson`: text bodies are JSON
    * documents to validate (the SQS face's, which SQS keeps as text).
+   * Each refusal is told to `events`: every failing message, or the one
+   * message that is not JSON.
    */
   async check<M extends NewMessage>(params: { owner: SchemaOwner; messages: M[]; pinned: number | null; textIsJson: boolean; pointer: (index: number) => string }): Promise<M[]> {
     const { owner, messages, pinned } = params;
@@ -228,6 +231,7 @@ export class SchemaService {
       const json = isJsonContentType(message.contentType) || params.textIsJson;
       if (!json) {
         if (record.allowRawBodies) return message;
+        this.events.schemaRefused(targetOf(owner), 'unsupported_media_type', 1);
         throw new GatewayError(
           'unsupported_media_type',
           `${describe(owner)} has a schema: its messages must be JSON (${message.contentType} is not), unless the schema is registered with allowRawBodies.`,
@@ -248,7 +252,10 @@ export class SchemaService {
       const headers = { ...message.headers, [SCHEMA_VERSION_HEADER]: String(version.version) };
       return { ...message, headers, bytes: message.bytes + SCHEMA_VERSION_HEADER.length + String(version.version).length };
     });
-    if (failures.length > 0) throw validationFailed(owner, version.version, failures, params.pointer, '; nothing was stored');
+    if (failures.length > 0) {
+      this.events.schemaRefused(targetOf(owner), 'schema_validation_failed', failures.length);
+      throw validationFailed(owner, version.version, failures, params.pointer, '; nothing was stored');
+    }
     return stamped;
   }
 

@@ -24,7 +24,7 @@ export interface ServiceOptions {
   random: () => number;
   /** Failures no request is waiting for (push deliveries, their bookkeeping): for the log. */
   onError: (error: unknown) => void;
-  /** Told of messages produced, delivered and acked (metrics). */
+  /** Told of messages produced, delivered and acked, and of those a schema refused (metrics). */
   events: MessageEvents;
   /** This gateway process among those over the store (the holder of its leases); default: a random id. */
   instance?: string;
@@ -63,7 +63,7 @@ export function createServices(backend: Store, options: ServiceOptions): Service
   const store = speakingStore(backend);
   const instance = options.instance ?? randomUUID();
   const wakeups = new Wakeups(store, clock);
-  const schemas = new SchemaService(store, clock);
+  const schemas = new SchemaService(store, clock, events);
   const queues = new QueueService(store, clock, limits, wakeups, events, schemas);
   const dispatcher = new PushDispatcher({
     store,

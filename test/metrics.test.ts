@@ -141,6 +141,8 @@ test('promtool check metrics passes, without a word, a scrape in which every mqg
     await t.http.put('/v1/queues/dead').send({});
     await t.http.put('/v1/queues/orders').send({ maxDeliveries: 1, deadLetterQueue: 'dead' });
     await produce('/v1/queues/orders', 4);
+    await t.http.put('/v1/queues/orders/schema').send({ schema: { type: 'integer' } });
+    expect((await t.http.post('/v1/queues/orders/messages').send({ messages: [{ value: 'x' }] })).status).toBe(422);
     const [acked, nacked] = (await t.http.post('/v1/queues/orders/fetch').send({ max: 2 })).body.messages as Array<{ receipt: string }>;
     await t.http.post('/v1/queues/orders/ack').send({ receipts: [acked.receipt] });
     await t.http.post('/v1/queues/orders/nack').send({ receipts: [nacked.receipt] });
@@ -177,6 +179,44 @@ test('promtool check metrics passes, without a word, a scrape in which every mqg
   } finally {
     await receiver.close();
   }
+});
+
+test('messages refused by a schema, per queue and topic, by reason: 422 and InvalidMessageContents each failing message, 415 the message that is not JSON', async () => {
+  t = testGateway();
+  const schema = { type: 'object', required: ['id'], properties: { id: { type: 'integer' } } };
+  await t.http.put('/v1/queues/orders').send({});
+  expect((await call('putQueueSchema', t.http.put('/v1/queues/orders/schema').send({ schema }))).status).toBe(201);
+  await t.http.put('/v1/topics/events').send({ partitions: 1 });
+  expect((await call('putTopicSchema', t.http.put('/v1/topics/events/schema').send({ schema }))).status).toBe(201);
+  await t.http.put('/v1/queues/files').send({});
+  expect((await call('putQueueSchema', t.http.put('/v1/queues/files/schema').send({ schema, allowRawBodies: true }))).status).toBe(201);
+  const batch = (path: string, values: unknown[]) => call('produceMessages', t.http.post(`${path}/messages`).send({ messages: values.map((value) => ({ value })) }));
+  const raw = (path: string, body: string, type: string) => t.http.post(`${path}/messages`).set('Content-Type', type).send(body);
+
+  // Two of three break the schema: both count, the good one is neither stored nor counted.
+  expect((await batch('/v1/queues/orders', [{ id: 1 }, { id: 'x' }, {}])).body.code).toBe('schema_validation_failed');
+  expect((await raw('/v1/queues/orders', '{"id":"x"}', 'application/vnd.order+json')).body.code).toBe('schema_validation_failed');
+  const sqs = await t.http
+    .post('/')
+    .set('Content-Type', 'application/x-amz-json-1.0')
+    .set('X-Amz-Target', 'AmazonSQS.SendMessage')
+    .send(JSON.stringify({ QueueUrl: '/000000000000/orders', MessageBody: '{"id":"x"}' }));
+  expect(JSON.parse(sqs.text).__type).toBe('com.amazonaws.sqs#InvalidMessageContents');
+  expect((await raw('/v1/queues/orders', '<order/>', 'text/xml')).body.code).toBe('unsupported_media_type');
+  expect((await batch('/v1/topics/events', [{ id: 1 }, { id: 2.5 }])).body.code).toBe('schema_validation_failed');
+  // Not counted: messages that pass, a raw body the schema allows, a version that does not exist.
+  expect((await batch('/v1/queues/orders', [{ id: 1 }, { id: 2 }])).status).toBe(201);
+  expect((await raw('/v1/queues/files', '<file/>', 'text/xml')).status).toBe(201);
+  const pinned = await t.http.post('/v1/queues/orders/messages').set('Mqgate-Schema-Version', '7').send({ messages: [{ value: {} }] });
+  expect(pinned.body.code).toBe('schema_version_unknown');
+
+  const samples = await scrape();
+  const failures = (kind: string, name: string, reason: string) => valueOf(samples, 'mqgate_schema_validation_failures_total', { kind, name, reason });
+  expect(failures('queue', 'orders', 'schema_validation_failed')).toBe(4);
+  expect(failures('queue', 'orders', 'unsupported_media_type')).toBe(1);
+  expect(failures('topic', 'events', 'schema_validation_failed')).toBe(1);
+  expect(samples.filter((s) => s.name === 'mqgate_schema_validation_failures_total')).toHaveLength(3);
+  expect(valueOf(samples, 'mqgate_messages_produced_total', { kind: 'queue', name: 'orders' })).toBe(2);
 });
 
 test('a deleted queue leaves the depth gauges; totals from the store survive a restart', async () => {
@@ -227,10 +267,19 @@ test(`label values of counted events stay bounded: past ${MAX_NAMES} names, the 
   t = testGateway();
   for (let i = 0; i <= MAX_NAMES + 1; i++) t.metrics.produced({ kind: 'queue', name: `q${i}` }, 1);
   t.metrics.produced({ kind: 'queue', name: 'q0' }, 1);
-  const samples = (await scrape()).filter((s) => s.name === 'mqgate_messages_produced_total');
+  // Schema refusals share the bound: a name already shown keeps its label, a new one is _other.
+  t.metrics.schemaRefused({ kind: 'queue', name: 'q0' }, 'schema_validation_failed', 3);
+  t.metrics.schemaRefused({ kind: 'queue', name: 'new' }, 'schema_validation_failed', 1);
+  const all = await scrape();
+  const samples = all.filter((s) => s.name === 'mqgate_messages_produced_total');
   expect(samples).toHaveLength(MAX_NAMES + 1);
   expect(valueOf(samples, 'mqgate_messages_produced_total', { name: 'q0' })).toBe(2);
   expect(valueOf(samples, 'mqgate_messages_produced_total', { name: '_other' })).toBe(2);
+  const refused = all.filter((s) => s.name === 'mqgate_schema_validation_failures_total').map((s) => [s.labels.name, s.value]);
+  expect(refused).toEqual([
+    ['q0', 3],
+    ['_other', 1],
+  ]);
 });
 
 test(`the store's figures are read for the first ${MAX_NAMES} queues, topics and groups by name, whatever their number`, async () => {

@@ -139,7 +139,7 @@ describe('group positions of several gateway processes', () => {
 describe('gateways whose clocks disagree', () => {
   const SKEW_MS = 800;
   const VISIBILITY_MS = 5000;
-  const quiet: MessageEvents = { produced: () => undefined, delivered: () => undefined, acked: () => undefined };
+  const quiet: MessageEvents = { produced: () => undefined, delivered: () => undefined, acked: () => undefined, schemaRefused: () => undefined };
 
   /** Two gateways' services over one fresh schema, b's clock SKEW_MS ahead of a's, each allowing `clockSkewMs`. */
   function skewedGateways(clockSkewMs: number): { stores: PostgresStore[]; clocks: ManualClock[]; services: Services[] } {
@@ -201,7 +201,7 @@ describe('gateways whose clocks disagree', () => {
 });
 
 describe('move tasks of several gateways', () => {
-  const quiet: MessageEvents = { produced: () => undefined, delivered: () => undefined, acked: () => undefined };
+  const quiet: MessageEvents = { produced: () => undefined, delivered: () => undefined, acked: () => undefined, schemaRefused: () => undefined };
 
   /** Lets the event loop turn (no timers: the manual clocks stay put) until `condition`, read from the store, holds. */
   async function untilStored(condition: () => Promise<boolean>): Promise<void> {

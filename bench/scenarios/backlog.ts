@@ -102,7 +102,8 @@ async function openBacklog(backend: Backend, location: string, size: number): Pr
   const store = await SEEDED[backend.name].open(location, size);
   const { ready } = await store.queueStats({ queue: QUEUE, now: Date.now() });
   if (ready !== size) throw new Error(`seeded ${size} messages on ${backend.name}, but ${ready} are ready`);
-  const queues = new QueueService(store, systemClock, DEFAULT_LIMITS, new Wakeups(store, systemClock), new Metrics(), new SchemaService(store, systemClock));
+  const metrics = new Metrics();
+  const queues = new QueueService(store, systemClock, DEFAULT_LIMITS, new Wakeups(store, systemClock), metrics, new SchemaService(store, systemClock, metrics));
   return { size, store, queues, ...backend.meter(ownClock), rounds: [] };
 }
 
