@@ -36,8 +36,10 @@ export function produceBody(count: number, bytes: number): string {
   return JSON.stringify({ messages: Array.from({ length: count }, () => ({ value })) });
 }
 
-/** autocannon load: POST /v1/queues/{queue}/messages with `count` messages of MESSAGE_BYTES per request. */
-export function produceLoad(queue: string, count: number, connections: number): (url: string) => LoadSpec {
-  const body = produceBody(count, MESSAGE_BYTES);
+/**
+ * autocannon load: POST /v1/queues/{queue}/messages with `body`, by default
+ * `count` messages of MESSAGE_BYTES per request.
+ */
+export function produceLoad(queue: string, count: number, connections: number, body = produceBody(count, MESSAGE_BYTES)): (url: string) => LoadSpec {
   return (url) => ({ url: `${url}/v1/queues/${queue}/messages`, method: 'POST', body, connections });
 }

@@ -11,6 +11,7 @@ import { produceSingle, produceSinglePostgres } from './scenarios/produceSingle'
 import { push } from './scenarios/push';
 import { replayRead, replayReadPostgres } from './scenarios/replayRead';
 import { requestReply } from './scenarios/requestReply';
+import { schemaProduce } from './scenarios/schemaProduce';
 import { sqs } from './scenarios/sqs';
 import { uploads } from './scenarios/uploads';
 import { type BenchSettings, readSettings } from './settings';
@@ -52,6 +53,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'push', label: '(g) push delivery vs a plain HTTP client, (h) its latency vs produce', run: push },
   { name: 'sqs', label: '(i) the SQS face vs local-aws-sqs, its query protocol vs JSON 1.0: server CPU of send, receive + delete', run: sqs },
   { name: 'request-reply', label: '(j) request–reply round trip vs calling the service directly', run: requestReply },
+  { name: 'schema-produce', label: '(o) batch produce into a queue with a 20-property JSON Schema vs one without', run: single(schemaProduce) },
   { name: 'uploads', label: '(l) 200 concurrent 10 MB produce bodies: memory against the body budget', run: single(uploads) },
   {
     name: 'many-queues',
@@ -139,7 +141,7 @@ function chosen(only: string[] | null): Scenario[] {
  *   BENCH_BIG_BACKLOG      ready messages of (k)'s big queue, default 10,000,000
  *   BENCH_ONLY             comma-separated scenarios to run, e.g. `push` or `consume,push`
  *                          (produce-single, produce-batch, consume, backlog, replay, keyed, push, sqs, request-reply,
- *                          uploads, many-queues, pg-produce-single, pg-produce-batch, pg-consume, pg-backlog,
+ *                          schema-produce, uploads, many-queues, pg-produce-single, pg-produce-batch, pg-consume, pg-backlog,
  *                          pg-replay, pg-gateways-produce, pg-gateways-consume, pg-gateways-wakeup); default all
  */
 async function main(): Promise<void> {

@@ -13,18 +13,19 @@ import type { RoundTiming } from '../settings';
 import { withTempDir } from '../tempDir';
 
 const QUEUE = 'bench';
-const BATCH = 100;
-const CONNECTIONS = 16;
+export const BATCH = 100;
+export const CONNECTIONS = 16;
 const RAW_SQLITE = path.join(__dirname, '..', 'rawSqlite.js');
 const SCENARIO = `produce ${BATCH}x1KB, ${CONNECTIONS} conns`;
 
 /**
  * The gateway side of (b), messages per second of produce requests of
  * 100 × 1 KB into `queue`, each run under `meter`; also the baseline of (c),
- * which takes its turns against the same gateway.
+ * which takes its turns against the same gateway, and both sides of (o),
+ * whose `body` holds 100 messages of its own.
  */
-export function batchProduceSide(url: string, queue: string, meter?: Meter): Side {
-  return loadSide(produceLoad(queue, BATCH, CONNECTIONS)(url), BATCH, meter);
+export function batchProduceSide(url: string, queue: string, options: { meter?: Meter; body?: string } = {}): Side {
+  return loadSide(produceLoad(queue, BATCH, CONNECTIONS, options.body)(url), BATCH, options.meter);
 }
 
 /**
@@ -57,7 +58,7 @@ export async function produceBatch(timing: RoundTiming): Promise<Row> {
 
 /** (b-pg) The load of (b) on a gateway storing in PostgreSQL against one storing in SQLite. */
 export async function produceBatchPostgres(timing: RoundTiming, postgres: Backend): Promise<Row> {
-  const comparison = await compareBackends(timing, postgres, [QUEUE], async ({ url, meter }) => batchProduceSide(url, QUEUE, meter));
+  const comparison = await compareBackends(timing, postgres, [QUEUE], async ({ url, meter }) => batchProduceSide(url, QUEUE, { meter }));
   return backendRow(
     { scenario: `(b-pg) ${SCENARIO}`, resultUnit: 'msg/s', baselineUnit: 'msg/s', target: atLeast(0.4), notes: [] },
     timing,
