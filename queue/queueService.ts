@@ -28,7 +28,7 @@ import { checkAtMost, GatewayError, invalidField } from './errors';
 import { countWhere, type MessageEvents, targetOf } from './events';
 import { atMostBatch, defaultQueueSettings, type Limits } from './limits';
 import { type DeliveredMessage, type ProduceInput, toDelivered } from './messages';
-import { batchMessages, type Producer, type RawMessage, rawMessage } from './produceRequest';
+import { batchDocuments, batchMessages, type Producer, type RawMessage, rawMessage } from './produceRequest';
 import type { SchemaService } from './schemas';
 import { decodeReceipt, encodeReceipt, storedReceiptSecret } from './receipts';
 import { everyItem, type ListRequest, MAX_NAMES_EXAMINED, viewPage, viewsOf, visiblePage } from './pages';
@@ -201,6 +201,7 @@ export class QueueService {
     const messages = await this.schemas.check({
       owner: { queue: name },
       messages: batchMessages(inputs, requestKey, this.limits, producer),
+      documents: batchDocuments(inputs),
       pinned: schemaVersion,
       textIsJson: producer === 'sqs',
       pointer: (i) => `/body/messages/${i}/value`,

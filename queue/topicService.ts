@@ -6,7 +6,7 @@ import type { Limits } from './limits';
 import { type DeliveredMessage, type ProduceInput, toDelivered } from './messages';
 import { type ListRequest, viewPage, visiblePage } from './pages';
 import { partitionForKey } from './partitioner';
-import { batchMessages, type RawMessage, rawMessage } from './produceRequest';
+import { batchDocuments, batchMessages, type RawMessage, rawMessage } from './produceRequest';
 import type { SchemaService } from './schemas';
 import type { Wakeups } from './wakeups';
 
@@ -98,6 +98,7 @@ export class TopicService {
     const messages = await this.schemas.check({
       owner: { topic: name },
       messages: batchMessages(inputs, requestKey, this.limits),
+      documents: batchDocuments(inputs),
       pinned: schemaVersion,
       textIsJson: false,
       pointer: (i) => `/body/messages/${i}/value`,
