@@ -124,9 +124,9 @@ function chosen(only: string[] | null): Scenario[] {
  * 2 cores the SDK clients in the bench process bound the rates it would
  * compare (scenarios/sqs.ts).
  *
- * Environment (settings.ts). The defaults take eight to nine minutes on 2 cores
+ * Environment (settings.ts). The defaults take nine to ten minutes on 2 cores
  * for all but uploads, many-queues and the pg- scenarios (sqs about four and a
- * half of them); uploads takes seconds,
+ * half of them, schema-produce one); uploads takes seconds,
  * many-queues about 8 minutes at its defaults (5 of them producing its
  * 10,000,000 messages, 3 GB of disk), the pg- scenarios about eleven and a half,
  * five of them pg-gateways-produce, -consume and -wakeup

@@ -5,7 +5,7 @@
  * alternating rounds (see rounds.ts), (k) only for its produce and fetch +
  * ack: with the defaults that is 2 × 5 rounds of 5 s plus the warm-ups per
  * comparison ((i) makes four); (h) samples for 2 × 5 s. The whole `npm run bench`
- * takes eight to nine minutes on a 2-core machine without (k), whose filling
+ * takes nine to ten minutes on a 2-core machine without (k), whose filling
  * and probing take far longer, and without the pg- scenarios (run.ts).
  */
 export interface BenchSettings {
