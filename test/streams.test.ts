@@ -275,7 +275,8 @@ describe('a queue stream at its most leases', () => {
   test('an ack made through another gateway over the store frees the slot at the next re-check: the store announces no ack', async () => {
     expect((await t.http.put('/v1/queues/q').send({ visibilityTimeoutMs: 300_000 })).status).toBe(200);
     const { client, receipt } = await holding();
-    const other = new QueueService(t.store, t.clock, DEFAULT_LIMITS, new Wakeups(t.store, t.clock), new Metrics(), new SchemaService(t.store, t.clock));
+    const metrics = new Metrics();
+    const other = new QueueService(t.store, t.clock, DEFAULT_LIMITS, new Wakeups(t.store, t.clock), metrics, new SchemaService(t.store, t.clock, metrics));
     expect((await other.ack({ queue: 'q' }, [receipt]))[0].status).toBe('acked');
     await until(() => t.wakeups.waiting === 1);
     t.clock.advance(59_999);
