@@ -64,6 +64,7 @@ const POSTGRES_SUITES = [
   'sqs-move-tasks',
   'sqs-protocol',
   'sqs-queues',
+  'stream-tokens',
   'streams',
   'subscriptions-api',
   'topics-api',

@@ -4,6 +4,7 @@ import type { ApiKey, KeyRing } from './keys';
 import type { RateLimiter } from './rateLimits';
 import { type Action, METRICS_SCOPE, type ResourceKind, grants, grantsEvery } from './scopes';
 import type { SpecOperation } from './spec';
+import { fillPath, STREAM_TOKEN_PARAM, type StreamTokens } from './streamTokens';
 
 /**
  * What an operation needs, from its `x-mqgate-access` in openapi.yaml:
@@ -138,6 +139,8 @@ export interface AuthOptions {
   /** `open`: health answers anyone; `key`: any valid key. */
   healthAuth: 'open' | 'key';
   rates: RateLimiter;
+  /** What opens a stream without an Authorization header: a token minted for it (api/streamTokens.ts). */
+  streamTokens: StreamTokens;
 }
 
 const BEARER = /^Bearer[ ]+(\S+)[ ]*$/i;
@@ -199,30 +202,44 @@ export function holdLongPoll(rates: RateLimiter, principal: Principal): () => vo
 /**
  * Runs before the body is read: who the caller is (401), whether its scopes
  * allow this operation on this resource (403), and whether it is within its
- * request and byte rates (429).
+ * request and byte rates (429). An operation that declares the
+ * `streamToken` query parameter (the streams) takes, from a request without
+ * an Authorization header, a token minted for the very path requested
+ * instead of a key: the caller is then the token's key, scopes and limits
+ * as if the key itself had been sent.
  */
 export function authorize(op: SpecOperation, options: AuthOptions): RequestHandler {
   const access = accessOf(op);
+  const takesToken = op.parameters.some((p) => p.in === 'query' && p.name === STREAM_TOKEN_PARAM);
   return (req: Request, res: Response, next: NextFunction) => {
     const open = options.keys.empty;
     if (access.kind === 'public' || (access.kind === 'health' && (open || options.healthAuth === 'open'))) {
       res.locals.principal = EVERYONE;
       next();
-      return;
+      return undefined;
     }
     // A signature covers the body: the operation checks it, and the scopes, once the body is read.
     if (access.kind === 'signed') {
       next();
-      return;
+      return undefined;
     }
-    const principal = open ? EVERYONE : new Principal(authenticate(req, options.keys));
-    res.locals.principal = principal;
-    if (access.kind === 'scoped') {
-      principal.require(access.action, access.resource, access.param === null ? null : (req.params[access.param] as string));
-    } else if (access.kind === 'metrics') {
-      requireObserver(principal);
+    const letIn = (principal: Principal): void => {
+      res.locals.principal = principal;
+      if (access.kind === 'scoped') {
+        principal.require(access.action, access.resource, access.param === null ? null : (req.params[access.param] as string));
+      } else if (access.kind === 'metrics') {
+        requireObserver(principal);
+      }
+      admit(principal, options.rates, res);
+      next();
+    };
+    const token = takesToken && !open && req.get('Authorization') === undefined ? req.query[STREAM_TOKEN_PARAM] : undefined;
+    if (token === undefined) {
+      letIn(open ? EVERYONE : new Principal(authenticate(req, options.keys)));
+      return undefined;
     }
-    admit(principal, options.rates, res);
-    next();
+    // Named twice (an array), it is no token. Express answers a rejection with the problem.
+    const path = fillPath(op.path, req.params as Record<string, string>);
+    return options.streamTokens.check(typeof token === 'string' ? token : '', path, options.keys).then((key) => letIn(new Principal(key)));
   };
 }

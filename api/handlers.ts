@@ -16,6 +16,7 @@ import type { Action, ResourceKind } from './scopes';
 import { sendMessages } from './messagesJson';
 import { requestSignal } from './requestSignal';
 import { sendStream, type StreamEvent, streamFormat } from './streams';
+import { fillPath } from './streamTokens';
 import type { Clock } from '../queue/clock';
 import type { Spec } from './spec';
 import type { Activity } from './activity';
@@ -206,6 +207,16 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       release();
     }
   };
+  /** A handler that mints a token for the stream `streamOperation` at the request's parameters, once `exists` found its resource. */
+  const streamTokenFor = (streamOperation: string, exists: (req: Request, res: Response) => Promise<unknown>): Handler => {
+    const stream = deps.spec.operations.find((op) => op.operation.operationId === streamOperation);
+    if (stream === undefined) throw new Error(`openapi.yaml has no operation ${streamOperation}`);
+    return async (req, res) => {
+      await exists(req, res);
+      const path = fillPath(stream.path, req.params as Record<string, string>);
+      res.status(201).json(await deps.auth.streamTokens.mint(principalOf(res).key, path));
+    };
+  };
   const browseAt =
     (ref: (req: Request) => SubscriptionRef): Handler =>
     async (req, res) => {
@@ -342,6 +353,8 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       });
     },
 
+    createQueueStreamToken: streamTokenFor('streamQueue', (req) => queues.settings(name(req))),
+
     redriveMessages: async (req, res) => {
       const { max, to } = req.body as { max: number; to?: string };
       // Moving dead letters into a queue is producing to it.
@@ -400,6 +413,9 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
         for await (const message of topics.stream(topic(req), at, offset, signal)) yield { id: `${at}:${message.offset}`, message };
       });
     },
+
+    // streamStart checks what the stream checks before its head: the topic, and the partition.
+    createPartitionStreamToken: streamTokenFor('streamPartition', (req, res) => topics.streamStart(topic(req), partition(res), 'latest')),
 
     offsetForTimestamp: async (req, res) => {
       const { timestamp } = validated(res).query as { timestamp: number };

@@ -116,6 +116,11 @@ export class KeyRing {
     return expected.length === actual.length && crypto.timingSafeEqual(expected, actual) ? key : null;
   }
 
+  /** The key in force with this id, if any: what a stream token names (api/streamTokens.ts), which checks it by its own signature. */
+  withId(id: string): ApiKey | null {
+    return this.byId.get(id) ?? null;
+  }
+
   /** The key an SQS access key id names, if it has an SQS secret to check signatures with. */
   signingKey(accessKeyId: string): { owner: ApiKey; secret: string } | null {
     const key = this.byId.get(accessKeyId);

@@ -33,7 +33,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,200}$/;
  * One line per request once its answer is sent (or its connection gone):
  * request id (`X-Request-Id`, the client's or a new one, echoed back),
  * operation, method, path, status, duration and the caller's key id. Never a
- * body, a query string (a raw produce's message key travels there) or a key.
+ * body, a query string (a raw produce's message key travels there, and a
+ * stream's token: api/streamTokens.ts) or a key.
  */
 export function requestLog(logger: Logger): RequestHandler {
   return (req, res, next) => {

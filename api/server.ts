@@ -6,6 +6,7 @@ import { SqliteStore } from '../persistence/sqlite/sqliteStore';
 import type { Store } from '../persistence/store';
 import type { Clock } from '../queue/clock';
 import type { GatewayError } from '../queue/errors';
+import { storedReceiptSecret } from '../queue/receipts';
 import { PARTITIONS_PER_SWEEP, startRetention } from '../queue/retention';
 import { rules } from '../queue/rules';
 import { Activity } from './activity';
@@ -22,6 +23,7 @@ import { Metrics } from './metrics';
 import { dashboardPage, docsPage } from './pages';
 import { loadSpec } from './spec';
 import { storedKeysSource } from './storedKeys';
+import { StreamTokens } from './streamTokens';
 
 export interface Gateway {
   url: string;
@@ -69,6 +71,7 @@ export async function startGateway(config: Config, options: GatewayOptions): Pro
     keys: new KeyRing(config.keys, !runsOpen(config)),
     healthAuth: config.healthAuth,
     rates: new RateLimiter(options.clock, config.keyLimits, config.gateways),
+    streamTokens: new StreamTokens(storedReceiptSecret(services.maintenance), options.clock),
   };
   const keysSource = config.keysFile === null ? storedKeys : keysFileSource(config.keysFile);
   const keysReloader = keysSource === null ? null : new KeysReloader({ source: keysSource, inline: config.inlineKeys, auth, logger: options.logger, metrics });

@@ -12,10 +12,12 @@ import { Metrics } from '../../api/metrics';
 import { dashboardPage, docsPage, type Page } from '../../api/pages';
 import { RateLimiter } from '../../api/rateLimits';
 import { loadSpec } from '../../api/spec';
+import { StreamTokens } from '../../api/streamTokens';
 import type { Fsync } from '../../persistence/sqlite/walSync';
 import type { Store } from '../../persistence/store';
 import type { GatewayError } from '../../queue/errors';
 import { DEFAULT_LIMITS, type Limits } from '../../queue/limits';
+import { storedReceiptSecret } from '../../queue/receipts';
 import { createServices, type Services } from '../../queue/services';
 import type { TargetPolicy } from '../../queue/push/targets';
 import { ManualClock } from './manualClock';
@@ -105,6 +107,7 @@ export function testGateway(options: TestGatewayOptions = {}): TestGateway {
     keys: new KeyRing(options.keys ?? []),
     healthAuth: options.healthAuth ?? 'open',
     rates: new RateLimiter(clock, { requestsPerSecond: null, bytesPerSecond: null, longPolls: null, ...options.keyLimits }, options.gateways),
+    streamTokens: new StreamTokens(storedReceiptSecret(services.maintenance), clock),
   };
   const app = createApp({
     ...services,
