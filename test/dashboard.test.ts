@@ -408,3 +408,100 @@ test('the dashboard has an icon of its own: the browser asks the gateway for no 
   expect(width).toBeGreaterThan(0);
   await closeDashboard(dashboard);
 });
+
+/** The offsets (or message ids) of the events the tail view shows, oldest first. */
+async function tailPositions(page: Page): Promise<string[]> {
+  return page.getByTestId('tail-event').getByTestId('position').allTextContents();
+}
+
+/** Waits (up to 10 s, as the page's own waits) until the gateway has `n` streams of `operation` open, as /metrics counts them. */
+async function streamsOpen(url: string, operation: string, n: number, key?: string): Promise<void> {
+  const line = `mqgate_streams_open{operation="${operation}"} ${n}`;
+  const headers: Record<string, string> = key === undefined ? {} : { authorization: `Bearer ${key}` };
+  const deadline = Date.now() + 10_000;
+  let lines: string[] = [];
+  while (Date.now() < deadline) {
+    lines = (await (await fetch(`${url}/metrics`, { headers })).text()).split('\n');
+    if (lines.includes(line)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect(lines.filter((l) => l.startsWith('mqgate_streams_open{'))).toContain(line);
+}
+
+test('the tail of a partition shows messages as they are appended, from the end or from an offset, the newest 50, with the schema version; leaving it closes the stream', async () => {
+  const { url } = await startLiveGateway();
+  await call(url, 'PUT', '/v1/topics/events', { partitions: 2 });
+  await call(url, 'PUT', '/v1/topics/events/schema', { schema: { type: 'object' } });
+  await call(url, 'PUT', '/v1/topics/events/schema', { schema: { type: 'object', required: ['n'] }, compatibility: 'none' });
+  const produce = (from: number, n: number, partition = 1) =>
+    call(url, 'POST', '/v1/topics/events/messages', { messages: Array.from({ length: n }, (_, i) => ({ partition, key: `k${from + i}`, value: { n: from + i } })) });
+  await produce(0, 2);
+
+  const dashboard = await openDashboard(url);
+  const { page } = dashboard;
+  await page.locator('[data-testid=topic][data-topic=events] [data-testid=partition-row][data-partition="1"]').getByTestId('tail-partition').click();
+  await expectText(page.getByTestId('tail-title'), 'partition 1 of topic events');
+  await expectText(page.getByTestId('schema-version'), '2');
+  await expectText(page.getByTestId('schema-versions'), '2 versions');
+  expect(await page.locator('#overview').isVisible()).toBe(false);
+  await streamsOpen(url, 'streamPartition', 1);
+  // From the end: the two messages already there are not shown; those appended now are, and not partition 0's.
+  await produce(2, 3);
+  await produce(0, 1, 0);
+  await expectText(page.getByTestId('tail-event').last().getByTestId('position'), '4');
+  expect(await tailPositions(page)).toEqual(['2', '3', '4']);
+  const last = page.locator('[data-testid=tail-event][data-id="1:4"]');
+  await expectText(last.getByTestId('key'), 'k4');
+  await expectText(last.getByTestId('value'), '{"n":4}');
+
+  // From offset 0, then 55 more: the page keeps the newest 50 of the 60.
+  await page.getByTestId('tail-offset').fill('0');
+  await page.getByTestId('tail-start').click();
+  await expectText(page.getByTestId('tail-event').first().getByTestId('position'), '0');
+  await produce(5, 55);
+  await expectText(page.getByTestId('tail-event').last().getByTestId('position'), '59');
+  expect(await tailPositions(page)).toEqual(Array.from({ length: 50 }, (_, i) => String(10 + i)));
+
+  await page.getByTestId('tail-back').click();
+  await page.locator('#overview').waitFor();
+  await streamsOpen(url, 'streamPartition', 0);
+  await closeDashboard(dashboard);
+});
+
+test('with keys, the tail opens its stream with a token minted for it, never with the key in a URL; a queue tail says it leases, and acks', async () => {
+  const { key, id, hash } = generateKey();
+  const keys = JSON.stringify({ keys: [{ id, name: 'dashboard', hash, scopes: ['*:*'] }] });
+  const { url } = await startLiveGateway(['--keys', keys]);
+  await call(url, 'PUT', '/v1/topics/events', {}, key);
+  await call(url, 'PUT', '/v1/topics/events/schema', { schema: { type: 'object' } }, key);
+  await call(url, 'PUT', '/v1/queues/jobs', { visibilityTimeoutMs: 45_000 }, key);
+  await call(url, 'POST', '/v1/queues/jobs/messages', { messages: [{ value: 'first job' }] }, key);
+
+  const dashboard = await openDashboard(url);
+  const { page } = dashboard;
+  const requested: string[] = [];
+  page.on('request', (request) => requested.push(request.url()));
+  await page.getByTestId('api-key').fill(key);
+  await page.getByTestId('use-key').click();
+  await page.goto(`${url}/ui#tail/topics/events/0`);
+  await expectText(page.getByTestId('schema-version'), '1');
+  await streamsOpen(url, 'streamPartition', 1, key);
+  await call(url, 'POST', '/v1/topics/events/messages', { messages: [{ value: { event: 'signed up' } }] }, key);
+  await expectText(page.locator('[data-testid=tail-event][data-id="0:0"]').getByTestId('value'), '{"event":"signed up"}');
+
+  await page.goto(`${url}/ui#tail/queues/jobs`);
+  await expectText(page.getByTestId('tail-schema'), 'No schema.');
+  expect(await page.getByTestId('tail-leases').textContent()).toMatch(/^This view leases what it shows.*at most 5 messages at a time.*\(45 s\)/);
+  const job = page.getByTestId('tail-event');
+  await expectText(job.getByTestId('value'), '"first job"');
+  await expectText(job.getByTestId('deliveries'), '1');
+  await job.getByTestId('ack').click();
+  await expectText(job.getByTestId('settled'), 'acked');
+  expect((await call<Queue>(url, 'GET', '/v1/queues/jobs', undefined, key)).stats).toMatchObject({ ready: 0, inFlight: 0 });
+
+  const streams = requested.filter((u) => u.includes('/stream?'));
+  expect(streams).toEqual([expect.stringMatching(/\/v1\/topics\/events\/partitions\/0\/stream\?streamToken=mqs_/), expect.stringMatching(/\/v1\/queues\/jobs\/stream\?streamToken=mqs_/)]);
+  expect(requested.filter((u) => u.includes(key.slice(17)))).toEqual([]);
+  // Before the key was entered the page's reads were refused; the queue has no schema: its 404 is the page's "No schema.".
+  await closeDashboard(dashboard, [401, 404]);
+});

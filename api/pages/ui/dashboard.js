@@ -19,6 +19,12 @@ const SHOWN_TOPICS = 20;
 const SHOWN_PER_TOPIC = 50;
 const SHOWN_PUSHES = 100;
 const SEARCH_ITEM = 'mqgate.search';
+// The tail view keeps the newest TAIL_KEPT events in the page; a queue's tail leases at most TAIL_LEASES messages at once.
+const TAIL_KEPT = 50;
+const TAIL_LEASES = 5;
+// A tail whose stream could not be opened (or reopened) this many times in a row stops and says so.
+const TAIL_ATTEMPTS = 3;
+const TAIL_RETRY_MS = 1000;
 // Headers the gateway adds to a dead letter.
 const DEAD_LETTER_SOURCE = 'mqgate-dead-letter-source';
 const DELIVERY_COUNT = 'mqgate-delivery-count';
@@ -139,8 +145,14 @@ function queueRows(queues) {
       numberCell('dead-lettered', q.stats.deadLettered),
       el('td', { 'data-testid': 'dead-letter-queue' }, q.deadLetterQueue ?? '—'),
       el('td', { class: 'num', 'data-testid': 'oldest-ready' }, age(q.stats.oldestReadyAgeMs)),
+      el('td', {}, tailLink(['queues', q.name], 'tail-queue', `Follow ${q.name}, leasing what it shows`)),
     ),
   );
+}
+
+/** A link to the tail view of a queue (`['queues', name]`) or a partition (`['topics', name, partition]`). */
+function tailLink(target, testid, title) {
+  return el('a', { href: `#tail/${pathOf(...target)}`, 'data-testid': testid, title }, 'Tail');
 }
 
 /**
@@ -261,6 +273,7 @@ function renderTopic(topic, groups) {
     ...readable.map((g) =>
       el('th', { class: 'num', 'data-testid': 'group', 'data-group': g.name, title: `${g.members.length} members, generation ${g.generation}` }, `${g.name} lag`),
     ),
+    el('th'),
   );
   const rows = partitions.map((p) => {
     const lagCells = readable.map((g) => {
@@ -277,6 +290,7 @@ function renderTopic(topic, groups) {
       numberCell('end-offset', p.endOffset),
       numberCell('bytes', p.bytes),
       ...lagCells,
+      el('td', {}, tailLink(['topics', topic.name, String(p.partition)], 'tail-partition', `Follow partition ${p.partition} of ${topic.name}`)),
     );
   });
   const sum = (values) => values.reduce((a, b) => a + b, 0);
@@ -288,6 +302,7 @@ function renderTopic(topic, groups) {
     el('td'),
     numberCell('total-bytes', sum(partitions.map((p) => p.bytes))),
     ...readable.map((g) => el('td', { class: 'num', 'data-testid': 'total-lag', 'data-group': g.name }, count(sum(g.partitions.map((gp) => gp.lag))))),
+    el('td'),
   );
   const note = [];
   if (groups instanceof Error) note.push(el('p', { class: 'note error' }, `Consumer groups: ${groups.message}`));
@@ -421,6 +436,204 @@ async function refresh() {
   }
 }
 
+/**
+ * The tail view: one partition or queue followed over its stream with an
+ * EventSource. An EventSource cannot send the API key, so with a key the
+ * page first mints a stream token (POST …/stream/tokens, the key in its
+ * header) and opens the URL it answers: the key never goes into a URL. The
+ * browser reconnects on its own with the same URL while the token is good
+ * (60 s; a partition resumes after its Last-Event-ID); once it gives up (the
+ * token expired, or the gateway refused), the page mints a fresh token and
+ * opens the stream again, a partition from the offset after the last event
+ * shown. Leaving the view (the address no longer #tail/…) closes the stream.
+ */
+class Tail {
+  /** `target`: `{kind: 'topics', name, partition}` or `{kind: 'queues', name}`. */
+  constructor(target) {
+    this.target = target;
+    this.base = target.kind === 'queues' ? `/v1/queues/${pathOf(target.name)}` : `/v1/topics/${pathOf(target.name)}`;
+    this.stream = target.kind === 'queues' ? `${this.base}/stream` : `${this.base}/partitions/${target.partition}/stream`;
+    this.source = null;
+    this.retry = undefined;
+    this.failures = 0;
+    this.stopped = false;
+    // A partition's next offset to show: where a reopened stream starts.
+    this.next = null;
+  }
+
+  say(text, isError) {
+    const status = $('tail-status');
+    status.textContent = text;
+    status.classList.toggle('error', isError);
+  }
+
+  /** Shows what the resource is (its schema, a queue's leases), then follows it from `from` (a partition: an offset, or null for its end). */
+  async start(from) {
+    const resource = await read(this.base);
+    if (this.stopped) return;
+    if (resource instanceof ApiError) {
+      this.say(resource.message, true);
+      return;
+    }
+    this.showSchema(await read(`${this.base}/schema`));
+    if (this.target.kind === 'queues') {
+      $('tail-leases').textContent =
+        `This view leases what it shows, as any consumer does: at most ${TAIL_LEASES} messages at a time, each for the queue's ` +
+        `visibility timeout (${age(resource.visibilityTimeoutMs)}). Ack deletes a message; Nack gives it back to the queue at once. ` +
+        'A message neither acked nor nacked, here or after you leave this view, comes back to the queue (for any consumer, ' +
+        'one more delivery) when its lease runs out; the next one is shown once a lease is settled or runs out.';
+    } else {
+      const partition = resource.stats.partitions.find((p) => p.partition === this.target.partition);
+      if (partition === undefined) {
+        this.say(`Topic ${this.target.name} has no partition ${this.target.partition}.`, true);
+        return;
+      }
+      // "The end" is read as a number, so that a stream opened again resumes where this one was.
+      this.next = from ?? partition.endOffset;
+    }
+    await this.open();
+  }
+
+  showSchema(schema) {
+    if (schema instanceof ApiError) {
+      $('tail-schema').textContent = schema.status === 404 ? 'No schema.' : `Schema: ${schema.message}`;
+      return;
+    }
+    const versions = `${schema.versions} version${schema.versions === 1 ? '' : 's'}`;
+    $('tail-schema').replaceChildren(
+      'Schema: version ',
+      el('span', { 'data-testid': 'schema-version' }, String(schema.version)),
+      ' (',
+      el('span', { 'data-testid': 'schema-versions' }, versions),
+      `), ${schema.compatibility} compatibility.`,
+    );
+  }
+
+  /** The stream's URL: with the key, a fresh token's; without, the stream itself (a gateway without keys). */
+  async url() {
+    const query = this.target.kind === 'queues' ? `maxInFlight=${TAIL_LEASES}` : `offset=${this.next}`;
+    if (sessionStorage.getItem(KEY_ITEM) === null) return `${this.stream}?${query}`;
+    const minted = await api('POST', `${this.stream}/tokens`);
+    return `${minted.url}&${query}`;
+  }
+
+  async open() {
+    let url;
+    try {
+      url = await this.url();
+    } catch (error) {
+      this.say(`Could not open the stream: ${error.message}`, true);
+      return;
+    }
+    if (this.stopped) return;
+    const source = new EventSource(url);
+    this.source = source;
+    source.addEventListener('open', () => {
+      this.failures = 0;
+      this.say(this.target.kind === 'queues' ? 'Following: new messages are leased and shown as they arrive.' : 'Following: new messages are shown as they are appended.', false);
+    });
+    source.addEventListener('message', (event) => this.show(JSON.parse(event.data), event.lastEventId));
+    source.addEventListener('error', () => {
+      if (source.readyState !== EventSource.CLOSED) {
+        this.say('The stream was cut; reconnecting…', true);
+        return;
+      }
+      source.close();
+      this.failures += 1;
+      if (this.failures >= TAIL_ATTEMPTS) {
+        this.say(`Stopped: the gateway would not open the stream (${TAIL_ATTEMPTS} attempts). Reload the page to try again.`, true);
+        return;
+      }
+      this.say('The stream ended; opening it again…', true);
+      this.retry = setTimeout(() => this.open(), TAIL_RETRY_MS);
+    });
+  }
+
+  show(message, id) {
+    const cells =
+      this.target.kind === 'queues'
+        ? [el('td', { 'data-testid': 'position' }, message.id), el('td', { class: 'num', 'data-testid': 'deliveries' }, String(message.deliveryCount))]
+        : [el('td', { class: 'num', 'data-testid': 'position' }, String(message.offset))];
+    const at = new Date(message.timestamp);
+    const row = el(
+      'tr',
+      { 'data-testid': 'tail-event', 'data-id': id },
+      ...cells,
+      el('td', { 'data-testid': 'time' }, el('time', { datetime: at.toISOString() }, at.toLocaleTimeString())),
+      el('td', { 'data-testid': 'key' }, message.key ?? '—'),
+      el('td', { class: message.valueEncoding === 'base64' ? 'value bytes' : 'value', 'data-testid': 'value', title: message.contentType }, preview(message)),
+    );
+    if (this.target.kind === 'queues') row.append(this.settleCell(message.receipt));
+    else this.next = message.offset + 1;
+    const list = $('tail-events');
+    list.append(row);
+    while (list.childElementCount > TAIL_KEPT) list.firstElementChild.remove();
+  }
+
+  /** Ack and Nack for one leased message, and then what the gateway answered (acked, nacked, expired…). */
+  settleCell(receipt) {
+    const cell = el('td', { 'data-testid': 'lease' });
+    const settle = async (action) => {
+      let outcome;
+      try {
+        const { results } = await api('POST', `${this.base}/${action}`, action === 'nack' ? { receipts: [receipt], delayMs: 0 } : { receipts: [receipt] });
+        outcome = results[0].status;
+      } catch (error) {
+        outcome = `${action} failed: ${error.message}`;
+      }
+      cell.replaceChildren(el('span', { 'data-testid': 'settled' }, outcome));
+    };
+    const button = (action, label) => {
+      const b = el('button', { type: 'button', class: 'small', 'data-testid': action }, label);
+      b.addEventListener('click', () => {
+        for (const each of cell.querySelectorAll('button')) each.disabled = true;
+        settle(action);
+      });
+      return b;
+    };
+    cell.append(button('ack', 'Ack'), button('nack', 'Nack'));
+    return cell;
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    this.source?.close();
+  }
+}
+
+let tail = null;
+
+/** `#tail/queues/<name>` or `#tail/topics/<name>/<partition>`: the tail view; anything else: the overview. */
+function tailTarget() {
+  const match = /^#tail\/(queues|topics)\/([^/]+)(?:\/(\d+))?$/.exec(location.hash);
+  if (match === null || (match[1] === 'topics') !== (match[3] !== undefined)) return null;
+  const name = decodeURIComponent(match[2]);
+  return match[1] === 'queues' ? { kind: 'queues', name } : { kind: 'topics', name, partition: Number(match[3]) };
+}
+
+/** Opens the view the address names, closing the stream of the tail shown before, if any. */
+function route(from = null) {
+  tail?.stop();
+  tail = null;
+  const target = tailTarget();
+  $('tail').hidden = target === null;
+  $('overview').hidden = target !== null;
+  if (target === null) return;
+  const topic = target.kind === 'topics';
+  $('tail-title').textContent = topic ? `partition ${target.partition} of topic ${target.name}` : `queue ${target.name}`;
+  $('tail-from').hidden = !topic;
+  $('tail-leases').hidden = topic;
+  $('tail-schema').textContent = '';
+  $('tail-events').replaceChildren();
+  const columns = topic ? ['Offset'] : ['Message', 'Deliveries'];
+  $('tail-columns').replaceChildren(el('tr', {}, ...[...columns, 'Time', 'Key', 'Value', ...(topic ? [] : ['Lease'])].map((c) => el('th', {}, c))));
+  const shown = new Tail(target);
+  tail = shown;
+  shown.say('Opening the stream…', false);
+  shown.start(from).catch((error) => shown.say(`Could not open the stream: ${error.message}`, true));
+}
+
 // Refreshes run one after another: a redrive or a new key asks for one at once without racing the timer's.
 let queued = Promise.resolve();
 let timer;
@@ -455,7 +668,17 @@ $('key-form').addEventListener('submit', (event) => {
   const key = $('api-key').value.trim();
   if (key) sessionStorage.setItem(KEY_ITEM, key);
   else sessionStorage.removeItem(KEY_ITEM);
+  // A tail shown opens its stream again, with the new key.
+  route();
   refreshNow();
 });
+$('tail-from').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const offset = $('tail-offset').value.trim();
+  route(/^\d+$/.test(offset) ? Number(offset) : null);
+});
+window.addEventListener('hashchange', () => route());
+window.addEventListener('pagehide', () => tail?.stop());
 window.addEventListener('resize', () => chart?.setSize({ width: chartWidth(), height: CHART_HEIGHT }));
+route();
 refreshNow();
