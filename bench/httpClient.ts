@@ -22,12 +22,13 @@ function exchange(
   agent: http.Agent,
   headers: http.OutgoingHttpHeaders,
   body: string | Buffer,
+  signal?: AbortSignal,
 ): Promise<Exchange> {
   return new Promise<Exchange>((resolve, reject) => {
     let answered = false;
     const request = http.request(
       url,
-      { method, agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
+      { method, agent, signal, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
       (response) => {
         answered = true;
         const chunks: Buffer[] = [];
@@ -38,7 +39,7 @@ function exchange(
     );
     request.on('error', (error: NodeJS.ErrnoException) => {
       if (!answered && request.reusedSocket && error.code === 'ECONNRESET' && IDEMPOTENT.has(method)) {
-        resolve(exchange(url, method, agent, headers, body));
+        resolve(exchange(url, method, agent, headers, body, signal));
       } else {
         reject(error);
       }
@@ -64,9 +65,13 @@ export class JsonClient {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   }
 
-  /** Sends `body` (JSON text; none for GET) and resolves with the parsed 2xx response; anything else rejects. */
-  async send<T>(method: 'GET' | 'PUT' | 'POST', path: string, body = ''): Promise<T> {
-    const { status, text } = await exchange(`${this.baseUrl}${path}`, method, this.agent, { 'content-type': 'application/json' }, body);
+  /**
+   * Sends `body` (JSON text; none for GET) and resolves with the parsed 2xx
+   * response; anything else rejects, as does `signal` aborting the request
+   * (a reader that stops following gives up its long-poll).
+   */
+  async send<T>(method: 'GET' | 'PUT' | 'POST', path: string, body = '', signal?: AbortSignal): Promise<T> {
+    const { status, text } = await exchange(`${this.baseUrl}${path}`, method, this.agent, { 'content-type': 'application/json' }, body, signal);
     if (!isSuccess(status)) throw new Error(`${method} ${path}: HTTP ${status} ${text}`);
     // The shape is openapi.yaml's; callers check what they rely on.
     return JSON.parse(text) as T;

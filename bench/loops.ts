@@ -16,6 +16,41 @@ export interface LoopRun {
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Spaces a loop's steps to `perSecond`; a loop that fell more than a second behind does not burst to catch up. */
+export class Pace {
+  private next = performance.now();
+
+  constructor(private readonly perSecond: number) {}
+
+  async wait(): Promise<void> {
+    const now = performance.now();
+    this.next = Math.max(this.next + 1000 / this.perSecond, now - 1000);
+    if (this.next > now) await sleep(this.next - now);
+  }
+}
+
+/**
+ * Starts `call` `perSecond` times a second for `seconds`, each without
+ * waiting for the ones before it to end: an open loop, as independent
+ * callers make, so a slow answer does not slow the rate. Resolves with the
+ * calls started once all have ended; the first failure stops the starting
+ * and rejects.
+ */
+export async function paced(perSecond: number, seconds: number, call: () => Promise<unknown>): Promise<number> {
+  const pace = new Pace(perSecond);
+  const end = performance.now() + seconds * 1000;
+  const calls: Array<Promise<unknown>> = [];
+  const failures: unknown[] = [];
+  while (failures.length === 0 && performance.now() < end) {
+    await pace.wait();
+    // Caught at once: a rejection left unhandled until the end would end the process.
+    calls.push(call().catch((error: unknown) => failures.push(error)));
+  }
+  await Promise.all(calls);
+  if (failures.length > 0) throw failures[0];
+  return calls.length;
+}
+
 /**
  * Runs `work` once for each index from 0 to `count` - 1, `workers` at a time,
  * each worker taking the next index as soon as it is done with one: a fixed

@@ -13,6 +13,7 @@ import { replayRead, replayReadPostgres } from './scenarios/replayRead';
 import { requestReply } from './scenarios/requestReply';
 import { schemaProduce } from './scenarios/schemaProduce';
 import { sqs } from './scenarios/sqs';
+import { streams } from './scenarios/streams';
 import { uploads } from './scenarios/uploads';
 import { type BenchSettings, readSettings } from './settings';
 
@@ -60,6 +61,7 @@ const SCENARIOS: Scenario[] = [
     label: '(k) 100,000 queues: creation, a healthz probe during lists/scrapes/dashboard/sweeps, produce–fetch–ack vs one queue',
     run: manyQueues,
   },
+  { name: 'streams', label: '(o) stream delivery to 4 SSE readers vs polling: throughput, latency produce to arrival', run: streams },
   { name: 'pg-produce-single', label: '(a-pg) single-message produce on PostgreSQL vs SQLite', run: onPostgres(produceSinglePostgres) },
   { name: 'pg-produce-batch', label: '(b-pg) batch produce on PostgreSQL vs SQLite', run: onPostgres(produceBatchPostgres) },
   { name: 'pg-consume', label: '(c-pg) fetch + ack on PostgreSQL vs SQLite', run: onPostgres(consumePostgres) },

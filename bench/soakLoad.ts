@@ -1,4 +1,4 @@
-import { sleep } from './loops';
+import { Pace, sleep } from './loops';
 import { jsonValueOfSize, MESSAGE_BYTES, produceBody } from './payload';
 import {
   integerField,
@@ -105,19 +105,6 @@ function zeroCounts(): Counts {
   const counts = {} as Counts;
   for (const name of Object.keys(OPERATIONS) as Operation[]) counts[name] = 0;
   return counts;
-}
-
-/** Spaces a loop's steps to `perSecond`; a loop that fell more than a second behind does not burst to catch up. */
-class Pace {
-  private next = performance.now();
-
-  constructor(private readonly perSecond: number) {}
-
-  async wait(): Promise<void> {
-    const now = performance.now();
-    this.next = Math.max(this.next + 1000 / this.perSecond, now - 1000);
-    if (this.next > now) await sleep(this.next - now);
-  }
 }
 
 type Step = () => Promise<void>;
