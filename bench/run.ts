@@ -61,7 +61,7 @@ const SCENARIOS: Scenario[] = [
     label: '(k) 100,000 queues: creation, a healthz probe during lists/scrapes/dashboard/sweeps, produce–fetch–ack vs one queue',
     run: manyQueues,
   },
-  { name: 'streams', label: '(o) stream delivery to 4 SSE readers vs polling: throughput, latency produce to arrival', run: streams },
+  { name: 'streams', label: '(p) stream delivery to 4 SSE readers vs polling: throughput, latency produce to arrival', run: streams },
   { name: 'pg-produce-single', label: '(a-pg) single-message produce on PostgreSQL vs SQLite', run: onPostgres(produceSinglePostgres) },
   { name: 'pg-produce-batch', label: '(b-pg) batch produce on PostgreSQL vs SQLite', run: onPostgres(produceBatchPostgres) },
   { name: 'pg-consume', label: '(c-pg) fetch + ack on PostgreSQL vs SQLite', run: onPostgres(consumePostgres) },
