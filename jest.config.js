@@ -40,6 +40,7 @@ const POSTGRES_SUITES = [
   'docs',
   'errors',
   'fuzz',
+  'group-streams',
   'groups-api',
   'health',
   'http-edges',

@@ -41,7 +41,7 @@ export interface HandlerDeps {
     'put' | 'get' | 'settings' | 'list' | 'delete' | 'produce' | 'produceRaw' | 'read' | 'offsetForTimestamp' | 'streamStart' | 'stream'
   >;
   replies: Pick<Replies, 'request' | 'reply'>;
-  groups: Pick<GroupService, 'put' | 'describe' | 'list' | 'delete' | 'join' | 'leave' | 'fetch' | 'commit' | 'seek'>;
+  groups: Pick<GroupService, 'put' | 'describe' | 'list' | 'delete' | 'join' | 'leave' | 'fetch' | 'stream' | 'commit' | 'seek'>;
   subscriptions: Pick<SubscriptionService, 'put' | 'get' | 'list' | 'delete'>;
   push: Pick<PushService, 'put' | 'get' | 'list' | 'delete' | 'pause' | 'resume'>;
   schemas: Pick<SchemaService, 'put' | 'get' | 'version' | 'validate'>;
@@ -194,16 +194,25 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       const messages = await waiting(res, request.waitMs, () => queues.fetch(ref(req), request, requestSignal(res, deps.shutdown)));
       sendMessages(res, { messages });
     };
-  // A stream holds one of the key's long-poll slots while it is open, and ends as a long-poll's wait does.
-  const streaming = async (req: Request, res: Response, events: (signal: AbortSignal) => AsyncIterable<StreamEvent>): Promise<void> => {
+  /**
+   * A stream holds one of the key's long-poll slots while it is open, and
+   * ends as a long-poll's wait does. `open` runs once the slot is held and
+   * before the head is sent, so that what it refuses (a 404) is the answer;
+   * the events it returns are the stream's.
+   */
+  const streaming = async (req: Request, res: Response, open: () => Promise<(signal: AbortSignal) => AsyncIterable<StreamEvent>>): Promise<void> => {
     const release = holdLongPoll(deps.auth.rates, principalOf(res));
-    const closed = deps.metrics.streamOpened(res.locals.operationId as string);
     try {
-      const signal = requestSignal(res, deps.shutdown);
-      const options = { clock: deps.clock, heartbeatMs: deps.limits.streamHeartbeatMs, signal, onInternalError: deps.onInternalError };
-      await sendStream(res, streamFormat(req), events(signal), options);
+      const events = await open();
+      const closed = deps.metrics.streamOpened(res.locals.operationId as string);
+      try {
+        const signal = requestSignal(res, deps.shutdown);
+        const options = { clock: deps.clock, heartbeatMs: deps.limits.streamHeartbeatMs, signal, onInternalError: deps.onInternalError };
+        await sendStream(res, streamFormat(req), events(signal), options);
+      } finally {
+        closed();
+      }
     } finally {
-      closed();
       release();
     }
   };
@@ -217,6 +226,19 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       res.status(201).json(await deps.auth.streamTokens.mint(principalOf(res).key, path));
     };
   };
+  // streamQueue and streamSubscription: a queue subscription's messages, each leased and identified by its receipt.
+  const streamFrom =
+    (ref: (req: Request) => SubscriptionRef, exists: (req: Request) => Promise<unknown>): Handler =>
+    async (req, res) => {
+      const { maxInFlight } = validated(res).query as { maxInFlight: number };
+      await streaming(req, res, async () => {
+        // A queue or subscription that does not exist is a 404, not an empty stream.
+        await exists(req);
+        return async function* (signal) {
+          for await (const message of queues.stream(ref(req), maxInFlight, signal)) yield { id: message.receipt, message };
+        };
+      });
+    };
   const browseAt =
     (ref: (req: Request) => SubscriptionRef): Handler =>
     async (req, res) => {
@@ -344,14 +366,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     nackMessages: nackAt(queue),
     extendLeases: extendAt(queue),
 
-    streamQueue: async (req, res) => {
-      const { maxInFlight } = validated(res).query as { maxInFlight: number };
-      // Before the head: a queue that does not exist is a 404, not an empty stream.
-      await queues.settings(name(req));
-      await streaming(req, res, async function* (signal) {
-        for await (const message of queues.stream(queue(req), maxInFlight, signal)) yield { id: message.receipt, message };
-      });
-    },
+    streamQueue: streamFrom(queue, (req) => queues.settings(name(req))),
 
     createQueueStreamToken: streamTokenFor('streamQueue', (req) => queues.settings(name(req))),
 
@@ -408,9 +423,11 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       const resumed = resumeOffset(req, at);
       // ajv does not coerce inside anyOf: a numeric offset arrives as its digits.
       const position: Position = resumed ?? (/^\d+$/.test(String(query.offset)) ? Number(query.offset) : (query.offset as Position));
-      const offset = await topics.streamStart(topic(req), at, position);
-      await streaming(req, res, async function* (signal) {
-        for await (const message of topics.stream(topic(req), at, offset, signal)) yield { id: `${at}:${message.offset}`, message };
+      await streaming(req, res, async () => {
+        const offset = await topics.streamStart(topic(req), at, position);
+        return async function* (signal) {
+          for await (const message of topics.stream(topic(req), at, offset, signal)) yield { id: `${at}:${message.offset}`, message };
+        };
       });
     },
 
@@ -456,6 +473,19 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       sendMessages(res, await waiting(res, request.waitMs, fetch));
     },
 
+    streamGroup: async (req, res) => {
+      const { autoCommit } = validated(res).query as { autoCommit: boolean };
+      await streaming(req, res, async () => {
+        // The stream is a new member from before its head: a topic that does not exist is a 404.
+        const joined = await groups.join(topic(req), group(req));
+        return async function* (signal) {
+          for await (const event of groups.stream(topic(req), group(req), joined, autoCommit, signal)) {
+            yield 'message' in event ? { id: `${event.message.partition}:${event.message.offset}`, message: event.message } : event;
+          }
+        };
+      });
+    },
+
     commitGroup: async (req, res) => {
       res.json(await groups.commit(topic(req), group(req), req.body as CommitInput));
     },
@@ -487,6 +517,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     },
 
     fetchSubscription: fetchFrom(subscription),
+    streamSubscription: streamFrom(subscription, (req) => subscriptions.get(topic(req), req.params.subscription as string)),
     browseSubscription: browseAt(subscription),
     ackSubscription: ackAt(subscription),
     nackSubscription: nackAt(subscription),

@@ -177,8 +177,8 @@ export class Metrics implements MessageEvents {
   });
 
   constructor() {
-    // Both stream operations have a series from the start: a scrape shows 0, not nothing.
-    for (const operation of ['streamQueue', 'streamPartition']) this.streams.set({ operation }, 0);
+    // Every stream operation has a series from the start: a scrape shows 0, not nothing.
+    for (const operation of ['streamQueue', 'streamSubscription', 'streamPartition', 'streamGroup']) this.streams.set({ operation }, 0);
     collectDefaultMetrics({ register: this.registry });
     for (const name of MISNAMED_DEFAULT_GAUGES) this.registry.removeSingleMetric(name);
     // Both results from the start: a failure is then an increase, which an alert can watch for.

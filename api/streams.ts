@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Clock } from '../queue/clock';
 import type { GatewayError } from '../queue/errors';
+import type { Membership } from '../queue/groupService';
 import type { DeliveredMessage } from '../queue/messages';
 import { messageJson } from './messagesJson';
 import { PROBLEMS, toGatewayError } from './problem';
@@ -8,11 +9,12 @@ import { PROBLEMS, toGatewayError } from './problem';
 /** How a stream is written: Server-Sent Events, or one JSON object a line. */
 export type StreamFormat = 'sse' | 'ndjson';
 
-/** One event of a stream: its position (where a client resumes from) and its message. */
-export interface StreamEvent {
-  id: string;
-  message: DeliveredMessage;
-}
+/**
+ * One event of a stream: a message and its position (where a client
+ * resumes from), or a group stream's assignment (no position: the client
+ * commits with it).
+ */
+export type StreamEvent = { id: string; message: DeliveredMessage } | { assignment: Membership };
 
 export interface StreamOptions {
   clock: Clock;
@@ -53,7 +55,12 @@ function oneLine(message: DeliveredMessage): Buffer {
   return json;
 }
 
-function eventBytes(format: StreamFormat, { id, message }: StreamEvent): Buffer {
+function eventBytes(format: StreamFormat, event: StreamEvent): Buffer {
+  if ('assignment' in event) {
+    const assignment = JSON.stringify(event.assignment);
+    return Buffer.from(format === 'sse' ? `event: assignment\ndata: ${assignment}\n\n` : `{"assignment":${assignment}}\n`);
+  }
+  const { id, message } = event;
   const json = oneLine(message);
   if (format === 'sse') return Buffer.concat([Buffer.from(`id: ${id}\nevent: message\ndata: `), json, Buffer.from('\n\n')]);
   return Buffer.concat([Buffer.from(`{"id":${JSON.stringify(id)},"message":`), json, Buffer.from('}\n')]);
@@ -88,7 +95,7 @@ function written(res: Response, chunk: Buffer, signal: AbortSignal): Promise<boo
  * one (its 'drain'), so a slow reader holds at most one event's bytes and
  * the response's high-water mark (16 KiB) here, beyond what the kernel's
  * socket buffers hold; the source waits meanwhile (a queue stream leases
- * nothing more, a partition stream reads nothing more). Heartbeats go out
+ * nothing more, a partition or group stream reads nothing more). Heartbeats go out
  * every `heartbeatMs` of the clock, but not while the socket is full.
  */
 export async function sendStream(res: Response, format: StreamFormat, events: AsyncIterable<StreamEvent>, options: StreamOptions): Promise<void> {

@@ -289,14 +289,15 @@ export class QueueService {
   }
 
   /**
-   * operation: streamQueue — leases messages one event at a time for as long
-   * as `signal` holds, never more than `maxInFlight` live at once. A slot
-   * frees when its lease is settled or runs out; a stream at its most waits
-   * for an ack or nack made through this process (Wakeups.settled), or for
-   * its first lease to run out, and re-checks its leases every
-   * streamHeartbeatMs for acks made through other processes (the store
-   * announces no ack: an ack wakes no fetch). Renews nothing. A lease taken
-   * but not yet handed out when the stream ends is given back at once.
+   * operations: streamQueue, streamSubscription — leases messages one event
+   * at a time for as long as `signal` holds, never more than `maxInFlight`
+   * live at once. A slot frees when its lease is settled or runs out; a
+   * stream at its most waits for an ack or nack made through this process
+   * (Wakeups.settled), or for its first lease to run out, and re-checks its
+   * leases every streamHeartbeatMs for acks made through other processes
+   * (the store announces no ack: an ack wakes no fetch). Renews nothing. A
+   * lease taken but not yet handed out when the stream ends is given back at
+   * once.
    */
   async *stream(from: SubscriptionRef, maxInFlight: number, signal: AbortSignal): AsyncGenerator<LeasedMessage> {
     const secret = await this.receiptSecret();

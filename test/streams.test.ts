@@ -315,6 +315,8 @@ describe('streams and keys', () => {
       expect((await open(path, bearer(elsewhere))).problem.code).toBe('forbidden');
       const client = await stream(path, bearer(reader));
       client.close();
+      // The reader's one long-poll slot is free once the gateway has ended the stream, not as soon as the client hung up.
+      await until(() => t.metrics.openStreams === 0);
     }
   });
 

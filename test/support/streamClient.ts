@@ -8,7 +8,11 @@ export interface Item {
   data?: string;
 }
 
-/** The raw stream, read as `curl -N` shows it: SSE blocks split on blank lines, NDJSON on line ends. */
+/**
+ * The raw stream, read as `curl -N` shows it: SSE blocks split on blank
+ * lines, NDJSON on line ends (a group stream's `{"assignment"}` line read as
+ * SSE's `event: assignment`).
+ */
 export class StreamClient {
   readonly items: Item[] = [];
   readonly ended: Promise<void>;
@@ -52,8 +56,9 @@ export class StreamClient {
       const block = this.text.slice(0, end);
       this.text = this.text.slice(end + separator.length);
       if (this.format === 'ndjson') {
-        const line = JSON.parse(block) as { id?: string; message?: unknown };
-        this.items.push(line.id === undefined ? { comment: block } : { id: line.id, data: JSON.stringify(line.message) });
+        const line = JSON.parse(block) as { id?: string; message?: unknown; assignment?: unknown };
+        if (line.assignment !== undefined) this.items.push({ event: 'assignment', data: JSON.stringify(line.assignment) });
+        else this.items.push(line.id === undefined ? { comment: block } : { id: line.id, data: JSON.stringify(line.message) });
         continue;
       }
       const item: Item = {};
