@@ -89,3 +89,68 @@ test('SIGTERM with a request that never completes still exits 0 within --shutdow
   expect(await stuck.answer).toBe('');
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
+
+/** Reads a response's body as it comes: up to a pattern, then on to its end (which throws if the connection is cut first). */
+function bodyReader(res: Response): { until: (pattern: RegExp) => Promise<string>; toEnd: () => Promise<string> } {
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const more = async (): Promise<boolean> => {
+    const { done, value } = await reader.read();
+    if (!done) text += decoder.decode(value, { stream: true });
+    return !done;
+  };
+  return {
+    async until(pattern) {
+      while (!pattern.test(text)) if (!(await more())) throw new Error(`the body ended before ${pattern}: ${text}`);
+      return text;
+    },
+    async toEnd() {
+      while (await more());
+      return text;
+    },
+  };
+}
+
+test('SIGTERM ends open streams cleanly, a group stream leaving its group first; a stream resumed by Last-Event-ID on the restarted gateway goes on with the next message', async () => {
+  const dataDir = tempDir();
+  const gateway = await startChildGateway(dataDir, ['--shutdown-timeout-ms', '20000']);
+  await put(`${gateway.url}/v1/topics/t`);
+  const produce = async (url: string, values: string[]) => {
+    const res = await fetch(`${url}/v1/topics/t/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: values.map((value) => ({ value, partition: 0 })) }),
+    });
+    expect(res.status).toBe(201);
+  };
+  await produce(gateway.url, ['a', 'b']);
+  const created = await fetch(`${gateway.url}/v1/topics/t/groups/g`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ resetPolicy: 'earliest' }),
+  });
+  expect(created.status).toBe(201);
+  const partition = bodyReader(await fetch(`${gateway.url}/v1/topics/t/partitions/0/stream?offset=0`));
+  const group = bodyReader(await fetch(`${gateway.url}/v1/topics/t/groups/g/stream`));
+  expect(await partition.until(/id: 0:1\n/)).toMatch(/^id: 0:0\nevent: message\ndata: .*"value":"a"/);
+  expect(await group.until(/id: 0:1\n/)).toMatch(/^event: assignment\n/);
+  expect((await (await fetch(`${gateway.url}/v1/topics/t/groups/g`)).json()).members).toHaveLength(1);
+  const signalled = Date.now();
+  gateway.process.kill('SIGTERM');
+  // To their ends: each stream was ended by the gateway, not cut.
+  await Promise.all([partition.toEnd(), group.toEnd()]);
+  expect(await gateway.exited).toBe(0);
+  // Without waiting out --shutdown-timeout-ms: nothing was left open.
+  expect(Date.now() - signalled).toBeLessThan(10_000);
+
+  const again = await startChildGateway(dataDir);
+  expect((await (await fetch(`${again.url}/v1/topics/t/groups/g`)).json()).members).toEqual([]);
+  await produce(again.url, ['c']);
+  const resumed = bodyReader(await fetch(`${again.url}/v1/topics/t/partitions/0/stream`, { headers: { 'Last-Event-ID': '0:1' } }));
+  expect(await resumed.until(/\n\n/)).toMatch(/^id: 0:2\nevent: message\ndata: .*"value":"c"/);
+  again.process.kill('SIGTERM');
+  await resumed.toEnd();
+  expect(await again.exited).toBe(0);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
