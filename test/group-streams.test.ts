@@ -1,35 +1,26 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Membership } from '../queue/groupService';
 import { until } from './support/specResponses';
-import { type Envelope, followStream, type Item, openStream, type StreamClient } from './support/streamClient';
-import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
+import { type Envelope, followStream, type Item, openStream, type Served, type StreamClient, serve } from './support/streamClient';
+import { type TestGateway, testGateway } from './support/testGateway';
 
 /** The groups' session timeout here: a stream's fetch waits at most a third of it, 10 s. */
 const SESSION_TIMEOUT_MS = 30_000;
 const FETCH_EVERY_MS = SESSION_TIMEOUT_MS / 3;
 
 let t: TestGateway;
-let server: http.Server;
-let port: number;
+let served: Served;
 
 beforeEach(async () => {
   t = testGateway();
-  server = http.createServer(t.app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  served = await serve(t);
   expect((await t.http.put('/v1/topics/t').send({ partitions: 2 })).status).toBe(201);
   expect((await t.http.put('/v1/topics/t/groups/g').send({ resetPolicy: 'earliest', sessionTimeoutMs: SESSION_TIMEOUT_MS })).status).toBe(201);
 });
 
-afterEach(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await disposeTestGateway(t);
-});
+afterEach(() => served.close());
 
 function stream(path: string, headers: Record<string, string> = {}): Promise<StreamClient> {
-  return followStream(port, path, headers);
+  return followStream(served.port, path, headers);
 }
 
 async function produce(partition: number, values: unknown[]): Promise<void> {
@@ -97,9 +88,9 @@ describe('a queue subscription stream', () => {
   });
 
   test('a subscription or topic that does not exist is 404 before the stream starts; maxInFlight is bounded', async () => {
-    expect((await openStream(port, '/v1/topics/t/subscriptions/none/stream')).problem.code).toBe('subscription_not_found');
-    expect((await openStream(port, '/v1/topics/none/subscriptions/s/stream')).status).toBe(404);
-    expect((await openStream(port, '/v1/topics/t/subscriptions/s/stream?maxInFlight=0')).problem.code).toBe('validation_failed');
+    expect((await openStream(served.port, '/v1/topics/t/subscriptions/none/stream')).problem.code).toBe('subscription_not_found');
+    expect((await openStream(served.port, '/v1/topics/none/subscriptions/s/stream')).status).toBe(404);
+    expect((await openStream(served.port, '/v1/topics/t/subscriptions/s/stream?maxInFlight=0')).problem.code).toBe('validation_failed');
   });
 });
 
@@ -284,9 +275,9 @@ describe('a group stream', () => {
   });
 
   test('a topic that does not exist is 404 before the stream starts; a group that does not is created, as a join creates it', async () => {
-    const { status, problem } = await openStream(port, '/v1/topics/none/groups/g/stream');
+    const { status, problem } = await openStream(served.port, '/v1/topics/none/groups/g/stream');
     expect([status, problem.code]).toEqual([404, 'topic_not_found']);
-    expect((await openStream(port, '/v1/topics/t/groups/g/stream?autoCommit=maybe')).problem.code).toBe('validation_failed');
+    expect((await openStream(served.port, '/v1/topics/t/groups/g/stream?autoCommit=maybe')).problem.code).toBe('validation_failed');
     const fresh = await stream('/v1/topics/t/groups/new/stream');
     expect(assignment(await fresh.nextEvent()).partitions).toEqual([0, 1]);
     expect((await t.http.get('/v1/topics/t/groups/new')).body).toMatchObject({ resetPolicy: 'latest', sessionTimeoutMs: 45_000 });

@@ -112,6 +112,11 @@ function bodyReader(res: Response): { until: (pattern: RegExp) => Promise<string
   };
 }
 
+/** The members of group g of topic t. */
+async function members(url: string): Promise<unknown[]> {
+  return ((await (await fetch(`${url}/v1/topics/t/groups/g`)).json()) as { members: unknown[] }).members;
+}
+
 test('SIGTERM ends open streams cleanly, a group stream leaving its group first; a stream resumed by Last-Event-ID on the restarted gateway goes on with the next message', async () => {
   const dataDir = tempDir();
   const gateway = await startChildGateway(dataDir, ['--shutdown-timeout-ms', '20000']);
@@ -135,7 +140,7 @@ test('SIGTERM ends open streams cleanly, a group stream leaving its group first;
   const group = bodyReader(await fetch(`${gateway.url}/v1/topics/t/groups/g/stream`));
   expect(await partition.until(/id: 0:1\n/)).toMatch(/^id: 0:0\nevent: message\ndata: .*"value":"a"/);
   expect(await group.until(/id: 0:1\n/)).toMatch(/^event: assignment\n/);
-  expect((await (await fetch(`${gateway.url}/v1/topics/t/groups/g`)).json()).members).toHaveLength(1);
+  expect(await members(gateway.url)).toHaveLength(1);
   const signalled = Date.now();
   gateway.process.kill('SIGTERM');
   // To their ends: each stream was ended by the gateway, not cut.
@@ -145,7 +150,7 @@ test('SIGTERM ends open streams cleanly, a group stream leaving its group first;
   expect(Date.now() - signalled).toBeLessThan(10_000);
 
   const again = await startChildGateway(dataDir);
-  expect((await (await fetch(`${again.url}/v1/topics/t/groups/g`)).json()).members).toEqual([]);
+  expect(await members(again.url)).toEqual([]);
   await produce(again.url, ['c']);
   const resumed = bodyReader(await fetch(`${again.url}/v1/topics/t/partitions/0/stream`, { headers: { 'Last-Event-ID': '0:1' } }));
   expect(await resumed.until(/\n\n/)).toMatch(/^id: 0:2\nevent: message\ndata: .*"value":"c"/);

@@ -1,50 +1,18 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type ApiKey, generateKey, hashKey } from '../api/keys';
-import { checkKeys } from '../api/keysFile';
+import { generateKey, hashKey } from '../api/keys';
 import { STREAM_TOKEN_TTL_MS } from '../api/streamTokens';
 import { expectSpecResponse, until } from './support/specResponses';
-import { type Envelope, followStream, openStream, type StreamClient } from './support/streamClient';
-import { disposeTestGateway, type TestGateway, testGateway } from './support/testGateway';
+import { bearer, type Envelope, followStream, openStream, type Served, type StreamClient, serve, streamKey } from './support/streamClient';
+import { type TestGateway, testGateway } from './support/testGateway';
 
-function key(name: string, scopes: string[]): { token: string; record: ApiKey } {
-  const { key: token, id, hash } = generateKey();
-  const [record] = checkKeys({ keys: [{ id, name, hash, scopes }] }, name);
-  return { token, record };
-}
-
-const ADMIN = key('admin', ['*:*']);
-const READER = key('reader', ['consume:queues/q', 'consume:topics/t']);
-const PRODUCER = key('producer', ['produce:queues/q', 'produce:topics/t']);
+const ADMIN = streamKey('admin', ['*:*']);
+const READER = streamKey('reader', ['consume:queues/q', 'consume:topics/t']);
+const PRODUCER = streamKey('producer', ['produce:queues/q', 'produce:topics/t']);
 const KEYS = [ADMIN, READER, PRODUCER].map((k) => k.record);
-const bearer = (k: { token: string }) => ({ Authorization: `Bearer ${k.token}` });
 
 interface Minted {
   token: string;
   url: string;
   expiresAt: number;
-}
-
-/** A test gateway listening on a port of its own, for streams that supertest would wait on forever. */
-interface Served {
-  t: TestGateway;
-  port: number;
-  close(): Promise<void>;
-}
-
-/** `dispose`: what closing does to the gateway (default: closes it and removes its data). */
-async function serve(t: TestGateway, dispose = disposeTestGateway): Promise<Served> {
-  const server = http.createServer(t.app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    t,
-    port: (server.address() as AddressInfo).port,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await dispose(t);
-    },
-  };
 }
 
 let g: Served;
@@ -172,7 +140,7 @@ test('a revoked key: its tokens open nothing, and its open streams end; a key th
   await open.ended;
   expect(await refusal(second.url)).toEqual([401, 'unauthorized']);
   // The same key back, with its scope on the topic gone: the token checks, the scope does not.
-  const narrowed = { ...READER.record, scopes: key('narrowed', ['consume:queues/q']).record.scopes };
+  const narrowed = { ...READER.record, scopes: streamKey('narrowed', ['consume:queues/q']).record.scopes };
   t.auth.keys.replace([ADMIN.record, PRODUCER.record, narrowed]);
   expect(await refusal(second.url)).toEqual([403, 'forbidden']);
   // A new key given the reader's id: the old key's tokens are not its.

@@ -1,56 +1,40 @@
-import http, { type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type ApiKey, generateKey } from '../api/keys';
-import { checkKeys } from '../api/keysFile';
+import type { ServerResponse } from 'node:http';
 import { Metrics } from '../api/metrics';
 import { DEFAULT_LIMITS } from '../queue/limits';
 import { QueueService } from '../queue/queueService';
 import { SchemaService } from '../queue/schemas';
 import { Wakeups } from '../queue/wakeups';
 import { until } from './support/specResponses';
-import { type Envelope, followStream, openStream, type StreamClient } from './support/streamClient';
+import { bearer, type Envelope, followStream, openStream, type Served, type StreamClient, serve, streamKey } from './support/streamClient';
 import { disposeTestGateway, type TestGateway, type TestGatewayOptions, testGateway } from './support/testGateway';
 
-function key(name: string, scopes: string[], limits: ApiKey['limits'] = {}): { token: string; record: ApiKey } {
-  const { key: token, id, hash } = generateKey();
-  const [record] = checkKeys({ keys: [{ id, name, hash, scopes, limits }] }, name);
-  return { token, record };
-}
-
-const ADMIN = key('admin', ['*:*']);
+const ADMIN = streamKey('admin', ['*:*']);
 const ADMIN_AUTH = { Authorization: `Bearer ${ADMIN.token}` };
 
 let t: TestGateway;
-let server: http.Server;
-let port: number;
+let served: Served;
 /** Every response the gateway's socket made, to look at what the gateway holds for a stream. */
 let responses: ServerResponse[];
 
 async function start(options: TestGatewayOptions = {}): Promise<void> {
   t = testGateway(options);
   responses = [];
-  server = http.createServer((req, res) => {
+  served = await serve(t, disposeTestGateway, (req, res) => {
     responses.push(res);
     t.app(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
 }
 
-afterEach(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  await disposeTestGateway(t);
-});
+afterEach(() => served.close());
 
 /** Opens a stream on this test's gateway. */
 function open(path: string, headers: Record<string, string> = {}): ReturnType<typeof openStream> {
-  return openStream(port, path, headers);
+  return openStream(served.port, path, headers);
 }
 
 /** Follows a stream on this test's gateway; fails unless it answered 200 with a stream. */
 function stream(path: string, headers: Record<string, string> = {}): Promise<StreamClient> {
-  return followStream(port, path, headers);
+  return followStream(served.port, path, headers);
 }
 
 async function produceToTopic(values: unknown[]): Promise<void> {
@@ -299,9 +283,8 @@ describe('a queue stream at its most leases', () => {
 });
 
 describe('streams and keys', () => {
-  const reader = key('reader', ['consume:queues/q', 'consume:topics/t'], { longPolls: 1 });
-  const elsewhere = key('elsewhere', ['consume:queues/other-*', 'consume:topics/other-*']);
-  const bearer = (k: { token: string }) => ({ Authorization: `Bearer ${k.token}` });
+  const reader = streamKey('reader', ['consume:queues/q', 'consume:topics/t'], { longPolls: 1 });
+  const elsewhere = streamKey('elsewhere', ['consume:queues/other-*', 'consume:topics/other-*']);
 
   beforeEach(async () => {
     await start({ keys: [ADMIN.record, reader.record, elsewhere.record] });

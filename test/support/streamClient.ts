@@ -1,4 +1,8 @@
-import http, { type IncomingMessage } from 'node:http';
+import http, { type IncomingMessage, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type ApiKey, generateKey } from '../../api/keys';
+import { checkKeys } from '../../api/keysFile';
+import { disposeTestGateway, type TestGateway } from './testGateway';
 
 /** One item of a stream as a client reads it: an SSE event or comment, or an NDJSON line. */
 export interface Item {
@@ -106,4 +110,39 @@ export async function followStream(port: number, path: string, headers: Record<s
   if (status !== 200) throw new Error(`${path} answered ${status} ${JSON.stringify(problem)}`);
   expect(client.res.headers['content-type']).toBe(headers.Accept === 'application/x-ndjson' ? 'application/x-ndjson' : 'text/event-stream; charset=utf-8');
   return client;
+}
+
+/** A key for a stream test: its bearer token and the record the gateway is given. */
+export function streamKey(name: string, scopes: string[], limits: ApiKey['limits'] = {}): { token: string; record: ApiKey } {
+  const { key: token, id, hash } = generateKey();
+  const [record] = checkKeys({ keys: [{ id, name, hash, scopes, limits }] }, name);
+  return { token, record };
+}
+
+export const bearer = (k: { token: string }): { Authorization: string } => ({ Authorization: `Bearer ${k.token}` });
+
+/** A test gateway listening on a port of its own, for streams that supertest would wait on forever. */
+export interface Served {
+  t: TestGateway;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `t` on 127.0.0.1 at a free port. `dispose`: what closing does to the
+ * gateway (default: closes it and removes its data); `listener`: what takes
+ * each request (default: the gateway's app).
+ */
+export async function serve(t: TestGateway, dispose = disposeTestGateway, listener: RequestListener = t.app): Promise<Served> {
+  const server = http.createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    t,
+    port: (server.address() as AddressInfo).port,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await dispose(t);
+    },
+  };
 }
