@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { GetQueueUrlCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { call } from './support/specResponses';
 import { sqsGateway, type SqsGateway } from './support/sqsGateway';
@@ -18,12 +19,36 @@ const ORDER_V1 = {
   type: 'object',
   additionalProperties: false,
   required: ['id'],
-  properties: { id: { type: 'integer' }, note: { type: 'string', maxLength: 20 }, status: { enum: ['new', 'paid'] } },
+  properties: {
+    id: { type: 'integer' },
+    note: { type: 'string', maxLength: 20 },
+    status: { enum: ['new', 'paid', 'cancelled'] },
+    placedAt: { type: 'string', format: 'date-time' },
+  },
 };
+/** ORDER_V1 with a longer `note`: a backward-compatible second version. */
+const ORDER_LONGER_NOTE = { ...ORDER_V1, properties: { ...ORDER_V1.properties, note: { type: 'string', maxLength: 40 } } };
+/** A note ORDER_LONGER_NOTE allows and ORDER_V1 does not. */
+const NOTE_30 = 'x'.repeat(30);
+const PIN_1 = { 'Mqgate-Schema-Version': '1' };
+const ORDER_JSON = 'application/vnd.order+json';
 
-const putSchema = (body: object, path = '/v1/queues/orders') => t.http.put(`${path}/schema`).send(body);
-const produce = (messages: object[], headers: Record<string, string> = {}) =>
-  call('produceMessages', t.http.post('/v1/queues/orders/messages').set(headers).send({ messages }));
+/** Where a produce goes: the queue `orders` or the topic `events`, and the operation that produces there. */
+interface Target {
+  path: string;
+  operation: 'produceMessages' | 'produceToTopic';
+}
+const QUEUE: Target = { path: '/v1/queues/orders', operation: 'produceMessages' };
+const TOPIC: Target = { path: '/v1/topics/events', operation: 'produceToTopic' };
+
+const putSchema = (body: object, path = QUEUE.path) => t.http.put(`${path}/schema`).send(body);
+const produce = (messages: object[], headers: Record<string, string> = {}, target = QUEUE) =>
+  call(target.operation, t.http.post(`${target.path}/messages`).set(headers).send({ messages }));
+/** One raw body, of content type `type`, posted to `url` (a produce, or a request–reply request). */
+const postRaw = (operation: string, url: string, body: string, type: string, headers: Record<string, string> = {}) =>
+  call(operation, t.http.post(url).set({ ...headers, 'Content-Type': type }).send(body));
+const produceRaw = (body: string, type: string, headers: Record<string, string> = {}, target = QUEUE) =>
+  postRaw(target.operation, `${target.path}/messages`, body, type, headers);
 const fetchAll = async () =>
   (await call('fetchMessages', t.http.post('/v1/queues/orders/fetch').send({ max: 10 }))).body.messages as Array<{ value: unknown; headers: Record<string, string> }>;
 const ready = async (): Promise<number> => (await t.http.get('/v1/queues/orders')).body.stats.ready as number;
@@ -40,9 +65,19 @@ describe('registering and reading versions', () => {
     const first = await call('putQueueSchema', putSchema({ schema: ORDER_V1 }));
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({ version: 1, schema: ORDER_V1, compatibility: 'backward', allowRawBodies: false, versions: 1 });
-    expect(first.body.fingerprint).toMatch(/^[0-9a-f]{64}$/);
-    // The same schema, keys in another order: the same fingerprint, no new version.
-    const reordered = { properties: ORDER_V1.properties, required: ['id'], additionalProperties: false, type: 'object' };
+    // SHA-256 of the canonical JSON, as the README defines it: keys sorted at every depth, arrays in their order, no whitespace.
+    const canonical =
+      '{"additionalProperties":false,"properties":{"id":{"type":"integer"},"note":{"maxLength":20,"type":"string"},' +
+      '"placedAt":{"format":"date-time","type":"string"},"status":{"enum":["new","paid","cancelled"]}},"required":["id"],"type":"object"}';
+    expect(first.body.fingerprint).toBe(createHash('sha256').update(canonical).digest('hex'));
+    // The same schema, keys in another order at every depth: the same fingerprint, no new version.
+    const { placedAt, status, note, id } = ORDER_V1.properties;
+    const reordered = {
+      properties: { status, placedAt: { format: 'date-time', type: 'string' }, note: { maxLength: 20, type: 'string' }, id },
+      required: ['id'],
+      additionalProperties: false,
+      type: 'object',
+    };
     const again = await call('putQueueSchema', putSchema({ schema: reordered }));
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ version: 1, fingerprint: first.body.fingerprint, versions: 1 });
@@ -65,10 +100,11 @@ describe('registering and reading versions', () => {
     expect((await call('produceToTopic', t.http.post('/v1/topics/events/messages').send({ messages: [{ value: ['a', 'b'] }] }))).body.code).toBe(
       'schema_validation_failed',
     );
-    const draft2020 = { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'array', prefixItems: [{ type: 'string' }], items: false };
+    // The queue's version 1 is its own, not the topic's: each is validated with its own compiled validator.
+    const draft2020 = { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'array', prefixItems: [{ type: 'integer' }], items: false };
     expect((await call('putQueueSchema', putSchema({ schema: draft2020, compatibility: 'none' }))).status).toBe(201);
-    expect((await produce([{ value: ['a', 'b'] }])).body.code).toBe('schema_validation_failed');
-    expect((await produce([{ value: ['a'] }])).status).toBe(201);
+    expect((await produce([{ value: [1, 2] }])).body.code).toBe('schema_validation_failed');
+    expect((await produce([{ value: [1] }])).status).toBe(201);
     const invalid = await call('putQueueSchema', putSchema({ schema: { type: 'no-such-type' } }));
     expect(invalid.status).toBe(422);
     expect(invalid.body.code).toBe('schema_invalid');
@@ -116,6 +152,23 @@ describe('compatibility', () => {
     expect((await call('putQueueSchema', putSchema({ schema: oneOf, compatibility: 'none' }))).status).toBe(201);
   });
 
+  test('the mode and allowRawBodies are kept with the schema and apply to later registrations until changed; the same schema changes only them', async () => {
+    const { note: _note, ...withoutNote } = ORDER_V1.properties;
+    // Forward accepts removing a property from a closed model, which backward refuses.
+    const v2 = await call('putQueueSchema', putSchema({ schema: { ...ORDER_V1, properties: withoutNote }, compatibility: 'forward', allowRawBodies: true }));
+    expect(v2.status).toBe(201);
+    expect(v2.body).toMatchObject({ version: 2, compatibility: 'forward', allowRawBodies: true });
+    // Neither named: both kept, and forward judges the next version too.
+    const { status: _status, ...withoutStatus } = withoutNote;
+    const v3 = await call('putQueueSchema', putSchema({ schema: { ...ORDER_V1, properties: withoutStatus } }));
+    expect(v3.status).toBe(201);
+    expect(v3.body).toMatchObject({ version: 3, compatibility: 'forward', allowRawBodies: true });
+    const settingsOnly = await call('putQueueSchema', putSchema({ schema: { ...ORDER_V1, properties: withoutStatus }, compatibility: 'backward' }));
+    expect(settingsOnly.status).toBe(200);
+    expect(settingsOnly.body).toMatchObject({ version: 3, versions: 3, compatibility: 'backward', allowRawBodies: true });
+    expect((await t.http.get('/v1/queues/orders/schema')).body).toMatchObject({ version: 3, compatibility: 'backward', allowRawBodies: true });
+  });
+
   test('transitive modes check every earlier version; the plain ones only the latest', async () => {
     // v2 (registered forward) shortens `note`; v3 adds a property to v2, and reads v2's messages but not all of v1's.
     const shorter = { ...ORDER_V1.properties, note: { type: 'string', maxLength: 10 } };
@@ -132,12 +185,19 @@ describe('validation on produce', () => {
   });
 
   test("a batch with failing messages is refused whole with each one's index, instance path and message; nothing is stored", async () => {
-    const res = await produce([{ value: { id: 1 } }, { value: { id: 'two' } }, { value: { id: 3 } }, { value: { id: 4, note: 'x'.repeat(21) } }]);
+    const res = await produce([
+      { value: { id: 1, placedAt: '2024-05-01T10:00:00Z' } },
+      { value: { id: 'two' } },
+      { value: { id: 3 } },
+      { value: { id: 4, note: 'x'.repeat(21) } },
+      { value: { id: 5, placedAt: 'yesterday' } },
+    ]);
     expect(res.status).toBe(422);
     expect(res.body.code).toBe('schema_validation_failed');
     expect(res.body.errors).toEqual([
       { pointer: '/body/messages/1/value/id', index: 1, instancePath: '/id', detail: 'must be integer' },
       { pointer: '/body/messages/3/value/note', index: 3, instancePath: '/note', detail: 'must NOT have more than 20 characters' },
+      { pointer: '/body/messages/4/value/placedAt', index: 4, instancePath: '/placedAt', detail: 'must match format "date-time"' },
     ]);
     expect(await ready()).toBe(0);
   });
@@ -156,20 +216,37 @@ describe('validation on produce', () => {
   });
 
   test('Mqgate-Schema-Version pins the version a message is validated against; an unknown one is refused', async () => {
-    const v2 = { ...ORDER_V1, properties: { ...ORDER_V1.properties, note: { type: 'string', maxLength: 40 } } };
-    await putSchema({ schema: v2 });
-    const note = 'x'.repeat(30);
-    expect((await produce([{ value: { id: 1, note } }], { 'Mqgate-Schema-Version': '1' })).body.code).toBe('schema_validation_failed');
-    expect((await produce([{ value: { id: 2, note } }])).status).toBe(201);
-    expect((await produce([{ value: { id: 3 } }], { 'Mqgate-Schema-Version': '1' })).status).toBe(201);
+    await putSchema({ schema: ORDER_LONGER_NOTE });
+    expect((await produce([{ value: { id: 1, note: NOTE_30 } }], PIN_1)).body.code).toBe('schema_validation_failed');
+    expect((await produce([{ value: { id: 2, note: NOTE_30 } }])).status).toBe(201);
+    expect((await produce([{ value: { id: 3 } }], PIN_1)).status).toBe(201);
     expect((await fetchAll()).map((m) => m.headers['mqgate-schema-version'])).toEqual(['2', '1']);
     const unknown = await produce([{ value: { id: 4 } }], { 'Mqgate-Schema-Version': '3' });
     expect(unknown.status).toBe(422);
     expect(unknown.body.code).toBe('schema_version_unknown');
   });
 
+  test('the pin holds on every produce path, queue and topic, batch and raw body; a resource without a schema has no version to pin', async () => {
+    await t.http.put('/v1/topics/events').send({});
+    expect((await produce([{ value: { id: 1 } }], PIN_1, TOPIC)).body.code).toBe('schema_version_unknown');
+    for (const target of [QUEUE, TOPIC]) {
+      await putSchema({ schema: ORDER_V1 }, target.path);
+      await putSchema({ schema: ORDER_LONGER_NOTE }, target.path);
+      expect((await produce([{ value: { id: 2, note: NOTE_30 } }], PIN_1, target)).body.code).toBe('schema_validation_failed');
+      expect((await produceRaw(JSON.stringify({ id: 3, note: NOTE_30 }), ORDER_JSON, PIN_1, target)).body.code).toBe('schema_validation_failed');
+      expect((await produceRaw(JSON.stringify({ id: 4, note: NOTE_30 }), ORDER_JSON, {}, target)).status).toBe(201);
+    }
+  });
+
+  test('a request–reply request is validated as a raw body is; a refused one is not queued', async () => {
+    const request = (body: string, type: string) => postRaw('sendRequest', '/v1/queues/orders/requests?timeoutMs=1000', body, type);
+    expect((await request('{"id":"x"}', ORDER_JSON)).body.code).toBe('schema_validation_failed');
+    expect((await request('<order/>', 'text/xml')).body.code).toBe('unsupported_media_type');
+    expect(await ready()).toBe(0);
+  });
+
   test('a body that is not JSON is 415 unless the schema allows raw bodies; raw JSON bodies are validated', async () => {
-    const raw = (body: string, type: string) => call('produceMessages', t.http.post('/v1/queues/orders/messages').set('Content-Type', type).send(body));
+    const raw = (body: string, type: string) => produceRaw(body, type);
     const xml = await raw('<order/>', 'text/xml');
     expect(xml.status).toBe(415);
     expect(xml.body.code).toBe('unsupported_media_type');
