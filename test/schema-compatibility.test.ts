@@ -80,6 +80,9 @@ describe('schema compatibility', () => {
       ['', 'bound_tightened'],
     ]);
     expect(backward({ type: 'number' }, { type: 'number', maximum: 100 })).toEqual([['', 'bound_tightened']]);
+    // Every bound of the table is judged, not only the common ones: a looser exclusive bound is compatible.
+    expect(backward({ type: 'number', exclusiveMaximum: 10 }, { type: 'number', exclusiveMaximum: 11 })).toEqual([]);
+    expect(backward({ type: 'number', exclusiveMinimum: 0 }, { type: 'number', exclusiveMinimum: 1 })).toEqual([['', 'bound_tightened']]);
     expect(backward({ type: 'string' }, { type: 'string', pattern: '^a' })).toEqual([['', 'constraint_added']]);
   });
 
