@@ -226,6 +226,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       res.status(201).json(await deps.auth.streamTokens.mint(principalOf(res).key, path));
     };
   };
+  const subscriptionExists = (req: Request): Promise<unknown> => subscriptions.get(topic(req), req.params.subscription as string);
   // streamQueue and streamSubscription: a queue subscription's messages, each leased and identified by its receipt.
   const streamFrom =
     (ref: (req: Request) => SubscriptionRef, exists: (req: Request) => Promise<unknown>): Handler =>
@@ -486,6 +487,9 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
       });
     },
 
+    // The stream creates its group as a join does: only the topic must exist.
+    createGroupStreamToken: streamTokenFor('streamGroup', (req) => topics.settings(topic(req))),
+
     commitGroup: async (req, res) => {
       res.json(await groups.commit(topic(req), group(req), req.body as CommitInput));
     },
@@ -517,7 +521,9 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
     },
 
     fetchSubscription: fetchFrom(subscription),
-    streamSubscription: streamFrom(subscription, (req) => subscriptions.get(topic(req), req.params.subscription as string)),
+    streamSubscription: streamFrom(subscription, subscriptionExists),
+
+    createSubscriptionStreamToken: streamTokenFor('streamSubscription', subscriptionExists),
     browseSubscription: browseAt(subscription),
     ackSubscription: ackAt(subscription),
     nackSubscription: nackAt(subscription),

@@ -28,10 +28,18 @@ beforeEach(async () => {
 
 afterEach(() => g.close());
 
+/** The operation that mints a token for each kind of stream, by its path. */
+const MINTED_BY: Array<[RegExp, string]> = [
+  [/^\/v1\/queues\//, 'createQueueStreamToken'],
+  [/\/partitions\//, 'createPartitionStreamToken'],
+  [/\/groups\//, 'createGroupStreamToken'],
+  [/\/subscriptions\//, 'createSubscriptionStreamToken'],
+];
+
 async function mint(path: string, as: { token: string } = READER): Promise<Minted> {
   const res = await t.http.post(`${path}/stream/tokens`).set(bearer(as));
   expect(res.status).toBe(201);
-  expectSpecResponse(res, path.startsWith('/v1/queues') ? 'createQueueStreamToken' : 'createPartitionStreamToken');
+  expectSpecResponse(res, MINTED_BY.find(([pattern]) => pattern.test(path))?.[1] ?? 'none');
   return res.body as Minted;
 }
 
@@ -65,6 +73,27 @@ test('a token opens the stream it was minted for, as its key, without an Authori
   const leased = await followStream(g.port, `${queue.url}&maxInFlight=1`);
   expect(valueOf((await leased.take(1))[0])).toBe('job');
   leased.close();
+});
+
+test("a group's and a queue subscription's streams open by their tokens, and each token by no other group or subscription", async () => {
+  expect((await t.http.put('/v1/topics/t/groups/g').set(bearer(ADMIN)).send({ resetPolicy: 'earliest' })).status).toBe(201);
+  expect((await t.http.put('/v1/topics/t/subscriptions/s').set(bearer(ADMIN)).send({})).status).toBe(201);
+  await produce(['a']);
+  const group = await mint('/v1/topics/t/groups/g');
+  const member = await followStream(g.port, group.url);
+  expect((await member.take(1))[0].event).toBe('assignment');
+  expect(valueOf(await member.nextEvent())).toBe('a');
+  member.close();
+  const subscription = await mint('/v1/topics/t/subscriptions/s');
+  const leased = await followStream(g.port, subscription.url);
+  expect(valueOf(await leased.nextEvent())).toBe('a');
+  leased.close();
+  expect(await refusal(`/v1/topics/t/groups/h/stream?streamToken=${group.token}`)).toEqual([401, 'unauthorized']);
+  expect(await refusal(`/v1/topics/t/subscriptions/s/stream?streamToken=${group.token}`)).toEqual([401, 'unauthorized']);
+  expect(await refusal(`/v1/topics/t/subscriptions/s2/stream?streamToken=${subscription.token}`)).toEqual([401, 'unauthorized']);
+  // Minting needs what the stream needs: the topic (a group is created by its stream), the subscription.
+  expect((await t.http.post('/v1/topics/none/groups/g/stream/tokens').set(bearer(ADMIN))).body.code).toBe('topic_not_found');
+  expect((await t.http.post('/v1/topics/t/subscriptions/none/stream/tokens').set(bearer(ADMIN))).body.code).toBe('subscription_not_found');
 });
 
 test('a token opens no other stream: not another queue, partition or topic', async () => {
