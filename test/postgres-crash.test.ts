@@ -429,8 +429,12 @@ test('a group fetch that committed but whose answer the server took down with it
     await holdCommits(true);
     const groupFetch = `/v1/topics/${topic}/groups/g/fetch`;
     const lost = call(url, 'POST', groupFetch, { max: 10, waitMs: 0 });
-    const held = "SELECT 1 FROM pg_stat_activity WHERE wait_event = 'SyncRep' AND datname = $1";
-    expect(await until(async () => (await onServer(server.url, held, [database.name])).length > 0, 10_000)).toBe(true);
+    // The fetch's commit, held: a commit that waits for the standby and still holds its lock on group_offsets
+    // (another commit of the gateway's, a lease's renewal, may be held too, and is not the one this is about).
+    const held = `SELECT 1 FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
+      WHERE a.wait_event = 'SyncRep' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND l.relation = 'group_offsets'::regclass`;
+    expect(await until(async () => (await onServer(database.url, held)).length > 0, 10_000)).toBe(true);
     await server.crash();
     expect(await lost).toMatchObject({ status: 503, code: 'storage_unavailable', body: { detail: expect.stringContaining('may or may not') } });
     await server.restart();
