@@ -717,7 +717,11 @@ export interface SubscriptionStore {
   subscriptionStats(params: SubscriptionName & { now: number }): Promise<QueueStats>;
 }
 
-/** Consumer groups of topics. Members past their session timeout are removed by any call on their group. */
+/**
+ * Consumer groups of topics. Members past their session timeout are removed
+ * by any write to their group; the reads (describeGroup, listGroups) show
+ * the group as that write will leave it, and write nothing.
+ */
 export interface GroupStore {
   /** Creates or updates a consumer group of a topic. */
   putGroup(params: GroupRef & { settings: GroupSettings; now: number }): Promise<{ group: GroupDescription; created: boolean }>;

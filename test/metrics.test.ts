@@ -134,6 +134,22 @@ test('messages produced, delivered and acked per queue and topic; depth, dead le
   expect(valueOf(samples, 'process_resident_memory_bytes')).toBeGreaterThan(0);
 });
 
+test('a scrape writes nothing to the store, not even with a group member past its session timeout (the next write to the group removes it)', async () => {
+  t = testGateway();
+  await t.http.put('/v1/topics/events').send({ partitions: 2 });
+  await t.http.put('/v1/topics/events/groups/ledger').send({ sessionTimeoutMs: 6000 });
+  expect((await t.http.post('/v1/topics/events/groups/ledger/members').send({})).status).toBe(201);
+  t.clock.advance(10_000);
+  const before = commitStatsOf(t).commits;
+  const samples = await scrape();
+  await scrape();
+  expect(commitStatsOf(t).commits).toBe(before);
+  // The gauges show the group as it stands: its one member gone, the partitions unowned.
+  expect(valueOf(samples, 'mqgate_group_lag', { topic: 'events', group: 'ledger', partition: '0' })).toBe(0);
+  expect((await t.http.get('/v1/topics/events/groups/ledger')).body.members).toEqual([]);
+  expect(commitStatsOf(t).commits).toBe(before);
+});
+
 test('promtool check metrics passes, without a word, a scrape in which every mqgate family has series', async () => {
   t = testGateway();
   const receiver = await startReceiver(() => t.clock.now());

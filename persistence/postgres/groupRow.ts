@@ -1,6 +1,16 @@
 import { StoreError } from '../errors';
 import { repairOffsets } from '../rows/groupOffsets';
-import { describeGroup, type GroupOffsets, type GroupState, type PartitionGroupOffsets, type RawGroup, type RawMember, toGroupState, toMember } from '../rows/groupRow';
+import {
+  describeGroup,
+  type GroupOffsets,
+  type GroupState,
+  groupView,
+  type PartitionGroupOffsets,
+  type RawGroup,
+  type RawMember,
+  toGroupState,
+  toMember,
+} from '../rows/groupRow';
 import { pageOf } from '../rows/page';
 import type { GroupDescription, GroupSettings, Listed, OffsetReset, PageRequest, PartitionInfo, StoreRules } from '../store';
 import type { Queryable } from './connection';
@@ -16,9 +26,12 @@ const GROUP_COLUMNS = 'id, name, generation, reset_policy, session_timeout_ms, p
  * each reads members, generation and offsets, decides, and writes them. Only
  * the consumer_groups row is locked; the topic row in the subquery is not.
  */
-const LOCK = `SELECT ${GROUP_COLUMNS} FROM consumer_groups
-               WHERE topic_id = (SELECT id FROM topics WHERE name = $1 AND kind = 'topic') AND name = $2
-                 FOR UPDATE`;
+const ROW = `SELECT ${GROUP_COLUMNS} FROM consumer_groups
+              WHERE topic_id = (SELECT id FROM topics WHERE name = $1 AND kind = 'topic') AND name = $2`;
+const LOCK = `${ROW} FOR UPDATE`;
+
+/** A group's members as they are, none removed: what a read (groupView) sees. */
+const ALL_MEMBERS = 'SELECT member_id, joined_at, last_seen FROM group_members WHERE group_id = $1 ORDER BY member_id';
 
 /**
  * Creates a group unless one exists. A concurrent creation of the same group
@@ -287,10 +300,10 @@ export async function putGroup(
   return { group: await describe(tx, rules, await loadGroup(tx, rules, topic, name, now)), created: false };
 }
 
-/** operation: listGroups — a group deleted between the page's names and its own look at it is left out. */
-export async function listGroups(tx: Queryable, rules: StoreRules, topic: string, page: PageRequest, now: number): Promise<Listed<GroupDescription>> {
-  const { topicId } = await loadTopicRow(tx, topic);
-  const { rows } = await tx.query<{ name: string }>({
+/** operation: listGroups — each group as describeGroup shows it, writing nothing; a group deleted between the page's names and its own look at it is left out. */
+export async function listGroups(db: Queryable, rules: StoreRules, topic: string, page: PageRequest, now: number): Promise<Listed<GroupDescription>> {
+  const { topicId } = await loadTopicRow(db, topic);
+  const { rows } = await db.query<{ name: string }>({
     name: 'groupRow-names',
     text: `SELECT name FROM consumer_groups WHERE topic_id = $5 AND ${pageClause('name')}`,
     values: [...pageParameters(page), topicId],
@@ -301,10 +314,25 @@ export async function listGroups(tx: Queryable, rules: StoreRules, topic: string
     (name) => name,
   );
   const groups: GroupDescription[] = [];
-  // One after the other, in name order: the locks are taken in one order by every listing.
   for (const name of items) {
-    const opened = await openGroup(tx, rules, topic, name, now, null);
-    if (opened !== null) groups.push(await describe(tx, rules, opened.group));
+    const viewed = await viewOf(db, rules, topic, name, now);
+    if (viewed !== null) groups.push(viewed);
   }
   return { items: groups, next };
+}
+
+/** A group as a read sees it (groupView), locking and writing nothing; null when there is no such group. */
+async function viewOf(db: Queryable, rules: StoreRules, topicName: string, name: string, now: number): Promise<GroupDescription | null> {
+  const topic = await loadTopicRow(db, topicName);
+  const raw = (await db.query<RawGroup>({ name: 'groupRow-row', text: ROW, values: [topicName, name] })).rows[0];
+  if (raw === undefined) return null;
+  const { rows } = await db.query<RawMember>({ name: 'groupRow-allMembers', text: ALL_MEMBERS, values: [raw.id] });
+  return describe(db, rules, groupView(rules, raw, topic, rows, now));
+}
+
+/** operation: describeGroup — as a read sees the group: it locks and writes nothing. */
+export async function viewGroup(db: Queryable, rules: StoreRules, topicName: string, name: string, now: number): Promise<GroupDescription> {
+  const viewed = await viewOf(db, rules, topicName, name, now);
+  if (viewed === null) throw groupNotFound(topicName, name);
+  return viewed;
 }

@@ -48,7 +48,7 @@ import { createPool, type PostgresOptions, type Queryable, transaction, withConn
 import { deleteQueue } from './deleteQueue';
 import { deleteTopic } from './deleteTopic';
 import { fetchGroup } from './fetchGroup';
-import { deleteGroup, describe, joinGroup, leaveGroup, listGroups, loadGroup, putGroup } from './groupRow';
+import { deleteGroup, joinGroup, leaveGroup, listGroups, putGroup, viewGroup } from './groupRow';
 import { deadLetterLease, leaseEnds, renewLease } from './leaseActions';
 import { migrate } from './migrate';
 import { activeMoveTasks, cancelMoveTask, moveTasks, startMoveTask, stepMoveTask } from './moveTasks';
@@ -352,17 +352,18 @@ export class PostgresStore implements Store {
     return this.read((db) => offsetForTimestamp(db, topic, partition, timestamp));
   }
 
-  // Group reads are transactions too: they remove members past their session timeout.
+  // A group's writes remove members past their session timeout first.
   putGroup({ topic, group, settings, now }: Params<'putGroup'>): Promise<{ group: GroupDescription; created: boolean }> {
     return this.write((tx) => putGroup(tx, this.rules, topic, group, settings, now));
   }
 
+  // Reads, as reads see the group: they remove nothing, so a /metrics scrape or a dashboard refresh writes nothing.
   describeGroup({ topic, group, now }: Params<'describeGroup'>): Promise<GroupDescription> {
-    return this.write(async (tx) => describe(tx, this.rules, await loadGroup(tx, this.rules, topic, group, now)));
+    return this.read((db) => viewGroup(db, this.rules, topic, group, now));
   }
 
   listGroups({ topic, now, ...page }: Params<'listGroups'>): Promise<Listed<GroupDescription>> {
-    return this.write((tx) => listGroups(tx, this.rules, topic, page, now));
+    return this.read((db) => listGroups(db, this.rules, topic, page, now));
   }
 
   deleteGroup({ topic, group, now }: Params<'deleteGroup'>): Promise<void> {

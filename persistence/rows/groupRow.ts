@@ -68,6 +68,19 @@ export function toGroupState(
 }
 
 /**
+ * The group as a read shows it, changing nothing: what loading it
+ * (loadGroup) would make of it at `now`. Members past their session timeout
+ * are left out, and the generation is the one their removal, or a change of
+ * the partition count, will start (one more) when the group is next written.
+ */
+export function groupView(rules: StoreRules, raw: RawGroup, topic: TopicRow, members: RawMember[], now: number): GroupState {
+  const cutoff = rules.membersSeenBefore(now, raw.session_timeout_ms);
+  const live = members.filter((m) => Number(m.last_seen) > cutoff);
+  const behind = live.length < members.length || raw.partitions_seen !== topic.partitions;
+  return toGroupState(rules, raw, topic, raw.generation + (behind ? 1 : 0), live.map(toMember));
+}
+
+/**
  * The group as clients see it: per partition (of `partitions`, the topic's)
  * committed offset, end offset, lag and owner; members and theirs.
  */

@@ -1,7 +1,17 @@
 import type { Database } from 'better-sqlite3';
 import { StoreError } from '../errors';
 import { repairOffsets } from '../rows/groupOffsets';
-import { describeGroup, type GroupOffsets, type GroupState, type PartitionGroupOffsets, type RawGroup, type RawMember, toGroupState, toMember } from '../rows/groupRow';
+import {
+  describeGroup,
+  type GroupOffsets,
+  type GroupState,
+  groupView,
+  type PartitionGroupOffsets,
+  type RawGroup,
+  type RawMember,
+  toGroupState,
+  toMember,
+} from '../rows/groupRow';
 import { pageOf } from '../rows/page';
 import type { TopicRow } from '../rows/topicRow';
 import type { GroupDescription, GroupSettings, Listed, OffsetReset, PageRequest, PartitionInfo, StoreRules } from '../store';
@@ -182,9 +192,16 @@ export function putGroup(
   return { group: describe(db, rules, loadGroup(db, rules, topic, name, now)), created: !existed };
 }
 
-/** operation: listGroups */
+/** operation: describeGroup — as a read sees the group (groupView): it writes nothing. */
+export function viewGroup(db: Database, rules: StoreRules, topicName: string, name: string, now: number): GroupDescription {
+  const topic = loadTopicRow(db, topicName);
+  const raw = rawGroup(db, topic, name, null, now);
+  return describe(db, rules, groupView(rules, raw, topic, statements(db).members.all(raw.id), now));
+}
+
+/** operation: listGroups — each group as describeGroup shows it; writes nothing (a /metrics scrape lists them). */
 export function listGroups(db: Database, rules: StoreRules, topic: string, page: PageRequest, now: number): Listed<GroupDescription> {
   const names = statements(db).names.all(loadTopicRow(db, topic).topicId, pageParameters(page)) as string[];
   const { items, next } = pageOf(names, page, (name) => name);
-  return { items: items.map((name) => describe(db, rules, loadGroup(db, rules, topic, name, now))), next };
+  return { items: items.map((name) => viewGroup(db, rules, topic, name, now)), next };
 }

@@ -93,6 +93,29 @@ export function describeGroups(context: ContractContext): void {
       expect((await simpleCommit(null)).offsets).toEqual([{ partition: 0, offset: 3 }]);
     });
 
+    test('describeGroup and listGroups write nothing: a member past its session timeout shows gone, with the generation its removal will start, and stays until a write', async () => {
+      const { store } = context;
+      await store.putTopic({ name: 't', settings: topicSettings({ partitions: 2 }), now: T0 });
+      await store.joinGroup({ ...group, memberId: 'a', now: T0, defaults });
+      const b = await store.joinGroup({ ...group, memberId: 'b', now: T0, defaults });
+      const fetch = (memberId: string, now: number) => store.fetchGroup({ ...group, memberId, max: 10, maxBytes: 1000, now, defaults });
+      await fetch('a', T0 + 600);
+      // At T0 + 1100 b is past its session timeout: a read shows the group as its next write will make it.
+      const described = await store.describeGroup({ ...group, now: T0 + 1100 });
+      expect(described.members.map((m) => [m.memberId, m.partitions])).toEqual([['a', [0, 1]]]);
+      expect(described.generation).toBe(b.generation + 1);
+      const [listed] = (await store.listGroups({ topic: 't', now: T0 + 1100, ...ALL })).items;
+      expect(listed).toEqual(described);
+      // Nothing was removed: b, heard from within its timeout, is still a member of the same generation.
+      expect(await fetch('b', T0 + 900)).toMatchObject({ generation: b.generation, partitions: [1] });
+      const again = await store.describeGroup({ ...group, now: T0 + 1100 });
+      expect([again.generation, again.members.map((m) => m.memberId)]).toEqual([b.generation, ['a', 'b']]);
+      // The first write that finds a member gone starts the generation a read showed.
+      const alone = await store.describeGroup({ ...group, now: T0 + 1700 });
+      expect(alone.members.map((m) => m.memberId)).toEqual(['b']);
+      expect(await fetch('b', T0 + 1700)).toMatchObject({ generation: alone.generation, partitions: [0, 1] });
+    });
+
     test('groups: members split the partitions, fetches move positions, commits are fenced, seeks replay', async () => {
       const { store } = context;
       await store.putTopic({ name: 't', settings: topicSettings({ partitions: 2 }), now: T0 });
