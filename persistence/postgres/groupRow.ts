@@ -1,16 +1,6 @@
 import { StoreError } from '../errors';
 import { repairOffsets } from '../rows/groupOffsets';
-import {
-  describeGroup,
-  type GroupOffsets,
-  type GroupState,
-  groupView,
-  type PartitionGroupOffsets,
-  type RawGroup,
-  type RawMember,
-  toGroupState,
-  toMember,
-} from '../rows/groupRow';
+import { describeGroup, type GroupOffsets, type GroupState, groupView, type PartitionGroupOffsets, type RawGroup, type RawMember, toGroupState, toMember } from '../rows/groupRow';
 import { pageOf } from '../rows/page';
 import type { GroupDescription, GroupSettings, Listed, OffsetReset, PageRequest, PartitionInfo, StoreRules } from '../store';
 import type { Queryable } from './connection';

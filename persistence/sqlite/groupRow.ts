@@ -1,17 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { StoreError } from '../errors';
 import { repairOffsets } from '../rows/groupOffsets';
-import {
-  describeGroup,
-  type GroupOffsets,
-  type GroupState,
-  groupView,
-  type PartitionGroupOffsets,
-  type RawGroup,
-  type RawMember,
-  toGroupState,
-  toMember,
-} from '../rows/groupRow';
+import { describeGroup, type GroupOffsets, type GroupState, groupView, type PartitionGroupOffsets, type RawGroup, type RawMember, toGroupState, toMember } from '../rows/groupRow';
 import { pageOf } from '../rows/page';
 import type { TopicRow } from '../rows/topicRow';
 import type { GroupDescription, GroupSettings, Listed, OffsetReset, PageRequest, PartitionInfo, StoreRules } from '../store';
