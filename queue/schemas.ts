@@ -126,7 +126,7 @@ function validationFailed(owner: SchemaOwner, version: number, failures: Failure
   }));
   return new GatewayError(
     'schema_validation_failed',
-    `${failures.length} message(s) break version ${version} of ${describe(owner).toLowerCase()}'s schema${consequence}. ${failures
+    `${failures.length} message(s) break version ${version} of the schema of ${describe(owner).toLowerCase()}${consequence}. ${failures
       .map((f) => `Message ${f.index}${f.instancePath === '' ? '' : ` at ${f.instancePath}`}: ${f.message}.`)
       .join(' ')}`,
     { errors },
@@ -180,7 +180,7 @@ export class SchemaService {
         if (reasons.length > 0) {
           throw new GatewayError(
             'schema_incompatible',
-            `The schema is not ${settings.compatibility} compatible with ${describe(owner).toLowerCase()}'s versions: ${reasons.map((r) => r.detail).join(' ')}`,
+            `The schema is not ${settings.compatibility} compatible with the versions of ${describe(owner).toLowerCase()}: ${reasons.map((r) => r.detail).join(' ')}`,
             {
               errors: reasons.map((reason) => ({
                 pointer: '/body/schema',

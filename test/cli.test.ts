@@ -294,7 +294,7 @@ test('schema put of an incompatible schema exits 1 with the problem and a line p
   const refused = await runCli(['schema', 'put', 'queue', 'strict', '--file', jsonFile('narrowed.json', narrowed)], on);
   expect(refused).toMatchObject({ code: 1, stdout: '' });
   const [problem, ...reasons] = lines(refused.stderr);
-  expect(problem).toMatch(/^error: schema_incompatible: The schema is not backward compatible with queue 'strict''s versions: /);
+  expect(problem).toMatch(/^error: schema_incompatible: The schema is not backward compatible with the versions of queue 'strict': /);
   expect(reasons.sort()).toEqual([
     expect.stringMatching(/^  \/note: bound_tightened, against version 1: \S/),
     expect.stringMatching(/^  \/note: required_added, against version 1: \S/),
@@ -330,7 +330,7 @@ test('schema check validates a message value without producing it: exit 0 when i
   expect(invalid).toMatchObject({
     code: 1,
     stdout: '',
-    stderr: "error: schema_validation_failed: 1 message(s) break version 2 of queue 'checked''s schema. Message 0 at /id: must be integer.\n  message 0 at /id: must be integer\n",
+    stderr: "error: schema_validation_failed: 1 message(s) break version 2 of the schema of queue 'checked'. Message 0 at /id: must be integer.\n  message 0 at /id: must be integer\n",
   });
   expect(pinned).toMatchObject({ code: 1, stdout: '' });
   expect(lines(pinned.stderr)).toEqual([

@@ -283,7 +283,7 @@ describe('checking values without producing them', () => {
     ]);
     // The same words as a produce's refusal, less what a dry run never does.
     expect(failed.body.detail).toBe(
-      "2 message(s) break version 1 of queue 'orders''s schema. Message 1 at /id: must be integer. Message 2 at /note: must NOT have more than 20 characters.",
+      "2 message(s) break version 1 of the schema of queue 'orders'. Message 1 at /id: must be integer. Message 2 at /note: must NOT have more than 20 characters.",
     );
     expect((await check({ values: [{ id: 3, note }], version: 1 })).status).toBe(422);
     expect((await check({ values: [{ id: 3 }], version: 1 })).body).toEqual({ version: 1, fingerprint: first.body.fingerprint });
