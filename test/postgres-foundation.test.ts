@@ -42,10 +42,10 @@ describe('migrations', () => {
   test('apply on an empty database, and two gateways migrating at once apply each migration once', async () => {
     const first = pool();
     const second = pool();
-    expect(await pendingMigrations(first)).toBe(7);
+    expect(await pendingMigrations(first)).toBe(8);
     const applied = await Promise.all([migrate(first), migrate(second)]);
     // One of the two applied everything; the other waited for its lock, then found nothing to do.
-    expect(applied.flat()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(applied.flat()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(applied.some((versions) => versions.length === 0)).toBe(true);
     expect(await pendingMigrations(first)).toBe(0);
     expect(await pendingMigrations(second)).toBe(0);
@@ -58,6 +58,7 @@ describe('migrations', () => {
       { version: 5, name: '005_sqs_queue_attributes.sql' },
       { version: 6, name: '006_moved_ids_and_running_move_tasks.sql' },
       { version: 7, name: '007_schemas.sql' },
+      { version: 8, name: '008_fifo_group_indexes.sql' },
     ]);
     expect(await migrate(first)).toEqual([]);
   });

@@ -240,6 +240,7 @@ describe('sqlite backend', () => {
       { version: 11, name: '011_sqs_queue_attributes.sql' },
       { version: 12, name: '012_moved_ids_and_running_move_tasks.sql' },
       { version: 13, name: '013_schemas.sql' },
+      { version: 14, name: '014_fifo_group_indexes.sql' },
     ]);
     const strict = db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND strict = 1 ORDER BY name").pluck().all();
     expect(strict).toEqual(
@@ -263,6 +264,57 @@ describe('sqlite backend', () => {
     await store.putQueue({ name: 'q', settings: settings({ maxStoredMessages: 4 }), now: T0 });
     await store.produce({ queue: 'q', messages: [message('d')], ...opts() });
     await expectFailure(store.produce({ queue: 'q', messages: [message('e')], ...opts() }), { code: 'quota_exceeded', name: 'q', unit: 'messages', stored: 4, max: 4, adding: 1 });
+  });
+
+  /** Each queue's deliveries as (group_id, message group) pairs, straight from the file. */
+  async function deliveryGroups(): Promise<Record<string, Array<[string | null, string | null]>>> {
+    await store.close();
+    const db = new Database(path.join(dataDir, DATABASE_FILE), { readonly: true });
+    const rows = db
+      .prepare(
+        `SELECT t.name, d.group_id, m.group_id AS message_group FROM deliveries d
+           JOIN subscriptions s ON s.id = d.subscription_id JOIN topics t ON t.id = s.topic_id
+           JOIN messages m ON m.id = d.message_id ORDER BY t.name, d.message_id`,
+      )
+      .all() as Array<{ name: string; group_id: string | null; message_group: string | null }>;
+    db.close();
+    store = openStore(dataDir);
+    const groups: Record<string, Array<[string | null, string | null]>> = {};
+    for (const row of rows) (groups[row.name] ??= []).push([row.group_id, row.message_group]);
+    return groups;
+  }
+
+  test("only FIFO queues' deliveries carry a group ('' for none), so the group indexes hold theirs alone; a queue's change of ordering moves its deliveries in or out", async () => {
+    await store.putQueue({ name: 'f', settings: settings({ ordering: 'fifo' }), now: T0 });
+    const grouped = [message('a', { group: 'g' }), message('b')];
+    await store.produce({ queue: 'q', messages: grouped, ...opts() });
+    await store.produce({ queue: 'f', messages: grouped, ...opts() });
+    expect(await deliveryGroups()).toEqual({ f: [['g', 'g'], ['', null]], q: [[null, 'g'], [null, null]] });
+    await store.putQueue({ name: 'q', settings: settings({ ordering: 'fifo' }), now: T0 });
+    await store.putQueue({ name: 'f', settings: settings(), now: T0 });
+    expect(await deliveryGroups()).toEqual({ f: [[null, 'g'], [null, null]], q: [['g', 'g'], ['', null]] });
+  });
+
+  test("migration 014 takes standard queues' deliveries out of the group indexes and gives a FIFO queue's group-less ones ''", async () => {
+    await store.putQueue({ name: 'f', settings: settings({ ordering: 'fifo' }), now: T0 });
+    const grouped = [message('a', { group: 'g' }), message('b')];
+    await store.produce({ queue: 'q', messages: grouped, ...opts() });
+    await store.produce({ queue: 'f', messages: grouped, ...opts() });
+    await store.close();
+    // The database as the release before 014 left it: every delivery with its message's group, the indexes whole.
+    const db = new Database(path.join(dataDir, DATABASE_FILE));
+    db.exec(`UPDATE deliveries SET group_id = (SELECT group_id FROM messages WHERE id = deliveries.message_id);
+             DROP INDEX deliveries_by_group;
+             DROP INDEX deliveries_leased_by_group;
+             CREATE INDEX deliveries_by_group ON deliveries (subscription_id, group_id, message_id);
+             CREATE INDEX deliveries_leased_by_group ON deliveries (subscription_id, group_id, available_at) WHERE leased = 1;
+             DELETE FROM schema_migrations WHERE version = 14;`);
+    db.close();
+    store = openStore(dataDir);
+    expect(await deliveryGroups()).toEqual({ f: [['g', 'g'], ['', null]], q: [[null, 'g'], [null, null]] });
+    // The FIFO queue delivers as before: the group-less message is a group of its own.
+    const leased = await store.claim({ from: { queue: 'f' }, max: 10, now: T0, visibilityTimeoutMs: 1000 });
+    expect(leased.leases.map((l) => l.message.value.toString())).toEqual(['a', 'b']);
   });
 
   test('a database from before migration 006 gets a receipt secret when this code first opens it', async () => {

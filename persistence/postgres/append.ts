@@ -1,5 +1,5 @@
 import { StoreError } from '../errors';
-import { type AppendMessage, type AppendTarget, checkQuota } from '../rows/appendTarget';
+import { type AppendMessage, type AppendTarget, checkQuota, NO_GROUP } from '../rows/appendTarget';
 import type { AppendResult, ProduceOptions } from '../store';
 import type { Queryable } from './connection';
 import { type Settled, settled, taken, type WriteContext } from './writeContext';
@@ -39,7 +39,8 @@ const STORE = `
      USING (partition, "offset")
   ), delivered AS (
     INSERT INTO deliveries (subscription_id, message_id, available_at, group_id, bytes)
-    SELECT s.id, f.id, f.available_at, f.group_id, f.bytes FROM fresh f CROSS JOIN unnest($12::bigint[]) AS s(id)
+    SELECT s.id, f.id, f.available_at, CASE WHEN $20::boolean THEN coalesce(f.group_id, $21::text) END, f.bytes
+      FROM fresh f CROSS JOIN unnest($12::bigint[]) AS s(id)
   ), remembered AS (
     INSERT INTO idempotency_keys (topic_id, key, message_id, partition, "offset", timestamp)
     SELECT $1::bigint, f.idempotency_key, f.id, f.partition, f."offset", f.timestamp FROM fresh f WHERE f.idempotency_key IS NOT NULL
@@ -282,6 +283,9 @@ async function store(tx: Queryable, target: AppendTarget, placed: Placed[], head
       partitions.map(([, head]) => head.timestamp),
       placed.length,
       column((p) => p.message.originalId ?? null),
+      // deliveryGroup, in SQL.
+      target.fifo,
+      NO_GROUP,
     ],
   });
   return new Map(rows.map((row) => [`${row.partition}.${row.offset}`, row.id]));

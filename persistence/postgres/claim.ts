@@ -1,3 +1,4 @@
+import { NO_GROUP } from '../rows/appendTarget';
 import { type RawMessage, toStoredMessage } from '../rows/messageRow';
 import { leaseEnd, type QueueRow } from '../rows/queueRow';
 import type { ClaimOptions, ClaimResult, Lease, StoreRules, SubscriptionRef } from '../store';
@@ -36,24 +37,22 @@ const lease = (ids: string): string => `
 
 /**
  * FIFO: the rows of a page of message groups, one per row of a run: for each
- * head (a group's oldest unsettled row) of CTE `page`, whose group is the
- * rows with `group_id ${sameGroup}`, whether any row of the group is leased
- * at `now`, and the group's rows from its head on, at most `runLength` (the
- * batch is the ready run at their start). Ordered by group_id too, which one
- * group does not change: the order of deliveries_by_group, which the planner
- * then walks for `IS NULL` as it does for `=`.
+ * head (a group's oldest unsettled row) of CTE `page`, whether any row of its
+ * group is leased at $3 (now), and the group's rows from its head on, at most
+ * $4 (the batch is the ready run at their start). Ordered by group_id too,
+ * which one group does not change: the order of deliveries_by_group.
  */
-const groupRuns = (sameGroup: string, now: string, runLength: string): string => `
+const GROUP_RUNS = `
   SELECT h.group_id, h.message_id AS head_id, h.available_at AS head_available_at,
-         EXISTS (SELECT 1 FROM deliveries l WHERE l.subscription_id = $1 AND l.group_id ${sameGroup} AND l.leased AND l.available_at > ${now}) AS leased,
+         EXISTS (SELECT 1 FROM deliveries l WHERE l.subscription_id = $1 AND l.group_id = h.group_id AND l.leased AND l.available_at > $3) AS leased,
          r.message_id, r.available_at
     FROM page h CROSS JOIN LATERAL (
       SELECT message_id, available_at FROM deliveries
-       WHERE subscription_id = $1 AND group_id ${sameGroup} AND message_id >= h.message_id ORDER BY group_id, message_id LIMIT ${runLength}) r
+       WHERE subscription_id = $1 AND group_id = h.group_id AND message_id >= h.message_id ORDER BY group_id, message_id LIMIT $4) r
    ORDER BY h.group_id, r.message_id`;
 
 /**
- * FIFO: the named groups from $2 on (`from` it), in group order, GROUP_PAGE
+ * FIFO: the groups from $2 on (`from` it), in group order, GROUP_PAGE
  * of them, each head found by one seek of deliveries_by_group; their runs at
  * $3 (now), at most $4 rows each. A page of groups is one round trip, however
  * many of them are busy.
@@ -67,7 +66,7 @@ const namedGroups = (from: '>=' | '>'): string => `
       SELECT group_id, message_id, available_at FROM deliveries
        WHERE subscription_id = $1 AND group_id > h.group_id ORDER BY group_id, message_id LIMIT 1) next
   ), page AS (SELECT * FROM heads LIMIT ${GROUP_PAGE})
-  ${groupRuns('= h.group_id', '$3', '$4')}`;
+  ${GROUP_RUNS}`;
 
 const STATEMENTS = {
   // One statement leases the oldest ready rows; deliveries_by_availability
@@ -94,18 +93,11 @@ const STATEMENTS = {
   },
   groupsFrom: { name: 'claim-groupsFrom', text: namedGroups('>=') },
   groupsAfter: { name: 'claim-groupsAfter', text: namedGroups('>') },
-  // The rows without a group are one group: its head and run at $2 (now), at most $3 rows; ordered as groupRuns says why.
-  ungrouped: {
-    name: 'claim-ungrouped',
-    text: `WITH page AS (
-             SELECT group_id, message_id, available_at FROM deliveries
-              WHERE subscription_id = $1 AND group_id IS NULL ORDER BY group_id, message_id LIMIT 1)
-           ${groupRuns('IS NULL', '$2', '$3')}`,
-  },
 };
 
 interface GroupRow {
-  group_id: string | null;
+  /** Never NULL in a FIFO queue: NO_GROUP for the messages without one (deliveryGroup). */
+  group_id: string;
   head_id: number;
   head_available_at: number;
   leased: boolean;
@@ -115,7 +107,7 @@ interface GroupRow {
 
 /** A message group as a FIFO claim sees it: its head, whether it is leased, and its rows from the head on. */
 interface Group {
-  group: string | null;
+  group: string;
   headAvailableAt: number;
   leased: boolean;
   run: Array<{ id: number; availableAt: number }>;
@@ -143,14 +135,15 @@ function toGroups(rows: GroupRow[]): Group[] {
 
 /**
  * Every group with unsettled rows, each once, in group order from `start`
- * and round again (rows without a group are one group, first in that order).
- * `wanted` is how many rows a run may still give, read as each page is.
+ * and round again (the rows without a group are one group, NO_GROUP, first
+ * in that order). `wanted` is how many rows a run may still give, read as
+ * each page is.
  */
-async function* fifoGroups(tx: Queryable, params: LeaseParams, start: string | null, wanted: () => number): AsyncGenerator<Group> {
+async function* fifoGroups(tx: Queryable, params: LeaseParams, start: string, wanted: () => number): AsyncGenerator<Group> {
   const { subscription, now } = params;
   const groups = async (statement: { name: string; text: string }, values: unknown[]): Promise<Group[]> =>
     toGroups((await tx.query<GroupRow>({ ...statement, values })).rows);
-  // The named groups from `first` on (in C order '' is before every name), up to (not including) the group `end`.
+  // The groups from `first` on, up to (not including) the group `end`.
   async function* named(first: string, end: string | null): AsyncGenerator<Group> {
     let page = await groups(STATEMENTS.groupsFrom, [subscription, first, now, wanted()]);
     for (;;) {
@@ -162,22 +155,16 @@ async function* fifoGroups(tx: Queryable, params: LeaseParams, start: string | n
       page = await groups(STATEMENTS.groupsAfter, [subscription, page[page.length - 1].group, now, wanted()]);
     }
   }
-  const [ungrouped] = await groups(STATEMENTS.ungrouped, [subscription, now, wanted()]);
-  if (start === null) {
-    if (ungrouped !== undefined) yield ungrouped;
-    yield* named('', null);
-    return;
-  }
   yield* named(start, null);
-  if (ungrouped !== undefined) yield ungrouped;
-  yield* named('', start);
+  // NO_GROUP is before every other group: from the first.
+  yield* named(NO_GROUP, start);
 }
 
 /** FIFO: the ready runs at the heads of the groups that may go, up to `max` rows in all; their ids. */
 async function pickFifo(tx: Queryable, rules: StoreRules, params: LeaseParams, max: number): Promise<number[]> {
   const { subscription, now } = params;
   await tx.query({ ...STATEMENTS.fifoTurn, values: [FIFO_CLAIMS, subscription] });
-  const { rows } = await tx.query<{ group_id: string | null }>({ ...STATEMENTS.oldestReady, values: [subscription, now] });
+  const { rows } = await tx.query<{ group_id: string }>({ ...STATEMENTS.oldestReady, values: [subscription, now] });
   if (rows.length === 0) return [];
   const ids: number[] = [];
   for await (const group of fifoGroups(tx, params, rows[0].group_id, () => max - ids.length)) {

@@ -1,3 +1,4 @@
+import { NO_GROUP } from '../rows/appendTarget';
 import { QUEUE_SUBSCRIPTION } from '../rows/queueRow';
 import { sameQueueSettings } from '../rows/settingsChange';
 import type { QueueRecord, QueueSettings } from '../store';
@@ -6,6 +7,12 @@ import { deadLetterTopicOf, loadQueueRow, queueRecord } from './queueRow';
 import { claimName } from './topicRow';
 
 const STATEMENTS = {
+  // A queue that becomes FIFO gives its deliveries their messages' groups; one that stops being FIFO takes them away (deliveryGroup).
+  regroup: {
+    name: 'putQueue-regroup',
+    text: `UPDATE deliveries d SET group_id = CASE WHEN $2::boolean THEN coalesce(m.group_id, $3::text) END
+             FROM messages m WHERE d.subscription_id = $1 AND m.id = d.message_id`,
+  },
   insertPartition: { name: 'putQueue-insertPartition', text: 'INSERT INTO partitions (topic_id, partition) VALUES ($1, 0)' },
   insertSubscription: {
     name: 'putQueue-insertSubscription',
@@ -82,6 +89,9 @@ export async function putQueue(
     const { retentionMs, maxMessageBytes, maxStoredMessages, maxStoredBytes } = settings;
     await tx.query({ ...STATEMENTS.updateTopic, values: [retentionMs, maxMessageBytes, maxStoredMessages, maxStoredBytes, now, topicId] });
     await tx.query({ ...STATEMENTS.updateSubscription, values: [row.subscriptionId, ...subscriptionColumns(settings, deadLetterTopicId)] });
+    if (row.ordering !== settings.ordering) {
+      await tx.query({ ...STATEMENTS.regroup, values: [row.subscriptionId, settings.ordering === 'fifo', NO_GROUP] });
+    }
   }
   await replaceTags(tx, topicId, settings.tags);
   return { queue: await queueRecord(tx, await loadQueueRow(tx, name)), created };

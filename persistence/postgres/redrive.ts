@@ -17,11 +17,12 @@ const STATEMENTS = {
   },
   // The counter the deliveries triggers keep: no count of the dead-letter queue's rows.
   remaining: { name: 'redrive-remaining', text: 'SELECT waiting FROM subscriptions WHERE id = $1' },
-  // The topic message is still there (retention may have taken it): deliver it to the subscription again.
+  // The topic message is still there (retention may have taken it): deliver it to the subscription again
+  // (a topic's subscription is never FIFO: its deliveries carry no group, deliveryGroup).
   redeliver: {
     name: 'redrive-redeliver',
-    text: `INSERT INTO deliveries (subscription_id, message_id, available_at, group_id, bytes)
-           SELECT $1, id, $2, group_id, length(value) FROM messages WHERE id = $3 AND topic_id = $4
+    text: `INSERT INTO deliveries (subscription_id, message_id, available_at, bytes)
+           SELECT $1, id, $2, length(value) FROM messages WHERE id = $3 AND topic_id = $4
            ON CONFLICT DO NOTHING`,
   },
 };

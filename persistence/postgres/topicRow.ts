@@ -53,7 +53,7 @@ export async function topicRowPage(db: Queryable, page: PageRequest): Promise<Li
  */
 export async function topicTarget(tx: Queryable, row: TopicRow, quota: AppendTarget['quota']): Promise<AppendTarget> {
   await tx.query({ ...STATEMENTS.shareKey, values: [row.topicId] });
-  return { name: row.name, topicId: row.topicId, subscriptionIds: await subscriptionIdsOf(tx, row.topicId), kind: 'topic', quota };
+  return { name: row.name, topicId: row.topicId, subscriptionIds: await subscriptionIdsOf(tx, row.topicId), fifo: false, kind: 'topic', quota };
 }
 
 /**

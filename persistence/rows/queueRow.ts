@@ -138,7 +138,7 @@ export function subscriptionNotFound(ref: SubscriptionRef): StoreError {
 
 /** A queue as a place to append to: its topic and its one subscription; no quota unless the caller adds it. */
 export function queueTarget(row: QueueRow): AppendTarget {
-  return { name: row.name, topicId: row.topicId, subscriptionIds: [row.subscriptionId], kind: 'queue', quota: null };
+  return { name: row.name, topicId: row.topicId, subscriptionIds: [row.subscriptionId], fifo: row.ordering === 'fifo', kind: 'queue', quota: null };
 }
 
 /** When a claim's leases end: its lease length (the queue's when it names none) from now, and its grace for the gateways' clocks. */

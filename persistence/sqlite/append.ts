@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { StoreError } from '../errors';
-import { type AppendMessage, type AppendTarget, checkQuota } from '../rows/appendTarget';
+import { type AppendMessage, type AppendTarget, checkQuota, deliveryGroup } from '../rows/appendTarget';
 import type { AppendResult, ProduceOptions } from '../store';
 import type { WriteContext } from './groupCommit';
 import { prepared } from './prepared';
@@ -111,7 +111,7 @@ export function append(
       message.originalId ?? null,
     ).lastInsertRowid;
     for (const subscriptionId of target.subscriptionIds) {
-      s.insertDelivery.run(subscriptionId, id, options.now + message.delayMs, message.group, message.value.length);
+      s.insertDelivery.run(subscriptionId, id, options.now + message.delayMs, deliveryGroup(target.fifo, message.group), message.value.length);
     }
     if (message.idempotencyKey !== null) {
       s.recordKey.run(target.topicId, message.idempotencyKey, id, message.partition, offset, head.timestamp);

@@ -35,7 +35,8 @@ export const CLAIM = `UPDATE deliveries
       RETURNING message_id, delivery_count, first_leased_at`;
 
 interface Head {
-  group_id: string | null;
+  /** Never NULL in a FIFO queue: NO_GROUP for the messages without one (deliveryGroup). */
+  group_id: string;
   message_id: number;
   available_at: number;
 }
@@ -50,21 +51,20 @@ export const FIFO_NEXT_HEAD = `${HEAD} AND group_id > :group ORDER BY group_id, 
 
 const statements = prepared((db) => ({
   claim: db.prepare<LeaseParams & { max: number }, ClaimedRow>(CLAIM),
-  oldestReady: db.prepare<{ subscription: number; now: number }, { group_id: string | null }>(
+  oldestReady: db.prepare<{ subscription: number; now: number }, { group_id: string }>(
     `SELECT group_id FROM deliveries WHERE subscription_id = :subscription AND available_at <= :now
       ORDER BY available_at, message_id LIMIT 1`,
   ),
-  nullHead: db.prepare<{ subscription: number }, Head>(`${HEAD} AND group_id IS NULL ORDER BY message_id LIMIT 1`),
   firstHead: db.prepare<{ subscription: number }, Head>(`${HEAD} AND group_id IS NOT NULL ORDER BY group_id, message_id LIMIT 1`),
   headFrom: db.prepare<{ subscription: number; group: string }, Head>(`${HEAD} AND group_id >= :group ORDER BY group_id, message_id LIMIT 1`),
   nextHead: db.prepare<{ subscription: number; group: string }, Head>(FIFO_NEXT_HEAD),
-  leased: db.prepare<{ subscription: number; group: string | null; now: number }>(
-    `SELECT 1 FROM deliveries WHERE subscription_id = :subscription AND group_id IS :group AND leased = 1 AND available_at > :now LIMIT 1`,
+  leased: db.prepare<{ subscription: number; group: string; now: number }>(
+    `SELECT 1 FROM deliveries WHERE subscription_id = :subscription AND group_id = :group AND leased = 1 AND available_at > :now LIMIT 1`,
   ),
   // A group's rows from its head on, in order: the batch is the ready run at its start.
-  run: db.prepare<{ subscription: number; group: string | null; head: number; max: number }, { message_id: number; available_at: number }>(
+  run: db.prepare<{ subscription: number; group: string; head: number; max: number }, { message_id: number; available_at: number }>(
     `SELECT message_id, available_at FROM deliveries
-      WHERE subscription_id = :subscription AND group_id IS :group AND message_id >= :head
+      WHERE subscription_id = :subscription AND group_id = :group AND message_id >= :head
       ORDER BY message_id LIMIT :max`,
   ),
   lease: db.prepare<LeaseParams & { ids: string }, ClaimedRow>(
@@ -76,25 +76,18 @@ const statements = prepared((db) => ({
 
 /**
  * The head of every group with unsettled rows, each once, in group order
- * from `start` and round again (rows without a group are one group, first in
- * that order).
+ * from `start` and round again (the rows without a group are one group,
+ * NO_GROUP, first in that order).
  */
-function* groupHeads(db: Database, subscription: number, start: string | null): Generator<Head> {
+function* groupHeads(db: Database, subscription: number, start: string): Generator<Head> {
   const s = statements(db);
-  // The named groups from `first` on, in order, up to (not including) the group `end`.
+  // The groups from `first` on, in order, up to (not including) the group `end`.
   function* from(first: Head | undefined, end: string | null): Generator<Head> {
-    for (let head = first; head !== undefined && head.group_id !== end; head = s.nextHead.get({ subscription, group: head.group_id as string })) {
+    for (let head = first; head !== undefined && head.group_id !== end; head = s.nextHead.get({ subscription, group: head.group_id })) {
       yield head;
     }
   }
-  const nullHead = s.nullHead.get({ subscription });
-  if (start === null) {
-    if (nullHead !== undefined) yield nullHead;
-    yield* from(s.firstHead.get({ subscription }), null);
-    return;
-  }
   yield* from(s.headFrom.get({ subscription, group: start }), null);
-  if (nullHead !== undefined) yield nullHead;
   yield* from(s.firstHead.get({ subscription }), start);
 }
 

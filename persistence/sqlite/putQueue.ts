@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { NO_GROUP } from '../rows/appendTarget';
 import { QUEUE_SUBSCRIPTION } from '../rows/queueRow';
 import { sameQueueSettings } from '../rows/settingsChange';
 import type { QueueRecord, QueueSettings } from '../store';
@@ -28,6 +29,11 @@ const statements = prepared((db) => ({
                               ordering = ?, content_based_deduplication = ?, receive_wait_ms = ?,
                               deduplication_scope = ?, redrive_allow_policy = ?, sqs_attributes = ?
       WHERE id = ?`,
+  ),
+  // A queue that becomes FIFO gives its deliveries their messages' groups; one that stops being FIFO takes them away (deliveryGroup).
+  regroup: db.prepare<{ subscription: number; fifo: number; none: string }>(
+    `UPDATE deliveries SET group_id = CASE WHEN :fifo THEN coalesce((SELECT group_id FROM messages WHERE id = deliveries.message_id), :none) END
+      WHERE subscription_id = :subscription`,
   ),
   clearTags: db.prepare<[number | bigint]>('DELETE FROM queue_tags WHERE topic_id = ?'),
   insertTag: db.prepare<[number | bigint, string, string]>('INSERT INTO queue_tags (topic_id, key, value) VALUES (?, ?, ?)'),
@@ -92,6 +98,9 @@ export function putQueue(
       ...fifoColumns(settings),
       existing.subscriptionId,
     );
+    if (existing.ordering !== settings.ordering) {
+      s.regroup.run({ subscription: existing.subscriptionId, fifo: settings.ordering === 'fifo' ? 1 : 0, none: NO_GROUP });
+    }
     replaceTags(db, existing.topicId, settings.tags);
   }
   return { queue: reload(db, name), created: false };

@@ -18,10 +18,11 @@ const statements = prepared((db) => ({
     .pluck(),
   // The counter the triggers of migration 008 keep: no count of the dead-letter queue's rows.
   remaining: db.prepare<[number]>('SELECT waiting FROM subscriptions WHERE id = ?').pluck(),
-  // The topic message is still there (retention may have taken it): deliver it to the subscription again.
+  // The topic message is still there (retention may have taken it): deliver it to the subscription again
+  // (a topic's subscription is never FIFO: its deliveries carry no group, deliveryGroup).
   redeliver: db.prepare<[number, number, number, number]>(
-    `INSERT OR IGNORE INTO deliveries (subscription_id, message_id, available_at, group_id, bytes)
-     SELECT ?, id, ?, group_id, length(value) FROM messages WHERE id = ? AND topic_id = ?`,
+    `INSERT OR IGNORE INTO deliveries (subscription_id, message_id, available_at, bytes)
+     SELECT ?, id, ?, length(value) FROM messages WHERE id = ? AND topic_id = ?`,
   ),
 }));
 

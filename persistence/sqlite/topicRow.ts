@@ -35,7 +35,7 @@ export function topicRowPage(db: Database, page: PageRequest): Listed<TopicRow> 
 
 /** A topic as a place to append to: every queue subscription of it gets a delivery row. */
 export function topicTarget(db: Database, row: TopicRow, quota: AppendTarget['quota']): AppendTarget {
-  return { name: row.name, topicId: row.topicId, subscriptionIds: subscriptionIdsOf(db, row.topicId), kind: 'topic', quota };
+  return { name: row.name, topicId: row.topicId, subscriptionIds: subscriptionIdsOf(db, row.topicId), fifo: false, kind: 'topic', quota };
 }
 
 /**

@@ -103,6 +103,28 @@ export function describeDeliveries(context: ContractContext): void {
       expect(values(await claimFrom('f', 10, T0 + 1000, 1000))).toEqual(['b1', 'a3', 'b2', 'n1', 'a4', 'c1']);
     });
 
+    test('a standard queue made FIFO delivers what it holds group by group (the messages without a group as one); made standard again, in log order', async () => {
+      const { store } = context;
+      await store.putQueue({ name: 'f', settings: settings(), now: T0 });
+      const g = (text: string, group: string | null) => message(text, { group });
+      await store.produce({ queue: 'f', messages: [g('a1', 'a'), g('n1', null), g('a2', 'a'), g('b1', 'b'), g('n2', null)], ...opts() });
+      await store.putQueue({ name: 'f', settings: settings({ ordering: 'fifo' }), now: T0 });
+      // Groups in order from the oldest ready message's: a's run, then b's, then (round again) the group-less run.
+      const first = await claimFrom('f', 3, T0, 1000);
+      expect(first.map((l) => l.message.value.toString())).toEqual(['a1', 'a2', 'b1']);
+      expect(values(await claimFrom('f', 10, T0, 1000))).toEqual(['n1', 'n2']);
+      await store.produce({ queue: 'f', messages: [g('b2', 'b')], ...opts() });
+      // b is leased: b2 waits for b1.
+      expect(values(await claimFrom('f', 10, T0, 1000))).toEqual([]);
+      await store.settle({ at: { queue: 'f' }, refs: first.map((l) => l.ref), settlement: { kind: 'ack' }, now: T0 });
+      expect(values(await claimFrom('f', 10, T0, 1000))).toEqual(['b2']);
+      // Standard again: every ready message goes, whatever its group.
+      await store.putQueue({ name: 'f', settings: settings(), now: T0 });
+      await store.produce({ queue: 'f', messages: [g('b3', 'b'), g('c1', 'c')], ...opts() });
+      expect(values(await claimFrom('f', 10, T0, 1000))).toEqual(['b3', 'c1']);
+      expect(values(await claimFrom('f', 10, T0 + 1000, 1000))).toEqual(['n1', 'n2', 'b2', 'b3', 'c1']);
+    });
+
     test('FIFO: the group of the oldest ready message goes first, then the others; a busy group does not hold them up', async () => {
       const { store } = context;
       await store.putQueue({ name: 'f', settings: settings({ ordering: 'fifo' }), now: T0 });
