@@ -28,7 +28,7 @@ import { checkAtMost, GatewayError, invalidField } from './errors';
 import { countWhere, type MessageEvents, targetOf } from './events';
 import { atMostBatch, defaultQueueSettings, type Limits } from './limits';
 import { type DeliveredMessage, type ProduceInput, toDelivered } from './messages';
-import { batchDocuments, batchMessages, type Producer, type RawMessage, rawMessage } from './produceRequest';
+import { batchMessages, type Producer, type RawMessage, rawMessage } from './produceRequest';
 import type { SchemaService } from './schemas';
 import { decodeReceipt, encodeReceipt, storedReceiptSecret } from './receipts';
 import { everyItem, type ListRequest, MAX_NAMES_EXAMINED, viewPage, viewsOf, visiblePage } from './pages';
@@ -83,7 +83,7 @@ export class QueueService {
     private readonly limits: Limits,
     private readonly wakeups: Wakeups,
     private readonly events: MessageEvents,
-    private readonly schemas: Pick<SchemaService, 'check'>,
+    private readonly schemas: Pick<SchemaService, 'checkBatch' | 'checkRaw'>,
   ) {
     this.receiptSecret = storedReceiptSecret(store);
   }
@@ -198,20 +198,13 @@ export class QueueService {
    * names, or the latest). The SQS face's text bodies are JSON to its schema.
    */
   async produce(name: string, inputs: ProduceInput[], requestKey: string | null, producer: Producer = 'client', schemaVersion: number | null = null): Promise<AppendResult[]> {
-    const messages = await this.schemas.check({
-      owner: { queue: name },
-      messages: batchMessages(inputs, requestKey, this.limits, producer),
-      documents: batchDocuments(inputs),
-      pinned: schemaVersion,
-      textIsJson: producer === 'sqs',
-      pointer: (i) => `/body/messages/${i}/value`,
-    });
-    return this.append(name, messages);
+    const messages = batchMessages(inputs, requestKey, this.limits, producer);
+    return this.append(name, await this.schemas.checkBatch({ queue: name }, inputs, messages, schemaVersion, producer === 'sqs'));
   }
 
   /** operation: produce with a non-JSON body — one message, bytes and content type as sent. */
   async produceRaw(name: string, raw: RawMessage, requestKey: string | null, schemaVersion: number | null = null): Promise<AppendResult> {
-    const [result] = await this.append(name, await this.checkRaw(name, rawMessage(raw, requestKey, this.limits), schemaVersion));
+    const [result] = await this.append(name, [await this.schemas.checkRaw({ queue: name }, rawMessage(raw, requestKey, this.limits), schemaVersion)]);
     return result;
   }
 
@@ -220,7 +213,7 @@ export class QueueService {
    * `headers` (its reply address), committed with the reply it awaits.
    */
   async produceRequest(name: string, raw: RawMessage, headers: Record<string, string>, pending: PendingReply): Promise<AppendResult> {
-    const [message] = await this.checkRaw(name, rawMessage(raw, null, this.limits, headers), null);
+    const message = await this.schemas.checkRaw({ queue: name }, rawMessage(raw, null, this.limits, headers), null);
     const result = await this.store.produceRequest({ queue: name, message, pending, ...this.produceOptions() });
     this.events.produced({ kind: 'queue', name }, 1);
     return result;
@@ -419,11 +412,6 @@ export class QueueService {
     const results = await this.store.produce({ queue: name, messages, ...this.produceOptions() });
     this.events.produced({ kind: 'queue', name }, countWhere(results, (r) => !r.duplicate));
     return results;
-  }
-
-  /** A raw body against the queue's schema: JSON validated, anything else as the schema allows. */
-  private checkRaw(name: string, message: NewMessage, schemaVersion: number | null): Promise<NewMessage[]> {
-    return this.schemas.check({ owner: { queue: name }, messages: [message], pinned: schemaVersion, textIsJson: false, pointer: () => '/body' });
   }
 
   private produceOptions(): ProduceOptions {

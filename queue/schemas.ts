@@ -6,7 +6,8 @@ import type { CompatibilityMode, NewMessage, SchemaOwner, SchemaRecord, SchemaSe
 import type { Clock } from './clock';
 import { type FieldError, GatewayError } from './errors';
 import { type MessageEvents, targetOf } from './events';
-import { isJsonContentType } from './messages';
+import { isJsonContentType, type ProduceInput } from './messages';
+import { batchDocuments } from './produceRequest';
 import { compatibilityReasons, type JsonSchema } from './schemaCompatibility';
 
 /** The header a message validated against a schema carries: the version's number. */
@@ -161,7 +162,7 @@ export class SchemaService {
     }
     const text = canonicalJson(input.schema);
     const fingerprint = createHash('sha256').update(text).digest('hex');
-    this.validator(fingerprint, input.schema);
+    this.validator(fingerprint, () => input.schema);
     for (;;) {
       const current = await this.store.getSchema(owner);
       const settings: SchemaSettings = {
@@ -215,6 +216,21 @@ export class SchemaService {
   }
 
   /**
+   * check() of a produce request's batch, its values as the request parsed
+   * them (`textIsJson`: the SQS face's bodies); a failure points at
+   * /body/messages/{i}/value.
+   */
+  checkBatch<M extends NewMessage>(owner: SchemaOwner, inputs: ProduceInput[], messages: M[], pinned: number | null, textIsJson = false): Promise<M[]> {
+    return this.check({ owner, messages, documents: batchDocuments(inputs), pinned, textIsJson, pointer: (i) => `/body/messages/${i}/value` });
+  }
+
+  /** check() of a raw body, one message; a failure points at /body. */
+  async checkRaw<M extends NewMessage>(owner: SchemaOwner, message: M, pinned: number | null): Promise<M> {
+    const [checked] = await this.check({ owner, messages: [message], pinned, textIsJson: false, pointer: () => '/body' });
+    return checked;
+  }
+
+  /**
    * The messages of a produce as the store should keep them: on a resource
    * with a schema, each JSON message validated against the latest version
    * (or `pinned`, the version its producer names) and stamped with it in
@@ -228,7 +244,7 @@ export class SchemaService {
    * Each refusal is told to `events`: every failing message, or the one
    * message that is not JSON.
    */
-  async check<M extends NewMessage>(params: {
+  private async check<M extends NewMessage>(params: {
     owner: SchemaOwner;
     messages: M[];
     documents?: ReadonlyArray<{ value: unknown } | null>;
@@ -242,8 +258,7 @@ export class SchemaService {
       if (pinned !== null) throw this.unknownVersion(owner, pinned);
       return messages;
     }
-    const version = await this.versionToCheck(owner, record, pinned);
-    const validate = this.validator(version.fingerprint, JSON.parse(version.schema) as JsonSchema);
+    const { version, validate } = await this.checkerOf(owner, record, pinned);
     const failures: Failure[] = [];
     const stamped = messages.map((message, index) => {
       const json = isJsonContentType(message.contentType) || params.textIsJson;
@@ -286,31 +301,38 @@ export class SchemaService {
     const { owner, pinned } = params;
     const record = await this.store.getSchema(owner);
     if (record === null) throw new GatewayError('schema_not_found', `${describe(owner)} has no schema.`);
-    const version = await this.versionToCheck(owner, record, pinned);
-    const validate = this.validator(version.fingerprint, JSON.parse(version.schema) as JsonSchema);
+    const { version, validate } = await this.checkerOf(owner, record, pinned);
     const failures = params.values.map((value, index) => failureOf(validate, value, index)).filter((failure) => failure !== null);
     if (failures.length > 0) throw validationFailed(owner, version.version, failures, params.pointer, '');
     return { version: version.version, fingerprint: version.fingerprint };
   }
 
-  /** The version messages are checked against: the latest, or `pinned` (`schema_version_unknown` when there is no such version). */
-  private async versionToCheck(owner: SchemaOwner, record: SchemaRecord, pinned: number | null): Promise<SchemaVersion> {
+  /**
+   * The version messages are checked against, the latest or `pinned`
+   * (`schema_version_unknown` when there is no such version), and its
+   * compiled validator.
+   */
+  private async checkerOf(owner: SchemaOwner, record: SchemaRecord, pinned: number | null): Promise<{ version: SchemaVersion; validate: ValidateFunction }> {
     const version = pinned === null || pinned === record.latest.version ? record.latest : await this.store.schemaVersion({ owner, version: pinned });
     if (version === null) throw this.unknownVersion(owner, pinned ?? 0);
-    return version;
+    return { version, validate: this.validator(version.fingerprint, () => JSON.parse(version.schema) as JsonSchema) };
   }
 
   private unknownVersion(owner: SchemaOwner, version: number): GatewayError {
     return new GatewayError('schema_version_unknown', `${describe(owner)} has no schema version ${version}.`);
   }
 
-  /** The compiled validator of a version, by its fingerprint; `schema_invalid` when ajv cannot compile it. */
-  private validator(fingerprint: string, schema: JsonSchema): ValidateFunction {
+  /**
+   * The compiled validator of a version, by its fingerprint; `schema_invalid`
+   * when ajv cannot compile it. `schema` is read only to compile it: a
+   * produce with the validator kept parses no schema.
+   */
+  private validator(fingerprint: string, schema: () => JsonSchema): ValidateFunction {
     const kept = this.validators.get(fingerprint);
     if (kept !== undefined) return kept;
     let compiled: ValidateFunction;
     try {
-      compiled = compile(schema);
+      compiled = compile(schema());
     } catch (error) {
       throw new GatewayError('schema_invalid', `The schema cannot be compiled: ${error instanceof Error ? error.message : 'unknown reason'}.`, {
         errors: [{ pointer: '/body/schema', detail: error instanceof Error ? error.message : 'cannot be compiled' }],

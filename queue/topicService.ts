@@ -6,7 +6,7 @@ import type { Limits } from './limits';
 import { type DeliveredMessage, type ProduceInput, toDelivered } from './messages';
 import { type ListRequest, viewPage, visiblePage } from './pages';
 import { partitionForKey } from './partitioner';
-import { batchDocuments, batchMessages, type RawMessage, rawMessage } from './produceRequest';
+import { batchMessages, type RawMessage, rawMessage } from './produceRequest';
 import type { SchemaService } from './schemas';
 import type { Wakeups } from './wakeups';
 
@@ -62,7 +62,7 @@ export class TopicService {
     private readonly limits: Limits,
     private readonly wakeups: Wakeups,
     private readonly events: MessageEvents,
-    private readonly schemas: Pick<SchemaService, 'check'>,
+    private readonly schemas: Pick<SchemaService, 'checkBatch' | 'checkRaw'>,
   ) {}
 
   /** operation: putTopic — fields left out take their defaults; partitions may only grow. */
@@ -95,14 +95,7 @@ export class TopicService {
    * else (no key) to this request's sticky partition.
    */
   async produce(name: string, inputs: TopicProduceInput[], requestKey: string | null, schemaVersion: number | null = null): Promise<AppendResult[]> {
-    const messages = await this.schemas.check({
-      owner: { topic: name },
-      messages: batchMessages(inputs, requestKey, this.limits),
-      documents: batchDocuments(inputs),
-      pinned: schemaVersion,
-      textIsJson: false,
-      pointer: (i) => `/body/messages/${i}/value`,
-    });
+    const messages = await this.schemas.checkBatch({ topic: name }, inputs, batchMessages(inputs, requestKey, this.limits), schemaVersion);
     const { partitions } = await this.record(name);
     const sticky = this.nextSpread(name, partitions);
     return this.append(
@@ -116,13 +109,7 @@ export class TopicService {
 
   /** operation: produceToTopic with a non-JSON body; `partition` and the key come from the query. */
   async produceRaw(name: string, raw: RawMessage, requestKey: string | null, partition?: number, schemaVersion: number | null = null): Promise<AppendResult> {
-    const [message] = await this.schemas.check({
-      owner: { topic: name },
-      messages: [rawMessage(raw, requestKey, this.limits)],
-      pinned: schemaVersion,
-      textIsJson: false,
-      pointer: () => '/body',
-    });
+    const message = await this.schemas.checkRaw({ topic: name }, rawMessage(raw, requestKey, this.limits), schemaVersion);
     const { partitions } = await this.record(name);
     const target = this.partitionOf(name, partitions, message.key, partition, this.nextSpread(name, partitions));
     const [result] = await this.append(name, [{ ...message, partition: target }]);
@@ -172,9 +159,8 @@ export class TopicService {
    */
   async streamStart(name: string, partition: number, position: Position): Promise<number> {
     await this.record(name);
-    const offset = await this.resolve(name, partition, position);
-    const info = (await this.store.topicPartitions(name)).find((p) => p.partition === partition);
-    if (info === undefined) throw new GatewayError('partition_not_found', `Topic '${name}' has no partition ${partition}.`);
+    const info = await this.partitionInfo(name, partition);
+    const offset = offsetAt(info, position);
     if (offset < info.startOffset || offset > info.endOffset) {
       throw new GatewayError(
         'offset_out_of_range',
@@ -208,10 +194,14 @@ export class TopicService {
   }
 
   private async resolve(name: string, partition: number, position: Position): Promise<number> {
-    if (typeof position === 'number') return position;
+    return typeof position === 'number' ? position : offsetAt(await this.partitionInfo(name, partition), position);
+  }
+
+  /** The partition's start and end offsets; `partition_not_found`. */
+  private async partitionInfo(name: string, partition: number): Promise<PartitionInfo> {
     const info = (await this.store.topicPartitions(name)).find((p) => p.partition === partition);
     if (info === undefined) throw new GatewayError('partition_not_found', `Topic '${name}' has no partition ${partition}.`);
-    return position === 'earliest' ? info.startOffset : info.endOffset;
+    return info;
   }
 
   private partitionOf(name: string, partitions: number, key: string | null, explicit: number | undefined, sticky: number): number {
@@ -239,4 +229,10 @@ export class TopicService {
   private async view(topic: TopicRecord): Promise<TopicView> {
     return { ...topic, stats: { partitions: await this.store.topicPartitions(topic.name) } };
   }
+}
+
+/** The offset `position` names in a partition of `info`'s offsets. */
+function offsetAt(info: PartitionInfo, position: Position): number {
+  if (typeof position === 'number') return position;
+  return position === 'earliest' ? info.startOffset : info.endOffset;
 }
