@@ -1,9 +1,10 @@
-import { ownerRow, type RawSchemaSettings, type RawSchemaVersion, SCHEMA_VERSION_COLUMNS, toSchemaRecord, toSchemaVersion } from '../rows/schemaRow';
+import { ownedSchema, ownerRow, type RawOwnedSchema, type RawSchemaSettings, type RawSchemaVersion, SCHEMA_VERSION_COLUMNS, schemaOfOwner, toSchemaRecord, toSchemaVersion } from '../rows/schemaRow';
 import type { SchemaOwner, SchemaRecord, SchemaSettings, SchemaVersion } from '../store';
 import type { Queryable } from './connection';
 
 const STATEMENTS = {
   owner: { name: 'schemas-owner', text: 'SELECT id FROM topics WHERE name = $1 AND kind = $2' },
+  ofOwner: { name: 'schemas-ofOwner', text: schemaOfOwner('$1', '$2') },
   settings: { name: 'schemas-settings', text: 'SELECT compatibility, allow_raw_bodies, latest FROM schema_settings WHERE topic_id = $1' },
   version: { name: 'schemas-version', text: `SELECT ${SCHEMA_VERSION_COLUMNS} FROM schema_versions WHERE topic_id = $1 AND version = $2` },
   versions: { name: 'schemas-versions', text: `SELECT ${SCHEMA_VERSION_COLUMNS} FROM schema_versions WHERE topic_id = $1 ORDER BY version` },
@@ -42,7 +43,8 @@ async function record(db: Queryable, topicId: number): Promise<SchemaRecord | nu
 
 /** operation: getSchema — the settings row and the latest version. */
 export async function getSchema(db: Queryable, owner: SchemaOwner): Promise<SchemaRecord | null> {
-  return record(db, await ownerId(db, owner));
+  const { kind, name } = ownerRow(owner);
+  return ownedSchema((await db.query<RawOwnedSchema>({ ...STATEMENTS.ofOwner, values: [name, kind] })).rows, owner);
 }
 
 /** operation: schemaVersions — oldest first. */

@@ -26,6 +26,32 @@ export interface RawSchemaSettings {
   latest: number;
 }
 
+/**
+ * getSchema in one statement (on every produce): the owner's topics row,
+ * with its settings and latest version when it has a schema. No row: no
+ * such owner; NULL settings: no schema. `name` and `kind` are the backend's
+ * placeholders.
+ */
+export function schemaOfOwner(name: string, kind: string): string {
+  return `SELECT s.compatibility, s.allow_raw_bodies, s.latest, v.version, v.schema, v.fingerprint, v.created_at
+            FROM topics t
+            LEFT JOIN schema_settings s ON s.topic_id = t.id
+            LEFT JOIN schema_versions v ON v.topic_id = t.id AND v.version = s.latest
+           WHERE t.name = ${name} AND t.kind = ${kind}`;
+}
+
+/** A row of schemaOfOwner: NULLs but for the owner when it has no schema. */
+export type RawOwnedSchema = { [K in keyof (RawSchemaSettings & RawSchemaVersion)]: (RawSchemaSettings & RawSchemaVersion)[K] | null };
+
+/** getSchema's answer from schemaOfOwner's rows: `missing` when there is no such owner, null when it has no schema. */
+export function ownedSchema(rows: RawOwnedSchema[], owner: SchemaOwner): SchemaRecord | null {
+  if (rows.length === 0) throw ownerRow(owner).missing();
+  const [row] = rows;
+  if (row.latest === null || row.version === null) return null;
+  // Every column of both tables is NOT NULL: a row that joined both has them all.
+  return toSchemaRecord(row as RawSchemaSettings, row as RawSchemaVersion);
+}
+
 export function toSchemaVersion(raw: RawSchemaVersion): SchemaVersion {
   return { version: raw.version, schema: raw.schema, fingerprint: raw.fingerprint, createdAt: raw.created_at };
 }

@@ -1,10 +1,11 @@
 import type { Database } from 'better-sqlite3';
-import { ownerRow, type RawSchemaSettings, type RawSchemaVersion, SCHEMA_VERSION_COLUMNS, sqliteSettings, toSchemaRecord, toSchemaVersion } from '../rows/schemaRow';
+import { ownedSchema, ownerRow, type RawOwnedSchema, type RawSchemaSettings, type RawSchemaVersion, SCHEMA_VERSION_COLUMNS, schemaOfOwner, sqliteSettings, toSchemaRecord, toSchemaVersion } from '../rows/schemaRow';
 import type { SchemaOwner, SchemaRecord, SchemaSettings, SchemaVersion } from '../store';
 import { prepared } from './prepared';
 
 const statements = prepared((db) => ({
   owner: db.prepare<[string, string]>('SELECT id FROM topics WHERE name = ? AND kind = ?').pluck(),
+  ofOwner: db.prepare<[string, string], RawOwnedSchema>(schemaOfOwner('?', '?')),
   settings: db.prepare<[number], RawSchemaSettings>('SELECT compatibility, allow_raw_bodies, latest FROM schema_settings WHERE topic_id = ?'),
   version: db.prepare<[number, number], RawSchemaVersion>(`SELECT ${SCHEMA_VERSION_COLUMNS} FROM schema_versions WHERE topic_id = ? AND version = ?`),
   versions: db.prepare<[number], RawSchemaVersion>(`SELECT ${SCHEMA_VERSION_COLUMNS} FROM schema_versions WHERE topic_id = ? ORDER BY version`),
@@ -42,7 +43,8 @@ function record(db: Database, topicId: number): SchemaRecord | null {
 
 /** operation: getSchema — the settings row and the latest version. */
 export function getSchema(db: Database, owner: SchemaOwner): SchemaRecord | null {
-  return record(db, ownerId(db, owner));
+  const { kind, name } = ownerRow(owner);
+  return ownedSchema(statements(db).ofOwner.all(name, kind), owner);
 }
 
 /** operation: schemaVersions — oldest first. */
