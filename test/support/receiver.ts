@@ -67,14 +67,21 @@ export async function startReceiver(now: () => number, answer: Receiver['answer'
   return receiver;
 }
 
+/**
+ * How long real-time waits may take before they give up. Only a failing test
+ * waits this long; with two suites at a time on two cores, PostgreSQL's
+ * side of a push retry has taken more than 5 s.
+ */
+const WAIT_MS = 15_000;
+
 /** Polls an asynchronous check (a GET to the gateway, say) until it holds or `ms` pass; the caller asserts after. */
-export async function polled(check: () => Promise<boolean>, ms = 5000): Promise<void> {
+export async function polled(check: () => Promise<boolean>, ms = WAIT_MS): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 /** Waits (in real time: the work is real I/O) until `condition` holds, or fails after `ms`. */
-export async function eventually(condition: () => boolean, ms = 5000): Promise<void> {
+export async function eventually(condition: () => boolean, ms = WAIT_MS): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
   expect(condition()).toBe(true);
