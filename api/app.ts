@@ -10,7 +10,8 @@ import { createHandlers, type HandlerDeps } from './handlers';
 import { type Logger, requestLog } from './logging';
 import type { Metrics } from './metrics';
 import { type BrowserPolicy, browserGuard } from './origins';
-import { problemMiddleware } from './problem';
+import { HotRoutes, HOT_OPERATIONS } from './hotRoutes';
+import { notJson, problemMiddleware } from './problem';
 import type { SpecOperation } from './spec';
 import { compileValidators } from './validation';
 
@@ -18,6 +19,11 @@ export interface AppDeps extends HandlerDeps {
   logger: Logger;
   metrics: Pick<Metrics, 'render' | 'requestMetrics' | 'streamOpened'>;
   browsers: BrowserPolicy;
+}
+
+/** Where express takes each request in: the app function calls it. */
+interface ExpressEntry {
+  handle(req: IncomingMessage, res: ServerResponse, callback?: NextFunction): void;
 }
 
 /** `/v1/queues/{queue}` → `/v1/queues/:queue` */
@@ -117,6 +123,15 @@ function hasBody(req: Request): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 
+/** JSON.parse, failing as the express JSON parser does. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw notJson();
+  }
+}
+
 /**
  * Body parsing as the operation's requestBody says: JSON where it takes JSON
  * (size checked before parsing), raw bytes where it also takes any other
@@ -163,9 +178,10 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('etag', false);
   // Nothing here has validators (no ETags, no Last-Modified): `If-None-Match: *` must not turn a 200 into a 304.
   Object.defineProperty(app.request, 'fresh', { get: () => false });
-  app.use(requestLog(deps.logger));
-  app.use(deps.metrics.requestMetrics());
-  app.use(browserGuard(deps.browsers));
+  const front = [requestLog(deps.logger), deps.metrics.requestMetrics(), browserGuard(deps.browsers)];
+  for (const step of front) app.use(step);
+  const problems = problemMiddleware(deps.onInternalError);
+  const hot = new HotRoutes(app, { verify: checkJsonBytes, parse: parseJson, limit: deps.limits.maxBatchBytes }, { front, problems });
   const handlers = createHandlers(deps);
   const budget = new BodyBudget(deps.limits.maxBodyBytesInFlight);
   const targets = targetLimits(deps);
@@ -188,10 +204,16 @@ export function createApp(deps: AppDeps): express.Express {
         next();
       };
       // The budget right before the parser: it counts every chunk the parser reads.
-      route[op.method](named, authorize(op, deps.auth), ...rawMessageLimit(op, deps.limits, targets[operationId]), budgeted(budget, deps.limits.maxBatchBytes), ...bodyParsers(op, deps.limits), (req: Request, res: Response, next: NextFunction) => {
-        res.locals.validated = validate(req);
-        next();
-      }, handler);
+      const before = [named, authorize(op, deps.auth), ...rawMessageLimit(op, deps.limits, targets[operationId]), budgeted(budget, deps.limits.maxBatchBytes)];
+      const after = [
+        (req: Request, res: Response, next: NextFunction) => {
+          res.locals.validated = validate(req);
+          next();
+        },
+        handler,
+      ];
+      route[op.method](...before, ...bodyParsers(op, deps.limits), ...after);
+      if (HOT_OPERATIONS.has(operationId)) hot.add(op, before, after);
     }
     const allowed = operations.map((op) => op.method.toUpperCase()).join(', ');
     route.all((_req: Request, res: Response) => {
@@ -202,6 +224,12 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((req: Request) => {
     throw new GatewayError('route_not_found', `No route ${req.method} ${req.path}.`);
   });
-  app.use(problemMiddleware(deps.onInternalError));
+  app.use(problems);
+  // Every request enters by app.handle, whether the app is a server's listener or called directly: the hot routes first.
+  const entry = app as unknown as ExpressEntry;
+  const viaRouter = entry.handle.bind(app);
+  entry.handle = (req, res, callback) => {
+    if (!hot.serve(req, res)) viaRouter(req, res, callback);
+  };
   return app;
 }

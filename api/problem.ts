@@ -63,6 +63,11 @@ const OUTCOMES: ReadonlySet<ErrorCode> = new Set(['reply_timeout', 'not_ready'])
 /** Seconds a client should wait before retrying a 503 or 429 that does not say otherwise. */
 const RETRY_AFTER_SECONDS = 1;
 
+/** A request body that does not parse as JSON. */
+export function notJson(): GatewayError {
+  return new GatewayError('malformed_json', 'The request body is not valid JSON.');
+}
+
 /**
  * Errors of express itself: its body parsers (which carry a `type`, and a 4xx
  * `status` for anything the client caused, such as a body that fails to
@@ -77,7 +82,7 @@ function fromExpress(error: unknown): GatewayError | null {
   const type = 'type' in error ? error.type : undefined;
   switch (type) {
     case 'entity.parse.failed':
-      return new GatewayError('malformed_json', 'The request body is not valid JSON.');
+      return notJson();
     case 'entity.too.large':
       return new GatewayError('payload_too_large', 'The request body is larger than the server accepts.');
     case 'charset.unsupported':
