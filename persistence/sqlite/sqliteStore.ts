@@ -74,6 +74,7 @@ import { redrive } from './redrive';
 import { rewindPositions } from './rewindPositions';
 import { settle } from './settle';
 import { sweep } from './sweep';
+import { SchemaCache } from '../rows/schemaCache';
 import { getSchema, putSchema, putSchemaSettings, schemaVersion, schemaVersions } from './schemas';
 
 export interface SqliteStoreOptions {
@@ -111,6 +112,12 @@ export class SqliteStore implements Store {
   private readonly available = new Listeners<string | null>();
   private readonly replied = new Listeners<string | null>();
   private readonly rules: StoreRules;
+  /**
+   * getSchema's answers, read on every produce, kept until a write changes
+   * them: this process is the database's only writer, and each such write
+   * empties the cache in its own commit.
+   */
+  private readonly schemas = new SchemaCache();
 
   constructor(options: SqliteStoreOptions) {
     this.rules = options.rules;
@@ -173,6 +180,7 @@ export class SqliteStore implements Store {
   // A deleted source wakes whoever waits on its log (long-polls, push runners): they find it gone.
   deleteQueue(name: string): Promise<void> {
     return this.writes.run((context) => {
+      this.schemas.clear();
       deleteQueue(this.db, name);
       context.notify(name);
     });
@@ -333,6 +341,7 @@ export class SqliteStore implements Store {
 
   deleteTopic(name: string): Promise<void> {
     return this.writes.run((context) => {
+      this.schemas.clear();
       deleteTopic(this.db, name);
       context.notify(name);
     });
@@ -399,7 +408,9 @@ export class SqliteStore implements Store {
   }
 
   getSchema(owner: SchemaOwner): Promise<SchemaRecord | null> {
-    return this.readNow(() => getSchema(this.db, owner));
+    const cached = this.schemas.get(owner);
+    if (cached !== undefined) return Promise.resolve(cached);
+    return this.readNow(() => this.schemas.keep(owner, getSchema(this.db, owner)));
   }
 
   schemaVersions(owner: SchemaOwner): Promise<SchemaVersion[]> {
@@ -411,11 +422,17 @@ export class SqliteStore implements Store {
   }
 
   putSchema(params: Params<'putSchema'>): Promise<SchemaRecord | null> {
-    return this.writes.run(() => putSchema(this.db, params));
+    return this.writes.run(() => {
+      this.schemas.clear();
+      return putSchema(this.db, params);
+    });
   }
 
   putSchemaSettings({ owner, settings }: Params<'putSchemaSettings'>): Promise<SchemaRecord | null> {
-    return this.writes.run(() => putSchemaSettings(this.db, owner, settings));
+    return this.writes.run(() => {
+      this.schemas.clear();
+      return putSchemaSettings(this.db, owner, settings);
+    });
   }
 
   sweep(options: SweepOptions): Promise<SweepResult> {
