@@ -57,7 +57,8 @@ function forbidden({ action, kind, name }: Grant, how: string): GatewayError {
 export class Principal {
   /** What `require` let this request do, so a reload can tell whether the key still may (`reconsider`). */
   private readonly granted: Grant[] = [];
-  private readonly ending = new AbortController();
+  /** Made when first asked for (`ended`) or needed: most requests never wait, and never need one. */
+  private ending: AbortController | null = null;
   /** What a reload answered this request with, once it ended it. */
   private endedBy: GatewayError | null = null;
 
@@ -65,6 +66,10 @@ export class Principal {
 
   /** Aborts when a reload of the keys ends this request: a long-poll then stops waiting (api/requestSignal.ts). */
   get ended(): AbortSignal {
+    if (this.ending === null) {
+      this.ending = new AbortController();
+      if (this.endedBy !== null) this.ending.abort();
+    }
     return this.ending.signal;
   }
 
@@ -116,7 +121,7 @@ export class Principal {
 
   private end(answer: GatewayError): void {
     this.endedBy = answer;
-    this.ending.abort();
+    this.ending?.abort();
   }
 }
 

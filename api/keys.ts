@@ -71,6 +71,13 @@ export class KeyRing {
   private byId: Map<string, ApiKey>;
   /** Whether a key was ever in force: from then on every request needs one, even once none is left. */
   private keyed: boolean;
+  /**
+   * The token each key was last presented as, once its hash matched: the
+   * next request with it is compared to it, without hashing again. A key
+   * replaced or removed by a reload is a new object or none, so its entry is
+   * never consulted again.
+   */
+  private readonly verified = new WeakMap<ApiKey, Buffer>();
 
   /** `required`: every request needs a key even while there is none (keys kept in the store, none stored yet). */
   constructor(keys: ApiKey[], required = keys.length > 0) {
@@ -111,9 +118,15 @@ export class KeyRing {
     const id = TOKEN.exec(presented)?.[1];
     const key = id === undefined ? undefined : this.byId.get(id);
     if (key === undefined) return null;
+    // Every token of one id has the same length (TOKEN), so each comparison below is of equal lengths, in constant time.
+    const given = Buffer.from(presented);
+    const known = this.verified.get(key);
+    if (known !== undefined) return crypto.timingSafeEqual(known, given) ? key : null;
     const expected = Buffer.from(key.hash);
     const actual = Buffer.from(hashKey(presented));
-    return expected.length === actual.length && crypto.timingSafeEqual(expected, actual) ? key : null;
+    if (expected.length !== actual.length || !crypto.timingSafeEqual(expected, actual)) return null;
+    this.verified.set(key, given);
+    return key;
   }
 
   /** The key in force with this id, if any: what a stream token names (api/streamTokens.ts), which checks it by its own signature. */

@@ -1,7 +1,7 @@
 import type { Response } from 'supertest';
 import { accessOf } from '../api/auth';
 import { RESOURCE_KINDS } from '../api/scopes';
-import { type ApiKey, generateKey } from '../api/keys';
+import { type ApiKey, generateKey, hashKey, KeyRing } from '../api/keys';
 import { checkKeys } from '../api/keysFile';
 import { loadSpec, type SpecOperation } from '../api/spec';
 import { expectSpecResponse, until } from './support/specResponses';
@@ -469,5 +469,23 @@ describe('per-key limits', () => {
       await t.http.post('/v1/queues/a-empty/messages').set(as).send({ messages: [{ value: 2 }] });
       expect((await again).status).toBe(200);
     });
+  });
+});
+
+describe('KeyRing', () => {
+  test('a key let in once is still checked on every request: another secret of its id is refused, and so is its old token once a reload replaced it', () => {
+    const { token, record } = key('checked', ['*:*']);
+    const ring = new KeyRing([record]);
+    expect(ring.authenticate(token)).toBe(record);
+    expect(ring.authenticate(token)).toBe(record);
+    const last = token.at(-1) === 'A' ? 'B' : 'A';
+    expect(ring.authenticate(`${token.slice(0, -1)}${last}`)).toBeNull();
+    const newToken = `${token.slice(0, -43)}${'C'.repeat(43)}`;
+    const replaced: ApiKey = { ...record, hash: hashKey(newToken) };
+    ring.replace([replaced]);
+    expect(ring.authenticate(token)).toBeNull();
+    expect(ring.authenticate(newToken)).toBe(replaced);
+    ring.replace([]);
+    expect(ring.authenticate(newToken)).toBeNull();
   });
 });

@@ -215,6 +215,18 @@ describe('validation on produce', () => {
     expect((await produce([{ value: { id: 1 }, headers: { 'mqgate-schema-version': '9' } }])).body.code).toBe('validation_failed');
   });
 
+  test('a queue or topic deleted and created again has no schema: what the old one refused is stored, and its versions are gone', async () => {
+    await t.http.put('/v1/topics/events').send({});
+    await putSchema({ schema: ORDER_V1 }, TOPIC.path);
+    for (const target of [QUEUE, TOPIC]) {
+      expect((await produce([{ value: { id: 'one' } }], {}, target)).body.code).toBe('schema_validation_failed');
+      expect((await t.http.delete(target.path)).status).toBe(204);
+      expect((await t.http.put(target.path).send({})).status).toBe(201);
+      expect((await produce([{ value: { id: 'one' } }], {}, target)).status).toBe(201);
+      expect((await t.http.get(`${target.path}/schema`)).body.code).toBe('schema_not_found');
+    }
+  });
+
   test('Mqgate-Schema-Version pins the version a message is validated against; an unknown one is refused', async () => {
     await putSchema({ schema: ORDER_LONGER_NOTE });
     expect((await produce([{ value: { id: 1, note: NOTE_30 } }], PIN_1)).body.code).toBe('schema_validation_failed');
