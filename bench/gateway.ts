@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
+import type { OutgoingHttpHeaders } from 'node:http';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { DATABASE_FILE } from '../persistence/sqlite/sqliteStore';
 import type { PushView } from '../queue/push/pushService';
 import { type Backend, type FreshStore, SQLITE, sqliteArgs } from './backend';
@@ -8,6 +11,32 @@ import { withTempDir } from './tempDir';
 
 /** The compiled gateway, next to dist/bench/ in dist/api/. */
 const GATEWAY_MAIN = path.join(__dirname, '..', 'api', 'main.js');
+
+/** A key printed by `keys create`: mqg_, the key id (12 hex digits), _, the secret. */
+const PRINTED_KEY = /^mqg_[0-9a-f]{12}_\S+$/;
+
+/** An API key of the bench's own, and the keys file that holds it (its hash): a gateway started with that file requires a key of every request. */
+export interface BenchKey {
+  keysFile: string;
+  /** The header that carries the key, for every request to that gateway. */
+  headers: { authorization: string };
+}
+
+/**
+ * Runs `work` with a new API key of scope `*:*` in a fresh keys file, both
+ * made by the gateway's own `keys create`; the file is removed afterwards.
+ */
+export function withBenchKey<T>(work: (key: BenchKey) => Promise<T>): Promise<T> {
+  return withTempDir('keys', async (dir) => {
+    const keysFile = path.join(dir, 'keys.yaml');
+    const created = ['keys', 'create', '--name', 'bench', '--scope', '*:*', '--keys-file', keysFile];
+    // The key alone goes to stdout; what was done, to stderr.
+    const { stdout } = await promisify(execFile)(process.execPath, [GATEWAY_MAIN, ...created]);
+    const key = stdout.trim();
+    if (!PRINTED_KEY.test(key)) throw new Error(`keys create printed no key on stdout, but '${key.slice(0, 80)}'`);
+    return work({ keysFile, headers: { authorization: `Bearer ${key}` } });
+  });
+}
 
 /** Runs `work` against the real gateway (`node dist/api/main.js`) in its own process (`pid`), with the store options `storeArgs`. */
 function withGatewayStoring<T>(storeArgs: string[], work: (url: string, pid: number) => Promise<T>): Promise<T> {
@@ -23,9 +52,9 @@ export function withGateway<T>(
   return withGatewayStoring(sqliteArgs(dataDir, synchronous), work);
 }
 
-/** PUT /v1/queues/{name} with default settings. */
-async function createQueue(url: string, name: string): Promise<void> {
-  await requestOnce(url, 'PUT', `/v1/queues/${name}`, '{}');
+/** PUT /v1/queues/{name} with default settings, sending `headers` (a key's). */
+async function createQueue(url: string, name: string, headers: OutgoingHttpHeaders = {}): Promise<void> {
+  await requestOnce(url, 'PUT', `/v1/queues/${name}`, '{}', headers);
 }
 
 /** PUT /v1/topics/{name} with `partitions` partitions, the rest default (7 days' retention, no size limit). */
@@ -76,12 +105,27 @@ export interface RunningGateway {
  * until `work` is done, so alternating rounds measure one warmed-up process.
  */
 export function withFreshGatewayOn<T>(backend: Backend, queues: string[], work: (gateway: RunningGateway) => Promise<T>): Promise<T> {
+  return startFresh(backend, null, queues, work);
+}
+
+/** `withFreshGatewayOn`, the gateway reading the keys file of `key` when there is one (and then the queues created with the key). */
+function startFresh<T>(backend: Backend, key: BenchKey | null, queues: string[], work: (gateway: RunningGateway) => Promise<T>): Promise<T> {
+  const keyArgs = key === null ? [] : ['--keys-file', key.keysFile];
   return backend.withFreshStore(({ args, location }) =>
-    withGatewayStoring(args, async (url, pid) => {
-      for (const queue of queues) await createQueue(url, queue);
+    withGatewayStoring([...args, ...keyArgs], async (url, pid) => {
+      for (const queue of queues) await createQueue(url, queue, key?.headers);
       return work({ url, pid, location });
     }),
   );
+}
+
+/**
+ * `withFreshGatewayOn` SQLite, with the keys file of `key`: the gateway
+ * answers only requests that carry the key (`key.headers`), checks its
+ * scopes, and logs a line per request (info, its default level).
+ */
+export function withFreshKeyedGateway<T>(key: BenchKey, queues: string[], work: (gateway: RunningGateway) => Promise<T>): Promise<T> {
+  return startFresh(SQLITE, key, queues, work);
 }
 
 /** Runs `work` against `count` gateway processes over `store`, each with a data directory of its own (a fresh temp dir). */

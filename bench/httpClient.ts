@@ -58,9 +58,11 @@ const isSuccess = (status: number): boolean => status >= 200 && status <= 299;
 export class JsonClient {
   private readonly agent: http.Agent;
 
+  /** `headers` go with every request, e.g. an API key's Authorization. */
   constructor(
     private readonly baseUrl: string,
     connections: number,
+    private readonly headers: http.OutgoingHttpHeaders = {},
   ) {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   }
@@ -71,7 +73,8 @@ export class JsonClient {
    * (a reader that stops following gives up its long-poll).
    */
   async send<T>(method: 'GET' | 'PUT' | 'POST', path: string, body = '', signal?: AbortSignal): Promise<T> {
-    const { status, text } = await exchange(`${this.baseUrl}${path}`, method, this.agent, { 'content-type': 'application/json' }, body, signal);
+    const headers = { 'content-type': 'application/json', ...this.headers };
+    const { status, text } = await exchange(`${this.baseUrl}${path}`, method, this.agent, headers, body, signal);
     if (!isSuccess(status)) throw new Error(`${method} ${path}: HTTP ${status} ${text}`);
     // The shape is openapi.yaml's; callers check what they rely on.
     return JSON.parse(text) as T;
@@ -109,9 +112,14 @@ export class Poster {
   }
 }
 
-/** Runs `use` with a JsonClient of `connections` fresh connections to `baseUrl`, closed afterwards. */
-export async function withClient<T>(baseUrl: string, connections: number, use: (client: JsonClient) => Promise<T>): Promise<T> {
-  const client = new JsonClient(baseUrl, connections);
+/** Runs `use` with a JsonClient of `connections` fresh connections to `baseUrl` (sending `headers`), closed afterwards. */
+export async function withClient<T>(
+  baseUrl: string,
+  connections: number,
+  use: (client: JsonClient) => Promise<T>,
+  headers: http.OutgoingHttpHeaders = {},
+): Promise<T> {
+  const client = new JsonClient(baseUrl, connections, headers);
   try {
     return await use(client);
   } finally {
@@ -120,9 +128,16 @@ export async function withClient<T>(baseUrl: string, connections: number, use: (
 }
 
 /**
- * One request on a connection of its own, closed afterwards: for calls far
- * apart, where a kept-alive socket could meet the server's keep-alive timeout.
+ * One request (with `headers` besides its content type) on a connection of
+ * its own, closed afterwards: for calls far apart, where a kept-alive socket
+ * could meet the server's keep-alive timeout.
  */
-export function requestOnce<T>(baseUrl: string, method: 'GET' | 'PUT' | 'POST', path: string, body = ''): Promise<T> {
-  return withClient(baseUrl, 1, (client) => client.send<T>(method, path, body));
+export function requestOnce<T>(
+  baseUrl: string,
+  method: 'GET' | 'PUT' | 'POST',
+  path: string,
+  body = '',
+  headers: http.OutgoingHttpHeaders = {},
+): Promise<T> {
+  return withClient(baseUrl, 1, (client) => client.send<T>(method, path, body), headers);
 }

@@ -13,6 +13,18 @@ export interface LoadSpec {
    */
   body: string | (() => string);
   connections: number;
+  /** Sent with every request besides `content-type: application/json`, which they may replace: an API key, an SQS action. */
+  headers?: Record<string, string>;
+}
+
+/**
+ * autocannon's latency percentiles of one run, ms, from the start of a
+ * request to the end of its response. Whole milliseconds: its histogram
+ * records each time rounded down to one.
+ */
+export interface Latency {
+  p50: number;
+  p99: number;
 }
 
 function bodyOptions(body: LoadSpec['body']): Pick<autocannon.Options, 'body' | 'requests'> {
@@ -26,7 +38,7 @@ async function blast(spec: LoadSpec, seconds: number): Promise<autocannon.Result
     url: spec.url,
     method: spec.method,
     ...bodyOptions(spec.body),
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...spec.headers },
     connections: spec.connections,
     duration: seconds,
   });
@@ -43,13 +55,15 @@ async function blast(spec: LoadSpec, seconds: number): Promise<autocannon.Result
  * A side of an alternating comparison (rounds.ts): completed requests per
  * second, times `perRequest` (messages per request), of an autocannon run at
  * `spec.connections` concurrent keep-alive connections, each run under
- * `meter`. Each run opens its own connections, so a server left idle between
- * rounds is not a concern.
+ * `meter`; `latencies`, when given, gets each run's latency percentiles, in
+ * run order (alternate's warm-up first). Each run opens its own connections,
+ * so a server left idle between rounds is not a concern.
  */
-export function loadSide(spec: LoadSpec, perRequest = 1, meter: Meter = unmetered): Side {
+export function loadSide(spec: LoadSpec, perRequest = 1, meter: Meter = unmetered, latencies?: Latency[]): Side {
   return async (seconds) => {
     const run = await meter.during(async () => {
       const result = await blast(spec, seconds);
+      latencies?.push({ p50: result.latency.p50, p99: result.latency.p99 });
       return { handled: result.requests.total * perRequest, seconds: result.duration };
     });
     return run.handled / run.seconds;

@@ -37,6 +37,16 @@ export async function alternate(timing: RoundTiming, baseline: Side, result: Sid
   return alternation;
 }
 
+/**
+ * The Alternation of two figures taken round by round in some other
+ * alternation (each side's latency, or two percentiles of one side): the
+ * i-th baseline pairs with the i-th result.
+ */
+export function pairRounds(baselines: number[], results: number[]): Alternation {
+  if (baselines.length !== results.length) throw new Error(`${baselines.length} baselines but ${results.length} results`);
+  return { baselines, results, ratios: results.map((result, round) => result / baselines[round]) };
+}
+
 export function median(values: readonly number[]): number {
   if (values.length === 0) throw new Error('the median of no values');
   const sorted = [...values].sort((a, b) => a - b);

@@ -41,7 +41,7 @@ function onPostgres(run: (settings: BenchSettings, postgres: Backend) => Promise
 }
 
 const SCENARIOS: Scenario[] = [
-  { name: 'produce-single', label: '(a) single-message produce vs express', run: single(produceSingle) },
+  { name: 'produce-single', label: '(a) single-message produce with a key vs express, (a′) its latency', run: produceSingle },
   { name: 'produce-batch', label: '(b) batch produce vs raw SQLite', run: single(produceBatch) },
   { name: 'consume', label: '(c) fetch + ack vs batch produce over HTTP', run: single(consume) },
   {
@@ -99,7 +99,8 @@ function chosen(only: string[] | null): Scenario[] {
  *
  * All but (d), (h) and (m-pg) measure baseline and result in alternating rounds and
  * report the median of the per-round ratios (rounds.ts): on a shared machine
- * one measurement of each side, one after the other, swings too much. (h)
+ * one measurement of each side, one after the other, swings too much. (a′)
+ * takes autocannon's latency percentiles of (a)'s rounds. (h)
  * times both of its figures on the same messages; (m-pg) alternates one
  * wake-up of each kind at a time; (k)'s creation and health
  * probe rows are timed once, its produce and fetch + ack rows alternate.
@@ -121,6 +122,10 @@ function chosen(only: string[] | null): Scenario[] {
  * notes give each gateway's CPU and store commits. (m-pg) times long-poll
  * wake-ups: a produce on one gateway waking a long-poll on the other (the
  * result) against both on one gateway (the baseline), p50 and p99.
+ *
+ * (a) puts its load on a gateway with a keys file, every request carrying a
+ * key of scope `*:*` (gateway.ts withBenchKey); the other scenarios run
+ * without keys.
  *
  * (i) compares what each server spends on the CPU per message, not rates: on
  * 2 cores the SDK clients in the bench process bound the rates it would
