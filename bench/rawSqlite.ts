@@ -5,35 +5,47 @@ import { MESSAGE_BYTES, storedValueOfSize } from './payload';
 import { type Measured, type RunFor, serveRuns } from './rawServer';
 
 /**
- * Baseline of scenario (b), run as its own process so nothing shares its core:
- * raw better-sqlite3 inserting the rows a produce stores for each message —
- * the message row (1 KB value blob, the same metadata columns) and its
- * delivery row — into the gateway's own schema (its migrations, indexes and
- * constraints), 100 messages per transaction, WAL, synchronous=FULL. What is
- * left to the gateway is HTTP, JSON, validation, idempotency checks, counters
- * and group commit.
+ * Baselines of scenarios (b) and (b′), run as their own process so nothing
+ * shares their core: raw better-sqlite3 inserting 1 KB values, 100 messages
+ * per BEGIN IMMEDIATE transaction, WAL, synchronous=FULL (each commit
+ * fsync'd), in one of two layouts:
+ * - `gateway` (b): the rows a produce stores for each message — the message
+ *   row (1 KB value blob, the same metadata columns) and its delivery row —
+ *   into the gateway's own schema (its migrations, indexes and constraints).
+ *   What is left to the gateway is HTTP, JSON, validation, idempotency
+ *   checks, counters and group commit.
+ * - `single-table` (b′): one row per message in a table of its own,
+ *   `m (id INTEGER PRIMARY KEY, value BLOB NOT NULL)`: the least a durable
+ *   store of messages does with SQLite.
  *
- * Usage: node rawSqlite.js DATA_DIR
+ * Usage: node rawSqlite.js DATA_DIR [gateway|single-table]   (default gateway)
  * It serves runs (rawServer.ts) so that it stays up, its database growing like
  * the gateway's, while the bench takes turns between it and the gateway; a
- * run's rows are messages, each a message row and a delivery row.
+ * run's rows are messages.
  */
 const ROWS_PER_TRANSACTION = 100;
+
+const LAYOUTS = ['gateway', 'single-table'] as const;
+export type Layout = (typeof LAYOUTS)[number];
+
+function isLayout(text: string): text is Layout {
+  return (LAYOUTS as readonly string[]).includes(text);
+}
+
+/** Stores one message of `value` (the 1 KB it is given) at `timestamp`. */
+type InsertMessage = (timestamp: number, value: Buffer) => void;
 
 function openDatabase(dataDir: string): Database.Database {
   const db = new Database(path.join(dataDir, 'raw.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.pragma('foreign_keys = ON');
-  migrate(db);
   return db;
 }
 
-/**
- * Creates a queue in `db` and returns what inserts into it for `ms`
- * milliseconds, reporting the messages inserted and the time it took.
- */
-function inserter(db: Database.Database): RunFor {
+/** Creates a queue in the gateway's schema in `db`; inserts each message's rows into it. */
+function gatewayRows(db: Database.Database): InsertMessage {
+  db.pragma('foreign_keys = ON');
+  migrate(db);
   const now = Date.now();
   const topicId = db
     .prepare(
@@ -55,14 +67,28 @@ function inserter(db: Database.Database): RunFor {
   const insertDelivery = db.prepare<[number | bigint, number | bigint, number, number]>(
     'INSERT INTO deliveries (subscription_id, message_id, available_at, bytes) VALUES (?, ?, ?, ?)',
   );
-  const value = storedValueOfSize(MESSAGE_BYTES);
   let offset = 0;
+  return (timestamp, value) => {
+    const messageId = insert.run(topicId, offset++, timestamp, value).lastInsertRowid;
+    insertDelivery.run(subscriptionId, messageId, timestamp, value.length);
+  };
+}
+
+/** Creates table m in `db`; inserts a row of each message's value. */
+function singleTableRow(db: Database.Database): InsertMessage {
+  db.exec('CREATE TABLE m (id INTEGER PRIMARY KEY, value BLOB NOT NULL)');
+  const insert = db.prepare<[Buffer]>('INSERT INTO m (value) VALUES (?)');
+  return (_timestamp, value) => {
+    insert.run(value);
+  };
+}
+
+/** What inserts messages with `insertMessage` for `ms` milliseconds, reporting the messages inserted and the time it took. */
+function inserter(db: Database.Database, insertMessage: InsertMessage): RunFor {
+  const value = storedValueOfSize(MESSAGE_BYTES);
   const insertBatch = db.transaction(() => {
     const timestamp = Date.now();
-    for (let i = 0; i < ROWS_PER_TRANSACTION; i++) {
-      const messageId = insert.run(topicId, offset++, timestamp, value).lastInsertRowid;
-      insertDelivery.run(subscriptionId, messageId, timestamp, value.length);
-    }
+    for (let i = 0; i < ROWS_PER_TRANSACTION; i++) insertMessage(timestamp, value);
   });
   // Same transaction kind as the gateway's group commit (BEGIN IMMEDIATE).
   const insertFor = (ms: number): Measured => {
@@ -78,8 +104,11 @@ function inserter(db: Database.Database): RunFor {
 }
 
 function main(): void {
-  const db = openDatabase(process.argv[2]);
-  serveRuns('raw sqlite', inserter(db), () => db.close());
+  const [dataDir, layout = 'gateway'] = process.argv.slice(2);
+  if (!isLayout(layout)) throw new Error(`layout '${layout}': expected ${LAYOUTS.join(' or ')}`);
+  const db = openDatabase(dataDir);
+  const insertMessage = layout === 'gateway' ? gatewayRows(db) : singleTableRow(db);
+  serveRuns(`raw sqlite (${layout})`, inserter(db, insertMessage), () => db.close());
 }
 
 main();

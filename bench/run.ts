@@ -42,7 +42,7 @@ function onPostgres(run: (settings: BenchSettings, postgres: Backend) => Promise
 
 const SCENARIOS: Scenario[] = [
   { name: 'produce-single', label: '(a) single-message produce with a key vs express, (a′) its latency', run: produceSingle },
-  { name: 'produce-batch', label: '(b) batch produce vs raw SQLite', run: single(produceBatch) },
+  { name: 'produce-batch', label: '(b) batch produce vs raw SQLite, (b′) vs a single-table insert', run: produceBatch },
   { name: 'consume', label: '(c) fetch + ack vs batch produce over HTTP', run: single(consume) },
   {
     name: 'backlog',
@@ -125,18 +125,19 @@ function chosen(only: string[] | null): Scenario[] {
  *
  * (a) puts its load on a gateway with a keys file, every request carrying a
  * key of scope `*:*` (gateway.ts withBenchKey); the other scenarios run
- * without keys.
+ * without keys. (b′) is (b)'s load against a bare single-table insert
+ * (rawSqlite.ts single-table).
  *
  * (i) compares what each server spends on the CPU per message, not rates: on
  * 2 cores the SDK clients in the bench process bound the rates it would
  * compare (scenarios/sqs.ts).
  *
- * Environment (settings.ts). The defaults take nine to ten minutes on 2 cores
- * for all but uploads, many-queues and the pg- scenarios (sqs about four and a
- * half of them, schema-produce one); uploads takes seconds,
- * many-queues about 8 minutes at its defaults (5 of them producing its
- * 10,000,000 messages, 3 GB of disk), the pg- scenarios about eleven and a half,
- * five of them pg-gateways-produce, -consume and -wakeup
+ * Environment (settings.ts). The defaults take ten to eleven minutes on 2
+ * cores for all but uploads, many-queues and the pg- scenarios (sqs about four
+ * and a half of them, produce-batch about two, schema-produce one); uploads
+ * takes seconds, many-queues about 8 minutes at its defaults (5 of them
+ * producing its 10,000,000 messages, 3 GB of disk), the pg- scenarios about
+ * eleven and a half, five of them pg-gateways-produce, -consume and -wakeup
  * (pg-backlog's million messages take 1.3 GB of disk while it runs):
  *   BENCH_ROUNDS           baseline/result round pairs of the alternating rows, default 5
  *   BENCH_SECONDS          measured seconds per round and side, default 5; (h) samples for twice that
