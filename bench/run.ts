@@ -6,6 +6,7 @@ import { consume, consumePostgres } from './scenarios/consume';
 import { gatewaysConsume, gatewaysProduce, gatewaysWakeUp } from './scenarios/gateways';
 import { keyedProduce } from './scenarios/keyedProduce';
 import { manyQueues } from './scenarios/manyQueues';
+import { peer } from './scenarios/peer';
 import { produceBatch, produceBatchPostgres } from './scenarios/produceBatch';
 import { produceSingle, produceSinglePostgres } from './scenarios/produceSingle';
 import { push } from './scenarios/push';
@@ -42,6 +43,11 @@ function onPostgres(run: (settings: BenchSettings, postgres: Backend) => Promise
 
 const SCENARIOS: Scenario[] = [
   { name: 'produce-single', label: '(a) single-message produce with a key vs express, (a′) its latency', run: produceSingle },
+  {
+    name: 'peer',
+    label: '(a″) single-message produce with a key vs local-aws-sqs SendMessage; produce + fetch + ack vs send + receive + delete: server CPU',
+    run: peer,
+  },
   { name: 'produce-batch', label: '(b) batch produce vs raw SQLite, (b′) vs a single-table insert', run: produceBatch },
   { name: 'consume', label: '(c) fetch + ack vs batch produce over HTTP', run: single(consume) },
   {
@@ -123,21 +129,23 @@ function chosen(only: string[] | null): Scenario[] {
  * wake-ups: a produce on one gateway waking a long-poll on the other (the
  * result) against both on one gateway (the baseline), p50 and p99.
  *
- * (a) puts its load on a gateway with a keys file, every request carrying a
- * key of scope `*:*` (gateway.ts withBenchKey); the other scenarios run
- * without keys. (b′) is (b)'s load against a bare single-table insert
- * (rawSqlite.ts single-table).
+ * (a) and (a″) put their load on a gateway with a keys file, every request
+ * carrying a key of scope `*:*` (gateway.ts withBenchKey); the other
+ * scenarios run without keys. (b′) is (b)'s load against a bare single-table
+ * insert (rawSqlite.ts single-table).
  *
  * (i) compares what each server spends on the CPU per message, not rates: on
  * 2 cores the SDK clients in the bench process bound the rates it would
- * compare (scenarios/sqs.ts).
+ * compare (scenarios/sqs.ts). (a″) compares both against local-aws-sqs: the
+ * rate of (a)'s load against SendMessage's, then each server's CPU per
+ * message over send, receive and delete (scenarios/peer.ts).
  *
- * Environment (settings.ts). The defaults take ten to eleven minutes on 2
+ * Environment (settings.ts). The defaults take twelve to thirteen minutes on 2
  * cores for all but uploads, many-queues and the pg- scenarios (sqs about four
- * and a half of them, produce-batch about two, schema-produce one); uploads
- * takes seconds, many-queues about 8 minutes at its defaults (5 of them
- * producing its 10,000,000 messages, 3 GB of disk), the pg- scenarios about
- * eleven and a half, five of them pg-gateways-produce, -consume and -wakeup
+ * and a half of them, peer and produce-batch about two each, schema-produce
+ * one); uploads takes seconds, many-queues about 8 minutes at its defaults (5
+ * of them producing its 10,000,000 messages, 3 GB of disk), the pg- scenarios
+ * about eleven and a half, five of them pg-gateways-produce, -consume and -wakeup
  * (pg-backlog's million messages take 1.3 GB of disk while it runs):
  *   BENCH_ROUNDS           baseline/result round pairs of the alternating rows, default 5
  *   BENCH_SECONDS          measured seconds per round and side, default 5; (h) samples for twice that
@@ -148,7 +156,7 @@ function chosen(only: string[] | null): Scenario[] {
  *   BENCH_TOPICS           topics (k) creates, each with a consumer group, default 10,000
  *   BENCH_BIG_BACKLOG      ready messages of (k)'s big queue, default 10,000,000
  *   BENCH_ONLY             comma-separated scenarios to run, e.g. `push` or `consume,push`
- *                          (produce-single, produce-batch, consume, backlog, replay, keyed, push, sqs, request-reply,
+ *                          (produce-single, peer, produce-batch, consume, backlog, replay, keyed, push, sqs, request-reply,
  *                          schema-produce, uploads, many-queues, pg-produce-single, pg-produce-batch, pg-consume, pg-backlog,
  *                          pg-replay, pg-gateways-produce, pg-gateways-consume, pg-gateways-wakeup); default all
  */

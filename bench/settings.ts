@@ -4,10 +4,10 @@
  * All scenarios but (d), (d-pg) and (h) measure each side of their comparison in
  * alternating rounds (see rounds.ts), (k) only for its produce and fetch +
  * ack: with the defaults that is 2 × 5 rounds of 5 s plus the warm-ups per
- * comparison ((i) makes four, (b) with (b′) two; (a′) reads (a)'s rounds);
- * (h) samples for 2 × 5 s. The whole `npm run bench` takes ten to eleven
- * minutes on a 2-core machine without (k), whose filling and probing take far
- * longer, and without the pg- scenarios (run.ts).
+ * comparison ((i) makes four, (a″) and (b) with (b′) two each; (a′) reads
+ * (a)'s rounds); (h) samples for 2 × 5 s. The whole `npm run bench` takes
+ * twelve to thirteen minutes on a 2-core machine without (k), whose filling
+ * and probing take far longer, and without the pg- scenarios (run.ts).
  */
 export interface BenchSettings {
   /** Baseline/result round pairs of the alternating rows (BENCH_ROUNDS, default 5): odd, so the median is one round pair. */

@@ -59,15 +59,25 @@ export interface ConsumeLog {
 
 export const emptyConsumeLog = (): ConsumeLog => ({ runs: 0, drainedRuns: 0, prefilled: 0, prefillSeconds: 0 });
 
-/** One step of a consumer: fetch up to a batch and ack every receipt; an empty fetch means the queue is drained. */
-async function fetchAndAck(client: JsonClient, consumers: Consumers, fetchBody: string): Promise<number | 'exhausted'> {
-  const { messages } = await client.send<FetchResponse>('POST', `/v1/queues/${consumers.queue}/fetch`, fetchBody);
-  if (messages.length === 0) return 'exhausted';
-  const receipts = messages.map((message) => message.receipt);
-  const { results } = await client.send<AckResponse>('POST', `/v1/queues/${consumers.queue}/ack`, JSON.stringify({ receipts }));
+/** POST /v1/queues/{queue}/fetch with `fetchBody`: the receipts of the messages leased. */
+export async function fetchReceipts(client: JsonClient, queue: string, fetchBody: string): Promise<string[]> {
+  const { messages } = await client.send<FetchResponse>('POST', `/v1/queues/${queue}/fetch`, fetchBody);
+  return messages.map((message) => message.receipt);
+}
+
+/** POST /v1/queues/{queue}/ack of `receipts`, every one of which must be acked. */
+export async function ackAll(client: JsonClient, queue: string, receipts: string[]): Promise<void> {
+  const { results } = await client.send<AckResponse>('POST', `/v1/queues/${queue}/ack`, JSON.stringify({ receipts }));
   // A message that was not acked would be delivered again and counted twice.
   const notAcked = results.filter((result) => result.status !== 'acked');
   if (notAcked.length > 0) throw new Error(`ack refused ${notAcked.length} receipts: ${JSON.stringify(notAcked[0])}`);
+}
+
+/** One step of a consumer: fetch up to a batch and ack every receipt; an empty fetch means the queue is drained. */
+async function fetchAndAck(client: JsonClient, consumers: Consumers, fetchBody: string): Promise<number | 'exhausted'> {
+  const receipts = await fetchReceipts(client, consumers.queue, fetchBody);
+  if (receipts.length === 0) return 'exhausted';
+  await ackAll(client, consumers.queue, receipts);
   return receipts.length;
 }
 

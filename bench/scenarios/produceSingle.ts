@@ -15,10 +15,10 @@ const CONNECTIONS = 64;
 const EXPRESS_BASELINE = path.join(__dirname, '..', 'baselineExpress.js');
 /** The load of (a): one 1 KB message per request. */
 const SPEC = produceLoad(QUEUE, 1, CONNECTIONS);
-const SCENARIO = `produce 1x1KB, ${CONNECTIONS} conns`;
+export const SCENARIO = `produce 1x1KB, ${CONNECTIONS} conns`;
 
 /** The load of (a) on the gateway at `url`, which requires `key`: every request carries it. */
-function keyedProduceLoad(url: string, key: BenchKey): LoadSpec {
+export function keyedProduceLoad(url: string, key: BenchKey): LoadSpec {
   return { ...SPEC(url), headers: key.headers };
 }
 

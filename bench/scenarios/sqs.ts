@@ -6,6 +6,7 @@ import {
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
+  SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import LegacySQS from 'aws-sdk/clients/sqs';
@@ -23,14 +24,14 @@ import { withTempDir } from '../tempDir';
 // five lines among the bench's progress lines.
 process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
 
-const EMULATOR = path.join(__dirname, '..', 'sqsEmulator.js');
+export const EMULATOR = path.join(__dirname, '..', 'sqsEmulator.js');
 /** What the send rounds leave would take local-aws-sqs past its cap: the receive rounds read another queue. */
 const SEND_QUEUE = 'bench-send';
 const RECEIVE_QUEUE = 'bench';
 /** SQS's largest batch. */
-const BATCH = 10;
-const CLIENTS = 16;
-const BODY = 'x'.repeat(1024);
+export const BATCH = 10;
+export const CLIENTS = 16;
+export const BODY = 'x'.repeat(1024);
 /**
  * Messages waiting when each receive round starts (put back, unmeasured,
  * before every round): a work queue with a backlog, as a consumer meets it.
@@ -41,19 +42,29 @@ const BACKLOG = 50_000;
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 
+/** What a consumer calls of one queue. */
+interface ConsumeCalls {
+  /** ReceiveMessage of up to BATCH, no wait: the receipt handles of what came. */
+  receive(): Promise<string[]>;
+  deleteBatch(receipts: string[]): Promise<void>;
+  close(): void;
+}
+
 /**
  * The calls the bench makes of one queue, through one SDK: the requests and
  * answers of that SDK's protocol are what the server's CPU is measured on.
  */
-interface QueueCalls {
+interface QueueCalls extends ConsumeCalls {
   /** SendMessageBatch of BATCH × 1 KB: how many were sent. */
   sendBatch(): Promise<number>;
-  /** ReceiveMessage of up to BATCH, no wait: the receipt handles of what came. */
-  receive(): Promise<string[]>;
-  deleteBatch(receipts: string[]): Promise<void>;
   /** GetQueueAttributes' ApproximateNumberOfMessages. */
   waiting(): Promise<number>;
-  close(): void;
+}
+
+/** A message's whole life, sent one at a time, then received and deleted in batches: what (a″) meters (scenarios/peer.ts). */
+export interface LifecycleCalls extends ConsumeCalls {
+  /** SendMessage of one 1 KB message. */
+  send(): Promise<void>;
 }
 
 const ENTRIES = Array.from({ length: BATCH }, (_, i) => ({ Id: `m${i}`, MessageBody: BODY }));
@@ -72,7 +83,7 @@ const deleteEntries = (receipts: string[]): Array<{ Id: string; ReceiptHandle: s
   receipts.map((ReceiptHandle, i) => ({ Id: `d${i}`, ReceiptHandle }));
 
 /** Queue `queue` at `url` through @aws-sdk/client-sqs (v3): the JSON 1.0 protocol. */
-async function jsonQueue(url: string, queue: string): Promise<QueueCalls> {
+export async function jsonQueue(url: string, queue: string): Promise<QueueCalls & LifecycleCalls> {
   const sqs = new SQSClient({
     endpoint: url,
     region: REGION,
@@ -83,6 +94,9 @@ async function jsonQueue(url: string, queue: string): Promise<QueueCalls> {
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: queue }));
   if (QueueUrl === undefined) throw new Error(`${url}: CreateQueue answered no QueueUrl`);
   return {
+    send: async () => {
+      await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: BODY }));
+    },
     sendBatch: async () => {
       const { Successful = [], Failed = [] } = await sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: ENTRIES }));
       allSucceeded('SendMessageBatch', Failed);
@@ -149,29 +163,38 @@ async function queryQueue(url: string, queue: string): Promise<QueueCalls> {
 type Metered = CpuMeter<'server' | 'client'>;
 
 /**
- * One side of a comparison: a queue on one server, called through one SDK.
- * `meter` measures the CPU of its runs, `delay` (the gateway's only) its
- * event loop; `rates` keeps the messages per second of each run, in run order.
+ * A server as one side of a comparison: `meter` measures the CPU of its
+ * runs, `delay` (the gateway's only, where /metrics needs no key) its event
+ * loop; `rates` keeps the messages per second of each run, in run order.
  */
-interface Endpoint {
+export interface MeteredServer {
   /** What the notes call it. */
   name: string;
-  calls: QueueCalls;
   meter: Metered;
   delay: LoopDelay | null;
   rates: number[];
 }
 
+/** A MeteredServer named `name`, the process `pid`, and the client in this process. */
+export function meteredServer(name: string, pid: number, delay: LoopDelay | null): MeteredServer {
+  return { name, meter: new CpuMeter({ server: processClock(pid), client: ownClock }), delay, rates: [] };
+}
+
+/** One side of a comparison: a queue on one server, called through one SDK. */
+interface Endpoint extends MeteredServer {
+  calls: QueueCalls;
+}
+
 /**
- * Runs `run` under the endpoint's meters; resolves with the server's CPU
- * time per message over it, µs, the figure the rows compare. The SDK
- * client's, in this process, is metered apart and is not in it.
+ * Runs `run` under the server's meters; resolves with the server's CPU
+ * time per message over it, µs, the figure the rows compare. The client's,
+ * in this process, is metered apart and is not in it.
  */
-async function measured(endpoint: Endpoint, run: () => Promise<LoopRun>): Promise<number> {
-  const metered = (): Promise<LoopRun> => endpoint.meter.during(run);
-  const { rate } = await (endpoint.delay === null ? metered() : endpoint.delay.during(metered));
-  endpoint.rates.push(rate);
-  return endpoint.meter.latest('server').perMessage;
+export async function measured(server: MeteredServer, run: () => Promise<LoopRun>): Promise<number> {
+  const metered = (): Promise<LoopRun> => server.meter.during(run);
+  const { rate } = await (server.delay === null ? metered() : server.delay.during(metered));
+  server.rates.push(rate);
+  return server.meter.latest('server').perMessage;
 }
 
 /** SendMessageBatch of 10 × 1 KB from 16 clients. */
@@ -211,25 +234,30 @@ function receiveSide(endpoint: Endpoint): Side {
   };
 }
 
-/** One load on two endpoints in alternating rounds, each side's CPU metered over its own rounds. */
+/** One load on two servers in alternating rounds, each side's CPU metered over its own rounds. */
 interface Comparison {
-  baseline: Endpoint;
-  result: Endpoint;
+  baseline: MeteredServer;
+  result: MeteredServer;
   alternation: Alternation;
 }
 
-async function compare(timing: RoundTiming, load: (endpoint: Endpoint) => Side, baseline: Endpoint, result: Endpoint): Promise<Comparison> {
+export async function compare<Server extends MeteredServer>(
+  timing: RoundTiming,
+  load: (server: Server) => Side,
+  baseline: Server,
+  result: Server,
+): Promise<Comparison> {
   return { baseline, result, alternation: await alternate(timing, load(baseline), load(result)) };
 }
 
 /** What else the CPU did in a comparison: each round's figure, the client's share, and which process waited on which. */
 function cpuNote({ baseline, result, alternation }: Comparison): string {
-  const rounds = (endpoint: Endpoint, values: number[]): string => `${endpoint.name} ${values.map((value) => value.toFixed(0)).join(' ')}`;
-  const micros = (endpoint: Endpoint, name: 'server' | 'client'): string => `${endpoint.meter.use(name).perMessage.toFixed(0)} µs`;
-  const cores = (endpoint: Endpoint, name: 'server' | 'client'): string => `${(endpoint.meter.use(name).cores * 100).toFixed(0)}%`;
+  const rounds = (endpoint: MeteredServer, values: number[]): string => `${endpoint.name} ${values.map((value) => value.toFixed(0)).join(' ')}`;
+  const micros = (endpoint: MeteredServer, name: 'server' | 'client'): string => `${endpoint.meter.use(name).perMessage.toFixed(0)} µs`;
+  const cores = (endpoint: MeteredServer, name: 'server' | 'client'): string => `${(endpoint.meter.use(name).cores * 100).toFixed(0)}%`;
   return (
     `server CPU µs/msg per round: ${rounds(result, alternation.results)}; ${rounds(baseline, alternation.baselines)}.` +
-    ` Over every round, warm-up included: the SDK client (this process) ${micros(result, 'client')} per message against ${result.name},` +
+    ` Over every round, warm-up included: the client (this process) ${micros(result, 'client')} per message against ${result.name},` +
     ` ${micros(baseline, 'client')} against ${baseline.name}; share of a core: ${result.name} ${cores(result, 'server')} with its client at` +
     ` ${cores(result, 'client')}, ${baseline.name} ${cores(baseline, 'server')} with its client at ${cores(baseline, 'client')}`
   );
@@ -239,7 +267,7 @@ function cpuNote({ baseline, result, alternation }: Comparison): string {
 function throughputNote({ baseline, result }: Comparison): string {
   // alternate's first run of each side is its warm-up.
   const [resultRates, baselineRates] = [result.rates.slice(1), baseline.rates.slice(1)];
-  const rate = (endpoint: Endpoint, rates: number[]): string =>
+  const rate = (endpoint: MeteredServer, rates: number[]): string =>
     `${endpoint.name} ${Math.round(median(rates)).toLocaleString('en-US')} msg/s`;
   const ratios = resultRates.map((each, round) => (each / baselineRates[round]).toFixed(2)).join(' ');
   return (
@@ -249,7 +277,7 @@ function throughputNote({ baseline, result }: Comparison): string {
 }
 
 /** A row of `comparison`: the result's server CPU per message over the baseline's, median of the per-round ratios. */
-function cpuRow(timing: RoundTiming, comparison: Comparison, spec: { scenario: string; target: Target; notes: string[] }): Row {
+export function cpuRow(timing: RoundTiming, comparison: Comparison, spec: { scenario: string; target: Target; notes: string[] }): Row {
   const delays = [comparison.result, comparison.baseline].flatMap(({ name, delay }) =>
     delay === null ? [] : [`${name}: ${delay.note()}`],
   );
@@ -281,13 +309,12 @@ export async function sqs(timing: RoundTiming): Promise<Row[]> {
       withGateway(dir, 'FULL', async (gatewayUrl, gatewayPid) => {
         const opened: Endpoint[] = [];
         const open = async (name: string, calls: Promise<QueueCalls>, pid: number, delay: LoopDelay | null): Promise<Endpoint> => {
-          const meter = new CpuMeter({ server: processClock(pid), client: ownClock });
-          const endpoint: Endpoint = { name, calls: await calls, meter, delay, rates: [] };
+          const endpoint: Endpoint = { ...meteredServer(name, pid, delay), calls: await calls };
           opened.push(endpoint);
           return endpoint;
         };
         const emulator = (queue: string): Promise<Endpoint> => open('local-aws-sqs', jsonQueue(emulatorUrl, queue), emulatorPid, null);
-        const gateway = (name: string, sdk: typeof jsonQueue, queue: string): Promise<Endpoint> =>
+        const gateway = (name: string, sdk: (url: string, queue: string) => Promise<QueueCalls>, queue: string): Promise<Endpoint> =>
           open(name, sdk(gatewayUrl, queue), gatewayPid, new LoopDelay(gatewayUrl));
         try {
           const send = await compare(timing, sendSide, await emulator(SEND_QUEUE), await gateway('mqgate', jsonQueue, SEND_QUEUE));
