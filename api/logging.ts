@@ -21,9 +21,21 @@ export function createLogger(level: LogLevel, destination: DestinationStream): L
   );
 }
 
-/** Standard error, written asynchronously; flush it before the process exits. */
+/** Log lines gathered before one write to standard error: a write per line cost a tenth of a one-message produce. */
+const LOG_BUFFER_BYTES = 4096;
+/** The longest a line waits for others before it is written. */
+const LOG_FLUSH_MS = 100;
+
+/**
+ * Standard error, written asynchronously, 4 KiB at a time or every 100 ms,
+ * whichever comes first; flush it before the process exits (an exit that
+ * does not, natural or by process.exit, flushes it too).
+ */
 export function stderr(): pino.DestinationStream & { flushSync(): void } {
-  return pino.destination({ fd: 2, sync: false });
+  const destination = pino.destination({ fd: 2, sync: false, minLength: LOG_BUFFER_BYTES });
+  setInterval(() => destination.flush(), LOG_FLUSH_MS).unref();
+  process.once('exit', () => destination.flushSync());
+  return destination;
 }
 
 /** A client's own request id is kept if it is a plain token; anything else is replaced, never echoed. */
