@@ -13,7 +13,7 @@ import { afterCursor, cursorOf } from './cursor';
 import type { Limits } from '../queue/limits';
 import { asLongPoll, type AuthOptions, holdLongPoll, principalOf } from './auth';
 import type { Action, ResourceKind } from './scopes';
-import { sendMessages } from './messagesJson';
+import { sendJson, sendMessages } from './messagesJson';
 import { requestSignal } from './requestSignal';
 import { sendStream, type StreamEvent, streamFormat } from './streams';
 import { fillPath } from './streamTokens';
@@ -94,7 +94,7 @@ function rawBody(req: Request, key: string | null): RawMessage {
 /** A raw produce's answer: 201 and JSON, or to a SOAP caller 202 (or 200 and an envelope with `soapAnswer=envelope`). */
 function sendProduced(req: Request, res: Response, at: ProducedAt, result: AppendResult): void {
   const soap = soapAnswerOf(req);
-  if (soap === null) res.status(201).json({ messages: [result] });
+  if (soap === null) sendJson(res.status(201), JSON.stringify({ messages: [result] }));
   else sendAccepted(res, soap, (validated(res).query as { soapAnswer: 'accepted' | 'envelope' }).soapAnswer, at, result);
 }
 
@@ -249,7 +249,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
   const ackAt =
     (ref: (req: Request) => SubscriptionRef): Handler =>
     async (req, res) => {
-      res.json({ results: await queues.ack(ref(req), (req.body as ReceiptsBody).receipts) });
+      sendJson(res, JSON.stringify({ results: await queues.ack(ref(req), (req.body as ReceiptsBody).receipts) }));
     };
   const nackAt =
     (ref: (req: Request) => SubscriptionRef): Handler =>
@@ -328,7 +328,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
         return;
       }
       const { messages } = req.body as { messages: ProduceInput[] };
-      res.status(201).json({ messages: await queues.produce(name(req), messages, key, 'client', schemaVersion(req)) });
+      sendJson(res.status(201), JSON.stringify({ messages: await queues.produce(name(req), messages, key, 'client', schemaVersion(req)) }));
     },
 
     ...schemaRoutes('Queue', (req) => ({ queue: name(req) })),

@@ -46,5 +46,17 @@ export function sendMessages(res: Response, body: { messages: DeliveredMessage[]
     at += out.write('}', at);
   });
   at += out.write(tail, at);
-  res.type('application/json').send(out.subarray(0, at));
+  sendJson(res, out.subarray(0, at));
+}
+
+/**
+ * Sends JSON text as express's res.json and res.send would for it (its
+ * Content-Type with charset, its Content-Length, the status set before),
+ * without their generic work: no ETag and no freshness here (api/app.ts), and
+ * node itself leaves the body out of an answer to HEAD.
+ */
+export function sendJson(res: Response, json: string | Buffer): void {
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', typeof json === 'string' ? Buffer.byteLength(json) : json.length);
+  res.end(json);
 }
