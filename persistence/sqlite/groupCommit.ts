@@ -73,6 +73,8 @@ export class GroupCommit {
     private readonly onReady: (announced: Announced) => void,
     private readonly onCommit: CommitObserver,
     private readonly file: FileSync | null,
+    /** Told when a whole transaction was rolled back: nothing its units wrote is in the database. */
+    private readonly onRollback: () => void = () => undefined,
   ) {
     this.control = {
       begin: db.prepare('BEGIN IMMEDIATE'),
@@ -118,6 +120,7 @@ export class GroupCommit {
       this.control.commit.run();
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      this.onRollback();
       const failure = interpretError(error);
       for (const unit of batch) unit.reject(failure);
       return;

@@ -3,10 +3,10 @@ import { queueAppend, queueProduceTarget } from '../rows/producedMessages';
 import type { AppendResult, NewMessage, ProduceOptions, StoreRules } from '../store';
 import { append } from './append';
 import type { WriteContext } from './groupCommit';
-import { loadQueueRow } from './queueRow';
+import type { QueueRow } from '../rows/queueRow';
 
 /**
- * operation: produce — a client's messages into a queue: each checked against
+ * operation: produce — a client's messages into queue `row`: each checked against
  * the queue's maxMessageBytes, its delay defaulting to the queue's, its
  * idempotency key to its content's when the queue deduplicates by content;
  * then appended within the queue's quota, keys remembered for a FIFO queue's
@@ -16,11 +16,10 @@ export function produce(
   db: Database,
   context: WriteContext,
   rules: StoreRules,
-  queue: string,
+  row: QueueRow,
   messages: NewMessage[],
   options: ProduceOptions,
 ): AppendResult[] {
-  const row = loadQueueRow(db, queue);
-  const batch = queueAppend(rules, row, queue, messages, options);
+  const batch = queueAppend(rules, row, row.name, messages, options);
   return append(db, context, queueProduceTarget(rules, row), batch.messages, batch.options);
 }

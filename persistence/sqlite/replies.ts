@@ -30,8 +30,9 @@ export function produceRequest(
   pending: PendingReply,
   options: ProduceOptions,
 ): AppendResult {
-  const [result] = produce(db, context, rules, queue, [message], options);
-  statements(db).expect.run(pending.correlationId, loadQueueRow(db, queue).topicId, pending.deadline);
+  const row = loadQueueRow(db, queue);
+  const [result] = produce(db, context, rules, row, [message], options);
+  statements(db).expect.run(pending.correlationId, row.topicId, pending.deadline);
   return result;
 }
 

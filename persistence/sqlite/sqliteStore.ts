@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Listeners } from '../listeners';
-import { toSubscriptionRecord } from '../rows/queueRow';
+import { type QueueRow, toSubscriptionRecord } from '../rows/queueRow';
 import { toTopicRecord } from '../rows/topicRow';
 import type {
   AppendResult,
@@ -66,7 +66,7 @@ import { abandonReply, findReply, forgetReply, produceRequest, putReply } from '
 import { forgetLeases, holdLeases, releaseLeases } from './leases';
 import { createReceiptSecret, receiptSecret } from './receiptSecret';
 import { produce } from './produce';
-import { findQueueRow, findSubscriptionRow, queueRecord, queueRowPage, subscriptionPage, topQueueRows } from './queueRow';
+import { findQueueRow, findSubscriptionRow, loadQueueRow, queueRecord, queueRowPage, subscriptionPage, topQueueRows } from './queueRow';
 import { mapPage } from './page';
 import { queueStats } from './queueStats';
 import { checkReady } from './checkReady';
@@ -74,7 +74,7 @@ import { redrive } from './redrive';
 import { rewindPositions } from './rewindPositions';
 import { settle } from './settle';
 import { sweep } from './sweep';
-import { SchemaCache } from '../rows/schemaCache';
+import { KeptRows } from './keptRows';
 import { getSchema, putSchema, putSchemaSettings, schemaVersion, schemaVersions } from './schemas';
 
 export interface SqliteStoreOptions {
@@ -113,11 +113,16 @@ export class SqliteStore implements Store {
   private readonly replied = new Listeners<string | null>();
   private readonly rules: StoreRules;
   /**
-   * getSchema's answers, read on every produce, kept until a write changes
-   * them: this process is the database's only writer, and each such write
-   * empties the cache in its own commit.
+   * getSchema's answers (null: no schema) by owner, emptied by each write that
+   * changes a schema or deletes its queue or topic, in its own unit.
    */
-  private readonly schemas = new SchemaCache();
+  private readonly schemas = new KeptRows<SchemaRecord | null>();
+  /**
+   * Queues' rows as produce reads them (its settings, names and ids; produce
+   * reads none of the row's counters, which are as of when it was kept),
+   * emptied by each write that changes or deletes a queue, in its own unit.
+   */
+  private readonly producing = new KeptRows<QueueRow>();
 
   constructor(options: SqliteStoreOptions) {
     this.rules = options.rules;
@@ -154,7 +159,15 @@ export class SqliteStore implements Store {
       },
       options.onCommit ?? (() => undefined),
       this.wal,
+      // A unit may have kept what an earlier unit of the same transaction wrote.
+      () => this.forgetSettings(),
     );
+  }
+
+  /** Empties the kept rows: their writes were rolled back, or a queue or topic is deleted. */
+  private forgetSettings(): void {
+    this.schemas.clear();
+    this.producing.clear();
   }
 
   /** How many commits served how many write operations (group commit at work). */
@@ -163,7 +176,10 @@ export class SqliteStore implements Store {
   }
 
   putQueue({ name, settings, now }: Params<'putQueue'>): Promise<{ queue: QueueRecord; created: boolean }> {
-    return this.writes.run(() => putQueue(this.db, name, settings, now));
+    return this.writes.run(() => {
+      this.producing.clear();
+      return putQueue(this.db, name, settings, now);
+    });
   }
 
   getQueue(name: string): Promise<QueueRecord | null> {
@@ -184,7 +200,7 @@ export class SqliteStore implements Store {
   // A deleted source wakes whoever waits on its log (long-polls, push runners): they find it gone.
   deleteQueue(name: string): Promise<void> {
     return this.writes.run((context) => {
-      this.schemas.clear();
+      this.forgetSettings();
       deleteQueue(this.db, name);
       context.notify(name);
     });
@@ -199,7 +215,10 @@ export class SqliteStore implements Store {
   }
 
   produce({ queue, messages, ...options }: Params<'produce'>): Promise<AppendResult[]> {
-    return this.writes.run((context) => produce(this.db, context, this.rules, queue, messages, options));
+    return this.writes.run((context) => {
+      const row = this.producing.get(queue, () => loadQueueRow(this.db, queue));
+      return produce(this.db, context, this.rules, row, messages, options);
+    });
   }
 
   produceRequest({ queue, message, pending, ...options }: Params<'produceRequest'>): Promise<AppendResult> {
@@ -345,7 +364,7 @@ export class SqliteStore implements Store {
 
   deleteTopic(name: string): Promise<void> {
     return this.writes.run((context) => {
-      this.schemas.clear();
+      this.forgetSettings();
       deleteTopic(this.db, name);
       context.notify(name);
     });
@@ -412,9 +431,7 @@ export class SqliteStore implements Store {
   }
 
   getSchema(owner: SchemaOwner): Promise<SchemaRecord | null> {
-    const cached = this.schemas.get(owner);
-    if (cached !== undefined) return Promise.resolve(cached);
-    return this.readNow(() => this.schemas.keep(owner, getSchema(this.db, owner)));
+    return this.readNow(() => this.schemas.get('queue' in owner ? `queue/${owner.queue}` : `topic/${owner.topic}`, () => getSchema(this.db, owner)));
   }
 
   schemaVersions(owner: SchemaOwner): Promise<SchemaVersion[]> {
