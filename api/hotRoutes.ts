@@ -8,8 +8,8 @@ import type { SpecOperation } from './spec';
  * produce, fetch and ack of a queue. Each is served by the same steps as its
  * express route (access, limits, body budget, validation, handler, and the
  * app's logging, metrics and problem answers around them), but found without
- * walking express's router and read without its body parser, which cost more
- * than the rest of such a request (README, "Durability and speed").
+ * walking express's router and read without its body parser, which such a
+ * request does not need (README, "The one-message path").
  */
 export const HOT_OPERATIONS: ReadonlySet<string> = new Set(['produceMessages', 'fetchMessages', 'ackMessages']);
 
@@ -83,7 +83,8 @@ function run(steps: RequestHandler[], req: Request, res: Response, done: NextFun
     at += 1;
     try {
       const result: unknown = step(req, res, next);
-      if (result instanceof Promise) result.catch(next);
+      // As express's router: a promise rejected with nothing still fails.
+      if (result instanceof Promise) result.catch((error: unknown) => next(error ?? new Error('Rejected promise')));
     } catch (thrown) {
       next(thrown);
     }

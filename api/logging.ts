@@ -21,7 +21,7 @@ export function createLogger(level: LogLevel, destination: DestinationStream): L
   );
 }
 
-/** Log lines gathered before one write to standard error: a write per line cost a tenth of a one-message produce. */
+/** Log lines gathered before one write to standard error, rather than an asynchronous write (a trip through libuv's threads) per line. */
 const LOG_BUFFER_BYTES = 4096;
 /** The longest a line waits for others before it is written. */
 const LOG_FLUSH_MS = 100;
@@ -34,7 +34,13 @@ const LOG_FLUSH_MS = 100;
 export function stderr(): pino.DestinationStream & { flushSync(): void } {
   const destination = pino.destination({ fd: 2, sync: false, minLength: LOG_BUFFER_BYTES });
   setInterval(() => destination.flush(), LOG_FLUSH_MS).unref();
-  process.once('exit', () => destination.flushSync());
+  process.once('exit', () => {
+    try {
+      destination.flushSync();
+    } catch {
+      // Standard error is closed: there is nowhere left to write the rest.
+    }
+  });
   return destination;
 }
 
