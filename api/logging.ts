@@ -8,13 +8,31 @@ export type { Logger };
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/**
+ * pino's `time` field as pino.stdTimeFunctions.isoTime writes it, made once
+ * per millisecond: under load many lines share one, and formatting the date
+ * was a tenth of a line's cost.
+ */
+function isoTimeOncePerMs(): () => string {
+  let at = -1;
+  let field = '';
+  return () => {
+    const now = Date.now();
+    if (now !== at) {
+      at = now;
+      field = `,"time":"${new Date(now).toISOString()}"`;
+    }
+    return field;
+  };
+}
+
 /** JSON lines: `time` (ISO), `level` (its name), `msg`, and the fields of the event. */
 export function createLogger(level: LogLevel, destination: DestinationStream): Logger {
   return pino(
     {
       level,
       base: undefined,
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTimeOncePerMs(),
       formatters: { level: (label) => ({ level: label }) },
     },
     destination,
