@@ -7,6 +7,7 @@ import type { Queryable } from './connection';
 import { pageClause, pageParameters } from './page';
 import { topicPartitions } from './topicPartitions';
 import { loadTopicRow } from './topicRow';
+import type { TopicRow } from '../rows/topicRow';
 
 const GROUP_COLUMNS = 'id, name, generation, reset_policy, session_timeout_ms, partitions_seen';
 
@@ -16,9 +17,12 @@ const GROUP_COLUMNS = 'id, name, generation, reset_policy, session_timeout_ms, p
  * each reads members, generation and offsets, decides, and writes them. Only
  * the consumer_groups row is locked; the topic row in the subquery is not.
  */
-const ROW = `SELECT ${GROUP_COLUMNS} FROM consumer_groups
-              WHERE topic_id = (SELECT id FROM topics WHERE name = $1 AND kind = 'topic') AND name = $2`;
-const LOCK = `${ROW} FOR UPDATE`;
+const LOCK = `SELECT ${GROUP_COLUMNS} FROM consumer_groups
+               WHERE topic_id = (SELECT id FROM topics WHERE name = $1 AND kind = 'topic') AND name = $2
+                 FOR UPDATE`;
+
+/** A group of a topic whose id is known, unlocked: what a read (groupView) sees. */
+const ROW = `SELECT ${GROUP_COLUMNS} FROM consumer_groups WHERE topic_id = $1 AND name = $2`;
 
 /** A group's members as they are, none removed: what a read (groupView) sees. */
 const ALL_MEMBERS = 'SELECT member_id, joined_at, last_seen FROM group_members WHERE group_id = $1 ORDER BY member_id';
@@ -292,11 +296,11 @@ export async function putGroup(
 
 /** operation: listGroups — each group as describeGroup shows it, writing nothing; a group deleted between the page's names and its own look at it is left out. */
 export async function listGroups(db: Queryable, rules: StoreRules, topic: string, page: PageRequest, now: number): Promise<Listed<GroupDescription>> {
-  const { topicId } = await loadTopicRow(db, topic);
+  const topicRow = await loadTopicRow(db, topic);
   const { rows } = await db.query<{ name: string }>({
     name: 'groupRow-names',
     text: `SELECT name FROM consumer_groups WHERE topic_id = $5 AND ${pageClause('name')}`,
-    values: [...pageParameters(page), topicId],
+    values: [...pageParameters(page), topicRow.topicId],
   });
   const { items, next } = pageOf(
     rows.map((row) => row.name),
@@ -305,16 +309,15 @@ export async function listGroups(db: Queryable, rules: StoreRules, topic: string
   );
   const groups: GroupDescription[] = [];
   for (const name of items) {
-    const viewed = await viewOf(db, rules, topic, name, now);
+    const viewed = await viewOf(db, rules, topicRow, name, now);
     if (viewed !== null) groups.push(viewed);
   }
   return { items: groups, next };
 }
 
-/** A group as a read sees it (groupView), locking and writing nothing; null when there is no such group. */
-async function viewOf(db: Queryable, rules: StoreRules, topicName: string, name: string, now: number): Promise<GroupDescription | null> {
-  const topic = await loadTopicRow(db, topicName);
-  const raw = (await db.query<RawGroup>({ name: 'groupRow-row', text: ROW, values: [topicName, name] })).rows[0];
+/** A group of `topic` as a read sees it (groupView), locking and writing nothing; null when there is no such group. */
+async function viewOf(db: Queryable, rules: StoreRules, topic: TopicRow, name: string, now: number): Promise<GroupDescription | null> {
+  const raw = (await db.query<RawGroup>({ name: 'groupRow-row', text: ROW, values: [topic.topicId, name] })).rows[0];
   if (raw === undefined) return null;
   const { rows } = await db.query<RawMember>({ name: 'groupRow-allMembers', text: ALL_MEMBERS, values: [raw.id] });
   return describe(db, rules, groupView(rules, raw, topic, rows, now));
@@ -322,7 +325,7 @@ async function viewOf(db: Queryable, rules: StoreRules, topicName: string, name:
 
 /** operation: describeGroup — as a read sees the group: it locks and writes nothing. */
 export async function viewGroup(db: Queryable, rules: StoreRules, topicName: string, name: string, now: number): Promise<GroupDescription> {
-  const viewed = await viewOf(db, rules, topicName, name, now);
+  const viewed = await viewOf(db, rules, await loadTopicRow(db, topicName), name, now);
   if (viewed === null) throw groupNotFound(topicName, name);
   return viewed;
 }

@@ -182,16 +182,21 @@ export function putGroup(
   return { group: describe(db, rules, loadGroup(db, rules, topic, name, now)), created: !existed };
 }
 
-/** operation: describeGroup — as a read sees the group (groupView): it writes nothing. */
-export function viewGroup(db: Database, rules: StoreRules, topicName: string, name: string, now: number): GroupDescription {
-  const topic = loadTopicRow(db, topicName);
+/** A group of `topic` as a read sees it (groupView): it writes nothing. */
+function view(db: Database, rules: StoreRules, topic: TopicRow, name: string, now: number): GroupDescription {
   const raw = rawGroup(db, topic, name, null, now);
   return describe(db, rules, groupView(rules, raw, topic, statements(db).members.all(raw.id), now));
 }
 
+/** operation: describeGroup — as a read sees the group (groupView): it writes nothing. */
+export function viewGroup(db: Database, rules: StoreRules, topicName: string, name: string, now: number): GroupDescription {
+  return view(db, rules, loadTopicRow(db, topicName), name, now);
+}
+
 /** operation: listGroups — each group as describeGroup shows it; writes nothing (a /metrics scrape lists them). */
-export function listGroups(db: Database, rules: StoreRules, topic: string, page: PageRequest, now: number): Listed<GroupDescription> {
-  const names = statements(db).names.all(loadTopicRow(db, topic).topicId, pageParameters(page)) as string[];
+export function listGroups(db: Database, rules: StoreRules, topicName: string, page: PageRequest, now: number): Listed<GroupDescription> {
+  const topic = loadTopicRow(db, topicName);
+  const names = statements(db).names.all(topic.topicId, pageParameters(page)) as string[];
   const { items, next } = pageOf(names, page, (name) => name);
-  return { items: items.map((name) => viewGroup(db, rules, topic, name, now)), next };
+  return { items: items.map((name) => view(db, rules, topic, name, now)), next };
 }
