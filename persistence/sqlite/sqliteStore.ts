@@ -75,6 +75,7 @@ import { rewindPositions } from './rewindPositions';
 import { settle } from './settle';
 import { sweep } from './sweep';
 import { KeptRows } from './keptRows';
+import { ownerRow } from '../rows/schemaRow';
 import { getSchema, putSchema, putSchemaSettings, schemaVersion, schemaVersions } from './schemas';
 
 export interface SqliteStoreOptions {
@@ -431,7 +432,8 @@ export class SqliteStore implements Store {
   }
 
   getSchema(owner: SchemaOwner): Promise<SchemaRecord | null> {
-    return this.readNow(() => this.schemas.get('queue' in owner ? `queue/${owner.queue}` : `topic/${owner.topic}`, () => getSchema(this.db, owner)));
+    const { kind, name } = ownerRow(owner);
+    return this.readNow(() => this.schemas.get(`${kind}/${name}`, () => getSchema(this.db, owner)));
   }
 
   schemaVersions(owner: SchemaOwner): Promise<SchemaVersion[]> {
