@@ -74,6 +74,15 @@ describe('sqlite backend', () => {
     expect(await store.holdLeases({ names: ['sweeper'], holder: 'b', ttlMs: 60_000, now: T0 })).toEqual(['sweeper']);
   });
 
+  test("a produce in the same commit as a change of its queue's settings, after it, follows the change", async () => {
+    await store.putQueue({ name: 'q', settings: settings({ maxMessageBytes: 10 }), now: T0 });
+    const big = () => store.produce({ queue: 'q', messages: [message('x', { bytes: 11 })], ...opts() });
+    await expectFailure(big(), { code: 'message_too_large', name: 'q', index: 0, bytes: 11, max: 10 });
+    const before = store.commitStats.commits;
+    const [changed, produced] = await Promise.all([store.putQueue({ name: 'q', settings: settings({ maxMessageBytes: 11 }), now: T0 }), big()]);
+    expect([changed.created, produced.length, store.commitStats.commits - before]).toEqual([false, 1, 1]);
+  });
+
   test('a failing write in a group is rolled back alone', async () => {
     const outcomes = await Promise.allSettled([
       store.produce({ queue: 'q', messages: [message('a')], ...opts() }),
