@@ -11,7 +11,8 @@ import { type Measured, type RunFor, serveRuns } from './rawServer';
  * fsync'd), in one of two layouts:
  * - `gateway` (b): the rows a produce stores for each message — the message
  *   row (1 KB value blob, the same metadata columns) and its delivery row —
- *   into the gateway's own schema (its migrations, indexes and constraints).
+ *   into the gateway's own schema (its migrations, indexes and constraints),
+ *   and the queue's counts once per transaction.
  *   What is left to the gateway is HTTP, JSON, validation, idempotency
  *   checks, counters and group commit.
  * - `single-table` (b′): one row per message in a table of its own,
@@ -26,14 +27,17 @@ import { type Measured, type RunFor, serveRuns } from './rawServer';
 const ROWS_PER_TRANSACTION = 100;
 
 const LAYOUTS = ['gateway', 'single-table'] as const;
-export type Layout = (typeof LAYOUTS)[number];
+export type LayoutName = (typeof LAYOUTS)[number];
 
-function isLayout(text: string): text is Layout {
+function isLayout(text: string): text is LayoutName {
   return (LAYOUTS as readonly string[]).includes(text);
 }
 
-/** Stores one message of `value` (the 1 KB it is given) at `timestamp`. */
-type InsertMessage = (timestamp: number, value: Buffer) => void;
+/** How one layout stores a batch: each message of `value` (the 1 KB it is given) at `timestamp`, then what a batch does once. */
+interface Layout {
+  insertMessage(timestamp: number, value: Buffer): void;
+  endBatch(messages: number, bytes: number): void;
+}
 
 function openDatabase(dataDir: string): Database.Database {
   const db = new Database(path.join(dataDir, 'raw.db'));
@@ -42,8 +46,8 @@ function openDatabase(dataDir: string): Database.Database {
   return db;
 }
 
-/** Creates a queue in the gateway's schema in `db`; inserts each message's rows into it. */
-function gatewayRows(db: Database.Database): InsertMessage {
+/** Creates a queue in the gateway's schema in `db`; inserts each message's rows into it, and counts a batch's rows once (migration 015). */
+function gatewayRows(db: Database.Database): Layout {
   db.pragma('foreign_keys = ON');
   migrate(db);
   const now = Date.now();
@@ -63,32 +67,42 @@ function gatewayRows(db: Database.Database): InsertMessage {
     `INSERT INTO messages (topic_id, partition, offset, timestamp, key, headers, content_type, value)
      VALUES (?, 0, ?, ?, NULL, '{}', 'application/json', ?)`,
   );
-  // bytes: the value's size, which the stats triggers (migration 008) require of every delivery row.
+  // bytes: the value's size, which the delete trigger of migration 008 takes off the counts.
   const insertDelivery = db.prepare<[number | bigint, number | bigint, number, number]>(
     'INSERT INTO deliveries (subscription_id, message_id, available_at, bytes) VALUES (?, ?, ?, ?)',
   );
+  const count = db.prepare<[number, number, number | bigint]>('UPDATE subscriptions SET waiting = waiting + ?, waiting_bytes = waiting_bytes + ? WHERE id = ?');
   let offset = 0;
-  return (timestamp, value) => {
-    const messageId = insert.run(topicId, offset++, timestamp, value).lastInsertRowid;
-    insertDelivery.run(subscriptionId, messageId, timestamp, value.length);
+  return {
+    insertMessage: (timestamp, value) => {
+      const messageId = insert.run(topicId, offset++, timestamp, value).lastInsertRowid;
+      insertDelivery.run(subscriptionId, messageId, timestamp, value.length);
+    },
+    endBatch: (messages, bytes) => {
+      count.run(messages, bytes, subscriptionId);
+    },
   };
 }
 
 /** Creates table m in `db`; inserts a row of each message's value. */
-function singleTableRow(db: Database.Database): InsertMessage {
+function singleTableRow(db: Database.Database): Layout {
   db.exec('CREATE TABLE m (id INTEGER PRIMARY KEY, value BLOB NOT NULL)');
   const insert = db.prepare<[Buffer]>('INSERT INTO m (value) VALUES (?)');
-  return (_timestamp, value) => {
-    insert.run(value);
+  return {
+    insertMessage: (_timestamp, value) => {
+      insert.run(value);
+    },
+    endBatch: () => undefined,
   };
 }
 
-/** What inserts messages with `insertMessage` for `ms` milliseconds, reporting the messages inserted and the time it took. */
-function inserter(db: Database.Database, insertMessage: InsertMessage): RunFor {
+/** What inserts messages in `layout` for `ms` milliseconds, reporting the messages inserted and the time it took. */
+function inserter(db: Database.Database, layout: Layout): RunFor {
   const value = storedValueOfSize(MESSAGE_BYTES);
   const insertBatch = db.transaction(() => {
     const timestamp = Date.now();
-    for (let i = 0; i < ROWS_PER_TRANSACTION; i++) insertMessage(timestamp, value);
+    for (let i = 0; i < ROWS_PER_TRANSACTION; i++) layout.insertMessage(timestamp, value);
+    layout.endBatch(ROWS_PER_TRANSACTION, ROWS_PER_TRANSACTION * value.length);
   });
   // Same transaction kind as the gateway's group commit (BEGIN IMMEDIATE).
   const insertFor = (ms: number): Measured => {
@@ -107,8 +121,7 @@ function main(): void {
   const [dataDir, layout = 'gateway'] = process.argv.slice(2);
   if (!isLayout(layout)) throw new Error(`layout '${layout}': expected ${LAYOUTS.join(' or ')}`);
   const db = openDatabase(dataDir);
-  const insertMessage = layout === 'gateway' ? gatewayRows(db) : singleTableRow(db);
-  serveRuns(`raw sqlite (${layout})`, inserter(db, insertMessage), () => db.close());
+  serveRuns(`raw sqlite (${layout})`, inserter(db, layout === 'gateway' ? gatewayRows(db) : singleTableRow(db)), () => db.close());
 }
 
 main();

@@ -11,8 +11,8 @@ import { inPartition, message, settings, SUBSCRIPTION, sweepAt, T0, topicSetting
 import { tempDir } from './support/testGateway';
 
 /**
- * Stats come from counters that triggers on deliveries keep (migration 008)
- * and from a range of the rows not ready now. A random history of every kind
+ * Stats come from counters (migration 008) that each insert of delivery rows
+ * adds to (migration 015) and a trigger on their delete takes from, and from a range of the rows not ready now. A random history of every kind
  * of change to deliveries, on queues and on a topic's queue subscriptions,
  * is checked after each step: every stat of every queue subscription must
  * equal a recount that scans its rows, as stats were computed before 008.
@@ -340,36 +340,48 @@ describe('stats counters', () => {
     await h.store.produceTopic({ topic: 't', messages: [inPartition(0, 'dddd')], ...options });
     await h.store.claim({ from: { queue: 'q' }, max: 1, now: T0, visibilityTimeoutMs: 1000 });
     await h.store.close();
-    // The database as the release before 008 left it (and so before 009, which indexes its counter).
+    // The database as the release before 008 left it (and so before 009, which indexes its counter, and 015).
     const db = new Database(path.join(h.dataDir, DATABASE_FILE));
     db.exec(`DROP INDEX queues_by_backlog;
-             DROP TRIGGER deliveries_count_insert;
              DROP TRIGGER deliveries_count_delete;
              ALTER TABLE deliveries DROP COLUMN bytes;
              ALTER TABLE subscriptions DROP COLUMN waiting;
              ALTER TABLE subscriptions DROP COLUMN waiting_bytes;
-             DELETE FROM schema_migrations WHERE version IN (8, 9);`);
+             DELETE FROM schema_migrations WHERE version IN (8, 9, 15);`);
     db.close();
     h.store = openStore(h.dataDir);
     expect(await h.store.queueStats({ queue: 'q', now: T0 })).toMatchObject({ ready: 1, inFlight: 1, delayed: 1, bytes: 6 });
     expect(await h.store.subscriptionStats({ topic: 't', subscription: 's', now: T0 })).toMatchObject({ ready: 1, bytes: 4 });
     await h.compare(T0);
+    // 015 after 008: what is inserted next is counted once, not by a trigger as well.
+    await h.store.produce({ queue: 'q', messages: [message('eeeee')], ...options });
+    await h.store.produceTopic({ topic: 't', messages: [inPartition(0, 'ff')], ...options });
+    expect(await h.store.queueStats({ queue: 'q', now: T0 })).toMatchObject({ ready: 2, bytes: 11 });
     await h.compare(T0 + 1000);
   });
 
-  test('a delivery row inserted without its bytes is refused, even by an INSERT OR IGNORE', async () => {
+  test('migration 015 leaves the counts of a database it finds, and the inserts after it are each counted once', async () => {
     await h.store.putQueue({ name: 'q', settings: settings(), now: T0 });
-    await h.store.produce({ queue: 'q', messages: [message('a')], now: T0, idempotencyWindowMs: WINDOW });
+    await h.store.putTopic({ name: 't', settings: topicSettings(), now: T0 });
+    const options = { now: T0, idempotencyWindowMs: WINDOW };
+    await h.store.produce({ queue: 'q', messages: [message('a'), message('bb')], ...options });
+    await h.store.produceTopic({ topic: 't', messages: [inPartition(0, 'ccc'), inPartition(0, 'dddd')], ...options });
     await h.store.close();
+    // The database as the release before 015 left it: the insert trigger of 008 counts every row.
     const db = new Database(path.join(h.dataDir, DATABASE_FILE));
-    try {
-      // A trigger's update takes the conflict clause of the insert that fired it: without the check, OR IGNORE would skip the count in silence.
-      const insert = db.prepare('INSERT OR IGNORE INTO deliveries (subscription_id, message_id, available_at) SELECT subscription_id, message_id + 1, 0 FROM deliveries');
-      expect(() => insert.run()).toThrow('deliveries.bytes is required');
-      expect(db.prepare('SELECT count(*) FROM deliveries').pluck().get()).toBe(1);
-    } finally {
-      db.close();
-      h.store = openStore(h.dataDir);
-    }
+    db.exec(`CREATE TRIGGER deliveries_count_insert AFTER INSERT ON deliveries
+             BEGIN
+               UPDATE subscriptions SET waiting = waiting + 1, waiting_bytes = waiting_bytes + NEW.bytes WHERE id = NEW.subscription_id;
+             END;
+             DELETE FROM schema_migrations WHERE version = 15;`);
+    db.close();
+    h.store = openStore(h.dataDir);
+    expect(await h.store.queueStats({ queue: 'q', now: T0 })).toMatchObject({ ready: 2, bytes: 3 });
+    // Each of the three inserts: a produce, a backfill, and (below) a redrive to a topic subscription.
+    await h.store.produce({ queue: 'q', messages: [message('eeeee')], ...options });
+    await h.store.putSubscription({ topic: 't', subscription: 's', settings: SUBSCRIPTION, fromEarliest: true, now: T0 });
+    expect(await h.store.queueStats({ queue: 'q', now: T0 })).toMatchObject({ ready: 3, bytes: 8 });
+    expect(await h.store.subscriptionStats({ topic: 't', subscription: 's', now: T0 })).toMatchObject({ ready: 2, bytes: 7 });
+    await h.compare(T0);
   });
 });

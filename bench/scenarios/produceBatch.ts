@@ -7,7 +7,7 @@ import { withFreshGateway } from '../gateway';
 import { loadSide } from '../load';
 import { produceLoad } from '../payload';
 import { rawRunSide } from '../rawServer';
-import type { Layout } from '../rawSqlite';
+import type { LayoutName } from '../rawSqlite';
 import { atLeast, type Row } from '../report';
 import { type Alternation, alternate, alternatingRow, type Side } from '../rounds';
 import type { RoundTiming } from '../settings';
@@ -34,7 +34,7 @@ export function batchProduceSide(url: string, queue: string, options: { meter?: 
  * same messages in `layout` (rawSqlite.ts), each in its own process, in
  * alternating rounds.
  */
-function againstRawSqlite(timing: RoundTiming, layout: Layout): Promise<Alternation> {
+function againstRawSqlite(timing: RoundTiming, layout: LayoutName): Promise<Alternation> {
   return withTempDir('raw-sqlite', (rawDir) =>
     withChildServer(RAW_SQLITE, [rawDir, layout], (rawUrl) =>
       withFreshGateway([QUEUE], (gatewayUrl) => alternate(timing, rawRunSide(rawUrl), batchProduceSide(gatewayUrl, QUEUE))),

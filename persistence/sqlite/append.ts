@@ -4,6 +4,7 @@ import { type AppendMessage, type AppendTarget, checkQuota, deliveryGroup } from
 import type { AppendResult, ProduceOptions } from '../store';
 import type { WriteContext } from './groupCommit';
 import { prepared } from './prepared';
+import { addWaiting } from './waiting';
 
 interface IdempotencyRow {
   message_id: number;
@@ -33,7 +34,7 @@ const statements = prepared((db) => ({
     `INSERT INTO messages (topic_id, partition, offset, timestamp, key, headers, content_type, value, group_id, original_id)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ),
-  // With the value's size, which the stats counters of migration 008 add up.
+  // With the value's size, which the delete trigger of migration 008 takes off the counts.
   insertDelivery: db.prepare<[number, number | bigint, number, string | null, number]>(
     'INSERT INTO deliveries (subscription_id, message_id, available_at, group_id, bytes) VALUES (?, ?, ?, ?, ?)',
   ),
@@ -83,6 +84,7 @@ export function append(
     return head;
   };
   let appended = 0;
+  let appendedBytes = 0;
   const results = messages.map((message): AppendResult => {
     if (message.idempotencyKey !== null) {
       const seen = s.findKey.get(target.topicId, message.idempotencyKey, options.now - options.idempotencyWindowMs);
@@ -120,6 +122,7 @@ export function append(
     head.messages += 1;
     head.bytes += message.value.length;
     appended += 1;
+    appendedBytes += message.value.length;
     return { id: String(message.originalId ?? id), partition: message.partition, offset, timestamp: head.timestamp, duplicate: false };
   });
   if (target.quota !== null && appended > 0) {
@@ -128,7 +131,10 @@ export function append(
   for (const [partition, head] of heads) {
     s.advance.run(head.next, head.messages, head.bytes, head.timestamp, target.topicId, partition);
   }
-  if (appended > 0) s.countProduced.run(appended, target.topicId);
-  if (appended > 0) context.notify(target.name);
+  if (appended > 0) {
+    for (const subscriptionId of target.subscriptionIds) addWaiting(db, subscriptionId, appended, appendedBytes);
+    s.countProduced.run(appended, target.topicId);
+    context.notify(target.name);
+  }
   return results;
 }

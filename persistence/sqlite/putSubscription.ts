@@ -4,6 +4,7 @@ import type { SubscriptionRecord, SubscriptionSettings } from '../store';
 import { prepared } from './prepared';
 import { deadLetterTopicOf, findSubscriptionRow, loadSubscription } from './queueRow';
 import { loadTopicRow } from './topicRow';
+import { addWaiting } from './waiting';
 
 const statements = prepared((db) => ({
   insert: db.prepare<[number, string, number, number | null, number | null]>(
@@ -14,9 +15,13 @@ const statements = prepared((db) => ({
     'UPDATE subscriptions SET visibility_timeout_ms = ?, max_deliveries = ?, dead_letter_topic_id = ? WHERE id = ?',
   ),
   // Delivery rows only: the bodies stay where they are, shared by every reader of the topic.
-  backfill: db.prepare<[number | bigint, number, number]>(
+  backfill: db.prepare<[number, number, number]>(
     `INSERT INTO deliveries (subscription_id, message_id, available_at, bytes)
      SELECT ?, id, ?, length(value) FROM messages WHERE topic_id = ?`,
+  ),
+  // What the backfill added: a new subscription's only rows.
+  backfilled: db.prepare<[number], { rows: number; bytes: number }>(
+    'SELECT count(*) AS rows, coalesce(sum(bytes), 0) AS bytes FROM deliveries WHERE subscription_id = ?',
   ),
   delete: db.prepare<[number]>('DELETE FROM subscriptions WHERE id = ?'),
 }));
@@ -35,8 +40,12 @@ export function putSubscription(
   const deadLetterTopicId = deadLetterTopicOf(db, settings.deadLetterQueue);
   const existing = findSubscriptionRow(db, topic, name);
   if (existing === null) {
-    const id = s.insert.run(topicId, name, settings.visibilityTimeoutMs, settings.maxDeliveries, deadLetterTopicId).lastInsertRowid;
-    if (fromEarliest) s.backfill.run(id, now, topicId);
+    const id = Number(s.insert.run(topicId, name, settings.visibilityTimeoutMs, settings.maxDeliveries, deadLetterTopicId).lastInsertRowid);
+    if (fromEarliest) {
+      s.backfill.run(id, now, topicId);
+      const added = s.backfilled.get(id) ?? { rows: 0, bytes: 0 };
+      addWaiting(db, id, added.rows, added.bytes);
+    }
   } else {
     s.update.run(settings.visibilityTimeoutMs, settings.maxDeliveries, deadLetterTopicId, existing.subscriptionId);
   }

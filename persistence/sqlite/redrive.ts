@@ -8,6 +8,7 @@ import { loadMessages } from './messageRow';
 import { prepared } from './prepared';
 import { findQueueRow, findSubscriptionRow, loadQueueRow } from './queueRow';
 import { removeMessages } from './removeMessages';
+import { addWaiting } from './waiting';
 
 const statements = prepared((db) => ({
   ready: db
@@ -16,14 +17,17 @@ const statements = prepared((db) => ({
         ORDER BY available_at, message_id LIMIT ?`,
     )
     .pluck(),
-  // The counter the triggers of migration 008 keep: no count of the dead-letter queue's rows.
+  // The counter of migration 008: no count of the dead-letter queue's rows.
   remaining: db.prepare<[number]>('SELECT waiting FROM subscriptions WHERE id = ?').pluck(),
   // The topic message is still there (retention may have taken it): deliver it to the subscription again
   // (a topic's subscription is never FIFO: its deliveries carry no group, deliveryGroup).
-  redeliver: db.prepare<[number, number, number, number]>(
-    `INSERT OR IGNORE INTO deliveries (subscription_id, message_id, available_at, bytes)
-     SELECT ?, id, ?, length(value) FROM messages WHERE id = ? AND topic_id = ?`,
-  ),
+  // Its bytes, for the counts, when the row was added (none when the subscription already holds it).
+  redeliver: db
+    .prepare<[number, number, number, number]>(
+      `INSERT OR IGNORE INTO deliveries (subscription_id, message_id, available_at, bytes)
+       SELECT ?, id, ?, length(value) FROM messages WHERE id = ? AND topic_id = ? RETURNING bytes`,
+    )
+    .pluck(),
 }));
 
 /** Puts one dead letter back where it came from; false when that is not possible (it then stays). */
@@ -48,9 +52,11 @@ function redeliverTo(db: Database, context: WriteContext, source: string, now: n
   if (subscription === null) return null;
   return (message) => {
     const original = deadLetteredMessageId(message);
-    const done = statements(db).redeliver.run(subscription.subscriptionId, now, original, subscription.topicId).changes > 0;
-    if (done) context.notify(subscription.name);
-    return done;
+    const bytes = statements(db).redeliver.get(subscription.subscriptionId, now, original, subscription.topicId) as number | undefined;
+    if (bytes === undefined) return false;
+    addWaiting(db, subscription.subscriptionId, 1, bytes);
+    context.notify(subscription.name);
+    return true;
   };
 }
 
