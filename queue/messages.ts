@@ -43,6 +43,7 @@ export const MAX_JSON_DEPTH = 100;
 
 /** Whether a parsed JSON value nests deeper than `max`; iterative, so any depth is safe to ask about. */
 function nestsDeeperThan(value: unknown, max: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
   const stack: Array<{ node: unknown; depth: number }> = [{ node: value, depth: 0 }];
   while (stack.length > 0) {
     const { node, depth } = stack.pop() as { node: unknown; depth: number };

@@ -9,6 +9,7 @@ import { DATABASE_FILE, SqliteStore, type SqliteStoreOptions } from '../persiste
 import { rules } from '../queue/rules';
 import { describeStoreContract } from './store-contract';
 import { expectFailure, message, opts, settings, T0 } from './store-contract/fixtures';
+import { eventually } from './support/receiver';
 import { tempDir } from './support/testGateway';
 
 /** A store over `dataDir` as the gateway opens it (FULL, queue/'s rules), with any other options a test needs. */
@@ -116,6 +117,32 @@ describe('sqlite backend', () => {
   async function turns(done: () => boolean): Promise<void> {
     for (let i = 0; i < 20 && !done(); i += 1) await new Promise((resolve) => setImmediate(resolve));
   }
+
+  test('a thread of its own copies the log into the database after commits, long before 1,000 pages would make the store do it, and the log is then reused from its start', async () => {
+    const file = path.join(dataDir, DATABASE_FILE);
+    const wal = `${file}-wal`;
+    const reader = new Database(file, { readonly: true });
+    try {
+      // Every page the database has, committed, is in its file: the log is copied up to its end.
+      const pageSize = reader.pragma('page_size', { simple: true }) as number;
+      const copied = (): boolean => fs.statSync(file).size === (reader.pragma('page_count', { simple: true }) as number) * pageSize;
+      // 40 commits of 5 KB each: 100 pages or so of the log, a tenth of SQLite's automatic checkpoint.
+      const produceMany = async (): Promise<void> => {
+        for (let i = 0; i < 40; i += 1) await store.produce({ queue: 'q', messages: [message('x'.repeat(5000))], ...opts() });
+      };
+      const before = fs.statSync(file).size;
+      await produceMany();
+      await eventually(copied);
+      expect(fs.statSync(file).size).toBeGreaterThan(before + 200_000);
+      const logAfterFirst = fs.statSync(wal).size;
+      // The next writes start the log again from its beginning: it does not grow by as much again.
+      await produceMany();
+      await eventually(copied);
+      expect(fs.statSync(wal).size).toBeLessThan(logAfterFirst * 1.5);
+    } finally {
+      reader.close();
+    }
+  });
 
   test('FULL: a write is answered only once its fsync of the log returns, and a read of it waits for that fsync too', async () => {
     const fsyncs = holdFsyncs();

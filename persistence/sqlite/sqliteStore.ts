@@ -55,6 +55,7 @@ import { topicPartitions } from './topicPartitions';
 import { findTopicRow, loadTopicRow, topicRowPage } from './topicRow';
 import { claim } from './claim';
 import { deleteQueue } from './deleteQueue';
+import { Checkpointer } from './checkpointer';
 import { type CommitObserver, type CommitStats, GroupCommit } from './groupCommit';
 import { interpretError } from './interpretError';
 import { type FileSync, type Fsync, walSync } from './walSync';
@@ -110,6 +111,8 @@ export class SqliteStore implements Store {
   private readonly writes: GroupCommit;
   /** The log's fsync, run after COMMIT off the event loop (FULL); null for NORMAL. */
   private readonly wal: FileSync | null;
+  /** Copies the log into the database off the event loop, told of every commit. */
+  private readonly checkpointer: Checkpointer;
   private readonly available = new Listeners<string | null>();
   private readonly replied = new Listeners<string | null>();
   private readonly rules: StoreRules;
@@ -152,13 +155,17 @@ export class SqliteStore implements Store {
     createReceiptSecret(this.db);
     // The log exists by now: the migrations' first read created it.
     this.wal = options.synchronous === 'FULL' ? walSync(path.join(options.dataDir, `${DATABASE_FILE}-wal`), options.fsync) : null;
+    this.checkpointer = new Checkpointer(path.join(options.dataDir, DATABASE_FILE));
     this.writes = new GroupCommit(
       this.db,
       ({ queues, replies }) => {
         for (const queue of queues) this.available.emit(queue);
         for (const id of replies) this.replied.emit(id);
       },
-      options.onCommit ?? (() => undefined),
+      (seconds, operations) => {
+        this.checkpointer.committed();
+        options.onCommit?.(seconds, operations);
+      },
       this.wal,
       // A unit may have kept what an earlier unit of the same transaction wrote.
       () => this.forgetSettings(),
@@ -492,6 +499,7 @@ export class SqliteStore implements Store {
       () => true,
       () => false,
     );
+    await this.checkpointer.close();
     if (drained) this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.wal?.close();
     this.db.close();
