@@ -95,6 +95,26 @@ describe('sqlite backend', () => {
     expect((await store.queueStats({ queue: 'q', now: T0 })).ready).toBe(2);
   });
 
+  test('a write that fails after it wrote rows (past a quota) is rolled back alone: the writes of its group before and after it are stored once, at the offsets they were answered with', async () => {
+    await store.putQueue({ name: 'capped', settings: settings({ maxStoredMessages: 1 }), now: T0 });
+    const commits = store.commitStats.commits;
+    const [first, capped, last] = await Promise.allSettled([
+      store.produce({ queue: 'q', messages: [message('a')], ...opts() }),
+      store.produce({ queue: 'capped', messages: [message('b'), message('c')], ...opts() }),
+      store.produce({ queue: 'q', messages: [message('d')], ...opts() }),
+    ]);
+    expect(capped).toMatchObject({ status: 'rejected', reason: { code: 'quota_exceeded' } });
+    expect(store.commitStats.commits - commits).toBe(1);
+    const answered = [first, last].map((outcome) => (outcome.status === 'fulfilled' ? outcome.value[0].offset : null));
+    const stored = await store.browse({ at: { queue: 'q' }, after: null, max: 10, now: T0 });
+    expect(stored.map((m) => [m.value.toString(), m.offset])).toEqual([
+      ['a', answered[0]],
+      ['d', answered[1]],
+    ]);
+    expect(await store.browse({ at: { queue: 'capped' }, after: null, max: 10, now: T0 })).toEqual([]);
+    expect((await store.queueStats({ queue: 'capped', now: T0 })).ready).toBe(0);
+  });
+
   /** An fsync asked of the OS, held: of which file, and how to let it go through (or fail it). */
   interface HeldFsync {
     file: string;

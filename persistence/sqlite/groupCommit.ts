@@ -25,6 +25,12 @@ interface Pending {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/** Adds what `announced` holds to what `into` does. */
+function addAnnounced(into: Announced, announced: Announced): void {
+  for (const queue of announced.queues) into.queues.add(queue);
+  for (const id of announced.replies) into.replies.add(id);
+}
+
 /** Someone waiting until commit `commit` is on disk: an fsync covers every commit made before it started. */
 interface Waiter {
   commit: number;
@@ -42,9 +48,9 @@ export type CommitObserver = (seconds: number, operations: number) => void;
 
 /**
  * Group commit: every write requested during one turn of the event loop runs
- * in one transaction. Each unit runs in its own savepoint, so one that fails
- * is rolled back alone and the others still commit. A unit's promise settles
- * only after the commit is durable.
+ * in one transaction. One that fails is rolled back alone and the others
+ * still commit: the transaction runs again with a savepoint per unit
+ * (runUnits). A unit's promise settles only after the commit is durable.
  *
  * With a `file` to sync (synchronous=FULL), COMMIT only writes the log and
  * the fsync runs off the event loop: while it runs, the next requests are
@@ -70,7 +76,7 @@ export class GroupCommit {
   /** Set by a failed fsync, for good. */
   private failure: StoreError | null = null;
   // Prepared once: every write runs these, and exec() would parse them each time.
-  private readonly control: Record<'begin' | 'commit' | 'savepoint' | 'release' | 'rollbackTo', Statement>;
+  private readonly control: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Statement>;
 
   constructor(
     private readonly db: Database,
@@ -83,6 +89,7 @@ export class GroupCommit {
     this.control = {
       begin: db.prepare('BEGIN IMMEDIATE'),
       commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
       savepoint: db.prepare('SAVEPOINT unit'),
       release: db.prepare('RELEASE unit'),
       rollbackTo: db.prepare('ROLLBACK TO unit'),
@@ -116,10 +123,10 @@ export class GroupCommit {
     const started = performance.now();
     try {
       this.control.begin.run();
-      outcomes = batch.map((unit) => this.runUnit(unit, ready));
+      outcomes = this.runUnits(batch, ready);
       this.control.commit.run();
     } catch (error) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      if (this.db.inTransaction) this.control.rollback.run();
       this.onRollback();
       const failure = interpretError(error);
       for (const unit of batch) unit.reject(failure);
@@ -191,15 +198,45 @@ export class GroupCommit {
     );
   }
 
+  /**
+   * Runs the units of one transaction: first one after another with no
+   * savepoint (a savepoint keeps a copy of every page its unit changes, a
+   * quarter of a single produce's time in the store). When one fails, the
+   * transaction is rolled back, and they all run again, each in a savepoint
+   * of its own (runUnit), so that the failing one is rolled back alone and
+   * the others still commit. Units only write to the database and announce:
+   * running one twice leaves nothing of the first run.
+   */
+  private runUnits(batch: Pending[], ready: Announced): Outcome[] {
+    const announced: Announced = { queues: new Set(), replies: new Set() };
+    const context = this.announcing(announced);
+    let values: unknown[];
+    try {
+      values = batch.map((unit) => unit.work(context));
+    } catch (error) {
+      // On some errors (a full disk among them) SQLite ends the whole transaction: then every unit fails with it.
+      if (!this.db.inTransaction) throw error;
+      this.control.rollback.run();
+      this.onRollback();
+      this.control.begin.run();
+      return batch.map((unit) => this.runUnit(unit, ready));
+    }
+    addAnnounced(ready, announced);
+    return values.map((value) => ({ ok: true, value }));
+  }
+
+  /** A unit's context that adds what it announces to `announced`. */
+  private announcing(announced: Announced): WriteContext {
+    return { notify: (queue) => announced.queues.add(queue), replied: (id) => announced.replies.add(id) };
+  }
+
   private runUnit(unit: Pending, ready: Announced): Outcome {
-    const queues: string[] = [];
-    const replies: string[] = [];
+    const announced: Announced = { queues: new Set(), replies: new Set() };
     this.control.savepoint.run();
     try {
-      const value = unit.work({ notify: (queue) => queues.push(queue), replied: (id) => replies.push(id) });
+      const value = unit.work(this.announcing(announced));
       this.control.release.run();
-      for (const queue of queues) ready.queues.add(queue);
-      for (const id of replies) ready.replies.add(id);
+      addAnnounced(ready, announced);
       return { ok: true, value };
     } catch (error) {
       // On some errors (a full disk among them) SQLite ends the whole
