@@ -309,6 +309,7 @@ describe('sqlite backend', () => {
       { version: 13, name: '013_schemas.sql' },
       { version: 14, name: '014_fifo_group_indexes.sql' },
       { version: 15, name: '015_counted_inserts.sql' },
+      { version: 16, name: '016_produced_from_offsets.sql' },
     ]);
     const strict = db.prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND strict = 1 ORDER BY name").pluck().all();
     expect(strict).toEqual(

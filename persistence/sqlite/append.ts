@@ -29,7 +29,6 @@ const statements = prepared((db) => ({
   stored: db.prepare<[number], { messages: number; bytes: number }>(
     'SELECT sum(messages) AS messages, sum(bytes) AS bytes FROM partitions WHERE topic_id = ?',
   ),
-  countProduced: db.prepare<[number, number]>('UPDATE topics SET produced = produced + ? WHERE id = ?'),
   insertMessage: db.prepare<[number, number, number, number, string | null, string, string, Buffer, string | null, number | null]>(
     `INSERT INTO messages (topic_id, partition, offset, timestamp, key, headers, content_type, value, group_id, original_id)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -133,7 +132,6 @@ export function append(
   }
   if (appended > 0) {
     for (const subscriptionId of target.subscriptionIds) addWaiting(db, subscriptionId, appended, appendedBytes);
-    s.countProduced.run(appended, target.topicId);
     context.notify(target.name);
   }
   return results;
