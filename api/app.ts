@@ -11,6 +11,7 @@ import { type Logger, requestLog } from './logging';
 import type { Metrics } from './metrics';
 import { type BrowserPolicy, browserGuard } from './origins';
 import { HotRoutes, HOT_OPERATIONS } from './hotRoutes';
+import { hasJsonBody } from './jsonType';
 import { notJson, problemMiddleware } from './problem';
 import type { SpecOperation } from './spec';
 import { compileValidators } from './validation';
@@ -89,7 +90,7 @@ function rawMessageLimit(op: SpecOperation, limits: Limits, target: TargetLimit 
   return [
     (req, res, next) => {
       const declared = Number(req.headers['content-length'] ?? 0);
-      if (declared > limits.maxBatchBytes || (json && req.is('application/json'))) {
+      if (declared > limits.maxBatchBytes || (json && hasJsonBody(req))) {
         next();
         return;
       }
@@ -148,7 +149,7 @@ function bodyParsers(op: SpecOperation, limits: Limits): RequestHandler[] {
     : [];
   if ('*/*' in content) {
     // Any other type as bytes; where JSON is not listed (a request–reply's request or reply), JSON too.
-    const raw = json ? (req: Request) => !req.is('application/json') : () => true;
+    const raw = json ? (req: Request) => !hasJsonBody(req) : () => true;
     parsers.push(express.raw({ limit: limits.maxBatchBytes, type: (req) => raw(req as Request), verify: countBytes }));
   } else {
     // Other listed types (the SQS face's application/x-amz-json-1.0) arrive as bytes: the operation parses them its own way.

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { GatewayError } from '../queue/errors';
+import { hasJsonBody } from './jsonType';
 
 /**
  * The memory request bodies take at once, across all connections: a body is
@@ -48,7 +49,7 @@ const JSON_COST = 3;
  */
 export function budgeted(budget: BodyBudget, largest: number): RequestHandler {
   return (req, res, next) => {
-    const cost = req.is('application/json') ? JSON_COST : 1;
+    const cost = hasJsonBody(req) ? JSON_COST : 1;
     let held = 0;
     res.once('close', () => budget.give(held));
     const declared = req.headers['content-length'];

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import getRawBody from 'raw-body';
 import type { SpecOperation } from './spec';
+import { PLAIN_JSON } from './jsonType';
 
 /**
  * The operations a caller sends one message at a time, over and over:
@@ -13,8 +14,6 @@ import type { SpecOperation } from './spec';
  */
 export const HOT_OPERATIONS: ReadonlySet<string> = new Set(['produceMessages', 'fetchMessages', 'ackMessages']);
 
-/** The body this path reads itself: JSON in UTF-8, as is, of a declared length. Anything else takes the express route. */
-const PLAIN_JSON: ReadonlySet<string> = new Set(['application/json', 'application/json; charset=utf-8', 'application/json;charset=utf-8']);
 const DECIMAL = /^\d{1,15}$/;
 
 /** What a JSON body parser does with bytes it was given as UTF-8 JSON: `parse` throws the parser's own error for anything else. */
@@ -106,7 +105,7 @@ function readJson(json: JsonBody): RequestHandler {
   };
 }
 
-/** Whether the request's body is one this path reads itself. */
+/** Whether the request's body is one this path reads itself: JSON in UTF-8, as is, of a declared length. Anything else takes the express route. */
 function plainJson({ headers }: IncomingMessage): boolean {
   const type = headers['content-type'];
   return (

@@ -79,19 +79,17 @@ export function requestLog(logger: Logger): RequestHandler {
     res.setHeader('X-Request-Id', requestId);
     const started = performance.now();
     res.once('close', () => {
-      logger.info(
-        {
-          requestId,
-          operation: (res.locals.operationId as string | undefined) ?? null,
-          method: req.method,
-          path: req.path,
-          status: res.statusCode,
-          durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-          keyId: (res.locals.principal === undefined ? null : principalOf(res).key?.id) ?? null,
-          ...(res.writableFinished ? {} : { aborted: true }),
-        },
-        'request',
-      );
+      const line: Record<string, unknown> = {
+        requestId,
+        operation: (res.locals.operationId as string | undefined) ?? null,
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        keyId: (res.locals.principal === undefined ? null : principalOf(res).key?.id) ?? null,
+      };
+      if (!res.writableFinished) line.aborted = true;
+      logger.info(line, 'request');
     });
     next();
   };

@@ -105,11 +105,13 @@ function isName(parameter: Parameter): boolean {
  * into Infinity and lets it past `integer`, `minimum` and `maximum` alike.
  */
 function infinite(values: Record<string, unknown>, prefix: string): FieldError[] {
-  return Object.entries(values).flatMap(([name, value]) =>
-    (Array.isArray(value) ? value : [value]).some((item) => typeof item === 'number' && !Number.isFinite(item))
-      ? [{ pointer: `${prefix}/${name}`, detail: 'must be a finite number' }]
-      : [],
-  );
+  const errors: FieldError[] = [];
+  for (const [name, value] of Object.entries(values)) {
+    if ((Array.isArray(value) ? value : [value]).some((item) => typeof item === 'number' && !Number.isFinite(item))) {
+      errors.push({ pointer: `${prefix}/${name}`, detail: 'must be a finite number' });
+    }
+  }
+  return errors;
 }
 
 function fail(code: 'invalid_name' | 'validation_failed', what: string, errors: FieldError[]): never {
@@ -175,8 +177,9 @@ function textInputsOf(op: SpecOperation, at: (location: Parameter['in']) => Para
  */
 function notUtf8(req: Request, reads: TextInputs): FieldError[] {
   const errors: FieldError[] = [];
-  const query = req.originalUrl.split('?', 2)[1] ?? '';
-  for (const component of query.split('&')) {
+  const at = req.originalUrl.indexOf('?');
+  const query = at === -1 ? '' : req.originalUrl.slice(at + 1).split('?', 1)[0];
+  for (const component of query === '' ? [] : query.split('&')) {
     const [name] = component.split('=', 1);
     const decoded = escapesUtf8(name) ? decodeURIComponent(name.replace(/\+/g, ' ')) : name;
     if (reads.query.has(decoded) && !escapesUtf8(component)) errors.push({ pointer: `/query/${decoded}`, detail: 'is not valid UTF-8' });
@@ -216,7 +219,7 @@ function buildValidator(op: SpecOperation, compileParameters: Compile, compileBo
     if (undecodable.length > 0) fail('validation_failed', 'Invalid encoding', undecodable);
     const queryValues: Record<string, unknown> = { ...(req.query as Record<string, unknown>) };
     if (!query(queryValues)) fail('validation_failed', 'Invalid query', fieldErrors('/query', query.errors));
-    const unbounded = [...infinite(params, '/path'), ...infinite(queryValues, '/query')];
+    const unbounded = infinite(params, '/path').concat(infinite(queryValues, '/query'));
     if (unbounded.length > 0) fail('validation_failed', 'Invalid number', unbounded);
     if (!headers({ ...req.headers })) fail('validation_failed', 'Invalid header', fieldErrors('/headers', headers.errors));
     if (body !== null && !Buffer.isBuffer(req.body)) {
