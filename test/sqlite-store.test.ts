@@ -176,7 +176,6 @@ describe('sqlite backend', () => {
     const fsyncs = holdFsyncs();
     try {
       const answered: string[] = [];
-      const commits = store.commitStats.commits;
       const write = store.produce({ queue: 'q', messages: [message('a')], ...opts() }).then(() => answered.push('produce'));
       await turns(() => fsyncs.held.length > 0);
       expect(fsyncs.held.map((sync) => sync.file)).toEqual([fs.realpathSync(path.join(dataDir, `${DATABASE_FILE}-wal`))]);
@@ -187,9 +186,7 @@ describe('sqlite backend', () => {
       expect(answered).toEqual([]);
       // Settings are read as committed, without the wait.
       expect((await store.getQueue('q'))?.name).toBe('q');
-      // The second produce commits while the fsync runs (after the read, which saw one message), and waits
-      // for an fsync of its own: one at a time, asked once this one ends, as this one does not cover it.
-      expect(store.commitStats.commits).toBe(commits + 2);
+      // One fsync at a time: the second produce waits for this one to end before it commits (the read saw one message).
       expect(fsyncs.held).toHaveLength(1);
       fsyncs.held[0].release();
       await Promise.all([write, read]);

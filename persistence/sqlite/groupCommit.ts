@@ -31,9 +31,8 @@ function addAnnounced(into: Announced, announced: Announced): void {
   for (const id of announced.replies) into.replies.add(id);
 }
 
-/** Someone waiting until commit `commit` is on disk: an fsync covers every commit made before it started. */
+/** Someone waiting for the fsync in flight: it covers every commit made before it started. */
 interface Waiter {
-  commit: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -54,11 +53,8 @@ export type CommitObserver = (seconds: number, operations: number) => void;
  *
  * With a `file` to sync (synchronous=FULL), COMMIT only writes the log and
  * the fsync runs off the event loop: while it runs, the next requests are
- * parsed and committed, and wait for the next fsync, asked as soon as this
- * one ends (one is in flight at a time; it covers every commit made before
- * it was asked). Committing them meanwhile, rather than all together once it
- * ends, took their statements off the path from one fsync to the next:
- * 9% more single produces a second (README, "The one-message path"). A failed
+ * parsed and their writes wait, to be committed together once it ends and
+ * made durable by the next (one fsync is in flight at a time). A failed
  * fsync is final: after it, a page it was to write may be lost whatever
  * later fsyncs say, so every read and write is refused until a restart
  * recovers the log. Without a file (NORMAL), a commit is as durable as it
@@ -71,7 +67,7 @@ export class GroupCommit {
   /** Commits are numbered from 1; every one up to `synced` is on disk. */
   private synced = 0;
   private syncing = false;
-  /** Each waits for an fsync asked after its commit. */
+  /** Nothing commits while an fsync is in flight, so it covers everything they wait for. */
   private waiters: Waiter[] = [];
   /** Set by a failed fsync, for good. */
   private failure: StoreError | null = null;
@@ -104,13 +100,17 @@ export class GroupCommit {
   }
 
   private schedule(): void {
-    if (this.scheduled) return;
+    // During an fsync its end schedules the writes held meanwhile.
+    if (this.scheduled || this.syncing) return;
     this.scheduled = true;
     setImmediate(() => this.flush());
   }
 
   private flush(): void {
     this.scheduled = false;
+    // While an fsync is in flight, writes wait for it and then commit together (it schedules them):
+    // their own fsync could not start any sooner, and one commit writes each shared page once.
+    if (this.syncing) return;
     const batch = this.pending;
     this.pending = [];
     if (this.failure !== null) {
@@ -164,7 +164,7 @@ export class GroupCommit {
     if (this.failure !== null) return Promise.reject(this.failure);
     if (file === null || commit <= this.synced) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ commit, resolve, reject });
+      this.waiters.push({ resolve, reject });
       this.startSync(file);
     });
   }
@@ -178,12 +178,10 @@ export class GroupCommit {
       const waiters = this.waiters;
       this.waiters = [];
       for (const waiter of waiters) {
-        if (this.failure !== null) waiter.reject(this.failure);
-        else if (waiter.commit <= covers) waiter.resolve();
-        // Its commit was made while this fsync ran: the next one covers it.
-        else this.waiters.push(waiter);
+        if (this.failure === null) waiter.resolve();
+        else waiter.reject(this.failure);
       }
-      if (this.waiters.length > 0) this.startSync(file);
+      if (this.pending.length > 0) this.schedule();
     };
     file.sync().then(
       () => {
