@@ -138,9 +138,9 @@ export class SqliteStore implements Store {
     // each checkpoint and its header when the log is reused.
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
-    // Each unit of a group commit runs in a savepoint, and a statement with a trigger (every delivery's insert) in a
-    // statement journal: in memory, not spilled to a temporary file past 64 KiB, both cost a third of what they did
-    // (README, "Durability and speed"). They hold the pages one unit changes, at most a batch's.
+    // The savepoints of a group commit run again after a failed unit, and the statement journals of statements
+    // with a trigger (every delivery's delete): in memory, not spilled to a temporary file past 64 KiB, they cost a
+    // third of what they did (README, "Durability and speed"). They hold the pages one unit changes, at most a batch's.
     this.db.pragma('temp_store = MEMORY');
     if (options.maxDatabaseBytes !== undefined) {
       const pageSize = this.db.pragma('page_size', { simple: true }) as number;
