@@ -9,7 +9,7 @@ import { pageClause, pageParameters } from './page';
 const select = (subscriptions = 'subscriptions'): string => `
   SELECT t.id AS topic_id, t.name, t.kind, s.name AS subscription_name, t.retention_ms, t.max_message_bytes,
          t.max_stored_messages, t.max_stored_bytes,
-         t.produced, t.created_at, t.updated_at,
+         t.created_at, t.updated_at,
          s.id AS subscription_id, s.visibility_timeout_ms, s.max_deliveries, s.dead_letter_topic_id,
          d.name AS dead_letter_queue, s.delay_ms, s.acked, s.dead_lettered, s.waiting, s.waiting_bytes,
          s.ordering, s.content_based_deduplication, s.receive_wait_ms,

@@ -18,7 +18,6 @@ export interface QueueRow extends Omit<QueueRecord, 'tags' | 'subscriptionId' | 
   subscription: string | null;
   topicId: number;
   deadLetterTopicId: number | null;
-  produced: number;
   acked: number;
   deadLettered: number;
   /** Delivery rows of the subscription, in every state, and their value bytes (kept by the schema's triggers on deliveries). */
@@ -38,7 +37,6 @@ export interface RawQueueRow {
   max_message_bytes: number;
   max_stored_messages: number | null;
   max_stored_bytes: number | null;
-  produced: number;
   created_at: number;
   updated_at: number;
   subscription_id: number;
@@ -80,7 +78,6 @@ export function toQueueRow(raw: RawQueueRow): QueueRow {
     maxStoredBytes: raw.max_stored_bytes,
     createdAt: raw.created_at,
     updatedAt: raw.updated_at,
-    produced: raw.produced,
     acked: raw.acked,
     deadLettered: raw.dead_lettered,
     waiting: raw.waiting,

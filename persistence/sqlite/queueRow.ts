@@ -6,15 +6,11 @@ import type { Listed, PageRequest, QueueRecord, SubscriptionRecord, Subscription
 import { type PageParameters, pageClause, pageParameters } from './page';
 import { prepared } from './prepared';
 
-/**
- * The rows, with `subscriptionIndex` (`INDEXED BY …`) naming the index the
- * subscriptions are read by, if one must be. What a topic ever took in is
- * its partitions' high watermarks (offsets are dense; migration 016).
- */
+/** The rows, with `subscriptionIndex` (`INDEXED BY …`) naming the index the subscriptions are read by, if one must be. */
 const select = (subscriptionIndex = ''): string => `
   SELECT t.id AS topic_id, t.name, t.kind, s.name AS subscription_name, t.retention_ms, t.max_message_bytes,
          t.max_stored_messages, t.max_stored_bytes,
-         (SELECT sum(p.next_offset) FROM partitions p WHERE p.topic_id = t.id) AS produced, t.created_at, t.updated_at,
+         t.created_at, t.updated_at,
          s.id AS subscription_id, s.visibility_timeout_ms, s.max_deliveries, s.dead_letter_topic_id,
          d.name AS dead_letter_queue, s.delay_ms, s.acked, s.dead_lettered, s.waiting, s.waiting_bytes,
          s.ordering, s.content_based_deduplication, s.receive_wait_ms,

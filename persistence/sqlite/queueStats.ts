@@ -28,6 +28,8 @@ const statements = prepared((db) => ({
   notReady: db.prepare<Params, NotReady>(NOT_READY),
   oldestReady: db.prepare<Params>(OLDEST_READY).pluck(),
   timestamp: db.prepare<[number]>('SELECT timestamp FROM messages WHERE id = ?').pluck(),
+  // What the topic ever took in: its partitions' high watermarks (offsets are dense; migration 016).
+  produced: db.prepare<[number]>('SELECT sum(next_offset) FROM partitions WHERE topic_id = ?').pluck(),
 }));
 
 /**
@@ -50,7 +52,7 @@ export function queueStats(db: Database, of: SubscriptionRef, now: number): Queu
     delayed: notReady.delayed,
     bytes: row.waitingBytes,
     oldestReadyAgeMs: oldest === undefined ? null : Math.max(0, now - oldest),
-    produced: row.produced,
+    produced: s.produced.get(row.topicId) as number,
     acked: row.acked,
     deadLettered: row.deadLettered,
   };
