@@ -134,24 +134,30 @@ describe('sqlite backend', () => {
     return { held, restore: () => spy.mockRestore() };
   }
 
-  /** Lets the event loop turn until `done()` or 20 turns have passed (a commit runs on setImmediate). */
+  /** The first `bytes` bytes of `file`. */
+  function headOf(file: string, bytes: number): Buffer {
+    const head = Buffer.alloc(bytes);
+    const fd = fs.openSync(file, 'r');
+    try {
+      fs.readSync(fd, head, 0, bytes, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return head;
+  }
+
   /**
    * The log's index as SQLite documents it (the WAL-index header of the -shm
    * file, in the machine's byte order): the frames in the log (mxFrame), and
    * how many of them a checkpoint has copied into the database (nBackfill).
    */
   function logIndex(file: string): { frames: number; copied: number } {
-    const header = Buffer.alloc(100);
-    const fd = fs.openSync(`${file}-shm`, 'r');
-    try {
-      fs.readSync(fd, header, 0, header.length, 0);
-    } finally {
-      fs.closeSync(fd);
-    }
+    const header = headOf(`${file}-shm`, 100);
     const read = (offset: number): number => (os.endianness() === 'LE' ? header.readUInt32LE(offset) : header.readUInt32BE(offset));
     return { frames: read(16), copied: read(96) };
   }
 
+  /** Lets the event loop turn until `done()` or 20 turns have passed (a commit runs on setImmediate). */
   async function turns(done: () => boolean): Promise<void> {
     for (let i = 0; i < 20 && !done(); i += 1) await new Promise((resolve) => setImmediate(resolve));
   }
@@ -167,16 +173,7 @@ describe('sqlite backend', () => {
     });
     expect(fs.statSync(file).size).toBeGreaterThan(before + 200_000);
     // The log's header counts its restarts (its checkpoint sequence number, in SQLite's WAL format).
-    const restarts = (): number => {
-      const header = Buffer.alloc(16);
-      const fd = fs.openSync(`${file}-wal`, 'r');
-      try {
-        fs.readSync(fd, header, 0, header.length, 0);
-      } finally {
-        fs.closeSync(fd);
-      }
-      return header.readUInt32BE(12);
-    };
+    const restarts = (): number => headOf(`${file}-wal`, 16).readUInt32BE(12);
     const restarted = restarts();
     await store.produce({ queue: 'q', messages: [message('next')], ...opts() });
     expect(restarts()).toBe(restarted + 1);
