@@ -195,10 +195,12 @@ describe('sqlite backend', () => {
       expect((await store.getQueue('q'))?.name).toBe('q');
       // One fsync at a time: the second produce waits for this one to end before it commits (the read saw one message).
       expect(fsyncs.held).toHaveLength(1);
+      const askedAtAnswer = write.then(() => fsyncs.held.length);
       fsyncs.held[0].release();
       await Promise.all([write, read]);
       expect(answered).toEqual(['produce', 'stats ready=1']);
-      await turns(() => fsyncs.held.length > 1);
+      // Once it ended, the second produce committed and its fsync was asked before the first was answered.
+      expect(await askedAtAnswer).toBe(2);
       expect(answered).toHaveLength(2);
       fsyncs.held[1].release();
       await second;

@@ -53,8 +53,9 @@ export type CommitObserver = (seconds: number, operations: number) => void;
  *
  * With a `file` to sync (synchronous=FULL), COMMIT only writes the log and
  * the fsync runs off the event loop: while it runs, the next requests are
- * parsed and their writes wait, to be committed together once it ends and
- * made durable by the next (one fsync is in flight at a time). A failed
+ * parsed and their writes wait, to be committed together as soon as it ends,
+ * before its own answers are sent, and made durable by the next (one fsync
+ * is in flight at a time). A failed
  * fsync is final: after it, a page it was to write may be lost whatever
  * later fsyncs say, so every read and write is refused until a restart
  * recovers the log. Without a file (NORMAL), a commit is as durable as it
@@ -112,6 +113,8 @@ export class GroupCommit {
     // their own fsync could not start any sooner, and one commit writes each shared page once.
     if (this.syncing) return;
     const batch = this.pending;
+    // An fsync's end has committed them already (startSync).
+    if (batch.length === 0) return;
     this.pending = [];
     if (this.failure !== null) {
       const refused = new StoreError({ code: 'storage_unavailable', state: 'halted' });
@@ -177,11 +180,13 @@ export class GroupCommit {
       this.syncing = false;
       const waiters = this.waiters;
       this.waiters = [];
+      // The writes held meanwhile commit, and their fsync starts, before this one's answers are sent:
+      // the disk is not left idle while the event loop answers.
+      if (this.pending.length > 0) this.flush();
       for (const waiter of waiters) {
         if (this.failure === null) waiter.resolve();
         else waiter.reject(this.failure);
       }
-      if (this.pending.length > 0) this.schedule();
     };
     file.sync().then(
       () => {
