@@ -45,12 +45,44 @@ const LOG_BUFFER_BYTES = 4096;
 const LOG_FLUSH_MS = 100;
 
 /**
+ * Lines joined into one string of LOG_BUFFER_BYTES or so before sonic-boom
+ * (pino's destination) is given them. Given a line at a time, it measured in
+ * bytes all it held at each line: 3% of a single produce's time.
+ */
+class LineBatch implements pino.DestinationStream {
+  private lines: string[] = [];
+  private length = 0;
+
+  constructor(private readonly out: ReturnType<typeof pino.destination>) {}
+
+  write(line: string): void {
+    this.lines.push(line);
+    // UTF-16 units, not bytes: near enough to decide when to write.
+    this.length += line.length;
+    if (this.length >= LOG_BUFFER_BYTES) this.flush();
+  }
+
+  /** Hands the lines to sonic-boom, which writes them as soon as its write in flight ends. */
+  flush(): void {
+    if (this.lines.length === 0) return;
+    this.out.write(this.lines.join(''));
+    this.lines = [];
+    this.length = 0;
+  }
+
+  flushSync(): void {
+    this.flush();
+    this.out.flushSync();
+  }
+}
+
+/**
  * Standard error, written asynchronously, 4 KiB at a time or every 100 ms,
  * whichever comes first; flush it before the process exits (an exit that
  * does not, natural or by process.exit, flushes it too).
  */
 export function stderr(): pino.DestinationStream & { flushSync(): void } {
-  const destination = pino.destination({ fd: 2, sync: false, minLength: LOG_BUFFER_BYTES });
+  const destination = new LineBatch(pino.destination({ fd: 2, sync: false }));
   setInterval(() => destination.flush(), LOG_FLUSH_MS).unref();
   process.once('exit', () => {
     try {
