@@ -115,6 +115,48 @@ describe('sqlite backend', () => {
     expect((await store.queueStats({ queue: 'capped', now: T0 })).ready).toBe(0);
   });
 
+  test("the produces of one commit write their partitions' heads and counts once, before any other write of the commit and before COMMIT: offsets, quotas and counts come out as if each produce had written its own", async () => {
+    await store.putQueue({ name: 'capped', settings: settings({ maxStoredMessages: 3 }), now: T0 });
+    const produce = (queue: string, ...texts: string[]) => store.produce({ queue, messages: texts.map((text) => message(text)), ...opts() });
+    const offsets = (outcome: PromiseSettledResult<Array<{ offset: number }>>) => (outcome.status === 'fulfilled' ? outcome.value.map((r) => r.offset) : outcome.reason);
+    let commits = store.commitStats.commits;
+    // A commit where every unit succeeds (none runs again in a savepoint of its own).
+    const [first, second, purged, third, capped] = await Promise.allSettled([
+      produce('q', 'a'),
+      produce('q', 'bb', 'ccc'),
+      // Zeroes the counts that the two produces before it add to.
+      store.purgeQueue('q'),
+      produce('q', 'dddd'),
+      produce('capped', 'x', 'y'),
+    ]);
+    expect(store.commitStats.commits - commits).toBe(1);
+    expect([first, second, third, capped].map(offsets)).toEqual([[0], [1, 2], [3], [0, 1]]);
+    expect(purged).toEqual({ status: 'fulfilled', value: 3 });
+    commits = store.commitStats.commits;
+    // 2 stored, 1 more by the produce before it in the same commit: 1 more would pass 3.
+    const [fits, over] = await Promise.allSettled([produce('capped', 'v'), produce('capped', 'z')]);
+    expect(store.commitStats.commits - commits).toBe(1);
+    expect(offsets(fits)).toEqual([2]);
+    expect(over).toMatchObject({ status: 'rejected', reason: { failure: { code: 'quota_exceeded', unit: 'messages', stored: 3, adding: 1, max: 3 } } });
+    const raw = new Database(path.join(dataDir, DATABASE_FILE), { readonly: true });
+    try {
+      const counts = raw
+        .prepare(
+          `SELECT t.name, p.next_offset, p.messages, p.bytes, s.waiting, s.waiting_bytes,
+                  (SELECT count(*) FROM messages m WHERE m.topic_id = t.id) AS rows,
+                  (SELECT sum(length(m.value)) FROM messages m WHERE m.topic_id = t.id) AS stored
+             FROM partitions p JOIN topics t ON t.id = p.topic_id JOIN subscriptions s ON s.topic_id = t.id ORDER BY t.name`,
+        )
+        .all();
+      expect(counts).toEqual([
+        { name: 'capped', next_offset: 3, messages: 3, bytes: 3, waiting: 3, waiting_bytes: 3, rows: 3, stored: 3 },
+        { name: 'q', next_offset: 4, messages: 1, bytes: 4, waiting: 1, waiting_bytes: 4, rows: 1, stored: 4 },
+      ]);
+    } finally {
+      raw.close();
+    }
+  });
+
   /** An fsync asked of the OS, held: of which file, and how to let it go through (or fail it). */
   interface HeldFsync {
     file: string;

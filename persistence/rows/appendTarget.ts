@@ -42,7 +42,7 @@ export function deliveryGroup(fifo: boolean, group: string | null): string | nul
 }
 
 /** What an append stores, and what the target already holds: in messages, and in value bytes. */
-interface Amount {
+export interface Amount {
   messages: number;
   bytes: number;
 }

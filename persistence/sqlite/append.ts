@@ -2,9 +2,9 @@ import type { Database } from 'better-sqlite3';
 import { StoreError } from '../errors';
 import { type AppendMessage, type AppendTarget, checkQuota, deliveryGroup } from '../rows/appendTarget';
 import type { AppendResult, ProduceOptions } from '../store';
+import { AppendTally, type Head } from './appendTally';
 import type { WriteContext } from './groupCommit';
 import { prepared } from './prepared';
-import { addWaiting } from './waiting';
 
 interface IdempotencyRow {
   message_id: number;
@@ -13,19 +13,7 @@ interface IdempotencyRow {
   timestamp: number;
 }
 
-interface PartitionHead {
-  next_offset: number;
-  last_timestamp: number;
-}
-
 const statements = prepared((db) => ({
-  head: db.prepare<[number, number], PartitionHead>(
-    'SELECT next_offset, last_timestamp FROM partitions WHERE topic_id = ? AND partition = ?',
-  ),
-  advance: db.prepare<[number, number, number, number, number, number]>(
-    `UPDATE partitions SET next_offset = ?, messages = messages + ?, bytes = bytes + ?, last_timestamp = ?
-      WHERE topic_id = ? AND partition = ?`,
-  ),
   stored: db.prepare<[number], { messages: number; bytes: number }>(
     'SELECT sum(messages) AS messages, sum(bytes) AS bytes FROM partitions WHERE topic_id = ?',
   ),
@@ -47,19 +35,14 @@ const statements = prepared((db) => ({
   ),
 }));
 
-interface Head {
-  next: number;
-  messages: number;
-  bytes: number;
-  timestamp: number;
-}
-
 /**
  * operation: append — the one way messages enter a topic (produce, dead-letter,
  * redrive). Offsets are dense per partition and timestamps never go backwards
  * within one (a clock step back repeats the last timestamp). A repeated
  * idempotency key inside the window returns the original result and stores
- * nothing.
+ * nothing. What it changes besides its rows goes to `tally`, a produce's
+ * group commit's, written before the commit; without one it is written at
+ * its end.
  */
 export function append(
   db: Database,
@@ -67,19 +50,15 @@ export function append(
   target: AppendTarget,
   messages: AppendMessage[],
   options: ProduceOptions,
+  tally: AppendTally | null = null,
 ): AppendResult[] {
   const s = statements(db);
-  const heads = new Map<number, Head>();
+  const counts = tally ?? new AppendTally(db);
+  // Quotas count what earlier produces of the same commit added, not written yet.
+  const before = target.quota === null ? null : counts.adding(target.topicId);
   const headOf = (partition: number): Head => {
-    let head = heads.get(partition);
-    if (head === undefined) {
-      const row = s.head.get(target.topicId, partition);
-      if (row === undefined) {
-        throw new StoreError({ code: 'partition_not_found', topic: target.name, partition });
-      }
-      head = { next: row.next_offset, messages: 0, bytes: 0, timestamp: Math.max(options.now, row.last_timestamp) };
-      heads.set(partition, head);
-    }
+    const head = counts.head(target.topicId, partition);
+    if (head === undefined) throw new StoreError({ code: 'partition_not_found', topic: target.name, partition });
     return head;
   };
   let appended = 0;
@@ -99,6 +78,7 @@ export function append(
     }
     const head = headOf(message.partition);
     const offset = head.next;
+    head.timestamp = Math.max(options.now, head.timestamp);
     const id = s.insertMessage.run(
       target.topicId,
       message.partition,
@@ -124,15 +104,15 @@ export function append(
     appendedBytes += message.value.length;
     return { id: String(message.originalId ?? id), partition: message.partition, offset, timestamp: head.timestamp, duplicate: false };
   });
-  if (target.quota !== null && appended > 0) {
-    checkQuota(target.name, target.quota, s.stored.get(target.topicId) ?? { messages: 0, bytes: 0 }, heads.values());
-  }
-  for (const [partition, head] of heads) {
-    s.advance.run(head.next, head.messages, head.bytes, head.timestamp, target.topicId, partition);
+  if (target.quota !== null && before !== null && appended > 0) {
+    const stored = s.stored.get(target.topicId) ?? { messages: 0, bytes: 0 };
+    const adding = { messages: appended, bytes: appendedBytes };
+    checkQuota(target.name, target.quota, { messages: stored.messages + before.messages, bytes: stored.bytes + before.bytes }, [adding]);
   }
   if (appended > 0) {
-    for (const subscriptionId of target.subscriptionIds) addWaiting(db, subscriptionId, appended, appendedBytes);
+    for (const subscriptionId of target.subscriptionIds) counts.addWaiting(subscriptionId, appended, appendedBytes);
     context.notify(target.name);
   }
+  if (tally === null) counts.write();
   return results;
 }

@@ -17,8 +17,23 @@ export interface Announced {
   replies: Set<string>;
 }
 
+/**
+ * Writes that units of a transaction put off, to be made once for them all:
+ * before a unit that does not put its writes off runs (it may read what they
+ * change), and before COMMIT.
+ */
+export interface Deferred {
+  write(): void;
+  /** Drops them: the units that put them off were rolled back. */
+  forget(): void;
+}
+
+const NOTHING_DEFERRED: Deferred = { write: () => undefined, forget: () => undefined };
+
 interface Pending {
   work: (context: WriteContext) => unknown;
+  /** Whether the unit puts its writes off to `deferred`. */
+  defers: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -82,6 +97,7 @@ export class GroupCommit {
     private readonly file: FileSync | null,
     /** Told when a whole transaction was rolled back: nothing its units wrote is in the database. */
     private readonly onRollback: () => void = () => undefined,
+    private readonly deferred: Deferred = NOTHING_DEFERRED,
   ) {
     this.control = {
       begin: db.prepare('BEGIN IMMEDIATE'),
@@ -93,9 +109,10 @@ export class GroupCommit {
     };
   }
 
-  run<T>(work: (context: WriteContext) => T): Promise<T> {
+  /** `defers`: the unit puts writes off to the Deferred this was built with. */
+  run<T>(work: (context: WriteContext) => T, defers = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.pending.push({ work, defers, resolve: resolve as (value: unknown) => void, reject });
       this.schedule();
     });
   }
@@ -129,6 +146,7 @@ export class GroupCommit {
       outcomes = this.runUnits(batch, ready);
       this.control.commit.run();
     } catch (error) {
+      this.deferred.forget();
       if (this.db.inTransaction) this.control.rollback.run();
       this.onRollback();
       const failure = interpretError(error);
@@ -207,7 +225,8 @@ export class GroupCommit {
    * quarter of a single produce's time in the store). When one fails, the
    * transaction is rolled back, and they all run again, each in a savepoint
    * of its own (runUnit), so that the failing one is rolled back alone and
-   * the others still commit. Units only write to the database and announce:
+   * the others still commit, each writing what it put off before its
+   * savepoint is released. Units only write to the database and announce:
    * running one twice leaves nothing of the first run.
    */
   private runUnits(batch: Pending[], ready: Announced): Outcome[] {
@@ -215,8 +234,13 @@ export class GroupCommit {
     const context = this.announcing(announced);
     let values: unknown[];
     try {
-      values = batch.map((unit) => unit.work(context));
+      values = batch.map((unit) => {
+        if (!unit.defers) this.deferred.write();
+        return unit.work(context);
+      });
+      this.deferred.write();
     } catch (error) {
+      this.deferred.forget();
       // On some errors (a full disk among them) SQLite ends the whole transaction: then every unit fails with it.
       if (!this.db.inTransaction) throw error;
       this.control.rollback.run();
@@ -238,10 +262,12 @@ export class GroupCommit {
     this.control.savepoint.run();
     try {
       const value = unit.work(this.announcing(announced));
+      this.deferred.write();
       this.control.release.run();
       addAnnounced(ready, announced);
       return { ok: true, value };
     } catch (error) {
+      this.deferred.forget();
       // On some errors (a full disk among them) SQLite ends the whole
       // transaction: then every unit of the batch fails with it.
       if (!this.db.inTransaction) throw error;

@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { queueAppend, queueProduceTarget } from '../rows/producedMessages';
 import type { AppendResult, NewMessage, ProduceOptions, StoreRules } from '../store';
 import { append } from './append';
+import type { AppendTally } from './appendTally';
 import type { WriteContext } from './groupCommit';
 import type { QueueRow } from '../rows/queueRow';
 
@@ -19,7 +20,8 @@ export function produce(
   row: QueueRow,
   messages: NewMessage[],
   options: ProduceOptions,
+  tally: AppendTally,
 ): AppendResult[] {
   const batch = queueAppend(rules, row, row.name, messages, options);
-  return append(db, context, queueProduceTarget(rules, row), batch.messages, batch.options);
+  return append(db, context, queueProduceTarget(rules, row), batch.messages, batch.options, tally);
 }

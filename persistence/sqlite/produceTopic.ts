@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { quotaOf, topicAppend } from '../rows/producedMessages';
 import type { AppendResult, ProduceOptions, StoreRules, TopicMessage } from '../store';
 import { append } from './append';
+import type { AppendTally } from './appendTally';
 import type { WriteContext } from './groupCommit';
 import { loadTopicRow, topicTarget } from './topicRow';
 
@@ -13,7 +14,8 @@ export function produceTopic(
   topic: string,
   messages: TopicMessage[],
   options: ProduceOptions,
+  tally: AppendTally,
 ): AppendResult[] {
   const row = loadTopicRow(db, topic);
-  return append(db, context, topicTarget(db, row, quotaOf(rules, row)), topicAppend(row, topic, messages), options);
+  return append(db, context, topicTarget(db, row, quotaOf(rules, row)), topicAppend(row, topic, messages), options, tally);
 }

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { type ReplyRow, replyRefusal, toReply } from '../rows/replyRow';
 import type { AppendResult, NewMessage, PendingReply, ProduceOptions, Reply, ReplyOutcome, StoreRules } from '../store';
+import type { AppendTally } from './appendTally';
 import type { WriteContext } from './groupCommit';
 import { prepared } from './prepared';
 import { produce } from './produce';
@@ -29,9 +30,10 @@ export function produceRequest(
   message: NewMessage,
   pending: PendingReply,
   options: ProduceOptions,
+  tally: AppendTally,
 ): AppendResult {
   const row = loadQueueRow(db, queue);
-  const [result] = produce(db, context, rules, row, [message], options);
+  const [result] = produce(db, context, rules, row, [message], options, tally);
   statements(db).expect.run(pending.correlationId, row.topicId, pending.deadline);
   return result;
 }

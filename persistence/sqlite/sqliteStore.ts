@@ -55,6 +55,7 @@ import { topicPartitions } from './topicPartitions';
 import { findTopicRow, loadTopicRow, topicRowPage } from './topicRow';
 import { claim } from './claim';
 import { deleteQueue } from './deleteQueue';
+import { AppendTally } from './appendTally';
 import { Checkpointer } from './checkpointer';
 import { type CommitObserver, type CommitStats, GroupCommit } from './groupCommit';
 import { interpretError } from './interpretError';
@@ -113,6 +114,8 @@ export class SqliteStore implements Store {
   private readonly wal: FileSync | null;
   /** Copies the log into the database off the event loop, told of every commit. */
   private readonly checkpointer: Checkpointer;
+  /** The heads and counts the produces of a commit change, written once before it (group commit's Deferred). */
+  private readonly tally: AppendTally;
   private readonly available = new Listeners<string | null>();
   private readonly replied = new Listeners<string | null>();
   private readonly rules: StoreRules;
@@ -156,6 +159,7 @@ export class SqliteStore implements Store {
     // The log exists by now: the migrations' first read created it.
     this.wal = options.synchronous === 'FULL' ? walSync(path.join(options.dataDir, `${DATABASE_FILE}-wal`), options.fsync) : null;
     this.checkpointer = new Checkpointer(path.join(options.dataDir, DATABASE_FILE));
+    this.tally = new AppendTally(this.db);
     this.writes = new GroupCommit(
       this.db,
       ({ queues, replies }) => {
@@ -169,6 +173,7 @@ export class SqliteStore implements Store {
       this.wal,
       // A unit may have kept what an earlier unit of the same transaction wrote.
       () => this.forgetSettings(),
+      this.tally,
     );
   }
 
@@ -225,12 +230,12 @@ export class SqliteStore implements Store {
   produce({ queue, messages, ...options }: Params<'produce'>): Promise<AppendResult[]> {
     return this.writes.run((context) => {
       const row = this.producing.get(queue, () => loadQueueRow(this.db, queue));
-      return produce(this.db, context, this.rules, row, messages, options);
-    });
+      return produce(this.db, context, this.rules, row, messages, options, this.tally);
+    }, true);
   }
 
   produceRequest({ queue, message, pending, ...options }: Params<'produceRequest'>): Promise<AppendResult> {
-    return this.writes.run((context) => produceRequest(this.db, context, this.rules, queue, message, pending, options));
+    return this.writes.run((context) => produceRequest(this.db, context, this.rules, queue, message, pending, options, this.tally), true);
   }
 
   putReply({ queue, correlationId, reply, now }: Params<'putReply'>): Promise<ReplyOutcome> {
@@ -383,7 +388,7 @@ export class SqliteStore implements Store {
   }
 
   produceTopic({ topic, messages, ...options }: Params<'produceTopic'>): Promise<AppendResult[]> {
-    return this.writes.run((context) => produceTopic(this.db, context, this.rules, topic, messages, options));
+    return this.writes.run((context) => produceTopic(this.db, context, this.rules, topic, messages, options, this.tally), true);
   }
 
   readPartition({ topic, partition, ...options }: Params<'readPartition'>): Promise<PartitionRead> {
