@@ -167,7 +167,8 @@ export class HotRoutes {
     const res = Object.setPrototypeOf(response, this.app.response) as Response;
     req.res = res;
     res.req = req;
-    res.locals = Object.create(null) as Record<string, unknown>;
+    // Every field the app's steps set, named up front: express's null-prototype object is a hash table to V8.
+    res.locals = { operationId: undefined, principal: undefined, validated: undefined, bodyBytes: undefined, soap: undefined };
     req.originalUrl = req.url;
     return { req, res };
   }
