@@ -204,10 +204,10 @@ describe('sqlite backend', () => {
     for (let i = 0; i < 20 && !done(); i += 1) await new Promise((resolve) => setImmediate(resolve));
   }
 
-  test('a thread of its own copies the log into the database after commits, long before AUTOCHECKPOINT_PAGES would make the store do it, and the next write starts the log again', async () => {
+  test('a thread of its own copies the log into the database after commits, long before 1,000 pages would make the store do it, and the next write starts the log again', async () => {
     const file = path.join(dataDir, DATABASE_FILE);
     const before = fs.statSync(file).size;
-    // 40 commits of 5 KB each: 100 pages or so of the log, a fortieth of what the store's own automatic checkpoint waits for.
+    // 40 commits of 5 KB each: 100 pages or so of the log, a tenth of what SQLite's automatic checkpoint waits for.
     for (let i = 0; i < 40; i += 1) await store.produce({ queue: 'q', messages: [message('x'.repeat(5000))], ...opts() });
     await eventually(() => {
       const index = logIndex(file);

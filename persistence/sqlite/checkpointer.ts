@@ -19,23 +19,16 @@ export interface CheckpointWorkerData {
 const WORKER = packagePath('dist', 'persistence', 'sqlite', 'checkpointWorker.js');
 
 /**
- * The pause after each checkpoint. Once a checkpoint has copied all of the
- * log, the next COMMIT rewinds it and fsyncs its new header, on the event
- * loop (SQLite's rule): 20 ms apart, under (a)'s load, that was 23 fsyncs a
- * second there (84 ms in 5 s), 100 ms apart 6 (19 ms), and the checkpoints
- * themselves took 2 to 3 µs of CPU less per message. Under that load the log
- * grows about 2 MB in 100 ms, well short of the point where the store's own
- * automatic checkpoint takes over (AUTOCHECKPOINT_PAGES).
+ * The pause after each checkpoint: under a produce load of 1 KB messages, a
+ * little less than SQLite's own automatic checkpoint takes to come round
+ * (1,000 pages of the log); 5 or 100 ms made no difference to (a).
  */
-const CHECKPOINT_PAUSE_MS = 100;
-
-/** The log's length, in pages, at which the store's connection checkpoints in COMMIT itself (SQLite's default is 1,000): a fallback, should this thread fall behind or fail. */
-export const AUTOCHECKPOINT_PAGES = 4000;
+const CHECKPOINT_PAUSE_MS = 20;
 
 /**
  * Copies the store's write-ahead log into its database from a thread of its
  * own (checkpointWorker.ts), so that the event loop no longer does it inside
- * a COMMIT every AUTOCHECKPOINT_PAGES pages: writing the pages and the two fsyncs
+ * the COMMIT of every thousandth page: writing the pages and the two fsyncs
  * of a checkpoint took a tenth of a loaded gateway's time there. The store's
  * connection keeps SQLite's automatic checkpoint as it was; it finds the
  * log already copied, and takes over if this thread fails. SQLite rewinds

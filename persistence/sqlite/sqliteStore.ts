@@ -56,7 +56,7 @@ import { findTopicRow, loadTopicRow, topicRowPage } from './topicRow';
 import { claim } from './claim';
 import { deleteQueue } from './deleteQueue';
 import { AppendTally } from './appendTally';
-import { AUTOCHECKPOINT_PAGES, Checkpointer } from './checkpointer';
+import { Checkpointer } from './checkpointer';
 import { type CommitObserver, type CommitStats, GroupCommit } from './groupCommit';
 import { interpretError } from './interpretError';
 import { type FileSync, type Fsync, walSync } from './walSync';
@@ -145,7 +145,6 @@ export class SqliteStore implements Store {
     // with a trigger (every delivery's delete): in memory, not spilled to a temporary file past 64 KiB, they cost a
     // third of what they did (README, "Durability and speed"). They hold the pages one unit changes, at most a batch's.
     this.db.pragma('temp_store = MEMORY');
-    this.db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
     if (options.maxDatabaseBytes !== undefined) {
       const pageSize = this.db.pragma('page_size', { simple: true }) as number;
       this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxDatabaseBytes / pageSize))}`);
