@@ -33,8 +33,9 @@ const statements = prepared((db) => ({
  * counts. An append writes its tally at its end; the produces of one group
  * commit share one, written once for them all (GroupCommit's Deferred),
  * before any other unit runs and before COMMIT. A single produce's statements
- * went from five to two: reading the head, advancing it and counting the
- * subscription's rows were 9% of a produce's time at the gateway.
+ * went from five to two; with none of those three (reading the head,
+ * advancing it, counting the subscription's rows) the gateway answered 9%
+ * more single produces, and with them once a commit 5.6% more.
  */
 export class AppendTally implements Deferred {
   /** Topic id, then partition. */
