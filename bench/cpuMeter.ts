@@ -6,7 +6,7 @@ const TICKS_PER_SECOND = 100;
 /** CPU time (user plus system) some processes have used so far, in microseconds. */
 export type CpuClock = () => number;
 
-/** What /proc/<pid>/stat says of a process's CPU time, in microseconds; null once the process is gone. */
+/** What /proc/<pid>/stat says of a process's CPU time (or a thread's stat of the thread's), in microseconds. */
 interface ProcessTimes {
   parent: number;
   /** utime + stime: its own. */
@@ -15,10 +15,11 @@ interface ProcessTimes {
   endedChildren: number;
 }
 
-function processTimes(pid: number): ProcessTimes | null {
+/** The times in `file`, a process's /proc/<pid>/stat or a thread's /proc/<pid>/task/<tid>/stat; null once it is gone. */
+function statTimes(file: string): ProcessTimes | null {
   let stat: string;
   try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    stat = fs.readFileSync(file, 'utf8');
   } catch {
     // Ended between the listing of /proc and this read.
     return null;
@@ -29,13 +30,31 @@ function processTimes(pid: number): ProcessTimes | null {
   return { parent: Number(fields[1]), own: micros(11, 12), endedChildren: micros(13, 14) };
 }
 
-/** Process `pid`'s own CPU time (Linux /proc). */
-export function processClock(pid: number): CpuClock {
+function processTimes(pid: number): ProcessTimes | null {
+  return statTimes(`/proc/${pid}/stat`);
+}
+
+/** The own CPU time that `file` (statTimes) gives, of process `pid` or one of its threads. */
+function statClock(pid: number, file: string): CpuClock {
   return () => {
-    const times = processTimes(pid);
+    const times = statTimes(file);
     if (times === null) throw new Error(`process ${pid} is gone`);
     return times.own;
   };
+}
+
+/** Process `pid`'s own CPU time (Linux /proc). */
+export function processClock(pid: number): CpuClock {
+  return statClock(pid, `/proc/${pid}/stat`);
+}
+
+/**
+ * The CPU time of process `pid`'s main thread alone (its thread id is the
+ * process's): for Node, the event loop's, without the thread pool's and the
+ * worker threads'.
+ */
+export function mainThreadClock(pid: number): CpuClock {
+  return statClock(pid, `/proc/${pid}/task/${pid}/stat`);
 }
 
 /**
