@@ -322,6 +322,8 @@ export interface ProduceOptions {
   idempotencyWindowMs: number;
   /** Into a queue whose ordering is fifo: the window instead of idempotencyWindowMs. */
   fifoIdempotencyWindowMs?: number;
+  /** Into a queue that deduplicates by content: the key of a message without one. */
+  contentKey?: (value: Buffer) => string;
 }
 
 /** A request whose caller waits for a reply (request–reply). */
@@ -583,8 +585,6 @@ export interface StoreRules {
   deduplicationWindowMs(ordering: QueueSettings['ordering'], options: ProduceOptions): number;
   /** Move tasks: where a task stands after a step, given what it has moved in all (`task.moved`, the step's included). */
   moveTaskAfter(task: Pick<MoveTask, 'moved' | 'toMove'>, step: MoveStep): Pick<MoveTask, 'status' | 'failure'>;
-  /** Into a queue that deduplicates by content: the idempotency key of a message that has none, from its value. */
-  contentKey(value: Buffer): string;
   /** The key an idempotency key is remembered by in a queue of deduplication `scope`, for a message of `group`. */
   deduplicationKey(scope: QueueSettings['deduplicationScope'], group: string | null, key: string): string;
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type {
   AppendResult,
   BrowsedMessage,
@@ -419,6 +419,7 @@ export class QueueService {
       now: this.clock.now(),
       idempotencyWindowMs: this.limits.idempotencyWindowMs,
       fifoIdempotencyWindowMs: FIFO_DEDUPLICATION_WINDOW_MS,
+      contentKey,
     };
   }
 
@@ -462,6 +463,11 @@ export class QueueService {
   private async view(record: QueueRecord): Promise<QueueView> {
     return { ...withoutId(record), stats: await this.store.queueStats({ queue: record.name, now: this.clock.now() }) };
   }
+}
+
+/** A message's key under content-based deduplication. */
+function contentKey(value: Buffer): string {
+  return `sha256:${createHash('sha256').update(value).digest('hex')}`;
 }
 
 /** A queue's record as callers see it: the subscription id stays inside. */

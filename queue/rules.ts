@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { StoreRules } from '../persistence/store';
 
 /**
@@ -65,11 +64,6 @@ export const rules: StoreRules = {
     if (step.unplaced > 0) return { status: 'failed', failure: 'queue_not_found' };
     if (task.moved >= task.toMove || step.found < step.asked) return { status: 'completed', failure: null };
     return { status: 'running', failure: null };
-  },
-
-  /** Under content-based deduplication, as SQS's: the SHA-256 of the value. */
-  contentKey(value) {
-    return `sha256:${createHash('sha256').update(value).digest('hex')}`;
   },
 
   /**

@@ -41,8 +41,8 @@ export function queueProduceTarget(rules: StoreRules, row: QueueRow): AppendTarg
 }
 
 /** A message's idempotency key (its content's when the queue deduplicates by content), as the queue's deduplication scope remembers it. */
-function scopedKey(rules: StoreRules, row: QueueRow, message: Pick<NewMessage, 'idempotencyKey' | 'value' | 'group'>): string | null {
-  const key = message.idempotencyKey ?? (row.contentBasedDeduplication ? rules.contentKey(message.value) : null);
+function scopedKey(rules: StoreRules, row: QueueRow, message: Pick<NewMessage, 'idempotencyKey' | 'value' | 'group'>, options: ProduceOptions): string | null {
+  const key = message.idempotencyKey ?? (row.contentBasedDeduplication ? (options.contentKey?.(message.value) ?? null) : null);
   return key === null ? null : rules.deduplicationKey(row.deduplicationScope, message.group, key);
 }
 
@@ -61,7 +61,7 @@ export function queueAppend(
   options: ProduceOptions,
 ): { messages: AppendMessage[]; options: ProduceOptions } {
   checkSizes(messages, row.maxMessageBytes, queue);
-  const appended = messages.map((message) => appendMessage(message, 0, message.delayMs ?? row.delayMs, scopedKey(rules, row, message)));
+  const appended = messages.map((message) => appendMessage(message, 0, message.delayMs ?? row.delayMs, scopedKey(rules, row, message, options)));
   return { messages: appended, options: { now: options.now, idempotencyWindowMs: rules.deduplicationWindowMs(row.ordering, options) } };
 }
 
