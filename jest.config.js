@@ -45,6 +45,7 @@ const POSTGRES_SUITES = [
   'health',
   'http-edges',
   'keys-cli',
+  'log-output',
   'logging',
   'metrics',
   'push-api',

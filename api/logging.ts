@@ -39,58 +39,17 @@ export function createLogger(level: LogLevel, destination: DestinationStream): L
   );
 }
 
-/** Log lines gathered before one write to standard error, rather than an asynchronous write (a trip through libuv's threads) per line. */
-const LOG_BUFFER_BYTES = 4096;
-/** The longest a line waits for others before it is written. */
-const LOG_FLUSH_MS = 100;
-
 /**
- * Lines joined into one string of LOG_BUFFER_BYTES or so before sonic-boom
- * (pino's destination) is given them. Given a line at a time, it measured in
- * bytes all it held at each line: 3% of a single produce's time.
- */
-class LineBatch implements pino.DestinationStream {
-  private lines: string[] = [];
-  private length = 0;
-
-  constructor(private readonly out: ReturnType<typeof pino.destination>) {}
-
-  write(line: string): void {
-    this.lines.push(line);
-    // UTF-16 units, not bytes: near enough to decide when to write.
-    this.length += line.length;
-    if (this.length >= LOG_BUFFER_BYTES) this.flush();
-  }
-
-  /** Hands the lines to sonic-boom, which writes them as soon as its write in flight ends. */
-  flush(): void {
-    if (this.lines.length === 0) return;
-    this.out.write(this.lines.join(''));
-    this.lines = [];
-    this.length = 0;
-  }
-
-  flushSync(): void {
-    this.flush();
-    this.out.flushSync();
-  }
-}
-
-/**
- * Standard error, written asynchronously, 4 KiB at a time or every 100 ms,
- * whichever comes first; flush it before the process exits (an exit that
- * does not, natural or by process.exit, flushes it too).
+ * Standard error, written by a thread of its own (pino's transport to a file
+ * descriptor). pino flushes what is left when the process exits, by
+ * process.exit or naturally, and waits for the thread to have written it:
+ * a write from the event loop still in flight at process.exit was lost
+ * (test/log-output.test.ts).
  */
 export function stderr(): pino.DestinationStream & { flushSync(): void } {
-  const destination = new LineBatch(pino.destination({ fd: 2, sync: false }));
-  setInterval(() => destination.flush(), LOG_FLUSH_MS).unref();
-  process.once('exit', () => {
-    try {
-      destination.flushSync();
-    } catch {
-      // Standard error is closed: there is nowhere left to write the rest.
-    }
-  });
+  const destination = pino.transport({ target: 'pino/file', options: { destination: 2 } });
+  // Standard error closed (its reader gone): the gateway goes on answering, without its log.
+  destination.on('error', () => undefined);
   return destination;
 }
 
