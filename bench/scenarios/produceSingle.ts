@@ -38,7 +38,7 @@ export function keyedProduceLoad(url: string, key: BenchKey): LoadSpec {
  */
 export async function produceSingle(timing: RoundTiming): Promise<Row[]> {
   const latencies: Record<'express' | 'gateway', Latency[]> = { express: [], gateway: [] };
-  const measured = await withChildServer(EXPRESS_BASELINE, [], (expressUrl, expressPid) =>
+  const { alternation, express: expressCpu, gateway: gatewayCpu } = await withChildServer(EXPRESS_BASELINE, [], (expressUrl, expressPid) =>
     withBenchKey((key) =>
       withFreshKeyedGateway(key, [QUEUE], async ({ url, pid }) => {
         const meters = { express: serverMeter(expressPid), gateway: serverMeter(pid) };
@@ -51,7 +51,6 @@ export async function produceSingle(timing: RoundTiming): Promise<Row[]> {
       }),
     ),
   );
-  const { alternation, express: expressCpu, gateway: gatewayCpu } = measured;
   // alternate's first run of each side is its warm-up.
   const [express, gateway] = [latencies.express.slice(1), latencies.gateway.slice(1)];
   const p50 = (runs: Latency[]): number[] => runs.map((run) => run.p50);
