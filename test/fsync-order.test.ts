@@ -125,7 +125,7 @@ test.each(WRITES)('%s: no answer while the fsync of its commit is held, the answ
   expect(gate.events).toEqual(['fsync returned', `answered ${status}`]);
 });
 
-test('writes sent while an fsync is held commit after it and wait for an fsync of their own: no answer before an fsync that covers it', async () => {
+test('writes sent while an fsync is held wait for an fsync of their own: no answer before an fsync that covers it', async () => {
   const WAVE = 10;
   gate.hold();
   /** At each answer: its status, how many writes had been answered with it, and how many were durable. */

@@ -230,12 +230,15 @@ describe('sqlite backend', () => {
       expect(fsyncs.held.map((sync) => sync.file)).toEqual([fs.realpathSync(path.join(dataDir, `${DATABASE_FILE}-wal`))]);
       // Committed, not yet on disk: nothing that shows it is answered.
       const read = store.queueStats({ queue: 'q', now: T0 }).then((stats) => answered.push(`stats ready=${stats.ready}`));
+      const commits = store.commitStats.commits;
       const second = store.produce({ queue: 'q', messages: [message('b')], ...opts() }).then(() => answered.push('second produce'));
       await turns(() => false);
       expect(answered).toEqual([]);
       // Settings are read as committed, without the wait.
       expect((await store.getQueue('q'))?.name).toBe('q');
-      // One fsync at a time: the second produce waits for this one to end before it commits (the read saw one message).
+      // One fsync at a time: the second produce committed while this one ran (the read, asked before, saw one message),
+      // and waits for an fsync of its own.
+      expect(store.commitStats.commits).toBe(commits + 1);
       expect(fsyncs.held).toHaveLength(1);
       const askedAtAnswer = write.then(() => fsyncs.held.length);
       fsyncs.held[0].release();
@@ -247,6 +250,38 @@ describe('sqlite backend', () => {
       fsyncs.held[1].release();
       await second;
       expect(answered).toEqual(['produce', 'stats ready=1', 'second produce']);
+    } finally {
+      fsyncs.restore();
+    }
+  });
+
+  test('FULL: writes asked for while an fsync runs commit together once a turn of the event loop brings no more, and wait for the next fsync', async () => {
+    const fsyncs = holdFsyncs();
+    try {
+      const answered: string[] = [];
+      const first = store.produce({ queue: 'q', messages: [message('a')], ...opts() }).then(() => answered.push('a'));
+      await turns(() => fsyncs.held.length > 0);
+      const before = store.commitStats;
+      // One write a turn: while they keep coming, they wait to commit together.
+      const held: Array<Promise<number>> = [];
+      for (const value of ['b', 'c', 'd', 'e']) {
+        held.push(store.produce({ queue: 'q', messages: [message(value)], ...opts() }).then(() => answered.push(value)));
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(store.commitStats).toEqual(before);
+      }
+      // A turn with none: they commit, in one transaction, with the fsync still running.
+      await turns(() => store.commitStats.commits > before.commits);
+      expect(store.commitStats).toEqual({ commits: before.commits + 1, operations: before.operations + 4 });
+      expect(fsyncs.held).toHaveLength(1);
+      // The running fsync began before their commit: it answers 'a' only, and theirs is asked before that answer.
+      const askedAtAnswer = first.then(() => fsyncs.held.length);
+      fsyncs.held[0].release();
+      expect(await askedAtAnswer).toBe(2);
+      await turns(() => false);
+      expect(answered).toEqual(['a']);
+      fsyncs.held[1].release();
+      await Promise.all(held);
+      expect(answered).toEqual(['a', 'b', 'c', 'd', 'e']);
     } finally {
       fsyncs.restore();
     }

@@ -46,8 +46,9 @@ function addAnnounced(into: Announced, announced: Announced): void {
   for (const id of announced.replies) into.replies.add(id);
 }
 
-/** Someone waiting for the fsync in flight: it covers every commit made before it started. */
+/** Someone waiting for commit `commit` to be on disk: for an fsync that started after it. */
 interface Waiter {
+  commit: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -67,10 +68,12 @@ export type CommitObserver = (seconds: number, operations: number) => void;
  * (runUnits). A unit's promise settles only after the commit is durable.
  *
  * With a `file` to sync (synchronous=FULL), COMMIT only writes the log and
- * the fsync runs off the event loop: while it runs, the next requests are
- * parsed and their writes wait, to be committed together as soon as it ends,
- * before its own answers are sent, and made durable by the next (one fsync
- * is in flight at a time). A failed
+ * the fsync runs off the event loop, one at a time. While it runs, the next
+ * requests are parsed and their writes wait, to be committed together: as
+ * soon as a turn of the event loop brings no further request (the loop
+ * would otherwise wait for the fsync with nothing to do), or when the fsync
+ * ends, before its own answers are sent. Either way they are made durable by
+ * the next fsync, started the moment this one ends. A failed
  * fsync is final: after it, a page it was to write may be lost whatever
  * later fsyncs say, so every read and write is refused until a restart
  * recovers the log. Without a file (NORMAL), a commit is as durable as it
@@ -83,7 +86,8 @@ export class GroupCommit {
   /** Commits are numbered from 1; every one up to `synced` is on disk. */
   private synced = 0;
   private syncing = false;
-  /** Nothing commits while an fsync is in flight, so it covers everything they wait for. */
+  /** Whether a write was requested since the last turn's look at the pending ones (flush). */
+  private requestedThisTurn = false;
   private waiters: Waiter[] = [];
   /** Set by a failed fsync, for good. */
   private failure: StoreError | null = null;
@@ -113,24 +117,39 @@ export class GroupCommit {
   run<T>(work: (context: WriteContext) => T, defers = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ work, defers, resolve: resolve as (value: unknown) => void, reject });
+      this.requestedThisTurn = true;
       this.schedule();
     });
   }
 
   private schedule(): void {
-    // During an fsync its end schedules the writes held meanwhile.
-    if (this.scheduled || this.syncing) return;
+    if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => this.flush());
   }
 
+  /**
+   * At the end of a turn of the event loop: commits the writes requested so
+   * far. While an fsync is in flight, only once a turn brought no further
+   * request: their own fsync cannot start before this one ends anyway, and
+   * one commit for all of them writes each shared page once. Until then it
+   * looks again at the end of each turn.
+   */
   private flush(): void {
     this.scheduled = false;
-    // While an fsync is in flight, writes wait for it and then commit together (it schedules them):
-    // their own fsync could not start any sooner, and one commit writes each shared page once.
-    if (this.syncing) return;
+    const quiet = !this.requestedThisTurn;
+    this.requestedThisTurn = false;
+    if (this.syncing && !quiet && this.pending.length > 0) {
+      this.schedule();
+      return;
+    }
+    this.commit();
+  }
+
+  /** Commits the writes requested so far in one transaction; each settles once the commit is on disk. */
+  private commit(): void {
     const batch = this.pending;
-    // An fsync's end has committed them already (startSync).
+    // Committed already: by an fsync's end (startSync), or by the flush of a turn before this one's.
     if (batch.length === 0) return;
     this.pending = [];
     if (this.failure !== null) {
@@ -185,7 +204,7 @@ export class GroupCommit {
     if (this.failure !== null) return Promise.reject(this.failure);
     if (file === null || commit <= this.synced) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
+      this.waiters.push({ commit, resolve, reject });
       this.startSync(file);
     });
   }
@@ -196,14 +215,16 @@ export class GroupCommit {
     const covers = this.stats.commits;
     const finish = (): void => {
       this.syncing = false;
-      const waiters = this.waiters;
-      this.waiters = [];
-      // The writes held meanwhile commit, and their fsync starts, before this one's answers are sent:
-      // the disk is not left idle while the event loop answers.
-      if (this.pending.length > 0) this.flush();
-      for (const waiter of waiters) {
-        if (this.failure === null) waiter.resolve();
-        else waiter.reject(this.failure);
+      const failure = this.failure;
+      const done = failure === null ? this.waiters.filter((waiter) => waiter.commit <= covers) : this.waiters;
+      this.waiters = failure === null ? this.waiters.filter((waiter) => waiter.commit > covers) : [];
+      // What was committed while it ran, and the writes still held, get their fsync before this one's
+      // answers are sent: the disk is not left idle while the event loop answers.
+      if (this.pending.length > 0) this.commit();
+      else if (this.waiters.length > 0) this.startSync(file);
+      for (const waiter of done) {
+        if (failure === null) waiter.resolve();
+        else waiter.reject(failure);
       }
     };
     file.sync().then(
