@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { CLAIM, FIFO_NEXT_HEAD } from '../persistence/sqlite/claim';
 import { GroupCommit } from '../persistence/sqlite/groupCommit';
+import type { FileSync } from '../persistence/sqlite/walSync';
 import { TOP_QUEUES } from '../persistence/sqlite/queueRow';
 import { LIVE_LEASE } from '../persistence/sqlite/settle';
 import { DATABASE_FILE, SqliteStore, type SqliteStoreOptions } from '../persistence/sqlite/sqliteStore';
@@ -541,6 +542,39 @@ describe('sqlite backend', () => {
       await writes.run(insert('INSERT INTO parent (id) VALUES (3)'));
       expect(db.prepare('SELECT id FROM parent').pluck().all()).toEqual([3]);
       expect(db.prepare('SELECT count(*) FROM child').pluck().get()).toBe(0);
+    } finally {
+      db.close();
+    }
+  });
+
+  test('FULL: a commit that fails as a whole at the end of an fsync still lets the commit made while it ran have an fsync of its own', async () => {
+    const file = path.join(dataDir, 'commit-failure-during-fsync.db');
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    db.exec(`CREATE TABLE parent (id INTEGER PRIMARY KEY);
+             CREATE TABLE child (parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)`);
+    // The log's fsyncs, each held until the test lets it return.
+    const syncs: Array<() => void> = [];
+    const log: FileSync = { sync: () => new Promise<void>((resolve) => syncs.push(resolve)), close: () => undefined };
+    const writes = new GroupCommit(db, () => undefined, () => undefined, log);
+    const insert = (sql: string) => () => db.prepare(sql).run();
+    try {
+      const first = writes.run(insert('INSERT INTO parent (id) VALUES (1)'));
+      await turns(() => syncs.length > 0);
+      const second = writes.run(insert('INSERT INTO parent (id) VALUES (2)'));
+      await turns(() => writes.stats.commits === 2);
+      expect({ commits: writes.stats.commits, syncs: syncs.length }).toEqual({ commits: 2, syncs: 1 });
+      // Asked for in the turn the fsync returns: it commits then, and its COMMIT fails (a deferred foreign key).
+      const failing = writes.run(insert('INSERT INTO child (parent) VALUES (99)'));
+      syncs[0]();
+      await first;
+      await expect(failing).rejects.toThrow();
+      await turns(() => syncs.length > 1);
+      expect(syncs).toHaveLength(2);
+      syncs[1]();
+      await second;
+      expect(db.prepare('SELECT id FROM parent').pluck().all()).toEqual([1, 2]);
     } finally {
       db.close();
     }

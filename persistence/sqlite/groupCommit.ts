@@ -220,8 +220,9 @@ export class GroupCommit {
       this.waiters = failure === null ? this.waiters.filter((waiter) => waiter.commit > covers) : [];
       // What was committed while it ran, and the writes still held, get their fsync before this one's
       // answers are sent: the disk is not left idle while the event loop answers.
+      // (A commit that fails as a whole asks for no fsync: the ones made while this one ran still need theirs.)
       if (this.pending.length > 0) this.commit();
-      else if (this.waiters.length > 0) this.startSync(file);
+      if (this.waiters.length > 0) this.startSync(file);
       for (const waiter of done) {
         if (failure === null) waiter.resolve();
         else waiter.reject(failure);
