@@ -1,10 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { withTempDir } from './tempDir';
 
 const LISTENING = /listening on (http:\/\/127\.0\.0\.1:\d+)/;
 const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 15_000;
-/** Output kept to explain a child that failed (characters, from the end). */
-const TAIL_CHARS = 4000;
+/** Output shown to explain a child that failed (bytes, from the end). */
+const TAIL_BYTES = 4000;
+/** How much of a child's output is searched for the line it announces itself with, and how often. */
+const HEAD_BYTES = 64 * 1024;
+const ANNOUNCE_POLL_MS = 20;
 
 const running = new Set<ChildProcess>();
 // A bench that dies half-way must not leave servers behind.
@@ -52,6 +58,17 @@ export function untilListening(
   return { listening, announce };
 }
 
+/** `length` bytes of `file` from `position` (fewer if it is shorter), as text. */
+function readAt(file: string, position: number, length: number): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    return buffer.toString('utf8', 0, fs.readSync(fd, buffer, 0, length, position));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /**
  * Runs the Node script `script` as a server in its own process, so that it has
  * a core to itself while the load generator uses the bench process's. The
@@ -59,28 +76,42 @@ export function untilListening(
  * `listening on http://127.0.0.1:PORT` (stdout or stderr). `work` gets that
  * URL and the server's pid; the server is then stopped with SIGTERM and must
  * exit with code 0.
+ *
+ * Its output goes to a file, not to a pipe this process reads: a gateway logs
+ * a line per request, and reading them (about 500 reads of 8 KB a second
+ * under the single-produce load) cost the load generator's core, which the
+ * measurement shares, in the gateway's rounds alone (README, "Fifth look").
  */
-export async function withChildServer<T>(script: string, args: string[], work: (url: string, pid: number) => Promise<T>): Promise<T> {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let tail = '';
-  const failure = (why: string): Error => new Error(`${script} ${why}; its last output:\n${tail}`);
-  const exited = exitOf(child);
-  const { listening, announce } = untilListening(child, exited, failure);
-  // Chunks, not lines: a gateway logs a line per request, and splitting thousands of lines a second
-  // would cost the load generator's core, which the measurement shares.
-  let announced = false;
-  for (const stream of [child.stdout, child.stderr]) {
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      tail = (tail + chunk).slice(-TAIL_CHARS);
-      const match = announced ? null : LISTENING.exec(tail);
-      if (match !== null) {
-        announced = true;
-        announce(match[1]);
-      }
-    });
-  }
+export function withChildServer<T>(script: string, args: string[], work: (url: string, pid: number) => Promise<T>): Promise<T> {
+  return withTempDir('output', async (dir) => {
+    const file = path.join(dir, 'output.log');
+    const fd = fs.openSync(file, 'a');
+    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', fd, fd] });
+    fs.closeSync(fd);
+    const failure = (why: string): Error => {
+      const size = fs.statSync(file).size;
+      return new Error(`${script} ${why}; its last output:\n${readAt(file, Math.max(0, size - TAIL_BYTES), TAIL_BYTES)}`);
+    };
+    const exited = exitOf(child);
+    const { listening, announce } = untilListening(child, exited, failure);
+    const poll = setInterval(() => {
+      const match = LISTENING.exec(readAt(file, 0, HEAD_BYTES));
+      if (match !== null) announce(match[1]);
+    }, ANNOUNCE_POLL_MS);
+    const stopPolling = (): void => clearInterval(poll);
+    void listening.then(stopPolling, stopPolling);
+    return runChild(child, exited, listening, failure, work);
+  });
+}
 
+/** Gives `work` the listening child's URL and pid, then stops the child; a child that does not exit with code 0 fails the run. */
+async function runChild<T>(
+  child: ChildProcess,
+  exited: Promise<string>,
+  listening: Promise<string>,
+  failure: (why: string) => Error,
+  work: (url: string, pid: number) => Promise<T>,
+): Promise<T> {
   const stop = async (): Promise<string> => {
     child.kill('SIGTERM');
     const killTimer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
