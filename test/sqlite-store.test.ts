@@ -256,7 +256,7 @@ describe('sqlite backend', () => {
     }
   });
 
-  test('FULL: writes asked for while an fsync runs commit together once a turn of the event loop brings no more, and wait for the next fsync', async () => {
+  test('FULL: writes asked for while an fsync runs commit together once a turn of the event loop brings no more (once an fsync), and wait for the next fsync', async () => {
     const fsyncs = holdFsyncs();
     try {
       const answered: string[] = [];
@@ -274,6 +274,10 @@ describe('sqlite backend', () => {
       await turns(() => store.commitStats.commits > before.commits);
       expect(store.commitStats).toEqual({ commits: before.commits + 1, operations: before.operations + 4 });
       expect(fsyncs.held).toHaveLength(1);
+      // Only one commit while it runs: a write after that one waits for its end.
+      held.push(store.produce({ queue: 'q', messages: [message('f')], ...opts() }).then(() => answered.push('f')));
+      await turns(() => false);
+      expect(store.commitStats.commits).toBe(before.commits + 1);
       // The running fsync began before their commit: it answers 'a' only, and theirs is asked before that answer.
       const askedAtAnswer = first.then(() => fsyncs.held.length);
       fsyncs.held[0].release();
@@ -282,7 +286,7 @@ describe('sqlite backend', () => {
       expect(answered).toEqual(['a']);
       fsyncs.held[1].release();
       await Promise.all(held);
-      expect(answered).toEqual(['a', 'b', 'c', 'd', 'e']);
+      expect(answered).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
     } finally {
       fsyncs.restore();
     }

@@ -88,6 +88,8 @@ export class GroupCommit {
   private syncing = false;
   /** Whether a write was requested since the last turn's look at the pending ones (flush). */
   private requestedThisTurn = false;
+  /** The last commit the fsync in flight (or the last one) covers. */
+  private syncCovers = 0;
   private waiters: Waiter[] = [];
   /** Set by a failed fsync, for good. */
   private failure: StoreError | null = null;
@@ -131,17 +133,21 @@ export class GroupCommit {
   /**
    * At the end of a turn of the event loop: commits the writes requested so
    * far. While an fsync is in flight, only once a turn brought no further
-   * request: their own fsync cannot start before this one ends anyway, and
-   * one commit for all of them writes each shared page once. Until then it
-   * looks again at the end of each turn.
+   * request (until then it looks again at the end of each turn), and only
+   * once: their own fsync cannot start before this one ends anyway, and one
+   * commit for all of them writes each shared page once.
    */
   private flush(): void {
     this.scheduled = false;
     const quiet = !this.requestedThisTurn;
     this.requestedThisTurn = false;
-    if (this.syncing && !quiet && this.pending.length > 0) {
-      this.schedule();
-      return;
+    if (this.syncing && this.pending.length > 0) {
+      // One commit while an fsync runs: later writes wait for its end (startSync), and commit together then.
+      if (this.stats.commits > this.syncCovers) return;
+      if (!quiet) {
+        this.schedule();
+        return;
+      }
     }
     this.commit();
   }
@@ -213,6 +219,7 @@ export class GroupCommit {
     if (this.syncing) return;
     this.syncing = true;
     const covers = this.stats.commits;
+    this.syncCovers = covers;
     const finish = (): void => {
       this.syncing = false;
       const failure = this.failure;
