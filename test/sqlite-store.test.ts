@@ -573,7 +573,7 @@ describe('sqlite backend', () => {
       const failing = writes.run(insert('INSERT INTO child (parent) VALUES (99)'));
       syncs[0]();
       await first;
-      await expect(failing).rejects.toThrow();
+      await expect(failing).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
       await turns(() => syncs.length > 1);
       expect(syncs).toHaveLength(2);
       syncs[1]();
