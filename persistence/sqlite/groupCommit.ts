@@ -71,8 +71,8 @@ export type CommitObserver = (seconds: number, operations: number) => void;
  * the fsync runs off the event loop, one at a time. While it runs, the next
  * requests are parsed and their writes wait, to be committed together: as
  * soon as a turn of the event loop brings no further request (the loop
- * would otherwise wait for the fsync with nothing to do), or when the fsync
- * ends, before its own answers are sent. Either way they are made durable by
+ * would otherwise wait for the fsync with nothing to do; once an fsync), or
+ * when the fsync ends, before its own answers are sent. Either way they are made durable by
  * the next fsync, started the moment this one ends. A failed
  * fsync is final: after it, a page it was to write may be lost whatever
  * later fsyncs say, so every read and write is refused until a restart
