@@ -6,6 +6,22 @@ interface Exchange {
   text: string;
 }
 
+/** How long an agent keeps a connection it is not using, unless the server says sooner: see keepAliveAgent. */
+const IDLE_CONNECTION_MS = 60_000;
+
+/**
+ * A keep-alive agent that lets an idle connection go before the server
+ * would. Given a timeout of its own, node's agent heeds the server's
+ * `Keep-Alive: timeout=N` and closes an idle connection a second before it;
+ * without one it keeps it for ever. A server that closes a connection just
+ * as the client sends on it resets it (ECONNRESET), and the alternating
+ * rounds leave each side's connections idle for about a round: 5 s, node's
+ * keep-alive timeout.
+ */
+export function keepAliveAgent(maxSockets: number): http.Agent {
+  return new http.Agent({ keepAlive: true, maxSockets, timeout: IDLE_CONNECTION_MS });
+}
+
 /** Methods a browser sends again when the kept-alive connection it chose turns out closed: repeating them changes nothing. */
 const IDEMPOTENT = new Set(['GET', 'PUT']);
 
@@ -64,7 +80,7 @@ export class JsonClient {
     connections: number,
     private readonly headers: http.OutgoingHttpHeaders = {},
   ) {
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+    this.agent = keepAliveAgent(connections);
   }
 
   /**
@@ -97,7 +113,7 @@ export class Poster {
     private readonly url: string,
     connections: number,
   ) {
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+    this.agent = keepAliveAgent(connections);
   }
 
   /** Resolves with the body of a 2xx answer once it has arrived whole; anything else rejects. */

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { keepAliveAgent } from './httpClient';
 
 /** A response read whole: its status and, for a JSON body, the parsed value (null otherwise). */
 export interface SoakResponse {
@@ -43,7 +44,7 @@ export class SoakClient {
     private readonly baseUrl: string,
     connections: number,
   ) {
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+    this.agent = keepAliveAgent(connections);
   }
 
   request(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, body?: string): Promise<SoakResponse> {

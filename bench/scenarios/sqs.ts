@@ -1,4 +1,3 @@
-import http from 'node:http';
 import path from 'node:path';
 import {
   CreateQueueCommand,
@@ -12,6 +11,7 @@ import {
 import LegacySQS from 'aws-sdk/clients/sqs';
 import { withChildServer } from '../child';
 import { CpuMeter, ownClock, processClock } from '../cpuMeter';
+import { keepAliveAgent } from '../httpClient';
 import { LoopDelay } from '../loopDelay';
 import { withGateway } from '../gateway';
 import { type LoopRun, runLoops } from '../loops';
@@ -90,6 +90,7 @@ export async function jsonQueue(url: string, queue: string): Promise<QueueCalls 
     credentials: CREDENTIALS,
     // Every side gets its batch at once: no retries hiding a slow answer.
     maxAttempts: 1,
+    requestHandler: { httpAgent: keepAliveAgent(CLIENTS) },
   });
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: queue }));
   if (QueueUrl === undefined) throw new Error(`${url}: CreateQueue answered no QueueUrl`);
@@ -127,7 +128,7 @@ export async function jsonQueue(url: string, queue: string): Promise<QueueCalls 
  */
 async function queryQueue(url: string, queue: string): Promise<QueueCalls> {
   // Keep-alive sockets, one per client, as the v3 client keeps them: a connection per request would cost the server more than its protocol.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
+  const agent = keepAliveAgent(CLIENTS);
   const sqs = new LegacySQS({ endpoint: url, region: REGION, ...CREDENTIALS, maxRetries: 0, httpOptions: { agent } });
   const created = await sqs.createQueue({ QueueName: queue }).promise();
   // mqgate answers XML only to a form-encoded request: this side measures the query protocol, not JSON.
