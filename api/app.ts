@@ -45,6 +45,8 @@ function countBytes(_req: IncomingMessage, res: ServerResponse, body: Buffer): v
 function checkJsonBytes(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
   countBytes(req, res, body);
   if (!isUtf8(body)) throw new GatewayError('malformed_json', 'The request body is not valid UTF-8, so it is not JSON; nothing was stored.');
+  // Without a backslash no string in it holds an escape: a produce writes its strings back as they are (queue/messages.ts).
+  (res as Response).locals.escapeFree = !body.includes(0x5c);
 }
 
 /**

@@ -98,6 +98,11 @@ function sendProduced(req: Request, res: Response, at: ProducedAt, result: Appen
   else sendAccepted(res, soap, (validated(res).query as { soapAnswer: 'accepted' | 'envelope' }).soapAnswer, at, result);
 }
 
+/** Whether the request's JSON body had no backslash (api/app.ts checkJsonBytes): its strings need no escaping to be written again. */
+function escapeFree(res: Response): boolean {
+  return res.locals.escapeFree === true;
+}
+
 /** Path and query parameters as the validator coerced them (numbers are numbers). */
 function validated(res: Response): ValidatedParameters {
   return res.locals.validated as ValidatedParameters;
@@ -328,7 +333,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
         return;
       }
       const { messages } = req.body as { messages: ProduceInput[] };
-      sendJson(res.status(201), JSON.stringify({ messages: await queues.produce(name(req), messages, key, 'client', schemaVersion(req)) }));
+      sendJson(res.status(201), JSON.stringify({ messages: await queues.produce(name(req), messages, key, 'client', schemaVersion(req), escapeFree(res)) }));
     },
 
     ...schemaRoutes('Queue', (req) => ({ queue: name(req) })),
@@ -405,7 +410,7 @@ export function createHandlers(deps: HandlerDeps): Record<string, Handler> {
         return;
       }
       const { messages } = req.body as { messages: TopicProduceInput[] };
-      res.status(201).json({ messages: await topics.produce(topic(req), messages, key, schemaVersion(req)) });
+      res.status(201).json({ messages: await topics.produce(topic(req), messages, key, schemaVersion(req), escapeFree(res)) });
     },
 
     ...schemaRoutes('Topic', (req) => ({ topic: topic(req) })),

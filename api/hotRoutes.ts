@@ -168,7 +168,7 @@ export class HotRoutes {
     req.res = res;
     res.req = req;
     // Every field the app's steps set, named up front: express's null-prototype object is a hash table to V8.
-    res.locals = { operationId: undefined, principal: undefined, validated: undefined, bodyBytes: undefined, soap: undefined };
+    res.locals = { operationId: undefined, principal: undefined, validated: undefined, bodyBytes: undefined, escapeFree: undefined, soap: undefined };
     req.originalUrl = req.url;
     return { req, res };
   }

@@ -73,8 +73,9 @@ function sized(message: Omit<NewMessage, 'bytes'>, limits: Limits): NewMessage {
  * The messages of a JSON produce request, all checked before any is stored.
  * An `Idempotency-Key` header stands for the keys `<header>/0`, `<header>/1`,
  * … of the messages in order; a message's own idempotencyKey wins.
+ * `escapeFree`: the request's JSON had no backslash (encodeValue).
  */
-export function batchMessages(inputs: ProduceInput[], requestKey: string | null, limits: Limits, producer: Producer = 'client'): NewMessage[] {
+export function batchMessages(inputs: ProduceInput[], requestKey: string | null, limits: Limits, producer: Producer = 'client', escapeFree = false): NewMessage[] {
   if (inputs.length > limits.maxBatchMessages) {
     throw new GatewayError(
       'batch_too_large',
@@ -82,7 +83,7 @@ export function batchMessages(inputs: ProduceInput[], requestKey: string | null,
     );
   }
   return inputs.map((input, i) => {
-    const encoded = encodeValue(input);
+    const encoded = encodeValue(input, escapeFree);
     if (!encoded.ok) throw invalidField(`/body/messages/${i}/value`, encoded.detail);
     const message = {
       key: input.key ?? null,

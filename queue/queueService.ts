@@ -196,9 +196,17 @@ export class QueueService {
    * operation: produce — the whole batch is checked before any of it is
    * stored, against the queue's schema too (the version `schemaVersion`
    * names, or the latest). The SQS face's text bodies are JSON to its schema.
+   * `escapeFree`: the request's JSON had no backslash (batchMessages).
    */
-  async produce(name: string, inputs: ProduceInput[], requestKey: string | null, producer: Producer = 'client', schemaVersion: number | null = null): Promise<AppendResult[]> {
-    const messages = batchMessages(inputs, requestKey, this.limits, producer);
+  async produce(
+    name: string,
+    inputs: ProduceInput[],
+    requestKey: string | null,
+    producer: Producer = 'client',
+    schemaVersion: number | null = null,
+    escapeFree = false,
+  ): Promise<AppendResult[]> {
+    const messages = batchMessages(inputs, requestKey, this.limits, producer, escapeFree);
     return this.append(name, await this.schemas.checkBatch({ queue: name }, inputs, messages, schemaVersion, producer === 'sqs'));
   }
 

@@ -92,10 +92,11 @@ export class TopicService {
   /**
    * operation: produceToTopic — each message goes to its explicit partition,
    * else to murmur2(key) % partitions as Kafka's default partitioner does,
-   * else (no key) to this request's sticky partition.
+   * else (no key) to this request's sticky partition. `escapeFree`: the
+   * request's JSON had no backslash (batchMessages).
    */
-  async produce(name: string, inputs: TopicProduceInput[], requestKey: string | null, schemaVersion: number | null = null): Promise<AppendResult[]> {
-    const messages = await this.schemas.checkBatch({ topic: name }, inputs, batchMessages(inputs, requestKey, this.limits), schemaVersion);
+  async produce(name: string, inputs: TopicProduceInput[], requestKey: string | null, schemaVersion: number | null = null, escapeFree = false): Promise<AppendResult[]> {
+    const messages = await this.schemas.checkBatch({ topic: name }, inputs, batchMessages(inputs, requestKey, this.limits, 'client', escapeFree), schemaVersion);
     const { partitions } = await this.record(name);
     const sticky = this.nextSpread(name, partitions);
     return this.append(

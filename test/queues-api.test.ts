@@ -202,6 +202,30 @@ describe('produce', () => {
     expect(got.map((m) => m.id)).toEqual(res.body.messages.map((m: { id: string }) => m.id));
   });
 
+  test('a JSON value is stored as JSON.stringify writes it, escapes and all, whether or not its body held a backslash, by either parser', async () => {
+    await put('q');
+    // Raw UTF-8 that JSON leaves as it is (U+2028 included), and no backslash anywhere in the body.
+    const plain = '{"messages":[{"value":"plain é 😀 \u2028 <>"},{"value":{"s":"é"}}]}';
+    // Each of these strings is written with an escape; some must be escaped again, some not (é, the pair).
+    const escaped = String.raw`{"messages":[{"value":"a\"b"},{"value":"c\\d"},{"value":"e\nf\t"},{"value":"\u0001"},{"value":"\u00e9 \ud83d\ude00"},{"value":"\ud800"},{"value":"\/"}]}`;
+    // A backslash elsewhere than in the value: the value needs no escape either way.
+    const elsewhere = String.raw`{"messages":[{"value":"x","headers":{"h":"\u0041"}}]}`;
+    const values: unknown[] = [];
+    for (const type of ['application/json', 'application/json; charset=utf-8']) {
+      for (const body of [plain, escaped, elsewhere]) {
+        const res = await t.http.post('/v1/queues/q/messages').set('Content-Type', type).send(body);
+        expect(res.status).toBe(201);
+        values.push(...(JSON.parse(body) as { messages: Array<{ value: unknown }> }).messages.map((m) => m.value));
+      }
+    }
+    const fetched = await t.http.post('/v1/queues/q/fetch').send({ max: 100 });
+    expect(fetched.status).toBe(200);
+    // Stored values go out as their bytes: the answer holds each as JSON.stringify's text.
+    const texts = [...fetched.text.matchAll(/"value":((?:"(?:[^"\\]|\\.)*")|\{[^}]*\})\}/g)].map((m) => m[1]);
+    expect(texts).toEqual(values.map((value) => JSON.stringify(value)));
+    expect(leased(fetched).map((m) => m.value)).toEqual(values);
+  });
+
   test('a SOAP 1.1 request is stored as one message: exact bytes, content type and SOAPAction', async () => {
     await put('soap');
     const res = await call(
