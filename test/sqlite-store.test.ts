@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +7,7 @@ import { CLAIM, FIFO_NEXT_HEAD } from '../persistence/sqlite/claim';
 import { GroupCommit } from '../persistence/sqlite/groupCommit';
 import type { FileSync } from '../persistence/sqlite/walSync';
 import { TOP_QUEUES } from '../persistence/sqlite/queueRow';
+import { packagePath } from '../persistence/packagePath';
 import { LIVE_LEASE } from '../persistence/sqlite/settle';
 import { DATABASE_FILE, SqliteStore, type SqliteStoreOptions } from '../persistence/sqlite/sqliteStore';
 import { rules } from '../queue/rules';
@@ -220,6 +222,28 @@ describe('sqlite backend', () => {
     const restarted = restarts();
     await store.produce({ queue: 'q', messages: [message('next')], ...opts() });
     expect(restarts()).toBe(restarted + 1);
+  });
+
+  test("closing waits for the checkpointer's thread even in a process with nothing else to do: the close ends, the log is emptied, and what follows it runs", () => {
+    // A process of its own: this one has jest's handles, which would hold it up anyway.
+    const script = `
+      const { SqliteStore } = require(${JSON.stringify(packagePath('dist', 'persistence', 'sqlite', 'sqliteStore.js'))});
+      const { rules } = require(${JSON.stringify(packagePath('dist', 'queue', 'rules.js'))});
+      const store = new SqliteStore({ dataDir: process.argv[1], synchronous: 'FULL', rules });
+      store.putQueue({ name: 'q', settings: ${JSON.stringify(settings())}, now: 0 }).then(() => store.close()).then(() => console.log('closed'));
+    `;
+    const own = tempDir();
+    try {
+      const child = spawnSync(process.execPath, ['-e', script, own], { encoding: 'utf8', timeout: 30_000 });
+      expect(child.stderr).toBe('');
+      expect(child.stdout).toBe('closed\n');
+      expect(child.status).toBe(0);
+      // The last connection closed after a checkpoint of the whole log: SQLite removes it.
+      expect(fs.existsSync(path.join(own, DATABASE_FILE))).toBe(true);
+      expect(fs.existsSync(path.join(own, `${DATABASE_FILE}-wal`))).toBe(false);
+    } finally {
+      fs.rmSync(own, { recursive: true, force: true });
+    }
   });
 
   test('FULL: a write is answered only once its fsync of the log returns, and a read of it waits for that fsync too', async () => {

@@ -57,8 +57,15 @@ export class Checkpointer {
     Atomics.notify(this.state, COMMITS);
   }
 
-  /** Stops the thread, after the checkpoint it may be running, and closes its connection. */
+  /**
+   * Stops the thread, after the checkpoint it may be running, and closes its
+   * connection. The thread holds the process up until then: left unref'd, a
+   * process with nothing else to do (a bench, a command that closes its store
+   * last) ended during the wait, the store's close never finished and
+   * nothing after it ran.
+   */
   close(): Promise<void> {
+    this.worker.ref();
     Atomics.store(this.state, STOP, 1);
     Atomics.notify(this.state, STOP);
     this.committed();
