@@ -36,19 +36,20 @@ const queueStats = async (name: string) => (await call('getQueue', t.http.get(`/
 const fetchAll = async (queue: string) => (await call('fetchMessages', t.http.post(`/v1/queues/${queue}/fetch`).send({ max: 100 }))).body.messages;
 const pushTo = (queue: string, settings: object = {}) => ({ source: { queue }, url: `${receiver.url}/hook`, ...settings });
 const bodies = () => receiver.received.map((r) => r.body.toString('utf8'));
+/** What `read` answers once `done` holds of it (or once polling gives up): a commit may land a little after the answer that caused it. */
+const readWhen = async <T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> => {
+  await polled(async () => done(await read()));
+  return read();
+};
 /** Settles once the push subscription has recorded `n` attempts: the store has the outcome, not only the receiver. */
 const attempts = async (name: string, n: number) => {
-  await polled(async () => (await getPush(name)).status.attempts >= n);
-  expect((await getPush(name)).status.attempts).toBe(n);
+  expect((await readWhen(() => getPush(name), (push) => push.status.attempts >= n)).status.attempts).toBe(n);
 };
 /**
  * The counts `stats` reads once `n` are acked: the runner frees its slot when the target answers, and
  * the ack commits after (a round trip on PostgreSQL), so a read right after the attempts may come first.
  */
-const onceAcked = async <S extends { acked: number }>(stats: () => Promise<S>, n: number): Promise<S> => {
-  await polled(async () => (await stats()).acked >= n);
-  return stats();
-};
+const onceAcked = <S extends { acked: number }>(stats: () => Promise<S>, n: number): Promise<S> => readWhen(stats, (read) => read.acked >= n);
 
 describe('push subscription lifecycle', () => {
   test('PUT creates (201) then updates (200); GET shows settings and status, never the secret; list, pause, resume, delete', async () => {
@@ -574,10 +575,7 @@ describe('topic sources', () => {
     type Partitions = Array<{ committed: number; lag: number }>;
     // Commits follow deliveries one at a time: the last may still be on its way. The group once `done` holds.
     const partitions = async () => (await call('describeGroup', t.http.get('/v1/topics/events/groups/g'))).body.partitions as Partitions;
-    const partitionsWhen = async (done: (read: Partitions) => boolean): Promise<Partitions> => {
-      await polled(async () => done(await partitions()));
-      return partitions();
-    };
+    const partitionsWhen = (done: (read: Partitions) => boolean): Promise<Partitions> => readWhen(partitions, done);
     expect((await partitionsWhen((p) => p[partitionOf5].committed >= offsetOf5))[partitionOf5].committed).toBe(offsetOf5);
     t.clock.advance(1000);
     await attempts('events-hook', 21);
